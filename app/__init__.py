@@ -1,0 +1,124 @@
+"""Vendas Hub: purchase webhooks → activation links, plus one dashboard over the integrations."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import crypto
+from app.extensions import db, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=instance_path or str(ROOT / "instance"),
+    )
+    configure(app, config)
+    from app.logs import configure_logging
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, config: object | None) -> None:
+    from config import Config
+
+    app.config.from_object(config if config is not None else Config())
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'app.db'}"
+    keys_raw = app.config.get("SETTINGS_ENCRYPTION_KEYS") or crypto.load_or_create_key_file(
+        str(instance)
+    )
+    app.extensions["vendas_fernet"] = crypto.build_multifernet(crypto.parse_keys(keys_raw))
+    proxies = app.config.get("TRUSTED_PROXY_COUNT", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )
+
+
+def _instance_secret_key(instance: Path) -> str:
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    logging.getLogger(__name__).info("generated a new SECRET_KEY in %s", path)
+    return key
+
+
+def register_extensions(app: Flask) -> None:
+    from app import security
+    from app.models import User  # noqa: F401  (registers the models on the metadata)
+
+    db.init_app(app)
+    _tune_sqlite()
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    mail.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.dashboard import bp as dashboard_bp
+    from app.errors import bp as errors_bp
+    from app.health import bp as health_bp
+    from app.member import bp as member_bp
+    from app.settings import bp as settings_bp
+
+    for bp in (errors_bp, health_bp, auth_bp, member_bp, dashboard_bp, settings_bp):
+        app.register_blueprint(bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import formatting
+
+    formatting.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import bp as cli_bp
+
+    app.register_blueprint(cli_bp)
+
+
+def _tune_sqlite() -> None:
+    """WAL (readers never block the webhook writer), foreign keys and a busy timeout."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(_tune_sqlite, "done", False):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    _tune_sqlite.done = True

@@ -1,0 +1,138 @@
+"""Operator pages. Sections whose feature is not built yet show an honest empty state."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from app.dashboard import bp
+from app.services import settings as settings_service
+
+# Sections of SPEC §5 and what each will hold; the pages say so until the data exists.
+SECTIONS = {
+    "sales": {
+        "title": "Vendas",
+        "icon": "💰",
+        "what": "Todas as vendas da Hotmart, Kiwify, Kirvano e Gestão Click em uma lista única.",
+        "how": "As vendas chegam pelos webhooks das plataformas e pelas sincronizações.",
+        "settings": ("hotmart", "kiwify", "kirvano", "gestao_click"),
+    },
+    "activations": {
+        "title": "Ativações",
+        "icon": "🔑",
+        "what": "Links de ativação enviados aos compradores: busca, filtros, reenvio, revogação "
+        "e exportação CSV.",
+        "how": "Cada compra aprovada recebida por webhook gera um link de ativação por e-mail.",
+        "settings": ("hotmart", "kiwify", "kirvano"),
+    },
+    "hotmart": {
+        "title": "Hotmart",
+        "icon": "🔥",
+        "what": "Produtos, vendas e assinaturas da Hotmart, com “Testar conexão” e “Sincronizar”.",
+        "how": "Informe Client ID e Client Secret da Hotmart em Configurações.",
+        "settings": ("hotmart",),
+    },
+    "kommo": {
+        "title": "Kommo",
+        "icon": "📇",
+        "what": "Contatos e negócios (leads) do Kommo CRM.",
+        "how": "Informe o token de longa duração e a URL da conta Kommo em Configurações.",
+        "settings": ("kommo",),
+    },
+    "gestao_click": {
+        "title": "Gestão Click",
+        "icon": "🧾",
+        "what": "Vendas, clientes e produtos do Gestão Click.",
+        "how": "Informe o access token e o secret access token em Configurações.",
+        "settings": ("gestao_click",),
+    },
+    "webhooks": {
+        "title": "Webhooks",
+        "icon": "📥",
+        "what": "Caixa de entrada de eventos recebidos: corpo original, status, tentativas, "
+        "erros e reprocessamento.",
+        "how": "Cadastre as URLs /webhook/hotmart, /webhook/kiwify e /webhook/kirvano nas "
+        "plataformas e o token de cada uma em Configurações.",
+        "settings": ("hotmart", "kiwify", "kirvano"),
+    },
+    "sync_runs": {
+        "title": "Sincronizações",
+        "icon": "🔄",
+        "what": "Histórico das sincronizações com duração, contagens e erros.",
+        "how": "As sincronizações rodam pelos botões “Sincronizar” e pelos agendamentos.",
+        "settings": ("hotmart", "kommo", "gestao_click"),
+    },
+    "reports": {
+        "title": "Relatórios",
+        "icon": "📊",
+        "what": "Relatórios cruzados: conversão de ativações, vendas por origem e produto.",
+        "how": "Os relatórios usam as vendas e ativações já registradas.",
+        "settings": (),
+    },
+}
+
+
+def _section(key: str):
+    section = SECTIONS[key]
+    groups = {g["group"].platform: g for g in settings_service.overview()}
+    status = [
+        {
+            "title": groups[p]["group"].title,
+            "configured": all(i["is_set"] for i in groups[p]["fields"] if i["field"].secret)
+            and any(i["is_set"] for i in groups[p]["fields"]),
+        }
+        for p in section["settings"]
+    ]
+    return render_template("dashboard/section.html", section=section, key=key, status=status)
+
+
+@bp.get("/")
+def index():
+    groups = settings_service.overview()
+    integrations = [
+        {
+            "title": g["group"].title,
+            "configured": all(i["is_set"] for i in g["fields"] if i["field"].secret),
+        }
+        for g in groups
+    ]
+    return render_template("dashboard/index.html", integrations=integrations, sections=SECTIONS)
+
+
+@bp.get("/vendas")
+def sales():
+    return _section("sales")
+
+
+@bp.get("/ativacoes")
+def activations():
+    return _section("activations")
+
+
+@bp.get("/hotmart")
+def hotmart():
+    return _section("hotmart")
+
+
+@bp.get("/kommo")
+def kommo():
+    return _section("kommo")
+
+
+@bp.get("/gestao-click")
+def gestao_click():
+    return _section("gestao_click")
+
+
+@bp.get("/webhooks")
+def webhooks():
+    return _section("webhooks")
+
+
+@bp.get("/sincronizacoes")
+def sync_runs():
+    return _section("sync_runs")
+
+
+@bp.get("/relatorios")
+def reports():
+    return _section("reports")

@@ -1,0 +1,19 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from app.auth.forms import PASSWORD_MISMATCH
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Nome", validators=[DataRequired("Informe seu nome."), Length(max=120)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Senha atual", validators=[DataRequired("Informe a senha atual.")]
+    )
+    password = PasswordField("Nova senha", validators=[DataRequired("Escolha uma nova senha.")])
+    password_confirm = PasswordField(
+        "Confirme a nova senha", validators=[DataRequired(), EqualTo("password", PASSWORD_MISMATCH)]
+    )

@@ -1,0 +1,60 @@
+"""The member area: profile and password (purchases are listed once sales exist)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.auth.routes import start_session
+from app.extensions import db
+from app.member import bp
+from app.member.forms import ChangePasswordForm, ProfileForm
+from app.services import accounts
+from app.services.passwords import verify_password
+
+
+@bp.route("/conta", methods=["GET"])
+@login_required
+def account():
+    return render_template(
+        "member/account.html",
+        profile_form=ProfileForm(obj=current_user),
+        password_form=ChangePasswordForm(),
+    )
+
+
+@bp.post("/conta/perfil")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if form.validate_on_submit():
+        current_user.name = form.name.data.strip()
+        db.session.commit()
+        flash("Perfil atualizado.", "success")
+        return redirect(url_for("member.account"))
+    return render_template(
+        "member/account.html", profile_form=form, password_form=ChangePasswordForm()
+    ), 422
+
+
+@bp.post("/conta/senha")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append("Senha atual incorreta.")
+        else:
+            try:
+                accounts.set_password(current_user, form.password.data)
+            except accounts.AccountError as exc:
+                form.password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                start_session(current_user._get_current_object())
+                flash("Senha alterada. Outras sessões abertas foram encerradas.", "success")
+                return redirect(url_for("member.account"))
+    db.session.rollback()
+    return render_template(
+        "member/account.html", profile_form=ProfileForm(obj=current_user), password_form=form
+    ), 422

@@ -1,0 +1,143 @@
+"""CSRF, security headers, cookie flags, login wiring, role guards and safe redirects."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import exists, select
+
+from app.extensions import csrf, db, login_manager, talisman
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+# Endpoints reachable before the first operator exists (everything else redirects to /setup).
+SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "signup", "health"}
+SETUP_EXEMPT_ENDPOINTS = {"static", "auth.setup"}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_reject_large_bodies)
+    csrf.init_app(app)
+    https = app.config.get("FORCE_HTTPS", False) or app.config["APP_URL"].startswith("https://")
+    talisman.init_app(
+        app,
+        force_https=app.config.get("FORCE_HTTPS", False),
+        strict_transport_security=https,
+        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="same-origin",
+        frame_options="DENY",
+    )
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Entre para acessar esta página."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_require_setup)
+
+
+def _reject_large_bodies():
+    """413 for any declared body over MAX_CONTENT_LENGTH, whatever the route reads."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
+def _load_user(user_id: str):
+    from app.models import User
+
+    ident, _, nonce = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.session_nonce or user.session_nonce != nonce:
+        return None
+    return user
+
+
+def wants_json() -> bool:
+    """True for API/webhook calls and clients that prefer JSON over HTML."""
+    if request.path.startswith(("/api/", "/webhook/")) or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _unauthorized():
+    if wants_json():
+        abort(401)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def operator_exists() -> bool:
+    cache = current_app.extensions.setdefault("vendas_operator_exists", False)
+    if cache:
+        return True
+    from app.models import ROLE_ADMIN, User
+
+    found = db.session.scalar(select(exists().where(User.role == ROLE_ADMIN)))
+    if found:
+        current_app.extensions["vendas_operator_exists"] = True
+    return bool(found)
+
+
+def _require_setup():
+    if request.endpoint in SETUP_EXEMPT_ENDPOINTS or request.blueprint in SETUP_EXEMPT_BLUEPRINTS:
+        return None
+    if request.endpoint is None:  # 404s are answered as such
+        return None
+    if not operator_exists():
+        if wants_json():
+            abort(503, description="Nenhum operador configurado: acesse /setup.")
+        return redirect(url_for("auth.setup"))
+    return None
+
+
+def require_operator():
+    """before_request guard for operator-only blueprints: login, then role."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def operator_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = require_operator()
+        return response if response is not None else view(*args, **kwargs)
+
+    return wrapped
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: str | None, default_endpoint: str) -> str:
+    return target if is_safe_next(target) else url_for(default_endpoint)

@@ -1,0 +1,1 @@
+"""Use cases, free of Flask request objects."""

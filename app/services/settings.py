@@ -1,0 +1,198 @@
+"""Integration settings: the database (encrypted) wins over the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.logs import add_known_secret
+from app.models import IntegrationSetting
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # the SPEC §4 environment variable name
+    label: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    platform: str
+    title: str
+    fields: tuple[Field, ...]
+
+
+SCHEMA: tuple[Group, ...] = (
+    Group(
+        "hotmart",
+        "Hotmart",
+        (
+            Field("HOTMART_CLIENT_ID", "Client ID"),
+            Field("HOTMART_CLIENT_SECRET", "Client Secret", secret=True),
+            Field(
+                "HOTMART_BASIC",
+                "Basic (opcional)",
+                secret=True,
+                help="Derivado de Client ID:Client Secret quando vazio.",
+            ),
+            Field("HOTMART_ENV", "Ambiente", choices=("sandbox", "production")),
+            Field(
+                "HOTMART_WEBHOOK_HOTTOK",
+                "Hottok do webhook",
+                secret=True,
+                help="Enviado pela Hotmart no cabeçalho X-HOTMART-HOTTOK.",
+            ),
+            Field("HOTMART_API_URL", "URL da API (opcional)"),
+            Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)"),
+        ),
+    ),
+    Group(
+        "kiwify",
+        "Kiwify",
+        (
+            Field(
+                "KIWIFY_WEBHOOK_SECRET",
+                "Token do webhook",
+                secret=True,
+                help="Chave do HMAC-SHA1 enviado em ?signature=.",
+            ),
+        ),
+    ),
+    Group(
+        "kirvano", "Kirvano", (Field("KIRVANO_WEBHOOK_SECRET", "Token do webhook", secret=True),)
+    ),
+    Group(
+        "kommo",
+        "Kommo",
+        (
+            Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True),
+            Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
+            Field("KOMMO_TIMEOUT", "Tempo limite (s)"),
+        ),
+    ),
+    Group(
+        "gestao_click",
+        "Gestão Click",
+        (
+            Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True),
+            Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True),
+            Field("GESTAOCLICK_API_URL", "URL da API"),
+        ),
+    ),
+)
+
+FIELDS: dict[str, tuple[Group, Field]] = {f.key: (g, f) for g in SCHEMA for f in g.fields}
+
+SOURCE_DATABASE = "database"
+SOURCE_ENVIRONMENT = "environment"
+SOURCE_UNSET = "unset"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _row(key: str) -> IntegrationSetting | None:
+    group, _ = FIELDS[key]
+    return db.session.scalar(
+        select(IntegrationSetting).where(
+            IntegrationSetting.platform == group.platform, IntegrationSetting.key == key
+        )
+    )
+
+
+def get(key: str) -> str | None:
+    """The effective value: database first, then environment/config."""
+    if key not in FIELDS:
+        raise KeyError(key)
+    row = _row(key)
+    if row is not None and row.value:
+        if FIELDS[key][1].secret:
+            add_known_secret(row.value)
+        return row.value
+    value = current_app.config.get(key)
+    return str(value) if value not in (None, "") else None
+
+
+def source(key: str) -> str:
+    row = _row(key)
+    if row is not None and row.value:
+        return SOURCE_DATABASE
+    return SOURCE_ENVIRONMENT if current_app.config.get(key) not in (None, "") else SOURCE_UNSET
+
+
+def set_value(key: str, value: str, by: str | None = None) -> None:
+    group, field = FIELDS[key]
+    value = value.strip()
+    if field.choices and value not in field.choices:
+        raise SettingsError(f"{field.label}: escolha um de {', '.join(field.choices)}.")
+    if len(value) > 4096:
+        raise SettingsError(f"{field.label}: valor longo demais.")
+    row = _row(key)
+    if row is None:
+        row = IntegrationSetting(platform=group.platform, key=key, value=value, updated_by=by)
+        db.session.add(row)
+    else:
+        row.value, row.updated_by = value, by
+    if field.secret:
+        add_known_secret(value)
+
+
+def clear(key: str) -> None:
+    row = _row(key)
+    if row is not None:
+        db.session.delete(row)
+
+
+def overview() -> list[dict]:
+    """Per group: each field's source and (non-secret) value, for the Settings page."""
+    rows = {(r.platform, r.key): r for r in db.session.scalars(select(IntegrationSetting))}
+    result = []
+    for group in SCHEMA:
+        items = []
+        for field in group.fields:
+            row = rows.get((group.platform, field.key))
+            env_value = current_app.config.get(field.key)
+            if row is not None and row.value:
+                src, value = SOURCE_DATABASE, row.value
+            elif env_value not in (None, ""):
+                src, value = SOURCE_ENVIRONMENT, str(env_value)
+            else:
+                src, value = SOURCE_UNSET, None
+            items.append(
+                {
+                    "field": field,
+                    "source": src,
+                    "is_set": value is not None,
+                    "display": None if field.secret else value,
+                    "updated_at": row.updated_at if row is not None else None,
+                }
+            )
+        result.append({"group": group, "fields": items})
+    return result
+
+
+def rotate_all() -> int:
+    """Re-encrypt every encrypted column under the primary key; returns rows touched."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from app.models.types import EncryptedText
+
+    touched = 0
+    for mapper in db.Model.registry.mappers:
+        columns = [c.key for c in mapper.columns if isinstance(c.type, EncryptedText)]
+        if not columns:
+            continue
+        for obj in db.session.scalars(select(mapper.class_)):
+            for col in columns:
+                if getattr(obj, col) is not None:
+                    flag_modified(obj, col)
+            touched += 1
+    db.session.flush()
+    return touched

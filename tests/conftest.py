@@ -1,0 +1,245 @@
+"""Shared fixtures: the app on SQLite (always) or PostgreSQL (``--postgres``), clients, helpers."""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import os
+import re
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db, limiter
+from config import TestConfig
+
+# Fixed so every import of this module (pytest and "from tests.conftest import") agrees.
+TEST_KEY = base64.urlsafe_b64encode(b"vendas-hub-test-key-000000000000").decode()
+CSRF_RE = re.compile(
+    r'name="csrf-token" content="([^"]+)"'
+    r'|name="csrf_token" type="hidden" value="([^"]+)"'
+    r'|name="csrf_token" value="([^"]+)"'
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run database tests against TEST_DATABASE_URL instead of SQLite",
+    )
+
+
+def pytest_report_header(config):
+    return f"database backend: {'postgresql' if config.getoption('--postgres') else 'sqlite'}"
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, like a real server.
+
+    Tests hold an app context for direct database access; without this, requests would reuse
+    it and share ``g`` (and the logged-in user) across clients. After each request the test's
+    own transaction ends, so its next query sees what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.rollback()
+        return response
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory) -> str:
+    if request.config.getoption("--postgres"):
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.exit("--postgres needs TEST_DATABASE_URL", returncode=2)
+        from config import normalize_database_url
+
+        url = normalize_database_url(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_config(database_url: str, **overrides) -> TestConfig:
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SETTINGS_ENCRYPTION_KEYS": TEST_KEY,
+        "APP_URL": "http://localhost",
+    }
+    env.update({k: v for k, v in overrides.items() if k.isupper() and isinstance(v, str)})
+    config = TestConfig(env)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture(scope="session")
+def _migrated(database_url, tmp_path_factory):
+    """Run the real migrations once per session (proves they work on this backend)."""
+    from flask_migrate import upgrade
+
+    app = create_app(make_config(database_url), instance_path=str(tmp_path_factory.mktemp("inst")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _truncate_all() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_factory(_migrated, tmp_path):
+    """Build an app with config overrides; tables are emptied after the test."""
+    created = []
+
+    def factory(**overrides):
+        app = create_app(make_config(_migrated, **overrides), instance_path=str(tmp_path / "inst"))
+        app.test_client_class = IsolatedClient
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        with app.app_context():
+            _truncate_all()
+            db.session.remove()
+            db.engine.dispose()
+    limiter.reset()
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return next(g for g in match.groups() if g)
+
+
+class Auth:
+    """Helpers to create users and log in through the real forms."""
+
+    PASSWORD = "senha-segura-123"
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def create(self, email="operador@example.com", role="admin", password=PASSWORD, name="Ana"):
+        from app.services import accounts
+
+        with self.app.app_context():
+            user = accounts.create_user(email, password, name=name, role=role)
+            db.session.commit()
+            return user.id
+
+    def login(self, email="operador@example.com", password=PASSWORD, next_url=None):
+        token = csrf_token(self.client, "/login")
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return self.client.post(
+            url, data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def operator(self):
+        self.create()
+        response = self.login()
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def member(self, email="membro@example.com"):
+        self.create(email="operador@example.com")  # setup done
+        self.create(email=email, role="member", name="Bia")
+        response = self.login(email=email)
+        assert response.status_code == 302
+        return response
+
+    def logout(self):
+        token = csrf_token(self.client, "/conta")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(app, client):
+    return Auth(app, client)
+
+
+class SMTPInbox:
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        inbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+
+                inbox.messages.append(
+                    email.message_from_bytes(envelope.original_content, policy=policy.default)
+                )
+                return "250 Message accepted for delivery"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+    @staticmethod
+    def text_of(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html_of(message) -> str:
+        return message.get_body(preferencelist=("html",)).get_content()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SMTPInbox().start()
+    yield server
+    server.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

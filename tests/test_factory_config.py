@@ -1,0 +1,72 @@
+from pathlib import Path
+
+from app import create_app
+from config import Config, TestConfig, normalize_database_url
+
+
+def test_factory_registers_blueprints_and_extensions(app):
+    for name in ("auth", "dashboard", "errors", "health", "member", "settings", "cli"):
+        assert name in app.blueprints
+    for ext in ("sqlalchemy", "migrate", "mail", "limiter"):
+        assert ext in app.extensions
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert app.template_folder.endswith("templates")
+
+
+def test_secret_key_and_encryption_key_generated_once_into_instance(tmp_path, database_url):
+    config = TestConfig({"DATABASE_URL": database_url})
+    inst = tmp_path / "instance"
+    first = create_app(config, instance_path=str(inst))
+    key = first.config["SECRET_KEY"]
+    assert len(key) >= 64
+    assert (inst / "secret_key").read_text().strip() == key
+    assert (inst / "secret_key").stat().st_mode & 0o077 == 0
+    assert (inst / "encryption_key").exists()
+    second = create_app(TestConfig({"DATABASE_URL": database_url}), instance_path=str(inst))
+    assert second.config["SECRET_KEY"] == key
+
+
+def test_default_database_is_sqlite_in_instance(tmp_path):
+    app = create_app(TestConfig({}), instance_path=str(tmp_path / "i"))
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{Path(tmp_path / 'i' / 'app.db')}"
+
+
+def test_postgres_urls_are_rewritten():
+    assert normalize_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_config_reads_spec_names_from_environment():
+    cfg = Config(
+        {
+            "APP_URL": "https://vendas.example.com/",
+            "HOTMART_WEBHOOK_SECRET": "alias-hottok",
+            "SMTP_HOST": "smtp.example.com",
+            "SMTP_USE_TLS": "true",
+            "SCHEDULER_ENABLED": "yes",
+            "RETRY_ATTEMPTS": "5",
+            "RETRY_DELAY": "0.5",
+            "LOG_FORMAT": "JSON",
+            "KOMMO_JWT_TOKEN": "jwt",
+        }
+    )
+    assert cfg.APP_URL == "https://vendas.example.com"
+    assert cfg.SESSION_COOKIE_SECURE is True
+    assert cfg.HOTMART_WEBHOOK_HOTTOK == "alias-hottok"
+    assert cfg.HOTMART_ENV == "sandbox"
+    assert cfg.MAIL_SERVER == "smtp.example.com" and cfg.MAIL_PORT == 587 and cfg.MAIL_USE_TLS
+    assert cfg.SCHEDULER_ENABLED is True
+    assert (cfg.RETRY_ATTEMPTS, cfg.RETRY_DELAY) == (5, 0.5)
+    assert cfg.LOG_FORMAT == "json"
+    assert cfg.RATELIMIT_STORAGE_URI == "memory://"
+    assert cfg.GESTAOCLICK_API_URL == "https://api.gestaoclick.com"
+
+
+def test_config_defaults_are_safe():
+    cfg = Config({})
+    assert cfg.SECRET_KEY is None  # generated into instance/, never a fixed default
+    assert cfg.SESSION_COOKIE_SECURE is False and cfg.SESSION_COOKIE_HTTPONLY
+    assert cfg.SCHEDULER_ENABLED is False
+    assert cfg.RETRY_ATTEMPTS == 3 and cfg.RETRY_DELAY == 1.0
+    assert Config({"RETRY_ATTEMPTS": "abc"}).RETRY_ATTEMPTS == 3
