@@ -1,0 +1,256 @@
+"""Hotmart purchase webhooks, payload version 2.0.0 (PLATFORMS.md §3).
+
+Proof is the account's static *hottok*: header ``X-HOTMART-HOTTOK`` first, body top-level
+``hottok`` as a fallback (some real deliveries carry it there). There is no HMAC.
+
+Event → kind:
+
+* ``PURCHASE_APPROVED`` → GRANT, or RENEW when ``purchase.recurrence_number`` > 1.
+* ``PURCHASE_COMPLETE`` (refund window over) → NOOP, status ``complete``.
+* ``PURCHASE_REFUNDED`` / ``PURCHASE_CHARGEBACK`` → REVOKE.
+* ``PURCHASE_CANCELED`` (canceled or refused) → REVOKE with status ``canceled``. Revoking only
+  makes sense when the sale was granted before; the service decides (a never-approved sale
+  just records the status).
+* ``SUBSCRIPTION_CANCELLATION`` → REVOKE with ``access_until`` = ``date_next_charge``; it has no
+  transaction, so it is keyed by the subscriber code (``data.subscriber.code``).
+* ``PURCHASE_PROTEST`` / ``PURCHASE_DELAYED`` → FLAG.
+* ``PURCHASE_BILLET_PRINTED``, ``PURCHASE_EXPIRED``, ``PURCHASE_OUT_OF_SHOPPING_CART``, plan and
+  members-area events, and any unknown event → INFO.
+
+Dedupe key: the envelope ``id`` (unique per event); without it the business key
+``event:transaction`` (cancellations: ``event:subscriber:cancellation_date``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from .base import (
+    NO_SECRET_REASON,
+    Kind,
+    MalformedPayload,
+    NormalizedEvent,
+    VerifyResult,
+    as_bool,
+    as_dict,
+    as_int,
+    body_hash_key,
+    clamp_key,
+    clean_secret,
+    decimal_to_cents,
+    dig,
+    digits_only,
+    document_type_for,
+    ensure_valid,
+    epoch_to_utc,
+    local_to_utc,
+    lower_headers,
+    make_key,
+    normalize_currency,
+    normalize_email,
+    normalize_payment_method,
+    normalize_phone,
+    normalize_status,
+    parse_json,
+    secure_equals,
+    text,
+    upper_token,
+)
+
+PLATFORM = "hotmart"
+HEADER = "x-hotmart-hottok"
+
+SUBSCRIPTION_CANCELLATION = "SUBSCRIPTION_CANCELLATION"
+
+# event → (kind, normalized status); PURCHASE_APPROVED may become RENEW (see parse).
+EVENTS: dict[str, tuple[Kind, str | None]] = {
+    "PURCHASE_APPROVED": (Kind.GRANT, "approved"),
+    "PURCHASE_COMPLETE": (Kind.NOOP, "complete"),
+    "PURCHASE_REFUNDED": (Kind.REVOKE, "refunded"),
+    "PURCHASE_CHARGEBACK": (Kind.REVOKE, "chargeback"),
+    "PURCHASE_CANCELED": (Kind.REVOKE, "canceled"),
+    SUBSCRIPTION_CANCELLATION: (Kind.REVOKE, "canceled"),
+    "PURCHASE_PROTEST": (Kind.FLAG, "disputed"),
+    "PURCHASE_DELAYED": (Kind.FLAG, "overdue"),
+    "PURCHASE_BILLET_PRINTED": (Kind.INFO, "pending"),
+    "PURCHASE_EXPIRED": (Kind.INFO, "expired"),
+    "PURCHASE_OUT_OF_SHOPPING_CART": (Kind.INFO, "abandoned"),
+    "SWITCH_PLAN": (Kind.INFO, None),
+    "UPDATE_SUBSCRIPTION_CHARGE_DATE": (Kind.INFO, None),
+}
+
+
+def verify(
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    args: Mapping[str, str],
+    secret: str | None,
+) -> VerifyResult:
+    """Check the hottok: header ``X-HOTMART-HOTTOK``, else body ``hottok`` (JSON or form)."""
+    expected = clean_secret(secret)
+    if expected is None:
+        return VerifyResult(False, NO_SECRET_REASON, None)
+    header_value = lower_headers(headers).get(HEADER)
+    if header_value is not None and secure_equals(header_value.strip(), expected):
+        return VerifyResult(True, "hottok válido no cabeçalho", f"header:{HEADER}")
+    body_value = _body_hottok(raw_body)
+    if body_value is not None and secure_equals(body_value.strip(), expected):
+        return VerifyResult(True, "hottok válido no corpo", "body:hottok")
+    if header_value is None and body_value is None:
+        return VerifyResult(False, "hottok ausente (cabeçalho X-HOTMART-HOTTOK)", None)
+    return VerifyResult(False, "hottok inválido", None)
+
+
+def _body_hottok(raw_body: bytes) -> str | None:
+    """Top-level ``hottok`` from a JSON body, or from a legacy form-encoded postback."""
+    if not isinstance(raw_body, bytes | bytearray | memoryview):
+        return None
+    raw = bytes(raw_body)
+    try:
+        body = parse_json(raw)
+    except MalformedPayload:
+        body = None
+    if body is not None:
+        value = body.get("hottok")
+        return value if isinstance(value, str) else None
+    try:
+        form = parse_qs(raw.decode("utf-8"), max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    values = form.get("hottok")
+    return values[0] if values else None
+
+
+def parse(body: dict) -> NormalizedEvent:
+    if not isinstance(body, dict):
+        raise MalformedPayload("Corpo da requisição não é um objeto JSON")
+    event_type = upper_token(body.get("event")) or "unknown"
+    kind, status = EVENTS.get(event_type, (Kind.INFO, None))
+    data = as_dict(body.get("data"))
+    is_cancellation = event_type == SUBSCRIPTION_CANCELLATION
+    created_at = _hotmart_date(body.get("creation_date")) or _hotmart_date(body.get("creationDate"))
+
+    if is_cancellation:
+        fields = _cancellation_fields(data)
+    else:
+        fields = _purchase_fields(data)
+
+    if status is None:
+        status = normalize_status(dig(data, "purchase", "status"))
+    recurrence = fields["recurrence_number"]
+    if event_type == "PURCHASE_APPROVED" and recurrence is not None and recurrence > 1:
+        kind = Kind.RENEW
+
+    approved_at = fields.pop("approved_at")
+    if is_cancellation:
+        occurred_at = _hotmart_date(data.get("cancellation_date")) or created_at
+    elif event_type in ("PURCHASE_APPROVED", "PURCHASE_COMPLETE"):
+        occurred_at = approved_at or created_at
+    else:
+        occurred_at = created_at
+
+    event_id = text(body.get("id"), 10_000)
+    if event_id:
+        dedupe_key = clamp_key(event_id)
+    elif is_cancellation:
+        dedupe_key = make_key(
+            event_type, fields["subscription_id"], data.get("cancellation_date")
+        ) or body_hash_key(event_type, body)
+    else:
+        dedupe_key = make_key(event_type, fields["transaction_id"]) or body_hash_key(
+            event_type, body
+        )
+
+    event = NormalizedEvent(
+        platform=PLATFORM,
+        event_type=event_type,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        status=status,
+        occurred_at=occurred_at,
+        **fields,
+    )
+    ensure_valid(event, subscription_cancellation=is_cancellation)
+    return event
+
+
+def _purchase_fields(data: dict) -> dict[str, Any]:
+    purchase = as_dict(data.get("purchase"))
+    buyer = as_dict(data.get("buyer"))
+    product = as_dict(data.get("product"))
+    price = as_dict(purchase.get("price"))
+    document = digits_only(buyer.get("document"))
+    return {
+        "transaction_id": text(purchase.get("transaction")),
+        "buyer_email": normalize_email(buyer.get("email")),
+        "buyer_name": text(buyer.get("name")),
+        "buyer_phone": _buyer_phone(buyer),
+        "buyer_document": document,
+        "buyer_document_type": upper_token(buyer.get("document_type"), 16)
+        or document_type_for(document),
+        "product_id": text(product.get("ucode")) or text(product.get("id")),
+        "product_name": text(product.get("name")),
+        "offer_code": text(dig(purchase, "offer", "code")) or text(dig(data, "offer", "code")),
+        "plan_name": text(dig(data, "subscription", "plan", "name")),
+        "amount_cents": decimal_to_cents(price.get("value")),
+        "currency": normalize_currency(price.get("currency_value"))
+        or normalize_currency(price.get("currency_code")),
+        "payment_method": normalize_payment_method(dig(purchase, "payment", "type")),
+        "subscription_id": text(dig(data, "subscription", "subscriber", "code")),
+        "recurrence_number": as_int(purchase.get("recurrence_number")),
+        "is_order_bump": as_bool(dig(purchase, "order_bump", "is_order_bump")),
+        "approved_at": _hotmart_date(purchase.get("approved_date")),
+    }
+
+
+def _cancellation_fields(data: dict) -> dict[str, Any]:
+    subscriber = as_dict(data.get("subscriber"))
+    product = as_dict(data.get("product"))
+    phone = as_dict(subscriber.get("phone"))
+    return {
+        "transaction_id": None,
+        "buyer_email": normalize_email(subscriber.get("email")),
+        "buyer_name": text(subscriber.get("name")),
+        "buyer_phone": _split_phone(phone.get("dddCell"), phone.get("cell"))
+        or _split_phone(phone.get("dddPhone"), phone.get("phone")),
+        "buyer_document": None,
+        "buyer_document_type": None,
+        "product_id": text(product.get("ucode")) or text(product.get("id")),
+        "product_name": text(product.get("name")),
+        "offer_code": None,
+        "plan_name": text(dig(data, "subscription", "plan", "name")),
+        "amount_cents": decimal_to_cents(data.get("actual_recurrence_value")),
+        "currency": None,
+        "payment_method": None,
+        "subscription_id": text(subscriber.get("code")),
+        "recurrence_number": None,
+        "is_order_bump": False,
+        "access_until": _hotmart_date(data.get("date_next_charge")),
+        "approved_at": None,
+    }
+
+
+def _hotmart_date(value: Any) -> datetime | None:
+    """Epoch milliseconds; a string that is not a number is parsed leniently."""
+    return epoch_to_utc(value) or (local_to_utc(value) if isinstance(value, str) else None)
+
+
+def _split_phone(area: Any, number: Any) -> str | None:
+    number_digits = digits_only(number)
+    if not number_digits:
+        return None
+    area_digits = digits_only(area) or ""
+    return normalize_phone("+55" + area_digits + number_digits)
+
+
+def _buyer_phone(buyer: dict) -> str | None:
+    """``+55`` + ``checkout_phone_code`` (area code) + ``checkout_phone``; else ``phone``."""
+    checkout_phone = text(buyer.get("checkout_phone"), 64)
+    if checkout_phone:
+        if checkout_phone.startswith("+"):
+            return normalize_phone(checkout_phone)
+        return _split_phone(buyer.get("checkout_phone_code"), checkout_phone)
+    return normalize_phone(buyer.get("phone"))
