@@ -77,6 +77,7 @@ class Config:
     LOGIN_LIMIT_PER_IP = "10 per minute"
     LOGIN_LIMIT_PER_ACCOUNT = "50 per hour"
     PASSWORD_RESET_LIMIT = "5 per hour"
+    ACTIVATION_RESEND_LIMIT = "3 per hour"
     SEND_MAIL_IN_BACKGROUND = True
 
     def __init__(self, environ: Mapping[str, str] | None = None):
@@ -112,6 +113,7 @@ class Config:
         self.KOMMO_TIMEOUT = self.KOMMO_TIMEOUT or "30"
         self.GESTAOCLICK_API_URL = self.GESTAOCLICK_API_URL or "https://api.gestaoclick.com"
 
+        self.ACTIVATION_LINK_DAYS = _int(env.get("ACTIVATION_LINK_DAYS"), 7)
         self.RETRY_ATTEMPTS = _int(env.get("RETRY_ATTEMPTS"), 3)
         self.RETRY_DELAY = _float(env.get("RETRY_DELAY"), 1.0)
         self.SCHEDULER_ENABLED = _bool(env.get("SCHEDULER_ENABLED"), False)

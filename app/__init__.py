@@ -85,8 +85,19 @@ def register_blueprints(app: Flask) -> None:
     from app.health import bp as health_bp
     from app.member import bp as member_bp
     from app.settings import bp as settings_bp
+    from app.signup import bp as signup_bp
+    from app.webhooks import bp as webhooks_bp
 
-    for bp in (errors_bp, health_bp, auth_bp, member_bp, dashboard_bp, settings_bp):
+    for bp in (
+        errors_bp,
+        health_bp,
+        webhooks_bp,
+        signup_bp,
+        auth_bp,
+        member_bp,
+        dashboard_bp,
+        settings_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -25,8 +25,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Endpoints reachable before the first operator exists (everything else redirects to /setup).
-SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "signup", "health"}
-SETUP_EXEMPT_ENDPOINTS = {"static", "auth.setup"}
+# Buyers may sign up through webhooks configured by environment before /setup is done, so their
+# own area and the ways in and out of it work regardless.
+SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "signup", "health", "member"}
+SETUP_EXEMPT_ENDPOINTS = {
+    "static",
+    "auth.setup",
+    "auth.logout",
+    "auth.forgot_password",
+    "auth.reset_password",
+}
 
 
 def init_app(app: Flask) -> None:
@@ -99,12 +107,20 @@ def operator_exists() -> bool:
     return bool(found)
 
 
+def _any_user_exists() -> bool:
+    from app.models import User
+
+    return bool(db.session.scalar(select(exists().where(User.id.is_not(None)))))
+
+
 def _require_setup():
     if request.endpoint in SETUP_EXEMPT_ENDPOINTS or request.blueprint in SETUP_EXEMPT_BLUEPRINTS:
         return None
     if request.endpoint is None:  # 404s are answered as such
         return None
     if not operator_exists():
+        if request.endpoint == "auth.login" and _any_user_exists():
+            return None  # a member signing in before the operator finished the setup
         if wants_json():
             abort(503, description="Nenhum operador configurado: acesse /setup.")
         return redirect(url_for("auth.setup"))

@@ -243,3 +243,79 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+WEBHOOK_FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "webhooks")
+WEBHOOK_SECRETS = {
+    "HOTMART_WEBHOOK_HOTTOK": "hottok-test-0123456789",
+    "KIWIFY_WEBHOOK_SECRET": "kiwify-token-0123456789",
+    "KIRVANO_WEBHOOK_SECRET": "kirvano-token-0123456789",
+}
+
+
+def load_fixture(platform: str, name: str) -> dict:
+    import json
+
+    with open(os.path.join(WEBHOOK_FIXTURES, platform, f"{name}.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def signed_request(platform: str, raw: bytes, secret: str | None = None) -> dict:
+    """Headers and query string the way each platform authenticates a delivery."""
+    import hashlib
+    import hmac
+
+    if platform == "hotmart":
+        secret = secret or WEBHOOK_SECRETS["HOTMART_WEBHOOK_HOTTOK"]
+        return {"headers": {"X-HOTMART-HOTTOK": secret}, "query_string": {}}
+    if platform == "kiwify":
+        secret = secret or WEBHOOK_SECRETS["KIWIFY_WEBHOOK_SECRET"]
+        signature = hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
+        return {"headers": {}, "query_string": {"signature": signature}}
+    secret = secret or WEBHOOK_SECRETS["KIRVANO_WEBHOOK_SECRET"]
+    return {"headers": {"x-kirvano-token": secret}, "query_string": {}}
+
+
+class WebhookSender:
+    def __init__(self, client):
+        self.client = client
+
+    def raw(self, platform: str, raw: bytes, secret: str | None = None, **kwargs):
+        signed = signed_request(platform, raw, secret)
+        headers = {
+            "Content-Type": "application/json",
+            **signed["headers"],
+            **kwargs.pop("headers", {}),
+        }
+        return self.client.post(
+            f"/webhook/{platform}",
+            data=raw,
+            headers=headers,
+            query_string=signed["query_string"],
+            **kwargs,
+        )
+
+    def __call__(self, platform: str, body: dict | str, secret: str | None = None, **overrides):
+        import json
+
+        if isinstance(body, str):
+            body = load_fixture(platform, body)
+        return self.raw(platform, json.dumps(body).encode(), secret)
+
+
+@pytest.fixture
+def webhook_app(app_factory, smtp_server):
+    """App with webhook secrets set and a real SMTP server receiving the e-mails."""
+    app = app_factory(
+        **WEBHOOK_SECRETS,
+        SMTP_HOST="127.0.0.1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+    )
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def send_webhook(webhook_app):
+    return WebhookSender(webhook_app.test_client())

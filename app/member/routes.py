@@ -9,18 +9,24 @@ from app.auth.routes import start_session
 from app.extensions import db
 from app.member import bp
 from app.member.forms import ChangePasswordForm, ProfileForm
-from app.services import accounts
+from app.services import accounts, activation
 from app.services.passwords import verify_password
 
 
 @bp.route("/conta", methods=["GET"])
 @login_required
 def account():
+    return _page(ProfileForm(obj=current_user), ChangePasswordForm())
+
+
+def _page(profile_form, password_form, status=200):
+    purchases = activation.member_purchases(current_user)
     return render_template(
         "member/account.html",
-        profile_form=ProfileForm(obj=current_user),
-        password_form=ChangePasswordForm(),
-    )
+        profile_form=profile_form,
+        password_form=password_form,
+        purchases=purchases,
+    ), status
 
 
 @bp.post("/conta/perfil")
@@ -32,9 +38,7 @@ def update_profile():
         db.session.commit()
         flash("Perfil atualizado.", "success")
         return redirect(url_for("member.account"))
-    return render_template(
-        "member/account.html", profile_form=form, password_form=ChangePasswordForm()
-    ), 422
+    return _page(form, ChangePasswordForm(), 422)
 
 
 @bp.post("/conta/senha")
@@ -55,6 +59,4 @@ def change_password():
                 flash("Senha alterada. Outras sessões abertas foram encerradas.", "success")
                 return redirect(url_for("member.account"))
     db.session.rollback()
-    return render_template(
-        "member/account.html", profile_form=ProfileForm(obj=current_user), password_form=form
-    ), 422
+    return _page(ProfileForm(obj=current_user), form, 422)

@@ -1,10 +1,18 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
+from app.models.activation import ActivationLink
 from app.models.outbox import OutboxEmail
+from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
+from app.models.webhooks import WebhookEvent
 
 __all__ = [
+    "Access",
+    "ActivationLink",
+    "Sale",
+    "SaleStatusChange",
+    "WebhookEvent",
     "ROLE_ADMIN",
     "ROLE_MEMBER",
     "IntegrationSetting",

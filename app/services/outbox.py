@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_mail import Connection, Message
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OutboxEmail
@@ -135,8 +135,20 @@ def send_pending(limit: int = 100) -> dict[str, int]:
             email.sent_at = utcnow()
             email.last_error = None
             counts["sent"] += 1
+            _mark_reference_sent(email)
         db.session.commit()
     return counts
+
+
+def _mark_reference_sent(email: OutboxEmail) -> None:
+    if email.ref_type == "activation_link" and email.ref_id:
+        from app.models import ActivationLink
+
+        db.session.execute(
+            update(ActivationLink)
+            .where(ActivationLink.id == email.ref_id, ActivationLink.sent_at.is_(None))
+            .values(sent_at=email.sent_at)
+        )
 
 
 def retry(email: OutboxEmail) -> None:

@@ -13,7 +13,7 @@ from tests.conftest import csrf_token
 
 
 def test_every_page_redirects_to_setup_until_an_operator_exists(client):
-    for path in ("/", "/login", "/configuracoes", "/conta", "/vendas"):
+    for path in ("/", "/login", "/configuracoes", "/vendas"):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].endswith("/setup")

@@ -129,9 +129,7 @@ def test_password_reset_mail_is_delivered_over_smtp(app_factory, smtp_server):
         client = app.test_client()
         Auth(app, client).create()
         token = csrf_token(client, "/esqueci-senha")
-        client.post(
-            "/esqueci-senha", data={"email": "operador@example.com", "csrf_token": token}
-        )
+        client.post("/esqueci-senha", data={"email": "operador@example.com", "csrf_token": token})
         assert len(smtp_server.messages) == 1
         message = smtp_server.messages[0]
         assert message["To"] == "operador@example.com"
@@ -154,9 +152,7 @@ def test_smtp_down_keeps_mail_queued_and_retries(app_factory, smtp_server):
         client = app.test_client()
         Auth(app, client).create()
         token = csrf_token(client, "/esqueci-senha")
-        client.post(
-            "/esqueci-senha", data={"email": "operador@example.com", "csrf_token": token}
-        )
+        client.post("/esqueci-senha", data={"email": "operador@example.com", "csrf_token": token})
         email = db.session.scalar(select(OutboxEmail))
         assert email.status == "pending" and email.attempts == 1
         assert "ConnectionRefused" in email.last_error

@@ -1,0 +1,111 @@
+"""Sales from every platform (webhooks and syncs feed the same table), their status history,
+and the access each sale gives a member."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+# Normalized statuses (app.sources.base.normalize_status) and their forward-only rank.
+STATUS_RANK = {
+    "pending": 0,
+    "abandoned": 0,
+    "expired": 0,
+    "refused": 0,
+    "overdue": 1,
+    "approved": 1,
+    "complete": 1,
+    "disputed": 1,
+    "refunded": 2,
+    "chargeback": 2,
+    "canceled": 2,
+}
+GRANTING_STATUSES = {"approved", "complete", "disputed", "overdue"}
+REVOKED_STATUSES = {"refunded", "chargeback", "canceled"}
+
+ACCESS_ACTIVE = "active"
+ACCESS_REVOKED = "revoked"
+
+
+class Sale(db.Model):
+    __tablename__ = "sales"
+    __table_args__ = (
+        UniqueConstraint("platform", "transaction_id"),
+        Index("ix_sales_platform_product", "platform", "product_id"),
+        Index("ix_sales_subscription", "platform", "subscription_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    transaction_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    buyer_name: Mapped[str | None] = mapped_column(String(255))
+    buyer_phone: Mapped[str | None] = mapped_column(String(32))
+    buyer_document: Mapped[str | None] = mapped_column(String(32))
+    buyer_document_type: Mapped[str | None] = mapped_column(String(8))
+    product_id: Mapped[str | None] = mapped_column(String(255))
+    product_name: Mapped[str | None] = mapped_column(String(255))
+    offer_code: Mapped[str | None] = mapped_column(String(255))
+    plan_name: Mapped[str | None] = mapped_column(String(255))
+    amount_cents: Mapped[int | None] = mapped_column(db.BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(8))
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    subscription_id: Mapped[str | None] = mapped_column(String(255))
+    recurrence_number: Mapped[int | None] = mapped_column()
+    is_order_bump: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(16), default="webhook")  # webhook | sync
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Time of the event that set the current status (orders out-of-order deliveries).
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    history: Mapped[list[SaleStatusChange]] = relationship(
+        back_populates="sale", order_by="SaleStatusChange.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def grants_access(self) -> bool:
+        return self.status in GRANTING_STATUSES
+
+
+class SaleStatusChange(db.Model):
+    __tablename__ = "sale_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    webhook_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_events.id", ondelete="SET NULL")
+    )
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sale: Mapped[Sale] = relationship(back_populates="history")
+
+
+class Access(db.Model):
+    """A member's access to what one sale bought."""
+
+    __tablename__ = "accesses"
+    __table_args__ = (UniqueConstraint("user_id", "sale_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ACCESS_ACTIVE)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    # Subscription canceled: access continues until the paid period ends.
+    access_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sale: Mapped[Sale] = relationship()

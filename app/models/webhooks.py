@@ -1,0 +1,44 @@
+"""The durable inbox: every received webhook, committed before we answer 2xx."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+EVENT_RECEIVED = "received"
+EVENT_PROCESSED = "processed"
+EVENT_IGNORED = "ignored"
+EVENT_FAILED = "failed"
+EVENT_STATUSES = (EVENT_RECEIVED, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED)
+
+
+class WebhookEvent(db.Model):
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "dedupe_key"),
+        Index("ix_webhook_events_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    transaction_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(254))
+    raw_body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    auth_location: Mapped[str | None] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=EVENT_RECEIVED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id", ondelete="SET NULL"))

@@ -1,0 +1,184 @@
+"""Apply a normalized purchase event to the Sale table and to the buyer's access."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Sale, SaleStatusChange
+from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
+from app.models.types import utcnow
+from app.services import activation
+from app.sources import hotmart, kirvano, kiwify
+from app.sources.base import Kind, NormalizedEvent
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION_CANCEL_EVENTS = {
+    ("hotmart", hotmart.SUBSCRIPTION_CANCELLATION),
+    ("kiwify", kiwify.SUBSCRIPTION_CANCELED),
+    ("kirvano", kirvano.SUBSCRIPTION_CANCELED),
+}
+# Descriptive fields copied from events (newer non-empty values win).
+SALE_FIELDS = (
+    "buyer_email",
+    "buyer_name",
+    "buyer_phone",
+    "buyer_document",
+    "buyer_document_type",
+    "product_id",
+    "product_name",
+    "offer_code",
+    "plan_name",
+    "amount_cents",
+    "currency",
+    "payment_method",
+    "subscription_id",
+    "recurrence_number",
+)
+
+
+@dataclass
+class Outcome:
+    handled: bool  # False: informational, stored as "ignored"
+    sale: Sale | None = None
+    status_changed: bool = False
+    note: str = ""
+
+
+def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> tuple[Sale, bool]:
+    stmt = (
+        select(Sale)
+        .where(Sale.platform == platform, Sale.transaction_id == transaction_id)
+        .with_for_update()
+    )
+    sale = db.session.scalar(stmt)
+    if sale is not None:
+        return sale, False
+    try:
+        with db.session.begin_nested():
+            sale = Sale(platform=platform, transaction_id=transaction_id, **defaults)
+            db.session.add(sale)
+    except IntegrityError:  # created concurrently by another delivery
+        return db.session.scalar(stmt), False
+    return sale, True
+
+
+def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None:
+    """Forward-only state machine; a newer approval after a revocation re-grants."""
+    new = event.status
+    if new is None or new not in STATUS_RANK:
+        return None
+    if is_new:
+        return new
+    current = sale.status
+    if current == new:
+        return None
+    newer = (
+        event.occurred_at is None or sale.status_at is None or event.occurred_at >= sale.status_at
+    )
+    if STATUS_RANK[new] > STATUS_RANK[current]:
+        return new
+    if STATUS_RANK[new] == STATUS_RANK[current]:
+        return new if newer else None
+    if (
+        new in GRANTING_STATUSES
+        and current in REVOKED_STATUSES
+        and event.occurred_at
+        and sale.status_at
+        and event.occurred_at > sale.status_at
+    ):
+        return new  # re-approved after the refund/cancellation
+    return None  # stale or out-of-order event: state only moves forward
+
+
+def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is_new: bool) -> bool:
+    for field in SALE_FIELDS:
+        value = getattr(event, field)
+        if value is not None and value != "":
+            setattr(sale, field, value)
+    sale.is_order_bump = event.is_order_bump or sale.is_order_bump
+    new = _next_status(sale, event, is_new)
+    if new is None:
+        return False
+    db.session.add(
+        SaleStatusChange(
+            sale=sale,
+            from_status=None if is_new else sale.status,
+            to_status=new,
+            event_type=event.event_type,
+            webhook_event_id=webhook_event_id,
+            occurred_at=event.occurred_at,
+        )
+    )
+    sale.status = new
+    sale.status_at = event.occurred_at or utcnow()
+    if new in GRANTING_STATUSES and sale.approved_at is None:
+        sale.approved_at = event.occurred_at or utcnow()
+    return True
+
+
+def _subscription_sales(event: NormalizedEvent) -> list[Sale]:
+    stmt = select(Sale).where(Sale.platform == event.platform)
+    if event.subscription_id:
+        stmt = stmt.where(Sale.subscription_id == event.subscription_id)
+    elif event.transaction_id:
+        stmt = stmt.where(Sale.transaction_id == event.transaction_id)
+    elif event.buyer_email:  # Kirvano sends no subscription id: e-mail + product (+ plan)
+        stmt = stmt.where(Sale.buyer_email == event.buyer_email)
+        if event.product_id:
+            stmt = stmt.where(Sale.product_id == event.product_id)
+        if event.plan_name:
+            stmt = stmt.where(Sale.plan_name == event.plan_name)
+    else:
+        return []
+    return list(db.session.scalars(stmt.with_for_update()))
+
+
+def _cancel_subscription(event: NormalizedEvent, webhook_event_id: int | None) -> Outcome:
+    sales = _subscription_sales(event)
+    if not sales:
+        return Outcome(handled=True, note="nenhuma venda encontrada para esta assinatura")
+    for sale in sales:
+        if sale.status in GRANTING_STATUSES:
+            db.session.add(
+                SaleStatusChange(
+                    sale=sale,
+                    from_status=sale.status,
+                    to_status="canceled",
+                    event_type=event.event_type,
+                    webhook_event_id=webhook_event_id,
+                    occurred_at=event.occurred_at,
+                )
+            )
+            sale.status, sale.status_at = "canceled", event.occurred_at or utcnow()
+        activation.revoke_for_sale(sale, "subscription_canceled", until=event.access_until)
+    return Outcome(handled=True, sale=sales[-1], status_changed=True)
+
+
+def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> Outcome:
+    """Idempotent: applying the same event twice leaves the same state."""
+    if (event.platform, event.event_type) in SUBSCRIPTION_CANCEL_EVENTS:
+        return _cancel_subscription(event, webhook_event_id)
+    if event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id:
+        return Outcome(handled=False, note="evento informativo")
+    sale, is_new = _get_or_create_sale(
+        event.platform, event.transaction_id, {"status": event.status or "pending"}
+    )
+    was_granting = not is_new and sale.status in GRANTING_STATUSES
+    changed = _record(sale, event, webhook_event_id, is_new)
+    db.session.flush()
+    if (
+        sale.status in GRANTING_STATUSES
+        and event.kind in (Kind.GRANT, Kind.RENEW)
+        and (changed or not was_granting or event.kind is Kind.GRANT)
+    ):
+        if sale.buyer_email:
+            activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW)
+    elif changed and sale.status in REVOKED_STATUSES and was_granting:
+        activation.revoke_for_sale(sale, sale.status)
+    return Outcome(handled=True, sale=sale, status_changed=changed)

@@ -1,0 +1,250 @@
+"""Receive a platform webhook: verify, store durably, then process (retried if it fails)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.extensions import db
+from app.models import WebhookEvent
+from app.models.types import utcnow
+from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EVENT_RECEIVED
+from app.services import sales
+from app.services import settings as settings_service
+from app.sources import SOURCES
+from app.sources.base import InvalidPayload, MalformedPayload, parse_json
+
+log = logging.getLogger(__name__)
+
+SECRET_SETTING = {
+    "hotmart": "HOTMART_WEBHOOK_HOTTOK",
+    "kiwify": "KIWIFY_WEBHOOK_SECRET",
+    "kirvano": "KIRVANO_WEBHOOK_SECRET",
+}
+# Header values worth keeping with the raw event (never the ones that carry secrets).
+KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "traceparent", "x-forwarded-for")
+MAX_ATTEMPTS = 10
+
+
+@dataclass
+class Received:
+    status_code: int
+    body: dict
+    event_id: int | None = None
+
+
+def _error(status: int, code: str, message: str) -> Received:
+    return Received(status, {"success": False, "error": {"code": code, "message": message}})
+
+
+def _kept_headers(headers: Mapping[str, str]) -> dict:
+    lower = {k.lower(): v for k, v in headers.items()}
+    return {name: lower[name][:500] for name in KEPT_HEADERS if name in lower}
+
+
+def receive(
+    platform: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    args: Mapping[str, str],
+    remote_addr: str | None = None,
+) -> Received:
+    source = SOURCES[platform]
+    secret = settings_service.get(SECRET_SETTING[platform])
+    verdict = source.verify(raw, headers, args, secret)
+    if not verdict.ok:
+        log.warning(
+            "webhook %s rejected from %s: %s (headers present: %s)",
+            platform,
+            remote_addr,
+            verdict.reason,
+            ", ".join(sorted({k.lower() for k, _ in headers.items()})),
+        )
+        return _error(401, "unauthorized", verdict.reason)
+    try:
+        body = parse_json(raw)
+    except MalformedPayload as exc:
+        return _error(400, "invalid_json", exc.reason)
+
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        event = source.parse(body)
+    except InvalidPayload as exc:
+        key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(raw).hexdigest()}"
+        row = _store(
+            platform,
+            key,
+            exc.event_type,
+            None,
+            text,
+            headers,
+            verdict.location,
+            remote_addr,
+            status=EVENT_FAILED,
+            error=exc.reason,
+        )
+        log.warning("webhook %s event %s failed validation: %s", platform, row.id, exc.reason)
+        return _error(422, "invalid_event", exc.reason)
+    except MalformedPayload as exc:
+        return _error(400, "invalid_json", exc.reason)
+
+    existing = _find(platform, event.dedupe_key)
+    if existing is not None:
+        _count_duplicate(existing)
+        return Received(200, {"status": "duplicate"}, existing.id)
+    try:
+        row = _store(
+            platform,
+            event.dedupe_key,
+            event.event_type,
+            event,
+            text,
+            headers,
+            verdict.location,
+            remote_addr,
+        )
+    except IntegrityError:  # the same event raced in from a parallel delivery
+        db.session.rollback()
+        existing = _find(platform, event.dedupe_key)
+        _count_duplicate(existing)
+        return Received(200, {"status": "duplicate"}, existing.id if existing else None)
+    status = process(row.id)
+    return Received(200, {"status": "ignored" if status == EVENT_IGNORED else "accepted"}, row.id)
+
+
+def _find(platform: str, key: str) -> WebhookEvent | None:
+    return db.session.scalar(
+        select(WebhookEvent).where(
+            WebhookEvent.platform == platform, WebhookEvent.dedupe_key == key
+        )
+    )
+
+
+def _count_duplicate(row: WebhookEvent | None) -> None:
+    if row is None:
+        return
+    db.session.execute(
+        db.update(WebhookEvent)
+        .where(WebhookEvent.id == row.id)
+        .values(duplicates=WebhookEvent.duplicates + 1)
+    )
+    db.session.commit()
+
+
+def _store(
+    platform,
+    key,
+    event_type,
+    event,
+    text,
+    headers,
+    location,
+    remote_addr,
+    status=EVENT_RECEIVED,
+    error=None,
+) -> WebhookEvent:
+    """Commit the raw event before anything else happens."""
+    existing = _find(platform, key) if status == EVENT_FAILED else None
+    if existing is not None:
+        existing.duplicates += 1
+        db.session.commit()
+        return existing
+    row = WebhookEvent(
+        platform=platform,
+        dedupe_key=key,
+        event_type=(event_type or "unknown")[:64],
+        kind=event.kind.value if event else None,
+        transaction_id=event.transaction_id if event else None,
+        buyer_email=event.buyer_email if event else None,
+        raw_body=text,
+        headers=_kept_headers(headers),
+        auth_location=location,
+        remote_addr=(remote_addr or "")[:64] or None,
+        status=status,
+        last_error=error,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def process(event_id: int) -> str:
+    """(Re)process a stored event from its raw body. Never raises: failures are recorded."""
+    row = db.session.scalar(
+        select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
+    )
+    if row is None:
+        raise LookupError(event_id)
+    source = SOURCES[row.platform]
+    row.attempts += 1
+    attempts = row.attempts
+    try:
+        event = source.parse(parse_json(row.raw_body.encode("utf-8")))
+        outcome = sales.apply_event(event, webhook_event_id=row.id)
+        row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
+        row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
+        row.last_error = outcome.note or None if not outcome.handled else None
+        row.processed_at = utcnow()
+        db.session.commit()
+    except (InvalidPayload, MalformedPayload) as exc:
+        db.session.rollback()
+        _mark_failed(event_id, attempts, exc.reason)
+        return EVENT_FAILED
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
+        _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
+        return EVENT_FAILED
+    except Exception as exc:  # a bug must not lose the event: keep it for replay
+        db.session.rollback()
+        log.exception("webhook event %s processing crashed (attempt %s)", event_id, attempts)
+        _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
+        return EVENT_FAILED
+    return row.status
+
+
+def _mark_failed(event_id: int, attempts: int, error: str) -> None:
+    try:
+        db.session.execute(
+            db.update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(status=EVENT_FAILED, attempts=attempts, last_error=error)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not record the failure of webhook event %s", event_id)
+
+
+def replay_failed(limit: int = 200) -> dict[str, int]:
+    """Retry failed (and stuck 'received') events that have attempts left."""
+    stuck_before = utcnow() - timedelta(minutes=2)  # leave in-flight events alone
+    ids = list(
+        db.session.scalars(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
+                WebhookEvent.attempts < MAX_ATTEMPTS,
+                or_(
+                    WebhookEvent.status == EVENT_FAILED,
+                    and_(
+                        WebhookEvent.status == EVENT_RECEIVED,
+                        WebhookEvent.received_at < stuck_before,
+                    ),
+                ),
+            )
+            .order_by(WebhookEvent.received_at)
+            .limit(limit)
+        )
+    )
+    counts = {"processed": 0, "ignored": 0, "failed": 0}
+    for event_id in ids:
+        status = process(event_id)
+        counts[status if status in counts else "failed"] += 1
+    return counts

@@ -1,0 +1,109 @@
+"""The buyer's signup through an activation link (GET never consumes the token)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.auth.routes import start_session
+from app.extensions import db, limiter
+from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_REVOKED, LINK_USED
+from app.models.sales import GRANTING_STATUSES
+from app.services import activation, outbox
+from app.services.passwords import password_problem
+from app.signup import bp
+from app.signup.forms import SignupForm
+
+log = logging.getLogger(__name__)
+
+
+def _resend_key() -> str:
+    token = (request.view_args or {}).get("token", "")
+    return f"resend:{request.remote_addr}:{token[:16]}"
+
+
+def _not_found():
+    return render_template("signup/not_found.html"), 404
+
+
+def _state_page(link, status: str):
+    if status == LINK_USED:
+        return render_template("signup/used.html", link=link), 200
+    can_resend = link.sale.status in GRANTING_STATUSES and link.revoked_reason not in (
+        "refunded",
+        "chargeback",
+        "canceled",
+        "subscription_canceled",
+        "operator",
+    )
+    return render_template("signup/gone.html", link=link, status=status, can_resend=can_resend), 410
+
+
+@bp.route("/ativar/<token>", methods=["GET", "POST"])
+def activate(token: str):
+    link = activation.find_by_token(token)
+    if link is None:
+        return _not_found()
+    status = link.effective_status()
+    if status != LINK_PENDING:
+        return _state_page(link, status)
+    form = SignupForm()
+    if request.method == "GET":
+        activation.register_open(link)
+        db.session.commit()
+        return render_template("signup/form.html", form=form, link=link)
+    if form.validate_on_submit():
+        problem = password_problem(form.password.data, link.buyer_email)
+        if problem:
+            form.password.errors.append(problem)
+        else:
+            try:
+                user, created = activation.redeem(link, form.name.data, form.password.data)
+            except activation.ActivationError as exc:
+                db.session.rollback()
+                fresh = activation.find_by_token(token)
+                if fresh is not None and fresh.effective_status() != LINK_PENDING:
+                    return _state_page(fresh, fresh.effective_status())
+                form.password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                outbox.kick()
+                if created:
+                    start_session(user)
+                    flash("Conta criada! Seu acesso já está liberado.", "success")
+                    return redirect(url_for("member.account"))
+                flash(
+                    "Você já tinha uma conta com este e-mail: a compra foi adicionada a ela. "
+                    "Entre com sua senha.",
+                    "success",
+                )
+                if current_user.is_authenticated and current_user.id == user.id:
+                    return redirect(url_for("member.account"))
+                return redirect(url_for("auth.login"))
+    return render_template("signup/form.html", form=form, link=link), 422
+
+
+@bp.post("/ativar/<token>/reenviar")
+@limiter.limit(lambda: current_app.config["ACTIVATION_RESEND_LIMIT"], key_func=_resend_key)
+def resend(token: str):
+    link = activation.find_by_token(token)
+    if link is None:
+        return _not_found()
+    status = link.effective_status()
+    if status not in (LINK_EXPIRED, LINK_REVOKED):
+        return redirect(url_for("signup.activate", token=token))
+    try:
+        issued = activation.reissue(link)
+    except activation.ActivationError as exc:
+        db.session.rollback()
+        return render_template(
+            "signup/gone.html", link=link, status=status, can_resend=False, error=str(exc)
+        ), 410
+    db.session.commit()
+    outbox.kick()
+    log.info("activation link %s re-sent by the buyer", link.id)
+    return render_template(
+        "signup/resent.html", email=link.buyer_email, attached=issued.attached_to is not None
+    )

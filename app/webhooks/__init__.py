@@ -1,0 +1,38 @@
+"""POST /webhook/<platform>: public, CSRF-exempt, rate-limited per platform and address."""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from app.extensions import csrf, limiter
+from app.services import outbox
+from app.services import webhooks as service
+from app.sources import SOURCES
+
+bp = Blueprint("webhooks", __name__)
+csrf.exempt(bp)
+
+
+def _limit_key() -> str:
+    platform = (request.view_args or {}).get("platform", "?")
+    return f"webhook:{platform}:{request.remote_addr}"
+
+
+@bp.post("/webhook/<platform>")
+@limiter.limit(lambda: current_app.config["WEBHOOK_RATE_LIMIT"], key_func=_limit_key)
+def receive(platform: str):
+    if platform not in SOURCES:
+        return jsonify(
+            {
+                "success": False,
+                "error": {"code": "not_found", "message": "Plataforma desconhecida."},
+            }
+        ), 404
+    result = service.receive(
+        platform,
+        request.get_data(cache=True),
+        request.headers,
+        request.args,
+        remote_addr=request.remote_addr,
+    )
+    if result.status_code == 200:
+        outbox.kick()  # deliver the activation e-mail within seconds, off this request
+    return jsonify(result.body), result.status_code
