@@ -79,11 +79,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.activations import bp as activations_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.errors import bp as errors_bp
     from app.health import bp as health_bp
+    from app.inbox import bp as inbox_bp
     from app.member import bp as member_bp
+    from app.reports import bp as reports_bp
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
     from app.webhooks import bp as webhooks_bp
@@ -96,6 +99,9 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         member_bp,
         dashboard_bp,
+        activations_bp,
+        inbox_bp,
+        reports_bp,
         settings_bp,
     ):
         app.register_blueprint(bp)

@@ -103,11 +103,6 @@ def sales():
     return _section("sales")
 
 
-@bp.get("/ativacoes")
-def activations():
-    return _section("activations")
-
-
 @bp.get("/hotmart")
 def hotmart():
     return _section("hotmart")
@@ -123,16 +118,6 @@ def gestao_click():
     return _section("gestao_click")
 
 
-@bp.get("/webhooks")
-def webhooks():
-    return _section("webhooks")
-
-
 @bp.get("/sincronizacoes")
 def sync_runs():
     return _section("sync_runs")
-
-
-@bp.get("/relatorios")
-def reports():
-    return _section("reports")

@@ -1,0 +1,244 @@
+"""/ativacoes: the operator's view of activation links, e-mails and the funnel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Response, abort, flash, redirect, render_template, request
+from sqlalchemy import and_, or_, select
+
+from app.activations import bp
+from app.extensions import db
+from app.models import ActivationLink, OutboxEmail
+from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
+from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
+from app.models.types import utcnow
+from app.security import safe_next
+from app.services import activation, outbox, stats
+
+PER_PAGE = 50
+PLATFORMS = ("hotmart", "kiwify", "kirvano")
+STATUS_LABELS = {
+    "pending": "Pendente",
+    "used": "Usado",
+    "expired": "Expirado",
+    "revoked": "Revogado",
+}
+
+
+def _filters() -> dict:
+    args = request.args
+    status = args.get("status", "")
+    platform = args.get("platform", "")
+    return {
+        "q": args.get("q", "").strip()[:200],
+        "status": status if status in LINK_STATUSES else "",
+        "platform": platform if platform in PLATFORMS else "",
+        "product": args.get("product", "").strip()[:255],
+    }
+
+
+def _query(f: dict):
+    stmt = select(ActivationLink)
+    now = utcnow()
+    if f["q"]:
+        stmt = stmt.where(activation.search_filter(f["q"]))
+    if f["status"] == LINK_PENDING:
+        stmt = stmt.where(ActivationLink.status == LINK_PENDING, ActivationLink.expires_at > now)
+    elif f["status"] == LINK_EXPIRED:
+        stmt = stmt.where(
+            or_(
+                ActivationLink.status == LINK_EXPIRED,
+                and_(ActivationLink.status == LINK_PENDING, ActivationLink.expires_at <= now),
+            )
+        )
+    elif f["status"]:
+        stmt = stmt.where(ActivationLink.status == f["status"])
+    if f["platform"]:
+        stmt = stmt.where(ActivationLink.platform == f["platform"])
+    if f["product"]:
+        stmt = stmt.where(ActivationLink.product_id == f["product"])
+    return stmt.order_by(ActivationLink.created_at.desc(), ActivationLink.id.desc())
+
+
+def _products() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        select(ActivationLink.product_id, db.func.max(ActivationLink.product_name))
+        .where(ActivationLink.product_id.is_not(None))
+        .group_by(ActivationLink.product_id)
+        .order_by(db.func.max(ActivationLink.product_name))
+    )
+    return [(pid, name or pid) for pid, name in rows]
+
+
+@bp.get("/ativacoes")
+def index():
+    f = _filters()
+    page = db.paginate(_query(f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    failed_emails = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.status == OUTBOX_FAILED)
+        .order_by(OutboxEmail.id.desc())
+        .limit(20)
+    ).all()
+    queued = db.session.scalar(
+        select(db.func.count(OutboxEmail.id)).where(OutboxEmail.status == OUTBOX_PENDING)
+    )
+    return render_template(
+        "activations/index.html",
+        page=page,
+        f=f,
+        platforms=PLATFORMS,
+        statuses=STATUS_LABELS,
+        products=_products(),
+        funnel=stats.funnel(since=utcnow() - timedelta(days=30)),
+        failed_emails=failed_emails,
+        queued_emails=queued,
+        smtp_configured=outbox.smtp_configured(),
+        now=utcnow(),
+    )
+
+
+def _link_or_404(link_id: int) -> ActivationLink:
+    link = db.session.get(ActivationLink, link_id)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _back():
+    return redirect(safe_next(request.form.get("back"), "activations.index"))
+
+
+@bp.post("/ativacoes/<int:link_id>/reenviar")
+def resend(link_id: int):
+    link = _link_or_404(link_id)
+    try:
+        issued = activation.reissue(link)
+    except activation.ActivationError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return _back()
+    db.session.commit()
+    outbox.kick()
+    if issued.attached_to is not None:
+        flash(f"{link.buyer_email} já tem conta: a compra foi adicionada a ela.", "info")
+    else:
+        flash(f"Novo link enviado para {link.buyer_email}; o anterior deixou de valer.", "success")
+    return _back()
+
+
+@bp.post("/ativacoes/<int:link_id>/revogar")
+def revoke(link_id: int):
+    link = _link_or_404(link_id)
+    try:
+        activation.revoke(link, reason="operator")
+    except activation.ActivationError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return _back()
+    db.session.commit()
+    flash(f"Link de {link.buyer_email} revogado.", "success")
+    return _back()
+
+
+@bp.post("/ativacoes/<int:link_id>/email")
+def change_email(link_id: int):
+    link = _link_or_404(link_id)
+    new_email = (request.form.get("email") or "").strip()
+    try:
+        issued = activation.change_email(link, new_email)
+    except activation.ActivationError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _back()
+    db.session.commit()
+    outbox.kick()
+    target = issued.link.buyer_email if issued.link else new_email
+    flash(
+        f"E-mail corrigido: novo link enviado para {target}; o anterior deixou de valer.", "success"
+    )
+    return _back()
+
+
+@bp.post("/ativacoes/emails/<int:email_id>/reenviar")
+def retry_email(email_id: int):
+    email = db.session.get(OutboxEmail, email_id)
+    if email is None:
+        abort(404)
+    outbox.retry(email)
+    db.session.commit()
+    outbox.kick()
+    flash(f"E-mail para {email.to_email} colocado de volta na fila de envio.", "success")
+    return _back()
+
+
+def _csv_cell(value) -> str:
+    """Neutralize spreadsheet formulas (CSV injection) in exported text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/ativacoes/exportar.csv")
+def export_csv():
+    from app.formatting import datetime_br
+
+    def when(value):
+        return datetime_br(value) if value else ""
+
+    f = _filters()
+    now = utcnow()
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(
+            [
+                "id",
+                "email",
+                "nome",
+                "plataforma",
+                "produto",
+                "transacao",
+                "status",
+                "criado_em",
+                "enviado_em",
+                "aberto_em",
+                "aberturas",
+                "usado_em",
+            ]
+        )
+        yield "\ufeff" + buffer.getvalue()
+        stmt = _query(f).execution_options(yield_per=500)
+        for link in db.session.scalars(stmt):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(
+                [
+                    _csv_cell(v)
+                    for v in (
+                        link.id,
+                        link.buyer_email,
+                        link.buyer_name,
+                        link.platform,
+                        link.product_name,
+                        link.sale.transaction_id,
+                        STATUS_LABELS[link.effective_status(now)],
+                        datetime_br(link.created_at),
+                        datetime_br(link.sent_at),
+                        datetime_br(link.opened_at),
+                        link.open_count,
+                        datetime_br(link.used_at),
+                    )
+                ]
+            )
+            yield buffer.getvalue()
+
+    filename = f"ativacoes-{now:%Y%m%d-%H%M}.csv"
+    return Response(
+        rows(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,124 @@
+"""/webhooks: the inbox of received events, replay, and signed test deliveries."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.extensions import db
+from app.inbox import bp
+from app.models import WebhookEvent
+from app.models.webhooks import EVENT_STATUSES
+from app.services import outbox
+from app.services import settings as settings_service
+from app.services import webhooks as service
+
+PER_PAGE = 50
+PLATFORMS = ("hotmart", "kiwify", "kirvano")
+STATUS_LABELS = {
+    "received": "Recebido",
+    "processed": "Processado",
+    "ignored": "Ignorado",
+    "failed": "Falhou",
+}
+TEST_EVENTS = {
+    "approved": "Compra aprovada",
+    "refunded": "Reembolso",
+    "chargeback": "Chargeback",
+    "canceled": "Cancelada / recusada",
+    "pix_generated": "PIX gerado",
+    "billet_generated": "Boleto gerado",
+    "abandoned_cart": "Carrinho abandonado",
+    "subscription_renewed": "Assinatura renovada",
+    "subscription_canceled": "Assinatura cancelada",
+}
+
+
+@bp.get("/webhooks")
+def index():
+    platform = request.args.get("platform", "")
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()[:200]
+    stmt = select(WebhookEvent).order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+    if platform in PLATFORMS:
+        stmt = stmt.where(WebhookEvent.platform == platform)
+    if status in EVENT_STATUSES:
+        stmt = stmt.where(WebhookEvent.status == status)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            db.or_(
+                db.func.lower(WebhookEvent.buyer_email).like(like),
+                db.func.lower(WebhookEvent.transaction_id).like(like),
+                db.func.lower(WebhookEvent.event_type).like(like),
+            )
+        )
+    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    secrets = {p: bool(settings_service.get(service.SECRET_SETTING[p])) for p in PLATFORMS}
+    return render_template(
+        "inbox/index.html",
+        page=page,
+        platforms=PLATFORMS,
+        statuses=STATUS_LABELS,
+        f={"platform": platform, "status": status, "q": q},
+        test_events=TEST_EVENTS,
+        secrets=secrets,
+    )
+
+
+@bp.get("/webhooks/<int:event_id>")
+def detail(event_id: int):
+    event = db.session.get(WebhookEvent, event_id)
+    if event is None:
+        abort(404)
+    try:
+        pretty = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = event.raw_body
+    return render_template("inbox/detail.html", event=event, pretty=pretty, statuses=STATUS_LABELS)
+
+
+@bp.post("/webhooks/<int:event_id>/reprocessar")
+def replay(event_id: int):
+    try:
+        status = service.process(event_id)
+    except LookupError:
+        abort(404)
+    outbox.kick()
+    category = "success" if status in ("processed", "ignored") else "danger"
+    flash(f"Evento #{event_id} reprocessado: {STATUS_LABELS.get(status, status)}.", category)
+    return redirect(url_for("inbox.detail", event_id=event_id))
+
+
+@bp.post("/webhooks/teste")
+def send_test():
+    """Post a signed sample of the platform's real format through the real receiver."""
+    from emulator.webhooks import build_event
+
+    platform = request.form.get("platform", "")
+    family = request.form.get("event", "")
+    email = (request.form.get("email") or "").strip()
+    if platform not in PLATFORMS or family not in TEST_EVENTS:
+        abort(400, description="Plataforma ou evento de teste inválido.")
+    secret = settings_service.get(service.SECRET_SETTING[platform])
+    if not secret:
+        flash(f"Configure o segredo do webhook da {platform.title()} antes de testar.", "warning")
+        return redirect(url_for("inbox.index"))
+    overrides = {"email": email} if email else {}
+    body, headers, query = build_event(platform, family, secret=secret, **overrides)
+    result = service.receive(platform, body, headers, query, remote_addr="painel (teste)")
+    outbox.kick()
+    if result.status_code == 200:
+        flash(
+            f"Webhook de teste da {platform.title()} recebido: {result.body['status']}.", "success"
+        )
+    else:
+        flash(
+            f"Webhook de teste recusado ({result.status_code}): {result.body['error']['message']}",
+            "danger",
+        )
+    if result.event_id:
+        return redirect(url_for("inbox.detail", event_id=result.event_id))
+    return redirect(url_for("inbox.index"))

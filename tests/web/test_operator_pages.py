@@ -1,0 +1,164 @@
+"""The operator's /ativacoes and /webhooks pages."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ActivationLink, OutboxEmail, WebhookEvent
+from tests.conftest import Auth, csrf_token, load_fixture
+
+
+@pytest.fixture
+def operator(webhook_app, send_webhook):
+    client = send_webhook.client
+    Auth(webhook_app, client).operator()
+    return client
+
+
+def _post(client, path, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, "/ativacoes"), **data})
+
+
+def test_activations_list_search_and_filters(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    body = load_fixture("kirvano", "sale_approved")
+    body["customer"]["email"] = "joao@example.com"
+    body["customer"]["name"] = "João Lima"
+    send_webhook("kirvano", body)
+    page = operator.get("/ativacoes").get_data(as_text=True)
+    assert "maria@example.com" in page and "joao@example.com" in page
+    assert "Links criados" in page
+    only = operator.get("/ativacoes?q=joão").get_data(as_text=True)
+    assert "joao@example.com" in only and "maria@example.com" not in only
+    by_tx = operator.get("/ativacoes?q=HP1601547").get_data(as_text=True)
+    assert "maria@example.com" in by_tx and "joao@example.com" not in by_tx
+    kirvano = operator.get("/ativacoes?platform=kirvano&status=pending").get_data(as_text=True)
+    assert "joao@example.com" in kirvano and "maria@example.com" not in kirvano
+    none = operator.get("/ativacoes?status=used").get_data(as_text=True)
+    assert "com estes filtros" in none
+
+
+def test_operator_resend_revoke_and_change_email(operator, send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    link = db.session.scalar(select(ActivationLink))
+    old_path = re.search(r"(/ativar/\S+)", smtp_server.text_of(smtp_server.messages[0]))[1]
+
+    response = _post(operator, f"/ativacoes/{link.id}/email", email="Maria.Nova@Example.com")
+    assert response.status_code == 302
+    assert len(smtp_server.messages) == 2
+    assert smtp_server.messages[1]["To"] == "maria.nova@example.com"
+    assert operator.get(old_path).status_code == 410
+    newest = db.session.scalar(select(ActivationLink).order_by(ActivationLink.id.desc()))
+    assert newest.buyer_email == "maria.nova@example.com" and newest.status == "pending"
+    assert newest.sale.buyer_email == "maria.nova@example.com"
+
+    _post(operator, f"/ativacoes/{newest.id}/reenviar")
+    assert len(smtp_server.messages) == 3
+    latest = db.session.scalar(select(ActivationLink).order_by(ActivationLink.id.desc()))
+    assert latest.id != newest.id and latest.status == "pending"
+
+    _post(operator, f"/ativacoes/{latest.id}/revogar")
+    assert db.session.get(ActivationLink, latest.id).status == "revoked"
+    invalid = _post(operator, f"/ativacoes/{latest.id}/email", email="não é e-mail")
+    assert invalid.status_code == 302
+    assert "válido" in operator.get("/ativacoes").get_data(as_text=True)
+
+
+def test_back_parameter_cannot_redirect_off_site(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    link = db.session.scalar(select(ActivationLink))
+    response = _post(operator, f"/ativacoes/{link.id}/revogar", back="https://evil.example.com")
+    assert response.headers["Location"] == "/ativacoes"
+
+
+def test_csv_export_respects_filters_and_neutralizes_formulas(operator, send_webhook):
+    body = load_fixture("hotmart", "purchase_approved")
+    body["data"]["buyer"]["name"] = '=HYPERLINK("http://x")'
+    send_webhook("hotmart", body)
+    response = operator.get("/ativacoes/exportar.csv?platform=hotmart")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    lines = text.strip().splitlines()
+    assert lines[0].lstrip("\ufeff").startswith("id;email;nome")
+    assert len(lines) == 2 and "maria@example.com" in lines[1]
+    assert "'=HYPERLINK" in lines[1] and ";=HYPERLINK" not in lines[1]
+    assert "Pendente" in lines[1]
+    empty = operator.get("/ativacoes/exportar.csv?platform=kiwify").get_data(as_text=True)
+    assert len(empty.strip().splitlines()) == 1
+
+
+def test_failed_email_is_visible_and_can_be_retried(operator, send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    email = db.session.scalar(select(OutboxEmail))
+    email.status, email.last_error, email.attempts = "failed", "SMTPServerDisconnected", 8
+    db.session.commit()
+    page = operator.get("/ativacoes").get_data(as_text=True)
+    assert "E-mails que falharam" in page and "SMTPServerDisconnected" in page
+    _post(operator, f"/ativacoes/emails/{email.id}/reenviar")
+    assert db.session.get(OutboxEmail, email.id).status == "sent"
+    assert len(smtp_server.messages) == 2
+
+
+def test_webhook_inbox_detail_and_replay(operator, send_webhook):
+    send_webhook("kiwify", "order_approved")
+    send_webhook("kiwify", "pix_created")
+    page = operator.get("/webhooks").get_data(as_text=True)
+    assert "order_approved" in page and "pix_created" in page
+    assert "/webhook/kiwify" in page
+    failed_only = operator.get("/webhooks?status=ignored").get_data(as_text=True)
+    assert "pix_created" in failed_only and "order_approved" not in failed_only
+    event = db.session.scalar(
+        select(WebhookEvent).where(WebhookEvent.event_type == "order_approved")
+    )
+    detail = operator.get(f"/webhooks/{event.id}").get_data(as_text=True)
+    assert "aac95806-d613-4cc6-80f9-f74882dbbce2" in detail and "Reprocessar" in detail
+    token = csrf_token(operator, f"/webhooks/{event.id}")
+    response = operator.post(f"/webhooks/{event.id}/reprocessar", data={"csrf_token": token})
+    assert response.status_code == 302
+    event = db.session.get(WebhookEvent, event.id)
+    assert event.attempts == 2 and event.status == "processed"
+    assert db.session.scalar(select(db.func.count(ActivationLink.id))) == 1  # idempotent
+
+
+@pytest.mark.parametrize("platform", ["hotmart", "kiwify", "kirvano"])
+def test_send_test_webhook_goes_through_the_real_receiver(platform, operator, smtp_server):
+    token = csrf_token(operator, "/webhooks")
+    response = operator.post(
+        "/webhooks/teste",
+        data={
+            "csrf_token": token,
+            "platform": platform,
+            "event": "approved",
+            "email": "teste@example.com",
+        },
+    )
+    assert response.status_code == 302
+    event = db.session.scalar(select(WebhookEvent))
+    assert event.status == "processed" and event.platform == platform
+    assert event.auth_location
+    assert smtp_server.messages[-1]["To"] == "teste@example.com"
+
+
+def test_send_test_webhook_requires_a_secret(app, client):
+    Auth(app, client).operator()
+    token = csrf_token(client, "/webhooks")
+    response = client.post(
+        "/webhooks/teste", data={"csrf_token": token, "platform": "kiwify", "event": "approved"}
+    )
+    assert response.status_code == 302
+    assert "Configure o segredo" in client.get("/webhooks").get_data(as_text=True)
+    bad = client.post(
+        "/webhooks/teste", data={"csrf_token": token, "platform": "x", "event": "approved"}
+    )
+    assert bad.status_code == 400
+
+
+def test_reports_page_shows_funnel_and_chart_data(operator, send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("kiwify", "order_approved")
+    page = operator.get("/relatorios?dias=7").get_data(as_text=True)
+    assert "Links criados" in page and "data-chart=" in page
+    assert "Curso Exemplo" in page and "chart.umd.min.js" in page
+    assert operator.get("/relatorios?dias=abc").status_code == 200
