@@ -1,0 +1,59 @@
+"""Browser tests: a live server of the app and Debian's chromium driven by Playwright."""
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import WEBHOOK_SECRETS, free_port
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_app(app_factory, smtp_server):
+    port = free_port()
+    app = app_factory(
+        **WEBHOOK_SECRETS,
+        APP_URL=f"http://127.0.0.1:{port}",
+        SMTP_HOST="127.0.0.1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.live_url = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        yield app
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"chromium not installed at {CHROMIUM} (run: make browser-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="pt-BR")
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.console_errors = errors
+        yield page
+        context.close()
+        browser.close()
