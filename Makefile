@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean deps dev-deps browser-deps
+.PHONY: run demo test lint format bench clean deps dev-deps browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ browser-deps:
 run: deps
 	$(FLASK) db upgrade
 	SCHEDULER_ENABLED=$${SCHEDULER_ENABLED:-true} $(FLASK) run --host $(HOST) --port $(PORT)
+
+# App + platform emulator + demo credentials + sample webhooks (see scripts/demo.sh).
+demo: deps
+	bash scripts/demo.sh
 
 test: dev-deps browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

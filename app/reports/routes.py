@@ -21,8 +21,9 @@ def index():
         days = 30
     days = days if days in PERIODS else 30
     since = utcnow() - timedelta(days=days)
-    daily = stats.by_day(days=days)
+    daily = stats.by_day(days=days, fill=True)
     chart = {
+        "type": "bar",
         "labels": [f"{d['key'][8:10]}/{d['key'][5:7]}" for d in daily],
         "datasets": [
             {"label": "Links criados", "data": [d["created"] for d in daily]},

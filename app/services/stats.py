@@ -148,7 +148,8 @@ def by_product(since: datetime | None = None, limit: int = 20) -> list[dict]:
     ]
 
 
-def by_day(days: int = 30) -> list[dict]:
+def by_day(days: int = 30, fill: bool = False) -> list[dict]:
+    """Per local (São Paulo) day; with ``fill`` every day of the period appears, zeros included."""
     since = utcnow() - timedelta(days=days)
     day = _local_day(ActivationLink.created_at).label("day")
     stmt = (
@@ -157,7 +158,22 @@ def by_day(days: int = 30) -> list[dict]:
         .group_by(day)
         .order_by(day)
     )
-    return [_row_dict(r, key=r.day) for r in db.session.execute(stmt)]
+    rows = [_row_dict(r, key=r.day) for r in db.session.execute(stmt)]
+    if not fill:
+        return rows
+    from app.formatting import local
+
+    found = {r["key"]: r for r in rows}
+    first = local(since).date()
+    result = []
+    for offset in range(days + 1):
+        key = (first + timedelta(days=offset)).isoformat()
+        result.append(found.get(key) or _row_dict(_Zero(), key=key))
+    return result
+
+
+class _Zero:
+    created = sent = opened = used = expired = revoked = pending = 0
 
 
 def _row_dict(row, key, **extra) -> dict:

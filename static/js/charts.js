@@ -7,11 +7,10 @@
     spec.datasets.forEach(function (ds, i) {
       ds.borderColor = palette[i % palette.length];
       ds.backgroundColor = palette[i % palette.length] + "33";
-      ds.tension = 0.25;
-      ds.fill = i === 0;
+      ds.borderWidth = 1;
     });
     new window.Chart(canvas, {
-      type: "line",
+      type: spec.type || "bar",
       data: spec,
       options: {
         responsive: true,
