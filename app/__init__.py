@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from app.inbox import bp as inbox_bp
     from app.member import bp as member_bp
     from app.reports import bp as reports_bp
+    from app.sales_pages import bp as sales_bp
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
     from app.webhooks import bp as webhooks_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         member_bp,
         dashboard_bp,
+        sales_bp,
         activations_bp,
         inbox_bp,
         reports_bp,

@@ -98,11 +98,6 @@ def index():
     return render_template("dashboard/index.html", integrations=integrations, sections=SECTIONS)
 
 
-@bp.get("/vendas")
-def sales():
-    return _section("sales")
-
-
 @bp.get("/hotmart")
 def hotmart():
     return _section("hotmart")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ActivationLink, OutboxEmail, WebhookEvent
+from app.models import ActivationLink, OutboxEmail, Sale, WebhookEvent
 from tests.conftest import Auth, csrf_token, load_fixture
 
 
@@ -162,3 +162,25 @@ def test_reports_page_shows_funnel_and_chart_data(operator, send_webhook, smtp_s
     assert "Links criados" in page and "data-chart=" in page
     assert "Curso Exemplo" in page and "chart.umd.min.js" in page
     assert operator.get("/relatorios?dias=abc").status_code == 200
+
+
+def test_sales_page_lists_every_platform_with_totals_and_detail(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("kiwify", "order_approved")
+    send_webhook("kirvano", "sale_approved")
+    send_webhook("kirvano", "sale_refunded")
+    page = operator.get("/vendas").get_data(as_text=True)
+    for tx in ("HP16015479281022", "aac95806-d613-4cc6-80f9-f74882dbbce2", "ABC12345"):
+        assert tx in page
+    assert "R$\xa0394,00" in page  # 197 + 197 approved; the refunded Kirvano sale is out
+    assert "Reembolsada" in page
+    filtered = operator.get("/vendas?platform=kiwify").get_data(as_text=True)
+    assert "aac95806" in filtered and "HP16015479281022" not in filtered
+    assert "HP1601" not in operator.get("/vendas?de=2000-01-01&ate=2000-01-02").get_data(
+        as_text=True
+    )
+    sale = db.session.scalar(select(Sale).where(Sale.platform == "kirvano"))
+    detail = operator.get(f"/vendas/{sale.id}").get_data(as_text=True)
+    assert "Reembolsada" in detail and "SALE_REFUNDED" in detail
+    assert operator.get("/vendas/999999").status_code == 404
+    assert operator.get("/vendas?de=lixo").status_code == 200

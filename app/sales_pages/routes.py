@@ -1,0 +1,123 @@
+"""/vendas: every sale, whatever platform or sync saw it first, in one list."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import abort, render_template, request
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.formatting import DISPLAY_TZ
+from app.models import Sale
+from app.models.sales import GRANTING_STATUSES, STATUS_RANK
+from app.sales_pages import bp
+
+PER_PAGE = 50
+STATUS_LABELS = {
+    "approved": "Aprovada",
+    "complete": "Concluída",
+    "pending": "Pendente",
+    "refunded": "Reembolsada",
+    "chargeback": "Chargeback",
+    "canceled": "Cancelada",
+    "refused": "Recusada",
+    "expired": "Expirada",
+    "disputed": "Em disputa",
+    "overdue": "Em atraso",
+    "abandoned": "Abandonada",
+}
+
+
+def _day(value: str | None, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    moment = datetime.combine(day + timedelta(days=1) if end else day, time(), DISPLAY_TZ)
+    return moment
+
+
+def _filters():
+    args = request.args
+    return {
+        "q": args.get("q", "").strip()[:200],
+        "platform": args.get("platform", "") if args.get("platform") in _platforms() else "",
+        "status": args.get("status", "") if args.get("status") in STATUS_RANK else "",
+        "de": args.get("de", "")[:10],
+        "ate": args.get("ate", "")[:10],
+    }
+
+
+def _platforms() -> list[str]:
+    return list(db.session.scalars(select(Sale.platform).distinct().order_by(Sale.platform)))
+
+
+def _conditions(f) -> list:
+    conditions = []
+    if f["q"]:
+        like = f"%{f['q'].lower()}%"
+        conditions.append(
+            or_(
+                func.lower(Sale.buyer_email).like(like),
+                func.lower(Sale.buyer_name).like(like),
+                func.lower(Sale.transaction_id).like(like),
+                func.lower(Sale.product_name).like(like),
+            )
+        )
+    if f["platform"]:
+        conditions.append(Sale.platform == f["platform"])
+    if f["status"]:
+        conditions.append(Sale.status == f["status"])
+    start, end = _day(f["de"]), _day(f["ate"], end=True)
+    when = func.coalesce(Sale.approved_at, Sale.created_at)
+    if start:
+        conditions.append(when >= start)
+    if end:
+        conditions.append(when < end)
+    return conditions
+
+
+@bp.get("/vendas")
+def index():
+    f = _filters()
+    conditions = _conditions(f)
+    stmt = (
+        select(Sale)
+        .where(*conditions)
+        .order_by(func.coalesce(Sale.approved_at, Sale.created_at).desc(), Sale.id.desc())
+    )
+    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    totals = db.session.execute(
+        select(Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
+        .where(*conditions, Sale.status.in_(GRANTING_STATUSES))
+        .group_by(Sale.currency)
+    ).all()
+    return render_template(
+        "sales/index.html",
+        page=page,
+        f=f,
+        platforms=_platforms(),
+        statuses=STATUS_LABELS,
+        totals=totals,
+    )
+
+
+@bp.get("/vendas/<int:sale_id>")
+def detail(sale_id: int):
+    sale = db.session.get(Sale, sale_id)
+    if sale is None:
+        abort(404)
+    from app.models import ActivationLink, WebhookEvent
+
+    links = db.session.scalars(
+        select(ActivationLink).where(ActivationLink.sale_id == sale.id).order_by(ActivationLink.id)
+    ).all()
+    events = db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.sale_id == sale.id).order_by(WebhookEvent.id)
+    ).all()
+    return render_template(
+        "sales/detail.html", sale=sale, links=links, events=events, statuses=STATUS_LABELS
+    )
