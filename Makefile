@@ -44,6 +44,11 @@ test: dev-deps browser-deps
 		$(PY) -m pytest --postgres $(PYTEST_ARGS); \
 	fi
 
+# Benchmarks print figures as ratios against a baseline measured in the same run.
+bench: dev-deps
+	$(PY) bench/bench_webhooks.py 500
+	$(PY) bench/bench_stats.py 50000
+
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
