@@ -51,9 +51,8 @@ def main() -> None:
         ),
     ]
     baseline = results[0][1]
-    print(
-        f"webhook ingest, {N} requests each, database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}"
-    )
+    backend = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
+    print(f"webhook ingest, {N} requests each, database {backend}")
     for label, per_request in results:
         print(
             f"  {label:28s} {per_request * 1000:8.2f} ms/req  {1 / per_request:8.0f} req/s  "
