@@ -260,3 +260,31 @@ def test_no_user_created_by_webhooks(send_webhook):
     for platform, (fixture, _, _) in APPROVALS.items():
         send_webhook(platform, fixture)
     assert count(User) == 0 and count(ActivationLink) == 3
+
+
+def test_smtp_down_keeps_link_and_the_email_is_delivered_later(app_factory, smtp_server):
+    from datetime import timedelta
+
+    import time_machine
+
+    from app.models.types import utcnow
+    from app.services import outbox
+    from tests.conftest import WEBHOOK_SECRETS, WebhookSender, free_port
+
+    app = app_factory(
+        **WEBHOOK_SECRETS, SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port()
+    )
+    with app.app_context():
+        response = WebhookSender(app.test_client())("kiwify", "order_approved")
+        assert response.get_json() == {"status": "accepted"}
+        link = db.session.scalar(select(ActivationLink))
+        email = db.session.scalar(select(OutboxEmail))
+        assert link.status == "pending" and link.sent_at is None
+        assert email.status == "pending" and "Connection" in email.last_error
+        app.extensions["mail"].port = smtp_server.port  # SMTP is back
+        with time_machine.travel(utcnow() + timedelta(minutes=5)):
+            result = app.test_cli_runner().invoke(args=["outbox", "send"])
+        assert "enviados: 1" in result.output, result.output
+        assert len(smtp_server.messages) == 1
+        assert "/ativar/" in smtp_server.text_of(smtp_server.messages[0])
+        assert db.session.scalar(select(ActivationLink)).sent_at is not None
