@@ -46,6 +46,7 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # run streamed bodies inside the request's context
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             db.session.rollback()

@@ -6,7 +6,15 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Response, abort, flash, redirect, render_template, request
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+)
 from sqlalchemy import and_, or_, select
 
 from app.activations import bp
@@ -15,6 +23,7 @@ from app.models import ActivationLink, OutboxEmail
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
 from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
 from app.models.types import utcnow
+from app.paging import page_arg
 from app.security import safe_next
 from app.services import activation, outbox, stats
 
@@ -76,7 +85,9 @@ def _products() -> list[tuple[str, str]]:
 @bp.get("/ativacoes")
 def index():
     f = _filters()
-    page = db.paginate(_query(f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        _query(f), page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
     failed_emails = db.session.scalars(
         select(OutboxEmail)
         .where(OutboxEmail.status == OUTBOX_FAILED)
@@ -112,7 +123,7 @@ def _back():
     return redirect(safe_next(request.form.get("back"), "activations.index"))
 
 
-@bp.post("/ativacoes/<int:link_id>/reenviar")
+@bp.post("/ativacoes/<int(max=2147483647):link_id>/reenviar")
 def resend(link_id: int):
     link = _link_or_404(link_id)
     try:
@@ -130,7 +141,7 @@ def resend(link_id: int):
     return _back()
 
 
-@bp.post("/ativacoes/<int:link_id>/revogar")
+@bp.post("/ativacoes/<int(max=2147483647):link_id>/revogar")
 def revoke(link_id: int):
     link = _link_or_404(link_id)
     try:
@@ -144,7 +155,7 @@ def revoke(link_id: int):
     return _back()
 
 
-@bp.post("/ativacoes/<int:link_id>/email")
+@bp.post("/ativacoes/<int(max=2147483647):link_id>/email")
 def change_email(link_id: int):
     link = _link_or_404(link_id)
     new_email = (request.form.get("email") or "").strip()
@@ -163,7 +174,7 @@ def change_email(link_id: int):
     return _back()
 
 
-@bp.post("/ativacoes/emails/<int:email_id>/reenviar")
+@bp.post("/ativacoes/emails/<int(max=2147483647):email_id>/reenviar")
 def retry_email(email_id: int):
     email = db.session.get(OutboxEmail, email_id)
     if email is None:
@@ -238,7 +249,7 @@ def export_csv():
 
     filename = f"ativacoes-{now:%Y%m%d-%H%M}.csv"
     return Response(
-        rows(),
+        stream_with_context(rows()),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

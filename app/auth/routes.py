@@ -71,6 +71,7 @@ def setup():
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
+        accounts.lock_setup()
         try:
             user = accounts.create_operator(form.email.data, form.password.data, form.name.data)
         except accounts.AccountError as exc:

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES
+from app.paging import page_arg
 from app.services import outbox
 from app.services import settings as settings_service
 from app.services import webhooks as service
@@ -55,7 +56,9 @@ def index():
                 db.func.lower(WebhookEvent.event_type).like(like),
             )
         )
-    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
     secrets = {p: bool(settings_service.get(service.SECRET_SETTING[p])) for p in PLATFORMS}
     return render_template(
         "inbox/index.html",
@@ -68,7 +71,7 @@ def index():
     )
 
 
-@bp.get("/webhooks/<int:event_id>")
+@bp.get("/webhooks/<int(max=2147483647):event_id>")
 def detail(event_id: int):
     event = db.session.get(WebhookEvent, event_id)
     if event is None:
@@ -80,7 +83,7 @@ def detail(event_id: int):
     return render_template("inbox/detail.html", event=event, pretty=pretty, statuses=STATUS_LABELS)
 
 
-@bp.post("/webhooks/<int:event_id>/reprocessar")
+@bp.post("/webhooks/<int(max=2147483647):event_id>/reprocessar")
 def replay(event_id: int):
     try:
         status = service.process(event_id)

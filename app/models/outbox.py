@@ -8,7 +8,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import EncryptedText, UTCDateTime, utcnow
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENDING = "sending"
@@ -24,8 +24,9 @@ class OutboxEmail(db.Model):
     kind: Mapped[str] = mapped_column(String(32))  # activation, purchase_added, password_reset…
     to_email: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(255))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # Encrypted: until sent they hold a single-use link (wiped once delivered).
+    body_text: Mapped[str] = mapped_column(EncryptedText)
+    body_html: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(16), default=OUTBOX_PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.formatting import DISPLAY_TZ
 from app.models import Sale
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
+from app.paging import page_arg
 from app.sales_pages import bp
 
 PER_PAGE = 50
@@ -34,10 +35,9 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
         return None
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
+        return datetime.combine(day + timedelta(days=1) if end else day, time(), DISPLAY_TZ)
+    except (ValueError, OverflowError):
         return None
-    moment = datetime.combine(day + timedelta(days=1) if end else day, time(), DISPLAY_TZ)
-    return moment
 
 
 def _filters():
@@ -89,7 +89,9 @@ def index():
         .where(*conditions)
         .order_by(func.coalesce(Sale.approved_at, Sale.created_at).desc(), Sale.id.desc())
     )
-    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
     totals = db.session.execute(
         select(Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
         .where(*conditions, Sale.status.in_(GRANTING_STATUSES))
@@ -105,7 +107,7 @@ def index():
     )
 
 
-@bp.get("/vendas/<int:sale_id>")
+@bp.get("/vendas/<int(max=2147483647):sale_id>")
 def detail(sale_id: int):
     sale = db.session.get(Sale, sale_id)
     if sale is None:

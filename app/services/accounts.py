@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from app import crypto
 from app.extensions import db
@@ -49,6 +49,15 @@ def create_user(email: str, password: str, name: str = "", role: str = ROLE_MEMB
 
 def operator_count() -> int:
     return db.session.scalar(select(func.count(User.id)).where(User.role == ROLE_ADMIN)) or 0
+
+
+def lock_setup() -> None:
+    """Serialize concurrent first-operator setups (PostgreSQL advisory lock, per transaction).
+
+    SQLite already serializes writers, and the count after the insert catches the loser there.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7210001)"))
 
 
 def create_operator(email: str, password: str, name: str = "") -> User:
@@ -95,6 +104,8 @@ def request_password_reset(email: str) -> None:
         to=user.email,
         subject="Redefinição de senha — Vendas Hub",
         context={"name": user.name or user.email, "link": link, "minutes": minutes},
+        ref_type="password_reset",
+        ref_id=user.id,
     )
 
 
@@ -123,5 +134,11 @@ def reset_password(token: str, new_password: str) -> User:
     ).rowcount
     if claimed != 1:
         raise AccountError("Este link de redefinição já foi usado.")
+    # Any other outstanding reset link of this user stops working too.
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == row.user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     set_password(row.user, new_password)
     return row.user

@@ -115,10 +115,12 @@ def grant_access(user: User, sale: Sale) -> tuple[Access, bool]:
         db.session.add(access)
         db.session.flush()
         return access, True
-    if access.status != ACCESS_ACTIVE:
+    if access.status != ACCESS_ACTIVE or access.access_until is not None:
+        # Restored, or a renewal after a subscription cancellation: no end date any more.
+        restored = access.status != ACCESS_ACTIVE
         access.status, access.revoked_at, access.revoked_reason = ACCESS_ACTIVE, None, None
         access.access_until = None
-        return access, True
+        return access, restored
     return access, False
 
 
@@ -288,6 +290,18 @@ def reissue(
     if issued.link is not None and issued.link.id != link.id:
         link.replaced_by_id = issued.link.id
     return issued
+
+
+# Revocations the buyer cannot undo with the "reenviar" button.
+FINAL_REVOKE_REASONS = frozenset(
+    {"refunded", "chargeback", "canceled", "subscription_canceled", "operator"}
+)
+
+
+def buyer_can_resend(link: ActivationLink) -> bool:
+    return link.sale.status in GRANTING_STATUSES and link.revoked_reason not in (
+        FINAL_REVOKE_REASONS
+    )
 
 
 def revoke(link: ActivationLink, reason: str = "operator") -> None:

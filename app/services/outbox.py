@@ -13,7 +13,13 @@ from flask_mail import Connection, Message
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OutboxEmail
+from app.models.outbox import (
+    OUTBOX_FAILED,
+    OUTBOX_PENDING,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    OutboxEmail,
+)
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +48,7 @@ def queue(
     email = OutboxEmail(
         kind=kind,
         to_email=to,
-        subject=subject,
+        subject=clean_subject(subject),
         body_text=render_template(f"email/{name}.txt", **ctx),
         body_html=render_template(f"email/{name}.html", **ctx),
         ref_type=ref_type,
@@ -74,24 +80,52 @@ def _backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows after this
+REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
+
+
 def _due_ids(limit: int) -> list[int]:
+    now = utcnow()
     stmt = (
         select(OutboxEmail.id)
-        .where(OutboxEmail.status == OUTBOX_PENDING, OutboxEmail.next_attempt_at <= utcnow())
+        .where(
+            OutboxEmail.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
+            OutboxEmail.next_attempt_at <= now,
+        )
         .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         .limit(limit)
     )
-    return list(db.session.scalars(stmt))
+    ids = list(db.session.scalars(stmt))
+    db.session.rollback()  # end the read transaction before claiming
+    return ids
 
 
 def _claim(email_id: int) -> OutboxEmail | None:
-    """Lock one due row (SKIP LOCKED on PostgreSQL so several senders never double-send)."""
-    stmt = (
-        select(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.status == OUTBOX_PENDING)
-        .with_for_update(skip_locked=True)
-    )
-    return db.session.scalar(stmt)
+    """Atomically take one due row: a conditional UPDATE, so two senders never both win."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.id == email_id,
+            OutboxEmail.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
+            OutboxEmail.next_attempt_at <= now,
+        )
+        .values(
+            status=OUTBOX_SENDING,
+            next_attempt_at=now + SEND_LEASE,
+            attempts=OutboxEmail.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return None
+    return db.session.get(OutboxEmail, email_id)
+
+
+def clean_subject(subject: str) -> str:
+    """One line (a CR/LF would be refused as a header injection), at most 255 characters."""
+    return " ".join(subject.split())[:255]
 
 
 def send_pending(limit: int = 100) -> dict[str, int]:
@@ -103,29 +137,31 @@ def send_pending(limit: int = 100) -> dict[str, int]:
     for email_id in _due_ids(limit):
         email = _claim(email_id)
         if email is None:
-            db.session.rollback()
             continue
-        message = Message(
-            subject=email.subject,
-            recipients=[email.to_email],
-            body=email.body_text,
-            html=email.body_html,
-            sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        )
-        email.attempts += 1
         try:
+            message = Message(
+                subject=clean_subject(email.subject),
+                recipients=[email.to_email],
+                body=email.body_text,
+                html=email.body_html,
+                sender=current_app.config["MAIL_DEFAULT_SENDER"],
+            )
             with _TimeoutConnection(state) as conn:
                 conn.send(message)
-        except (smtplib.SMTPException, OSError) as exc:
+        except Exception as exc:  # one bad message must never block the ones behind it
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if email.attempts >= MAX_ATTEMPTS:
+            permanent = not isinstance(exc, (smtplib.SMTPException, OSError)) or isinstance(
+                exc, smtplib.SMTPRecipientsRefused
+            )
+            if permanent or email.attempts >= MAX_ATTEMPTS:
                 email.status = OUTBOX_FAILED
                 counts["failed"] += 1
             else:
+                email.status = OUTBOX_PENDING
                 email.next_attempt_at = utcnow() + _backoff(email.attempts)
                 counts["retry"] += 1
             log.warning(
-                "e-mail %s to outbox failed (attempt %s): %s",
+                "e-mail %s from the outbox failed (attempt %s): %s",
                 email.id,
                 email.attempts,
                 email.last_error,
@@ -134,6 +170,8 @@ def send_pending(limit: int = 100) -> dict[str, int]:
             email.status = OUTBOX_SENT
             email.sent_at = utcnow()
             email.last_error = None
+            if email.ref_type in ("activation_link", "password_reset"):
+                email.body_text = email.body_html = REDACTED_BODY  # no live token at rest
             counts["sent"] += 1
             _mark_reference_sent(email)
         db.session.commit()

@@ -42,6 +42,14 @@ SALE_FIELDS = (
 )
 
 
+# Column widths, so an over-long value from a platform is cut rather than refused by the database.
+_MAX_LENGTHS = {
+    column.key: column.type.length
+    for column in Sale.__table__.columns
+    if getattr(column.type, "length", None)
+}
+
+
 @dataclass
 class Outcome:
     handled: bool  # False: informational, stored as "ignored"
@@ -100,7 +108,8 @@ def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is
     for field in SALE_FIELDS:
         value = getattr(event, field)
         if value is not None and value != "":
-            setattr(sale, field, value)
+            limit = _MAX_LENGTHS.get(field)
+            setattr(sale, field, value[:limit] if limit and isinstance(value, str) else value)
     sale.is_order_bump = event.is_order_bump or sale.is_order_bump
     new = _next_status(sale, event, is_new)
     if new is None:
@@ -128,12 +137,18 @@ def _subscription_sales(event: NormalizedEvent) -> list[Sale]:
         stmt = stmt.where(Sale.subscription_id == event.subscription_id)
     elif event.transaction_id:
         stmt = stmt.where(Sale.transaction_id == event.transaction_id)
-    elif event.buyer_email:  # Kirvano sends no subscription id: e-mail + product (+ plan)
-        stmt = stmt.where(Sale.buyer_email == event.buyer_email)
-        if event.product_id:
-            stmt = stmt.where(Sale.product_id == event.product_id)
+    elif event.buyer_email and event.product_id:
+        # Kirvano sends no subscription id: e-mail + product (+ plan), and only subscription
+        # sales; an e-mail alone would also cancel the buyer's one-off purchases.
+        stmt = stmt.where(
+            Sale.buyer_email == event.buyer_email, Sale.product_id == event.product_id
+        )
         if event.plan_name:
             stmt = stmt.where(Sale.plan_name == event.plan_name)
+        if event.platform != "kirvano":
+            stmt = stmt.where(Sale.subscription_id.is_not(None))
+        else:
+            stmt = stmt.where(Sale.plan_name.is_not(None))
     else:
         return []
     return list(db.session.scalars(stmt.with_for_update()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ SECRET_SETTING = {
     "kirvano": "KIRVANO_WEBHOOK_SECRET",
 }
 # Header values worth keeping with the raw event (never the ones that carry secrets).
+# Top-level body keys that carry a webhook credential (Hotmart hottok, Kirvano token).
+BODY_SECRETS = ("hottok", "token")
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "traceparent", "x-forwarded-for")
 MAX_ATTEMPTS = 10
 
@@ -68,15 +71,36 @@ def receive(
         )
         return _error(401, "unauthorized", verdict.reason)
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _error(400, "invalid_encoding", "O corpo precisa ser JSON em UTF-8.")
+    try:
         body = parse_json(raw)
     except MalformedPayload as exc:
         return _error(400, "invalid_json", exc.reason)
+    text = _redacted(body, text)
+    try:
+        return _accept(platform, source, body, text, headers, verdict.location, remote_addr)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("webhook %s could not be stored", platform)
+        # Not stored: a 5xx makes the platform deliver it again later.
+        return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
 
-    text = raw.decode("utf-8", errors="replace")
+
+def _redacted(body: dict, text: str) -> str:
+    """Drop credentials some platforms repeat inside the body before the body is stored."""
+    if not any(key in body for key in BODY_SECRETS):
+        return text
+    clean = {k: ("[removido]" if k in BODY_SECRETS else v) for k, v in body.items()}
+    return json.dumps(clean, ensure_ascii=False)
+
+
+def _accept(platform, source, body, text, headers, location, remote_addr) -> Received:
     try:
         event = source.parse(body)
     except InvalidPayload as exc:
-        key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(raw).hexdigest()}"
+        key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(text.encode()).hexdigest()}"
         row = _store(
             platform,
             key,
@@ -84,7 +108,7 @@ def receive(
             None,
             text,
             headers,
-            verdict.location,
+            location,
             remote_addr,
             status=EVENT_FAILED,
             error=exc.reason,
@@ -106,7 +130,7 @@ def receive(
             event,
             text,
             headers,
-            verdict.location,
+            location,
             remote_addr,
         )
     except IntegrityError:  # the same event raced in from a parallel delivery
@@ -222,10 +246,10 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
         log.exception("could not record the failure of webhook event %s", event_id)
 
 
-def replay_failed(limit: int = 200) -> dict[str, int]:
-    """Retry failed (and stuck 'received') events that have attempts left."""
+def replayable_ids(limit: int = 200) -> list[int]:
+    """Failed (and stuck 'received') events that have attempts left, oldest first."""
     stuck_before = utcnow() - timedelta(minutes=2)  # leave in-flight events alone
-    ids = list(
+    return list(
         db.session.scalars(
             select(WebhookEvent.id)
             .where(
@@ -243,8 +267,12 @@ def replay_failed(limit: int = 200) -> dict[str, int]:
             .limit(limit)
         )
     )
+
+
+def replay_failed(limit: int = 200) -> dict[str, int]:
+    """Retry failed (and stuck 'received') events that have attempts left."""
     counts = {"processed": 0, "ignored": 0, "failed": 0}
-    for event_id in ids:
+    for event_id in replayable_ids(limit):
         status = process(event_id)
         counts[status if status in counts else "failed"] += 1
     return counts

@@ -10,7 +10,6 @@ from flask_login import current_user
 from app.auth.routes import start_session
 from app.extensions import db, limiter
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_REVOKED, LINK_USED
-from app.models.sales import GRANTING_STATUSES
 from app.services import activation, outbox
 from app.services.passwords import password_problem
 from app.signup import bp
@@ -31,13 +30,7 @@ def _not_found():
 def _state_page(link, status: str):
     if status == LINK_USED:
         return render_template("signup/used.html", link=link), 200
-    can_resend = link.sale.status in GRANTING_STATUSES and link.revoked_reason not in (
-        "refunded",
-        "chargeback",
-        "canceled",
-        "subscription_canceled",
-        "operator",
-    )
+    can_resend = activation.buyer_can_resend(link)
     return render_template("signup/gone.html", link=link, status=status, can_resend=can_resend), 410
 
 
@@ -94,6 +87,8 @@ def resend(token: str):
     status = link.effective_status()
     if status not in (LINK_EXPIRED, LINK_REVOKED):
         return redirect(url_for("signup.activate", token=token))
+    if not activation.buyer_can_resend(link):
+        return _state_page(link, status)
     try:
         issued = activation.reissue(link)
     except activation.ActivationError as exc:

@@ -186,12 +186,26 @@ def text(value: Any, max_len: int = MAX_TEXT_LEN) -> str | None:
             return None
         result = str(int(value)) if value.is_integer() else repr(value)
     elif isinstance(value, str):
-        result = value.strip()
+        # NUL is rejected by PostgreSQL text columns; lone surrogates cannot be encoded.
+        result = value.replace("\x00", "").strip()
+        if _has_surrogates(result):
+            result = _SURROGATES.sub("\ufffd", result)
     else:
         return None
     if not result:
         return None
     return result[:max_len]
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogates(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _MAX_INT = 2**63 - 1  # fits a BIGINT column

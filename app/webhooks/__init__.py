@@ -1,6 +1,6 @@
 """POST /webhook/<platform>: public, CSRF-exempt, rate-limited per platform and address."""
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
 from app.extensions import csrf, limiter
 from app.services import outbox
@@ -26,9 +26,13 @@ def receive(platform: str):
                 "error": {"code": "not_found", "message": "Plataforma desconhecida."},
             }
         ), 404
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        abort(413)  # a chunked body that reached the cap was cut short: refuse, don't guess
     result = service.receive(
         platform,
-        request.get_data(cache=True),
+        raw,
         request.headers,
         request.args,
         remote_addr=request.remote_addr,

@@ -268,7 +268,6 @@ def test_smtp_down_keeps_link_and_the_email_is_delivered_later(app_factory, smtp
     import time_machine
 
     from app.models.types import utcnow
-    from app.services import outbox
     from tests.conftest import WEBHOOK_SECRETS, WebhookSender, free_port
 
     app = app_factory(
