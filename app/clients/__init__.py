@@ -1,0 +1,35 @@
+"""Outbound API clients (Hotmart, Kommo, Gestão Click) on one HTTP gateway.
+
+Clients take plain arguments and never touch Flask or the database; services build them from
+settings and persist what they return.
+"""
+
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UpstreamError,
+)
+from .http import ApiResponse, HttpGateway, Throttle
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "ApiResponse",
+    "AuthenticationError",
+    "HttpGateway",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Throttle",
+    "UpstreamError",
+]

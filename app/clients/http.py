@@ -1,0 +1,677 @@
+"""One HTTP gateway under every outbound API client (the stripe-python shape).
+
+``HttpGateway`` owns a pooled ``requests.Session`` and applies the same policy to every call:
+
+- connect/read timeouts always set;
+- retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors,
+  honouring ``Retry-After`` (seconds or HTTP-date), ``RateLimit-Reset`` and a JSON body
+  ``retry_after`` (Kommo), capped by ``max_retry_after``; never retrying other 4xx;
+- a thread-safe client-side throttle per gateway instance;
+- typed errors (``app.clients.errors``) with pt-BR messages built from each API's error body;
+- request/response logs with method, path, status, duration and attempts, secrets masked.
+
+Clients take plain arguments and never use Flask's app/request context or the database.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import logging
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    RateLimitError,
+    UpstreamError,
+    build_message,
+    error_class_for_status,
+)
+
+try:  # the app's masking rules (abc…xyz), shared with its log filter
+    from app.logs import mask, mask_text
+except ImportError:  # pragma: no cover - only when the clients are used outside the app
+    _PAIR = re.compile(
+        r"(?i)((?:secret|token|password|authorization|signature|api[-_]?key)[\w-]*[\"']?\s*[:=]\s*"
+        r"[\"']?)(?:(?:bearer|basic)\s+)?([^\s\"'&,;]+)"
+    )
+
+    def mask(value: str) -> str:
+        return "***" if len(value) <= 8 else f"{value[:3]}…{value[-3:]}"
+
+    def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
+        for secret in known_secrets:
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, mask(secret))
+        return _PAIR.sub(lambda m: m.group(1) + mask(m.group(2)), text)
+
+
+logger = logging.getLogger(__name__)
+
+# Secrets every gateway has seen (newest last, bounded): third-party loggers mask them too.
+_KNOWN_SECRETS: list[str] = []
+_KNOWN_SECRETS_LOCK = threading.Lock()
+_MAX_KNOWN_SECRETS = 256
+
+
+class _ThirdPartyMaskingFilter(logging.Filter):
+    """urllib3 logs full URLs at DEBUG (the Hotmart token URL carries ``client_secret``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not kill logging
+            return True
+        masked = mask_text(message, tuple(_KNOWN_SECRETS))
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _remember_secret(value: str) -> None:
+    with _KNOWN_SECRETS_LOCK:
+        if value not in _KNOWN_SECRETS:
+            _KNOWN_SECRETS.append(value)
+            _KNOWN_SECRETS.sort(key=len, reverse=True)
+            del _KNOWN_SECRETS[_MAX_KNOWN_SECRETS:]
+
+
+_URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _ThirdPartyMaskingFilter) for f in _URLLIB3_LOGGER.filters):
+    _URLLIB3_LOGGER.addFilter(_ThirdPartyMaskingFilter())
+
+USER_AGENT = "VendasHub/0.1 (+https://github.com/vendas-hub)"
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_DETAIL_CHARS = 300
+
+
+# ---------------------------------------------------------------------------- error bodies
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What an API-specific parser read from an error response."""
+
+    code: str | None = None
+    detail: str | None = None
+    error_class: type[APIError] | None = None  # overrides the status mapping
+    retry_after: float | None = None
+
+
+ErrorParser = Callable[[int, Any, Mapping[str, str]], ErrorInfo | None]
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else jsonlib.dumps(value, ensure_ascii=False)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def parse_hotmart_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Hotmart: ``{"error": "invalid_token", "error_description": "…", "error_uri": …}``."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ErrorInfo(code=body["error"], detail=_text(body.get("error_description")))
+    return None
+
+
+def parse_kommo_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Kommo problem+json: ``{title, type, status, detail}`` (+ ``retry_after`` on 429)."""
+    if not isinstance(body, dict) or not ("title" in body or "detail" in body):
+        return None
+    detail = _text(body.get("detail")) or _text(body.get("title"))
+    problems = body.get("validation-errors")
+    if isinstance(problems, list) and problems:
+        parts = []
+        for group in problems:
+            for err in (group or {}).get("errors", []) if isinstance(group, dict) else []:
+                if isinstance(err, dict):
+                    parts.append(f"{err.get('path', '?')}: {err.get('detail', err.get('code'))}")
+        if parts:
+            detail = f"{detail}: {'; '.join(parts[:5])}"
+    title = body.get("title")
+    return ErrorInfo(
+        code=title if isinstance(title, str) else None,
+        detail=detail,
+        retry_after=_number(body.get("retry_after")),
+    )
+
+
+def parse_gestaoclick_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Gestão Click: ``{"code": 404, "status": "error", "data": {"erro": …, "mensagem": …}}``.
+
+    Validation errors also arrive as 404, so the ``mensagem`` is what tells them apart.
+    """
+    if not isinstance(body, dict) or body.get("status") != "error":
+        return None
+    data = body.get("data")
+    if isinstance(data, dict):
+        return ErrorInfo(
+            code=_text(data.get("erro")), detail=_text(data.get("mensagem")) or _text(data)
+        )
+    return ErrorInfo(detail=_text(data))
+
+
+def parse_error_body(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Default parser: recognises the Hotmart, Kommo and Gestão Click shapes, then generic keys."""
+    for parser in (parse_gestaoclick_error, parse_kommo_error, parse_hotmart_error):
+        info = parser(status, body, headers)
+        if info is not None:
+            return info
+    if isinstance(body, dict):
+        for key in ("message", "mensagem", "error_description", "detail", "error"):
+            if body.get(key):
+                return ErrorInfo(
+                    detail=_text(body[key]), retry_after=_number(body.get("retry_after"))
+                )
+    if isinstance(body, str) and body.strip() and "<" not in body[:50]:
+        return ErrorInfo(detail=body.strip())
+    return None
+
+
+# ---------------------------------------------------------------------------- retry hints
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_hint(
+    headers: Mapping[str, str], body_hint: float | None = None, status: int = 429
+) -> float | None:
+    """The wait a response asks for: ``Retry-After``, then the body, then (on a 429 only, since
+    Hotmart sends it on every response) ``RateLimit-Reset``."""
+    hint = parse_retry_after(headers.get("Retry-After"))
+    if hint is not None:
+        return hint
+    if body_hint is not None:
+        return body_hint
+    if status != 429:
+        return None
+    reset = _number(headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset"))
+    if reset is not None and reset > 1_000_000_000:  # an epoch timestamp, not a delta
+        reset = max(0.0, reset - time.time())
+    return reset
+
+
+# ---------------------------------------------------------------------------- throttle
+
+
+class Throttle:
+    """Thread-safe request spacing: at most ``per_second`` on average, bursts of ``burst``.
+
+    A GCRA-style reservation: each caller books the next slot under a lock and sleeps outside it,
+    so concurrent threads queue up fairly. ``pause_until`` holds everyone back (after a 429).
+    ``per_second=None`` disables spacing but keeps pauses.
+    """
+
+    def __init__(
+        self,
+        per_second: float | None = None,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if per_second is not None and per_second <= 0:
+            raise ValueError("per_second must be positive (or None to disable)")
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.burst = max(1, int(burst))
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tat: float | None = None  # theoretical arrival time of the next request
+        self._paused_until = -math.inf
+
+    def reserve(self) -> float:
+        """Book a slot and return how long the caller must wait for it."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._paused_until)
+            if self.interval:
+                tat = start if self._tat is None else max(self._tat, start)
+                self._tat = tat + self.interval
+                allowed = max(start, self._tat - self.burst * self.interval)
+            else:
+                allowed = start
+            return max(0.0, allowed - now)
+
+    def acquire(self) -> float:
+        """Wait for the next slot; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause_until(self, deadline: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, deadline)
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful response: ``data`` is parsed JSON, text, or None (204 / empty body)."""
+
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+    url: str  # masked
+    attempts: int
+    elapsed: float  # seconds, all attempts and waits included
+
+
+def _decode_body(resp: requests.Response) -> Any:
+    if resp.status_code == 204 or not resp.content:
+        return None
+    content_type = resp.headers.get("Content-Type", "").lower()
+    text = resp.text
+    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+        try:
+            return jsonlib.loads(text)
+        except ValueError:
+            if "json" in content_type:
+                raise
+    return text
+
+
+# ---------------------------------------------------------------------------- gateway
+
+
+class HttpGateway:
+    """Pooled session + timeouts + retries + throttle + typed errors + masked logs for one API.
+
+    ``retry_attempts`` is the number of *retries* after the first try (SPEC ``RETRY_ATTEMPTS``,
+    default 3) and ``retry_delay`` the base of the exponential backoff (``RETRY_DELAY``, 1 s).
+    A wait demanded by the server longer than ``max_retry_after`` is not slept: the
+    ``RateLimitError`` is raised at once (with ``retry_after``) so the caller can reschedule.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        retry_attempts: int = 3,
+        retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
+        max_retry_after: float = 120.0,
+        throttle_per_second: float | None = None,
+        throttle_burst: int = 1,
+        session: requests.Session | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        pool_connections: int = 4,
+        pool_maxsize: int = 10,
+        error_parser: ErrorParser | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        secrets: Iterable[str | None] = (),
+        rng: random.Random | None = None,
+        log: logging.Logger | None = None,
+    ):
+        if retry_attempts < 0:
+            raise ValueError("retry_attempts must be >= 0")
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self.retry_attempts = int(retry_attempts)
+        self.retry_delay = float(retry_delay)
+        self.max_retry_delay = float(max_retry_delay)
+        self.max_retry_after = float(max_retry_after)
+        self.error_parser = error_parser or parse_error_body
+        self.sleep = sleep
+        self.clock = clock
+        self.throttle = Throttle(
+            throttle_per_second, burst=throttle_burst, clock=clock, sleep=sleep
+        )
+        self.default_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        self.default_headers.update(default_headers or {})
+        self.log = log or logger
+        self._rng = rng or random.Random()
+        self._secrets: tuple[str, ...] = ()
+        self._secrets_lock = threading.Lock()
+        for value in secrets:
+            self.add_secret(value)
+        for value in self.default_headers.values():
+            if value and value not in (USER_AGENT, "application/json"):
+                self.add_secret(value)
+        self._own_session = session is None
+        self.session = session or self._new_session(pool_connections, pool_maxsize)
+
+    @staticmethod
+    def _new_session(pool_connections: int, pool_maxsize: int) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(
+            pool_connections=pool_connections, pool_maxsize=pool_maxsize, max_retries=0
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    # ------------------------------------------------------------------ secrets
+
+    def add_secret(self, value: str | None) -> None:
+        """Mask ``value`` (a token issued at run time, say) in every log line and error."""
+        if not value or len(value) < 4:
+            return
+        scheme, _, credential = value.partition(" ")
+        if credential and scheme.lower() in ("bearer", "basic", "token"):
+            self.add_secret(credential.strip())  # the bare token may show up elsewhere
+        with self._secrets_lock:
+            if value not in self._secrets:
+                # longest first, so a secret containing another is masked whole
+                self._secrets = tuple(sorted((*self._secrets, value), key=len, reverse=True))
+        _remember_secret(value)
+
+    def mask(self, text: str) -> str:
+        return mask_text(text, self._secrets)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> HttpGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+
+    def url_for(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        retry_attempts: int | None = None,
+    ) -> ApiResponse:
+        """Send one logical request (retrying per the policy) → ``ApiResponse`` or an APIError.
+
+        ``params`` values that are lists become repeated keys (``status=A&status=B``).
+        """
+        method = method.upper()
+        merged = {**self.default_headers, **(headers or {})}
+        request = requests.Request(
+            method, self.url_for(path), params=params, json=json, data=data, headers=merged
+        )
+        try:
+            prepared = self.session.prepare_request(request)
+        except requests.RequestException as exc:  # a malformed URL: nothing was sent
+            raise APIConnectionError(
+                api=self.name, detail=f"URL inválida ({type(exc).__name__})", retryable=False
+            ) from None
+        host = urlsplit(prepared.url or "").netloc
+        shown = self._shown_url(prepared.url or "")
+        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        send_timeout = self.timeout if timeout is None else timeout
+        allowed = 1 + (self.retry_attempts if retry_attempts is None else max(0, retry_attempts))
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.throttle.acquire()
+            self.log.debug("%s → %s %s (attempt %d/%d)", self.name, method, shown, attempt, allowed)
+            t0 = self.clock()
+            try:
+                resp = self.session.send(prepared.copy(), timeout=send_timeout, **settings)
+            except requests.Timeout as exc:
+                error: APIError = self._transport_error(
+                    APITimeoutError, exc, method, shown, host, attempt
+                )
+            except requests.ConnectionError as exc:
+                # a read timeout while the body streams in surfaces as a ConnectionError
+                cls = APITimeoutError if "timed out" in str(exc) else APIConnectionError
+                error = self._transport_error(cls, exc, method, shown, host, attempt)
+            except requests.RequestException as exc:  # invalid URL, schema… never retryable
+                error = self._transport_error(APIConnectionError, exc, method, shown, host, attempt)
+                error.retryable = False
+            else:
+                duration = self.clock() - t0
+                if resp.status_code < 400:
+                    return self._success(resp, method, shown, attempt, started, duration)
+                error = self._http_error(resp, method, shown, attempt)
+                self.log.debug(
+                    "%s ← %s %s %d in %.0f ms",
+                    self.name,
+                    method,
+                    shown,
+                    resp.status_code,
+                    duration * 1000,
+                )
+            delay = self._retry_wait(error, attempt, allowed)
+            if delay is None:
+                self.log.warning(
+                    "%s %s %s failed after %d attempt(s) in %.0f ms: %s",
+                    self.name,
+                    method,
+                    shown,
+                    attempt,
+                    (self.clock() - started) * 1000,
+                    error.message,
+                )
+                raise error
+            self.log.warning(
+                "%s %s %s → %s; retry %d/%d in %.2f s",
+                self.name,
+                method,
+                shown,
+                error.status or type(error).__name__,
+                attempt,
+                allowed - 1,
+                delay,
+            )
+            if isinstance(error, RateLimitError):
+                # the throttle does the waiting, so other threads on this gateway wait too
+                self.throttle.pause_until(self.clock() + delay)
+            else:
+                self.sleep(delay)
+
+    # ------------------------------------------------------------------ internals
+
+    def _shown_url(self, url: str) -> str:
+        """Path + query for logs, with every secret masked."""
+        parts = urlsplit(url)
+        shown = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.mask(shown)
+
+    def _success(
+        self,
+        resp: requests.Response,
+        method: str,
+        shown: str,
+        attempt: int,
+        started: float,
+        duration: float,
+    ) -> ApiResponse:
+        try:
+            body = _decode_body(resp)
+        except ValueError:
+            raise UpstreamError(
+                api=self.name,
+                status=resp.status_code,
+                detail="resposta JSON inválida",
+                method=method,
+                url=shown,
+                attempts=attempt,
+                retryable=False,
+            ) from None
+        elapsed = self.clock() - started
+        self.log.info(
+            "%s %s %s → %d in %.0f ms (attempts=%d)",
+            self.name,
+            method,
+            shown,
+            resp.status_code,
+            duration * 1000,
+            attempt,
+        )
+        return ApiResponse(
+            status=resp.status_code,
+            data=body,
+            headers=resp.headers,
+            url=shown,
+            attempts=attempt,
+            elapsed=elapsed,
+        )
+
+    def _http_error(
+        self, resp: requests.Response, method: str, shown: str, attempt: int
+    ) -> APIError:
+        try:
+            body = _decode_body(resp)
+        except ValueError:
+            body = resp.text
+        try:
+            info = self.error_parser(resp.status_code, body, resp.headers) or ErrorInfo()
+        except Exception:  # a parser bug must not hide the real error
+            self.log.exception("%s: error parser failed", self.name)
+            info = ErrorInfo()
+        cls = info.error_class or error_class_for_status(resp.status_code)
+        detail = info.detail
+        if detail:
+            detail = self.mask(detail)
+            if len(detail) > MAX_DETAIL_CHARS:
+                detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
+        kwargs: dict[str, Any] = dict(
+            status=resp.status_code,
+            code=info.code,
+            detail=detail,
+            api=self.name,
+            method=method,
+            url=shown,
+            body=body,
+            attempts=attempt,
+        )
+        error = cls(**kwargs)
+        error.retryable = resp.status_code in RETRYABLE_STATUSES  # never 4xx but 408/425/429
+        if error.retryable:  # 429, and 503 & co. may say how long to wait
+            error.retry_after = retry_hint(resp.headers, info.retry_after, resp.status_code)
+        return error
+
+    def _transport_error(
+        self,
+        cls: type[APIError],
+        exc: Exception,
+        method: str,
+        shown: str,
+        host: str,
+        attempt: int,
+    ) -> APIError:
+        reason = type(exc).__name__
+        if isinstance(exc, requests.ConnectTimeout):
+            reason = "tempo de conexão esgotado"
+        elif isinstance(exc, requests.Timeout) or cls is APITimeoutError:
+            reason = "tempo de leitura esgotado"
+        elif isinstance(exc, requests.ConnectionError):
+            text = str(exc)
+            if "NameResolutionError" in text or "Name or service not known" in text:
+                reason = "falha de DNS"
+            elif "Connection refused" in text or "ConnectionRefused" in text:
+                reason = "conexão recusada"
+            elif "SSL" in text:
+                reason = "erro de TLS/SSL"
+        return cls(
+            api=self.name,
+            detail=f"{reason} em {host}" if host else reason,
+            method=method,
+            url=shown,
+            attempts=attempt,
+        )
+
+    def _retry_wait(self, error: APIError, attempt: int, allowed: int) -> float | None:
+        """Seconds to wait before the next try, or None to give up and raise ``error``."""
+        if not error.retryable:
+            return None
+        hint = error.retry_after
+        if hint is not None and hint > self.max_retry_after:
+            error.message = build_message(
+                f"{error.default_message}; a plataforma pediu para aguardar {hint:.0f} s",
+                error.api,
+                error.status,
+                error.detail,
+            )
+            error.args = (error.message,)
+            return None
+        if attempt >= allowed:
+            return None
+        if hint is not None and hint > 0:
+            return hint
+        ceiling = min(self.max_retry_delay, self.retry_delay * 2 ** (attempt - 1))
+        if isinstance(error, RateLimitError):
+            # no hint from the server: never hammer it, wait at least the full backoff
+            return ceiling + self._rng.uniform(0, self.retry_delay)
+        return self._rng.uniform(0, ceiling)  # full jitter
+
+
+__all__ = [
+    "ApiResponse",
+    "ErrorInfo",
+    "ErrorParser",
+    "HttpGateway",
+    "Throttle",
+    "mask",
+    "mask_text",
+    "parse_error_body",
+    "parse_gestaoclick_error",
+    "parse_hotmart_error",
+    "parse_kommo_error",
+    "parse_retry_after",
+    "retry_hint",
+]
