@@ -79,6 +79,11 @@ class Config:
     PASSWORD_RESET_LIMIT = "5 per hour"
     ACTIVATION_RESEND_LIMIT = "3 per hour"
     SEND_MAIL_IN_BACKGROUND = True
+    SYNC_WORKERS = 2  # background sync runs at once in this process
+    SYNC_PROGRESS_INTERVAL = 0.5  # seconds between progress/heartbeat writes of a run
+    SYNC_STALE_MINUTES = 10  # a running sync silent this long is marked failed
+    SCHEDULER_LEASE_SECONDS = 45  # leadership lasts this long without renewal
+    SCHEDULER_RENEW_SECONDS = 15
 
     def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ

@@ -30,6 +30,7 @@ def create_app(config: object | None = None, instance_path: str | None = None) -
     register_blueprints(app)
     register_template_helpers(app)
     register_commands(app)
+    register_scheduler(app)
     return app
 
 
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.activations import bp as activations_bp
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.errors import bp as errors_bp
@@ -105,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
         inbox_bp,
         reports_bp,
         settings_bp,
+        api_bp,
     ):
         app.register_blueprint(bp)
 
@@ -119,6 +122,12 @@ def register_commands(app: Flask) -> None:
     from app.cli import bp as cli_bp
 
     app.register_blueprint(cli_bp)
+
+
+def register_scheduler(app: Flask) -> None:
+    from app import scheduler
+
+    scheduler.init_app(app)
 
 
 def _tune_sqlite() -> None:

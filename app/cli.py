@@ -97,3 +97,58 @@ def activation_cleanup() -> None:
     ended = activation.end_lapsed_access()
     db.session.commit()
     click.echo(f"links expirados: {expired}, acessos encerrados: {ended}")
+
+
+@bp.cli.command("sync")
+@click.argument("source")
+@click.option("--full", is_flag=True, help="Sincronização completa em vez de incremental.")
+@click.option("--resource", "resources", multiple=True, help="Só este recurso (repetível).")
+def sync_command(source: str, full: bool, resources: tuple[str, ...]) -> None:
+    """Run every sync of SOURCE (hotmart, kommo, gestao-click…) now, in this process."""
+    from app.services import sync
+
+    syncers = sync.syncers(source)
+    if resources:
+        syncers = [s for s in syncers if s.resource in resources]
+    if not syncers:
+        available = ", ".join(s.replace("_", "-") for s in sync.sources()) or "nenhuma"
+        raise click.ClickException(
+            f"Nenhuma sincronização registrada para '{source}'. Disponíveis: {available}."
+        )
+    failed = False
+    for syncer in syncers:
+        name = f"{syncer.source.replace('_', '-')}/{syncer.resource}"
+        try:
+            run = sync.run_sync(syncer.source, syncer.resource, full=full)
+        except sync.SyncError as exc:
+            click.echo(f"{name}: {exc}", err=True)
+            failed = True
+            continue
+        if run.is_active:
+            click.echo(f"{name}: já em andamento (execução #{run.id}); nada foi iniciado.")
+            continue
+        click.echo(
+            f"{name}: {run.status} (execução #{run.id}) — criados {run.created_count}, "
+            f"atualizados {run.updated_count}, sem mudança {run.unchanged_count}, "
+            f"falhas {run.failed_count}"
+        )
+        if run.error:
+            click.echo(f"  erro: {run.error}", err=True)
+        failed = failed or run.status != "succeeded"
+    if failed:
+        raise SystemExit(1)
+
+
+@bp.cli.group("scheduler")
+def scheduler_group() -> None:
+    """Scheduled jobs."""
+
+
+@scheduler_group.command("run")
+def scheduler_run() -> None:
+    """Run the scheduler in the foreground (its own process); Ctrl-C stops it cleanly."""
+    from flask import current_app
+
+    from app import scheduler
+
+    scheduler.run_forever(current_app._get_current_object(), echo=click.echo)

@@ -6,6 +6,7 @@ from flask import render_template
 
 from app.dashboard import bp
 from app.services import settings as settings_service
+from app.services import sync as sync_service
 
 # Sections of SPEC §5 and what each will hold; the pages say so until the data exists.
 SECTIONS = {
@@ -95,7 +96,12 @@ def index():
         }
         for g in groups
     ]
-    return render_template("dashboard/index.html", integrations=integrations, sections=SECTIONS)
+    return render_template(
+        "dashboard/index.html",
+        integrations=integrations,
+        sections=SECTIONS,
+        failed_syncs=sync_service.recent_failures(hours=24),
+    )
 
 
 @bp.get("/hotmart")
@@ -111,8 +117,3 @@ def kommo():
 @bp.get("/gestao-click")
 def gestao_click():
     return _section("gestao_click")
-
-
-@bp.get("/sincronizacoes")
-def sync_runs():
-    return _section("sync_runs")

@@ -4,6 +4,7 @@ from app.models.activation import ActivationLink
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
+from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
 from app.models.webhooks import WebhookEvent
 
@@ -16,7 +17,10 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_MEMBER",
     "IntegrationSetting",
+    "JobSetting",
     "OutboxEmail",
     "PasswordResetToken",
+    "SchedulerLease",
+    "SyncRun",
     "User",
 ]

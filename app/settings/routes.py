@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.services import jobs as jobs_service
 from app.services import settings as settings_service
 from app.settings import bp
 
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 
 @bp.get("/configuracoes")
 def index():
-    return render_template("settings/index.html", groups=settings_service.overview())
+    return render_template(
+        "settings/index.html", groups=settings_service.overview(), schedules=jobs_service.overview()
+    )
 
 
 @bp.post("/configuracoes/<platform>")
@@ -41,7 +44,11 @@ def save(platform: str):
     except settings_service.SettingsError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
-        return render_template("settings/index.html", groups=settings_service.overview()), 422
+        return render_template(
+            "settings/index.html",
+            groups=settings_service.overview(),
+            schedules=jobs_service.overview(),
+        ), 422
     db.session.commit()
     if changed:
         log.info("settings of %s changed: %s", platform, ", ".join(changed))
@@ -49,3 +56,45 @@ def save(platform: str):
     else:
         flash(f"{group.title}: nada foi alterado.", "info")
     return redirect(url_for("settings.index") + f"#{platform}")
+
+
+@bp.post("/configuracoes/agendamentos")
+def save_schedules():
+    """Intervals (minutes) and on/off per job; the scheduler leader applies them at once."""
+    from app import scheduler
+
+    changed, errors = [], []
+    for job in jobs_service.catalogue():
+        raw = request.form.get(f"interval-{job.id}")
+        if raw is None:
+            continue  # not on the submitted form: leave it alone
+        try:
+            minutes = int(raw.strip())
+            enabled = request.form.get(f"enabled-{job.id}") == "1"
+            if jobs_service.save(job, minutes * 60, enabled, by=current_user.email):
+                changed.append(job.label)
+        except ValueError:
+            errors.append(job.label)
+    if errors:
+        db.session.rollback()
+        flash(
+            "Intervalo inválido (use minutos entre 1 e 10080) em: " + ", ".join(errors) + ".",
+            "danger",
+        )
+        return redirect(url_for("settings.index") + "#agendamentos")
+    db.session.commit()
+    if changed:
+        log.info("schedules changed: %s", ", ".join(changed))
+        running = scheduler.current(current_app)
+        if running is not None and running.is_leader:
+            running.reload()
+            flash("Agendamentos salvos e aplicados.", "success")
+        else:
+            flash(
+                "Agendamentos salvos. O agendador em execução aplica as mudanças em até "
+                f"{int(current_app.config.get('SCHEDULER_RENEW_SECONDS', 15))} s.",
+                "success",
+            )
+    else:
+        flash("Agendamentos: nada foi alterado.", "info")
+    return redirect(url_for("settings.index") + "#agendamentos")

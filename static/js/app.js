@@ -13,4 +13,26 @@
     var message = form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
+  // "Sincronizar" buttons (templates/sync/_macros.html): the POST answers
+  // 202 {"success": true, "run_id": N}; load that run's progress partial into the slot.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var button = event.detail.elt;
+    if (!button || !button.hasAttribute || !button.hasAttribute("data-sync-button")) { return; }
+    var slot = document.querySelector(button.getAttribute("data-sync-target"));
+    if (!slot) { return; }
+    var data = null;
+    try { data = JSON.parse(event.detail.xhr.responseText); } catch (e) { data = null; }
+    if (data && data.success && data.run_id) {
+      var url = button.getAttribute("data-progress-url")
+        .replace(/\/0\/progresso$/, "/" + encodeURIComponent(data.run_id) + "/progresso");
+      window.htmx.ajax("GET", url, { target: slot, swap: "innerHTML" });
+      return;
+    }
+    var alert = document.createElement("div");
+    alert.className = "alert alert-danger small py-1 px-2 mb-0";
+    alert.setAttribute("role", "alert");
+    alert.textContent = (data && data.error && data.error.message) ||
+      "Não foi possível iniciar a sincronização.";
+    slot.replaceChildren(alert);
+  });
 })();

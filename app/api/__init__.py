@@ -1,0 +1,10 @@
+"""JSON API used by the dashboard buttons (operator only; POSTs carry X-CSRFToken)."""
+
+from flask import Blueprint
+
+from app.security import require_operator
+
+bp = Blueprint("api", __name__)
+bp.before_request(require_operator)
+
+from app.api import routes  # noqa: E402,F401

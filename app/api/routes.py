@@ -1,0 +1,75 @@
+"""Sync runs over JSON: start, poll (SPEC §5 shape), cancel."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+
+from app.api import bp
+from app.extensions import db
+from app.models.sync import RUN_STATUSES
+from app.services import sync
+
+TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
+
+
+def start_sync_response(source: str, resource: str, full: bool = False):
+    """Start (or join) a background run and answer ``202 {"success": true, "run_id": N}``.
+
+    For the integration endpoints of SPEC §5 (``POST /api/kommo/sync`` …): call it from the view.
+    """
+    try:
+        run, created = sync.start_run(
+            source, resource, full=full, requested_by=getattr(current_user, "email", None)
+        )
+    except sync.UnknownSyncer:
+        abort(404, description="Sincronização desconhecida.")
+    except sync.SyncNotConfigured as exc:
+        abort(409, description=str(exc))
+    except sync.SyncError as exc:
+        abort(503, description=str(exc))
+    body = {"success": True, "run_id": run.id, "created": created, "status": run.status}
+    return jsonify(body), 202
+
+
+def _wants_full() -> bool:
+    payload = request.get_json(silent=True) if request.is_json else None
+    if isinstance(payload, dict) and "full" in payload:
+        value = payload["full"]
+        return value is True or str(value).strip().lower() in TRUE_VALUES
+    return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
+
+
+@bp.post("/api/sync/<source>/<resource>")
+def start_sync(source: str, resource: str):
+    return start_sync_response(source, resource, full=_wants_full())
+
+
+@bp.get("/api/sync-runs")
+def list_sync_runs():
+    source = request.args.get("source") or None
+    status = request.args.get("status") or None
+    if status is not None and status not in RUN_STATUSES:
+        abort(400, description="Status inválido.")
+    limit = min(max(request.args.get("limit", 20, type=int) or 20, 1), 100)
+    runs = db.session.scalars(sync.history_query(source, status).limit(limit))
+    return jsonify({"success": True, "runs": [r.to_dict() for r in runs]})
+
+
+@bp.get("/api/sync-runs/<int:run_id>")
+def get_sync_run(run_id: int):
+    run = sync.get_run(run_id)
+    if run is None:
+        abort(404, description="Sincronização não encontrada.")
+    return jsonify(run.to_dict())
+
+
+@bp.post("/api/sync-runs/<int:run_id>/cancel")
+def cancel_sync_run(run_id: int):
+    try:
+        run = sync.cancel(run_id)
+    except LookupError:
+        abort(404, description="Sincronização não encontrada.")
+    if not run.is_active and not run.cancel_requested:
+        abort(409, description="Esta sincronização já terminou.")
+    return jsonify({"success": True, "run": run.to_dict()})

@@ -1,0 +1,42 @@
+"""The syncers the app knows. Imported once by the app factory so the registry is filled.
+
+Integrations register theirs from their own modules (see ``app.services.sync``) and add the
+import to ``load()`` below.
+"""
+
+from __future__ import annotations
+
+from app.services import sync
+
+WEBHOOK_REPLAY_LIMIT = 200
+WEBHOOK_REPLAY_LIMIT_FULL = 10_000
+
+
+def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
+    """Reprocess stored webhook events that failed (or got stuck) and still have attempts."""
+    from app.models.webhooks import EVENT_IGNORED, EVENT_PROCESSED
+    from app.services import outbox, webhooks
+
+    ids = webhooks.replayable_ids(WEBHOOK_REPLAY_LIMIT_FULL if full else WEBHOOK_REPLAY_LIMIT)
+    ctx.set_total(len(ids))
+    for event_id in ids:
+        ctx.check_cancel()
+        status = webhooks.process(event_id)  # commits on its own; never raises
+        if status == EVENT_PROCESSED:
+            ctx.item("updated")
+        elif status == EVENT_IGNORED:
+            ctx.item("unchanged")
+        else:
+            ctx.item("failed")
+    outbox.send_pending()  # activation e-mails queued by the replay (no-op without SMTP)
+
+
+def load() -> None:
+    """Register the built-in syncers (idempotent)."""
+    sync.register(
+        "webhooks",
+        "failed",
+        replay_failed_webhooks,
+        "Reprocessar eventos com falha",
+        source_label="Webhooks",
+    )
