@@ -37,7 +37,27 @@ def datetime_br(dt: datetime | None) -> str:
     return "—" if dt is None else local(dt).strftime("%d/%m/%Y %H:%M")
 
 
+SALE_STATUS_LABELS = {
+    "approved": "Aprovada",
+    "complete": "Concluída",
+    "pending": "Pendente",
+    "refunded": "Reembolsada",
+    "chargeback": "Chargeback",
+    "canceled": "Cancelada",
+    "refused": "Recusada",
+    "expired": "Expirada",
+    "disputed": "Em disputa",
+    "overdue": "Em atraso",
+    "abandoned": "Abandonada",
+}
+
+
+def sale_status(status: str | None) -> str:
+    return SALE_STATUS_LABELS.get(status or "", status or "—")
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(sale_status)
     app.add_template_filter(brl)
     app.add_template_filter(number)
     app.add_template_filter(date_br)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from app.dashboard import bp
+from app.services import overview
 from app.services import settings as settings_service
 from app.services import sync as sync_service
 
@@ -76,11 +77,7 @@ def _section(key: str):
     section = SECTIONS[key]
     groups = {g["group"].platform: g for g in settings_service.overview()}
     status = [
-        {
-            "title": groups[p]["group"].title,
-            "configured": all(i["is_set"] for i in groups[p]["fields"] if i["field"].secret)
-            and any(i["is_set"] for i in groups[p]["fields"]),
-        }
+        {"title": groups[p]["group"].title, "configured": settings_service.configured(groups[p])}
         for p in section["settings"]
     ]
     return render_template("dashboard/section.html", section=section, key=key, status=status)
@@ -92,21 +89,18 @@ def index():
     integrations = [
         {
             "title": g["group"].title,
-            "configured": all(i["is_set"] for i in g["fields"] if i["field"].secret),
+            "platform": g["group"].platform,
+            "configured": settings_service.configured(g),
         }
         for g in groups
     ]
     return render_template(
         "dashboard/index.html",
         integrations=integrations,
+        data=overview.build(days=30),
         sections=SECTIONS,
         failed_syncs=sync_service.recent_failures(hours=24),
     )
-
-
-@bp.get("/hotmart")
-def hotmart():
-    return _section("hotmart")
 
 
 @bp.get("/kommo")
@@ -117,3 +111,8 @@ def kommo():
 @bp.get("/gestao-click")
 def gestao_click():
     return _section("gestao_click")
+
+
+@bp.get("/hotmart")
+def hotmart():
+    return _section("hotmart")

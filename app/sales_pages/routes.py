@@ -8,26 +8,14 @@ from flask import abort, render_template, request
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.formatting import DISPLAY_TZ
+from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS
 from app.models import Sale
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import page_arg
 from app.sales_pages import bp
 
 PER_PAGE = 50
-STATUS_LABELS = {
-    "approved": "Aprovada",
-    "complete": "Concluída",
-    "pending": "Pendente",
-    "refunded": "Reembolsada",
-    "chargeback": "Chargeback",
-    "canceled": "Cancelada",
-    "refused": "Recusada",
-    "expired": "Expirada",
-    "disputed": "Em disputa",
-    "overdue": "Em atraso",
-    "abandoned": "Abandonada",
-}
+STATUS_LABELS = SALE_STATUS_LABELS
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:

@@ -19,6 +19,7 @@ class Field:
     secret: bool = False
     choices: tuple[str, ...] = ()
     help: str = ""
+    required: bool = False  # needed for the integration to count as configured
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ SCHEMA: tuple[Group, ...] = (
         "hotmart",
         "Hotmart",
         (
-            Field("HOTMART_CLIENT_ID", "Client ID"),
-            Field("HOTMART_CLIENT_SECRET", "Client Secret", secret=True),
+            Field("HOTMART_CLIENT_ID", "Client ID", required=True),
+            Field("HOTMART_CLIENT_SECRET", "Client Secret", secret=True, required=True),
             Field(
                 "HOTMART_BASIC",
                 "Basic (opcional)",
@@ -60,18 +61,21 @@ SCHEMA: tuple[Group, ...] = (
                 "KIWIFY_WEBHOOK_SECRET",
                 "Token do webhook",
                 secret=True,
+                required=True,
                 help="Chave do HMAC-SHA1 enviado em ?signature=.",
             ),
         ),
     ),
     Group(
-        "kirvano", "Kirvano", (Field("KIRVANO_WEBHOOK_SECRET", "Token do webhook", secret=True),)
+        "kirvano",
+        "Kirvano",
+        (Field("KIRVANO_WEBHOOK_SECRET", "Token do webhook", secret=True, required=True),),
     ),
     Group(
         "kommo",
         "Kommo",
         (
-            Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True),
+            Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True, required=True),
             Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
             Field("KOMMO_TIMEOUT", "Tempo limite (s)"),
         ),
@@ -80,8 +84,8 @@ SCHEMA: tuple[Group, ...] = (
         "gestao_click",
         "Gestão Click",
         (
-            Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True),
-            Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True),
+            Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True, required=True),
+            Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True, required=True),
             Field("GESTAOCLICK_API_URL", "URL da API"),
         ),
     ),
@@ -148,6 +152,13 @@ def clear(key: str) -> None:
     row = _row(key)
     if row is not None:
         db.session.delete(row)
+
+
+def configured(group_overview: dict) -> bool:
+    """True when every required field of one ``overview()`` group has a value."""
+    fields = group_overview["fields"]
+    required = [i for i in fields if i["field"].required]
+    return all(i["is_set"] for i in required) if required else any(i["is_set"] for i in fields)
 
 
 def overview() -> list[dict]:

@@ -184,3 +184,18 @@ def test_sales_page_lists_every_platform_with_totals_and_detail(operator, send_w
     assert "Reembolsada" in detail and "SALE_REFUNDED" in detail
     assert operator.get("/vendas/999999").status_code == 404
     assert operator.get("/vendas?de=lixo").status_code == 200
+
+
+def test_overview_shows_figures_alerts_and_recent_sales(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("kiwify", "order_approved")
+    send_webhook("kiwify", "order_refunded")
+    body = load_fixture("hotmart", "purchase_approved")
+    body["id"] = "no-email"
+    del body["data"]["buyer"]["email"]
+    send_webhook("hotmart", body)  # 422, stored as failed
+    page = operator.get("/").get_data(as_text=True)
+    assert "R$\xa0197,00" in page  # the refunded Kiwify sale is not revenue
+    assert "1 evento(s) de webhook com falha" in page
+    assert "Reembolsada" in page and "Aprovada" in page
+    assert "Configurado" in page  # webhook secrets of Kiwify/Kirvano are set

@@ -1,0 +1,76 @@
+"""Figures for the operator's overview page (SQL aggregates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import OutboxEmail, Sale, WebhookEvent
+from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
+from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES
+from app.models.types import utcnow
+from app.models.webhooks import EVENT_FAILED
+from app.services import stats
+
+
+@dataclass
+class Overview:
+    days: int
+    approved_count: int
+    revenue_cents: int
+    revoked_count: int
+    funnel: stats.Funnel
+    failed_webhooks: int
+    webhooks_today: int
+    emails_pending: int
+    emails_failed: int
+    recent_sales: list[Sale]
+
+
+def build(days: int = 30) -> Overview:
+    since = utcnow() - timedelta(days=days)
+    when = func.coalesce(Sale.approved_at, Sale.created_at)
+    approved = db.session.execute(
+        select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)).where(
+            Sale.status.in_(GRANTING_STATUSES),
+            when >= since,
+            func.coalesce(Sale.currency, "BRL") == "BRL",
+        )
+    ).one()
+    revoked = db.session.scalar(
+        select(func.count(Sale.id)).where(
+            Sale.status.in_(REVOKED_STATUSES), Sale.updated_at >= since
+        )
+    )
+    outbox_counts = dict(
+        db.session.execute(
+            select(OutboxEmail.status, func.count(OutboxEmail.id))
+            .where(OutboxEmail.status.in_((OUTBOX_PENDING, OUTBOX_FAILED)))
+            .group_by(OutboxEmail.status)
+        ).all()
+    )
+    return Overview(
+        days=days,
+        approved_count=approved[0] or 0,
+        revenue_cents=int(approved[1] or 0),
+        revoked_count=revoked or 0,
+        funnel=stats.funnel(since=since),
+        failed_webhooks=db.session.scalar(
+            select(func.count(WebhookEvent.id)).where(WebhookEvent.status == EVENT_FAILED)
+        )
+        or 0,
+        webhooks_today=db.session.scalar(
+            select(func.count(WebhookEvent.id)).where(
+                WebhookEvent.received_at >= utcnow() - timedelta(hours=24)
+            )
+        )
+        or 0,
+        emails_pending=outbox_counts.get(OUTBOX_PENDING, 0),
+        emails_failed=outbox_counts.get(OUTBOX_FAILED, 0),
+        recent_sales=list(
+            db.session.scalars(select(Sale).order_by(when.desc(), Sale.id.desc()).limit(8))
+        ),
+    )
