@@ -73,3 +73,65 @@ def cancel_sync_run(run_id: int):
     if not run.is_active and not run.cancel_requested:
         abort(409, description="Esta sincronização já terminou.")
     return jsonify({"success": True, "run": run.to_dict()})
+
+
+# ---------------------------------------------------------------------------- Hotmart (SPEC §5)
+
+
+@bp.put("/api/hotmart/products")
+def hotmart_test_connection():
+    """Test connection: always 200 with ``{"success", "message", "code", "details"}``."""
+    from app.services import hotmart
+
+    return jsonify(hotmart.test_connection().as_dict())
+
+
+@bp.post("/api/hotmart/products")
+def hotmart_sync_products():
+    return start_sync_response("hotmart", "products", full=_wants_full())
+
+
+@bp.post("/api/hotmart/sales")
+def hotmart_sync_sales():
+    return start_sync_response("hotmart", "sales", full=_wants_full())
+
+
+@bp.post("/api/hotmart/subscriptions")
+def hotmart_sync_subscriptions():
+    return start_sync_response("hotmart", "subscriptions", full=_wants_full())
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, description=f"Parâmetro {name} inválido.")
+    if not low <= value <= high:
+        abort(400, description=f"Parâmetro {name} deve estar entre {low} e {high}.")
+    return value
+
+
+@bp.get("/api/hotmart/products")
+def hotmart_list_products():
+    from app.services import hotmart
+
+    page = _int_arg("page", 1, 1, 100_000)
+    limit = _int_arg("limit", 50, 1, 200)
+    stmt = hotmart.products_query(
+        request.args.get("query", ""),
+        request.args.get("sort", "name"),
+        request.args.get("dir", "asc"),
+    )
+    result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
+    return jsonify(
+        {
+            "success": True,
+            "items": [p.to_dict() for p in result.items],
+            "page": page,
+            "limit": limit,
+            "total": result.total,
+        }
+    )

@@ -111,8 +111,3 @@ def kommo():
 @bp.get("/gestao-click")
 def gestao_click():
     return _section("gestao_click")
-
-
-@bp.get("/hotmart")
-def hotmart():
-    return _section("hotmart")

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from app.models.activation import ActivationLink
+from app.models.hotmart import ApiToken, Product, Subscription
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
@@ -11,6 +12,7 @@ from app.models.webhooks import WebhookEvent
 __all__ = [
     "Access",
     "ActivationLink",
+    "ApiToken",
     "Sale",
     "SaleStatusChange",
     "WebhookEvent",
@@ -20,7 +22,9 @@ __all__ = [
     "JobSetting",
     "OutboxEmail",
     "PasswordResetToken",
+    "Product",
     "SchedulerLease",
+    "Subscription",
     "SyncRun",
     "User",
 ]

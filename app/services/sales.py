@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,9 +77,13 @@ def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> t
     return sale, True
 
 
-def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None:
-    """Forward-only state machine; a newer approval after a revocation re-grants."""
-    new = event.status
+def next_status(
+    sale: Sale, new: str | None, occurred_at: datetime | None, is_new: bool
+) -> str | None:
+    """Forward-only state machine; a newer approval after a revocation re-grants.
+
+    Shared by webhooks and syncs: the status ``sale`` should move to, or ``None`` to keep it.
+    """
     if new is None or new not in STATUS_RANK:
         return None
     if is_new:
@@ -86,9 +91,7 @@ def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None
     current = sale.status
     if current == new:
         return None
-    newer = (
-        event.occurred_at is None or sale.status_at is None or event.occurred_at >= sale.status_at
-    )
+    newer = occurred_at is None or sale.status_at is None or occurred_at >= sale.status_at
     if STATUS_RANK[new] > STATUS_RANK[current]:
         return new
     if STATUS_RANK[new] == STATUS_RANK[current]:
@@ -96,38 +99,103 @@ def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None
     if (
         new in GRANTING_STATUSES
         and current in REVOKED_STATUSES
-        and event.occurred_at
+        and occurred_at
         and sale.status_at
-        and event.occurred_at > sale.status_at
+        and occurred_at > sale.status_at
     ):
         return new  # re-approved after the refund/cancellation
     return None  # stale or out-of-order event: state only moves forward
+
+
+def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None:
+    return next_status(sale, event.status, event.occurred_at, is_new)
+
+
+def set_status(
+    sale: Sale,
+    new: str,
+    occurred_at: datetime | None,
+    event_type: str | None,
+    is_new: bool,
+    webhook_event_id: int | None = None,
+) -> None:
+    """Move ``sale`` to ``new`` and record the change in its history."""
+    db.session.add(
+        SaleStatusChange(
+            sale=sale,
+            from_status=None if is_new else sale.status,
+            to_status=new,
+            event_type=event_type,
+            webhook_event_id=webhook_event_id,
+            occurred_at=occurred_at,
+        )
+    )
+    sale.status = new
+    sale.status_at = occurred_at or utcnow()
+    if new in GRANTING_STATUSES and sale.approved_at is None:
+        sale.approved_at = occurred_at or utcnow()
+
+
+def clip(field: str, value):
+    """A value cut to its ``Sale`` column width (platforms send over-long strings)."""
+    limit = _MAX_LENGTHS.get(field)
+    return value[:limit] if limit and isinstance(value, str) else value
+
+
+def apply_synced_sale(
+    platform: str,
+    transaction_id: str,
+    fields: dict,
+    status: str | None,
+    occurred_at: datetime | None = None,
+    approved_at: datetime | None = None,
+) -> tuple[Sale, str]:
+    """Upsert a sale read from a platform's REST API; returns ``(sale, outcome)``.
+
+    ``outcome`` is ``created``, ``updated`` or ``unchanged``. A row a webhook created first
+    keeps its data: only empty fields are filled. The status follows the same forward-only
+    rule as webhooks (history ``event_type`` "sync"). A synced sale never issues an activation
+    link or e-mail (historic buyers must not be mailed); a revocation still ends access.
+    """
+    sale, is_new = _get_or_create_sale(
+        platform, transaction_id, {"status": status or "pending", "source": "sync"}
+    )
+    changed = is_new
+    for field in SALE_FIELDS:
+        value = fields.get(field)
+        if value is None or value == "":
+            continue
+        value = clip(field, value)
+        current = getattr(sale, field)
+        if is_new or current is None or current == "":
+            if current != value:
+                setattr(sale, field, value)
+                changed = True
+    if approved_at is not None and sale.approved_at is None:
+        sale.approved_at = approved_at
+        changed = True
+    was_granting = not is_new and sale.status in GRANTING_STATUSES
+    new = next_status(sale, status, occurred_at, is_new)
+    if new is not None:
+        set_status(sale, new, occurred_at, "sync", is_new)
+        changed = True
+        if was_granting and new in REVOKED_STATUSES:
+            activation.revoke_for_sale(sale, new)
+    if is_new:
+        return sale, "created"
+    return sale, "updated" if changed else "unchanged"
 
 
 def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is_new: bool) -> bool:
     for field in SALE_FIELDS:
         value = getattr(event, field)
         if value is not None and value != "":
-            limit = _MAX_LENGTHS.get(field)
-            setattr(sale, field, value[:limit] if limit and isinstance(value, str) else value)
+            setattr(sale, field, clip(field, value))
     sale.is_order_bump = event.is_order_bump or sale.is_order_bump
     new = _next_status(sale, event, is_new)
     if new is None:
         return False
-    db.session.add(
-        SaleStatusChange(
-            sale=sale,
-            from_status=None if is_new else sale.status,
-            to_status=new,
-            event_type=event.event_type,
-            webhook_event_id=webhook_event_id,
-            occurred_at=event.occurred_at,
-        )
-    )
-    sale.status = new
-    sale.status_at = event.occurred_at or utcnow()
-    if new in GRANTING_STATUSES and sale.approved_at is None:
-        sale.approved_at = event.occurred_at or utcnow()
+    set_status(sale, new, event.occurred_at, event.event_type, is_new, webhook_event_id)
     return True
 
 

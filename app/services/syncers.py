@@ -33,6 +33,9 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
 
 def load() -> None:
     """Register the built-in syncers (idempotent)."""
+    from app.services import hotmart
+
+    hotmart.register()
     sync.register(
         "webhooks",
         "failed",
