@@ -1,0 +1,72 @@
+"""The operator clicks "Testar conexão" and "Sincronizar" on /hotmart, against the emulator."""
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from emulator import create_app as create_emulator
+from tests.conftest import Auth, free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def emulator_url():
+    port = free_port()
+    server = make_server(
+        "127.0.0.1", port, create_emulator({"products": 23, "seed": 7}), threaded=True
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def hotmart_app(app_factory, emulator_url):
+    port = free_port()
+    app = app_factory(
+        APP_URL=f"http://127.0.0.1:{port}",
+        HOTMART_ENV="sandbox",
+        HOTMART_CLIENT_ID="emu-client-id",
+        HOTMART_CLIENT_SECRET="emu-client-secret",
+        HOTMART_API_URL=f"{emulator_url}/hotmart/sandbox",
+        HOTMART_AUTH_URL=f"{emulator_url}/hotmart/auth/security/oauth/token",
+        RETRY_DELAY=0.01,
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.live_url = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        Auth(app, app.test_client()).create()
+        yield app
+    server.shutdown()
+    thread.join(5)
+
+
+def test_operator_tests_connection_and_syncs_products(hotmart_app, page):
+    base = hotmart_app.live_url
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(base + "/hotmart")
+    assert "Sandbox" in page.locator("h1 ~ .badge").first.inner_text()
+
+    page.click("text=Testar conexão")
+    result = page.locator("#hotmart-test-result")
+    result.locator(".alert").wait_for(timeout=10_000)
+    assert "emu-client-secret" not in page.content()
+    assert "Conexão com a Hotmart (sandbox) funcionando" in result.inner_text()
+
+    row = page.locator("tr", has_text="Produtos").first
+    row.locator("button", has_text="Sincronizar").click()
+    done = page.locator("text=concluída").first
+    done.wait_for(timeout=20_000)
+    page.reload()
+    assert page.locator("text=Produtos").count() > 0
+    assert "23" in page.locator("main").inner_text()
+    assert page.console_errors == []
