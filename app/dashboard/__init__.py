@@ -5,4 +5,4 @@ from app.security import require_operator
 bp = Blueprint("dashboard", __name__)
 bp.before_request(require_operator)
 
-from app.dashboard import hotmart_page, routes, sync_runs  # noqa: E402,F401
+from app.dashboard import gestao_click_page, hotmart_page, kommo_page, routes, sync_runs  # noqa: E402,F401

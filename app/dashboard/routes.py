@@ -101,13 +101,3 @@ def index():
         sections=SECTIONS,
         failed_syncs=sync_service.recent_failures(hours=24),
     )
-
-
-@bp.get("/kommo")
-def kommo():
-    return _section("kommo")
-
-
-@bp.get("/gestao-click")
-def gestao_click():
-    return _section("gestao_click")

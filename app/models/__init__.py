@@ -1,7 +1,9 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from app.models.activation import ActivationLink
+from app.models.gestao_click import GcClient, GcProduct, GcSale
 from app.models.hotmart import ApiToken, Product, Subscription
+from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
@@ -13,6 +15,9 @@ __all__ = [
     "Access",
     "ActivationLink",
     "ApiToken",
+    "GcClient",
+    "GcProduct",
+    "GcSale",
     "Sale",
     "SaleStatusChange",
     "WebhookEvent",
@@ -20,6 +25,8 @@ __all__ = [
     "ROLE_MEMBER",
     "IntegrationSetting",
     "JobSetting",
+    "KommoContact",
+    "KommoLead",
     "OutboxEmail",
     "PasswordResetToken",
     "Product",

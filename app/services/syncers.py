@@ -33,9 +33,11 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
 
 def load() -> None:
     """Register the built-in syncers (idempotent)."""
-    from app.services import hotmart
+    from app.services import gestao_click, hotmart, kommo
 
     hotmart.register()
+    gestao_click.register()
+    kommo.register()
     sync.register(
         "webhooks",
         "failed",

@@ -1,0 +1,149 @@
+"""Kommo over JSON (SPEC §5): connection test, synced contacts and deals, sync start/status.
+
+Lists and details read the **local** tables filled by the syncers (Kommo is never called per
+page view: re-reading the same data counts as API abuse there). ``<id>`` is the Kommo id.
+"""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+
+from app.api import bp
+from app.api.routes import TRUE_VALUES
+from app.extensions import db
+from app.services import kommo as kommo_service
+from app.services import sync
+
+MAX_LIMIT = 250
+DEFAULT_LIMIT = 50
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, description=f"Parâmetro {name} inválido.")
+    if not low <= value <= high:
+        abort(400, description=f"Parâmetro {name} deve estar entre {low} e {high}.")
+    return value
+
+
+def _wants_full() -> bool:
+    payload = request.get_json(silent=True) if request.is_json else None
+    if isinstance(payload, dict) and "full" in payload:
+        value = payload["full"]
+        return value is True or str(value).strip().lower() in TRUE_VALUES
+    return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
+
+
+def _page(stmt, serialize):
+    page = _int_arg("page", 1, 1, 100_000)
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
+    return jsonify(
+        {
+            "success": True,
+            "items": serialize(result.items),
+            "page": page,
+            "limit": limit,
+            "total": result.total,
+        }
+    )
+
+
+def _deals(leads) -> list[dict]:
+    contacts = kommo_service.contacts_by_remote_id({lead.contact_id for lead in leads})
+    out = []
+    for lead in leads:
+        item = lead.to_dict()
+        contact = contacts.get(lead.contact_id)
+        item["contact"] = (
+            {"id": contact.remote_id, "name": contact.name, "email": contact.email}
+            if contact
+            else None
+        )
+        out.append(item)
+    return out
+
+
+@bp.get("/api/kommo/test-connection")
+def kommo_test_connection():
+    """Always 200 with ``{"success", "message", "code", "details"}``."""
+    return jsonify(kommo_service.test_connection().as_dict())
+
+
+@bp.get("/api/kommo/contacts")
+def kommo_contacts():
+    stmt = kommo_service.contacts_query(request.args.get("query", ""))
+    return _page(stmt, lambda rows: [c.to_dict() for c in rows])
+
+
+@bp.get("/api/kommo/contacts/<int:contact_id>")
+def kommo_contact(contact_id: int):
+    contact = kommo_service.get_contact(contact_id)
+    if contact is None:
+        abort(404, description="Contato não encontrado (sincronize os contatos do Kommo).")
+    body = contact.to_dict()
+    body["deals"] = [lead.to_dict() for lead in kommo_service.leads_of_contact(contact_id)]
+    return jsonify({"success": True, "contact": body})
+
+
+@bp.get("/api/kommo/deals")
+def kommo_deals():
+    stmt = kommo_service.leads_query(request.args.get("query", ""), request.args.get("status", ""))
+    return _page(stmt, _deals)
+
+
+@bp.get("/api/kommo/deals/<int:deal_id>")
+def kommo_deal(deal_id: int):
+    lead = kommo_service.get_lead(deal_id)
+    if lead is None:
+        abort(404, description="Negócio não encontrado (sincronize os negócios do Kommo).")
+    return jsonify({"success": True, "deal": _deals([lead])[0]})
+
+
+@bp.post("/api/kommo/sync")
+def kommo_sync():
+    """Start (or join) the contacts and leads runs → ``202 {"success", "run_id", "run_ids"}``.
+
+    ``run_id`` is the leads run (the one the deals tab waits for); both are in ``run_ids``.
+    """
+    full = _wants_full()
+    by = getattr(current_user, "email", None)
+    runs = {}
+    try:
+        for resource in kommo_service.RESOURCES:
+            run, created = sync.start_run(
+                kommo_service.SOURCE, resource, full=full, requested_by=by
+            )
+            runs[resource] = (run, created)
+    except sync.SyncNotConfigured as exc:
+        abort(409, description=str(exc))
+    except sync.SyncError as exc:
+        abort(503, description=str(exc))
+    leads_run = runs["leads"][0]
+    body = {
+        "success": True,
+        "run_id": leads_run.id,
+        "run_ids": {resource: run.id for resource, (run, _) in runs.items()},
+        "created": {resource: created for resource, (_, created) in runs.items()},
+        "status": leads_run.status,
+    }
+    return jsonify(body), 202
+
+
+@bp.get("/api/kommo/sync/status")
+def kommo_sync_status():
+    runs = kommo_service.sync_status()
+    return jsonify(
+        {
+            "success": True,
+            "configured": kommo_service.is_configured(),
+            "running": any(r["active"] for r in runs.values()),
+            "runs": runs,
+        }
+    )

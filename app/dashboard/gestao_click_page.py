@@ -1,0 +1,59 @@
+"""/gestao-click: configuration status, "Testar conexão", syncs, vendas, clientes, produtos."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from app.dashboard import bp
+from app.extensions import db
+from app.paging import page_arg
+from app.services import gestao_click as gc_service
+from app.services import sync as sync_service
+
+TABS = {"vendas": "Vendas", "clientes": "Clientes", "produtos": "Produtos"}
+TAB_RESOURCES = {"vendas": "sales", "clientes": "clients", "produtos": "products"}
+SALE_TYPES = {"produto": "Produto", "servico": "Serviço", "vendas_balcao": "Balcão"}
+PER_PAGE = 25
+
+
+@bp.get("/gestao-click")
+def gestao_click():
+    tab = request.args.get("aba", "vendas")
+    tab = tab if tab in TABS else "vendas"
+    query = request.args.get("q", "").strip()[:200]
+    args = {"aba": tab, "q": query}
+    if tab == "vendas":
+        tipo = request.args.get("tipo", "")
+        tipo = tipo if tipo in SALE_TYPES else ""
+        args["tipo"] = tipo
+        stmt = gc_service.sales_query(query, tipo)
+    else:
+        stmt = gc_service.QUERIES[TAB_RESOURCES[tab]](query)
+    return render_template(
+        "gestao_click/index.html",
+        tab=tab,
+        tabs=TABS,
+        info=gc_service.overview(),
+        counts=gc_service.counts(),
+        resources=_resources(),
+        page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+        args=args,
+        q=query,
+        tipo=args.get("tipo", ""),
+        sale_types=SALE_TYPES,
+    )
+
+
+def _resources() -> list[dict]:
+    latest = sync_service.latest_runs()
+    return [
+        {
+            "resource": resource,
+            "label": label,
+            "url": f"/api/sync/{gc_service.SOURCE}/{resource}",
+            "last": latest.get((gc_service.SOURCE, resource)),
+            "active": sync_service.active_run(gc_service.SOURCE, resource),
+            "interval_hours": gc_service.INTERVALS[resource] // 3600,
+        }
+        for resource, label in gc_service.RESOURCES.items()
+    ]

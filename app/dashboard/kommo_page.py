@@ -1,0 +1,62 @@
+"""/kommo: configuration and token status, "Testar conexão", syncs, contacts and deals."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from app.dashboard import bp
+from app.extensions import db
+from app.paging import page_arg
+from app.services import kommo as kommo_service
+from app.services import sync as sync_service
+
+TABS = {"contatos": "Contatos", "negocios": "Negócios"}
+OUTCOMES = {"": "Todos", "open": "Em andamento", "won": "Ganhos", "lost": "Perdidos"}
+PER_PAGE = 25
+
+
+@bp.get("/kommo")
+def kommo():
+    tab = request.args.get("aba", "contatos")
+    tab = tab if tab in TABS else "contatos"
+    query = request.args.get("q", "").strip()[:200]
+    context = {
+        "tab": tab,
+        "tabs": TABS,
+        "info": kommo_service.overview(),
+        "counts": kommo_service.counts(),
+        "resources": _resources(),
+        "q": query,
+    }
+    if tab == "contatos":
+        stmt = kommo_service.contacts_query(query)
+        context.update(
+            page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+            args={"aba": tab, "q": query},
+        )
+    else:
+        outcome = request.args.get("status", "")
+        outcome = outcome if outcome in OUTCOMES else ""
+        stmt = kommo_service.leads_query(query, outcome)
+        page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
+        context.update(
+            page=page,
+            args={"aba": tab, "q": query, "status": outcome},
+            outcome=outcome,
+            outcomes=OUTCOMES,
+            contacts=kommo_service.contacts_by_remote_id({lead.contact_id for lead in page.items}),
+        )
+    return render_template("kommo/index.html", **context)
+
+
+def _resources() -> list[dict]:
+    latest = sync_service.latest_runs()
+    return [
+        {
+            "resource": resource,
+            "label": label,
+            "last": latest.get((kommo_service.SOURCE, resource)),
+            "active": sync_service.active_run(kommo_service.SOURCE, resource),
+        }
+        for resource, label in kommo_service.RESOURCES.items()
+    ]

@@ -1,0 +1,509 @@
+"""Kommo integration: client from settings, connection test, contacts/leads syncers, queries.
+
+* ``build_client()`` reads ``KOMMO_JWT_TOKEN`` / ``KOMMO_API_URL`` / ``KOMMO_TIMEOUT`` through
+  ``app.services.settings`` (database values win over the environment). Every client of this
+  process shares one throttle (~5 requests per second, Kommo's limit is 7), so the contacts and
+  leads runs going at the same time still stay under it, and a 429 pause holds both back.
+* ``test_connection()`` never raises.
+* Syncers ``kommo/contacts`` and ``kommo/leads`` (every 15 min when the token is set): incremental
+  with ``filter[updated_at][from]`` = start of the last successful run minus an overlap
+  (``order[updated_at]=asc``), everything on the first or a ``full`` run. Upserts by Kommo id
+  report created/updated/unchanged, so a re-run changes nothing. 401/402/403 abort the run at
+  once with a pt-BR message (403 is Kommo's abuse block: hammering it extends the block).
+
+Deleted entities vanish from Kommo's lists; they stay here until a future ``/events`` pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.clients.errors import AuthenticationError, PaymentRequiredError, PermissionDeniedError
+from app.clients.http import Throttle
+from app.clients.kommo import (
+    LOST_STATUS_ID,
+    MSG_MISSING,
+    MSG_NO_URL,
+    WON_STATUS_ID,
+    ConnectionResult,
+    KommoClient,
+    base_url_for,
+    expiry_status,
+    jwt_claims,
+    token_expiry,
+)
+from app.extensions import db
+from app.models import KommoContact, KommoLead
+from app.models.types import utcnow
+from app.services import settings, sync
+from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
+
+log = logging.getLogger(__name__)
+
+SOURCE = "kommo"
+RESOURCES = {"contacts": "Contatos", "leads": "Negócios"}
+INTERVAL = 900  # seconds
+CREDENTIAL_KEYS = ("KOMMO_JWT_TOKEN", "KOMMO_API_URL", "KOMMO_TIMEOUT")
+
+DEFAULTS = {
+    "KOMMO_TIMEOUT": 30.0,  # read timeout (Kommo documents none)
+    "KOMMO_CONNECT_TIMEOUT": 5.0,
+    "KOMMO_THROTTLE_PER_SECOND": 5.0,  # Kommo: 7 per second, repeated 429s → 403 block
+    "KOMMO_PAGE_SIZE": 250,  # Kommo's maximum
+    "KOMMO_SYNC_OVERLAP_SECONDS": 300,  # incremental runs re-read this much before the last one
+    "KOMMO_MAX_RETRY_AFTER": 120.0,  # a longer retry_after fails the run instead of sleeping
+}
+
+MSG_SYNC_AUTH = (
+    "Kommo: o token foi recusado (HTTP 401). Gere um novo token de longa duração e atualize-o "
+    "em Configurações. A sincronização foi interrompida."
+)
+MSG_SYNC_PAYMENT = (
+    "Kommo: a assinatura da conta terminou (HTTP 402). A sincronização foi interrompida até o "
+    "plano ser renovado."
+)
+MSG_SYNC_BLOCKED = (
+    "Kommo: acesso bloqueado (HTTP 403) — excesso de requisições ou token sem permissão de "
+    "administrador. A sincronização foi interrompida para não prolongar o bloqueio; aguarde "
+    "antes de tentar de novo."
+)
+
+
+def _cfg(key: str) -> Any:
+    value = current_app.config.get(key)
+    return DEFAULTS[key] if value in (None, "") else value
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+# ---------------------------------------------------------------------------- client
+
+_throttles: dict[float, Throttle] = {}
+_throttles_lock = threading.Lock()
+
+
+def shared_throttle(per_second: float) -> Throttle:
+    """One throttle per rate for the whole process (all Kommo clients share the budget)."""
+    with _throttles_lock:
+        throttle = _throttles.get(per_second)
+        if throttle is None:
+            throttle = _throttles[per_second] = Throttle(per_second)
+        return throttle
+
+
+def credentials() -> dict[str, str | None]:
+    return {key: settings.get(key) for key in CREDENTIAL_KEYS}
+
+
+def is_configured() -> bool:
+    """A token is set and a base URL is known (configured, or the token's api_domain)."""
+    values = credentials()
+    token = values["KOMMO_JWT_TOKEN"]
+    return bool(token and base_url_for(token, values["KOMMO_API_URL"]))
+
+
+def build_client(**options: Any) -> KommoClient:
+    """A ``KommoClient`` from the current settings, on the process-wide throttle."""
+    values = credentials()
+    cfg = current_app.config
+    options.setdefault("retry_attempts", int(cfg.get("RETRY_ATTEMPTS", 3)))
+    options.setdefault("retry_delay", float(cfg.get("RETRY_DELAY", 1.0)))
+    timeout = _float(values["KOMMO_TIMEOUT"], float(DEFAULTS["KOMMO_TIMEOUT"]))
+    connect = float(_cfg("KOMMO_CONNECT_TIMEOUT"))
+    options.setdefault("timeout", (min(connect, timeout), timeout))
+    options.setdefault("max_retry_after", float(_cfg("KOMMO_MAX_RETRY_AFTER")))
+    throttle = float(_cfg("KOMMO_THROTTLE_PER_SECOND") or 0)
+    options.setdefault("throttle_per_second", None)  # the shared throttle below does the spacing
+    client = KommoClient(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"], **options)
+    if throttle > 0 and "sleep" not in options and "clock" not in options:
+        client.gateway.throttle = shared_throttle(throttle)
+    elif throttle > 0:
+        client.gateway.throttle = Throttle(
+            throttle, clock=client.gateway.clock, sleep=client.gateway.sleep
+        )
+    return client
+
+
+def test_connection() -> ConnectionResult:
+    """What "Testar conexão" shows. Never raises."""
+    values = credentials()
+    if not values["KOMMO_JWT_TOKEN"]:
+        return ConnectionResult(False, MSG_MISSING, "missing_token", {})
+    try:
+        with build_client() as client:
+            return client.test_connection()
+    except Exception:
+        log.exception("Kommo connection test crashed")
+        message = "Erro inesperado ao testar a conexão com o Kommo. Veja o log do servidor."
+        return ConnectionResult(False, message, "error", {})
+
+
+test_connection.__test__ = False  # not a pytest test
+
+
+def token_info() -> dict[str, Any]:
+    """Non-secret facts about the configured token for the page (expiry, domain, account)."""
+    token = settings.get("KOMMO_JWT_TOKEN")
+    claims = jwt_claims(token)
+    expires_at = token_expiry(claims)
+    domain = claims.get("api_domain")
+    return {
+        "present": bool(token),
+        "readable": bool(claims),
+        "expires_at": expires_at,
+        "expiry": expiry_status(expires_at),
+        "api_domain": domain if isinstance(domain, str) else None,
+        "account_id": claims.get("account_id"),
+    }
+
+
+def overview() -> dict[str, Any]:
+    """Configuration status for the page: where each value comes from (never the token)."""
+    values = credentials()
+    return {
+        "configured": is_configured(),
+        "sources": {key: settings.source(key) for key in CREDENTIAL_KEYS},
+        "api_url": base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
+        "api_url_configured": bool(values["KOMMO_API_URL"]),
+        "token": token_info(),
+    }
+
+
+def _client_for_sync() -> KommoClient:
+    values = credentials()
+    if not values["KOMMO_JWT_TOKEN"]:
+        raise sync.SyncNotConfigured(MSG_MISSING)
+    if not base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]):
+        raise sync.SyncNotConfigured(MSG_NO_URL)
+    return build_client()
+
+
+# ---------------------------------------------------------------------------- mapping
+
+
+def _seconds(value: Any) -> datetime | None:
+    return epoch_to_utc(value, unit_ms=False)
+
+
+def _multitext(fields: Any, code: str) -> str | None:
+    """First value of the ``multitext`` custom field with ``field_code`` ``code``."""
+    if not isinstance(fields, list):
+        return None
+    for item in fields:
+        if not isinstance(item, dict) or item.get("field_code") != code:
+            continue
+        for value in item.get("values") or []:
+            found = text(value.get("value")) if isinstance(value, dict) else None
+            if found:
+                return found
+    return None
+
+
+def contact_fields(item: dict) -> dict[str, Any] | None:
+    remote_id = as_int(item.get("id"))
+    if remote_id is None:
+        return None
+    fields = item.get("custom_fields_values")
+    fields = fields if isinstance(fields, list) else None
+    return {
+        "remote_id": remote_id,
+        "name": text(item.get("name"), 255) or "",
+        "first_name": text(item.get("first_name"), 255),
+        "last_name": text(item.get("last_name"), 255),
+        "email": normalize_email(_multitext(fields, "EMAIL")),
+        "phone": text(_multitext(fields, "PHONE"), 64),
+        "responsible_user_id": as_int(item.get("responsible_user_id")),
+        "remote_created_at": _seconds(item.get("created_at")),
+        "remote_updated_at": _seconds(item.get("updated_at")),
+        "custom_fields": fields,
+    }
+
+
+def _main_contact(item: dict) -> int | None:
+    contacts = as_dict(item.get("_embedded")).get("contacts")
+    if not isinstance(contacts, list):
+        return None
+    candidates = [c for c in contacts if isinstance(c, dict) and as_int(c.get("id"))]
+    main = next((c for c in candidates if c.get("is_main")), candidates[0] if candidates else None)
+    return as_int(main.get("id")) if main else None
+
+
+def lead_fields(item: dict, names: dict[str, dict]) -> dict[str, Any] | None:
+    remote_id = as_int(item.get("id"))
+    if remote_id is None:
+        return None
+    status_id = as_int(item.get("status_id"))
+    pipeline_id = as_int(item.get("pipeline_id"))
+    fields = item.get("custom_fields_values")
+    return {
+        "remote_id": remote_id,
+        "name": text(item.get("name"), 255) or "",
+        "price": as_int(item.get("price")),
+        "status_id": status_id,
+        "pipeline_id": pipeline_id,
+        "status_name": names["statuses"].get((pipeline_id, status_id)),
+        "pipeline_name": names["pipelines"].get(pipeline_id),
+        "is_won": status_id == WON_STATUS_ID,
+        "is_lost": status_id == LOST_STATUS_ID,
+        "contact_id": _main_contact(item),
+        "responsible_user_id": as_int(item.get("responsible_user_id")),
+        "remote_created_at": _seconds(item.get("created_at")),
+        "remote_updated_at": _seconds(item.get("updated_at")),
+        "closed_at": _seconds(item.get("closed_at")),
+        "custom_fields": fields if isinstance(fields, list) else None,
+    }
+
+
+def pipeline_names(pipelines: list[dict]) -> dict[str, dict]:
+    """``{"pipelines": {id: name}, "statuses": {(pipeline_id, status_id): name}}``."""
+    out: dict[str, dict] = {"pipelines": {}, "statuses": {}}
+    for pipeline in pipelines:
+        pid = as_int(pipeline.get("id"))
+        if pid is None:
+            continue
+        out["pipelines"][pid] = text(pipeline.get("name"), 255)
+        for status in as_dict(pipeline.get("_embedded")).get("statuses") or []:
+            sid = as_int(status.get("id")) if isinstance(status, dict) else None
+            if sid is not None:
+                out["statuses"][(pid, sid)] = text(status.get("name"), 255)
+    return out
+
+
+def _apply(obj: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+# ---------------------------------------------------------------------------- syncers
+
+
+def _upsert_page(ctx: sync.SyncContext, model, rows: list[dict]) -> None:
+    """Upsert one page of ``rows`` by ``remote_id`` and count each outcome."""
+    if not rows:
+        return
+    now = utcnow()
+    existing = {
+        obj.remote_id: obj
+        for obj in db.session.scalars(
+            select(model).where(model.remote_id.in_({row["remote_id"] for row in rows}))
+        )
+    }
+    outcomes: list[str] = []
+    seen_ids: list[int] = []
+    for values in rows:
+        obj = existing.get(values["remote_id"])
+        try:
+            with db.session.begin_nested():
+                if obj is None:
+                    obj = model(last_sync_at=now, **values)
+                    db.session.add(obj)
+                    db.session.flush()
+                    existing[values["remote_id"]] = obj
+                    outcomes.append("created")
+                elif _apply(obj, values):
+                    obj.last_sync_at = now
+                    outcomes.append("updated")
+                else:
+                    seen_ids.append(obj.id)
+                    outcomes.append("unchanged")
+        except SQLAlchemyError:
+            log.exception("kommo %s upsert failed for %s", model.__tablename__, values["remote_id"])
+            existing.pop(values["remote_id"], None)
+            outcomes.append("failed")
+    if seen_ids:
+        db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
+    db.session.commit()
+    for outcome in outcomes:
+        ctx.item(outcome)
+
+
+def updated_from(ctx: sync.SyncContext, full: bool) -> datetime | None:
+    """None (everything) on a full or first run; else the last success minus the overlap."""
+    if full or ctx.last_success_at is None:
+        return None
+    return ctx.last_success_at - timedelta(seconds=int(_cfg("KOMMO_SYNC_OVERLAP_SECONDS")))
+
+
+def _run_pages(ctx: sync.SyncContext, pages, model, mapper) -> None:
+    db.session.commit()  # no read transaction held while Kommo answers
+    try:
+        for page in pages:
+            ctx.check_cancel()
+            rows = []
+            for item in page.items:
+                mapped = mapper(item)
+                if mapped is None:
+                    ctx.item("failed")
+                else:
+                    rows.append(mapped)
+            _upsert_page(ctx, model, rows)
+    except AuthenticationError:
+        raise sync.SyncError(MSG_SYNC_AUTH) from None
+    except PaymentRequiredError:
+        raise sync.SyncError(MSG_SYNC_PAYMENT) from None
+    except PermissionDeniedError:
+        raise sync.SyncError(MSG_SYNC_BLOCKED) from None
+
+
+def sync_contacts(ctx: sync.SyncContext, full: bool) -> None:
+    client = _client_for_sync()
+    since = updated_from(ctx, full)
+    with client:
+        pages = client.contact_pages(updated_from=since, limit=int(_cfg("KOMMO_PAGE_SIZE")))
+        _run_pages(ctx, pages, KommoContact, contact_fields)
+
+
+def sync_leads(ctx: sync.SyncContext, full: bool) -> None:
+    client = _client_for_sync()
+    since = updated_from(ctx, full)
+    with client:
+        try:
+            names = pipeline_names(client.pipelines())
+        except AuthenticationError:
+            raise sync.SyncError(MSG_SYNC_AUTH) from None
+        except PaymentRequiredError:
+            raise sync.SyncError(MSG_SYNC_PAYMENT) from None
+        except PermissionDeniedError:
+            raise sync.SyncError(MSG_SYNC_BLOCKED) from None
+        pages = client.lead_pages(updated_from=since, limit=int(_cfg("KOMMO_PAGE_SIZE")))
+        _run_pages(ctx, pages, KommoLead, lambda item: lead_fields(item, names))
+
+
+def register() -> None:
+    for resource, func_ in (("contacts", sync_contacts), ("leads", sync_leads)):
+        sync.register(
+            SOURCE,
+            resource,
+            func_,
+            RESOURCES[resource],
+            interval=INTERVAL,
+            enabled=is_configured,
+            source_label="Kommo",
+        )
+
+
+# ---------------------------------------------------------------------------- queries (page/API)
+
+
+def _like(query: str) -> str:
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contacts_query(query: str = ""):
+    stmt = select(KommoContact)
+    query = (query or "").strip()[:200]
+    if query:
+        like = _like(query)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        conditions = [
+            func.lower(KommoContact.name).like(like, escape="\\"),
+            func.lower(KommoContact.email).like(like, escape="\\"),
+            KommoContact.phone.like(_like(query), escape="\\"),
+        ]
+        if digits:
+            conditions.append(KommoContact.phone.like(f"%{digits}%"))
+            if digits == query:
+                conditions.append(KommoContact.remote_id == int(digits[:18]))
+        stmt = stmt.where(or_(*conditions))
+    return stmt.order_by(KommoContact.remote_updated_at.desc().nulls_last(), KommoContact.id.desc())
+
+
+def leads_query(query: str = "", outcome: str = ""):
+    stmt = select(KommoLead)
+    query = (query or "").strip()[:200]
+    if query:
+        like = _like(query)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        contact_ids = select(KommoContact.remote_id).where(
+            or_(
+                func.lower(KommoContact.name).like(like, escape="\\"),
+                func.lower(KommoContact.email).like(like, escape="\\"),
+                KommoContact.phone.like(like, escape="\\"),
+                *([KommoContact.phone.like(f"%{digits}%")] if digits else []),
+            )
+        )
+        conditions = [
+            func.lower(KommoLead.name).like(like, escape="\\"),
+            KommoLead.contact_id.in_(contact_ids),
+        ]
+        if digits and digits == query:
+            conditions.append(KommoLead.remote_id == int(digits[:18]))
+        stmt = stmt.where(or_(*conditions))
+    if outcome == "won":
+        stmt = stmt.where(KommoLead.is_won.is_(True))
+    elif outcome == "lost":
+        stmt = stmt.where(KommoLead.is_lost.is_(True))
+    elif outcome == "open":
+        stmt = stmt.where(KommoLead.is_won.is_(False), KommoLead.is_lost.is_(False))
+    return stmt.order_by(KommoLead.remote_updated_at.desc().nulls_last(), KommoLead.id.desc())
+
+
+def get_contact(remote_id: int) -> KommoContact | None:
+    return db.session.scalar(select(KommoContact).where(KommoContact.remote_id == remote_id))
+
+
+def get_lead(remote_id: int) -> KommoLead | None:
+    return db.session.scalar(select(KommoLead).where(KommoLead.remote_id == remote_id))
+
+
+def contacts_by_remote_id(ids: set[int]) -> dict[int, KommoContact]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(KommoContact).where(KommoContact.remote_id.in_(ids)))
+    return {c.remote_id: c for c in rows}
+
+
+def leads_of_contact(remote_id: int, limit: int = 50) -> list[KommoLead]:
+    return list(
+        db.session.scalars(
+            select(KommoLead)
+            .where(KommoLead.contact_id == remote_id)
+            .order_by(KommoLead.remote_updated_at.desc().nulls_last())
+            .limit(limit)
+        )
+    )
+
+
+def counts() -> dict[str, int]:
+    def count(model, *where) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+    return {
+        "contacts": count(KommoContact),
+        "leads": count(KommoLead),
+        "won": count(KommoLead, KommoLead.is_won.is_(True)),
+        "lost": count(KommoLead, KommoLead.is_lost.is_(True)),
+    }
+
+
+def sync_status() -> dict[str, Any]:
+    """Latest run and the active one (if any) of each Kommo resource."""
+    latest = sync.latest_runs()
+    runs: dict[str, Any] = {}
+    for resource in RESOURCES:
+        last = latest.get((SOURCE, resource))
+        active = sync.active_run(SOURCE, resource)
+        runs[resource] = {
+            "last": last.to_dict() if last else None,
+            "active": active.to_dict() if active else None,
+        }
+    return runs
