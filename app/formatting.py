@@ -56,8 +56,93 @@ def sale_status(status: str | None) -> str:
     return SALE_STATUS_LABELS.get(status or "", status or "—")
 
 
+PAYMENT_LABELS = {
+    "pix": "PIX",
+    "credit_card": "Cartão de crédito",
+    "boleto": "Boleto",
+    "billet": "Boleto",
+    "paypal": "PayPal",
+    "google_pay": "Google Pay",
+    "debit_card": "Cartão de débito",
+    "wallet": "Carteira digital",
+}
+LINK_STATUS_LABELS = {
+    "pending": "Pendente",
+    "used": "Usado",
+    "expired": "Expirado",
+    "revoked": "Revogado",
+}
+EVENT_KIND_LABELS = {
+    "grant": "Liberar acesso",
+    "revoke": "Revogar acesso",
+    "renew": "Renovação",
+    "flag": "Atenção",
+    "info": "Informativo",
+    "noop": "Sem efeito",
+}
+REMOTE_STATUS_LABELS = {
+    "ACTIVE": "Ativo",
+    "INACTIVE": "Inativo",
+    "DRAFT": "Rascunho",
+    "PAUSED": "Pausado",
+    "NOT_APPROVED": "Não aprovado",
+    "IN_REVIEW": "Em revisão",
+    "DELETED": "Excluído",
+    "CHANGES_PENDING_ON_PRODUCT": "Alterações pendentes",
+    "DELAYED": "Atrasada",
+    "OVERDUE": "Vencida",
+    "STARTED": "Iniciada",
+    "EXPIRED": "Expirada",
+    "CANCELLED_BY_CUSTOMER": "Cancelada pelo cliente",
+    "CANCELLED_BY_SELLER": "Cancelada pelo vendedor",
+    "CANCELLED_BY_ADMIN": "Cancelada pela Hotmart",
+    "ONLINE_COURSE": "Curso online",
+    "EBOOK": "E-book",
+    "COMMUNITY": "Comunidade",
+    "ONLINE_EVENT": "Evento online",
+    "SOFTWARE": "Software",
+    "BUNDLE": "Pacote",
+}
+
+
+def payment_method(value: str | None) -> str:
+    return PAYMENT_LABELS.get((value or "").lower(), value or "—")
+
+
+def link_status(value: str | None) -> str:
+    return LINK_STATUS_LABELS.get(value or "", value or "—")
+
+
+def event_kind(value: str | None) -> str:
+    return EVENT_KIND_LABELS.get(value or "", value or "—")
+
+
+def remote_status(value: str | None) -> str:
+    """Hotmart's upper-case product/subscription statuses and formats, in pt-BR."""
+    return REMOTE_STATUS_LABELS.get((value or "").upper(), value or "—")
+
+
+def percent(ratio: float | None, digits: int = 1) -> str:
+    """0.125 → '12,5%' (pt-BR decimal comma)."""
+    if ratio is None:
+        return "—"
+    return (
+        format_decimal(round(ratio * 100, digits), format="#,##0." + "0" * digits, locale=LOCALE)
+        + "%"
+    )
+
+
+def hours(seconds: float | None) -> str:
+    return (
+        "—"
+        if seconds is None
+        else format_decimal(round(seconds / 3600, 1), format="#,##0.0", locale=LOCALE) + " h"
+    )
+
+
 def init_app(app: Flask) -> None:
-    app.add_template_filter(sale_status)
+    for f in (sale_status, payment_method, link_status, event_kind, remote_status, percent, hours):
+        app.add_template_filter(f)
     app.add_template_filter(brl)
     app.add_template_filter(number)
     app.add_template_filter(date_br)

@@ -35,6 +35,15 @@ STATUS_LABELS = {
     "expired": "Expirado",
     "revoked": "Revogado",
 }
+REVOKE_REASONS = {
+    "refunded": "reembolso",
+    "chargeback": "chargeback",
+    "canceled": "compra cancelada",
+    "subscription_canceled": "assinatura cancelada",
+    "operator": "pelo operador",
+    "replaced": "substituído por reenvio",
+    "email_changed": "e-mail corrigido",
+}
 
 
 def _filters() -> dict:
@@ -101,6 +110,7 @@ def index():
         "activations/index.html",
         page=page,
         f=f,
+        reasons=REVOKE_REASONS,
         platforms=PLATFORMS,
         statuses=STATUS_LABELS,
         products=_products(),

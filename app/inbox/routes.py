@@ -24,6 +24,11 @@ STATUS_LABELS = {
     "ignored": "Ignorado",
     "failed": "Falhou",
 }
+TEST_OUTCOMES = {
+    "accepted": "aceito e processado",
+    "ignored": "aceito (evento informativo)",
+    "duplicate": "duplicado (já recebido antes)",
+}
 TEST_EVENTS = {
     "approved": "Compra aprovada",
     "refunded": "Reembolso",
@@ -114,9 +119,8 @@ def send_test():
     result = service.receive(platform, body, headers, query, remote_addr="painel (teste)")
     outbox.kick()
     if result.status_code == 200:
-        flash(
-            f"Webhook de teste da {platform.title()} recebido: {result.body['status']}.", "success"
-        )
+        outcome = TEST_OUTCOMES.get(result.body["status"], result.body["status"])
+        flash(f"Webhook de teste da {platform.title()} recebido: {outcome}.", "success")
     else:
         flash(
             f"Webhook de teste recusado ({result.status_code}): {result.body['error']['message']}",

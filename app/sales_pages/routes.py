@@ -60,7 +60,7 @@ def _conditions(f) -> list:
     if f["status"]:
         conditions.append(Sale.status == f["status"])
     start, end = _day(f["de"]), _day(f["ate"], end=True)
-    when = func.coalesce(Sale.approved_at, Sale.created_at)
+    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
     if start:
         conditions.append(when >= start)
     if end:
@@ -75,7 +75,9 @@ def index():
     stmt = (
         select(Sale)
         .where(*conditions)
-        .order_by(func.coalesce(Sale.approved_at, Sale.created_at).desc(), Sale.id.desc())
+        .order_by(
+            func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at).desc(), Sale.id.desc()
+        )
     )
     page = db.paginate(
         stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False

@@ -266,8 +266,9 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
         "transaction_id": transaction,
         "status": status,
         "approved_at": approved_at,
-        # REST gives no refund/cancellation date: only approvals are dated.
-        "occurred_at": (approved_at or order_at) if status in ("approved", "complete") else None,
+        # REST gives no refund/cancellation date: the order date is the best known moment
+        # (a status only moves forward, so an older date never undoes a newer webhook).
+        "occurred_at": approved_at or order_at,
         "fields": {
             "buyer_email": normalize_email(buyer.get("email")),
             "buyer_name": text(buyer.get("name")),

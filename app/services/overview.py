@@ -32,7 +32,7 @@ class Overview:
 
 def build(days: int = 30) -> Overview:
     since = utcnow() - timedelta(days=days)
-    when = func.coalesce(Sale.approved_at, Sale.created_at)
+    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
     approved = db.session.execute(
         select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)).where(
             Sale.status.in_(GRANTING_STATUSES),
@@ -42,7 +42,9 @@ def build(days: int = 30) -> Overview:
     ).one()
     revoked = db.session.scalar(
         select(func.count(Sale.id)).where(
-            Sale.status.in_(REVOKED_STATUSES), Sale.updated_at >= since
+            Sale.status.in_(REVOKED_STATUSES),
+            Sale.approved_at.is_not(None),  # only sales that had granted access
+            Sale.status_at >= since,
         )
     )
     outbox_counts = dict(

@@ -20,6 +20,7 @@ class Field:
     choices: tuple[str, ...] = ()
     help: str = ""
     required: bool = False  # needed for the integration to count as configured
+    kind: str = "text"  # text | url | number
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ SCHEMA: tuple[Group, ...] = (
                 secret=True,
                 help="Enviado pela Hotmart no cabeçalho X-HOTMART-HOTTOK.",
             ),
-            Field("HOTMART_API_URL", "URL da API (opcional)"),
-            Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)"),
+            Field("HOTMART_API_URL", "URL da API (opcional)", kind="url"),
+            Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)", kind="url"),
         ),
     ),
     Group(
@@ -77,7 +78,7 @@ SCHEMA: tuple[Group, ...] = (
         (
             Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True, required=True),
             Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
-            Field("KOMMO_TIMEOUT", "Tempo limite (s)"),
+            Field("KOMMO_TIMEOUT", "Tempo limite (s)", kind="number"),
         ),
     ),
     Group(
@@ -86,7 +87,7 @@ SCHEMA: tuple[Group, ...] = (
         (
             Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True, required=True),
             Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True, required=True),
-            Field("GESTAOCLICK_API_URL", "URL da API"),
+            Field("GESTAOCLICK_API_URL", "URL da API", kind="url"),
         ),
     ),
 )
@@ -138,6 +139,9 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
         raise SettingsError(f"{field.label}: escolha um de {', '.join(field.choices)}.")
     if len(value) > 4096:
         raise SettingsError(f"{field.label}: valor longo demais.")
+    problem = _check_kind(field, value)
+    if problem:
+        raise SettingsError(f"{field.label}: {problem}")
     row = _row(key)
     if row is None:
         row = IntegrationSetting(platform=group.platform, key=key, value=value, updated_by=by)
@@ -146,6 +150,25 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
         row.value, row.updated_by = value, by
     if field.secret:
         add_known_secret(value)
+
+
+def _check_kind(field: Field, value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    if field.kind == "number":
+        try:
+            number = float(value.replace(",", "."))
+        except ValueError:
+            return "informe um número."
+        if not 1 <= number <= 300:
+            return "informe um valor entre 1 e 300."
+    elif field.kind == "url" or (field.key == "KOMMO_API_URL" and "://" in value):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            return "informe uma URL completa, começando com https://."
+    elif field.key == "KOMMO_API_URL" and not all(c.isalnum() or c in "-." for c in value):
+        return "informe a URL da conta (https://suaempresa.kommo.com) ou só o subdomínio."
+    return None
 
 
 def clear(key: str) -> None:

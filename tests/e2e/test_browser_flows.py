@@ -56,7 +56,7 @@ def test_operator_setup_login_settings_and_logout(live_app, page):
     page.click("nav >> text=Webhooks")
     page.select_option("#kiwify ~ * select, form:has(input[value=kiwify]) select", "approved")
     page.click("form:has(input[value=kiwify]) button[type=submit]")
-    assert "recebido: accepted" in page.locator(".alert").first.inner_text()
+    assert "recebido: aceito e processado" in page.locator(".alert").first.inner_text()
     page.click("text=Sair")
     page.wait_for_url("**/login")
     assert page.console_errors == []

@@ -63,7 +63,11 @@ def test_operator_resend_revoke_and_change_email(operator, send_webhook, smtp_se
     assert db.session.get(ActivationLink, latest.id).status == "revoked"
     invalid = _post(operator, f"/ativacoes/{latest.id}/email", email="não é e-mail")
     assert invalid.status_code == 302
-    assert "válido" in operator.get("/ativacoes").get_data(as_text=True)
+    listing = operator.get("/ativacoes")
+    assert listing.status_code == 200  # revoked links (with their reason) render
+    assert "válido" in listing.get_data(as_text=True)
+    assert "pelo operador" in listing.get_data(as_text=True)
+    assert operator.get("/ativacoes?status=revoked").status_code == 200
 
 
 def test_back_parameter_cannot_redirect_off_site(operator, send_webhook):
@@ -199,3 +203,36 @@ def test_overview_shows_figures_alerts_and_recent_sales(operator, send_webhook):
     assert "1 evento(s) de webhook com falha" in page
     assert "Reembolsada" in page and "Aprovada" in page
     assert "Configurado" in page  # webhook secrets of Kiwify/Kirvano are set
+
+
+def test_labels_are_portuguese_on_sales_and_events(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    sale = db.session.scalar(select(Sale))
+    detail = operator.get(f"/vendas/{sale.id}").get_data(as_text=True)
+    assert "PIX" in detail and "Pendente" in detail and "Webhook da plataforma" in detail
+    event = db.session.scalar(select(WebhookEvent))
+    assert "Liberar acesso" in operator.get(f"/webhooks/{event.id}").get_data(as_text=True)
+
+
+def test_settings_reject_invalid_urls_and_numbers(operator):
+    token = csrf_token(operator, "/configuracoes")
+    bad_timeout = operator.post(
+        "/configuracoes/kommo", data={"csrf_token": token, "KOMMO_TIMEOUT": "abc"}
+    )
+    assert bad_timeout.status_code == 422 and "número" in bad_timeout.get_data(as_text=True)
+    bad_url = operator.post(
+        "/configuracoes/gestao_click",
+        data={"csrf_token": token, "GESTAOCLICK_API_URL": "not a url"},
+    )
+    assert bad_url.status_code == 422
+    good = operator.post(
+        "/configuracoes/kommo",
+        data={"csrf_token": token, "KOMMO_API_URL": "acme", "KOMMO_TIMEOUT": "20"},
+    )
+    assert good.status_code == 302
+
+
+def test_member_error_page_links_to_their_account(app, client):
+    Auth(app, client).member()
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/conta"' in page
