@@ -32,8 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, or_, select
 
 from app.clients.gestao_click import (
     MSG_MISSING,
@@ -45,8 +44,8 @@ from app.clients.gestao_click import usage as client_usage
 from app.clients.hotmart import ConnectionResult
 from app.extensions import db
 from app.models import GcClient, GcProduct, GcSale
-from app.models.types import utcnow
 from app.services import settings, sync
+from app.services.upserts import upsert_page
 from app.sources.base import (
     as_dict,
     as_list,
@@ -272,57 +271,7 @@ def product_fields(item: dict) -> dict[str, Any] | None:
     }
 
 
-def _apply(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
 # ---------------------------------------------------------------------------- syncers
-
-
-def _upsert_page(ctx: sync.SyncContext, model, rows: list[dict]) -> None:
-    """Upsert one page of ``rows`` of ``model`` keyed by ``remote_id``; one commit per page."""
-    if not rows:
-        return
-    now = utcnow()
-    existing = {
-        obj.remote_id: obj
-        for obj in db.session.scalars(
-            select(model).where(model.remote_id.in_({row["remote_id"] for row in rows}))
-        )
-    }
-    outcomes: list[str] = []
-    seen_ids: list[int] = []
-    for values in rows:
-        obj = existing.get(values["remote_id"])
-        try:
-            with db.session.begin_nested():
-                if obj is None:
-                    obj = model(last_sync_at=now, **values)
-                    db.session.add(obj)
-                    db.session.flush()
-                    existing[values["remote_id"]] = obj
-                    outcomes.append("created")
-                elif _apply(obj, values):
-                    obj.last_sync_at = now
-                    db.session.flush()
-                    outcomes.append("updated")
-                else:
-                    seen_ids.append(obj.id)
-                    outcomes.append("unchanged")
-        except SQLAlchemyError:
-            log.exception("gestao click %s upsert failed for %s", model.__tablename__, values)
-            existing.pop(values["remote_id"], None)
-            outcomes.append("failed")
-    if seen_ids:  # seen again, data identical: only record when
-        db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
-    db.session.commit()
-    for outcome in outcomes:
-        ctx.item(outcome)
 
 
 def _map_page(ctx: sync.SyncContext, items: Iterable[Any], mapper) -> list[dict]:
@@ -380,7 +329,7 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
                         seen.add(key)
                     fresh.append(item)
                 rows = _map_page(ctx, fresh, lambda i, t=tipo: sale_fields(i, t))
-                _upsert_page(ctx, GcSale, rows)
+                upsert_page(ctx, GcSale, rows)
 
 
 def _rescan(ctx: sync.SyncContext, pages, model, mapper) -> None:
@@ -388,7 +337,7 @@ def _rescan(ctx: sync.SyncContext, pages, model, mapper) -> None:
         ctx.check_cancel()
         if page.number == 1:
             ctx.set_total(page.total if page.total is not None else len(page.items))
-        _upsert_page(ctx, model, _map_page(ctx, page.items, mapper))
+        upsert_page(ctx, model, _map_page(ctx, page.items, mapper))
 
 
 def sync_clients(ctx: sync.SyncContext, full: bool) -> None:

@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, or_, select
 
 from app.clients.errors import AuthenticationError, PaymentRequiredError, PermissionDeniedError
 from app.clients.http import Throttle
@@ -41,8 +40,8 @@ from app.clients.kommo import (
 )
 from app.extensions import db
 from app.models import KommoContact, KommoLead
-from app.models.types import utcnow
 from app.services import settings, sync
+from app.services.upserts import upsert_page
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
 
 log = logging.getLogger(__name__)
@@ -282,56 +281,7 @@ def pipeline_names(pipelines: list[dict]) -> dict[str, dict]:
     return out
 
 
-def _apply(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
 # ---------------------------------------------------------------------------- syncers
-
-
-def _upsert_page(ctx: sync.SyncContext, model, rows: list[dict]) -> None:
-    """Upsert one page of ``rows`` by ``remote_id`` and count each outcome."""
-    if not rows:
-        return
-    now = utcnow()
-    existing = {
-        obj.remote_id: obj
-        for obj in db.session.scalars(
-            select(model).where(model.remote_id.in_({row["remote_id"] for row in rows}))
-        )
-    }
-    outcomes: list[str] = []
-    seen_ids: list[int] = []
-    for values in rows:
-        obj = existing.get(values["remote_id"])
-        try:
-            with db.session.begin_nested():
-                if obj is None:
-                    obj = model(last_sync_at=now, **values)
-                    db.session.add(obj)
-                    db.session.flush()
-                    existing[values["remote_id"]] = obj
-                    outcomes.append("created")
-                elif _apply(obj, values):
-                    obj.last_sync_at = now
-                    outcomes.append("updated")
-                else:
-                    seen_ids.append(obj.id)
-                    outcomes.append("unchanged")
-        except SQLAlchemyError:
-            log.exception("kommo %s upsert failed for %s", model.__tablename__, values["remote_id"])
-            existing.pop(values["remote_id"], None)
-            outcomes.append("failed")
-    if seen_ids:
-        db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
-    db.session.commit()
-    for outcome in outcomes:
-        ctx.item(outcome)
 
 
 def updated_from(ctx: sync.SyncContext, full: bool) -> datetime | None:
@@ -353,7 +303,7 @@ def _run_pages(ctx: sync.SyncContext, pages, model, mapper) -> None:
                     ctx.item("failed")
                 else:
                     rows.append(mapped)
-            _upsert_page(ctx, model, rows)
+            upsert_page(ctx, model, rows)
     except AuthenticationError:
         raise sync.SyncError(MSG_SYNC_AUTH) from None
     except PaymentRequiredError:
