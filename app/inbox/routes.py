@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -114,7 +115,12 @@ def send_test():
     if not secret:
         flash(f"Configure o segredo do webhook da {platform.title()} antes de testar.", "warning")
         return redirect(url_for("inbox.index"))
-    overrides = {"email": email} if email else {}
+    # Marked as a test wherever the sale shows up; stable per platform and buyer so that an
+    # approval followed by a refund test acts on the same sale.
+    digest = hashlib.sha256(f"{platform}:{email.lower()}".encode()).hexdigest()[:8].upper()
+    overrides = {"transaction": f"TESTE-{digest}"}
+    if email:
+        overrides["email"] = email
     body, headers, query = build_event(platform, family, secret=secret, **overrides)
     result = service.receive(platform, body, headers, query, remote_addr="painel (teste)")
     outbox.kick()

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivationLink, OutboxEmail, Sale, WebhookEvent
@@ -236,3 +236,20 @@ def test_member_error_page_links_to_their_account(app, client):
     Auth(app, client).member()
     page = client.get("/").get_data(as_text=True)
     assert 'href="/conta"' in page
+
+
+def test_test_webhooks_are_marked_and_hit_the_same_sale(operator, smtp_server):
+    token = csrf_token(operator, "/webhooks")
+    for event in ("approved", "refunded"):
+        operator.post(
+            "/webhooks/teste",
+            data={
+                "csrf_token": token,
+                "platform": "kiwify",
+                "event": event,
+                "email": "qa@example.com",
+            },
+        )
+    sale = db.session.scalar(select(Sale))
+    assert sale.transaction_id.startswith("TESTE-") and sale.status == "refunded"
+    assert db.session.scalar(select(func.count(Sale.id))) == 1
