@@ -34,8 +34,8 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
-from .hotmart import ConnectionResult
 from .http import ErrorInfo, HttpGateway, Throttle, parse_gestaoclick_error
+from .results import ConnectionResult
 
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
 API_NAME = "Gestão Click"

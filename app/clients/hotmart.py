@@ -14,7 +14,7 @@ import binascii
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from .errors import (
     UpstreamError,
 )
 from .http import HttpGateway, parse_hotmart_error
+from .results import ConnectionResult
 
 PRODUCTION_API_URL = "https://developers.hotmart.com"
 SANDBOX_API_URL = "https://sandbox.hotmart.com"
@@ -131,29 +132,6 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.next_page_token is not None
-
-
-@dataclass(frozen=True)
-class ConnectionResult:
-    """Outcome of ``test_connection``: what the "Testar conexão" button shows.
-
-    ``code`` is one of ``ok``, ``no_products``, ``missing_credentials``, ``invalid_credentials``,
-    ``permission_denied``, ``payment_required``, ``rate_limited``, ``timeout``,
-    ``connection_error``, ``upstream_error``, ``invalid_request``, ``error``.
-    """
-
-    success: bool
-    message: str
-    code: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "message": self.message,
-            "code": self.code,
-            "details": dict(self.details),
-        }
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +37,7 @@ from .errors import (
     UpstreamError,
 )
 from .http import HttpGateway, parse_kommo_error
+from .results import ConnectionResult
 
 log = logging.getLogger(__name__)
 
@@ -177,29 +178,6 @@ class Page:
     items: list[dict[str, Any]]
     number: int  # 1-based
     has_next: bool
-
-
-@dataclass(frozen=True)
-class ConnectionResult:
-    """Outcome of ``test_connection``: what the "Testar conexão" button shows.
-
-    ``code``: ``ok``, ``missing_token``, ``missing_url``, ``invalid_token``, ``token_expired``,
-    ``payment_required``, ``permission_denied``, ``rate_limited``, ``timeout``,
-    ``connection_error``, ``upstream_error``, ``invalid_request``, ``error``.
-    """
-
-    success: bool
-    message: str
-    code: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "message": self.message,
-            "code": self.code,
-            "details": dict(self.details),
-        }
 
 
 # ---------------------------------------------------------------------------- client

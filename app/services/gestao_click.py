@@ -41,7 +41,7 @@ from app.clients.gestao_click import (
     normalize_api_url,
 )
 from app.clients.gestao_click import usage as client_usage
-from app.clients.hotmart import ConnectionResult
+from app.clients.results import ConnectionResult
 from app.extensions import db
 from app.models import GcClient, GcProduct, GcSale
 from app.services import settings, sync
