@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import crypto
-from app.extensions import db, limiter, login_manager, mail, migrate
+from app.extensions import db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,6 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     _tune_sqlite()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    mail.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
     login_manager.init_app(app)

@@ -7,7 +7,7 @@ from config import Config, TestConfig, normalize_database_url
 def test_factory_registers_blueprints_and_extensions(app):
     for name in ("auth", "dashboard", "errors", "health", "member", "settings", "cli"):
         assert name in app.blueprints
-    for ext in ("sqlalchemy", "migrate", "mail", "limiter"):
+    for ext in ("sqlalchemy", "migrate", "limiter"):
         assert ext in app.extensions
     assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
     assert app.template_folder.endswith("templates")

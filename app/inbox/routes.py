@@ -24,6 +24,7 @@ STATUS_LABELS = {
     "processed": "Processado",
     "ignored": "Ignorado",
     "failed": "Falhou",
+    "superseded": "Substituído",
 }
 TEST_OUTCOMES = {
     "accepted": "aceito e processado",
@@ -41,6 +42,49 @@ TEST_EVENTS = {
     "subscription_renewed": "Assinatura renovada",
     "subscription_canceled": "Assinatura cancelada",
 }
+
+
+def rejection_help(platform: str, reason: str) -> str:
+    """A refused delivery (401) explained in plain words: what to fix, and where."""
+    from app.sources.base import NO_SECRET_REASON
+
+    name = platform.title()
+    missing = "ausente" in reason.lower()
+    if reason == NO_SECRET_REASON:
+        return (
+            f"O segredo do webhook da {name} não está configurado neste painel, então toda "
+            f"entrega é recusada. Configure-o em Configurações → {name}."
+        )
+    if platform == "kirvano":
+        if missing:
+            return (
+                "A Kirvano enviou o webhook sem token. No painel da Kirvano, em Integrações → "
+                "Webhooks, cole no campo “Token” o token de Configurações → Kirvano "
+                "(se você não tem um, gere lá)."
+            )
+        return (
+            "O token enviado pela Kirvano é diferente do salvo aqui. Cole de novo no campo "
+            "“Token” do webhook na Kirvano o token de Configurações → Kirvano."
+        )
+    if platform == "kiwify":
+        if missing:
+            return (
+                "A Kiwify não enviou a assinatura. Confira se a URL cadastrada na Kiwify é "
+                "exatamente a mostrada acima."
+            )
+        return (
+            "A assinatura não confere: o token do webhook na Kiwify é diferente do salvo aqui. "
+            "Copie o token do webhook na Kiwify e salve-o em Configurações → Kiwify."
+        )
+    if missing:
+        return (
+            "A Hotmart não enviou o hottok. Confira se o webhook da Hotmart usa a versão 2.0.0 "
+            "e esta URL."
+        )
+    return (
+        "O hottok enviado pela Hotmart é diferente do salvo aqui. Copie-o na Hotmart "
+        "(Ferramentas → Webhook → Autenticação) e salve em Configurações → Hotmart."
+    )
 
 
 @bp.get("/webhooks")
@@ -74,6 +118,8 @@ def index():
         f={"platform": platform, "status": status, "q": q},
         test_events=TEST_EVENTS,
         secrets=secrets,
+        rejections=service.rejections(),
+        rejection_help=rejection_help,
     )
 
 

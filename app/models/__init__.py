@@ -9,7 +9,7 @@ from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
-from app.models.webhooks import WebhookEvent
+from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
     "Access",
@@ -21,6 +21,7 @@ __all__ = [
     "Sale",
     "SaleStatusChange",
     "WebhookEvent",
+    "WebhookRejection",
     "ROLE_ADMIN",
     "ROLE_MEMBER",
     "IntegrationSetting",

@@ -37,6 +37,8 @@ class ActivationLink(db.Model):
     platform: Mapped[str] = mapped_column(String(32))
     product_id: Mapped[str | None] = mapped_column(String(255))
     product_name: Mapped[str | None] = mapped_column(String(255))
+    # Copied from the sale: links of test sales stay out of the funnel and conversion stats.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false())
     status: Mapped[str] = mapped_column(String(16), default=LINK_PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

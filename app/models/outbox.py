@@ -14,6 +14,7 @@ OUTBOX_PENDING = "pending"
 OUTBOX_SENDING = "sending"
 OUTBOX_SENT = "sent"
 OUTBOX_FAILED = "failed"  # gave up after the maximum attempts; a retry button re-queues it
+OUTBOX_CANCELLED = "cancelled"  # what it announced no longer held when its turn came (refund…)
 
 
 class OutboxEmail(db.Model):

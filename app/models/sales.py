@@ -59,6 +59,9 @@ class Sale(db.Model):
     subscription_id: Mapped[str | None] = mapped_column(String(255))
     recurrence_number: Mapped[int | None] = mapped_column()
     is_order_bump: Mapped[bool] = mapped_column(default=False)
+    # A test delivery (the platform's own tool or the panel's "Enviar teste"): kept apart from
+    # every total, shown only when a filter asks for tests.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false(), index=True)
     source: Mapped[str] = mapped_column(String(16), default="webhook")  # webhook | sync
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Time of the event that set the current status (orders out-of-order deliveries).

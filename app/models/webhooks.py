@@ -14,7 +14,10 @@ EVENT_RECEIVED = "received"
 EVENT_PROCESSED = "processed"
 EVENT_IGNORED = "ignored"
 EVENT_FAILED = "failed"
-EVENT_STATUSES = (EVENT_RECEIVED, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED)
+# A failed event replaced by a later, different delivery of the same event (a corrected body):
+# kept for the record under a renamed key, never replayed.
+EVENT_SUPERSEDED = "superseded"
+EVENT_STATUSES = (EVENT_RECEIVED, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED, EVENT_SUPERSEDED)
 
 
 class WebhookEvent(db.Model):
@@ -42,3 +45,20 @@ class WebhookEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicates: Mapped[int] = mapped_column(default=0)
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id", ondelete="SET NULL"))
+    # "platform" (the platform's own test tool) or "panel" ("Enviar teste"); None for real ones.
+    test_origin: Mapped[str | None] = mapped_column(String(16))
+
+
+class WebhookRejection(db.Model):
+    """Deliveries refused before storing (401), one row per platform: what the operator needs
+    to fix the platform's configuration (nothing of the body is kept)."""
+
+    __tablename__ = "webhook_rejections"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_reason: Mapped[str] = mapped_column(String(255))
+    last_remote_addr: Mapped[str | None] = mapped_column(String(64))
+    last_header_names: Mapped[str | None] = mapped_column(String(500))

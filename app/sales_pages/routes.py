@@ -16,6 +16,8 @@ from app.sales_pages import bp
 
 PER_PAGE = 50
 STATUS_LABELS = SALE_STATUS_LABELS
+# Test deliveries (the platforms' own test tools and "Enviar teste") are hidden unless asked.
+TEST_FILTERS = {"": "Sem testes", "incluir": "Com testes", "apenas": "Só testes"}
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:
@@ -36,6 +38,7 @@ def _filters():
         "status": args.get("status", "") if args.get("status") in STATUS_RANK else "",
         "de": args.get("de", "")[:10],
         "ate": args.get("ate", "")[:10],
+        "testes": args.get("testes", "") if args.get("testes") in TEST_FILTERS else "",
     }
 
 
@@ -45,6 +48,10 @@ def _platforms() -> list[str]:
 
 def _conditions(f) -> list:
     conditions = []
+    if f["testes"] == "":
+        conditions.append(Sale.is_test.is_(False))
+    elif f["testes"] == "apenas":
+        conditions.append(Sale.is_test.is_(True))
     if f["q"]:
         like = f"%{f['q'].lower()}%"
         conditions.append(
@@ -84,7 +91,7 @@ def index():
     )
     totals = db.session.execute(
         select(Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
-        .where(*conditions, Sale.status.in_(GRANTING_STATUSES))
+        .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
         .group_by(Sale.currency)
     ).all()
     return render_template(
@@ -94,6 +101,7 @@ def index():
         platforms=_platforms(),
         statuses=STATUS_LABELS,
         totals=totals,
+        test_filters=TEST_FILTERS,
     )
 
 

@@ -79,6 +79,7 @@ def _new_link(sale: Sale, email: str, name: str | None) -> tuple[ActivationLink,
         platform=sale.platform,
         product_id=sale.product_id,
         product_name=sale.product_name,
+        is_test=bool(sale.is_test),
         expires_at=utcnow() + timedelta(days=_link_days()),
     )
     db.session.add(link)

@@ -7,13 +7,16 @@ import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
-from flask_mail import Connection, Message
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models.outbox import (
+    OUTBOX_CANCELLED,
     OUTBOX_FAILED,
     OUTBOX_PENDING,
     OUTBOX_SENDING,
@@ -62,18 +65,44 @@ def smtp_configured() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
-class _TimeoutConnection(Connection):
-    """Flask-Mail's connection with a socket timeout (it has none by default)."""
+def build_message(email: OutboxEmail) -> EmailMessage:
+    """A standards-conforming MIME message: RFC 2047 headers folded under 78 columns, and the
+    bodies in quoted-printable/base64 whenever a line would pass SMTP's 998-octet limit (long or
+    emoji-rich buyer and product names)."""
+    config = current_app.config
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = clean_subject(email.subject)
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = email.to_email
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_DEFAULT_SENDER"]))
+    message.set_content(email.body_text, cte=_cte(email.body_text))
+    if email.body_html:
+        message.add_alternative(email.body_html, subtype="html", cte=_cte(email.body_html))
+    return message
 
-    def configure_host(self):
-        timeout = current_app.config.get("MAIL_TIMEOUT", 10.0)
-        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = cls(self.mail.server, self.mail.port, timeout=timeout)
-        if self.mail.use_tls:
+
+def _cte(body: str) -> str:
+    """8bit reads best in raw form; a line over 998 octets must be encoded."""
+    too_long = any(len(line.encode("utf-8")) > 900 for line in body.splitlines())
+    return "quoted-printable" if too_long else "8bit"
+
+
+def _sender_domain(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rsplit("@", 1)[-1] or "localhost"
+
+
+def _deliver(message: EmailMessage) -> None:
+    config = current_app.config
+    timeout = config.get("MAIL_TIMEOUT", 10.0)
+    cls = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    with cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout) as host:
+        if config.get("MAIL_USE_TLS"):
             host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
+        if config.get("MAIL_USERNAME") and config.get("MAIL_PASSWORD"):
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        host.send_message(message)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -117,10 +146,58 @@ def _claim(email_id: int) -> OutboxEmail | None:
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if claimed != 1:
+        db.session.commit()
         return None
-    return db.session.get(OutboxEmail, email_id)
+    email = db.session.get(OutboxEmail, email_id)
+    stale = _stale_reason(email)
+    if stale is not None:
+        # Decided in the claiming transaction: what the message announces no longer holds.
+        email.status, email.last_error = OUTBOX_CANCELLED, stale
+        if email.ref_type in SINGLE_USE_REFS:
+            email.body_text = email.body_html = REDACTED_BODY
+        db.session.commit()
+        log.info("e-mail %s cancelled before sending: %s", email.id, stale)
+        return _CANCELLED
+    db.session.commit()
+    return email
+
+
+_CANCELLED = object()
+SINGLE_USE_REFS = ("activation_link", "password_reset")
+
+
+def _stale_reason(email: OutboxEmail) -> str | None:
+    """Why ``email`` must not be sent any more, or ``None`` when what it announces still holds.
+
+    Activation e-mail: its link is still pending, unexpired and addressed to this mailbox.
+    "Compra adicionada": the sale still grants access. Password reset: the token is unused and
+    unexpired. Other kinds have nothing to check.
+    """
+    from app.models import ActivationLink, PasswordResetToken, Sale
+    from app.models.activation import LINK_PENDING
+    from app.models.sales import GRANTING_STATUSES
+
+    now = utcnow()
+    if email.ref_type == "activation_link":
+        link = db.session.get(ActivationLink, email.ref_id) if email.ref_id else None
+        if link is None or link.status != LINK_PENDING:
+            return "Link de ativação revogado ou substituído antes do envio"
+        if link.expires_at <= now:
+            return "Link de ativação expirado antes do envio"
+        if link.buyer_email != email.to_email:
+            return "E-mail do comprador corrigido antes do envio"
+        return None
+    if email.ref_type == "sale":
+        sale = db.session.get(Sale, email.ref_id) if email.ref_id else None
+        if sale is None or sale.status not in GRANTING_STATUSES:
+            return "Compra reembolsada ou cancelada antes do envio"
+        return None
+    if email.ref_type == "password_reset":
+        token = db.session.get(PasswordResetToken, email.ref_id) if email.ref_id else None
+        if token is None or token.used_at is not None or token.expires_at <= now:
+            return "Link de nova senha usado ou expirado antes do envio"
+    return None
 
 
 def clean_subject(subject: str) -> str:
@@ -130,24 +207,18 @@ def clean_subject(subject: str) -> str:
 
 def send_pending(limit: int = 100) -> dict[str, int]:
     """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted."""
-    counts = {"sent": 0, "retry": 0, "failed": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     if not smtp_configured():
         return counts
-    state = current_app.extensions["mail"]
     for email_id in _due_ids(limit):
         email = _claim(email_id)
         if email is None:
             continue
+        if email is _CANCELLED:
+            counts["cancelled"] += 1
+            continue
         try:
-            message = Message(
-                subject=clean_subject(email.subject),
-                recipients=[email.to_email],
-                body=email.body_text,
-                html=email.body_html,
-                sender=current_app.config["MAIL_DEFAULT_SENDER"],
-            )
-            with _TimeoutConnection(state) as conn:
-                conn.send(message)
+            _deliver(build_message(email))
         except Exception as exc:  # one bad message must never block the ones behind it
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             permanent = not isinstance(exc, (smtplib.SMTPException, OSError)) or isinstance(
@@ -170,7 +241,7 @@ def send_pending(limit: int = 100) -> dict[str, int]:
             email.status = OUTBOX_SENT
             email.sent_at = utcnow()
             email.last_error = None
-            if email.ref_type in ("activation_link", "password_reset"):
+            if email.ref_type in SINGLE_USE_REFS:
                 email.body_text = email.body_html = REDACTED_BODY  # no live token at rest
             counts["sent"] += 1
             _mark_reference_sent(email)
@@ -191,7 +262,7 @@ def _mark_reference_sent(email: OutboxEmail) -> None:
 
 def retry(email: OutboxEmail) -> None:
     """Operator's retry button: queue a failed or delayed e-mail for immediate delivery."""
-    if email.status == OUTBOX_SENT:
+    if email.status in (OUTBOX_SENT, OUTBOX_CANCELLED):
         return
     email.status = OUTBOX_PENDING
     email.next_attempt_at = utcnow()

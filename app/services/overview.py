@@ -38,6 +38,7 @@ def build(days: int = 30) -> Overview:
             Sale.status.in_(GRANTING_STATUSES),
             when >= since,
             func.coalesce(Sale.currency, "BRL") == "BRL",
+            Sale.is_test.is_(False),
         )
     ).one()
     revoked = db.session.scalar(
@@ -45,6 +46,7 @@ def build(days: int = 30) -> Overview:
             Sale.status.in_(REVOKED_STATUSES),
             Sale.approved_at.is_not(None),  # only sales that had granted access
             Sale.status_at >= since,
+            Sale.is_test.is_(False),
         )
     )
     outbox_counts = dict(
@@ -73,6 +75,11 @@ def build(days: int = 30) -> Overview:
         emails_pending=outbox_counts.get(OUTBOX_PENDING, 0),
         emails_failed=outbox_counts.get(OUTBOX_FAILED, 0),
         recent_sales=list(
-            db.session.scalars(select(Sale).order_by(when.desc(), Sale.id.desc()).limit(8))
+            db.session.scalars(
+                select(Sale)
+                .where(Sale.is_test.is_(False))
+                .order_by(when.desc(), Sale.id.desc())
+                .limit(8)
+            )
         ),
     )

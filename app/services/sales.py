@@ -15,7 +15,7 @@ from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
 from app.services import activation
 from app.sources import hotmart, kirvano, kiwify
-from app.sources.base import Kind, NormalizedEvent
+from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,21 @@ def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> t
 
 
 def next_status(
-    sale: Sale, new: str | None, occurred_at: datetime | None, is_new: bool
+    sale: Sale,
+    new: str | None,
+    occurred_at: datetime | None,
+    is_new: bool,
+    renewal: bool = False,
 ) -> str | None:
-    """Forward-only state machine; a newer approval after a revocation re-grants.
+    """Forward-only state machine. Shared by webhooks and syncs: the status ``sale`` should move
+    to, or ``None`` to keep it.
 
-    Shared by webhooks and syncs: the status ``sale`` should move to, or ``None`` to keep it.
+    Refunds and chargebacks are final: none of the three platforms documents a reversal event
+    (PLATFORMS.md §2.2 lists none), so a later approval — a replay, a re-sent demo, an
+    out-of-order delivery — never restores access. A cancellation is final once the sale had
+    been approved, except for a newer *renewal* (a documented paid event: Kiwify
+    ``subscription_renewed`` reuses the order id); a sale canceled before it was ever approved
+    (Hotmart ``PURCHASE_CANCELED`` = refused card) may still be approved by a newer event.
     """
     if new is None or new not in STATUS_RANK:
         return None
@@ -98,17 +108,35 @@ def next_status(
         return new if newer else None
     if (
         new in GRANTING_STATUSES
-        and current in REVOKED_STATUSES
+        and current == "canceled"
+        and (sale.approved_at is None or renewal)
         and occurred_at
         and sale.status_at
         and occurred_at > sale.status_at
     ):
-        return new  # re-approved after the refund/cancellation
+        return new  # refused first, paid later
     return None  # stale or out-of-order event: state only moves forward
 
 
+FINAL_NOTES = {
+    "refunded": "venda já reembolsada",
+    "chargeback": "venda já estornada (chargeback)",
+    "canceled": "venda já cancelada",
+}
+
+
+def is_final(sale: Sale, renewal: bool = False) -> bool:
+    """Revoked for good: a refund or chargeback, or a cancellation after an approval (which a
+    renewal payment may still reverse)."""
+    if sale.status in ("refunded", "chargeback"):
+        return True
+    return sale.status == "canceled" and sale.approved_at is not None and not renewal
+
+
 def _next_status(sale: Sale, event: NormalizedEvent, is_new: bool) -> str | None:
-    return next_status(sale, event.status, event.occurred_at, is_new)
+    return next_status(
+        sale, event.status, event.occurred_at, is_new, renewal=event.kind is Kind.RENEW
+    )
 
 
 def set_status(
@@ -192,6 +220,8 @@ def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is
         if value is not None and value != "":
             setattr(sale, field, clip(field, value))
     sale.is_order_bump = event.is_order_bump or sale.is_order_bump
+    if event.test_origin:
+        sale.is_test = True
     new = _next_status(sale, event, is_new)
     if new is None:
         return False
@@ -252,14 +282,25 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
     sale, is_new = _get_or_create_sale(
         event.platform, event.transaction_id, {"status": event.status or "pending"}
     )
+    renewal = event.kind is Kind.RENEW
+    if not is_new and event.kind in (Kind.GRANT, Kind.RENEW) and is_final(sale, renewal):
+        # Sales only move forward: no status change, no link, no e-mail, nothing overwritten.
+        return Outcome(handled=False, sale=sale, note=FINAL_NOTES[sale.status])
     was_granting = not is_new and sale.status in GRANTING_STATUSES
     changed = _record(sale, event, webhook_event_id, is_new)
     db.session.flush()
-    if (
-        sale.status in GRANTING_STATUSES
-        and event.kind in (Kind.GRANT, Kind.RENEW)
-        and (changed or not was_granting or event.kind is Kind.GRANT)
-    ):
+    if event.status == "complete":
+        # Hotmart PURCHASE_COMPLETE grants only when the approval was missed; after it, the
+        # link already went out (and may have expired by the end of the refund window).
+        issues = not was_granting
+    else:
+        issues = changed or not was_granting or event.kind is Kind.GRANT
+    if sale.status in GRANTING_STATUSES and event.kind in (Kind.GRANT, Kind.RENEW) and issues:
+        if event.test_origin == TEST_PLATFORM:
+            # The platform's own test tool: a fictitious buyer (Kirvano's is a real mailbox).
+            return Outcome(
+                handled=True, sale=sale, status_changed=changed, note="teste da plataforma"
+            )
         if sale.buyer_email:
             activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW)
     elif changed and sale.status in REVOKED_STATUSES and was_granting:

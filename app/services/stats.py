@@ -79,7 +79,7 @@ def _counts_columns():
 
 
 def _where(since: datetime | None, platform: str | None, product_id: str | None):
-    conditions = [_chain_filter()]
+    conditions = [_chain_filter(), ActivationLink.is_test.is_(False)]
     if since is not None:
         conditions.append(ActivationLink.created_at >= since)
     if platform:

@@ -13,13 +13,19 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.extensions import db
-from app.models import WebhookEvent
+from app.models import WebhookEvent, WebhookRejection
 from app.models.types import utcnow
-from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EVENT_RECEIVED
+from app.models.webhooks import (
+    EVENT_FAILED,
+    EVENT_IGNORED,
+    EVENT_PROCESSED,
+    EVENT_RECEIVED,
+    EVENT_SUPERSEDED,
+)
 from app.services import sales
 from app.services import settings as settings_service
 from app.sources import SOURCES
-from app.sources.base import InvalidPayload, MalformedPayload, parse_json
+from app.sources.base import InvalidPayload, MalformedPayload, clamp_key, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +68,15 @@ def receive(
     secret = settings_service.get(SECRET_SETTING[platform])
     verdict = source.verify(raw, headers, args, secret)
     if not verdict.ok:
+        header_names = ", ".join(sorted({k.lower() for k, _ in headers.items()}))
         log.warning(
             "webhook %s rejected from %s: %s (headers present: %s)",
             platform,
             remote_addr,
             verdict.reason,
-            ", ".join(sorted({k.lower() for k, _ in headers.items()})),
+            header_names,
         )
+        _record_rejection(platform, verdict.reason, remote_addr, header_names)
         return _error(401, "unauthorized", verdict.reason)
     try:
         text = raw.decode("utf-8")
@@ -88,6 +96,32 @@ def receive(
         return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
 
 
+def _record_rejection(platform: str, reason: str, remote_addr, header_names: str) -> None:
+    """Count a refused delivery for the operator's page; never fails the 401 itself."""
+    now = utcnow()
+    values = {
+        "last_at": now,
+        "last_reason": reason[:255],
+        "last_remote_addr": (remote_addr or "")[:64] or None,
+        "last_header_names": header_names[:500] or None,
+    }
+    try:
+        updated = db.session.execute(
+            db.update(WebhookRejection)
+            .where(WebhookRejection.platform == platform)
+            .values(count=WebhookRejection.count + 1, **values)
+        ).rowcount
+        if not updated:
+            db.session.add(WebhookRejection(platform=platform, count=1, first_at=now, **values))
+        db.session.commit()
+    except SQLAlchemyError:  # a concurrent first insert, or the database is away
+        db.session.rollback()
+
+
+def rejections() -> dict[str, WebhookRejection]:
+    return {row.platform: row for row in db.session.scalars(select(WebhookRejection))}
+
+
 def _redacted(body: dict, text: str) -> str:
     """Drop credentials some platforms repeat inside the body before the body is stored."""
     if not any(key in body for key in BODY_SECRETS):
@@ -101,27 +135,45 @@ def _accept(platform, source, body, text, headers, location, remote_addr) -> Rec
         event = source.parse(body)
     except InvalidPayload as exc:
         key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(text.encode()).hexdigest()}"
-        row = _store(
-            platform,
-            key,
-            exc.event_type,
-            None,
-            text,
-            headers,
-            location,
-            remote_addr,
-            status=EVENT_FAILED,
-            error=exc.reason,
-        )
+        existing = _find(platform, key)
+        if existing is not None and (existing.status != EVENT_FAILED or _same_body(existing, text)):
+            _count_duplicate(existing)
+            row = existing
+        else:
+            row = _store(
+                platform,
+                key,
+                exc.event_type,
+                None,
+                text,
+                headers,
+                location,
+                remote_addr,
+                status=EVENT_FAILED,
+                error=exc.reason,
+                supersedes=existing,
+            )
         log.warning("webhook %s event %s failed validation: %s", platform, row.id, exc.reason)
         return _error(422, "invalid_event", exc.reason)
     except MalformedPayload as exc:
         return _error(400, "invalid_json", exc.reason)
 
     existing = _find(platform, event.dedupe_key)
+    supersedes = None
     if existing is not None:
-        _count_duplicate(existing)
-        return Received(200, {"status": "duplicate"}, existing.id)
+        if existing.status != EVENT_FAILED:
+            _count_duplicate(existing)
+            return Received(200, {"status": "duplicate"}, existing.id)
+        if _same_body(existing, text):
+            # The platform delivered again an event we failed to process: try it now.
+            _count_duplicate(existing)
+            if existing.kind is None:  # failed validation at receipt: still invalid
+                return Received(200, {"status": "duplicate"}, existing.id)
+            status = process(existing.id)
+            return Received(200, {"status": _answer(status)}, existing.id)
+        # A different body under the key of a failed event is a corrected delivery (e.g. the
+        # buyer's e-mail fixed): a new attempt, never a duplicate.
+        supersedes = existing
     try:
         row = _store(
             platform,
@@ -132,6 +184,7 @@ def _accept(platform, source, body, text, headers, location, remote_addr) -> Rec
             headers,
             location,
             remote_addr,
+            supersedes=supersedes,
         )
     except IntegrityError:  # the same event raced in from a parallel delivery
         db.session.rollback()
@@ -139,7 +192,24 @@ def _accept(platform, source, body, text, headers, location, remote_addr) -> Rec
         _count_duplicate(existing)
         return Received(200, {"status": "duplicate"}, existing.id if existing else None)
     status = process(row.id)
-    return Received(200, {"status": "ignored" if status == EVENT_IGNORED else "accepted"}, row.id)
+    return Received(200, {"status": _answer(status)}, row.id)
+
+
+def _answer(status: str) -> str:
+    return "ignored" if status == EVENT_IGNORED else "accepted"
+
+
+def _canonical(text: str) -> str:
+    """The body as canonical JSON, so a re-serialized copy of the same object compares equal."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _same_body(row: WebhookEvent, text: str) -> bool:
+    return row.raw_body == text or _canonical(row.raw_body) == _canonical(text)
 
 
 def _find(platform: str, key: str) -> WebhookEvent | None:
@@ -172,13 +242,17 @@ def _store(
     remote_addr,
     status=EVENT_RECEIVED,
     error=None,
+    supersedes: WebhookEvent | None = None,
 ) -> WebhookEvent:
-    """Commit the raw event before anything else happens."""
-    existing = _find(platform, key) if status == EVENT_FAILED else None
-    if existing is not None:
-        existing.duplicates += 1
-        db.session.commit()
-        return existing
+    """Commit the raw event before anything else happens.
+
+    ``supersedes``: a failed event with the same key and another body; it keeps its body under
+    a renamed key (status ``superseded``) and the new delivery takes the key.
+    """
+    if supersedes is not None:
+        supersedes.dedupe_key = clamp_key(f"{key}~superseded:{supersedes.id}")
+        supersedes.status = EVENT_SUPERSEDED
+        db.session.flush()  # free the key before the INSERT
     row = WebhookEvent(
         platform=platform,
         dedupe_key=key,
@@ -186,6 +260,7 @@ def _store(
         kind=event.kind.value if event else None,
         transaction_id=event.transaction_id if event else None,
         buyer_email=event.buyer_email if event else None,
+        test_origin=event.test_origin if event else None,
         raw_body=text,
         headers=_kept_headers(headers),
         auth_location=location,
@@ -194,6 +269,9 @@ def _store(
         last_error=error,
     )
     db.session.add(row)
+    db.session.flush()
+    if supersedes is not None:
+        supersedes.last_error = f"Substituído pela entrega corrigida #{row.id}"
     db.session.commit()
     return row
 

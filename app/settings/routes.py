@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +20,29 @@ log = logging.getLogger(__name__)
 def index():
     return render_template(
         "settings/index.html", groups=settings_service.overview(), schedules=jobs_service.overview()
+    )
+
+
+# Platforms whose webhook token the seller chooses (Kirvano's is optional and often left
+# empty): the panel generates one to paste there.
+GENERATED_TOKENS = {"kirvano": "KIRVANO_WEBHOOK_SECRET"}
+
+
+@bp.post("/configuracoes/<platform>/gerar-token")
+def generate_token(platform: str):
+    key = GENERATED_TOKENS.get(platform)
+    if key is None:
+        abort(404)
+    token = secrets.token_urlsafe(32)
+    settings_service.set_value(key, token, by=current_user.email)
+    db.session.commit()
+    log.info("webhook token of %s generated", platform)
+    # Shown once, in this answer only (never stored in a flash cookie nor shown again).
+    return render_template(
+        "settings/index.html",
+        groups=settings_service.overview(),
+        schedules=jobs_service.overview(),
+        generated={"platform": platform, "token": token},
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -30,9 +31,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+log = logging.getLogger(__name__)
 
 # Length caps applied to every text field, so a hostile or buggy payload cannot overflow a
 # database column. Over-long identifiers are truncated, over-long e-mails are rejected.
@@ -84,6 +87,35 @@ class NormalizedEvent:
     recurrence_number: int | None
     is_order_bump: bool = False
     access_until: datetime | None = None
+    # Not a sale: TEST_PLATFORM (the platform's own "send test" tool) or TEST_PANEL (the
+    # panel's "Enviar teste", transaction ``TESTE-…``). Never counted in totals.
+    test_origin: str | None = None
+    checkout_url: str | None = None  # abandoned carts: where the buyer can finish the purchase
+
+
+TEST_PLATFORM = "platform"
+TEST_PANEL = "panel"
+PANEL_TEST_PREFIX = "TESTE-"
+
+# Unknown event names whose body status says the money went back: act on the status, so an
+# unrecognised name never keeps access that a refund removed (PLATFORMS.md §2.2).
+REVOKING_STATUSES = frozenset({"refunded", "chargeback", "canceled"})
+
+
+def panel_test(transaction_id: str | None) -> str | None:
+    """The panel's own signed test deliveries carry a ``TESTE-`` transaction."""
+    if transaction_id and transaction_id.upper().startswith(PANEL_TEST_PREFIX):
+        return TEST_PANEL
+    return None
+
+
+def kind_for_unknown(platform: str, event_type: str, status: str | None) -> Kind:
+    """An unrecognised event is informational unless its status revokes (logged either way)."""
+    kind = Kind.REVOKE if status in REVOKING_STATUSES else Kind.INFO
+    log.warning(
+        "unknown %s webhook event %r (status %r): handled as %s", platform, event_type, status, kind
+    )
+    return kind
 
 
 class MalformedPayload(ValueError):
@@ -280,11 +312,12 @@ def document_type_for(document: str | None) -> str | None:
     return {11: "CPF", 14: "CNPJ"}.get(len(document))
 
 
-def normalize_phone(value: Any, default_country: str = "55") -> str | None:
-    """E.164-like ``+<country><number>`` when the country code can be derived, else digits.
+def normalize_phone(value: Any, country: Any = None) -> str | None:
+    """E.164 ``+<country><number>`` with the ``phonenumbers`` library; else the digits.
 
-    ``+5511999998888`` and ``5511999998888`` → ``+5511999998888``; a Brazilian number without
-    country code (10 or 11 digits: area code + number) gets ``+55``.
+    A number written with ``+`` or ``00`` keeps its own country code; a national number is read
+    in the buyer's ``country`` (ISO 3166 alpha-2, default Brazil), so a Mexican number never
+    gets +55. A Brazilian number already prefixed with 55 is not prefixed twice.
     """
     raw = text(value, 100)
     if raw is None:
@@ -292,17 +325,28 @@ def normalize_phone(value: Any, default_country: str = "55") -> str | None:
     digits = "".join(ch for ch in raw if ch in "0123456789")
     if not digits:
         return None
-    if raw.startswith("+") or raw.startswith("00"):
-        if raw.startswith("00"):
-            digits = digits[2:]
-        result = "+" + digits if digits else None
-    elif len(digits) in (10, 11):
-        result = "+" + default_country + digits
-    elif digits.startswith(default_country) and len(digits) in (12, 13):
-        result = "+" + digits
-    else:
-        result = digits
-    return result[:MAX_PHONE_LEN] if result else None
+    international = raw.startswith("+") or raw.startswith("00")
+    if raw.startswith("00"):
+        digits = digits[2:]
+    region = region_code(country) or "BR"
+    candidate = "+" + digits if international else digits
+    try:
+        number = phonenumbers.parse(candidate, None if international else region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    result = ("+" + digits) if international and digits else digits
+    return result[:MAX_PHONE_LEN] or None
+
+
+def region_code(value: Any) -> str | None:
+    """An ISO 3166 alpha-2 country code (``"br"``, ``"MX"``) the phone library knows."""
+    raw = text(value, 8)
+    if raw is None or len(raw) != 2 or not raw.isalpha():
+        return None
+    code = raw.upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
 
 
 # ---------------------------------------------------------------------------------------------

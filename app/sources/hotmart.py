@@ -6,7 +6,9 @@ Proof is the account's static *hottok*: header ``X-HOTMART-HOTTOK`` first, body 
 Event → kind:
 
 * ``PURCHASE_APPROVED`` → GRANT, or RENEW when ``purchase.recurrence_number`` > 1.
-* ``PURCHASE_COMPLETE`` (refund window over) → NOOP, status ``complete``.
+* ``PURCHASE_COMPLETE`` (refund window over) → GRANT with status ``complete``: it creates the
+  sale and grants access when the approval was missed (or the app was installed later); after
+  an approval it only records the status (the service never re-sends a link for it).
 * ``PURCHASE_REFUNDED`` / ``PURCHASE_CHARGEBACK`` → REVOKE.
 * ``PURCHASE_CANCELED`` (canceled or refused) → REVOKE with status ``canceled``. Revoking only
   makes sense when the sale was granted before; the service decides (a never-approved sale
@@ -18,7 +20,12 @@ Event → kind:
   members-area events, and any unknown event → INFO.
 
 Dedupe key: the envelope ``id`` (unique per event); without it the business key
-``event:transaction`` (cancellations: ``event:subscriber:cancellation_date``).
+``event:transaction`` (cancellations: ``event:subscriber:cancellation_date``; carts: e-mail +
+product + ``creation_date``).
+
+The Hotmart "send test" tool posts product id ``0`` named "Produto test postback…" with a fixed
+"Teste Comprador" buyer: a test delivery, never e-mailed. An unknown event whose
+``purchase.status`` is refunded/chargeback/canceled revokes.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from urllib.parse import parse_qs
 
 from .base import (
     NO_SECRET_REASON,
+    TEST_PLATFORM,
     Kind,
     MalformedPayload,
     NormalizedEvent,
@@ -46,6 +54,7 @@ from .base import (
     document_type_for,
     ensure_valid,
     epoch_to_utc,
+    kind_for_unknown,
     local_to_utc,
     lower_headers,
     make_key,
@@ -54,7 +63,9 @@ from .base import (
     normalize_payment_method,
     normalize_phone,
     normalize_status,
+    panel_test,
     parse_json,
+    region_code,
     secure_equals,
     text,
     upper_token,
@@ -64,11 +75,13 @@ PLATFORM = "hotmart"
 HEADER = "x-hotmart-hottok"
 
 SUBSCRIPTION_CANCELLATION = "SUBSCRIPTION_CANCELLATION"
+CART_ABANDONED = "PURCHASE_OUT_OF_SHOPPING_CART"
+TEST_PRODUCT_PREFIX = "produto test postback"
 
 # event → (kind, normalized status); PURCHASE_APPROVED may become RENEW (see parse).
 EVENTS: dict[str, tuple[Kind, str | None]] = {
     "PURCHASE_APPROVED": (Kind.GRANT, "approved"),
-    "PURCHASE_COMPLETE": (Kind.NOOP, "complete"),
+    "PURCHASE_COMPLETE": (Kind.GRANT, "complete"),
     "PURCHASE_REFUNDED": (Kind.REVOKE, "refunded"),
     "PURCHASE_CHARGEBACK": (Kind.REVOKE, "chargeback"),
     "PURCHASE_CANCELED": (Kind.REVOKE, "canceled"),
@@ -80,6 +93,9 @@ EVENTS: dict[str, tuple[Kind, str | None]] = {
     "PURCHASE_OUT_OF_SHOPPING_CART": (Kind.INFO, "abandoned"),
     "SWITCH_PLAN": (Kind.INFO, None),
     "UPDATE_SUBSCRIPTION_CHARGE_DATE": (Kind.INFO, None),
+    "CLUB_FIRST_ACCESS": (Kind.INFO, None),
+    "CLUB_MODULE_COMPLETED": (Kind.INFO, None),
+    "ORDER_FULFILLMENT": (Kind.INFO, None),
 }
 
 
@@ -128,7 +144,7 @@ def parse(body: dict) -> NormalizedEvent:
     if not isinstance(body, dict):
         raise MalformedPayload("Corpo da requisição não é um objeto JSON")
     event_type = upper_token(body.get("event")) or "unknown"
-    kind, status = EVENTS.get(event_type, (Kind.INFO, None))
+    kind, status = EVENTS.get(event_type, (None, None))
     data = as_dict(body.get("data"))
     is_cancellation = event_type == SUBSCRIPTION_CANCELLATION
     created_at = _hotmart_date(body.get("creation_date")) or _hotmart_date(body.get("creationDate"))
@@ -140,6 +156,8 @@ def parse(body: dict) -> NormalizedEvent:
 
     if status is None:
         status = normalize_status(dig(data, "purchase", "status"))
+    if kind is None:
+        kind = kind_for_unknown(PLATFORM, event_type, status)
     recurrence = fields["recurrence_number"]
     if event_type == "PURCHASE_APPROVED" and recurrence is not None and recurrence > 1:
         kind = Kind.RENEW
@@ -159,6 +177,10 @@ def parse(body: dict) -> NormalizedEvent:
         dedupe_key = make_key(
             event_type, fields["subscription_id"], data.get("cancellation_date")
         ) or body_hash_key(event_type, body)
+    elif event_type == CART_ABANDONED:
+        dedupe_key = make_key(
+            event_type, fields["buyer_email"], fields["product_id"], body.get("creation_date")
+        ) or body_hash_key(event_type, body)
     else:
         dedupe_key = make_key(event_type, fields["transaction_id"]) or body_hash_key(
             event_type, body
@@ -171,10 +193,20 @@ def parse(body: dict) -> NormalizedEvent:
         dedupe_key=dedupe_key,
         status=status,
         occurred_at=occurred_at,
+        test_origin=_test_origin(data, fields["transaction_id"]),
         **fields,
     )
     ensure_valid(event, subscription_cancellation=is_cancellation)
     return event
+
+
+def _test_origin(data: dict, transaction_id: str | None) -> str | None:
+    """Hotmart's own test tool: product id 0, named "Produto test postback…"."""
+    product = as_dict(data.get("product"))
+    name = (text(product.get("name")) or "").lower()
+    if as_int(product.get("id")) == 0 or name.startswith(TEST_PRODUCT_PREFIX):
+        return TEST_PLATFORM
+    return panel_test(transaction_id)
 
 
 def _purchase_fields(data: dict) -> dict[str, Any]:
@@ -187,7 +219,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         "transaction_id": text(purchase.get("transaction")),
         "buyer_email": normalize_email(buyer.get("email")),
         "buyer_name": text(buyer.get("name")),
-        "buyer_phone": _buyer_phone(buyer),
+        "buyer_phone": _buyer_phone(buyer, _country(data, buyer)),
         "buyer_document": document,
         "buyer_document_type": upper_token(buyer.get("document_type"), 16)
         or document_type_for(document),
@@ -238,19 +270,30 @@ def _hotmart_date(value: Any) -> datetime | None:
     return epoch_to_utc(value) or (local_to_utc(value) if isinstance(value, str) else None)
 
 
-def _split_phone(area: Any, number: Any) -> str | None:
+def _split_phone(area: Any, number: Any, country: str | None = None) -> str | None:
+    """Area code + number, read in the buyer's country (Brazil when unknown)."""
     number_digits = digits_only(number)
     if not number_digits:
         return None
     area_digits = digits_only(area) or ""
-    return normalize_phone("+55" + area_digits + number_digits)
+    return normalize_phone(area_digits + number_digits, country)
 
 
-def _buyer_phone(buyer: dict) -> str | None:
-    """``+55`` + ``checkout_phone_code`` (area code) + ``checkout_phone``; else ``phone``."""
+def _country(data: dict, buyer: dict) -> str | None:
+    """The buyer's country: ``buyer.address.country_iso``, else ``checkout_country.iso``."""
+    checkout_country = data.get("checkout_country")
+    return (
+        region_code(dig(buyer, "address", "country_iso"))
+        or region_code(dig(checkout_country, "iso"))
+        or region_code(checkout_country)
+    )
+
+
+def _buyer_phone(buyer: dict, country: str | None) -> str | None:
+    """``checkout_phone_code`` (area code) + ``checkout_phone``; else ``phone``."""
     checkout_phone = text(buyer.get("checkout_phone"), 64)
     if checkout_phone:
         if checkout_phone.startswith("+"):
             return normalize_phone(checkout_phone)
-        return _split_phone(buyer.get("checkout_phone_code"), checkout_phone)
-    return normalize_phone(buyer.get("phone"))
+        return _split_phone(buyer.get("checkout_phone_code"), checkout_phone, country)
+    return normalize_phone(buyer.get("phone"), country)

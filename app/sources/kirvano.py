@@ -17,8 +17,15 @@ Event → kind (``event``):
 * ``SUBSCRIPTION_EXPIRED`` (overdue) → FLAG.
 * ``PIX_*``, ``BANK_SLIP_*``, ``ABANDONED_CART`` and unknown events → INFO.
 
-Dedupe key: ``<event>:<sale_id>``; renewals and overdue notices append ``plan.charge_number``;
-carts use ``ABANDONED_CART:<checkout_id>``. Currency is not sent: BRL.
+Dedupe key: ``<event>:<sale_id>``; renewals and overdue notices append ``plan.charge_number``
+(so does a ``SALE_APPROVED`` of a later charge, ``charge_number`` > 1); carts use
+``ABANDONED_CART:<checkout_id>``, or without it the cart's e-mail + product + ``created_at``.
+Currency is not sent: BRL.
+
+Variants reported by integrators: ``REFUND`` (= ``SALE_REFUNDED``), ``SUBSCRIPTION_OVERDUE``
+(= ``SUBSCRIPTION_EXPIRED``); an unknown event whose ``status`` is refunded/chargeback/canceled
+revokes. The Kirvano panel's test delivery uses sale ``D2RP8RQ7`` / checkout ``Q8J1N6K3`` and
+``exemplo@email.com`` (a real mail domain, so it must never be e-mailed): a test delivery.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 
 from .base import (
     NO_SECRET_REASON,
+    TEST_PLATFORM,
     Kind,
     MalformedPayload,
     NormalizedEvent,
@@ -44,6 +52,7 @@ from .base import (
     document_type_for,
     ensure_valid,
     get_arg,
+    kind_for_unknown,
     loads_lenient,
     local_to_utc,
     lower_headers,
@@ -53,6 +62,7 @@ from .base import (
     normalize_payment_method,
     normalize_phone,
     normalize_status,
+    panel_test,
     secure_equals,
     text,
     upper_token,
@@ -78,7 +88,19 @@ EVENTS: dict[str, tuple[Kind, str | None]] = {
     ABANDONED_CART: (Kind.INFO, "abandoned"),
 }
 
+# Names integrators reported besides the documented ones.
+ALIASES = {
+    "REFUND": "SALE_REFUNDED",
+    "SALE_REFUND": "SALE_REFUNDED",
+    "CHARGEBACK": "SALE_CHARGEBACK",
+    "SUBSCRIPTION_OVERDUE": "SUBSCRIPTION_EXPIRED",
+}
+
 _PER_CYCLE_EVENTS = {"SUBSCRIPTION_RENEWED", "SUBSCRIPTION_EXPIRED"}
+
+# The Kirvano panel's own test delivery.
+TEST_SALE_IDS = frozenset({"D2RP8RQ7"})
+TEST_CHECKOUT_IDS = frozenset({"Q8J1N6K3"})
 
 # Header token locations, in reporting order.
 TOKEN_HEADERS = ("x-kirvano-token", "authorization", "security-token", "token")
@@ -149,9 +171,12 @@ def parse(body: dict) -> NormalizedEvent:
     if not isinstance(body, dict):
         raise MalformedPayload("Corpo da requisição não é um objeto JSON")
     event_type = upper_token(body.get("event")) or "unknown"
-    kind, status = EVENTS.get(event_type, (Kind.INFO, None))
+    event_type = ALIASES.get(event_type, event_type)
+    kind, status = EVENTS.get(event_type, (None, None))
     if status is None:
         status = normalize_status(body.get("status"))
+    if kind is None:
+        kind = kind_for_unknown(PLATFORM, event_type, status)
 
     customer = as_dict(body.get("customer"))
     payment = as_dict(body.get("payment"))
@@ -163,15 +188,25 @@ def parse(body: dict) -> NormalizedEvent:
 
     is_cart = event_type == ABANDONED_CART
     sale_id = None if is_cart else text(body.get("sale_id"))
+    buyer_email = normalize_email(customer.get("email"))
     if is_cart:
-        dedupe_key = make_key(event_type, body.get("checkout_id"))
+        dedupe_key = make_key(event_type, body.get("checkout_id")) or make_key(
+            event_type, buyer_email, product.get("id"), body.get("created_at")
+        )
     elif sale_id:
         parts: list[Any] = [event_type, sale_id]
-        if event_type in _PER_CYCLE_EVENTS and charge_number is not None:
+        later_charge = charge_number is not None and charge_number > 1
+        if charge_number is not None and (event_type in _PER_CYCLE_EVENTS or later_charge):
             parts.append(charge_number)
         dedupe_key = make_key(*parts)
     else:
         dedupe_key = None
+    if text(body.get("sale_id")) in TEST_SALE_IDS or text(body.get("checkout_id")) in (
+        TEST_CHECKOUT_IDS
+    ):
+        test_origin = TEST_PLATFORM
+    else:
+        test_origin = panel_test(sale_id)
 
     created_at = local_to_utc(body.get("created_at"))
     if event_type in ("SALE_APPROVED", "SUBSCRIPTION_RENEWED"):
@@ -191,7 +226,7 @@ def parse(body: dict) -> NormalizedEvent:
         dedupe_key=dedupe_key or body_hash_key(event_type, body),
         transaction_id=sale_id,
         status=status,
-        buyer_email=normalize_email(customer.get("email")),
+        buyer_email=buyer_email,
         buyer_name=text(customer.get("name")),
         buyer_phone=normalize_phone(customer.get("phone_number")),
         buyer_document=document,
@@ -209,6 +244,12 @@ def parse(body: dict) -> NormalizedEvent:
         recurrence_number=charge_number,
         is_order_bump=is_bump,
         access_until=access_until,
+        test_origin=test_origin,
+        checkout_url=(
+            text(body.get("checkout_url"), 500) or text(body.get("checkout_link"), 500)
+            if is_cart
+            else None
+        ),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

@@ -16,18 +16,28 @@ Event → kind (``webhook_event_type``):
 
 Dedupe key: ``<event>:<order_id>``; subscription events append ``Subscription.id``, and
 renewals / late notices also ``updated_at`` (Kiwify may reuse the order id per charge);
-carts use ``abandoned_cart:<id>``.
+carts use ``abandoned_cart:<id>``, or, without an ``id``, the cart's own e-mail + product +
+``created_at``.
+
+Variants seen in captured deliveries: the order wrapped as ``{"order": {…}, "url": …,
+"signature": …}`` (unwrapped whenever the root has no order fields of its own), with the
+signature in the body instead of the query string (accepted only when it is the HMAC-SHA1 of
+the raw body or of the ``order`` object exactly as sent). The "Testar webhook" button of the
+Kiwify panel sends ``johndoe@example.com`` with an "Example …" store/product: a test delivery.
+An unknown ``webhook_event_type`` whose ``order_status`` is refunded/chargedback revokes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from .base import (
     NO_SECRET_REASON,
+    TEST_PLATFORM,
     Kind,
     MalformedPayload,
     NormalizedEvent,
@@ -41,6 +51,7 @@ from .base import (
     document_type_for,
     ensure_valid,
     get_arg,
+    kind_for_unknown,
     local_to_utc,
     make_key,
     normalize_currency,
@@ -48,6 +59,7 @@ from .base import (
     normalize_payment_method,
     normalize_phone,
     normalize_status,
+    panel_test,
     secure_equals,
     text,
 )
@@ -71,6 +83,10 @@ EVENTS: dict[str, tuple[Kind, str | None]] = {
 
 # Events whose dedupe key also carries updated_at (one event per billing cycle).
 _PER_CYCLE_EVENTS = {"subscription_renewed", "subscription_late"}
+# Keys that only an order snapshot carries at its root (an envelope has none of them).
+_ORDER_FIELDS = ("order_id", "webhook_event_type", "order_status", "Customer", "Product")
+# The Kiwify panel's "Testar webhook" buyer (example.com cannot receive mail anyway).
+TEST_EMAILS = frozenset({"johndoe@example.com"})
 
 
 def sign(raw_body: bytes, secret: str) -> str:
@@ -85,35 +101,112 @@ def verify(
     args: Mapping[str, str],
     secret: str | None,
 ) -> VerifyResult:
-    """Check ``?signature=`` against the HMAC-SHA1 of the raw body (hex, any case)."""
+    """Check ``?signature=`` against the HMAC-SHA1 of the raw body (hex, any case).
+
+    Without a query signature, a body ``signature`` is accepted when it is the HMAC-SHA1 of the
+    raw body or of the ``order`` object exactly as sent; an unsigned body never is.
+    """
     token = clean_secret(secret)
     if token is None:
         return VerifyResult(False, NO_SECRET_REASON, None)
-    given = get_arg(args, "signature")
-    if given is None or not given.strip():
-        return VerifyResult(False, "Parâmetro signature ausente na URL", None)
     if not isinstance(raw_body, bytes | bytearray | memoryview):
         return VerifyResult(False, "Corpo da requisição ausente", None)
-    expected = sign(raw_body, token)
-    if secure_equals(given.strip().lower(), expected):
-        return VerifyResult(True, "Assinatura HMAC-SHA1 válida", "query:signature")
+    raw_body = bytes(raw_body)
+    given = get_arg(args, "signature")
+    if given is not None and given.strip():
+        if secure_equals(given.strip().lower(), sign(raw_body, token)):
+            return VerifyResult(True, "Assinatura HMAC-SHA1 válida", "query:signature")
+        return VerifyResult(False, "Assinatura inválida", None)
+    body_signature, order_bytes = _body_signature(raw_body)
+    if body_signature is None:
+        return VerifyResult(False, "Parâmetro signature ausente na URL", None)
+    candidates = [raw_body] + ([order_bytes] if order_bytes is not None else [])
+    matches = [secure_equals(body_signature, sign(candidate, token)) for candidate in candidates]
+    if any(matches):
+        return VerifyResult(True, "Assinatura HMAC-SHA1 válida (no corpo)", "body:signature")
     return VerifyResult(False, "Assinatura inválida", None)
 
 
+def _body_signature(raw_body: bytes) -> tuple[str | None, bytes | None]:
+    """The body's top-level ``signature`` and the raw bytes of its ``order`` value, if any."""
+    try:
+        document = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, None
+    members = top_level_members(document)
+    signature = members.get("signature")
+    if signature is None:
+        return None, None
+    try:
+        value = json.loads(signature)
+    except ValueError:
+        return None, None
+    if not isinstance(value, str) or not value.strip():
+        return None, None
+    order = members.get("order")
+    order_bytes = order.encode("utf-8") if order and order.lstrip().startswith("{") else None
+    return value.strip().lower(), order_bytes
+
+
+def top_level_members(document: str) -> dict[str, str]:
+    """``{key: raw JSON text of its value}`` for a top-level JSON object; ``{}`` otherwise.
+
+    Keeps each value exactly as sent (spacing, key order, escapes), so a signature computed
+    over a nested object by the sender can be checked without re-serializing it.
+    """
+    decoder = json.JSONDecoder()
+    members: dict[str, str] = {}
+    n = len(document)
+
+    def skip(i: int) -> int:
+        while i < n and document[i] in " \t\r\n":
+            i += 1
+        return i
+
+    try:
+        i = skip(0)
+        if i >= n or document[i] != "{":
+            return {}
+        i = skip(i + 1)
+        if i < n and document[i] == "}":
+            return {}
+        while i < n:
+            key, i = decoder.raw_decode(document, i)
+            i = skip(i)
+            if not isinstance(key, str) or i >= n or document[i] != ":":
+                return {}
+            start = skip(i + 1)
+            _, end = decoder.raw_decode(document, start)
+            members.setdefault(key, document[start:end])
+            i = skip(end)
+            if i < n and document[i] == ",":
+                i = skip(i + 1)
+                continue
+            if i < n and document[i] == "}":
+                return members
+            return {}
+    except (ValueError, RecursionError):
+        return {}
+    return {}
+
+
 def unwrap(body: dict) -> dict:
-    """Some deliveries were reported wrapped as ``{"order": {...}}``: unwrap a lone key."""
-    if len(body) == 1 and isinstance(body.get("order"), dict):
-        return body["order"]
+    """``{"order": {...}, "url": …, "signature": …}`` → the order, when the root carries no
+    order fields itself."""
+    order = body.get("order")
+    if isinstance(order, dict) and not any(key in body for key in _ORDER_FIELDS):
+        return order
     return body
 
 
 def _is_cart(body: dict) -> bool:
     status = text(body.get("status"))
+    # A cart without its own ``id`` still counts when it names the buyer or the product.
     return (
         body.get("webhook_event_type") in (None, "")
         and status is not None
         and status.lower() == "abandoned"
-        and text(body.get("id")) is not None
+        and any(text(body.get(key)) for key in ("id", "email", "product_id"))
     )
 
 
@@ -127,9 +220,11 @@ def parse(body: dict) -> NormalizedEvent:
         return event
 
     event_type = (text(body.get("webhook_event_type"), 64) or "unknown").lower()
-    kind, status = EVENTS.get(event_type, (Kind.INFO, None))
+    kind, status = EVENTS.get(event_type, (None, None))
     if status is None:
         status = normalize_status(body.get("order_status"))
+    if kind is None:
+        kind = kind_for_unknown(PLATFORM, event_type, status)
     customer = as_dict(body.get("Customer"))
     product = as_dict(body.get("Product"))
     commissions = as_dict(body.get("Commissions"))
@@ -185,9 +280,16 @@ def parse(body: dict) -> NormalizedEvent:
         subscription_id=subscription_id,
         recurrence_number=None,
         access_until=access_until,
+        test_origin=_test_origin(order_id, customer.get("email")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event
+
+
+def _test_origin(order_id: str | None, email: Any) -> str | None:
+    if normalize_email(email) in TEST_EMAILS:
+        return TEST_PLATFORM
+    return panel_test(order_id)
 
 
 def _parse_cart(body: dict) -> NormalizedEvent:
@@ -195,19 +297,26 @@ def _parse_cart(body: dict) -> NormalizedEvent:
     cart_id = text(body.get("id"))
     customer = as_dict(body.get("Customer"))
     document = digits_only(body.get("cnpj")) or digits_only(body.get("cpf"))
+    email = normalize_email(body.get("email")) or normalize_email(customer.get("email"))
+    product_id = text(body.get("product_id"))
+    dedupe_key = (
+        make_key(ABANDONED_CART, cart_id)
+        or make_key(ABANDONED_CART, email, product_id, body.get("created_at"))
+        or body_hash_key(ABANDONED_CART, body)
+    )
     return NormalizedEvent(
         platform=PLATFORM,
         event_type=ABANDONED_CART,
         kind=Kind.INFO,
-        dedupe_key=make_key(ABANDONED_CART, cart_id) or body_hash_key(ABANDONED_CART, body),
+        dedupe_key=dedupe_key,
         transaction_id=None,
         status="abandoned",
-        buyer_email=normalize_email(body.get("email")) or normalize_email(customer.get("email")),
+        buyer_email=email,
         buyer_name=text(body.get("name")) or text(customer.get("full_name")),
         buyer_phone=normalize_phone(body.get("phone")) or normalize_phone(customer.get("mobile")),
         buyer_document=document,
         buyer_document_type=document_type_for(document),
-        product_id=text(body.get("product_id")),
+        product_id=product_id,
         product_name=text(body.get("product_name")),
         offer_code=text(body.get("offer_id")),
         plan_name=text(dig(body, "subscription_plan", "name")) or text(body.get("plan_name")),
@@ -217,4 +326,6 @@ def _parse_cart(body: dict) -> NormalizedEvent:
         occurred_at=local_to_utc(body.get("created_at")),
         subscription_id=None,
         recurrence_number=None,
+        test_origin=TEST_PLATFORM if email in TEST_EMAILS else None,
+        checkout_url=text(body.get("checkout_link"), 500) or text(body.get("checkout_url"), 500),
     )

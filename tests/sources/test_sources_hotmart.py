@@ -269,7 +269,7 @@ def test_billet_method_is_boleto(webhook_body):
 @pytest.mark.parametrize(
     ("event_name", "kind", "status"),
     [
-        ("PURCHASE_COMPLETE", Kind.NOOP, "complete"),
+        ("PURCHASE_COMPLETE", Kind.GRANT, "complete"),
         ("PURCHASE_PROTEST", Kind.FLAG, "disputed"),
         ("PURCHASE_DELAYED", Kind.FLAG, "overdue"),
         ("PURCHASE_EXPIRED", Kind.INFO, "expired"),
@@ -288,7 +288,10 @@ def test_unknown_event_status_comes_from_purchase_status(webhook_body):
     body["event"] = "SOMETHING_NEW"
     body["data"]["purchase"]["status"] = "CANCELLED_BY_CUSTOMER"
     event = hotmart.parse(body)
-    assert (event.kind, event.status) == (Kind.INFO, "canceled")
+    assert (event.kind, event.status) == (
+        Kind.REVOKE,
+        "canceled",
+    )  # act on the status, never keep access
 
 
 def test_product_id_falls_back_to_numeric_id(webhook_body):

@@ -157,8 +157,8 @@ def test_smtp_down_keeps_mail_queued_and_retries(app_factory, smtp_server):
         assert email.status == "pending" and email.attempts == 1
         assert "ConnectionRefused" in email.last_error
         # Not due yet: nothing attempted.
-        assert outbox.send_pending() == {"sent": 0, "retry": 0, "failed": 0}
-        app.extensions["mail"].port = smtp_server.port  # the server is back
+        assert outbox.send_pending() == {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
+        app.config["MAIL_PORT"] = smtp_server.port  # the server is back
         with time_machine.travel(utcnow() + outbox.BASE_BACKOFF * 2):
             assert outbox.send_pending()["sent"] == 1
         assert len(smtp_server.messages) == 1

@@ -124,7 +124,9 @@ def test_cleanup_marks_expired_links(send_webhook, smtp_server, webhook_app):
     assert db.session.scalar(select(ActivationLink)).status == "expired"
 
 
-def test_refund_revokes_member_access_and_reapproval_restores(send_webhook, smtp_server):
+def test_refund_revokes_member_access_and_a_later_approval_does_not_restore(
+    send_webhook, smtp_server
+):
     import copy
     import json
 
@@ -141,8 +143,11 @@ def test_refund_revokes_member_access_and_reapproval_restores(send_webhook, smtp
     later["id"] = "re-approval-0001"
     later["creation_date"] = later["creation_date"] + 10 * 86_400_000
     later["data"]["purchase"]["approved_date"] += 10 * 86_400_000
-    assert send_webhook("hotmart", json.loads(json.dumps(later))).status_code == 200
-    assert db.session.scalar(select(Access)).status == "active"
+    response = send_webhook("hotmart", json.loads(json.dumps(later)))
+    assert response.get_json() == {"status": "ignored"}
+    # Refunds are final (no platform documents a reversal): access stays revoked.
+    assert db.session.scalar(select(Access)).status == "revoked"
+    assert "Revogado" in send_webhook.client.get("/conta").get_data(as_text=True)
 
 
 def test_revoked_link_after_refund_cannot_be_resent(send_webhook, smtp_server):

@@ -280,7 +280,7 @@ def test_smtp_down_keeps_link_and_the_email_is_delivered_later(app_factory, smtp
         email = db.session.scalar(select(OutboxEmail))
         assert link.status == "pending" and link.sent_at is None
         assert email.status == "pending" and "Connection" in email.last_error
-        app.extensions["mail"].port = smtp_server.port  # SMTP is back
+        app.config["MAIL_PORT"] = smtp_server.port  # SMTP is back
         with time_machine.travel(utcnow() + timedelta(minutes=5)):
             result = app.test_cli_runner().invoke(args=["outbox", "send"])
         assert "enviados: 1" in result.output, result.output
