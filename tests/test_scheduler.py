@@ -115,8 +115,9 @@ def test_only_the_leader_runs_jobs_and_the_other_takes_over(app, schedulers):
 def test_two_running_schedulers_one_leader_and_takeover_when_it_dies(app, schedulers):
     recorder = Recorder()
     box_a, box_b = {"holder": "a"}, {"holder": "b"}
-    a = schedulers("a", jobs=[recorder.job(box_a)], lease_seconds=1.0, renew_seconds=0.1)
-    b = schedulers("b", jobs=[recorder.job(box_b)], lease_seconds=1.0, renew_seconds=0.1)
+    # A lease well above the renew interval: a loaded machine may pause a renewal thread.
+    a = schedulers("a", jobs=[recorder.job(box_a)], lease_seconds=3.0, renew_seconds=0.1)
+    b = schedulers("b", jobs=[recorder.job(box_b)], lease_seconds=3.0, renew_seconds=0.1)
     a.start()
     wait_for(lambda: a.is_leader)
     b.start()
@@ -126,8 +127,8 @@ def test_two_running_schedulers_one_leader_and_takeover_when_it_dies(app, schedu
     assert {h for h, _ in recorder.runs} == {"a"}
     a.shutdown(release=False)  # the leader's process dies without releasing the lease
     died_at = time.monotonic()
-    wait_for(lambda: b.is_leader, timeout=5)
-    wait_for(lambda: any(h == "b" for h, _ in recorder.runs), timeout=5)
+    wait_for(lambda: b.is_leader, timeout=20)
+    wait_for(lambda: any(h == "b" for h, _ in recorder.runs), timeout=20)
     first_b = min(t for h, t in recorder.runs if h == "b")
     assert first_b - died_at >= 0.5  # only after the lease expired
     assert all(t <= first_b for h, t in recorder.runs if h == "a")

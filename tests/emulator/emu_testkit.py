@@ -33,3 +33,16 @@ def gc_headers(cfg: EmulatorConfig | None = None) -> dict[str, str]:
 def kommo_headers(cfg: EmulatorConfig | None = None, **claims) -> dict[str, str]:
     cfg = cfg or EmulatorConfig()
     return {"Authorization": f"Bearer {cfg.kommo_token(**claims)}"}
+
+
+def count_calls(monkeypatch, cls, name: str) -> list[int]:
+    """Count calls of ``cls.name`` (how many records the emulator builds): ``[n]``."""
+    calls = [0]
+    real = getattr(cls, name)
+
+    def counting(self, *args, **kwargs):
+        calls[0] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counting)
+    return calls

@@ -337,7 +337,7 @@ def test_api_sync_and_list_shapes(operator_client, gc_app, emu):
     body = response.get_json()
     assert body["success"] is True and body["run_id"] == body["run_ids"]["sales"]
     assert set(body["run_ids"]) == {"sales", "clients", "products"}
-    assert sync.wait_idle(20)
+    assert sync.wait_idle(120)
     for resource, run_id in body["run_ids"].items():
         run = operator_client.get(f"/api/sync-runs/{run_id}").get_json()
         assert (run["resource"], run["status"]) == (resource, "succeeded"), run
@@ -363,7 +363,7 @@ def test_api_sync_and_list_shapes(operator_client, gc_app, emu):
         "/api/gestao-click/sync", json={"resource": "products"}, headers=headers
     ).get_json()
     assert set(one["run_ids"]) == {"products"}
-    assert sync.wait_idle(20)
+    assert sync.wait_idle(120)
 
     bad = operator_client.get("/api/gestao-click/sales?limit=101")
     assert bad.status_code == 400

@@ -326,7 +326,7 @@ def test_api_sync_status_lists_and_details(operator_client, km_app, emu):
     body = response.get_json()
     assert body["success"] is True and body["run_id"] == body["run_ids"]["leads"]
     assert set(body["run_ids"]) == {"contacts", "leads"}
-    assert sync.wait_idle(20)
+    assert sync.wait_idle(120)
     status = operator_client.get("/api/kommo/sync/status").get_json()
     assert status["success"] is True and status["running"] is False
     for resource, total in (("contacts", CONTACTS), ("leads", LEADS)):
