@@ -71,6 +71,7 @@ class Config:
     RATELIMIT_STRATEGY = "moving-window"
     ACTIVATION_LINK_DAYS = 7
     PASSWORD_RESET_MINUTES = 60
+    SESSION_LIFETIME_DAYS = 30  # a server-side login session ends after this, idle or not
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4

@@ -67,14 +67,20 @@ def _reject_large_bodies():
 
 
 def _load_user(user_id: str):
+    """``<id>:<nonce>:<session token>``: the user, their nonce (password changes) and a live
+    server-side session record (logout) must all still match."""
     from app.models import User
+    from app.services import user_sessions
 
-    ident, _, nonce = user_id.partition(":")
-    if not ident.isdigit():
+    ident, nonce, token = (user_id.split(":", 2) + ["", ""])[:3]
+    if not ident.isdigit() or len(ident) > 18:
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.session_nonce or user.session_nonce != nonce:
         return None
+    if not user_sessions.is_open(user.id, token):
+        return None
+    user.session_token = token
     return user
 
 
