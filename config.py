@@ -92,7 +92,9 @@ class Config:
         url = env.get("DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url) if url else None
         self.APP_URL = (env.get("APP_URL") or "http://127.0.0.1:5000").rstrip("/")
-        secure = self.APP_URL.startswith("https://")
+        self.FORCE_HTTPS = _bool(env.get("FORCE_HTTPS"), False)
+        # Secure cookies whenever the app is (or is forced to be) served over HTTPS only.
+        secure = self.APP_URL.startswith("https://") or self.FORCE_HTTPS
         self.SESSION_COOKIE_SECURE = secure
         self.REMEMBER_COOKIE_SECURE = secure
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
@@ -129,7 +131,6 @@ class Config:
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or "text").lower()
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         self.TRUSTED_PROXY_COUNT = _int(env.get("TRUSTED_PROXY_COUNT"), 0)
-        self.FORCE_HTTPS = _bool(env.get("FORCE_HTTPS"), False)
 
 
 class TestConfig(Config):

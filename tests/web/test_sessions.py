@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import UserSession
-from tests.conftest import Auth, csrf_token
+from tests.conftest import CSRF_RE, Auth, csrf_token
 
 SESSION_COOKIE = "session"
 
@@ -127,3 +127,61 @@ def test_expired_session_record_no_longer_logs_in(app, client, auth):
     assert client.get("/").status_code == 200
     with time_machine.travel(utcnow() + timedelta(days=31)):
         assert client.get("/").status_code == 302
+
+
+def test_authenticated_pages_are_no_store_for_operators(client, auth):
+    anonymous = client.get("/login")
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    login = auth.operator()
+    assert login.headers["Cache-Control"] == "no-store"
+    for path in ("/", "/vendas", "/ativacoes", "/webhooks", "/configuracoes", "/conta"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+        assert response.headers["Pragma"] == "no-cache"
+    api = client.get("/api/hotmart/products", headers={"Accept": "application/json"})
+    assert api.headers["Cache-Control"] == "no-store"
+    static = client.get("/static/css/app.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    logout = auth.logout()
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    assert logout.status_code == 302
+
+
+def test_authenticated_pages_are_no_store_for_members(client, auth):
+    auth.member()
+    response = client.get("/conta")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"  # even the 403
+
+
+def _set_cookie_headers(response) -> list[str]:
+    return [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+
+
+def test_session_cookie_is_secure_with_force_https(app_factory):
+    app = app_factory(FORCE_HTTPS="true")  # APP_URL stays http://localhost
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    with app.app_context():
+        client = app.test_client()
+        plain = client.get("/login", base_url="http://localhost")
+        assert plain.status_code in (301, 302) and plain.headers["Location"].startswith("https://")
+        Auth(app, client).create()
+        https = {"base_url": "https://localhost", "headers": {"Referer": "https://localhost/login"}}
+        page = client.get("/login", base_url="https://localhost")
+        token = next(g for g in CSRF_RE.search(page.get_data(as_text=True)).groups() if g)
+        response = client.post(
+            "/login",
+            data={"email": "operador@example.com", "password": Auth.PASSWORD, "csrf_token": token},
+            **https,
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        cookies = _set_cookie_headers(response)
+        assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies), cookies
+        assert client.get("/", base_url="https://localhost").status_code == 200
+
+
+def test_session_cookie_is_not_secure_on_plain_http_dev(client, auth):
+    response = auth.operator()
+    assert all("Secure" not in c for c in _set_cookie_headers(response))
