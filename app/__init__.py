@@ -75,6 +75,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     mail.init_app(app)
     limiter.init_app(app)
+    from app.ratelimit import warn_if_multiplied
+
+    warn_if_multiplied(app)
     security.init_app(app)
     login_manager.init_app(app)
 
