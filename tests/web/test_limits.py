@@ -189,7 +189,7 @@ def test_gunicorn_hook_warns_in_the_master_and_tells_the_workers(monkeypatch):
         cfg=SimpleNamespace(workers=2), log=SimpleNamespace(warning=warnings.append)
     )
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
-    monkeypatch.delenv("VENDAS_WORKERS", raising=False)
+    monkeypatch.setenv("VENDAS_WORKERS", "1")  # the hook overwrites it; undone after the test
     hooks["on_starting"](server)
     assert os.environ["VENDAS_WORKERS"] == "2"
     assert warnings and "MULTIPLIED BY 2" in warnings[0]
@@ -197,4 +197,3 @@ def test_gunicorn_hook_warns_in_the_master_and_tells_the_workers(monkeypatch):
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     hooks["on_starting"](server)
     assert warnings == []
-    monkeypatch.delenv("VENDAS_WORKERS")
