@@ -69,8 +69,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # storage down: count per process, never 500
     ACTIVATION_LINK_DAYS = 7
     PASSWORD_RESET_MINUTES = 60
+    SESSION_LIFETIME_DAYS = 30  # a server-side login session ends after this, idle or not
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
@@ -91,7 +93,9 @@ class Config:
         url = env.get("DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url) if url else None
         self.APP_URL = (env.get("APP_URL") or "http://127.0.0.1:5000").rstrip("/")
-        secure = self.APP_URL.startswith("https://")
+        self.FORCE_HTTPS = _bool(env.get("FORCE_HTTPS"), False)
+        # Secure cookies whenever the app is (or is forced to be) served over HTTPS only.
+        secure = self.APP_URL.startswith("https://") or self.FORCE_HTTPS
         self.SESSION_COOKIE_SECURE = secure
         self.REMEMBER_COOKIE_SECURE = secure
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
@@ -123,12 +127,18 @@ class Config:
         self.RETRY_DELAY = _float(env.get("RETRY_DELAY"), 1.0)
         self.SCHEDULER_ENABLED = _bool(env.get("SCHEDULER_ENABLED"), False)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        # A slow or absent Redis must not hang requests: short timeouts, then the in-memory
+        # fallback (per worker) until it answers again.
+        self.RATELIMIT_STORAGE_OPTIONS = (
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://"))
+            else {}
+        )
         self.WEBHOOK_RATE_LIMIT = env.get("WEBHOOK_RATE_LIMIT") or "600 per minute"
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or "text").lower()
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         self.TRUSTED_PROXY_COUNT = _int(env.get("TRUSTED_PROXY_COUNT"), 0)
-        self.FORCE_HTTPS = _bool(env.get("FORCE_HTTPS"), False)
 
 
 class TestConfig(Config):
@@ -147,3 +157,4 @@ class TestConfig(Config):
         super().__init__(environ if environ is not None else {})
         self.SCHEDULER_ENABLED = False
         self.RATELIMIT_STORAGE_URI = "memory://"
+        self.RATELIMIT_STORAGE_OPTIONS = {}

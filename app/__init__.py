@@ -74,6 +74,9 @@ def register_extensions(app: Flask) -> None:
     _tune_sqlite()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     limiter.init_app(app)
+    from app.ratelimit import warn_if_multiplied
+
+    warn_if_multiplied(app)
     security.init_app(app)
     login_manager.init_app(app)
 

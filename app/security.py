@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import exists, select
 
@@ -41,11 +41,14 @@ def init_app(app: Flask) -> None:
     app.before_request(_reject_large_bodies)
     csrf.init_app(app)
     https = app.config.get("FORCE_HTTPS", False) or app.config["APP_URL"].startswith("https://")
+    # Session and remember cookies never travel over plain HTTP once HTTPS is the rule.
+    secure = bool(https or app.config.get("SESSION_COOKIE_SECURE"))
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
     talisman.init_app(
         app,
         force_https=app.config.get("FORCE_HTTPS", False),
         strict_transport_security=https,
-        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        session_cookie_secure=secure,
         content_security_policy=CONTENT_SECURITY_POLICY,
         referrer_policy="same-origin",
         frame_options="DENY",
@@ -57,6 +60,19 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_require_setup)
+    app.after_request(_no_store_when_logged_in)
+
+
+def _no_store_when_logged_in(response):
+    """Pages of a logged-in user (operator or member) are never kept by browsers or proxies.
+
+    Decided from the session alone (no database access here): a login response, every page
+    after it, and nothing once logout has removed the user from the session.
+    """
+    if request.endpoint != "static" and session.get("_user_id"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
 
 
 def _reject_large_bodies():
@@ -67,14 +83,20 @@ def _reject_large_bodies():
 
 
 def _load_user(user_id: str):
+    """``<id>:<nonce>:<session token>``: the user, their nonce (password changes) and a live
+    server-side session record (logout) must all still match."""
     from app.models import User
+    from app.services import user_sessions
 
-    ident, _, nonce = user_id.partition(":")
-    if not ident.isdigit():
+    ident, nonce, token = (user_id.split(":", 2) + ["", ""])[:3]
+    if not ident.isdigit() or len(ident) > 18:
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.session_nonce or user.session_nonce != nonce:
         return None
+    if not user_sessions.is_open(user.id, token):
+        return None
+    user.session_token = token
     return user
 
 

@@ -11,7 +11,7 @@ from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 from app.extensions import db, limiter
 from app.security import operator_exists, safe_next
-from app.services import accounts, outbox
+from app.services import accounts, outbox, user_sessions
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ def _home_for(user) -> str:
 
 
 def start_session(user) -> None:
-    """Log in with a fresh session (no fixation), remember-me off."""
+    """Log in with a fresh session (no fixation): a new server-side record, remember-me off."""
     session.clear()
+    user_sessions.open_session(user)
     login_user(user, remember=False)
     session.permanent = False
 
@@ -58,6 +59,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        user_sessions.close_session(current_user.session_token)
+        log.info("user %s logged out", current_user.id)
     logout_user()
     session.clear()
     flash("Você saiu da sua conta.", "info")

@@ -8,7 +8,7 @@ from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
-from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
+from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
@@ -35,4 +35,5 @@ __all__ = [
     "Subscription",
     "SyncRun",
     "User",
+    "UserSession",
 ]

@@ -42,8 +42,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    # The raw token of the server-side session this request runs under (not a column): set at
+    # login and by the user loader, so the id Flask-Login keeps in the cookie names that record.
+    session_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        return f"{self.id}:{self.session_nonce}:{self.session_token or ''}"
 
     def rotate_session_nonce(self) -> None:
         self.session_nonce = _session_nonce()
@@ -63,3 +67,19 @@ class PasswordResetToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One logged-in browser: the cookie carries the raw token, this row its hash.
+
+    Logout deletes the row, so a copy of the cookie taken before it stops working; other devices
+    of the same user keep their own rows (a password change ends them all via the nonce).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

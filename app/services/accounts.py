@@ -12,7 +12,7 @@ from app import crypto
 from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
 from app.models.types import utcnow
-from app.services import outbox
+from app.services import outbox, user_sessions
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 
 
@@ -82,6 +82,7 @@ def set_password(user: User, new_password: str) -> None:
         raise AccountError(problem)
     user.password_hash = hash_password(new_password)
     user.rotate_session_nonce()  # every other session of this user ends
+    user_sessions.close_all(user)
 
 
 def request_password_reset(email: str) -> None:

@@ -25,10 +25,12 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time check; with no hash a dummy verification keeps timing uniform."""
     hasher = _hasher()
+    # Built on the first check of any kind (not only of an unknown e-mail), so even the first
+    # login after start-up does not tell known and unknown e-mails apart.
+    dummy = current_app.extensions.get("vendas_dummy_hash")
+    if dummy is None:
+        dummy = current_app.extensions["vendas_dummy_hash"] = hasher.hash("dummy-password")
     if not password_hash:
-        dummy = current_app.extensions.get("vendas_dummy_hash")
-        if dummy is None:
-            dummy = current_app.extensions["vendas_dummy_hash"] = hasher.hash("dummy-password")
         try:
             hasher.verify(dummy, password + "x")
         except VerificationError:

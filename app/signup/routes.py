@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,8 +21,47 @@ log = logging.getLogger(__name__)
 
 
 def _resend_key() -> str:
+    """One budget per purchase: every link of the sale (old or replaced) and every address
+    share it, so the buyer's inbox cannot be flooded by resends."""
     token = (request.view_args or {}).get("token", "")
+    link = activation.find_by_token(token)
+    if link is not None:
+        return f"resend:sale:{link.sale_id}"
     return f"resend:{request.remote_addr}:{token[:16]}"
+
+
+def _minutes_until_reset() -> int | None:
+    current = limiter.current_limit
+    if current is None:
+        return None
+    try:
+        return max(1, math.ceil((current.reset_at - time.time()) / 60))
+    except Exception:  # noqa: BLE001 - the page must render even if the storage is unwell
+        return None
+
+
+@bp.errorhandler(429)
+def resend_refused(exc):
+    """The resend limit stopped this request: say plainly that nothing was sent."""
+    token = (request.view_args or {}).get("token", "")
+    link = activation.find_by_token(token) if request.endpoint == "signup.resend" else None
+    if link is None:
+        from app.errors.handlers import error_response
+
+        return error_response(429)
+    minutes = _minutes_until_reset()
+    wait = f"em cerca de {minutes} minuto(s)" if minutes else "mais tarde"
+    log.info("activation resend refused by the rate limit (link %s)", link.id)
+    return render_template(
+        "signup/gone.html",
+        link=link,
+        status=link.effective_status(),
+        can_resend=False,
+        error=(
+            "Limite de reenvios atingido: nenhum novo link foi enviado agora. "
+            f"Você poderá pedir outro {wait}. Se já recebeu um link por e-mail, use o mais recente."
+        ),
+    ), 429
 
 
 def _not_found():
@@ -91,6 +132,10 @@ def resend(token: str):
         return _state_page(link, status)
     try:
         issued = activation.reissue(link)
+        if issued.token is None and issued.link is not None:
+            # A newer link is still pending (an earlier resend): the buyer asked for an e-mail
+            # again, so that one is replaced too and a fresh link actually goes out.
+            issued = activation.reissue(issued.link)
     except activation.ActivationError as exc:
         db.session.rollback()
         return render_template(
@@ -99,6 +144,11 @@ def resend(token: str):
     db.session.commit()
     outbox.kick()
     log.info("activation link %s re-sent by the buyer", link.id)
+    # Only a freshly minted token means a new e-mail is on its way; a still-valid link sent
+    # earlier (reused) is not re-sent, and the page must not claim it was.
     return render_template(
-        "signup/resent.html", email=link.buyer_email, attached=issued.attached_to is not None
+        "signup/resent.html",
+        email=link.buyer_email,
+        attached=issued.attached_to is not None,
+        sent=issued.token is not None,
     )

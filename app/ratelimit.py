@@ -1,0 +1,140 @@
+"""Rate limiting shared by every worker, and a loud warning when it would not be.
+
+Flask-Limiter counts in the storage named by ``RATELIMIT_STORAGE_URI``. With the default
+``memory://`` each process counts on its own, so N gunicorn workers accept N times every limit
+(login, resend, webhooks). With ``redis://…`` all workers and hosts share one count.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import shlex
+from collections.abc import Mapping
+
+from flask import Flask, current_app, has_app_context
+from flask_limiter import Limiter
+
+log = logging.getLogger(__name__)
+
+_STATE_KEY = "vendas_limiter_state"
+# The attributes Flask-Limiter binds in init_app that make up one app's counting machinery.
+_PER_APP = (
+    "_storage",
+    "_limiter",
+    "_storage_options",
+    "_storage_dead",
+    "_fallback_storage",
+    "_fallback_limiter",
+)
+
+
+class _PerAppAttribute:
+    """Reads and writes an attribute of the Limiter in the current app's own state."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return _state(obj).get(self.name)
+
+    def __set__(self, obj, value):
+        _state(obj)[self.name] = value
+
+
+def _state(limiter: Limiter) -> dict:
+    if has_app_context():
+        state = current_app.extensions.get(_STATE_KEY)
+        if state is not None:
+            return state
+    return limiter.__dict__.setdefault("_vendas_default_state", {})
+
+
+class AppLimiter(Limiter):
+    """A Limiter whose storage belongs to each app, not to the shared extension object.
+
+    Upstream keeps one storage per Limiter instance, so the last ``create_app()`` in a process
+    silently takes over the counters of every other app. Here each app keeps its own (and two
+    apps share counts only when their storage really is shared, e.g. the same Redis), which is
+    what several gunicorn workers see. Outside an app context the last app's state is used,
+    like upstream.
+    """
+
+    _storage = _PerAppAttribute()
+    _limiter = _PerAppAttribute()
+    _storage_options = _PerAppAttribute()
+    _storage_dead = _PerAppAttribute()
+    _fallback_storage = _PerAppAttribute()
+    _fallback_limiter = _PerAppAttribute()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._vendas_initial = copy.deepcopy(self.__dict__["_vendas_default_state"])
+
+    def init_app(self, app: Flask) -> None:
+        state = copy.deepcopy(self._vendas_initial)
+        app.extensions[_STATE_KEY] = state
+        with app.app_context():
+            super().init_app(app)
+        self.__dict__["_vendas_default_state"] = state
+
+    def reset(self) -> None:
+        """Clear the counters; an unreachable storage is logged, not raised (maintenance op)."""
+        try:
+            super().reset()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("rate limit storage could not be reset: %s", exc)
+
+
+def configured_workers(environ: Mapping[str, str] | None = None) -> int:
+    """How many server processes will run this app, as far as the environment tells.
+
+    ``VENDAS_WORKERS`` is set by our gunicorn.conf.py from gunicorn's final settings; otherwise
+    gunicorn's own sources: ``--workers`` in ``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY``.
+    """
+    env = os.environ if environ is None else environ
+    for name in ("VENDAS_WORKERS",):
+        if (env.get(name) or "").strip().isdigit():
+            return int(env[name])
+    try:
+        args = shlex.split(env.get("GUNICORN_CMD_ARGS") or "")
+    except ValueError:
+        args = []
+    for i, arg in enumerate(args):
+        if arg in ("-w", "--workers") and i + 1 < len(args) and args[i + 1].isdigit():
+            return int(args[i + 1])
+        if arg.startswith("--workers=") and arg.split("=", 1)[1].isdigit():
+            return int(arg.split("=", 1)[1])
+        if arg.startswith("-w") and arg[2:].isdigit():
+            return int(arg[2:])
+    if (env.get("WEB_CONCURRENCY") or "").strip().isdigit():
+        return int(env["WEB_CONCURRENCY"])
+    return 1
+
+
+def is_process_local(storage_uri: str | None) -> bool:
+    return (storage_uri or "memory://").strip().lower().startswith("memory://")
+
+
+def multiplied_limits_warning(storage_uri: str | None, workers: int) -> str | None:
+    """The start-up warning text when this configuration multiplies every limit, else None."""
+    if workers <= 1 or not is_process_local(storage_uri):
+        return None
+    return (
+        f"RATE LIMITS ARE MULTIPLIED BY {workers}: RATELIMIT_STORAGE_URI is memory:// and "
+        f"{workers} workers will run, each counting on its own (login, activation resend and "
+        f"webhook limits accept {workers}x their value). Set RATELIMIT_STORAGE_URI="
+        "redis://127.0.0.1:6379/0 (see docs/deploy.md)."
+    )
+
+
+def warn_if_multiplied(app: Flask, environ: Mapping[str, str] | None = None) -> str | None:
+    message = multiplied_limits_warning(
+        app.config.get("RATELIMIT_STORAGE_URI"), configured_workers(environ)
+    )
+    if message:
+        log.warning(message)
+    return message
