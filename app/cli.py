@@ -6,7 +6,7 @@ import click
 from flask import Blueprint
 
 from app.extensions import db
-from app.services import accounts, settings
+from app.services import accounts, audit, settings
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -22,6 +22,13 @@ def create_operator(email: str, password: str, name: str) -> None:
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
+    audit.record(
+        audit.OPERATOR_CREATED,
+        actor_label=audit.ACTOR_CLI,
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email, "via": "linha de comando (create-operator)"},
+    )
     db.session.commit()
     click.echo(f"Operador criado: {user.email} (id {user.id})")
 

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.extensions import db
+from app.services import audit
 from app.services import jobs as jobs_service
 from app.services import settings as settings_service
 from app.settings import bp
@@ -27,12 +28,13 @@ def save(platform: str):
     group = next((g for g in settings_service.SCHEMA if g.platform == platform), None)
     if group is None:
         abort(404)
-    changed = []
+    changed, keys, cleared = [], [], []
     try:
         for field in group.fields:
             if request.form.get(f"clear_{field.key}"):
                 settings_service.clear(field.key)
                 changed.append(field.label)
+                cleared.append(field.key)
                 continue
             value = (request.form.get(field.key) or "").strip()
             if not value:
@@ -41,6 +43,7 @@ def save(platform: str):
                 continue
             settings_service.set_value(field.key, value, by=current_user.email)
             changed.append(field.label)
+            keys.append(field.key)
     except settings_service.SettingsError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
@@ -49,6 +52,19 @@ def save(platform: str):
             groups=settings_service.overview(),
             schedules=jobs_service.overview(),
         ), 422
+    if changed:
+        # Which settings, never their values (secret or not).
+        audit.record(
+            audit.SETTINGS_CHANGED,
+            target_type="settings",
+            target_id=platform,
+            details={
+                "group": group.title,
+                "fields": changed,
+                "keys": keys + cleared,
+                "cleared": cleared,
+            },
+        )
     db.session.commit()
     if changed:
         log.info("settings of %s changed: %s", platform, ", ".join(changed))
@@ -63,7 +79,7 @@ def save_schedules():
     """Intervals (minutes) and on/off per job; the scheduler leader applies them at once."""
     from app import scheduler
 
-    changed, errors = [], []
+    changed, errors, audited = [], [], []
     for job in jobs_service.catalogue():
         raw = request.form.get(f"interval-{job.id}")
         if raw is None:
@@ -73,6 +89,14 @@ def save_schedules():
             enabled = request.form.get(f"enabled-{job.id}") == "1"
             if jobs_service.save(job, minutes * 60, enabled, by=current_user.email):
                 changed.append(job.label)
+                audited.append(
+                    {
+                        "job_id": job.id,
+                        "job": job.label,
+                        "interval_minutes": minutes,
+                        "enabled": enabled,
+                    }
+                )
         except ValueError:
             errors.append(job.label)
     if errors:
@@ -82,6 +106,8 @@ def save_schedules():
             "danger",
         )
         return redirect(url_for("settings.index") + "#agendamentos")
+    if audited:
+        audit.record(audit.SCHEDULES_CHANGED, target_type="schedules", details={"jobs": audited})
     db.session.commit()
     if changed:
         log.info("schedules changed: %s", ", ".join(changed))
