@@ -258,7 +258,8 @@ def test_page_lists_filters_and_paginates(operator, send_webhook):
         audit.record(audit.SYNC_CANCELED, actor_label="outra@example.com", target_id=n)
     db.session.commit()
     html = operator.get("/auditoria").get_data(as_text=True)
-    assert "Auditoria" in html and 'href="/auditoria"' in html  # in the nav menu
+    assert "Auditoria" in html
+    assert 'href="/auditoria"' in operator.get("/configuracoes").get_data(as_text=True)
     assert "registro(s)" in html and "Próxima" in html
     only = operator.get("/auditoria?action=activation.resent").get_data(as_text=True)
     assert "Link reenviado" in only and "maria@example.com" in only
