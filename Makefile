@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run demo test lint format bench clean deps dev-deps browser-deps
+.PHONY: run demo test lint format audit bench clean deps dev-deps browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: dev-deps
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# pip-audit of the pinned requirements: fails on a known vulnerability, only warns when the
+# vulnerability service cannot be reached (see docs/deploy.md, "Dependências").
+audit: dev-deps
+	$(PY) scripts/audit_deps.py $(AUDIT_ARGS)
 
 format: dev-deps
 	$(VENV)/bin/ruff check --fix .

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
+from flask_migrate.cli import db as db_group
 
 from app.extensions import db
-from app.services import accounts, settings
+from app.services import accounts, audit, settings
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -22,8 +25,45 @@ def create_operator(email: str, password: str, name: str) -> None:
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
+    audit.record(
+        audit.OPERATOR_CREATED,
+        actor_label=audit.ACTOR_CLI,
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email, "via": "linha de comando (create-operator)"},
+    )
     db.session.commit()
     click.echo(f"Operador criado: {user.email} (id {user.id})")
+
+
+@db_group.command("backup")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    help="Arquivo ou pasta de destino (padrão: instance/backups/, nome com data e hora).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Mantém só as N cópias mais recentes na pasta de destino.",
+)
+def db_backup(output: str | None, keep: int | None) -> None:
+    """Online copy of the SQLite database (PostgreSQL: use pg_dump, see docs/deploy.md)."""
+    from app.services import backup
+
+    default_dir = Path(current_app.instance_path) / "backups"
+    try:
+        made = backup.backup_sqlite(db.engine.url, output, default_dir)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    size = f"{made.size:,}".replace(",", ".")
+    click.echo(f"Backup salvo em {made.path} ({size} bytes, integridade ok).")
+    if keep:
+        stem = backup.sqlite_path(db.engine.url).stem
+        for old in backup.prune(made.path.parent, stem, keep):
+            click.echo(f"Cópia antiga removida: {old}")
 
 
 @bp.cli.command("rotate-key")

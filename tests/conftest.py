@@ -99,8 +99,26 @@ def _migrated(database_url, tmp_path_factory):
 
 def _truncate_all() -> None:
     with db.engine.begin() as conn:
+        _purge_append_only(conn)
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def _purge_append_only(conn) -> None:
+    """Empty audit_entries, whose triggers refuse DELETE (TRUNCATE skips row triggers on
+    PostgreSQL; on SQLite the triggers are dropped and re-created around the DELETE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("TRUNCATE audit_entries"))
+        return
+    triggers = conn.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+        {"t": "audit_entries"},
+    ).all()
+    for name, _ in triggers:
+        conn.execute(text(f'DROP TRIGGER "{name}"'))
+    conn.execute(text("DELETE FROM audit_entries"))
+    for _, sql in triggers:
+        conn.execute(text(sql))
 
 
 @pytest.fixture

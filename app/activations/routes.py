@@ -25,7 +25,7 @@ from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
 from app.models.types import utcnow
 from app.paging import page_arg
 from app.security import safe_next
-from app.services import activation, outbox, stats
+from app.services import activation, audit, outbox, stats
 
 PER_PAGE = 50
 PLATFORMS = ("hotmart", "kiwify", "kirvano")
@@ -129,6 +129,20 @@ def _link_or_404(link_id: int) -> ActivationLink:
     return link
 
 
+def _link_target(link: ActivationLink) -> dict:
+    return {"target_type": "activation_link", "target_id": link.id}
+
+
+def _link_details(link: ActivationLink) -> dict:
+    """What identifies a link to a seller (never its token: only the hash is stored anyway)."""
+    return {
+        "email": link.buyer_email,
+        "product": link.product_name,
+        "platform": link.platform,
+        "sale_id": link.sale_id,
+    }
+
+
 def _back():
     return redirect(safe_next(request.form.get("back"), "activations.index"))
 
@@ -142,6 +156,15 @@ def resend(link_id: int):
         db.session.rollback()
         flash(str(exc), "warning")
         return _back()
+    audit.record(
+        audit.ACTIVATION_RESENT,
+        **_link_target(link),
+        details={
+            **_link_details(link),
+            "new_link_id": issued.link.id if issued.link else None,
+            "attached": issued.attached_to is not None,
+        },
+    )
     db.session.commit()
     outbox.kick()
     if issued.attached_to is not None:
@@ -160,6 +183,7 @@ def revoke(link_id: int):
         db.session.rollback()
         flash(str(exc), "warning")
         return _back()
+    audit.record(audit.ACTIVATION_REVOKED, **_link_target(link), details=_link_details(link))
     db.session.commit()
     flash(f"Link de {link.buyer_email} revogado.", "success")
     return _back()
@@ -169,15 +193,26 @@ def revoke(link_id: int):
 def change_email(link_id: int):
     link = _link_or_404(link_id)
     new_email = (request.form.get("email") or "").strip()
+    old_email = link.buyer_email
     try:
         issued = activation.change_email(link, new_email)
     except activation.ActivationError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
         return _back()
+    target = issued.link.buyer_email if issued.link else new_email
+    audit.record(
+        audit.ACTIVATION_EMAIL_CHANGED,
+        **_link_target(link),
+        details={
+            **_link_details(link),
+            "old_email": old_email,
+            "new_email": target,
+            "new_link_id": issued.link.id if issued.link else None,
+        },
+    )
     db.session.commit()
     outbox.kick()
-    target = issued.link.buyer_email if issued.link else new_email
     flash(
         f"E-mail corrigido: novo link enviado para {target}; o anterior deixou de valer.", "success"
     )
@@ -190,6 +225,12 @@ def retry_email(email_id: int):
     if email is None:
         abort(404)
     outbox.retry(email)
+    audit.record(
+        audit.EMAIL_RETRIED,
+        target_type="outbox_email",
+        target_id=email.id,
+        details={"to": email.to_email, "subject": email.subject, "attempts": email.attempts},
+    )
     db.session.commit()
     outbox.kick()
     flash(f"E-mail para {email.to_email} colocado de volta na fila de envio.", "success")

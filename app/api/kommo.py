@@ -10,10 +10,10 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.routes import TRUE_VALUES
+from app.api.routes import TRUE_VALUES, record_sync
 from app.extensions import db
+from app.services import audit, sync
 from app.services import kommo as kommo_service
-from app.services import sync
 
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
@@ -121,6 +121,8 @@ def kommo_sync():
                 kommo_service.SOURCE, resource, full=full, requested_by=by
             )
             runs[resource] = (run, created)
+            if created:
+                record_sync(audit.SYNC_STARTED, run)
     except sync.SyncNotConfigured as exc:
         abort(409, description=str(exc))
     except sync.SyncError as exc:

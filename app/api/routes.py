@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.api import bp
 from app.extensions import db
 from app.models.sync import RUN_STATUSES
-from app.services import sync
+from app.services import audit, sync
 
 TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
 
@@ -28,8 +28,27 @@ def start_sync_response(source: str, resource: str, full: bool = False):
         abort(409, description=str(exc))
     except sync.SyncError as exc:
         abort(503, description=str(exc))
+    if created:
+        record_sync(audit.SYNC_STARTED, run)
     body = {"success": True, "run_id": run.id, "created": created, "status": run.status}
     return jsonify(body), 202
+
+
+def record_sync(action: str, run) -> None:
+    """Audit a sync start or cancel (the run is committed by the sync service: commit here)."""
+    audit.record(
+        action,
+        target_type="sync_run",
+        target_id=run.id,
+        details={
+            "source": run.source,
+            "resource": run.resource,
+            "source_label": sync.source_label(run.source),
+            "resource_label": sync.resource_label(run.source, run.resource),
+            "full": bool(run.full),
+        },
+    )
+    db.session.commit()
 
 
 def _wants_full() -> bool:
@@ -72,6 +91,7 @@ def cancel_sync_run(run_id: int):
         abort(404, description="Sincronização não encontrada.")
     if not run.is_active and not run.cancel_requested:
         abort(409, description="Esta sincronização já terminou.")
+    record_sync(audit.SYNC_CANCELED, run)
     return jsonify({"success": True, "run": run.to_dict()})
 
 

@@ -11,7 +11,7 @@ from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 from app.extensions import db, limiter
 from app.security import operator_exists, safe_next
-from app.services import accounts, outbox, user_sessions
+from app.services import accounts, audit, outbox, user_sessions
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def login():
             log.info("failed login attempt")
             flash(INVALID_LOGIN, "danger")
             return render_template("auth/login.html", form=form), 200
+        if user.is_admin:
+            audit.record(audit.LOGIN, actor=user, target_type="user", target_id=user.id)
         db.session.commit()
         start_session(user)
         log.info("user %s logged in", user.id)
@@ -60,6 +62,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
+        if current_user.is_admin:
+            audit.record(audit.LOGOUT, target_type="user", target_id=current_user.id)
+            db.session.commit()
         user_sessions.close_session(current_user.session_token)
         log.info("user %s logged out", current_user.id)
     logout_user()
@@ -85,6 +90,13 @@ def setup():
             if accounts.operator_count() > 1:  # another request won the race after our check
                 db.session.rollback()
                 abort(409, description="O operador inicial já foi criado.")
+            audit.record(
+                audit.OPERATOR_CREATED,
+                actor=user,
+                target_type="user",
+                target_id=user.id,
+                details={"email": user.email, "via": "configuração inicial (/setup)"},
+            )
             db.session.commit()
             current_app.extensions["vendas_operator_exists"] = True
             start_session(user)

@@ -13,7 +13,7 @@ from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES
 from app.paging import page_arg
-from app.services import outbox
+from app.services import audit, outbox
 from app.services import settings as settings_service
 from app.services import webhooks as service
 
@@ -138,9 +138,24 @@ def detail(event_id: int):
 @bp.post("/webhooks/<int(max=2147483647):event_id>/reprocessar")
 def replay(event_id: int):
     try:
-        status = service.process(event_id)
+        status = service.process(event_id)  # commits on its own: recorded right after
     except LookupError:
         abort(404)
+    event = db.session.get(WebhookEvent, event_id)
+    audit.record(
+        audit.WEBHOOK_REPLAYED,
+        target_type="webhook_event",
+        target_id=event_id,
+        details={
+            "event_id": event_id,
+            "platform": event.platform if event else None,
+            "event_type": event.event_type if event else None,
+            "transaction_id": event.transaction_id if event else None,
+            "status": status,
+            "result": STATUS_LABELS.get(status, status),
+        },
+    )
+    db.session.commit()
     outbox.kick()
     category = "success" if status in ("processed", "ignored") else "danger"
     flash(f"Evento #{event_id} reprocessado: {STATUS_LABELS.get(status, status)}.", category)
@@ -169,9 +184,26 @@ def send_test():
         overrides["email"] = email
     body, headers, query = build_event(platform, family, secret=secret, **overrides)
     result = service.receive(platform, body, headers, query, remote_addr="painel (teste)")
-    outbox.kick()
     if result.status_code == 200:
         outcome = TEST_OUTCOMES.get(result.body["status"], result.body["status"])
+    else:
+        outcome = f"recusado ({result.status_code})"
+    audit.record(
+        audit.WEBHOOK_TEST_SENT,
+        target_type="webhook_event" if result.event_id else None,
+        target_id=result.event_id,
+        details={
+            "platform": platform,
+            "event": TEST_EVENTS[family],
+            "email": email or None,
+            "transaction_id": overrides["transaction"],
+            "status_code": result.status_code,
+            "result": outcome,
+        },
+    )
+    db.session.commit()
+    outbox.kick()
+    if result.status_code == 200:
         flash(f"Webhook de teste da {platform.title()} recebido: {outcome}.", "success")
     else:
         flash(

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from app.models.activation import ActivationLink
+from app.models.audit import AuditEntry
 from app.models.gestao_click import GcClient, GcProduct, GcSale
 from app.models.hotmart import ApiToken, Product, Subscription
 from app.models.kommo import KommoContact, KommoLead
@@ -15,6 +16,7 @@ __all__ = [
     "Access",
     "ActivationLink",
     "ApiToken",
+    "AuditEntry",
     "GcClient",
     "GcProduct",
     "GcSale",

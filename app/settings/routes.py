@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.extensions import db
+from app.services import audit
 from app.services import jobs as jobs_service
 from app.services import settings as settings_service
 from app.settings import bp
@@ -35,6 +36,13 @@ def generate_token(platform: str):
         abort(404)
     token = secrets.token_urlsafe(32)
     settings_service.set_value(key, token, by=current_user.email)
+    group, field = settings_service.FIELDS[key]
+    audit.record(
+        audit.SETTINGS_CHANGED,
+        target_type="settings",
+        target_id=platform,
+        details={"group": group.title, "fields": [f"{field.label} (gerado)"], "keys": [key]},
+    )
     db.session.commit()
     log.info("webhook token of %s generated", platform)
     # Shown once, in this answer only (never stored in a flash cookie nor shown again).
@@ -51,12 +59,13 @@ def save(platform: str):
     group = next((g for g in settings_service.SCHEMA if g.platform == platform), None)
     if group is None:
         abort(404)
-    changed = []
+    changed, keys, cleared = [], [], []
     try:
         for field in group.fields:
             if request.form.get(f"clear_{field.key}"):
                 settings_service.clear(field.key)
                 changed.append(field.label)
+                cleared.append(field.key)
                 continue
             value = (request.form.get(field.key) or "").strip()
             if not value:
@@ -65,6 +74,7 @@ def save(platform: str):
                 continue
             settings_service.set_value(field.key, value, by=current_user.email)
             changed.append(field.label)
+            keys.append(field.key)
     except settings_service.SettingsError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
@@ -73,6 +83,19 @@ def save(platform: str):
             groups=settings_service.overview(),
             schedules=jobs_service.overview(),
         ), 422
+    if changed:
+        # Which settings, never their values (secret or not).
+        audit.record(
+            audit.SETTINGS_CHANGED,
+            target_type="settings",
+            target_id=platform,
+            details={
+                "group": group.title,
+                "fields": changed,
+                "keys": keys + cleared,
+                "cleared": cleared,
+            },
+        )
     db.session.commit()
     if changed:
         log.info("settings of %s changed: %s", platform, ", ".join(changed))
@@ -87,7 +110,7 @@ def save_schedules():
     """Intervals (minutes) and on/off per job; the scheduler leader applies them at once."""
     from app import scheduler
 
-    changed, errors = [], []
+    changed, errors, audited = [], [], []
     for job in jobs_service.catalogue():
         raw = request.form.get(f"interval-{job.id}")
         if raw is None:
@@ -97,6 +120,14 @@ def save_schedules():
             enabled = request.form.get(f"enabled-{job.id}") == "1"
             if jobs_service.save(job, minutes * 60, enabled, by=current_user.email):
                 changed.append(job.label)
+                audited.append(
+                    {
+                        "job_id": job.id,
+                        "job": job.label,
+                        "interval_minutes": minutes,
+                        "enabled": enabled,
+                    }
+                )
         except ValueError:
             errors.append(job.label)
     if errors:
@@ -106,6 +137,8 @@ def save_schedules():
             "danger",
         )
         return redirect(url_for("settings.index") + "#agendamentos")
+    if audited:
+        audit.record(audit.SCHEDULES_CHANGED, target_type="schedules", details={"jobs": audited})
     db.session.commit()
     if changed:
         log.info("schedules changed: %s", ", ".join(changed))

@@ -327,6 +327,13 @@ def test_api_sync_status_lists_and_details(operator_client, km_app, emu):
     assert body["success"] is True and body["run_id"] == body["run_ids"]["leads"]
     assert set(body["run_ids"]) == {"contacts", "leads"}
     assert sync.wait_idle(120)
+    from app.models import AuditEntry
+
+    db.session.rollback()
+    started = db.session.scalars(
+        db.select(AuditEntry.target_id).where(AuditEntry.action == "sync.started")
+    ).all()
+    assert sorted(started) == sorted(str(i) for i in body["run_ids"].values())  # audited
     status = operator_client.get("/api/kommo/sync/status").get_json()
     assert status["success"] is True and status["running"] is False
     for resource, total in (("contacts", CONTACTS), ("leads", LEADS)):

@@ -296,3 +296,28 @@ def test_registered_syncer_visible_in_api_list(client, operator, syncers):
     assert body["success"] is True
     assert [r["id"] for r in body["runs"]] == [run.id]
     assert client.get("/api/sync-runs?status=bogus").status_code == 400
+
+
+def test_sync_start_and_cancel_are_audited(client, operator, syncers):
+    from app.models import AuditEntry
+    from app.services import audit
+
+    run_id = client.post(f"/api/sync/{SOURCE}/cancelable", headers=operator).get_json()["run_id"]
+    assert syncers.started.wait(TIMEOUT)
+    joined = client.post(f"/api/sync/{SOURCE}/cancelable", headers=operator).get_json()
+    assert joined["run_id"] == run_id and joined["created"] is False  # a join is no new start
+    client.post(f"/api/sync-runs/{run_id}/cancel", headers=operator)
+    wait_finished(run_id)
+    db.session.rollback()
+    entries = db.session.scalars(
+        db.select(AuditEntry)
+        .where(AuditEntry.action.in_([audit.SYNC_STARTED, audit.SYNC_CANCELED]))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [(e.action, e.target_id) for e in entries] == [
+        (audit.SYNC_STARTED, str(run_id)),
+        (audit.SYNC_CANCELED, str(run_id)),
+    ]
+    assert entries[0].actor_email == "operador@example.com"
+    assert entries[0].details["resource"] == "cancelable"
+    assert audit.describe(entries[0]).startswith("Sincronização iniciada:")
