@@ -38,6 +38,7 @@ class Sale(db.Model):
         UniqueConstraint("platform", "transaction_id"),
         Index("ix_sales_platform_product", "platform", "product_id"),
         Index("ix_sales_subscription", "platform", "subscription_id"),
+        Index("ix_sales_parent", "platform", "parent_transaction_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +60,9 @@ class Sale(db.Model):
     subscription_id: Mapped[str | None] = mapped_column(String(255))
     recurrence_number: Mapped[int | None] = mapped_column()
     is_order_bump: Mapped[bool] = mapped_column(default=False)
+    # Several products in one purchase: the other products' sales point at the main one's
+    # transaction (a Hotmart bump's parent_purchase_transaction; a Kirvano sale_id).
+    parent_transaction_id: Mapped[str | None] = mapped_column(String(255))
     # A test delivery (the platform's own tool or the panel's "Enviar teste"): kept apart from
     # every total, shown only when a filter asks for tests.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false(), index=True)
@@ -76,6 +80,11 @@ class Sale(db.Model):
     @property
     def grants_access(self) -> bool:
         return self.status in GRANTING_STATUSES
+
+    @property
+    def purchase_key(self) -> str:
+        """The transaction that names the whole purchase (main product and its bumps)."""
+        return self.parent_transaction_id or self.transaction_id
 
 
 class SaleStatusChange(db.Model):

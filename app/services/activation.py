@@ -56,17 +56,56 @@ def find_by_token(token: str) -> ActivationLink | None:
     )
 
 
+def purchase_sales(sale: Sale) -> list[Sale]:
+    """Every sale of the purchase ``sale`` belongs to: the main product and the ones bought
+    with it (order bumps, bundle items), oldest first."""
+    key = sale.purchase_key
+    return list(
+        db.session.scalars(
+            select(Sale)
+            .where(
+                Sale.platform == sale.platform,
+                or_(Sale.transaction_id == key, Sale.parent_transaction_id == key),
+            )
+            .order_by(Sale.id)
+        )
+    )
+
+
+def purchase_products(sale: Sale) -> list[str]:
+    """The names of the products of the purchase that still give access."""
+    names = [
+        other.product_name or "sua compra"
+        for other in purchase_sales(sale)
+        if other.status in GRANTING_STATUSES
+    ]
+    return list(dict.fromkeys(names)) or [sale.product_name or "sua compra"]
+
+
+def _products_label(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " e " + names[-1]
+
+
 def _pending_link(sale: Sale, email: str) -> ActivationLink | None:
+    """A pending link of this buyer for this purchase (any of its products)."""
     return db.session.scalar(
         select(ActivationLink)
         .where(
-            ActivationLink.sale_id == sale.id,
+            ActivationLink.sale_id.in_(select(Sale.id).where(*_purchase_filter(sale))),
             ActivationLink.buyer_email == email,
             ActivationLink.status == LINK_PENDING,
             ActivationLink.expires_at > utcnow(),
         )
         .order_by(ActivationLink.id.desc())
     )
+
+
+def _purchase_filter(sale: Sale) -> list:
+    key = sale.purchase_key
+    return [
+        Sale.platform == sale.platform,
+        or_(Sale.transaction_id == key, Sale.parent_transaction_id == key),
+    ]
 
 
 def _new_link(sale: Sale, email: str, name: str | None) -> tuple[ActivationLink, str]:
@@ -89,7 +128,8 @@ def _new_link(sale: Sale, email: str, name: str | None) -> tuple[ActivationLink,
 
 
 def _queue_activation_email(link: ActivationLink, token: str) -> None:
-    product = link.product_name or "sua compra"
+    products = purchase_products(link.sale) if link.sale else [link.product_name or "sua compra"]
+    product = _products_label(products)
     outbox.queue(
         "activation",
         to=link.buyer_email,
@@ -97,6 +137,7 @@ def _queue_activation_email(link: ActivationLink, token: str) -> None:
         context={
             "name": link.buyer_name or "",
             "product": product,
+            "products": products,
             "link": activation_url(token),
             "days": _link_days(),
             "expires_at": link.expires_at,
@@ -153,15 +194,21 @@ def issue_for_sale(sale: Sale, *, renewal: bool = False) -> Issued:
         raise ActivationError("Venda sem e-mail do comprador.")
     user = accounts.find_user(email)
     if user is not None:
-        _, changed = grant_access(user, sale)
+        changed = False
+        for other in purchase_sales(sale) or [sale]:
+            if other.id == sale.id or (
+                other.status in GRANTING_STATUSES and other.buyer_email == email
+            ):
+                changed = grant_access(user, other)[1] or changed
         if changed and not renewal:
+            product = _products_label(purchase_products(sale))
             outbox.queue(
                 "purchase_added",
                 to=user.email,
-                subject=f"Compra adicionada à sua conta: {sale.product_name or 'nova compra'}",
+                subject=f"Compra adicionada à sua conta: {product}",
                 context={
                     "name": user.name or sale.buyer_name or "",
-                    "product": sale.product_name or "sua compra",
+                    "product": product,
                     "login_url": f"{current_app.config['APP_URL']}/login",
                 },
                 ref_type="sale",

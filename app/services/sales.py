@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
 from app.services import activation
 from app.sources import hotmart, kirvano, kiwify
-from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
+from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ SALE_FIELDS = (
     "payment_method",
     "subscription_id",
     "recurrence_number",
+    "parent_transaction_id",
 )
 
 
@@ -57,6 +58,7 @@ class Outcome:
     sale: Sale | None = None
     status_changed: bool = False
     note: str = ""
+    issue: bool = False  # a link/e-mail is due, left to the caller (several products)
 
 
 def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> tuple[Sale, bool]:
@@ -273,12 +275,43 @@ def _cancel_subscription(event: NormalizedEvent, webhook_event_id: int | None) -
     return Outcome(handled=True, sale=sales[-1], status_changed=True)
 
 
+def item_event(event: NormalizedEvent, item: Item) -> NormalizedEvent:
+    """The event as it applies to one more product of the same purchase (its own sale)."""
+    return replace(
+        event,
+        transaction_id=clip("transaction_id", f"{event.transaction_id}:{item.product_id}"),
+        product_id=item.product_id,
+        product_name=item.product_name,
+        offer_code=item.offer_code,
+        amount_cents=item.amount_cents,
+        is_order_bump=item.is_order_bump,
+        extra_items=(),
+        parent_transaction_id=event.transaction_id,
+    )
+
+
 def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> Outcome:
-    """Idempotent: applying the same event twice leaves the same state."""
+    """Idempotent: applying the same event twice leaves the same state.
+
+    A purchase of several products (``extra_items``) becomes one sale per product — each its
+    own access and amount — with one activation link (or one "compra adicionada") for all.
+    """
     if (event.platform, event.event_type) in SUBSCRIPTION_CANCEL_EVENTS:
         return _cancel_subscription(event, webhook_event_id)
     if event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id:
         return Outcome(handled=False, note="evento informativo")
+    outcome = _apply_one(event, webhook_event_id, issue=not event.extra_items)
+    if not event.extra_items or outcome.sale is None:
+        return outcome
+    for item in event.extra_items:
+        _apply_one(item_event(event, item), webhook_event_id, issue=False)
+    if outcome.issue:
+        db.session.flush()
+        activation.issue_for_sale(outcome.sale, renewal=event.kind is Kind.RENEW)
+    return outcome
+
+
+def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool) -> Outcome:
     sale, is_new = _get_or_create_sale(
         event.platform, event.transaction_id, {"status": event.status or "pending"}
     )
@@ -302,7 +335,21 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
                 handled=True, sale=sale, status_changed=changed, note="teste da plataforma"
             )
         if sale.buyer_email:
+            if not issue:
+                return Outcome(handled=True, sale=sale, status_changed=changed, issue=True)
             activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW)
     elif changed and sale.status in REVOKED_STATUSES and was_granting:
         activation.revoke_for_sale(sale, sale.status)
+        _revoke_bumps(sale, sale.status, event, webhook_event_id)
     return Outcome(handled=True, sale=sale, status_changed=changed)
+
+
+def _revoke_bumps(sale: Sale, status: str, event: NormalizedEvent, webhook_event_id) -> None:
+    """A refund of the main purchase revokes every product bought with it."""
+    if sale.parent_transaction_id:
+        return
+    for other in activation.purchase_sales(sale):
+        if other.id == sale.id or other.status not in GRANTING_STATUSES:
+            continue
+        set_status(other, status, event.occurred_at, event.event_type, False, webhook_event_id)
+        activation.revoke_for_sale(other, status)

@@ -87,7 +87,7 @@ def activate(token: str):
     if request.method == "GET":
         activation.register_open(link)
         db.session.commit()
-        return render_template("signup/form.html", form=form, link=link)
+        return render_template("signup/form.html", form=form, link=link, products=_products(link))
     if form.validate_on_submit():
         problem = password_problem(form.password.data, link.buyer_email)
         if problem:
@@ -116,7 +116,12 @@ def activate(token: str):
                 if current_user.is_authenticated and current_user.id == user.id:
                     return redirect(url_for("member.account"))
                 return redirect(url_for("auth.login"))
-    return render_template("signup/form.html", form=form, link=link), 422
+    return render_template("signup/form.html", form=form, link=link, products=_products(link)), 422
+
+
+def _products(link) -> list[str]:
+    """Everything this purchase gives access to (several products share one link)."""
+    return activation.purchase_products(link.sale) if link.sale else [link.product_name]
 
 
 @bp.post("/ativar/<token>/reenviar")

@@ -63,6 +63,17 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Item:
+    """One more product bought in the same purchase (an order bump or a bundle item)."""
+
+    product_id: str
+    product_name: str | None
+    offer_code: str | None
+    amount_cents: int | None
+    is_order_bump: bool
+
+
+@dataclass(frozen=True)
 class NormalizedEvent:
     platform: str
     event_type: str
@@ -91,6 +102,10 @@ class NormalizedEvent:
     # panel's "Enviar teste", transaction ``TESTE-…``). Never counted in totals.
     test_origin: str | None = None
     checkout_url: str | None = None  # abandoned carts: where the buyer can finish the purchase
+    # Several products in one purchase: the others (Kirvano ``products[]``), each its own sale
+    # and access; and, for a Hotmart order bump, the transaction of the purchase it belongs to.
+    extra_items: tuple[Item, ...] = ()
+    parent_transaction_id: str | None = None
 
 
 TEST_PLATFORM = "platform"

@@ -234,6 +234,9 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         "subscription_id": text(dig(data, "subscription", "subscriber", "code")),
         "recurrence_number": as_int(purchase.get("recurrence_number")),
         "is_order_bump": as_bool(dig(purchase, "order_bump", "is_order_bump")),
+        "parent_transaction_id": text(dig(purchase, "order_bump", "parent_purchase_transaction"))
+        if as_bool(dig(purchase, "order_bump", "is_order_bump"))
+        else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
     }
 

@@ -36,6 +36,7 @@ from typing import Any
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
+    Item,
     Kind,
     MalformedPayload,
     NormalizedEvent,
@@ -148,6 +149,27 @@ def verify(
     return VerifyResult(False, "Token inválido", None)
 
 
+def _extra_items(products: list, main: dict) -> tuple[Item, ...]:
+    """Every product of the purchase but the main one, with its own price."""
+    items = []
+    for product in products:
+        if not isinstance(product, dict) or product is main:
+            continue
+        product_id = text(product.get("id"))
+        if product_id is None:
+            continue
+        items.append(
+            Item(
+                product_id=product_id,
+                product_name=text(product.get("name")),
+                offer_code=text(product.get("offer_id")),
+                amount_cents=brl_to_cents(product.get("price")),
+                is_order_bump=as_bool(product.get("is_order_bump")),
+            )
+        )
+    return tuple(items)
+
+
 def _main_product(products: list) -> tuple[dict, bool]:
     """First product that is not an order bump (else the first product)."""
     items = [item for item in products if isinstance(item, dict)]
@@ -159,7 +181,13 @@ def _main_product(products: list) -> tuple[dict, bool]:
     return {}, False
 
 
-def _amount_cents(body: dict) -> int | None:
+def _amount_cents(body: dict, product: dict, extra_items: tuple[Item, ...]) -> int | None:
+    """The purchase total; with several products, the main product's own price (each other
+    product's sale carries its price), when the prices are sent."""
+    if extra_items:
+        own = brl_to_cents(product.get("price"))
+        if own is not None:
+            return own
     fiscal_total = as_dict(body.get("fiscal")).get("total_value")
     cents = decimal_to_cents(fiscal_total)
     if cents is None:
@@ -181,7 +209,9 @@ def parse(body: dict) -> NormalizedEvent:
     customer = as_dict(body.get("customer"))
     payment = as_dict(body.get("payment"))
     plan = as_dict(body.get("plan"))
-    product, is_bump = _main_product(as_list(body.get("products")))
+    products = as_list(body.get("products"))
+    product, is_bump = _main_product(products)
+    extra_items = _extra_items(products, product)
     charge_number = as_int(plan.get("charge_number"))
     if event_type == "SALE_APPROVED" and charge_number is not None and charge_number > 1:
         kind = Kind.RENEW
@@ -235,7 +265,7 @@ def parse(body: dict) -> NormalizedEvent:
         product_name=text(product.get("name")),
         offer_code=text(product.get("offer_id")),
         plan_name=text(plan.get("name")),
-        amount_cents=_amount_cents(body),
+        amount_cents=_amount_cents(body, product, extra_items),
         currency=normalize_currency(body.get("currency")) or DEFAULT_CURRENCY,
         payment_method=normalize_payment_method(payment.get("method"))
         or normalize_payment_method(body.get("payment_method")),
@@ -245,6 +275,7 @@ def parse(body: dict) -> NormalizedEvent:
         is_order_bump=is_bump,
         access_until=access_until,
         test_origin=test_origin,
+        extra_items=() if is_cart else extra_items,
         checkout_url=(
             text(body.get("checkout_url"), 500) or text(body.get("checkout_link"), 500)
             if is_cart

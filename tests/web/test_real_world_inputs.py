@@ -324,3 +324,82 @@ def test_settings_generate_a_kirvano_token_shown_once(app_factory):
             client.post("/configuracoes/kiwify/gerar-token", data={"csrf_token": token}).status_code
             == 404
         )
+
+
+# --- Several products in one purchase ----------------------------------------------------------
+
+
+def _sales_by_product():
+    return {s.product_name: s for s in db.session.scalars(select(Sale).order_by(Sale.id))}
+
+
+def test_kirvano_order_bump_is_its_own_sale_with_one_link_naming_both(
+    send_webhook, webhook_app, smtp_server
+):
+    from tests.web.test_signup import link_path, submit
+
+    assert send_webhook("kirvano", "sale_approved_order_bump").status_code == 200
+    sales = _sales_by_product()
+    assert set(sales) == {"Curso Exemplo", "Planilha Bônus"}
+    main, bump = sales["Curso Exemplo"], sales["Planilha Bônus"]
+    assert (main.transaction_id, main.amount_cents) == ("BMP45678", 9700)
+    assert (bump.amount_cents, bump.is_order_bump, bump.parent_transaction_id) == (
+        2700,
+        True,
+        "BMP45678",
+    )
+    assert count(ActivationLink) == 1 and len(smtp_server.messages) == 1
+    (message,) = smtp_server.messages
+    assert "Curso Exemplo e Planilha Bônus" in message["Subject"]
+
+    path = link_path(smtp_server)
+    client = send_webhook.client
+    form = client.get(path).get_data(as_text=True)
+    assert "Curso Exemplo" in form and "Planilha Bônus" in form
+    assert submit(client, path).status_code == 302
+    account = client.get("/conta").get_data(as_text=True)
+    assert "Curso Exemplo" in account and "Planilha Bônus" in account
+
+    # A refund of the purchase revokes both products.
+    assert send_webhook("kirvano", "sale_refunded_order_bump").status_code == 200
+    statuses = {name: sale.status for name, sale in _sales_by_product().items()}
+    assert statuses == {"Curso Exemplo": "refunded", "Planilha Bônus": "refunded"}
+    from app.models import Access
+
+    assert {a.status for a in db.session.scalars(select(Access))} == {"revoked"}
+
+
+def test_hotmart_order_bump_shares_the_parent_purchase_link(send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    sales = _sales_by_product()
+    bump = sales["Planilha Bônus"]
+    assert bump.parent_transaction_id == "HP16015479281022" and bump.amount_cents == 2700
+    assert count(ActivationLink) == 1 and len(smtp_server.messages) == 1  # one link per purchase
+    from tests.web.test_signup import link_path, submit
+
+    path = link_path(smtp_server)
+    form = send_webhook.client.get(path).get_data(as_text=True)
+    assert "Curso Exemplo" in form and "Planilha Bônus" in form
+    submit(send_webhook.client, path)
+    from app.models import Access
+
+    assert db.session.scalar(select(func.count()).select_from(Access)) == 2
+    send_webhook("hotmart", "purchase_refunded")  # the main purchase refunded: both go
+    assert {s.status for s in _sales_by_product().values()} == {"refunded"}
+
+
+def test_order_bump_for_an_existing_member_sends_one_notice_naming_both(
+    send_webhook, webhook_app, smtp_server
+):
+    from app.services import accounts
+
+    accounts.create_user("maria@example.com", "senha-segura-123", name="Maria", role="member")
+    db.session.commit()
+    send_webhook("kirvano", "sale_approved_order_bump")
+    from app.models import Access
+
+    assert db.session.scalar(select(func.count()).select_from(Access)) == 2
+    assert count(ActivationLink) == 0
+    (message,) = smtp_server.messages
+    assert "Curso Exemplo e Planilha Bônus" in message["Subject"]
