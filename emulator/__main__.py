@@ -53,6 +53,12 @@ def serve_parser() -> argparse.ArgumentParser:
         default=defaults.hotmart_token_ttl,
         help="Hotmart access-token lifetime in seconds",
     )
+    p.add_argument(
+        "--hotmart-date-unit",
+        choices=("ms", "s"),
+        default=defaults.hotmart_date_unit,
+        help="unit of the dates in Hotmart REST answers (default %(default)s)",
+    )
     p.add_argument("--no-rate-limits", action="store_true", help="disable every rate limit")
     p.add_argument("--hotmart-rate-limit", type=int, default=defaults.hotmart_rate_limit)
     p.add_argument("--kommo-rate-limit", type=int, default=defaults.kommo_rate_limit)
@@ -88,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     if args.now:
         cfg.now = parse_now(args.now)
     cfg.hotmart_token_ttl = args.token_ttl
+    cfg.hotmart_date_unit = args.hotmart_date_unit
     cfg.rate_limits_enabled = not args.no_rate_limits
     cfg.hotmart_rate_limit = args.hotmart_rate_limit
     cfg.kommo_rate_limit = args.kommo_rate_limit

@@ -49,6 +49,9 @@ class EmulatorConfig:
     hotmart_token_ttl: int = 172799
     hotmart_rate_limit: int = 500  # per window; 0 disables
     hotmart_rate_window: float = 60.0
+    # REST dates: "ms" (documented) or "s" (seen from some accounts and proxies); query
+    # parameters are always read in milliseconds, like the real API.
+    hotmart_date_unit: str = "ms"
 
     # Kommo
     kommo_subdomain: str = "vendashub"
