@@ -61,6 +61,11 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-rate-limits", action="store_true", help="disable every rate limit")
     p.add_argument("--hotmart-rate-limit", type=int, default=defaults.hotmart_rate_limit)
+    p.add_argument(
+        "--kommo-currency",
+        default=defaults.kommo_currency,
+        help="currency of the Kommo account (GET /api/v4/account; default %(default)s)",
+    )
     p.add_argument("--kommo-rate-limit", type=int, default=defaults.kommo_rate_limit)
     p.add_argument("--kommo-retry-after", type=int, default=defaults.kommo_retry_after)
     p.add_argument("--kommo-block-after", type=int, default=defaults.kommo_block_after)
@@ -97,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     cfg.hotmart_date_unit = args.hotmart_date_unit
     cfg.rate_limits_enabled = not args.no_rate_limits
     cfg.hotmart_rate_limit = args.hotmart_rate_limit
+    cfg.kommo_currency = args.kommo_currency.strip().upper()
     cfg.kommo_rate_limit = args.kommo_rate_limit
     cfg.kommo_retry_after = args.kommo_retry_after
     cfg.kommo_block_after = args.kommo_block_after

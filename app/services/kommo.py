@@ -240,7 +240,16 @@ def _main_contact(item: dict) -> int | None:
     return as_int(main.get("id")) if main else None
 
 
-def lead_fields(item: dict, names: dict[str, dict]) -> dict[str, Any] | None:
+def account_currency(account: Any) -> str | None:
+    """The ISO 4217 code of ``GET /api/v4/account``'s ``currency`` (``BRL``, ``USD``…)."""
+    code = text(as_dict(account).get("currency"), 8)
+    code = (code or "").strip().upper()
+    return code if len(code) == 3 and code.isalpha() else None
+
+
+def lead_fields(
+    item: dict, names: dict[str, dict], currency: str | None = None
+) -> dict[str, Any] | None:
     remote_id = as_int(item.get("id"))
     if remote_id is None:
         return None
@@ -251,6 +260,7 @@ def lead_fields(item: dict, names: dict[str, dict]) -> dict[str, Any] | None:
         "remote_id": remote_id,
         "name": text(item.get("name"), 255) or "",
         "price": as_int(item.get("price")),
+        "currency": currency,
         "status_id": status_id,
         "pipeline_id": pipeline_id,
         "status_name": names["statuses"].get((pipeline_id, status_id)),
@@ -326,6 +336,8 @@ def sync_leads(ctx: sync.SyncContext, full: bool) -> None:
     with client:
         try:
             names = pipeline_names(client.pipelines())
+            # lead prices are whole units of the account currency (not always BRL)
+            currency = account_currency(client.account())
         except AuthenticationError:
             raise sync.SyncError(MSG_SYNC_AUTH) from None
         except PaymentRequiredError:
@@ -333,7 +345,7 @@ def sync_leads(ctx: sync.SyncContext, full: bool) -> None:
         except PermissionDeniedError:
             raise sync.SyncError(MSG_SYNC_BLOCKED) from None
         pages = client.lead_pages(updated_from=since, limit=int(_cfg("KOMMO_PAGE_SIZE")))
-        _run_pages(ctx, pages, KommoLead, lambda item: lead_fields(item, names))
+        _run_pages(ctx, pages, KommoLead, lambda item: lead_fields(item, names, currency))
 
 
 def register() -> None:
@@ -443,6 +455,35 @@ def counts() -> dict[str, int]:
         "won": count(KommoLead, KommoLead.is_won.is_(True)),
         "lost": count(KommoLead, KommoLead.is_lost.is_(True)),
     }
+
+
+def account_currency_code() -> str:
+    """The account currency of the most recently synced lead (BRL before any sync)."""
+    code = db.session.scalar(
+        select(KommoLead.currency)
+        .where(KommoLead.currency.is_not(None))
+        .order_by(KommoLead.last_sync_at.desc().nulls_last(), KommoLead.id.desc())
+        .limit(1)
+    )
+    return code or "BRL"
+
+
+def won_totals() -> list[dict[str, Any]]:
+    """Sum of won leads' prices per currency: ``[{"currency", "cents", "count"}]``, largest
+    first. Leads synced before their currency was known count in the account's."""
+    fallback = account_currency_code()
+    totals: dict[str, dict[str, Any]] = {}
+    rows = db.session.execute(
+        select(KommoLead.currency, func.sum(KommoLead.price), func.count())
+        .where(KommoLead.is_won.is_(True), KommoLead.price.is_not(None))
+        .group_by(KommoLead.currency)
+    )
+    for currency, total, count in rows:
+        code = currency or fallback
+        entry = totals.setdefault(code, {"currency": code, "cents": 0, "count": 0})
+        entry["cents"] += int(total or 0) * 100
+        entry["count"] += int(count)
+    return sorted(totals.values(), key=lambda e: -e["cents"])
 
 
 def sync_status() -> dict[str, Any]:
