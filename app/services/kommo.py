@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 from app.clients.errors import AuthenticationError, PaymentRequiredError, PermissionDeniedError
 from app.clients.http import Throttle
 from app.clients.kommo import (
+    DEFAULT_BASE_DOMAIN,
     LOST_STATUS_ID,
     MSG_MISSING,
     MSG_NO_URL,
@@ -43,6 +44,7 @@ from app.models import KommoContact, KommoLead
 from app.services import settings, sync
 from app.services.upserts import upsert_page
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
+from config import seconds
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +82,6 @@ def _cfg(key: str) -> Any:
     return DEFAULTS[key] if value in (None, "") else value
 
 
-def _float(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
-
-
 # ---------------------------------------------------------------------------- client
 
 _throttles: dict[float, Throttle] = {}
@@ -107,26 +101,49 @@ def credentials() -> dict[str, str | None]:
     return {key: settings.get(key) for key in CREDENTIAL_KEYS}
 
 
+def base_domain() -> str:
+    """``KOMMO_BASE_DOMAIN`` (seed 002): completes a bare subdomain in ``KOMMO_API_URL``."""
+    return current_app.config.get("KOMMO_BASE_DOMAIN") or DEFAULT_BASE_DOMAIN
+
+
+def api_url_for(token: str | None, api_url: str | None) -> str | None:
+    return base_url_for(token, api_url, base_domain())
+
+
 def is_configured() -> bool:
     """A token is set and a base URL is known (configured, or the token's api_domain)."""
     values = credentials()
     token = values["KOMMO_JWT_TOKEN"]
-    return bool(token and base_url_for(token, values["KOMMO_API_URL"]))
+    return bool(token and api_url_for(token, values["KOMMO_API_URL"]))
 
 
-def build_client(**options: Any) -> KommoClient:
-    """A ``KommoClient`` from the current settings, on the process-wide throttle."""
+def build_client(token: str | None = None, **options: Any) -> KommoClient:
+    """A ``KommoClient`` from the current settings, on the process-wide throttle.
+
+    ``token`` replaces the configured one (seed 002's "test this token" button; not saved).
+    ``KOMMO_RETRY_ATTEMPTS``/``KOMMO_RETRY_DELAY`` win over ``RETRY_*`` for Kommo;
+    ``KOMMO_TIMEOUT``/``KOMMO_RETRY_DELAY`` of 1000 or more are milliseconds; ``KOMMO_DEBUG``
+    logs every request and response at DEBUG (secrets masked)."""
     values = credentials()
     cfg = current_app.config
-    options.setdefault("retry_attempts", int(cfg.get("RETRY_ATTEMPTS", 3)))
-    options.setdefault("retry_delay", float(cfg.get("RETRY_DELAY", 1.0)))
-    timeout = _float(values["KOMMO_TIMEOUT"], float(DEFAULTS["KOMMO_TIMEOUT"]))
+    attempts = cfg.get("KOMMO_RETRY_ATTEMPTS")
+    delay = seconds(cfg.get("KOMMO_RETRY_DELAY"))
+    options.setdefault(
+        "retry_attempts", int(attempts if attempts is not None else cfg.get("RETRY_ATTEMPTS", 3))
+    )
+    options.setdefault(
+        "retry_delay", float(delay if delay is not None else cfg.get("RETRY_DELAY", 1.0))
+    )
+    timeout = seconds(values["KOMMO_TIMEOUT"]) or float(DEFAULTS["KOMMO_TIMEOUT"])
     connect = float(_cfg("KOMMO_CONNECT_TIMEOUT"))
     options.setdefault("timeout", (min(connect, timeout), timeout))
     options.setdefault("max_retry_after", float(_cfg("KOMMO_MAX_RETRY_AFTER")))
+    options.setdefault("debug", bool(cfg.get("KOMMO_DEBUG")))
+    options.setdefault("base_domain", base_domain())
     throttle = float(_cfg("KOMMO_THROTTLE_PER_SECOND") or 0)
     options.setdefault("throttle_per_second", None)  # the shared throttle below does the spacing
-    client = KommoClient(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"], **options)
+    token = token if token is not None else values["KOMMO_JWT_TOKEN"]
+    client = KommoClient(token, values["KOMMO_API_URL"], **options)
     if throttle > 0 and "sleep" not in options and "clock" not in options:
         client.gateway.throttle = shared_throttle(throttle)
     elif throttle > 0:
@@ -175,7 +192,7 @@ def overview() -> dict[str, Any]:
     return {
         "configured": is_configured(),
         "sources": {key: settings.source(key) for key in CREDENTIAL_KEYS},
-        "api_url": base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
+        "api_url": api_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
         "api_url_configured": bool(values["KOMMO_API_URL"]),
         "token": token_info(),
     }
@@ -185,7 +202,7 @@ def _client_for_sync() -> KommoClient:
     values = credentials()
     if not values["KOMMO_JWT_TOKEN"]:
         raise sync.SyncNotConfigured(MSG_MISSING)
-    if not base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]):
+    if not api_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]):
         raise sync.SyncNotConfigured(MSG_NO_URL)
     return build_client()
 
