@@ -23,8 +23,14 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
-from app.clients.errors import AuthenticationError, PaymentRequiredError, PermissionDeniedError
+from app.clients.errors import (
+    APIError,
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+)
 from app.clients.http import Throttle
 from app.clients.kommo import (
     DEFAULT_BASE_DOMAIN,
@@ -37,10 +43,13 @@ from app.clients.kommo import (
     base_url_for,
     expiry_status,
     jwt_claims,
+    token_account,
     token_expiry,
 )
 from app.extensions import db
+from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
+from app.models.types import utcnow
 from app.services import settings, sync
 from app.services.upserts import upsert_page
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
@@ -515,3 +524,154 @@ def sync_status() -> dict[str, Any]:
             "active": active.to_dict() if active else None,
         }
     return runs
+
+
+# ---------------------------------------------------------------------------- seed 002 shapes
+
+DIAGNOSTIC_CONTACTS = 5  # contacts read by the seed's connection test (one small page)
+
+
+def connection_report(token: str | None = None) -> dict[str, Any]:
+    """Seed 002's ``POST /api/kommo/test-connection``: the usual result plus ``connection``,
+    ``account`` {accountId, baseDomain, apiDomain, scopes, expiresAt} (the token's claims,
+    read without verifying them, and the account's name/subdomain/currency) and
+    ``diagnostics`` {contacts {count, items}} (a first small page of contacts).
+
+    ``token`` is tested instead of the configured one and is **not** saved. Never raises.
+    """
+    typed = token is not None
+    token = (token or "").strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if typed:
+        add_known_secret(token)  # typed into a form: mask it like a configured one
+    else:
+        token = credentials()["KOMMO_JWT_TOKEN"] or ""
+    items: list[dict[str, Any]] = []
+    if not token:
+        result = ConnectionResult(False, MSG_MISSING, "missing_token", {})
+    else:
+        try:
+            with build_client(token=token) as client:
+                result = client.test_connection()
+                if result.success:
+                    items = _diagnostic_contacts(client)
+        except Exception:
+            log.exception("Kommo connection test crashed")
+            message = "Erro inesperado ao testar a conexão com o Kommo. Veja o log do servidor."
+            result = ConnectionResult(False, message, "error", {})
+    body = result.as_dict()
+    details = result.details
+    remote = as_dict(details.get("account"))
+    account = token_account(jwt_claims(token), base_domain())
+    if account["accountId"] is None:
+        account["accountId"] = remote.get("id")
+    account.update(
+        name=remote.get("name"),
+        subdomain=remote.get("subdomain"),
+        currency=remote.get("currency"),
+        tokenExpiry=expiry_status(token_expiry(jwt_claims(token))),
+    )
+    body["connection"] = {
+        "success": result.success,
+        "status": "connected" if result.success else "failed",
+        "code": result.code,
+        "message": result.message,
+        "apiUrl": details.get("api_url") or api_url_for(token, credentials()["KOMMO_API_URL"]),
+        "responseTimeMs": details.get("elapsed_ms"),
+        "tokenSource": "request" if typed else "settings",
+    }
+    body["account"] = account
+    body["diagnostics"] = {"contacts": {"count": len(items), "items": items}}
+    return body
+
+
+def _diagnostic_contacts(client: KommoClient) -> list[dict[str, Any]]:
+    try:
+        page = next(iter(client.contact_pages(limit=DIAGNOSTIC_CONTACTS)), None)
+    except APIError as exc:
+        log.warning("Kommo connection test: contacts not readable: %s", exc.message)
+        return []
+    out = []
+    for item in page.items if page else []:
+        fields = contact_fields(item)
+        if fields:
+            out.append(
+                {
+                    "id": fields["remote_id"],
+                    "name": fields["name"],
+                    "email": fields["email"],
+                    "phone": fields["phone"],
+                }
+            )
+    return out
+
+
+def _store(model, fields: dict[str, Any]):
+    """Insert one record read live (a concurrent sync may have inserted it meanwhile)."""
+    obj = model(last_sync_at=utcnow(), **fields)
+    db.session.add(obj)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.scalar(select(model).where(model.remote_id == fields["remote_id"]))
+    return obj
+
+
+def fetch_contact(remote_id: int) -> KommoContact | None:
+    """The local copy, else one live ``GET /contacts/{id}`` stored locally (None: unknown).
+
+    Raises the client's ``APIError`` when Kommo fails."""
+    contact = get_contact(remote_id)
+    if contact is not None or not is_configured():
+        return contact
+    db.session.commit()  # no read transaction held while Kommo answers
+    with build_client() as client:
+        item = client.get_contact(remote_id)
+    fields = contact_fields(item) if item else None
+    if fields is None or fields["remote_id"] != remote_id:
+        return None
+    return _store(KommoContact, fields)
+
+
+def fetch_lead(remote_id: int) -> KommoLead | None:
+    """The local copy, else one live ``GET /leads/{id}`` stored locally (None: unknown).
+
+    Pipeline and status names come with the next leads sync; the currency is the account's
+    as last synced. Raises the client's ``APIError`` when Kommo fails."""
+    lead = get_lead(remote_id)
+    if lead is not None or not is_configured():
+        return lead
+    currency = account_currency_code()
+    db.session.commit()
+    with build_client() as client:
+        item = client.get_lead(remote_id)
+    names: dict[str, dict] = {"pipelines": {}, "statuses": {}}
+    fields = lead_fields(item, names, currency) if item else None
+    if fields is None or fields["remote_id"] != remote_id:
+        return None
+    return _store(KommoLead, fields)
+
+
+def seed_sync_status() -> dict[str, Any]:
+    """Seed 002's ``GET /api/kommo/sync`` ``data``: lastSync, contactsCount, dealsCount,
+    syncSuccess, errors (plus which runs are going)."""
+    latest = sync.latest_runs()
+    runs = [latest.get((SOURCE, resource)) for resource in RESOURCES]
+    finished = [r for r in runs if r is not None and r.finished_at is not None]
+    last_sync = max((r.finished_at for r in finished), default=None)
+    done = [r for r in runs if r is not None and not r.is_active]
+    totals = counts()
+    return {
+        "lastSync": last_sync.isoformat() if last_sync else None,
+        "contactsCount": totals["contacts"],
+        "dealsCount": totals["leads"],
+        "syncSuccess": bool(done) and all(r.status == "succeeded" for r in done),
+        "errors": [
+            f"{RESOURCES[r.resource]}: {r.error or r.status}"
+            for r in done
+            if r.status != "succeeded"
+        ],
+        "running": any(r is not None and r.is_active for r in runs),
+    }

@@ -1,13 +1,15 @@
 """SPEC §12: the seeds' own names keep working, against the live emulator.
 
 Environment aliases (the SPEC name wins), Kommo's millisecond knobs, KOMMO_DEBUG /
-GESTAO_CLICK_DEBUG request logs with secrets masked, KOMMO_BASE_DOMAIN.
+GESTAO_CLICK_DEBUG request logs with secrets masked, KOMMO_BASE_DOMAIN, and the seed 002/003
+endpoints with their request bodies and answer fields.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import math
 import time
 from datetime import UTC, datetime
 
@@ -15,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.clients.gestao_click import usage_counter
-from app.clients.kommo import normalize_api_url
+from app.clients.kommo import jwt_claims, normalize_api_url
 from app.extensions import db
+from app.models import IntegrationSetting, KommoContact, KommoLead
 from app.services import gestao_click, kommo, settings, sync
 from config import Config, seconds
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
@@ -247,3 +250,207 @@ def test_kommo_base_domain_completes_a_bare_subdomain(app_factory, emu):
     with app.app_context():
         assert kommo.overview()["api_url"] == "https://acme.amocrm.com/api/v4"
         assert kommo.build_client().api_url == "https://acme.amocrm.com/api/v4"
+        report = kommo.connection_report(emu.config.kommo_token(base_domain=None))
+        assert report["account"]["baseDomain"] == "amocrm.com"  # no claim: the setting
+
+
+# ------------------------------------------------------------------------------- seed 002: Kommo
+
+
+def test_post_test_connection_tests_the_given_token_without_saving_it(app_factory, emu):
+    other = emu.config.kommo_token(exp=int(time.time()) + 90 * 86400)
+    app = app_factory(**seed_env(emu, KOMMO_LONG_LIVED_TOKEN="eyJ.invalid.token"))
+    with app.app_context():
+        client = app.test_client()
+        Auth(app, client).operator()
+        assert (
+            client.post("/api/kommo/test-connection", json={"jwtToken": other}).status_code == 400
+        )
+        response = post_json(client, "/api/kommo/test-connection", {"jwtToken": other})
+        assert response.status_code == 200
+        body = response.get_json()
+        assert {"success", "message", "code", "connection", "account", "diagnostics"} <= set(body)
+        assert (body["success"], body["code"]) == (True, "ok")
+        assert body["connection"]["status"] == "connected"
+        assert body["connection"]["tokenSource"] == "request"
+        claims = jwt_claims(other)
+        account = body["account"]
+        assert account["accountId"] == claims["account_id"] == emu.config.kommo_account_id
+        assert account["baseDomain"] == "kommo.com" and account["apiDomain"] == "api-c.kommo.com"
+        assert account["scopes"] == claims["scopes"] and "crm" in account["scopes"]
+        expires = datetime.fromisoformat(account["expiresAt"])
+        assert expires == datetime.fromtimestamp(claims["exp"], UTC)
+        assert account["currency"] == "BRL" and account["subdomain"] == "vendashub"
+        contacts = body["diagnostics"]["contacts"]
+        assert contacts["count"] == len(contacts["items"]) == kommo.DIAGNOSTIC_CONTACTS
+        assert {"id", "name", "email", "phone"} <= set(contacts["items"][0])
+        # not saved: the configured (broken) token is still the one in use
+        assert _count(IntegrationSetting) == 0
+        assert settings.get("KOMMO_JWT_TOKEN") == "eyJ.invalid.token"
+        assert _count(KommoContact) == 0  # diagnostics are not a sync
+        configured = post_json(client, "/api/kommo/test-connection").get_json()
+        assert (configured["success"], configured["connection"]["tokenSource"]) == (
+            False,
+            "settings",
+        )
+        assert configured["diagnostics"] == {"contacts": {"count": 0, "items": []}}
+
+
+def test_post_test_connection_with_a_rejected_token(operator, emu):
+    bad = emu.config.kommo_token(account_id=1)  # another account: Kommo answers 401
+    body = post_json(operator, "/api/kommo/test-connection", {"jwtToken": bad}).get_json()
+    assert (body["success"], body["code"]) == (False, "invalid_token")
+    assert body["connection"]["status"] == "failed" and "401" in body["connection"]["message"]
+    assert body["account"]["accountId"] == 1  # what the token claims, unverified
+    assert body["diagnostics"]["contacts"]["count"] == 0
+    assert emu.hits("kommo.contacts") == 0
+    body = post_json(operator, "/api/kommo/test-connection", {"jwtToken": ""}).get_json()
+    assert (body["success"], body["code"]) == (False, "missing_token")
+    wrong_type = post_json(operator, "/api/kommo/test-connection", {"jwtToken": 5})
+    assert wrong_type.status_code == 400 and wrong_type.get_json()["success"] is False
+
+
+def test_post_contacts_and_deals_by_id(operator, seed_app, emu):
+    with kommo.build_client() as client:
+        contact = next(client.contact_pages(limit=1)).items[0]
+        lead = next(client.lead_pages(limit=1)).items[0]
+    # not synced yet: read from Kommo once, then kept
+    response = post_json(operator, "/api/kommo/contacts", {"contactId": contact["id"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["success"] is True and body["data"]["id"] == contact["id"]
+    assert body["contact"]["name"] == contact["name"] and isinstance(body["data"]["deals"], list)
+    assert emu.hits("kommo.contact") == 1
+    again = post_json(operator, "/api/kommo/contacts", {"contactId": str(contact["id"])})
+    assert again.get_json()["data"]["id"] == contact["id"] and emu.hits("kommo.contact") == 1
+    assert _count(KommoContact) == 1
+
+    response = post_json(operator, "/api/kommo/deals", {"dealId": lead["id"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    deal = response.get_json()["data"]
+    assert deal["id"] == lead["id"] and deal["price"] == lead["price"]
+    assert deal["currency"] == "BRL" and response.get_json()["deal"] == deal
+    assert emu.hits("kommo.lead") == 1 and _count(KommoLead) == 1
+    # the next sync completes it (pipeline and status names) without duplicating it
+    assert sync.run_sync("kommo", "leads").status == "succeeded"
+    db.session.expire_all()
+    stored = db.session.scalar(select(KommoLead).where(KommoLead.remote_id == lead["id"]))
+    assert stored.status_name and _count(KommoLead) == LEADS
+
+    for url, key in (("/api/kommo/contacts", "contactId"), ("/api/kommo/deals", "dealId")):
+        missing = post_json(operator, url, {key: 1})
+        assert missing.status_code == 404 and missing.get_json()["success"] is False
+        for bad in ({}, {key: "abc"}, {key: True}, {key: -3}):
+            assert post_json(operator, url, bad).status_code == 400
+    assert operator.post("/api/kommo/contacts", json={"contactId": 1}).status_code == 400  # CSRF
+
+
+def test_post_contact_when_kommo_fails_is_a_clean_error(operator, emu):
+    emu.fault(api="kommo", blocked=True)
+    response = post_json(operator, "/api/kommo/contacts", {"contactId": 18_000_001})
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert "Kommo" in error["message"] and "403" in error["message"]
+
+
+def test_get_sync_has_the_seed_status_shape(operator, seed_app, emu):
+    body = operator.get("/api/kommo/sync").get_json()
+    assert body["success"] is True
+    assert body["data"] == {
+        "lastSync": None,
+        "contactsCount": 0,
+        "dealsCount": 0,
+        "syncSuccess": False,
+        "errors": [],
+        "running": False,
+    }
+    started = post_json(operator, "/api/kommo/sync")
+    assert started.status_code == 202
+    assert sync.wait_idle(20)
+    data = operator.get("/api/kommo/sync").get_json()["data"]
+    assert (data["contactsCount"], data["dealsCount"]) == (CONTACTS, LEADS)
+    assert data["syncSuccess"] is True and data["errors"] == [] and data["lastSync"]
+    assert datetime.fromisoformat(data["lastSync"]).tzinfo is not None
+    emu.fault(api="kommo", blocked=True)
+    assert sync.run_sync("kommo", "leads").status == "failed"
+    data = operator.get("/api/kommo/sync").get_json()["data"]
+    assert data["syncSuccess"] is False and len(data["errors"]) == 1
+    assert data["errors"][0].startswith("Negócios:") and "403" in data["errors"][0]
+
+
+def test_list_answers_carry_the_seed_keys(operator, seed_app, emu):
+    assert sync.run_sync("kommo", "contacts").status == "succeeded"
+    assert sync.run_sync("kommo", "leads").status == "succeeded"
+    body = operator.get("/api/kommo/contacts?page=2&limit=7").get_json()
+    assert body["data"] == body["items"] and len(body["data"]) == 7
+    assert body["pagination"] == {
+        "page": 2,
+        "limit": 7,
+        "pageCount": math.ceil(CONTACTS / 7),
+        "total": CONTACTS,
+    }
+    assert body["message"] == f"{CONTACTS} contatos encontrados"
+    deals = operator.get("/api/kommo/deals?limit=250").get_json()
+    assert deals["data"] == deals["items"] and deals["pagination"]["pageCount"] == 1
+    assert deals["message"] == f"{LEADS} negócios encontrados"
+    one = operator.get("/api/kommo/contacts?query=zzz-nobody").get_json()
+    assert one["pagination"]["pageCount"] == 0 and one["message"] == "0 contatos encontrados"
+    assert sync.run_sync("gestao_click", "clients").status == "succeeded"
+    clients = operator.get("/api/gestao-click/clients?limit=3").get_json()
+    assert clients["data"] == clients["items"] and clients["pagination"]["limit"] == 3
+    assert clients["message"].endswith("clientes encontrados")
+
+
+def test_seed_endpoints_follow_the_api_login_rules(seed_app, emu):
+    client = seed_app.test_client()
+    auth = Auth(seed_app, client)
+    auth.create()  # setup done: an operator exists
+    for method, url in (
+        ("post", "/api/kommo/test-connection"),
+        ("post", "/api/kommo/contacts"),
+        ("post", "/api/kommo/deals"),
+        ("get", "/api/kommo/sync"),
+        ("post", "/api/gestao-click/test-connection"),
+    ):
+        response = getattr(client, method)(url, json={}, headers={"Accept": "application/json"})
+        # anonymous: a POST fails the CSRF check first (400), a GET asks for a login
+        expected = (400,) if method == "post" else (302, 401)
+        assert response.status_code in expected, (url, response.status_code)
+    auth.create(email="membro@example.com", role="member", name="Bia")
+    assert auth.login(email="membro@example.com").status_code == 302
+    assert client.get("/api/kommo/sync").status_code == 403
+    assert post_json(client, "/api/kommo/test-connection", page="/conta").status_code == 403
+    assert emu.stats()["total"] == 0
+
+
+# ------------------------------------------------------------------------ seed 003: Gestão Click
+
+
+def test_gestao_click_post_test_connection_env_or_typed_credentials(app_factory, emu):
+    app = app_factory(**seed_env(emu))
+    with app.app_context():
+        client = app.test_client()
+        Auth(app, client).operator()
+        url = "/api/gestao-click/test-connection"
+        body = post_json(client, url, {"useEnvCredentials": True}, "/gestao-click").get_json()
+        assert (body["success"], body["code"], body["credentials"]) == (True, "ok", "settings")
+        assert {"message", "details", "usage"} <= set(body)
+    # nothing configured: typed tokens are tested, not saved
+    app = app_factory(**FAST, GESTAOCLICK_API_URL=emu.gestaoclick)
+    with app.app_context():
+        client = app.test_client()
+        assert Auth(app, client).login().status_code == 302  # same database, same operator
+        cfg = emu.config
+        typed = {"accessToken": cfg.gc_access_token, "secretToken": cfg.gc_secret_token}
+        body = post_json(client, url, typed, "/gestao-click").get_json()
+        assert (body["success"], body["code"], body["credentials"]) == (True, "ok", "request")
+        assert body["usage"]["used"] >= 1
+        assert _count(IntegrationSetting) == 0 and not gestao_click.is_configured()
+        wrong = {"accessToken": "wrong-access-token", "secretToken": cfg.gc_secret_token}
+        body = post_json(client, url, wrong, "/gestao-click").get_json()
+        assert (body["success"], body["code"]) == (False, "invalid_credentials")
+        env = post_json(client, url, {"useEnvCredentials": True}, "/gestao-click").get_json()
+        assert (env["success"], env["code"]) == (False, "missing_credentials")
+        half = post_json(client, url, {"accessToken": cfg.gc_access_token}, "/gestao-click")
+        assert half.status_code == 400 and "secretToken" in half.get_json()["error"]["message"]
+        assert client.post(url, json=typed).status_code == 400  # no CSRF token
