@@ -27,6 +27,50 @@ INTEGRATION_VARS = (
 )
 
 
+# SPEC §12: names of the seed documents, read when the SPEC name (the key) is unset or empty.
+ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "HOTMART_BASIC": ("HOTMART_BASIC_AUTH",),
+    "HOTMART_WEBHOOK_HOTTOK": ("HOTMART_WEBHOOK_SECRET",),
+    "SMTP_PASSWORD": ("SMTP_PASS",),
+    "KOMMO_JWT_TOKEN": ("KOMMO_LONG_LIVED_TOKEN",),
+    "GESTAOCLICK_ACCESS_TOKEN": ("GESTAO_CLICK_API_KEY",),
+    "GESTAOCLICK_SECRET_TOKEN": ("GESTAO_CLICK_SECRET_TOKEN",),
+    "GESTAOCLICK_API_URL": ("GESTAO_CLICK_API_URL",),
+}
+# Seed values of 1000 or more for these are milliseconds (KOMMO_TIMEOUT=30000).
+MS_THRESHOLD = 1000
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    """``env[name]``, else the first of its seed aliases that is set (the SPEC name wins)."""
+    for key in (name, *ENV_ALIASES.get(name, ())):
+        value = env.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def env_source(env: Mapping[str, str], name: str) -> str | None:
+    """Which variable ``env_value`` took the value from (``name`` or one of its aliases)."""
+    for key in (name, *ENV_ALIASES.get(name, ())):
+        if env.get(key) not in (None, ""):
+            return key
+    return None
+
+
+def seconds(value: object, default: float | None = None) -> float | None:
+    """A duration in seconds; seed-style values of 1000 or more are milliseconds."""
+    if isinstance(value, bool) or value in (None, ""):
+        return default
+    try:
+        number = float(str(value).strip().replace(",", "."))
+    except ValueError:
+        return default
+    if number != number or number < 0:
+        return default
+    return number / 1000 if number >= MS_THRESHOLD else number
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
@@ -108,19 +152,29 @@ class Config:
             env.get("SMTP_PORT"), 587 if _bool(env.get("SMTP_USE_TLS"), False) else 25
         )
         self.MAIL_USERNAME = env.get("SMTP_USER") or None
-        self.MAIL_PASSWORD = env.get("SMTP_PASSWORD") or None
+        self.MAIL_PASSWORD = env_value(env, "SMTP_PASSWORD")
         self.MAIL_DEFAULT_SENDER = env.get("SMTP_FROM") or "Vendas Hub <nao-responda@localhost>"
         self.MAIL_USE_TLS = _bool(env.get("SMTP_USE_TLS"), False)
         self.MAIL_USE_SSL = _bool(env.get("SMTP_USE_SSL"), False)
         self.MAIL_TIMEOUT = _float(env.get("SMTP_TIMEOUT"), 10.0)
 
+        # Which variable each integration value came from (an alias shows on the Settings page).
+        self.ENV_SOURCES = {}
         for name in INTEGRATION_VARS:
-            setattr(self, name, env.get(name) or None)
-        if not self.HOTMART_WEBHOOK_HOTTOK:
-            self.HOTMART_WEBHOOK_HOTTOK = env.get("HOTMART_WEBHOOK_SECRET") or None
+            setattr(self, name, env_value(env, name))
+            self.ENV_SOURCES[name] = env_source(env, name)
         self.HOTMART_ENV = (self.HOTMART_ENV or "sandbox").lower()
-        self.KOMMO_TIMEOUT = self.KOMMO_TIMEOUT or "30"
+        timeout = seconds(self.KOMMO_TIMEOUT)
+        self.KOMMO_TIMEOUT = f"{timeout:g}" if timeout else "30"
         self.GESTAOCLICK_API_URL = self.GESTAOCLICK_API_URL or "https://api.gestaoclick.com"
+        # Seed 002's Kommo knobs: their own retry policy (else RETRY_*), request logs, the
+        # domain a bare subdomain in KOMMO_API_URL is completed with.
+        attempts = env.get("KOMMO_RETRY_ATTEMPTS")
+        self.KOMMO_RETRY_ATTEMPTS = _int(attempts, 3) if attempts not in (None, "") else None
+        self.KOMMO_RETRY_DELAY = seconds(env.get("KOMMO_RETRY_DELAY"))
+        self.KOMMO_DEBUG = _bool(env.get("KOMMO_DEBUG"), False)
+        self.KOMMO_BASE_DOMAIN = (env.get("KOMMO_BASE_DOMAIN") or "").strip().strip(".") or None
+        self.GESTAO_CLICK_DEBUG = _bool(env.get("GESTAO_CLICK_DEBUG"), False)
 
         self.ACTIVATION_LINK_DAYS = _int(env.get("ACTIVATION_LINK_DAYS"), 7)
         self.RETRY_ATTEMPTS = _int(env.get("RETRY_ATTEMPTS"), 3)

@@ -53,8 +53,19 @@ def serve_parser() -> argparse.ArgumentParser:
         default=defaults.hotmart_token_ttl,
         help="Hotmart access-token lifetime in seconds",
     )
+    p.add_argument(
+        "--hotmart-date-unit",
+        choices=("ms", "s"),
+        default=defaults.hotmart_date_unit,
+        help="unit of the dates in Hotmart REST answers (default %(default)s)",
+    )
     p.add_argument("--no-rate-limits", action="store_true", help="disable every rate limit")
     p.add_argument("--hotmart-rate-limit", type=int, default=defaults.hotmart_rate_limit)
+    p.add_argument(
+        "--kommo-currency",
+        default=defaults.kommo_currency,
+        help="currency of the Kommo account (GET /api/v4/account; default %(default)s)",
+    )
     p.add_argument("--kommo-rate-limit", type=int, default=defaults.kommo_rate_limit)
     p.add_argument("--kommo-retry-after", type=int, default=defaults.kommo_retry_after)
     p.add_argument("--kommo-block-after", type=int, default=defaults.kommo_block_after)
@@ -88,8 +99,10 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     if args.now:
         cfg.now = parse_now(args.now)
     cfg.hotmart_token_ttl = args.token_ttl
+    cfg.hotmart_date_unit = args.hotmart_date_unit
     cfg.rate_limits_enabled = not args.no_rate_limits
     cfg.hotmart_rate_limit = args.hotmart_rate_limit
+    cfg.kommo_currency = args.kommo_currency.strip().upper()
     cfg.kommo_rate_limit = args.kommo_rate_limit
     cfg.kommo_retry_after = args.kommo_retry_after
     cfg.kommo_block_after = args.kommo_block_after

@@ -49,11 +49,15 @@ class EmulatorConfig:
     hotmart_token_ttl: int = 172799
     hotmart_rate_limit: int = 500  # per window; 0 disables
     hotmart_rate_window: float = 60.0
+    # REST dates: "ms" (documented) or "s" (seen from some accounts and proxies); query
+    # parameters are always read in milliseconds, like the real API.
+    hotmart_date_unit: str = "ms"
 
     # Kommo
     kommo_subdomain: str = "vendashub"
     kommo_account_id: int = 32720107
     kommo_user_id: int = 10551234
+    kommo_currency: str = "BRL"  # GET /account → currency; lead prices are whole units of it
     kommo_rate_limit: int = 7  # per window; 0 disables
     kommo_rate_window: float = 1.0
     kommo_retry_after: int = 1  # the real API says 300; short by default for demos

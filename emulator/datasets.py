@@ -673,9 +673,9 @@ class KommoData:
             "updated_at": self.start,
             "updated_by": cfg.kommo_user_id,
             "current_user_id": cfg.kommo_user_id,
-            "country": "BR",
-            "currency": "BRL",
-            "currency_symbol": "R$",
+            "country": KOMMO_CURRENCY_COUNTRY.get(cfg.kommo_currency, "BR"),
+            "currency": cfg.kommo_currency,
+            "currency_symbol": KOMMO_CURRENCY_SYMBOLS.get(cfg.kommo_currency, cfg.kommo_currency),
             "customers_mode": "disabled",
             "is_unsorted_on": True,
             "mobile_feature_version": 0,
@@ -685,6 +685,17 @@ class KommoData:
             "contact_name_display_order": 1,
             "_links": {"self": {"href": f"{href}/api/v4/account"}},
         }
+
+
+KOMMO_CURRENCY_SYMBOLS = {"BRL": "R$", "USD": "$", "EUR": "€", "MXN": "$", "ARS": "$", "CLP": "$"}
+KOMMO_CURRENCY_COUNTRY = {
+    "BRL": "BR",
+    "USD": "US",
+    "EUR": "PT",
+    "MXN": "MX",
+    "ARS": "AR",
+    "CLP": "CL",
+}
 
 
 # ============================================================================ Gestão Click

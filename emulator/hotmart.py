@@ -219,6 +219,28 @@ def int_param(name: str) -> int | None:
         ) from None
 
 
+# Epoch-millisecond fields of the REST items (products, sales history, subscriptions).
+DATE_KEYS = frozenset(
+    {"created_at", "order_date", "approved_date", "accession_date", "date_next_charge"}
+)
+
+
+def with_date_unit(value: object, unit: str) -> object:
+    """``value`` with every REST date in ``unit``: ``ms`` as built, ``s`` divided by 1000."""
+    if unit != "s":
+        return value
+    if isinstance(value, dict):
+        return {
+            k: v // 1000
+            if k in DATE_KEYS and isinstance(v, int) and not isinstance(v, bool)
+            else with_date_unit(v, unit)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [with_date_unit(v, unit) for v in value]
+    return value
+
+
 def paginate(resource: str, indices: Sequence[int], build: Callable[[int], dict]) -> Response:
     max_results = int_param("max_results")
     if max_results is None:
@@ -229,7 +251,8 @@ def paginate(resource: str, indices: Sequence[int], build: Callable[[int], dict]
     page_token = request.args.get("page_token")
     offset = decode_page_token(resource, page_token) if page_token else 0
     total = len(indices)
-    items = [build(i) for i in indices[offset : offset + max_results]]
+    unit = emulator().config.hotmart_date_unit
+    items = [with_date_unit(build(i), unit) for i in indices[offset : offset + max_results]]
     page_info: dict = {"total_results": total, "results_per_page": max_results}
     if offset + max_results < total:
         page_info["next_page_token"] = encode_page_token(resource, offset + max_results)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 
 from app.api import bp
-from app.api.routes import _int_arg, _wants_full, start_sync_response
+from app.api.routes import TRUE_VALUES, _int_arg, _wants_full, list_body, start_sync_response
 from app.extensions import db
 
 MAX_LIMIT = 100
+NOUNS = {
+    "sales": ("venda encontrada", "vendas encontradas"),
+    "clients": ("cliente encontrado", "clientes encontrados"),
+    "products": ("produto encontrado", "produtos encontrados"),
+}
 
 
 @bp.get("/api/gestao-click/test-connection")
@@ -18,6 +23,39 @@ def gestao_click_test_connection():
 
     body = gestao_click.test_connection().as_dict()
     body["usage"] = gestao_click.usage()
+    return jsonify(body)
+
+
+@bp.post("/api/gestao-click/test-connection")
+def gestao_click_test_credentials():
+    """Seed 003: ``{"useEnvCredentials": true}`` tests the configured tokens;
+    ``{"accessToken", "secretToken"}`` tests those (with the configured URL) without saving
+    them. Always 200 with the GET answer's keys."""
+    from app.logs import add_known_secret
+    from app.services import gestao_click
+
+    payload = request.get_json(silent=True)
+    payload = payload if isinstance(payload, dict) else {}
+    access, secret = payload.get("accessToken"), payload.get("secretToken")
+    use_env = payload.get("useEnvCredentials")
+    use_env = use_env is True or str(use_env).strip().lower() in TRUE_VALUES
+    if use_env or (access in (None, "") and secret in (None, "")):
+        result = gestao_click.test_connection()
+        usage = gestao_click.usage()
+        source = "settings"
+    else:
+        for name, value in (("accessToken", access), ("secretToken", secret)):
+            if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+                abort(400, description=f"Informe {name} (ou use useEnvCredentials: true).")
+        access, secret = access.strip(), secret.strip()
+        add_known_secret(access)
+        add_known_secret(secret)
+        result = gestao_click.test_connection(access, secret)
+        usage = gestao_click.client_usage(access)
+        source = "request"
+    body = result.as_dict()
+    body["usage"] = usage
+    body["credentials"] = source
     return jsonify(body)
 
 
@@ -32,15 +70,8 @@ def _list(resource: str):
     else:
         stmt = gestao_click.QUERIES[resource](query)
     result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
-    return jsonify(
-        {
-            "success": True,
-            "items": [row.to_dict() for row in result.items],
-            "page": page,
-            "limit": limit,
-            "total": result.total,
-        }
-    )
+    items = [row.to_dict() for row in result.items]
+    return jsonify(list_body(items, page, limit, result.total, NOUNS[resource]))
 
 
 @bp.get("/api/gestao-click/sales")

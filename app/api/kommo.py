@@ -10,7 +10,8 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.routes import TRUE_VALUES, record_sync
+from app.api.routes import TRUE_VALUES, list_body, record_sync
+from app.clients.errors import APIError
 from app.extensions import db
 from app.services import audit, sync
 from app.services import kommo as kommo_service
@@ -40,19 +41,41 @@ def _wants_full() -> bool:
     return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
 
 
-def _page(stmt, serialize):
+def _page(stmt, serialize, noun: tuple[str, str]):
     page = _int_arg("page", 1, 1, 100_000)
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
-    return jsonify(
-        {
-            "success": True,
-            "items": serialize(result.items),
-            "page": page,
-            "limit": limit,
-            "total": result.total,
-        }
-    )
+    return jsonify(list_body(serialize(result.items), page, limit, result.total, noun))
+
+
+def _json_body() -> dict:
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else {}
+
+
+def _id_field(payload: dict, *names: str) -> int:
+    """A positive Kommo id from the body (``contactId``…), else 400."""
+    for name in names:
+        value = payload.get(name)
+        if value in (None, ""):
+            continue
+        if isinstance(value, bool):
+            break
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            break
+        if 0 < number < 2**63:
+            return number
+        break
+    abort(400, description=f"Informe {names[0]} (o ID numérico do Kommo).")
+
+
+def _live(fetch, remote_id: int):
+    try:
+        return fetch(remote_id)
+    except APIError as exc:
+        abort(502, description=f"Kommo: {exc.message}")
 
 
 def _deals(leads) -> list[dict]:
@@ -79,7 +102,64 @@ def kommo_test_connection():
 @bp.get("/api/kommo/contacts")
 def kommo_contacts():
     stmt = kommo_service.contacts_query(request.args.get("query", ""))
-    return _page(stmt, lambda rows: [c.to_dict() for c in rows])
+    return _page(
+        stmt,
+        lambda rows: [c.to_dict() for c in rows],
+        ("contato encontrado", "contatos encontrados"),
+    )
+
+
+@bp.post("/api/kommo/test-connection")
+def kommo_test_token():
+    """Seed 002: ``{"jwtToken": "…"}`` tests that token without saving it (no body: the
+    configured one). Always 200: the GET answer plus ``connection``, ``account`` and
+    ``diagnostics``."""
+    payload = _json_body()
+    token = payload.get("jwtToken", payload.get("token"))
+    if token is not None and not isinstance(token, str):
+        abort(400, description="jwtToken deve ser o texto do token de longa duração.")
+    if isinstance(token, str) and len(token) > 8192:
+        abort(400, description="jwtToken longo demais.")
+    return jsonify(kommo_service.connection_report(token))
+
+
+def _contact_body(contact) -> dict:
+    body = contact.to_dict()
+    body["deals"] = [lead.to_dict() for lead in kommo_service.leads_of_contact(contact.remote_id)]
+    return body
+
+
+@bp.post("/api/kommo/contacts")
+def kommo_contact_by_body():
+    """Seed 002: ``{"contactId": N}`` → that contact (the local copy, else read from Kommo
+    once and kept)."""
+    contact_id = _id_field(_json_body(), "contactId", "id")
+    contact = _live(kommo_service.fetch_contact, contact_id)
+    if contact is None:
+        abort(404, description="Contato não encontrado no Kommo.")
+    body = _contact_body(contact)
+    return jsonify(
+        {"success": True, "contact": body, "data": body, "message": "Contato encontrado."}
+    )
+
+
+@bp.post("/api/kommo/deals")
+def kommo_deal_by_body():
+    """Seed 002: ``{"dealId": N}`` → that deal (lead), local copy first."""
+    deal_id = _id_field(_json_body(), "dealId", "leadId", "id")
+    lead = _live(kommo_service.fetch_lead, deal_id)
+    if lead is None:
+        abort(404, description="Negócio não encontrado no Kommo.")
+    body = _deals([lead])[0]
+    return jsonify({"success": True, "deal": body, "data": body, "message": "Negócio encontrado."})
+
+
+@bp.get("/api/kommo/sync")
+def kommo_sync_seed_status():
+    """Seed 002's status shape: ``data`` {lastSync, contactsCount, dealsCount, syncSuccess,
+    errors}."""
+    data = kommo_service.seed_sync_status()
+    return jsonify({"success": True, "configured": kommo_service.is_configured(), "data": data})
 
 
 @bp.get("/api/kommo/contacts/<int:contact_id>")
@@ -87,15 +167,13 @@ def kommo_contact(contact_id: int):
     contact = kommo_service.get_contact(contact_id)
     if contact is None:
         abort(404, description="Contato não encontrado (sincronize os contatos do Kommo).")
-    body = contact.to_dict()
-    body["deals"] = [lead.to_dict() for lead in kommo_service.leads_of_contact(contact_id)]
-    return jsonify({"success": True, "contact": body})
+    return jsonify({"success": True, "contact": _contact_body(contact)})
 
 
 @bp.get("/api/kommo/deals")
 def kommo_deals():
     stmt = kommo_service.leads_query(request.args.get("query", ""), request.args.get("status", ""))
-    return _page(stmt, _deals)
+    return _page(stmt, _deals, ("negócio encontrado", "negócios encontrados"))
 
 
 @bp.get("/api/kommo/deals/<int:deal_id>")

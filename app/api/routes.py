@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import abort, jsonify, request
 from flask_login import current_user
 
@@ -11,6 +13,27 @@ from app.models.sync import RUN_STATUSES
 from app.services import audit, sync
 
 TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
+
+
+def list_body(items: list, page: int, limit: int, total: int, noun: tuple[str, str]) -> dict:
+    """A list answer: SPEC §5 keys (``items``, ``page``, ``limit``, ``total``) plus the seeds'
+    (``data``, ``pagination`` {page, limit, pageCount, total}, ``message``)."""
+    singular, plural = noun  # "contato encontrado", "contatos encontrados"
+    return {
+        "success": True,
+        "items": items,
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "data": items,
+        "pagination": {
+            "page": page,
+            "limit": limit,
+            "pageCount": math.ceil(total / limit) if total else 0,
+            "total": total,
+        },
+        "message": f"{total} {singular if total == 1 else plural}",
+    }
 
 
 def start_sync_response(source: str, resource: str, full: bool = False):

@@ -152,6 +152,40 @@ def to_epoch_ms(value: datetime | date | int | float) -> int:
     return int(round(when.timestamp() * 1000))
 
 
+# Below this an epoch number is seconds (10^11 s is the year 5138; 10^11 ms is March 1973).
+EPOCH_MS_THRESHOLD = 100_000_000_000
+
+
+def from_epoch(value: Any) -> datetime | None:
+    """A date of a REST answer → aware UTC datetime, or None when unreadable.
+
+    Documented as Unix milliseconds, but seconds are seen too (older accounts, proxies that
+    re-serialise): the magnitude decides. Digit strings and ISO-8601 strings are accepted;
+    a naive ISO string is taken as UTC. Never raises.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        raw = value.strip()
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not isinstance(value, int | float) or value != value or value <= 0:
+        return None
+    seconds = value / 1000 if value >= EPOCH_MS_THRESHOLD else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def sales_windows(
     start: datetime, end: datetime, days: int = 30
 ) -> list[tuple[datetime, datetime]]:
@@ -528,6 +562,7 @@ __all__ = [
     "SANDBOX_API_URL",
     "TOKEN_URL",
     "TokenStore",
+    "from_epoch",
     "sales_windows",
     "to_epoch_ms",
 ]

@@ -23,6 +23,7 @@ import random
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +98,10 @@ if not any(isinstance(f, _ThirdPartyMaskingFilter) for f in _URLLIB3_LOGGER.filt
 USER_AGENT = "VendasHub/0.1 (+https://github.com/vendas-hub)"
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_DETAIL_CHARS = 300
+DEBUG_BODY_CHARS = 4000
+SECRET_HEADERS = frozenset(
+    {"authorization", "access-token", "secret-access-token", "x-hotmart-hottok", "cookie"}
+)
 
 
 # ---------------------------------------------------------------------------- error bodies
@@ -347,6 +352,7 @@ class HttpGateway:
         secrets: Iterable[str | None] = (),
         rng: random.Random | None = None,
         log: logging.Logger | None = None,
+        debug: bool = False,
     ):
         if retry_attempts < 0:
             raise ValueError("retry_attempts must be >= 0")
@@ -366,6 +372,17 @@ class HttpGateway:
         self.default_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self.default_headers.update(default_headers or {})
         self.log = log or logger
+        # Debug mode (KOMMO_DEBUG / GESTAO_CLICK_DEBUG): every request and response of this
+        # API logged at DEBUG with headers and bodies, secrets masked, whatever LOG_LEVEL says.
+        self.debug = bool(debug)
+        if self.debug:
+            slug = re.sub(
+                r"[^a-z0-9]+",
+                "_",
+                unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower(),
+            ).strip("_")
+            self.log = logging.getLogger(f"{self.log.name}.{slug or 'api'}.debug")
+            self.log.setLevel(logging.DEBUG)
         self._rng = rng or random.Random()
         self._secrets: tuple[str, ...] = ()
         self._secrets_lock = threading.Lock()
@@ -468,6 +485,8 @@ class HttpGateway:
             attempt += 1
             self.throttle.acquire()
             self.log.debug("%s → %s %s (attempt %d/%d)", self.name, method, shown, attempt, allowed)
+            if self.debug:
+                self._debug_request(prepared)
             t0 = self.clock()
             try:
                 resp = self.session.send(prepared.copy(), timeout=send_timeout, **settings)
@@ -484,6 +503,8 @@ class HttpGateway:
                 error.retryable = False
             else:
                 duration = self.clock() - t0
+                if self.debug:
+                    self._debug_response(resp, method, shown, duration)
                 if resp.status_code < 400:
                     return self._success(resp, method, shown, attempt, started, duration)
                 error = self._http_error(resp, method, shown, attempt)
@@ -524,6 +545,47 @@ class HttpGateway:
                 self.sleep(delay)
 
     # ------------------------------------------------------------------ internals
+
+    def _debug_body(self, body: Any) -> str:
+        if body is None or body == b"" or body == "":
+            return "-"
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        text = self.mask(str(body))
+        return text if len(text) <= DEBUG_BODY_CHARS else text[:DEBUG_BODY_CHARS] + "…"
+
+    def _debug_headers(self, headers: Mapping[str, str]) -> str:
+        shown = {}
+        for key, value in headers.items():
+            secret = key.lower() in SECRET_HEADERS or any(
+                word in key.lower() for word in ("token", "secret", "key", "auth")
+            )
+            shown[key] = mask(value) if secret and value else self.mask(value)
+        return jsonlib.dumps(shown, ensure_ascii=False)
+
+    def _debug_request(self, prepared: requests.PreparedRequest) -> None:
+        self.log.debug(
+            "%s debug request: %s %s headers=%s body=%s",
+            self.name,
+            prepared.method,
+            self._shown_url(prepared.url or ""),
+            self._debug_headers(prepared.headers),
+            self._debug_body(prepared.body),
+        )
+
+    def _debug_response(
+        self, resp: requests.Response, method: str, shown: str, duration: float
+    ) -> None:
+        self.log.debug(
+            "%s debug response: %s %s → %d in %.0f ms headers=%s body=%s",
+            self.name,
+            method,
+            shown,
+            resp.status_code,
+            duration * 1000,
+            self._debug_headers(resp.headers),
+            self._debug_body(resp.text if resp.content else None),
+        )
 
     def _shown_url(self, url: str) -> str:
         """Path + query for logs, with every secret masked."""

@@ -13,9 +13,6 @@ throttled to ~5 per second, honours ``retry_after`` and never retries 401/402/40
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import jwt
 
 from .errors import (
     APIConnectionError,
@@ -45,6 +44,7 @@ API_PREFIX = "/api/v4"
 MAX_LIMIT = 250
 DEFAULT_THROTTLE_PER_SECOND = 5.0  # Kommo answers 429 above 7 per second
 EXPIRY_WARNING_DAYS = 14
+DEFAULT_BASE_DOMAIN = "kommo.com"
 WON_STATUS_ID = 142
 LOST_STATUS_ID = 143
 
@@ -98,16 +98,31 @@ MSG_EXPIRED_LOCAL = " Atenção: pela data do token, ele expirou em {date}."
 
 
 def jwt_claims(token: str | None) -> dict[str, Any]:
-    """The JWT payload, read without verifying the signature (PLATFORMS §6.2); {} if unreadable."""
+    """The JWT payload, read with PyJWT **without** verifying the signature (Kommo publishes
+    no key, PLATFORMS §6.2) nor exp/aud; {} if unreadable."""
     if not token or token.count(".") != 2:
         return {}
-    segment = token.split(".")[1]
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        claims = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+def token_account(claims: Mapping[str, Any], base_domain: str | None = None) -> dict[str, Any]:
+    """What the token says about its account (seed 002's ``account`` block), never verified:
+    ``{accountId, baseDomain, apiDomain, scopes, expiresAt}``."""
+    expires_at = token_expiry(claims)
+    scopes = claims.get("scopes")
+    domain = claims.get("base_domain")
+    api_domain = claims.get("api_domain")
+    return {
+        "accountId": claims.get("account_id"),
+        "baseDomain": domain if isinstance(domain, str) and domain else base_domain,
+        "apiDomain": api_domain if isinstance(api_domain, str) and api_domain else None,
+        "scopes": [str(x) for x in scopes] if isinstance(scopes, list) else [],
+        "expiresAt": expires_at.isoformat() if expires_at else None,
+    }
 
 
 def token_expiry(claims: Mapping[str, Any]) -> datetime | None:
@@ -132,22 +147,28 @@ def expiry_status(
     return "soon" if remaining <= warn_days * 86400 else "ok"
 
 
-def normalize_api_url(value: str | None) -> str | None:
-    """``https://x.kommo.com``, ``x.kommo.com``, ``…/api/v4`` or a bare subdomain → the v4 base."""
+def normalize_api_url(value: str | None, base_domain: str | None = None) -> str | None:
+    """``https://x.kommo.com``, ``x.kommo.com``, ``…/api/v4`` or a bare subdomain → the v4 base.
+
+    A bare subdomain is completed with ``base_domain`` (``KOMMO_BASE_DOMAIN``, ``kommo.com``
+    by default; ``amocrm.com`` for amoCRM accounts)."""
     value = (value or "").strip().rstrip("/")
     if not value:
         return None
     if "://" not in value:
         bare_subdomain = "." not in value and "/" not in value
-        value = f"https://{value}.kommo.com" if bare_subdomain else f"https://{value}"
+        domain = (base_domain or DEFAULT_BASE_DOMAIN).strip().strip(".")
+        value = f"https://{value}.{domain}" if bare_subdomain else f"https://{value}"
     if value.endswith(API_PREFIX):
         return value
     return value + API_PREFIX
 
 
-def base_url_for(token: str | None, api_url: str | None = None) -> str | None:
+def base_url_for(
+    token: str | None, api_url: str | None = None, base_domain: str | None = None
+) -> str | None:
     """The configured URL, else ``https://{api_domain}`` from the token's claims."""
-    configured = normalize_api_url(api_url)
+    configured = normalize_api_url(api_url, base_domain)
     if configured:
         return configured
     domain = jwt_claims(token).get("api_domain")
@@ -199,6 +220,7 @@ class KommoClient:
         *,
         wall_clock: Callable[[], float] = time.time,
         expiry_warning_days: int = EXPIRY_WARNING_DAYS,
+        base_domain: str | None = None,
         **gateway_options: Any,
     ):
         token = (token or "").strip()
@@ -209,7 +231,8 @@ class KommoClient:
         self.expires_at = token_expiry(self.claims)
         self.wall_clock = wall_clock
         self.expiry_warning_days = expiry_warning_days
-        self.api_url = base_url_for(token, api_url)
+        self.base_domain = base_domain
+        self.api_url = base_url_for(token, api_url, base_domain)
         gateway_options.setdefault("timeout", (5.0, 30.0))
         gateway_options.setdefault("throttle_per_second", DEFAULT_THROTTLE_PER_SECOND)
         gateway_options.setdefault("error_parser", parse_kommo_error)
@@ -459,5 +482,6 @@ __all__ = [
     "expiry_status",
     "jwt_claims",
     "normalize_api_url",
+    "token_account",
     "token_expiry",
 ]

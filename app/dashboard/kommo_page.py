@@ -45,6 +45,8 @@ def kommo():
             outcome=outcome,
             outcomes=OUTCOMES,
             contacts=kommo_service.contacts_by_remote_id({lead.contact_id for lead in page.items}),
+            currency=kommo_service.account_currency_code(),
+            won_totals=kommo_service.won_totals(),
         )
     return render_template("kommo/index.html", **context)
 

@@ -1,7 +1,8 @@
 """Kommo CRM contacts and leads ("negócios"), synced from the API v4 (PLATFORMS.md §6).
 
 Keyed by the Kommo id (``remote_id``). Remote times are Kommo's Unix seconds as UTC datetimes.
-A lead's ``price`` is an integer in the account currency (whole units, not cents).
+A lead's ``price`` is an integer in the account currency (whole units, not cents); ``currency``
+is that currency as ``GET /api/v4/account`` reported it when the lead was synced.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class KommoLead(db.Model):
     remote_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     price: Mapped[int | None] = mapped_column(BigInteger)  # whole units of the account currency
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217 of the account, e.g. BRL
     status_id: Mapped[int | None] = mapped_column(BigInteger)
     pipeline_id: Mapped[int | None] = mapped_column(BigInteger)
     status_name: Mapped[str | None] = mapped_column(String(255))
@@ -86,6 +88,7 @@ class KommoLead(db.Model):
             "id": self.remote_id,
             "name": self.name,
             "price": self.price,
+            "currency": self.currency,
             "status_id": self.status_id,
             "status_name": self.status_name,
             "pipeline_id": self.pipeline_id,

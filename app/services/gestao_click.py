@@ -95,9 +95,18 @@ def is_configured() -> bool:
     return bool(values["GESTAOCLICK_ACCESS_TOKEN"] and values["GESTAOCLICK_SECRET_TOKEN"])
 
 
-def build_client(**options: Any) -> GestaoClickClient:
-    """A ``GestaoClickClient`` from the current settings and retry policy."""
+def build_client(
+    access_token: str | None = None, secret_token: str | None = None, **options: Any
+) -> GestaoClickClient:
+    """A ``GestaoClickClient`` from the current settings and retry policy.
+
+    ``access_token``/``secret_token`` replace the configured pair (seed 003's test of typed
+    credentials; nothing is saved). ``GESTAO_CLICK_DEBUG`` logs every request and response at
+    DEBUG, secrets masked."""
     values = credentials()
+    if access_token is not None or secret_token is not None:
+        values["GESTAOCLICK_ACCESS_TOKEN"] = access_token
+        values["GESTAOCLICK_SECRET_TOKEN"] = secret_token
     cfg = current_app.config
     throttle = _cfg("GESTAOCLICK_THROTTLE_PER_SECOND")
     options.setdefault("retry_attempts", int(cfg.get("RETRY_ATTEMPTS", 3)))
@@ -107,6 +116,7 @@ def build_client(**options: Any) -> GestaoClickClient:
         (float(_cfg("GESTAOCLICK_CONNECT_TIMEOUT")), float(_cfg("GESTAOCLICK_TIMEOUT"))),
     )
     options.setdefault("throttle_per_second", float(throttle) if float(throttle) else None)
+    options.setdefault("debug", bool(cfg.get("GESTAO_CLICK_DEBUG")))
     return GestaoClickClient(
         values["GESTAOCLICK_ACCESS_TOKEN"],
         values["GESTAOCLICK_SECRET_TOKEN"],
@@ -120,12 +130,20 @@ def usage() -> dict[str, Any]:
     return client_usage(settings.get("GESTAOCLICK_ACCESS_TOKEN"))
 
 
-def test_connection() -> ConnectionResult:
-    """What "Testar conexão" shows. Never raises."""
-    if not is_configured():
+def test_connection(
+    access_token: str | None = None, secret_token: str | None = None
+) -> ConnectionResult:
+    """What "Testar conexão" shows. Never raises.
+
+    With ``access_token``/``secret_token`` those are tested (with the configured URL) instead
+    of the configured pair, and not saved."""
+    typed = access_token is not None or secret_token is not None
+    if typed and not (access_token and secret_token):
+        return ConnectionResult(False, MSG_MISSING, "missing_credentials", {})
+    if not typed and not is_configured():
         return ConnectionResult(False, MSG_MISSING, "missing_credentials", {})
     try:
-        with build_client() as client:
+        with build_client(access_token, secret_token) as client:
             return client.test_connection()
     except Exception:
         log.exception("Gestão Click connection test crashed")

@@ -28,7 +28,13 @@ from flask import current_app
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from app.clients.hotmart import MSG_MISSING, ConnectionResult, HotmartClient, sales_windows
+from app.clients.hotmart import (
+    MSG_MISSING,
+    ConnectionResult,
+    HotmartClient,
+    from_epoch,
+    sales_windows,
+)
 from app.extensions import db
 from app.models import ApiToken, Product, Sale, Subscription
 from app.models.types import utcnow
@@ -39,7 +45,6 @@ from app.sources.base import (
     as_int,
     decimal_to_cents,
     dig,
-    epoch_to_utc,
     normalize_currency,
     normalize_email,
     normalize_payment_method,
@@ -224,7 +229,9 @@ def _client_for_sync() -> HotmartClient:
 
 
 def _ms(value: Any) -> datetime | None:
-    return epoch_to_utc(value)
+    """A REST date: epoch milliseconds as documented, but seconds too (detected by magnitude:
+    anything below 10^11 is seconds), a digit string, or an ISO/local date string."""
+    return from_epoch(value)
 
 
 def product_fields(item: dict) -> dict[str, Any] | None:

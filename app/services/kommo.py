@@ -23,10 +23,17 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
-from app.clients.errors import AuthenticationError, PaymentRequiredError, PermissionDeniedError
+from app.clients.errors import (
+    APIError,
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+)
 from app.clients.http import Throttle
 from app.clients.kommo import (
+    DEFAULT_BASE_DOMAIN,
     LOST_STATUS_ID,
     MSG_MISSING,
     MSG_NO_URL,
@@ -36,13 +43,17 @@ from app.clients.kommo import (
     base_url_for,
     expiry_status,
     jwt_claims,
+    token_account,
     token_expiry,
 )
 from app.extensions import db
+from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
+from app.models.types import utcnow
 from app.services import settings, sync
 from app.services.upserts import upsert_page
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
+from config import seconds
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +91,6 @@ def _cfg(key: str) -> Any:
     return DEFAULTS[key] if value in (None, "") else value
 
 
-def _float(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
-
-
 # ---------------------------------------------------------------------------- client
 
 _throttles: dict[float, Throttle] = {}
@@ -107,26 +110,49 @@ def credentials() -> dict[str, str | None]:
     return {key: settings.get(key) for key in CREDENTIAL_KEYS}
 
 
+def base_domain() -> str:
+    """``KOMMO_BASE_DOMAIN`` (seed 002): completes a bare subdomain in ``KOMMO_API_URL``."""
+    return current_app.config.get("KOMMO_BASE_DOMAIN") or DEFAULT_BASE_DOMAIN
+
+
+def api_url_for(token: str | None, api_url: str | None) -> str | None:
+    return base_url_for(token, api_url, base_domain())
+
+
 def is_configured() -> bool:
     """A token is set and a base URL is known (configured, or the token's api_domain)."""
     values = credentials()
     token = values["KOMMO_JWT_TOKEN"]
-    return bool(token and base_url_for(token, values["KOMMO_API_URL"]))
+    return bool(token and api_url_for(token, values["KOMMO_API_URL"]))
 
 
-def build_client(**options: Any) -> KommoClient:
-    """A ``KommoClient`` from the current settings, on the process-wide throttle."""
+def build_client(token: str | None = None, **options: Any) -> KommoClient:
+    """A ``KommoClient`` from the current settings, on the process-wide throttle.
+
+    ``token`` replaces the configured one (seed 002's "test this token" button; not saved).
+    ``KOMMO_RETRY_ATTEMPTS``/``KOMMO_RETRY_DELAY`` win over ``RETRY_*`` for Kommo;
+    ``KOMMO_TIMEOUT``/``KOMMO_RETRY_DELAY`` of 1000 or more are milliseconds; ``KOMMO_DEBUG``
+    logs every request and response at DEBUG (secrets masked)."""
     values = credentials()
     cfg = current_app.config
-    options.setdefault("retry_attempts", int(cfg.get("RETRY_ATTEMPTS", 3)))
-    options.setdefault("retry_delay", float(cfg.get("RETRY_DELAY", 1.0)))
-    timeout = _float(values["KOMMO_TIMEOUT"], float(DEFAULTS["KOMMO_TIMEOUT"]))
+    attempts = cfg.get("KOMMO_RETRY_ATTEMPTS")
+    delay = seconds(cfg.get("KOMMO_RETRY_DELAY"))
+    options.setdefault(
+        "retry_attempts", int(attempts if attempts is not None else cfg.get("RETRY_ATTEMPTS", 3))
+    )
+    options.setdefault(
+        "retry_delay", float(delay if delay is not None else cfg.get("RETRY_DELAY", 1.0))
+    )
+    timeout = seconds(values["KOMMO_TIMEOUT"]) or float(DEFAULTS["KOMMO_TIMEOUT"])
     connect = float(_cfg("KOMMO_CONNECT_TIMEOUT"))
     options.setdefault("timeout", (min(connect, timeout), timeout))
     options.setdefault("max_retry_after", float(_cfg("KOMMO_MAX_RETRY_AFTER")))
+    options.setdefault("debug", bool(cfg.get("KOMMO_DEBUG")))
+    options.setdefault("base_domain", base_domain())
     throttle = float(_cfg("KOMMO_THROTTLE_PER_SECOND") or 0)
     options.setdefault("throttle_per_second", None)  # the shared throttle below does the spacing
-    client = KommoClient(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"], **options)
+    token = token if token is not None else values["KOMMO_JWT_TOKEN"]
+    client = KommoClient(token, values["KOMMO_API_URL"], **options)
     if throttle > 0 and "sleep" not in options and "clock" not in options:
         client.gateway.throttle = shared_throttle(throttle)
     elif throttle > 0:
@@ -175,7 +201,7 @@ def overview() -> dict[str, Any]:
     return {
         "configured": is_configured(),
         "sources": {key: settings.source(key) for key in CREDENTIAL_KEYS},
-        "api_url": base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
+        "api_url": api_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
         "api_url_configured": bool(values["KOMMO_API_URL"]),
         "token": token_info(),
     }
@@ -185,7 +211,7 @@ def _client_for_sync() -> KommoClient:
     values = credentials()
     if not values["KOMMO_JWT_TOKEN"]:
         raise sync.SyncNotConfigured(MSG_MISSING)
-    if not base_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]):
+    if not api_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]):
         raise sync.SyncNotConfigured(MSG_NO_URL)
     return build_client()
 
@@ -240,7 +266,16 @@ def _main_contact(item: dict) -> int | None:
     return as_int(main.get("id")) if main else None
 
 
-def lead_fields(item: dict, names: dict[str, dict]) -> dict[str, Any] | None:
+def account_currency(account: Any) -> str | None:
+    """The ISO 4217 code of ``GET /api/v4/account``'s ``currency`` (``BRL``, ``USD``…)."""
+    code = text(as_dict(account).get("currency"), 8)
+    code = (code or "").strip().upper()
+    return code if len(code) == 3 and code.isalpha() else None
+
+
+def lead_fields(
+    item: dict, names: dict[str, dict], currency: str | None = None
+) -> dict[str, Any] | None:
     remote_id = as_int(item.get("id"))
     if remote_id is None:
         return None
@@ -251,6 +286,7 @@ def lead_fields(item: dict, names: dict[str, dict]) -> dict[str, Any] | None:
         "remote_id": remote_id,
         "name": text(item.get("name"), 255) or "",
         "price": as_int(item.get("price")),
+        "currency": currency,
         "status_id": status_id,
         "pipeline_id": pipeline_id,
         "status_name": names["statuses"].get((pipeline_id, status_id)),
@@ -326,6 +362,8 @@ def sync_leads(ctx: sync.SyncContext, full: bool) -> None:
     with client:
         try:
             names = pipeline_names(client.pipelines())
+            # lead prices are whole units of the account currency (not always BRL)
+            currency = account_currency(client.account())
         except AuthenticationError:
             raise sync.SyncError(MSG_SYNC_AUTH) from None
         except PaymentRequiredError:
@@ -333,7 +371,7 @@ def sync_leads(ctx: sync.SyncContext, full: bool) -> None:
         except PermissionDeniedError:
             raise sync.SyncError(MSG_SYNC_BLOCKED) from None
         pages = client.lead_pages(updated_from=since, limit=int(_cfg("KOMMO_PAGE_SIZE")))
-        _run_pages(ctx, pages, KommoLead, lambda item: lead_fields(item, names))
+        _run_pages(ctx, pages, KommoLead, lambda item: lead_fields(item, names, currency))
 
 
 def register() -> None:
@@ -445,6 +483,35 @@ def counts() -> dict[str, int]:
     }
 
 
+def account_currency_code() -> str:
+    """The account currency of the most recently synced lead (BRL before any sync)."""
+    code = db.session.scalar(
+        select(KommoLead.currency)
+        .where(KommoLead.currency.is_not(None))
+        .order_by(KommoLead.last_sync_at.desc().nulls_last(), KommoLead.id.desc())
+        .limit(1)
+    )
+    return code or "BRL"
+
+
+def won_totals() -> list[dict[str, Any]]:
+    """Sum of won leads' prices per currency: ``[{"currency", "cents", "count"}]``, largest
+    first. Leads synced before their currency was known count in the account's."""
+    fallback = account_currency_code()
+    totals: dict[str, dict[str, Any]] = {}
+    rows = db.session.execute(
+        select(KommoLead.currency, func.sum(KommoLead.price), func.count())
+        .where(KommoLead.is_won.is_(True), KommoLead.price.is_not(None))
+        .group_by(KommoLead.currency)
+    )
+    for currency, total, count in rows:
+        code = currency or fallback
+        entry = totals.setdefault(code, {"currency": code, "cents": 0, "count": 0})
+        entry["cents"] += int(total or 0) * 100
+        entry["count"] += int(count)
+    return sorted(totals.values(), key=lambda e: -e["cents"])
+
+
 def sync_status() -> dict[str, Any]:
     """Latest run and the active one (if any) of each Kommo resource."""
     latest = sync.latest_runs()
@@ -457,3 +524,154 @@ def sync_status() -> dict[str, Any]:
             "active": active.to_dict() if active else None,
         }
     return runs
+
+
+# ---------------------------------------------------------------------------- seed 002 shapes
+
+DIAGNOSTIC_CONTACTS = 5  # contacts read by the seed's connection test (one small page)
+
+
+def connection_report(token: str | None = None) -> dict[str, Any]:
+    """Seed 002's ``POST /api/kommo/test-connection``: the usual result plus ``connection``,
+    ``account`` {accountId, baseDomain, apiDomain, scopes, expiresAt} (the token's claims,
+    read without verifying them, and the account's name/subdomain/currency) and
+    ``diagnostics`` {contacts {count, items}} (a first small page of contacts).
+
+    ``token`` is tested instead of the configured one and is **not** saved. Never raises.
+    """
+    typed = token is not None
+    token = (token or "").strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    if typed:
+        add_known_secret(token)  # typed into a form: mask it like a configured one
+    else:
+        token = credentials()["KOMMO_JWT_TOKEN"] or ""
+    items: list[dict[str, Any]] = []
+    if not token:
+        result = ConnectionResult(False, MSG_MISSING, "missing_token", {})
+    else:
+        try:
+            with build_client(token=token) as client:
+                result = client.test_connection()
+                if result.success:
+                    items = _diagnostic_contacts(client)
+        except Exception:
+            log.exception("Kommo connection test crashed")
+            message = "Erro inesperado ao testar a conexão com o Kommo. Veja o log do servidor."
+            result = ConnectionResult(False, message, "error", {})
+    body = result.as_dict()
+    details = result.details
+    remote = as_dict(details.get("account"))
+    account = token_account(jwt_claims(token), base_domain())
+    if account["accountId"] is None:
+        account["accountId"] = remote.get("id")
+    account.update(
+        name=remote.get("name"),
+        subdomain=remote.get("subdomain"),
+        currency=remote.get("currency"),
+        tokenExpiry=expiry_status(token_expiry(jwt_claims(token))),
+    )
+    body["connection"] = {
+        "success": result.success,
+        "status": "connected" if result.success else "failed",
+        "code": result.code,
+        "message": result.message,
+        "apiUrl": details.get("api_url") or api_url_for(token, credentials()["KOMMO_API_URL"]),
+        "responseTimeMs": details.get("elapsed_ms"),
+        "tokenSource": "request" if typed else "settings",
+    }
+    body["account"] = account
+    body["diagnostics"] = {"contacts": {"count": len(items), "items": items}}
+    return body
+
+
+def _diagnostic_contacts(client: KommoClient) -> list[dict[str, Any]]:
+    try:
+        page = next(iter(client.contact_pages(limit=DIAGNOSTIC_CONTACTS)), None)
+    except APIError as exc:
+        log.warning("Kommo connection test: contacts not readable: %s", exc.message)
+        return []
+    out = []
+    for item in page.items if page else []:
+        fields = contact_fields(item)
+        if fields:
+            out.append(
+                {
+                    "id": fields["remote_id"],
+                    "name": fields["name"],
+                    "email": fields["email"],
+                    "phone": fields["phone"],
+                }
+            )
+    return out
+
+
+def _store(model, fields: dict[str, Any]):
+    """Insert one record read live (a concurrent sync may have inserted it meanwhile)."""
+    obj = model(last_sync_at=utcnow(), **fields)
+    db.session.add(obj)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.scalar(select(model).where(model.remote_id == fields["remote_id"]))
+    return obj
+
+
+def fetch_contact(remote_id: int) -> KommoContact | None:
+    """The local copy, else one live ``GET /contacts/{id}`` stored locally (None: unknown).
+
+    Raises the client's ``APIError`` when Kommo fails."""
+    contact = get_contact(remote_id)
+    if contact is not None or not is_configured():
+        return contact
+    db.session.commit()  # no read transaction held while Kommo answers
+    with build_client() as client:
+        item = client.get_contact(remote_id)
+    fields = contact_fields(item) if item else None
+    if fields is None or fields["remote_id"] != remote_id:
+        return None
+    return _store(KommoContact, fields)
+
+
+def fetch_lead(remote_id: int) -> KommoLead | None:
+    """The local copy, else one live ``GET /leads/{id}`` stored locally (None: unknown).
+
+    Pipeline and status names come with the next leads sync; the currency is the account's
+    as last synced. Raises the client's ``APIError`` when Kommo fails."""
+    lead = get_lead(remote_id)
+    if lead is not None or not is_configured():
+        return lead
+    currency = account_currency_code()
+    db.session.commit()
+    with build_client() as client:
+        item = client.get_lead(remote_id)
+    names: dict[str, dict] = {"pipelines": {}, "statuses": {}}
+    fields = lead_fields(item, names, currency) if item else None
+    if fields is None or fields["remote_id"] != remote_id:
+        return None
+    return _store(KommoLead, fields)
+
+
+def seed_sync_status() -> dict[str, Any]:
+    """Seed 002's ``GET /api/kommo/sync`` ``data``: lastSync, contactsCount, dealsCount,
+    syncSuccess, errors (plus which runs are going)."""
+    latest = sync.latest_runs()
+    runs = [latest.get((SOURCE, resource)) for resource in RESOURCES]
+    finished = [r for r in runs if r is not None and r.finished_at is not None]
+    last_sync = max((r.finished_at for r in finished), default=None)
+    done = [r for r in runs if r is not None and not r.is_active]
+    totals = counts()
+    return {
+        "lastSync": last_sync.isoformat() if last_sync else None,
+        "contactsCount": totals["contacts"],
+        "dealsCount": totals["leads"],
+        "syncSuccess": bool(done) and all(r.status == "succeeded" for r in done),
+        "errors": [
+            f"{RESOURCES[r.resource]}: {r.error or r.status}"
+            for r in done
+            if r.status != "succeeded"
+        ],
+        "running": any(r is not None and r.is_active for r in runs),
+    }

@@ -199,10 +199,15 @@ def overview() -> list[dict]:
                 src, value = SOURCE_ENVIRONMENT, str(env_value)
             else:
                 src, value = SOURCE_UNSET, None
+            env_name = (current_app.config.get("ENV_SOURCES") or {}).get(field.key)
             items.append(
                 {
                     "field": field,
                     "source": src,
+                    # the seed alias the value was read from (SPEC §12), if not the SPEC name
+                    "env_alias": env_name
+                    if src == SOURCE_ENVIRONMENT and env_name not in (None, field.key)
+                    else None,
                     "is_set": value is not None,
                     "display": None if field.secret else value,
                     "updated_at": row.updated_at if row is not None else None,

@@ -294,3 +294,26 @@ def test_last_page_of_100k_sales_is_built_lazily(make_client, monkeypatch):
     last = unfiltered.get_json()["items"][-1]["purchase"]["transaction"]
     assert last.endswith("0099999")
     assert 0 < built[0] <= 300  # only the requested page is built, not 100k rows
+
+
+def test_rest_dates_can_be_sent_in_seconds(make_client):
+    """``hotmart_date_unit="s"``: the same records, every REST date divided by 1000."""
+    by_unit = {}
+    for unit in ("ms", "s"):
+        client = make_client(products=5, sales=20, subscriptions=5, hotmart_date_unit=unit)
+        token = hotmart_token(client)
+        by_unit[unit] = {
+            "products": walk(client, PRODUCTS, token)[0],
+            "sales": walk(client, SALES, token)[0],
+            "subs": walk(client, SUBS, token)[0],
+        }
+    ms, s = by_unit["ms"], by_unit["s"]
+    for a, b in zip(ms["products"], s["products"], strict=True):
+        assert a["created_at"] > 10**12 and b["created_at"] == a["created_at"] // 1000
+    for a, b in zip(ms["sales"], s["sales"], strict=True):
+        assert b["purchase"]["order_date"] == a["purchase"]["order_date"] // 1000
+        assert b["purchase"]["approved_date"] == a["purchase"]["approved_date"] // 1000
+        assert b["purchase"]["price"] == a["purchase"]["price"]  # only dates change
+    for a, b in zip(ms["subs"], s["subs"], strict=True):
+        assert b["accession_date"] == a["accession_date"] // 1000 < 10**11
+        assert b["date_next_charge"] == a["date_next_charge"] // 1000

@@ -29,6 +29,12 @@ def walk(client, path, headers, **params):
         page += 1
 
 
+def test_account_currency_is_configurable(make_client):
+    client = make_client(kommo_currency="USD")
+    body = client.get(f"{API}/account", headers=kommo_headers()).get_json()
+    assert (body["currency"], body["currency_symbol"], body["country"]) == ("USD", "$", "US")
+
+
 def test_account_is_the_connection_test(make_client):
     client = make_client()
     resp = client.get(f"{API}/account", headers=kommo_headers())

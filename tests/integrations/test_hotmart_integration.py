@@ -380,3 +380,69 @@ def test_api_list_and_sync_shapes(operator_client, hm_app, emu):
     bad = operator_client.get("/api/hotmart/products?limit=abc")
     assert bad.status_code == 400 and bad.get_json()["success"] is False
     assert operator_client.post("/api/hotmart/products").status_code == 400  # no CSRF token
+
+
+# ------------------------------------------------------------------------------ REST dates
+
+
+def test_from_epoch_reads_seconds_and_milliseconds_by_magnitude():
+    from app.clients.hotmart import from_epoch
+
+    moment = datetime(2025, 11, 15, 22, 41, 40, tzinfo=UTC)
+    seconds = int(moment.timestamp())
+    assert from_epoch(seconds) == moment
+    assert from_epoch(seconds * 1000) == moment
+    assert from_epoch(seconds * 1000 + 250) == moment.replace(microsecond=250_000)
+    assert from_epoch(str(seconds)) == moment and from_epoch(f"{seconds * 1000}") == moment
+    assert from_epoch(float(seconds)) == moment
+    assert from_epoch("2025-11-15T22:41:40Z") == moment
+    assert from_epoch("2025-11-15T19:41:40-03:00") == moment
+    for bad in (None, "", "amanhã", True, 0, -5, float("nan"), float("inf"), 10**30, [1]):
+        assert from_epoch(bad) is None
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_syncs_read_rest_dates_in_seconds_or_milliseconds(
+    app_factory,
+    start_emulator,  # noqa: F811
+    unit,
+):
+    emu = start_emulator(
+        products=6,
+        sales=60,
+        subscriptions=10,
+        hotmart_rate_limit=0,
+        hotmart_date_unit=unit,
+        now=datetime.now(UTC).replace(microsecond=0),
+    )
+    app = app_factory(**hotmart_config(emu))
+    with app.app_context():
+        for resource in ("products", "sales", "subscriptions"):
+            run = sync.run_sync("hotmart", resource, full=True)
+            assert run.status == "succeeded" and run.failed_count == 0, run.error
+        emu.config.hotmart_date_unit = "ms"  # the exact values, to compare with
+        with emu.hotmart() as client:
+            products = list(client.iter_products())
+            sales = [i for p in client.sales_pages(page_size=100) for i in p.items]
+            subs = [i for p in client.subscription_pages(page_size=100) for i in p.items]
+
+        def same(stored, ms):  # to the second in "s" (the emulator drops the milliseconds)
+            assert stored is not None and abs(stored.timestamp() - ms / 1000) < 1, (stored, ms)
+
+        for item in products:
+            row = db.session.scalar(select(Product).where(Product.remote_id == str(item["id"])))
+            same(row.remote_created_at, item["created_at"])
+        assert sales
+        for item in sales:
+            purchase = item["purchase"]
+            row = db.session.scalar(
+                select(Sale).where(Sale.transaction_id == purchase["transaction"])
+            )
+            same(row.approved_at, purchase["approved_date"])
+        for item in subs:
+            row = db.session.scalar(
+                select(Subscription).where(Subscription.subscriber_code == item["subscriber_code"])
+            )
+            same(row.accession_date, item["accession_date"])
+            same(row.date_next_charge, item["date_next_charge"])
+        sync.wait_idle(10)

@@ -445,3 +445,37 @@ def test_jwt_never_reaches_logs_or_the_page(operator_client, km_app, emu, caplog
     for value in (token, token.split(".")[2]):
         assert value not in caplog.text
         assert value not in html
+
+
+# ------------------------------------------------------------------------------ account currency
+
+
+def test_deal_amounts_are_in_the_account_currency(app_factory, start_emulator):  # noqa: F811
+    emu = start_emulator(contacts=20, leads=40, kommo_rate_limit=0, kommo_currency="USD")
+    app = app_factory(**kommo_config(emu))
+    with app.app_context():
+        for resource in ("contacts", "leads"):
+            assert sync.run_sync("kommo", resource).status == "succeeded"
+        assert emu.hits("kommo.account") == 1  # read once per leads run
+        assert _count(KommoLead, KommoLead.currency == "USD") == 40
+        won = db.session.scalars(select(KommoLead).where(KommoLead.is_won.is_(True))).all()
+        assert won, "the emulator always has won leads"
+        client = app.test_client()
+        Auth(app, client).operator()
+        html = client.get("/kommo?aba=negocios&status=won").get_data(as_text=True)
+        assert "US$" in html and "R$" not in html.split("Negócios ganhos")[1]
+        from app.formatting import brl
+
+        total = sum(lead.price for lead in won if lead.price is not None)
+        assert brl(total * 100, "USD") in html  # the won total, in dollars
+        assert brl(won[0].price * 100, "USD") in html or len(won) > 25
+        deal = client.get(f"/api/kommo/deals/{won[0].remote_id}").get_json()["deal"]
+        assert (deal["price"], deal["currency"]) == (won[0].price, "USD")
+        # a re-run changes nothing; the account changing currency updates every lead
+        again = sync.run_sync("kommo", "leads", full=True)
+        assert again.unchanged_count == 40
+        emu.config.kommo_currency = "EUR"
+        assert sync.run_sync("kommo", "leads", full=True).updated_count == 40
+        html = client.get("/kommo?aba=negocios").get_data(as_text=True)
+        assert "€" in html and "US$" not in html
+        sync.wait_idle(10)
