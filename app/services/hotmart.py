@@ -395,6 +395,39 @@ def sync_products(ctx: sync.SyncContext, full: bool) -> None:
             for _ in range(len(page.items) - len(rows)):
                 ctx.item("failed")
             _upsert_page(ctx, Product, ("remote_id",), rows)
+    unify_product_ids()
+
+
+def unify_product_ids() -> int:
+    """One product identity: sales (and links) stored under the numeric product id, as the
+    REST history sends it when the catalogue was not known yet, move to the product's ucode,
+    as webhooks send it. Returns how many sales moved."""
+    from app.models import ActivationLink
+
+    moved = 0
+    for model in (Sale, ActivationLink):
+        ucode = (
+            select(Product.ucode)
+            .where(
+                Product.platform == PLATFORM,
+                Product.remote_id == model.product_id,
+                Product.ucode.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        known = select(Product.remote_id).where(
+            Product.platform == PLATFORM, Product.ucode.is_not(None)
+        )
+        result = db.session.execute(
+            update(model)
+            .where(model.platform == PLATFORM, model.product_id.in_(known))
+            .values(product_id=ucode)
+            .execution_options(synchronize_session=False)
+        )
+        if model is Sale:
+            moved = result.rowcount or 0
+    db.session.commit()
+    return moved
 
 
 def sync_subscriptions(ctx: sync.SyncContext, full: bool) -> None:

@@ -403,3 +403,27 @@ def test_order_bump_for_an_existing_member_sends_one_notice_naming_both(
     assert count(ActivationLink) == 0
     (message,) = smtp_server.messages
     assert "Curso Exemplo e Planilha Bônus" in message["Subject"]
+
+
+# --- One product identity across sources -------------------------------------------------------
+
+
+def test_hotmart_rest_and_webhook_sales_of_one_product_share_its_identity(send_webhook):
+    from app.models import Product
+    from app.services import hotmart as hotmart_service
+    from app.services import stats
+
+    send_webhook("hotmart", "purchase_approved")  # the webhook names the product by its ucode
+    ucode = "fb056612-bcc6-4217-9e6d-2a5d1110ac2f"
+    # A REST history sale read before the catalogue was synced: numeric id only.
+    db.session.add(
+        Sale(platform="hotmart", transaction_id="HP0000000001", status="approved",
+             product_id="4962378", product_name="Curso Exemplo", source="sync")
+    )  # fmt: skip
+    db.session.add(
+        Product(platform="hotmart", remote_id="4962378", ucode=ucode, name="Curso Exemplo")
+    )
+    db.session.commit()
+    assert hotmart_service.unify_product_ids() == 1
+    assert {s.product_id for s in db.session.scalars(select(Sale))} == {ucode}
+    assert [row["key"] for row in stats.by_product()] == [f"hotmart:{ucode}"]
