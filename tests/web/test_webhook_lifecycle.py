@@ -131,9 +131,10 @@ def test_chargeback_is_final_too(send_webhook):
     assert event.last_error == "venda já estornada (chargeback)"
 
 
-def test_queued_email_of_a_revoked_link_is_cancelled(app_factory, smtp_server):
-    """Approval while SMTP is down, refund before it comes back: nothing is sent."""
-    from tests.conftest import WEBHOOK_SECRETS, WebhookSender
+@pytest.fixture
+def smtp_later_app(app_factory, smtp_server):
+    """Webhooks accepted while SMTP is not configured yet; a test turns it on later."""
+    from tests.conftest import WEBHOOK_SECRETS
 
     app = app_factory(
         **WEBHOOK_SECRETS,
@@ -143,44 +144,45 @@ def test_queued_email_of_a_revoked_link_is_cancelled(app_factory, smtp_server):
         SEND_MAIL_IN_BACKGROUND=False,
     )
     with app.app_context():
-        send = WebhookSender(app.test_client())
-        send("hotmart", "purchase_approved")
-        assert db.session.scalar(select(OutboxEmail)).status == "pending"
-        send("hotmart", "purchase_refunded")
-        app.config["SMTP_HOST"] = "127.0.0.1"  # SMTP comes back
-        from app.services import outbox
+        yield app
 
-        counts = outbox.send_pending()
-        assert counts["cancelled"] == 1 and counts["sent"] == 0
-        email = db.session.scalar(select(OutboxEmail))
-        assert email.status == "cancelled" and "revogado" in email.last_error
-        assert "/ativar/" not in email.body_text  # the dead token is not kept at rest
-        assert smtp_server.messages == []
+
+def test_queued_email_of_a_revoked_link_is_cancelled(smtp_later_app, smtp_server):
+    """Approval while SMTP is down, refund before it comes back: nothing is sent."""
+    from tests.conftest import WebhookSender
+
+    app = smtp_later_app
+    send = WebhookSender(app.test_client())
+    send("hotmart", "purchase_approved")
+    assert db.session.scalar(select(OutboxEmail)).status == "pending"
+    send("hotmart", "purchase_refunded")
+    app.config["SMTP_HOST"] = "127.0.0.1"  # SMTP comes back
+    from app.services import outbox
+
+    counts = outbox.send_pending()
+    assert counts["cancelled"] == 1 and counts["sent"] == 0
+    email = db.session.scalar(select(OutboxEmail))
+    assert email.status == "cancelled" and "revogado" in email.last_error
+    assert "/ativar/" not in email.body_text  # the dead token is not kept at rest
+    assert smtp_server.messages == []
 
 
 def test_queued_email_of_a_replaced_link_is_cancelled_and_the_new_one_sent(
-    app_factory, smtp_server
+    smtp_later_app, smtp_server
 ):
     from app.services import activation, outbox
-    from tests.conftest import WEBHOOK_SECRETS, WebhookSender
+    from tests.conftest import WebhookSender
 
-    app = app_factory(
-        **WEBHOOK_SECRETS,
-        SMTP_HOST="",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
-        SEND_MAIL_IN_BACKGROUND=False,
-    )
-    with app.app_context():
-        WebhookSender(app.test_client())("kiwify", "order_approved")
-        link = db.session.scalar(select(ActivationLink))
-        with app.test_request_context():
-            activation.change_email(link, "certo@example.com")
-        db.session.commit()
-        app.config["SMTP_HOST"] = "127.0.0.1"  # SMTP comes back
-        counts = outbox.send_pending()
-        assert (counts["sent"], counts["cancelled"]) == (1, 1)
-        assert [m["To"] for m in smtp_server.messages] == ["certo@example.com"]
+    app = smtp_later_app
+    WebhookSender(app.test_client())("kiwify", "order_approved")
+    link = db.session.scalar(select(ActivationLink))
+    with app.test_request_context():
+        activation.change_email(link, "certo@example.com")
+    db.session.commit()
+    app.config["SMTP_HOST"] = "127.0.0.1"  # SMTP comes back
+    counts = outbox.send_pending()
+    assert (counts["sent"], counts["cancelled"]) == (1, 1)
+    assert [m["To"] for m in smtp_server.messages] == ["certo@example.com"]
 
 
 def test_emoji_rich_long_names_are_delivered(send_webhook, smtp_server):
