@@ -603,7 +603,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 def _submit(app: Flask, run_id: int) -> None:
     workers = int(app.config.get("SYNC_WORKERS", DEFAULT_WORKERS))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        workers = 1  # SQLite has one writer: parallel runs would fail with "database is locked"
+        workers = 1  # SQLite has one writer: parallel runs would only queue on its lock
     pool = _pool(workers)
     future = pool.submit(_run_in_app, app, run_id)
     _futures[run_id] = future

@@ -133,8 +133,6 @@ def test_three_hotmart_syncs_and_webhooks_at_once_store_every_record(hm_app, emu
 
 
 def test_signups_beside_a_sync_all_succeed(hm_app, emu):
-    from tests.integrations.test_hotmart_integration import expected_sales as _expected
-
     buyers = 6
     tokens = []
     for i in range(buyers):
@@ -152,7 +150,7 @@ def test_signups_beside_a_sync_all_succeed(hm_app, emu):
         db.session.flush()
         tokens.append(activation.issue_for_sale(sale).token)
     db.session.commit()
-    expected = sum(_expected(emu).values())
+    expected = sum(expected_sales(emu).values())
 
     def signup(token):
         def job():
@@ -175,3 +173,40 @@ def test_signups_beside_a_sync_all_succeed(hm_app, emu):
     assert results[0] == ("succeeded", None, expected, 0)
     assert results[1:] == [302] * buyers
     assert _count(User, User.role == "member") == buyers
+
+
+def test_the_outbox_sender_beside_a_sync_sends_everything(app_factory, emu, smtp_server):
+    from app.models import OutboxEmail
+    from app.services import outbox
+
+    app = app_factory(
+        **hotmart_config(emu, HOTMART_PAGE_SIZE=20),
+        SYNC_PROGRESS_INTERVAL=0.0,
+        SMTP_HOST="127.0.0.1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+    )
+    emails = 12
+    with app.app_context():
+        for i in range(emails):
+            outbox.queue(
+                "purchase_added",
+                to=f"comprador{i}@example.com",
+                subject="Compra adicionada",
+                context={"name": "Comprador", "product": "Curso", "login_url": "/login"},
+            )
+        db.session.commit()
+        expected = sum(expected_sales(emu).values())
+
+        def send_one_by_one():
+            sent = 0
+            for _ in range(emails):
+                sent += outbox.send_pending(limit=1)["sent"]
+            return sent
+
+        sale_run, sent = _in_threads(app, [_run("sales", full=True), send_one_by_one])
+        assert sale_run == ("succeeded", None, expected, 0)
+        assert sent == emails
+        assert _count(OutboxEmail, OutboxEmail.status == "sent") == emails
+        assert len(smtp_server.messages) == emails
+        sync.wait_idle(JOIN)
