@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import crypto
+from app import crypto, database
 from app.extensions import db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
     from app.models import User  # noqa: F401  (registers the models on the metadata)
 
     db.init_app(app)
-    _tune_sqlite()
+    database.install()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     limiter.init_app(app)
     from app.ratelimit import warn_if_multiplied
@@ -132,25 +132,3 @@ def register_scheduler(app: Flask) -> None:
     from app import scheduler
 
     scheduler.init_app(app)
-
-
-def _tune_sqlite() -> None:
-    """WAL (readers never block the webhook writer), foreign keys and a busy timeout."""
-    import sqlite3
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if getattr(_tune_sqlite, "done", False):
-        return
-
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
-    _tune_sqlite.done = True

@@ -143,9 +143,22 @@ def activation_cleanup() -> None:
 @click.argument("source")
 @click.option("--full", is_flag=True, help="Sincronização completa em vez de incremental.")
 @click.option("--resource", "resources", multiple=True, help="Só este recurso (repetível).")
-def sync_command(source: str, full: bool, resources: tuple[str, ...]) -> None:
+@click.option(
+    "--reprocess",
+    "reprocess_id",
+    type=int,
+    metavar="EXECUCAO",
+    help="Reprocessa as falhas da execução EXECUCAO (lê de novo a janela dela).",
+)
+def sync_command(
+    source: str, full: bool, resources: tuple[str, ...], reprocess_id: int | None
+) -> None:
     """Run every sync of SOURCE (hotmart, kommo, gestao-click…) now, in this process."""
     from app.services import sync
+
+    if reprocess_id is not None:
+        _reprocess(sync, source, reprocess_id)
+        return
 
     syncers = sync.syncers(source)
     if resources:
@@ -172,10 +185,45 @@ def sync_command(source: str, full: bool, resources: tuple[str, ...]) -> None:
             f"atualizados {run.updated_count}, sem mudança {run.unchanged_count}, "
             f"falhas {run.failed_count}"
         )
-        if run.error:
-            click.echo(f"  erro: {run.error}", err=True)
+        _echo_run(name, run)
         failed = failed or run.status != "succeeded"
     if failed:
+        raise SystemExit(1)
+
+
+def _echo_run(name: str, run) -> None:
+    if run.error:
+        click.echo(f"  erro: {run.error}", err=True)
+    if run.failed_count and not run.is_active:
+        click.echo(
+            f"  {run.failed_count} registro(s) falharam; para buscá-los de novo: "
+            f"flask sync {run.source.replace('_', '-')} --reprocess {run.id}",
+            err=True,
+        )
+
+
+def _reprocess(sync, source: str, run_id: int) -> None:
+    from app.extensions import db
+    from app.models import SyncRun
+
+    original = db.session.get(SyncRun, run_id)
+    if original is None or original.source != sync.normalize_source(source):
+        raise click.ClickException(f"Execução #{run_id} de '{source}' não encontrada.")
+    name = f"{original.source.replace('_', '-')}/{original.resource}"
+    try:
+        run, created = sync.reprocess(run_id, background=False)
+    except sync.SyncError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not created:
+        click.echo(f"{name}: já em andamento (execução #{run.id}); nada foi iniciado.")
+        return
+    click.echo(
+        f"{name}: {run.status} (execução #{run.id}, reprocessa #{run_id}) — criados "
+        f"{run.created_count}, atualizados {run.updated_count}, sem mudança "
+        f"{run.unchanged_count}, falhas {run.failed_count}"
+    )
+    _echo_run(name, run)
+    if run.status != "succeeded" or run.failed_count:
         raise SystemExit(1)
 
 

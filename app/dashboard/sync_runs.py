@@ -1,8 +1,10 @@
-"""/sincronizacoes: run history with filters, live progress partials and Sincronizar buttons."""
+"""/sincronizacoes: run history with filters, live progress partials, Sincronizar buttons and
+"Reprocessar falhas"."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.dashboard import bp
 from app.extensions import db
@@ -37,6 +39,30 @@ def sync_runs():
         filters={"source": source or "", "status": status or ""},
         statuses=RUN_STATUSES,
     )
+
+
+@bp.post("/sincronizacoes/<int:run_id>/reprocessar")
+def reprocess_sync_run(run_id: int):
+    """Read the window of a run with failures again (CSRF-checked form POST)."""
+    try:
+        run, created = sync.reprocess(run_id, requested_by=getattr(current_user, "email", None))
+    except LookupError:
+        abort(404)
+    except sync.SyncError as exc:
+        flash(str(exc), "warning")
+    else:
+        if created:
+            flash(
+                f"Reprocessamento das falhas da execução #{run_id} iniciado (execução #{run.id}).",
+                "success",
+            )
+        else:
+            flash(
+                f"Já há uma sincronização deste recurso em andamento (execução #{run.id}); "
+                "reprocesse as falhas quando ela terminar.",
+                "info",
+            )
+    return redirect(url_for("dashboard.sync_runs"))
 
 
 @bp.get("/sincronizacoes/<int:run_id>/progresso")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -61,10 +61,21 @@ class SyncRun(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Incremental cursor this run read from (None: everything / the lookback window).
+    cursor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Reprocessar falhas": the run whose failed records this run reads again.
+    retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def can_reprocess(self) -> bool:
+        """Finished with failed records (or failed as a whole): its window can be read again."""
+        if self.status not in FINISHED_STATUSES:
+            return False
+        return self.failed_count > 0 or self.status == RUN_FAILED
 
     @property
     def percent(self) -> int | None:

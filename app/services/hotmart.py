@@ -35,6 +35,7 @@ from app.clients.hotmart import (
     from_epoch,
     sales_windows,
 )
+from app.database import is_lock_error, retry_on_lock
 from app.extensions import db
 from app.models import ApiToken, Product, Sale, Subscription
 from app.models.types import utcnow
@@ -339,9 +340,20 @@ def _apply(obj: Any, values: dict[str, Any]) -> bool:
 
 
 def _upsert_page(ctx: sync.SyncContext, model, key_fields: tuple[str, ...], rows: list[dict]):
-    """Upsert one page of ``rows`` of ``model`` (platform hotmart) keyed by ``key_fields``."""
+    """Upsert one page of ``rows`` of ``model`` (platform hotmart) keyed by ``key_fields``.
+
+    A page that meets a locked database is rolled back and written again as a whole.
+    """
     if not rows:
         return
+    outcomes = retry_on_lock(
+        lambda: _write_page(model, key_fields, rows), what=f"hotmart {model.__tablename__} page"
+    )
+    for outcome in outcomes:
+        ctx.item(outcome)
+
+
+def _write_page(model, key_fields: tuple[str, ...], rows: list[dict]) -> list[str]:
     now = utcnow()
     first = key_fields[0]
     existing = {
@@ -363,22 +375,27 @@ def _upsert_page(ctx: sync.SyncContext, model, key_fields: tuple[str, ...], rows
                 if obj is None:
                     obj = model(platform=PLATFORM, last_sync_at=now, **values)
                     db.session.add(obj)
+                    db.session.flush()
                     existing[key] = obj
-                    outcomes.append("created")
+                    outcome = "created"
                 elif _apply(obj, values):
                     obj.last_sync_at = now
-                    outcomes.append("updated")
+                    db.session.flush()
+                    outcome = "updated"
                 else:
                     seen_ids.append(obj.id)
-                    outcomes.append("unchanged")
-        except SQLAlchemyError:
+                    outcome = "unchanged"
+        except SQLAlchemyError as exc:
+            if is_lock_error(exc):
+                raise  # the whole page is retried
             log.exception("hotmart %s upsert failed for %s", model.__tablename__, key)
-            outcomes.append("failed")
+            existing.pop(key, None)
+            outcome = "failed"
+        outcomes.append(outcome)
     if seen_ids:  # seen again, data identical: only record when
         db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
     db.session.commit()
-    for outcome in outcomes:
-        ctx.item(outcome)
+    return outcomes
 
 
 def sync_products(ctx: sync.SyncContext, full: bool) -> None:
@@ -395,7 +412,7 @@ def sync_products(ctx: sync.SyncContext, full: bool) -> None:
             for _ in range(len(page.items) - len(rows)):
                 ctx.item("failed")
             _upsert_page(ctx, Product, ("remote_id",), rows)
-    unify_product_ids()
+    retry_on_lock(unify_product_ids, what="hotmart product identity")
 
 
 def unify_product_ids() -> int:
@@ -470,6 +487,14 @@ def _product_ucodes() -> dict[str, str]:
 
 
 def _apply_sale_page(ctx: sync.SyncContext, items: Iterable[Any], ucodes: dict[str, str]) -> None:
+    """Save one page of sales (one commit); rolled back and saved again on a locked database."""
+    items = list(items)
+    outcomes = retry_on_lock(lambda: _write_sale_page(items, ucodes), what="hotmart sales page")
+    for outcome in outcomes:
+        ctx.item(outcome)
+
+
+def _write_sale_page(items: list[Any], ucodes: dict[str, str]) -> list[str]:
     outcomes: list[str] = []
     for item in items:
         mapped = sale_fields(item, ucodes) if isinstance(item, dict) else None
@@ -487,13 +512,14 @@ def _apply_sale_page(ctx: sync.SyncContext, items: Iterable[Any], ucodes: dict[s
                     approved_at=mapped["approved_at"],
                 )
                 db.session.flush()
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
+            if is_lock_error(exc):
+                raise  # the whole page is retried
             log.exception("hotmart sale %s could not be saved", mapped["transaction_id"])
             outcome = "failed"
         outcomes.append(outcome)
     db.session.commit()
-    for outcome in outcomes:
-        ctx.item(outcome)
+    return outcomes
 
 
 def sync_sales(ctx: sync.SyncContext, full: bool) -> None:

@@ -43,6 +43,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.database import retry_on_lock
 from app.extensions import db
 from app.models.sync import (
     ACTIVE_STATUSES,
@@ -206,7 +207,9 @@ class SyncContext:
         self.run_id = run_id
         self.full = full
         self.trigger = trigger
-        self.last_success_at = last_success_at  # start of the last successful run, for deltas
+        # the incremental cursor: start of the last successful run without failed records
+        # (None on a full or first run); see ``incremental_cursor``
+        self.last_success_at = last_success_at
         self.total: int | None = None
         self.done = 0
         self.counts = dict.fromkeys(COUNT_KINDS, 0)
@@ -335,8 +338,27 @@ def last_success(source: str, resource: str) -> SyncRun | None:
     )
 
 
+def incremental_cursor(source: str, resource: str) -> datetime | None:
+    """Where the next incremental run reads from (``None``: everything / the lookback).
+
+    The start of the last successful run — unless that run had failed records: then the cursor
+    it read from itself, so the next run fetches the failed records again. A failed or
+    canceled run never moves the cursor.
+    """
+    previous = last_success(source, resource)
+    if previous is None:
+        return None
+    if not previous.failed_count:
+        return previous.started_at
+    return None if previous.full else previous.cursor_at
+
+
 def _create_run(
-    syncer: Syncer, trigger: str, full: bool, requested_by: str | None
+    syncer: Syncer,
+    trigger: str,
+    full: bool,
+    requested_by: str | None,
+    retry_of: SyncRun | None = None,
 ) -> tuple[SyncRun, bool]:
     """Insert a queued run, or return the one already queued/running (commits).
 
@@ -361,6 +383,9 @@ def _create_run(
             created_at=now,
             heartbeat_at=now,
         )
+        if retry_of is not None:  # read the original run's window again
+            run.retry_of_id = retry_of.id
+            run.cursor_at = None if retry_of.full else retry_of.cursor_at
         db.session.add(run)
         try:
             db.session.commit()
@@ -411,25 +436,65 @@ def run_sync(
     return db.session.get(SyncRun, run.id)
 
 
+def reprocess(
+    run_id: int,
+    requested_by: str | None = None,
+    *,
+    background: bool = True,
+    trigger: str = TRIGGER_MANUAL,
+) -> tuple[SyncRun, bool]:
+    """ "Reprocessar falhas": a new run that reads the window of run ``run_id`` again.
+
+    The new run starts from the cursor the original read from (a full run is read in full
+    again), so every record that failed there is fetched and written once more; records already
+    stored come back ``unchanged``. Returns ``(run, created)`` like ``start_run`` (the run
+    already going when one is). ``background=False`` runs it here (CLI) and returns it
+    finished. Raises ``LookupError`` for an unknown run and ``SyncError`` when it has nothing
+    to reprocess.
+    """
+    original = db.session.get(SyncRun, run_id)
+    if original is None:
+        raise LookupError(run_id)
+    if not original.can_reprocess:
+        raise SyncError(f"A execução #{run_id} não tem falhas para reprocessar.")
+    syncer = _require(original.source, original.resource)
+    run, created = _create_run(syncer, trigger, original.full, requested_by, retry_of=original)
+    if not created:
+        return run, False
+    if background:
+        _submit(current_app._get_current_object(), run.id)
+        return run, True
+    _execute(run.id)
+    db.session.expire_all()
+    return db.session.get(SyncRun, run.id), True
+
+
 def _execute(run_id: int) -> None:
     """Claim a queued run, call its syncer and record the outcome. Never raises."""
     now = utcnow()
-    claimed = db.session.execute(
-        update(SyncRun)
-        .where(SyncRun.id == run_id, SyncRun.status == RUN_QUEUED)
-        .values(status=RUN_RUNNING, started_at=now, heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if claimed != 1:
+
+    def claim() -> int:
+        claimed = db.session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == RUN_QUEUED)
+            .values(status=RUN_RUNNING, started_at=now, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        return claimed
+
+    if retry_on_lock(claim, what=f"start of sync run {run_id}") != 1:
         return  # canceled (or marked stale) before it started
     run = db.session.get(SyncRun, run_id)
-    previous = last_success(run.source, run.resource)
+    if run.retry_of_id is None:
+        cursor = None if run.full else incremental_cursor(run.source, run.resource)
+        retry_on_lock(lambda: _set_cursor(run_id, cursor), what=f"sync run {run_id} cursor")
+        db.session.refresh(run)
     ctx = SyncContext(
         run_id,
         full=run.full,
         trigger=run.trigger,
-        last_success_at=None if run.full or previous is None else previous.started_at,
+        last_success_at=run.cursor_at,
         progress_interval=float(
             current_app.config.get("SYNC_PROGRESS_INTERVAL", DEFAULT_PROGRESS_INTERVAL)
         ),
@@ -457,12 +522,23 @@ def _execute(run_id: int) -> None:
     _finish(run_id, ctx, status, error)
 
 
+def _set_cursor(run_id: int, cursor: datetime | None) -> None:
+    db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(cursor_at=cursor)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def _finish(run_id: int, ctx: SyncContext, status: str, error: str | None) -> None:
     values = ctx.values()
     if status == RUN_SUCCEEDED and (ctx.total is None or ctx.total < ctx.done):
         values["progress_total"] = ctx.done
     now = utcnow()
-    try:
+
+    def record() -> None:
         db.session.execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
@@ -470,6 +546,9 @@ def _finish(run_id: int, ctx: SyncContext, status: str, error: str | None) -> No
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
+
+    try:
+        retry_on_lock(record, what=f"end of sync run {run_id}")
     except Exception:
         db.session.rollback()
         log.exception("could not record the end of sync run %s", run_id)
@@ -524,7 +603,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 def _submit(app: Flask, run_id: int) -> None:
     workers = int(app.config.get("SYNC_WORKERS", DEFAULT_WORKERS))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        workers = 1  # SQLite has one writer: parallel runs would fail with "database is locked"
+        workers = 1  # SQLite has one writer: parallel runs would only queue on its lock
     pool = _pool(workers)
     future = pool.submit(_run_in_app, app, run_id)
     _futures[run_id] = future

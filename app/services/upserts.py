@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.database import is_lock_error, retry_on_lock
 from app.extensions import db
 from app.models.types import utcnow
 from app.services.sync import SyncContext
@@ -26,9 +27,20 @@ def apply_values(obj: Any, values: dict[str, Any]) -> bool:
 
 
 def upsert_page(ctx: SyncContext, model, rows: list[dict]) -> None:
-    """Upsert one page of ``rows`` of ``model`` keyed by ``remote_id``; one commit per page."""
+    """Upsert one page of ``rows`` of ``model`` keyed by ``remote_id``; one commit per page.
+
+    A page that meets a locked database is rolled back and written again as a whole.
+    """
     if not rows:
         return
+    outcomes = retry_on_lock(
+        lambda: _write_page(model, rows), what=f"{model.__tablename__} sync page"
+    )
+    for outcome in outcomes:
+        ctx.item(outcome)
+
+
+def _write_page(model, rows: list[dict]) -> list[str]:
     now = utcnow()
     existing = {
         obj.remote_id: obj
@@ -55,7 +67,9 @@ def upsert_page(ctx: SyncContext, model, rows: list[dict]) -> None:
                 else:
                     seen_ids.append(obj.id)
                     outcomes.append("unchanged")
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
+            if is_lock_error(exc):
+                raise  # the whole page is retried
             log.exception(
                 "%s upsert failed for remote id %s", model.__tablename__, values["remote_id"]
             )
@@ -64,5 +78,4 @@ def upsert_page(ctx: SyncContext, model, rows: list[dict]) -> None:
     if seen_ids:  # seen again with identical data: only record when
         db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
     db.session.commit()
-    for outcome in outcomes:
-        ctx.item(outcome)
+    return outcomes

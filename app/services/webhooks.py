@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.database import LOCK_RETRIES, is_lock_error, lock_pause, retry_on_lock
 from app.extensions import db
 from app.models import WebhookEvent, WebhookRejection
 from app.models.types import utcnow
@@ -88,7 +89,10 @@ def receive(
         return _error(400, "invalid_json", exc.reason)
     text = _redacted(body, text)
     try:
-        return _accept(platform, source, body, text, headers, verdict.location, remote_addr)
+        return retry_on_lock(
+            lambda: _accept(platform, source, body, text, headers, verdict.location, remote_addr),
+            what=f"webhook {platform}",
+        )
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("webhook %s could not be stored", platform)
@@ -276,8 +280,12 @@ def _store(
     return row
 
 
-def process(event_id: int) -> str:
-    """(Re)process a stored event from its raw body. Never raises: failures are recorded."""
+def process(event_id: int, _lock_attempt: int = 1) -> str:
+    """(Re)process a stored event from its raw body. Never raises: failures are recorded.
+
+    A locked SQLite database is waited out (the work is rolled back and done again) before
+    the event would be recorded as failed.
+    """
     row = db.session.scalar(
         select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
     )
@@ -300,6 +308,9 @@ def process(event_id: int) -> str:
         return EVENT_FAILED
     except SQLAlchemyError as exc:
         db.session.rollback()
+        if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
+            lock_pause(_lock_attempt)
+            return process(event_id, _lock_attempt + 1)
         log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
         _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
         return EVENT_FAILED

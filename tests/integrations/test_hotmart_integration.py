@@ -363,7 +363,7 @@ def test_api_list_and_sync_shapes(operator_client, hm_app, emu):
         assert response.status_code == 202, response.get_data(as_text=True)
         body = response.get_json()
         assert body["success"] is True and isinstance(body["run_id"], int)
-    assert sync.wait_idle(120)
+    assert sync.wait_idle(120)  # a bound for a hung run, not a speed assertion
     runs = operator_client.get("/api/sync-runs?source=hotmart").get_json()["runs"]
     assert {r["resource"]: r["status"] for r in runs} == {
         "products": "succeeded",

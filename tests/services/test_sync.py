@@ -291,3 +291,110 @@ def test_cli_sync_unknown_source_lists_the_available_ones(syncers, sync_app):
     assert result.exit_code != 0
     assert "Nenhuma sincronização registrada para 'hotmartt'" in result.output
     assert "teste" in result.output and "webhooks" in result.output
+
+
+# ------------------------------------------------------------------ failures and the cursor
+
+
+class Partial:
+    """A syncer that fails ``failures`` items on its next run and records where it read from."""
+
+    def __init__(self):
+        self.failures = 0
+        self.since: list = []
+
+    def __call__(self, ctx, full):
+        self.since.append(ctx.last_success_at)
+        ctx.set_total(3)
+        for i in range(3):
+            ctx.item("failed" if i < self.failures else "unchanged")
+        self.failures = 0
+
+
+@pytest.fixture
+def partial(sync_app):
+    syncer = Partial()
+    sync.register(SOURCE, "partial", syncer, "Teste parcial")
+    yield syncer
+    sync.unregister(SOURCE, "partial")
+
+
+def test_a_run_with_failed_records_never_advances_the_cursor(partial):
+    first = sync.run_sync(SOURCE, "partial")
+    partial.failures = 2
+    with_failures = sync.run_sync(SOURCE, "partial")
+    assert (with_failures.status, with_failures.failed_count) == ("succeeded", 2)
+    after_failures = sync.run_sync(SOURCE, "partial")
+    last = sync.run_sync(SOURCE, "partial")
+    assert partial.since == [
+        None,
+        first.started_at,
+        first.started_at,  # not past the run with failures: its records are read again
+        after_failures.started_at,
+    ]
+    assert (with_failures.cursor_at, after_failures.cursor_at) == (first.started_at,) * 2
+    assert last.cursor_at == after_failures.started_at
+
+
+def test_failures_on_a_first_or_full_run_make_the_next_run_read_everything(partial):
+    partial.failures = 1
+    sync.run_sync(SOURCE, "partial")
+    sync.run_sync(SOURCE, "partial")
+    partial.failures = 1
+    sync.run_sync(SOURCE, "partial", full=True)
+    sync.run_sync(SOURCE, "partial")
+    assert partial.since == [None, None, None, None]
+
+
+def test_failed_and_canceled_runs_never_move_the_cursor(syncers):
+    first = sync.run_sync(SOURCE, "counting")
+    assert sync.run_sync(SOURCE, "fails").status == "failed"
+    assert sync.incremental_cursor(SOURCE, "fails") is None
+    assert sync.incremental_cursor(SOURCE, "counting") == first.started_at
+
+
+def test_reprocess_reads_the_window_of_the_run_again(partial, sync_app):
+    first = sync.run_sync(SOURCE, "partial")
+    partial.failures = 3
+    bad = sync.run_sync(SOURCE, "partial")
+    assert bad.can_reprocess and not first.can_reprocess
+    retry, created = sync.reprocess(bad.id, requested_by="ana@example.com", background=False)
+    assert created and retry.retry_of_id == bad.id and retry.status == "succeeded"
+    assert (retry.failed_count, retry.requested_by) == (0, "ana@example.com")
+    assert partial.since[-1] == bad.cursor_at == first.started_at
+    # the clean retry covered the window: the cursor moves on from it
+    assert sync.incremental_cursor(SOURCE, "partial") == retry.started_at
+    with pytest.raises(sync.SyncError, match="não tem falhas"):
+        sync.reprocess(first.id)
+    with pytest.raises(LookupError):
+        sync.reprocess(999_999)
+
+
+def test_reprocess_in_the_background_and_while_a_run_is_going(syncers):
+    syncers.release.clear()
+    bad = sync.run_sync(SOURCE, "fails")
+    assert bad.can_reprocess  # failed as a whole: its window can be read again
+    retry, created = sync.reprocess(bad.id)
+    assert created
+    assert wait_finished(retry.id).retry_of_id == bad.id
+    sync.register(SOURCE, "fails", syncers.gated, "Teste fails")  # now slow and clean
+    going, _ = sync.start_run(SOURCE, "fails")
+    assert syncers.started.wait(TIMEOUT)
+    again, created = sync.reprocess(bad.id)
+    assert (again.id, created) == (going.id, False)
+    syncers.release.set()
+    assert wait_finished(going.id).status == "succeeded"
+
+
+def test_cli_reprocess(partial, sync_app):
+    partial.failures = 1
+    runner = sync_app.test_cli_runner()
+    result = runner.invoke(args=["sync", "teste", "--resource", "partial"])
+    bad = db.session.scalar(select(SyncRun).order_by(SyncRun.id.desc()))
+    assert bad.failed_count == 1
+    assert f"flask sync teste --reprocess {bad.id}" in result.output
+    result = runner.invoke(args=["sync", "teste", "--reprocess", str(bad.id)])
+    assert result.exit_code == 0, result.output
+    assert f"reprocessa #{bad.id}" in result.output and "falhas 0" in result.output
+    missing = runner.invoke(args=["sync", "kommo", "--reprocess", str(bad.id)])
+    assert missing.exit_code != 0 and "não encontrada" in missing.output
