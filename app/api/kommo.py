@@ -82,7 +82,7 @@ def kommo_contacts():
     return _page(stmt, lambda rows: [c.to_dict() for c in rows])
 
 
-@bp.get("/api/kommo/contacts/<int:contact_id>")
+@bp.get("/api/kommo/contacts/<int(max=9223372036854775807):contact_id>")
 def kommo_contact(contact_id: int):
     contact = kommo_service.get_contact(contact_id)
     if contact is None:
@@ -98,7 +98,7 @@ def kommo_deals():
     return _page(stmt, _deals)
 
 
-@bp.get("/api/kommo/deals/<int:deal_id>")
+@bp.get("/api/kommo/deals/<int(max=9223372036854775807):deal_id>")
 def kommo_deal(deal_id: int):
     lead = kommo_service.get_lead(deal_id)
     if lead is None:

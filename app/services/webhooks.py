@@ -93,7 +93,12 @@ def _redacted(body: dict, text: str) -> str:
     if not any(key in body for key in BODY_SECRETS):
         return text
     clean = {k: ("[removido]" if k in BODY_SECRETS else v) for k, v in body.items()}
-    return json.dumps(clean, ensure_ascii=False)
+    redacted = json.dumps(clean, ensure_ascii=False)
+    try:
+        redacted.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud800) in a value: keep it escaped
+        return json.dumps(clean)
+    return redacted
 
 
 def _accept(platform, source, body, text, headers, location, remote_addr) -> Received:
