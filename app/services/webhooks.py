@@ -59,7 +59,12 @@ def receive(
     remote_addr: str | None = None,
 ) -> Received:
     source = SOURCES[platform]
-    secret = settings_service.get(SECRET_SETTING[platform])
+    try:
+        secret = settings_service.get(SECRET_SETTING[platform])
+    except SQLAlchemyError:  # the secret lookup reads the database too
+        db.session.rollback()
+        log.exception("webhook %s: the secret could not be read", platform)
+        return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
     verdict = source.verify(raw, headers, args, secret)
     if not verdict.ok:
         log.warning(
