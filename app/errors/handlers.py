@@ -97,7 +97,8 @@ def _rollback_quietly() -> None:
 
 
 def unavailable_response(exc: BaseException):
-    log.error("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:300])
+    first_line = (str(exc).splitlines() or [""])[0][:300]
+    log.error("database unavailable: %s: %s", type(exc).__name__, first_line)
     _rollback_quietly()
     if "_login_user" not in g:  # the page must not need the database to say it is away
         g._login_user = login_manager.anonymous_user()

@@ -6,7 +6,7 @@ bytes, wrong types, deep nesting, huge strings, invalid UTF-8, NUL bytes, lone s
 duplicate keys and bodies of 1 MiB ± 1. Never a 5xx, never a traceback in the answer, and a
 webhook answered 2xx is stored.
 
-Deterministic (``derandomize``, no example database). 200 examples per webhook endpoint and 100
+Deterministic (``derandomize``, no example database). 200 examples per webhook endpoint and 75
 per form endpoint, plus the fixed 1 MiB ± 1 and deep-nesting cases; ``FUZZ_SCALE=5`` runs a
 five times larger campaign. Each test prints ``fuzz <endpoint>: N requests, M 5xx`` (``-s``).
 """
@@ -30,7 +30,7 @@ from tests.conftest import WEBHOOK_SECRETS, Auth, csrf_token, load_fixture, sign
 
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 WEBHOOK_EXAMPLES = max(int(200 * SCALE), 1)
-FORM_EXAMPLES = max(int(100 * SCALE), 1)
+FORM_EXAMPLES = max(int(75 * SCALE), 1)
 MIB = 1024 * 1024
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.")
 
