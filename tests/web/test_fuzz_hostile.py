@@ -226,7 +226,16 @@ def _events() -> int:
 
 @pytest.fixture
 def fuzz_app(app_factory):
-    app = app_factory(**WEBHOOK_SECRETS, RATELIMIT_ENABLED=False)
+    # Limits far above the campaign (RATELIMIT_ENABLED=False would stick to the shared limiter).
+    unlimited = "1000000 per minute"
+    app = app_factory(
+        **WEBHOOK_SECRETS,
+        WEBHOOK_RATE_LIMIT=unlimited,
+        LOGIN_LIMIT_PER_IP=unlimited,
+        LOGIN_LIMIT_PER_ACCOUNT=unlimited,
+        PASSWORD_RESET_LIMIT=unlimited,
+        ACTIVATION_RESEND_LIMIT=unlimited,
+    )
     with app.app_context():
         yield app
 
