@@ -234,3 +234,11 @@ def test_hostile_json_api_bodies_are_400(app, client, payload):
     )
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.json["success"] is False
+
+
+def test_nul_in_a_webhook_signature_is_a_bad_signature(send_webhook):
+    raw = json.dumps(load_fixture("kiwify", "order_approved")).encode()
+    response = send_webhook.client.post(
+        "/webhook/kiwify?signature=%00", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401 and response.json["success"] is False
