@@ -38,7 +38,12 @@ SETUP_EXEMPT_ENDPOINTS = {
 
 
 def init_app(app: Flask) -> None:
+    from app import hostile
+
+    app.request_class = hostile.Request
+    app.url_map.converters["int"] = hostile.BoundedIntConverter
     app.before_request(_reject_large_bodies)
+    app.before_request(hostile.reject_unstorable_input)
     csrf.init_app(app)
     https = app.config.get("FORCE_HTTPS", False) or app.config["APP_URL"].startswith("https://")
     # Session and remember cookies never travel over plain HTTP once HTTPS is the rule.

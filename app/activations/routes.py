@@ -237,10 +237,18 @@ def retry_email(email_id: int):
     return _back()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _csv_cell(value) -> str:
-    """Neutralize spreadsheet formulas (CSV injection) in exported text."""
+    """Neutralize spreadsheet formulas (CSV injection) in exported text.
+
+    A cell starting with = + - @ tab CR or LF (also after leading spaces, which some
+    spreadsheets skip) gets a leading apostrophe, so it is shown as text, never evaluated.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    first = text[:1] if text[:1] in FORMULA_STARTS else text.lstrip(" ")[:1]
+    return "'" + text if first and first in FORMULA_STARTS else text
 
 
 @bp.get("/ativacoes/exportar.csv")

@@ -162,7 +162,7 @@ def kommo_sync_seed_status():
     return jsonify({"success": True, "configured": kommo_service.is_configured(), "data": data})
 
 
-@bp.get("/api/kommo/contacts/<int:contact_id>")
+@bp.get("/api/kommo/contacts/<int(max=9223372036854775807):contact_id>")
 def kommo_contact(contact_id: int):
     contact = kommo_service.get_contact(contact_id)
     if contact is None:
@@ -176,7 +176,7 @@ def kommo_deals():
     return _page(stmt, _deals, ("negócio encontrado", "negócios encontrados"))
 
 
-@bp.get("/api/kommo/deals/<int:deal_id>")
+@bp.get("/api/kommo/deals/<int(max=9223372036854775807):deal_id>")
 def kommo_deal(deal_id: int):
     lead = kommo_service.get_lead(deal_id)
     if lead is None:

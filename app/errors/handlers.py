@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template
+from flask import g, jsonify, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors import bp
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.security import wants_json
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,55 @@ def http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
     if exc.code >= 500:
-        db.session.rollback()
+        _rollback_quietly()
     return error_response(exc.code, _description(exc))
+
+
+# The database is away (refused connection, dropped socket, pool exhausted, lock timeout):
+# a temporary condition, answered 503 so clients and platforms try again later.
+UNAVAILABLE_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+UNAVAILABLE_MESSAGE = "O banco de dados está indisponível no momento. Tente novamente em instantes."
+RETRY_AFTER_SECONDS = "5"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:  # the connection is gone: nothing to undo
+        log.debug("rollback after a database error failed", exc_info=True)
+
+
+def unavailable_response(exc: BaseException):
+    first_line = (str(exc).splitlines() or [""])[0][:300]
+    log.error("database unavailable: %s: %s", type(exc).__name__, first_line)
+    _rollback_quietly()
+    if "_login_user" not in g:  # the page must not need the database to say it is away
+        g._login_user = login_manager.anonymous_user()
+    response = error_response(503, UNAVAILABLE_MESSAGE, code="database_unavailable")
+    if isinstance(response, tuple):
+        body, status = response
+        return body, status, {"Retry-After": RETRY_AFTER_SECONDS}
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
 
 
 @bp.app_errorhandler(Exception)
 def unhandled_error(exc: Exception):
     if isinstance(exc, HTTPException):
         return http_error(exc)
+    if database_unavailable(exc):
+        return unavailable_response(exc)
     log.exception("unhandled error", exc_info=exc)
-    db.session.rollback()
+    _rollback_quietly()
     return error_response(InternalServerError.code)

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
+from app.models import guards  # noqa: F401  (column-safe values at flush time)
 from app.models.activation import ActivationLink
 from app.models.audit import AuditEntry
 from app.models.gestao_click import GcClient, GcProduct, GcSale

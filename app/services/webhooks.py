@@ -66,7 +66,12 @@ def receive(
     remote_addr: str | None = None,
 ) -> Received:
     source = SOURCES[platform]
-    secret = settings_service.get(SECRET_SETTING[platform])
+    try:
+        secret = settings_service.get(SECRET_SETTING[platform])
+    except SQLAlchemyError:  # the secret lookup reads the database too
+        db.session.rollback()
+        log.exception("webhook %s: the secret could not be read", platform)
+        return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
     verdict = source.verify(raw, headers, args, secret)
     if not verdict.ok:
         header_names = ", ".join(sorted({k.lower() for k, _ in headers.items()}))
@@ -131,7 +136,12 @@ def _redacted(body: dict, text: str) -> str:
     if not any(key in body for key in BODY_SECRETS):
         return text
     clean = {k: ("[removido]" if k in BODY_SECRETS else v) for k, v in body.items()}
-    return json.dumps(clean, ensure_ascii=False)
+    redacted = json.dumps(clean, ensure_ascii=False)
+    try:
+        redacted.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud800) in a value: keep it escaped
+        return json.dumps(clean)
+    return redacted
 
 
 def _accept(platform, source, body, text, headers, location, remote_addr) -> Received:
