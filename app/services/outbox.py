@@ -24,7 +24,10 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# Back-off doubles from 30 s up to 6 h: 20 attempts keep retrying for about 2.6 days (an MTA's
+# queue lifetime), so an SMTP outage of hours or a weekend never turns into a given-up e-mail.
+# (8 attempts gave up after ~64 minutes of outage.)
+MAX_ATTEMPTS = 20
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 

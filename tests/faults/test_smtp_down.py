@@ -77,8 +77,8 @@ def _emails() -> list[OutboxEmail]:
 
 @pytest.mark.parametrize(
     ("outage", "step"),
-    [(timedelta(hours=1), 60)],
-    ids=["one-hour"],
+    [(timedelta(hours=1), 60), (timedelta(hours=26), 300)],
+    ids=["one-hour", "over-a-day"],
 )
 def test_smtp_outage_keeps_retrying_and_delivers_each_message_once(
     app_factory, smtp_down, outage, step
