@@ -10,7 +10,9 @@ arrives, so the failure lands mid-run deterministically.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +26,9 @@ from app.services import sync
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-CLIENT_TIMEOUT = 0.3  # seconds; the emulator's "timeout" fault hangs longer than this
+# Read timeout of the app's clients, seconds. Generous so that a loaded machine never times
+# out a healthy request; the emulator's "timeout" fault hangs until the test releases it.
+CLIENT_TIMEOUT = 1.5
 
 
 def _count(model) -> int:
@@ -103,6 +107,14 @@ FAULTS = {
 }
 
 
+@contextmanager
+def _released(event: threading.Event):
+    try:
+        yield
+    finally:
+        event.set()
+
+
 def fail_after(emu: LiveEmulator, path: str, good: int, rule: dict) -> None:
     """Add ``rule`` (a fault API rule) for ``path`` when its ``good + 1``-th request arrives."""
     runtime = emu.app.extensions["emulator"].runtime
@@ -129,9 +141,12 @@ def test_api_failing_mid_sync_fails_the_run_cleanly_and_the_next_run_completes(
 ):
     case = CASES[case_id]
     rule, message = FAULTS[fault]
-    emu = start_emulator(now=NOW, fault_timeout_seconds=1.0, **case.emulator)
-    app = app_factory(**case.config(emu), RETRY_ATTEMPTS=2, RETRY_DELAY=0.01)
-    with app.app_context():
+    hung = threading.Event()  # set: the emulator's hanging requests return at once
+    emu = start_emulator(
+        now=NOW, fault_timeout_seconds=60.0, sleep=lambda s: hung.wait(s), **case.emulator
+    )
+    app = app_factory(**case.config(emu), RETRY_ATTEMPTS=1, RETRY_DELAY=0.01)
+    with app.app_context(), _released(hung):
         fail_after(emu, case.path, case.good_requests, rule)
         first = sync.run_sync(case.source, case.resource)
         assert first.status == "failed", (first.status, first.error)
@@ -145,6 +160,7 @@ def test_api_failing_mid_sync_fails_the_run_cleanly_and_the_next_run_completes(
         assert sync.active_run(case.source, case.resource) is None
 
         assert requests.delete(f"{emu.url}/_emulator/faults", timeout=5).status_code < 300
+        hung.set()
         second = sync.run_sync(case.source, case.resource)
         assert second.status == "succeeded", second.error
         assert second.failed_count == 0
