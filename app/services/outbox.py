@@ -33,6 +33,7 @@ MAX_BACKOFF = timedelta(hours=6)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_queued_runs: set[int] = set()  # apps (by id) with a background delivery queued, not started
 
 
 def queue(
@@ -211,11 +212,20 @@ def kick() -> None:
         send_pending()
         return
     global _executor
+    key = id(app)
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        if key in _queued_runs:
+            # A delivery queued and not started yet will see this e-mail (committed before the
+            # kick): one run per burst instead of one per request, so a worker stopping after
+            # a burst finishes in one run instead of being killed mid-send by its master.
+            return
+        _queued_runs.add(key)
 
     def run():
+        with _executor_lock:
+            _queued_runs.discard(key)  # from here on a new e-mail needs a new run
         with app.app_context():
             try:
                 send_pending()

@@ -111,7 +111,7 @@ class Gunicorn:
                 "--timeout",
                 "30",
                 "--graceful-timeout",
-                "2",
+                "20",
                 "wsgi:app",
             ],
             cwd=ROOT,
@@ -164,9 +164,9 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             workers = self.worker_pids()
-            self.process.send_signal(signal.SIGINT)  # quick shutdown: the test is over
+            self.process.send_signal(signal.SIGTERM)  # graceful, as systemd stops it
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 for pid in workers:
                     _kill_quietly(pid)

@@ -95,6 +95,6 @@ def test_worker_sigkilled_mid_burst_loses_nothing_and_duplicates_nothing(
     retried = {e.to_email for e in emails if e.attempts > 1}
     twice = {to for to, n in received.items() if n > 1}
     assert twice <= retried, (twice, retried)
-    # one outbox thread per worker: at most the message the killed worker was sending, plus
-    # one per worker should the quick shutdown at the end cut a send short
-    assert len(twice) <= 1 + server.workers, (twice, retried)
+    # one outbox thread per worker: at most the message the killed worker was sending (the
+    # graceful stop at the end lets the others finish theirs)
+    assert len(twice) <= 1, (twice, retried)
