@@ -29,7 +29,20 @@ from emulator.webhooks import build_event, send
 from tests.conftest import TEST_KEY, WEBHOOK_SECRETS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """PG_BIN if set, else Debian's /usr/lib/postgresql/<newest>/bin (15 on this machine)."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 PLATFORMS = ("hotmart", "kiwify", "kirvano")
 SECRET_OF = {
     "hotmart": WEBHOOK_SECRETS["HOTMART_WEBHOOK_HOTTOK"],
