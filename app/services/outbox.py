@@ -234,4 +234,8 @@ def kick() -> None:
             finally:
                 db.session.remove()
 
-    _executor.submit(run)
+    try:
+        _executor.submit(run)
+    except RuntimeError:  # interpreter shutting down: the scheduled job delivers it later
+        with _executor_lock:
+            _queued_runs.discard(key)
