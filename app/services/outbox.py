@@ -27,12 +27,16 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# Back-off doubles from 30 s up to 6 h: 20 attempts keep retrying for about 2.6 days (an MTA's
+# queue lifetime), so an SMTP outage of hours or a weekend never turns into a given-up e-mail.
+# (8 attempts gave up after ~64 minutes of outage.)
+MAX_ATTEMPTS = 20
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_queued_runs: set[int] = set()  # apps (by id) with a background delivery queued, not started
 
 
 def queue(
@@ -279,11 +283,20 @@ def kick() -> None:
         send_pending()
         return
     global _executor
+    key = id(app)
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        if key in _queued_runs:
+            # A delivery queued and not started yet will see this e-mail (committed before the
+            # kick): one run per burst instead of one per request, so a worker stopping after
+            # a burst finishes in one run instead of being killed mid-send by its master.
+            return
+        _queued_runs.add(key)
 
     def run():
+        with _executor_lock:
+            _queued_runs.discard(key)  # from here on a new e-mail needs a new run
         with app.app_context():
             try:
                 send_pending()
@@ -292,4 +305,8 @@ def kick() -> None:
             finally:
                 db.session.remove()
 
-    _executor.submit(run)
+    try:
+        _executor.submit(run)
+    except RuntimeError:  # interpreter shutting down: the scheduled job delivers it later
+        with _executor_lock:
+            _queued_runs.discard(key)
