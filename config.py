@@ -106,6 +106,9 @@ class Config:
     TESTING = False
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: larger bodies get 413
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # A pooled connection is checked before use, so the first request after a database
+    # restart gets a fresh connection instead of failing on a dead one.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

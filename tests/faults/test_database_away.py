@@ -150,12 +150,6 @@ def test_database_away_loses_nothing_and_recovers_without_restart(outage):
     assert all(d.answers[0] == 200 for d in outage.later), [d.answers for d in outage.later]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="today the webhook secret is read from the database before the guarded block in "
-    "app/services/webhooks.receive(), so a database outage answers 500 (being fixed by the "
-    "hostile-input work in app/services/webhooks.py and app/errors)",
-)
 def test_database_away_answers_503_never_500(outage):
     answers = _answers(outage.all())
     wrong = sorted({a for a in answers if a not in (200, 503)}, key=str)
