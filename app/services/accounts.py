@@ -92,13 +92,13 @@ def request_password_reset(email: str) -> None:
         return
     token = crypto.new_token()
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    db.session.add(
-        PasswordResetToken(
-            user=user,
-            token_hash=crypto.token_hash(token),
-            expires_at=utcnow() + timedelta(minutes=minutes),
-        )
+    reset = PasswordResetToken(
+        user=user,
+        token_hash=crypto.token_hash(token),
+        expires_at=utcnow() + timedelta(minutes=minutes),
     )
+    db.session.add(reset)
+    db.session.flush()
     link = f"{current_app.config['APP_URL']}/redefinir-senha/{token}"
     outbox.queue(
         "password_reset",
@@ -106,7 +106,7 @@ def request_password_reset(email: str) -> None:
         subject="Redefinição de senha — Vendas Hub",
         context={"name": user.name or user.email, "link": link, "minutes": minutes},
         ref_type="password_reset",
-        ref_id=user.id,
+        ref_id=reset.id,
     )
 
 

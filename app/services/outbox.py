@@ -178,7 +178,7 @@ def _stale_reason(email: OutboxEmail) -> str | None:
     "Compra adicionada": the sale still grants access. Password reset: the token is unused and
     unexpired. Other kinds have nothing to check.
     """
-    from app.models import ActivationLink, PasswordResetToken, Sale
+    from app.models import ActivationLink, PasswordResetToken, Sale, User
     from app.models.activation import LINK_PENDING
     from app.models.sales import GRANTING_STATUSES
 
@@ -199,6 +199,16 @@ def _stale_reason(email: OutboxEmail) -> str | None:
         return None
     if email.ref_type == "password_reset":
         token = db.session.get(PasswordResetToken, email.ref_id) if email.ref_id else None
+        if token is not None and token.user.email != email.to_email:
+            token = None  # rows queued before the token id was kept held the user id
+        if token is None:
+            token = db.session.scalar(
+                select(PasswordResetToken)
+                .join(PasswordResetToken.user)
+                .where(User.email == email.to_email)
+                .order_by(PasswordResetToken.id.desc())
+                .limit(1)
+            )
         if token is None or token.used_at is not None or token.expires_at <= now:
             return "Link de nova senha usado ou expirado antes do envio"
     return None

@@ -197,3 +197,18 @@ def test_emoji_rich_long_names_are_delivered(send_webhook, smtp_server):
     assert "🌸" in smtp_server.text_of(message) and "/ativar/" in smtp_server.text_of(message)
     assert "😀" in smtp_server.html_of(message)
     assert max(len(line) for line in message.as_bytes().splitlines()) <= 998
+
+
+def test_password_reset_email_is_sent_when_token_and_user_ids_differ(smtp_later_app, smtp_server):
+    from app.services import accounts, outbox
+
+    app = smtp_later_app
+    with app.test_request_context():
+        accounts.create_user("a@example.com", "senha-segura-123", name="A", role="admin")
+        accounts.create_user("b@example.com", "senha-segura-123", name="B", role="member")
+        db.session.commit()
+        accounts.request_password_reset("b@example.com")  # token id 1, user id 2
+        db.session.commit()
+    app.config["SMTP_HOST"] = "127.0.0.1"
+    assert outbox.send_pending()["sent"] == 1
+    assert [m["To"] for m in smtp_server.messages] == ["b@example.com"]
