@@ -102,7 +102,11 @@ def test_tests_stay_out_of_totals_and_show_as_tests(send_webhook, webhook_app, s
     sales = client.get("/vendas").get_data(as_text=True)
     assert "R$\xa0197,00" in sales and "D2RP8RQ7" not in sales and "1 venda aprovada" in sales
     with_tests = client.get("/vendas?testes=incluir").get_data(as_text=True)
-    assert "D2RP8RQ7" in with_tests and "R$\xa0197,00" in with_tests and "1 venda aprovada" in with_tests
+    assert (
+        "D2RP8RQ7" in with_tests
+        and "R$\xa0197,00" in with_tests
+        and "1 venda aprovada" in with_tests
+    )
     only = client.get("/vendas?testes=apenas").get_data(as_text=True)
     assert "D2RP8RQ7" in only and "aac95806" not in only
 
