@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inbox import bp
 from app.models import WebhookEvent
-from app.models.webhooks import EVENT_STATUSES
+from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import page_arg
 from app.services import audit, outbox
 from app.services import settings as settings_service
@@ -132,11 +133,33 @@ def detail(event_id: int):
         pretty = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False)
     except ValueError:
         pretty = event.raw_body
-    return render_template("inbox/detail.html", event=event, pretty=pretty, statuses=STATUS_LABELS)
+    return render_template(
+        "inbox/detail.html",
+        event=event,
+        pretty=pretty,
+        statuses=STATUS_LABELS,
+        replaced_by=_replaced_by(event),
+    )
+
+
+def _replaced_by(event: WebhookEvent) -> int | None:
+    """The id of the corrected delivery that superseded ``event`` (named in its note)."""
+    if event.status != EVENT_SUPERSEDED:
+        return None
+    match = re.search(r"#(\d+)\s*$", event.last_error or "")
+    return int(match.group(1)) if match else None
 
 
 @bp.post("/webhooks/<int(max=2147483647):event_id>/reprocessar")
 def replay(event_id: int):
+    stored = db.session.get(WebhookEvent, event_id)
+    if stored is not None and stored.status == EVENT_SUPERSEDED:
+        # Its corrected delivery already took its place: replaying the old body could undo it.
+        flash(
+            f"O evento #{event_id} foi substituído por uma entrega corrigida e não é reprocessado.",
+            "warning",
+        )
+        return redirect(url_for("inbox.detail", event_id=event_id))
     try:
         status = service.process(event_id)  # commits on its own: recorded right after
     except LookupError:

@@ -203,6 +203,7 @@ def overview() -> dict[str, Any]:
         "sources": {key: settings.source(key) for key in CREDENTIAL_KEYS},
         "api_url": api_url_for(values["KOMMO_JWT_TOKEN"], values["KOMMO_API_URL"]),
         "api_url_configured": bool(values["KOMMO_API_URL"]),
+        "timeout": seconds(values["KOMMO_TIMEOUT"], DEFAULTS["KOMMO_TIMEOUT"]),
         "token": token_info(),
     }
 

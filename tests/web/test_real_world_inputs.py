@@ -100,9 +100,13 @@ def test_tests_stay_out_of_totals_and_show_as_tests(send_webhook, webhook_app, s
     assert inbox.count("teste da plataforma") == 2
 
     sales = client.get("/vendas").get_data(as_text=True)
-    assert "R$\xa0197,00" in sales and "D2RP8RQ7" not in sales and "1 venda(s)" in sales
+    assert "R$\xa0197,00" in sales and "D2RP8RQ7" not in sales and "1 venda aprovada" in sales
     with_tests = client.get("/vendas?testes=incluir").get_data(as_text=True)
-    assert "D2RP8RQ7" in with_tests and "R$\xa0197,00" in with_tests and "1 venda(s)" in with_tests
+    assert (
+        "D2RP8RQ7" in with_tests
+        and "R$\xa0197,00" in with_tests
+        and "1 venda aprovada" in with_tests
+    )
     only = client.get("/vendas?testes=apenas").get_data(as_text=True)
     assert "D2RP8RQ7" in only and "aac95806" not in only
 
@@ -292,7 +296,7 @@ def test_refused_kirvano_delivery_is_explained_on_the_webhooks_page(send_webhook
     assert count(WebhookEvent) == 0
     Auth(webhook_app, client).operator()
     page = client.get("/webhooks").get_data(as_text=True)
-    assert "2 entrega(s) recusada(s)" in page
+    assert "2 entregas recusadas" in page
     assert "A Kirvano enviou o webhook sem token" in page and "Configurações → Kirvano" in page
 
 

@@ -194,12 +194,12 @@ def test_history_page_filters_and_paginates(client, operator, syncers):
     assert "table-danger" in html
     assert "1 min 15 s" in html
     assert "Teste counting" in html  # resource label from the registry
-    assert "31 registro(s)" in html
+    assert "31 registros" in html
     assert "style=" not in html and "<script>" not in html
     page2 = client.get("/sincronizacoes?page=2").get_data(as_text=True)
-    assert "31 registro(s)" in page2
+    assert "31 registros" in page2
     failed = client.get("/sincronizacoes?status=failed").get_data(as_text=True)
-    assert "1 registro(s)" in failed and "Tempo esgotado" in failed
+    assert "1 registro" in failed and "Tempo esgotado" in failed
     other = client.get("/sincronizacoes?source=hotmart").get_data(as_text=True)
     assert "Nenhuma sincronização com estes filtros" in other
 

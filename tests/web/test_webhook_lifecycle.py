@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivationLink, OutboxEmail, Sale, WebhookEvent
-from tests.conftest import load_fixture
+from tests.conftest import csrf_token, load_fixture
 
 APPROVALS = {
     "hotmart": "purchase_approved",
@@ -65,6 +65,23 @@ def test_two_different_broken_deliveries_keep_both_bodies(send_webhook):
     events = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
     assert [e.status for e in events] == ["superseded", "failed"]
     assert "no-at-sign" in events[1].raw_body
+
+
+def test_superseded_event_links_to_its_correction_and_is_not_replayed(send_webhook, auth, client):
+    broken = _set_email("kirvano", load_fixture("kirvano", "sale_approved"), "maria@")
+    fixed = _set_email("kirvano", load_fixture("kirvano", "sale_approved"), "maria@example.com")
+    assert send_webhook("kirvano", broken).status_code == 422
+    assert send_webhook("kirvano", fixed).status_code == 200
+    old, new = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+    auth.operator()
+    html = client.get(f"/webhooks/{old.id}").get_data(as_text=True)
+    assert f'href="/webhooks/{new.id}"' in html and "Reprocessar</button>" not in html
+    token = csrf_token(client, f"/webhooks/{old.id}")
+    answer = client.post(f"/webhooks/{old.id}/reprocessar", data={"csrf_token": token})
+    assert answer.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(WebhookEvent, old.id).status == "superseded"
+    assert db.session.get(WebhookEvent, old.id).attempts == old.attempts
 
 
 def test_identical_redelivery_of_an_event_that_failed_to_process_is_retried(
