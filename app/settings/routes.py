@@ -51,6 +51,8 @@ def generate_token(platform: str):
         groups=settings_service.overview(),
         schedules=jobs_service.overview(),
         generated={"platform": platform, "token": token},
+        # Reloading must not generate yet another token: the address goes back to the GET.
+        replace_url=url_for("settings.index") + f"#{platform}",
     )
 
 

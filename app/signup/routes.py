@@ -87,6 +87,8 @@ def activate(token: str):
     if request.method == "GET":
         activation.register_open(link)
         db.session.commit()
+        if not form.name.data and link.buyer_name:
+            form.name.data = link.buyer_name  # what the buyer typed at checkout
         return render_template("signup/form.html", form=form, link=link, products=_products(link))
     if form.validate_on_submit():
         problem = password_problem(form.password.data, link.buyer_email)

@@ -7,6 +7,12 @@
   document.body.addEventListener("htmx:configRequest", function (event) {
     if (token) { event.detail.headers["X-CSRFToken"] = token; }
   });
+  // A page answered to a POST that must not be re-sent on reload (e.g. a one-time token):
+  // the address bar goes back to the page's own GET address.
+  var replaceWith = document.body.getAttribute("data-replace-url");
+  if (replaceWith && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", replaceWith);
+  }
   // Buttons and forms with data-confirm ask before acting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -315,6 +315,8 @@ def test_settings_generate_a_kirvano_token_shown_once(app_factory):
         assert answer.status_code == 200
         saved = settings_service.get("KIRVANO_WEBHOOK_SECRET")
         assert saved and len(saved) >= 40 and saved in answer.get_data(as_text=True)
+        # A reload must not post again: the page puts its GET address back in the bar.
+        assert 'data-replace-url="/configuracoes#kirvano"' in answer.get_data(as_text=True)
         assert saved not in client.get("/configuracoes").get_data(as_text=True)
         # A delivery carrying the generated token is accepted.
         raw = json.dumps(load_fixture("kirvano", "sale_approved")).encode()
@@ -360,6 +362,7 @@ def test_kirvano_order_bump_is_its_own_sale_with_one_link_naming_both(
     client = send_webhook.client
     form = client.get(path).get_data(as_text=True)
     assert "Curso Exemplo" in form and "Planilha Bônus" in form
+    assert 'value="Maria Souza"' in form  # the name typed at checkout comes prefilled
     assert submit(client, path).status_code == 302
     account = client.get("/conta").get_data(as_text=True)
     assert "Curso Exemplo" in account and "Planilha Bônus" in account
