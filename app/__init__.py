@@ -72,6 +72,8 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.install()
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(database.release_session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     limiter.init_app(app)
     from app.ratelimit import warn_if_multiplied

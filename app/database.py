@@ -123,3 +123,27 @@ def retry_on_lock(
 def lock_pause(attempt: int, delay: float = LOCK_RETRY_DELAY) -> None:
     """Back off before the next attempt after a locked database (grows, with jitter)."""
     time.sleep(delay * attempt + random.uniform(0, delay))
+
+
+def release_session(_exc: BaseException | None = None) -> None:
+    """End the request's session even when the database went away under it.
+
+    Flask-SQLAlchemy's own teardown rolls back on the pooled connection; if the server has just
+    dropped it (PostgreSQL stopped or restarted), that rollback raises *after* the answer was
+    chosen and the worker answers a bare 500. Here the connection is invalidated instead, so a
+    503 (or a 2xx for what was committed) reaches the client as decided.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        log.warning("database connection lost at the end of a request; discarding it")
+        try:
+            if db.session.registry.has():
+                db.session.registry().invalidate()  # drop the connection, no ROLLBACK
+        except SQLAlchemyError:
+            pass
+        db.session.registry.clear()

@@ -157,4 +157,6 @@ def test_database_away_answers_503_never_500(outage):
         name: Counter(d.answers[0] for d in getattr(outage, name))
         for name in ("before", "down", "back", "later")
     }
-    assert not wrong, f"answers other than 200/503: {wrong}; first answers per phase: {phases}"
+    assert not wrong, (
+        f"answers other than 200/503: {wrong}; first answers per phase: {phases}\n{outage.log}"
+    )

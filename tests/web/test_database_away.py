@@ -99,3 +99,25 @@ def test_forms_answer_503_and_nothing_is_created(app):
         response = client.post("/esqueci-senha", data={"email": "a@b.com", "csrf_token": token})
         assert response.status_code == 503
     assert client.get("/conta").status_code == 302  # the failed login did not sign anyone in
+
+
+def test_connection_dropped_at_teardown_keeps_the_chosen_answer(app, client, monkeypatch):
+    """PostgreSQL stopped right after the answer was chosen: the session's final rollback
+    fails at teardown; the client still gets that answer, not a bare 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.extensions import db
+
+    real_remove = db.session.remove
+    calls = []
+
+    def remove_once_broken():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+        real_remove()
+
+    monkeypatch.setattr(db.session, "remove", remove_once_broken)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert calls  # the teardown really met the broken connection
