@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.dashboard import bp
 from app.extensions import db
-from app.models.sync import RUN_STATUSES
+from app.models.sync import RUN_STATUSES, RUN_SUCCEEDED, SyncRun
 from app.services import sync
 
 PER_PAGE = 25
@@ -26,6 +26,17 @@ def sync_runs():
         per_page=PER_PAGE,
         error_out=False,
     )
+    # Runs whose failures a later reprocess already fixed (finished clean): no button for them.
+    shown = [run.id for run in page.items]
+    fixed = set(
+        db.session.scalars(
+            db.select(SyncRun.retry_of_id).where(
+                SyncRun.retry_of_id.in_(shown),
+                SyncRun.status == RUN_SUCCEEDED,
+                SyncRun.failed_count == 0,
+            )
+        )
+    )
     latest = sync.latest_runs()
     syncers = [
         {"syncer": s, "enabled": s.is_enabled(), "latest": latest.get((s.source, s.resource))}
@@ -38,6 +49,7 @@ def sync_runs():
         sources=sync.known_sources(),
         filters={"source": source or "", "status": status or ""},
         statuses=RUN_STATUSES,
+        fixed=fixed,
     )
 
 

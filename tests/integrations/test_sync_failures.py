@@ -142,6 +142,8 @@ def test_reprocessar_falhas_from_the_sync_page(hm_app, emu, broken):
     page = client.get("/sincronizacoes").get_data(as_text=True)
     assert f"reprocessa a execução #{bad.id}" in page
     assert "Reprocessamento das falhas" in page  # the flash message
+    # The reprocess finished clean: the old run says so instead of offering the button again.
+    assert f'action="{action}"' not in page and "falhas reprocessadas" in page
     # a clean run has nothing to reprocess; members and anonymous users cannot reach it
     clean = client.post(
         f"/sincronizacoes/{retry.id}/reprocessar",
