@@ -59,24 +59,15 @@ def find_by_token(token: str) -> ActivationLink | None:
 def purchase_sales(sale: Sale) -> list[Sale]:
     """Every sale of the purchase ``sale`` belongs to: the main product and the ones bought
     with it (order bumps, bundle items), oldest first."""
-    key = sale.purchase_key
-    return list(
-        db.session.scalars(
-            select(Sale)
-            .where(
-                Sale.platform == sale.platform,
-                or_(Sale.transaction_id == key, Sale.parent_transaction_id == key),
-            )
-            .order_by(Sale.id)
-        )
-    )
+    return list(db.session.scalars(select(Sale).where(*_purchase_filter(sale)).order_by(Sale.id)))
 
 
-def purchase_products(sale: Sale) -> list[str]:
-    """The names of the products of the purchase that still give access."""
+def purchase_products(sale: Sale, sales: list[Sale] | None = None) -> list[str]:
+    """The names of the products of the purchase that still give access (``sales``: the
+    purchase's sales when the caller already loaded them)."""
     names = [
         other.product_name or "sua compra"
-        for other in purchase_sales(sale)
+        for other in (purchase_sales(sale) if sales is None else sales)
         if other.status in GRANTING_STATUSES
     ]
     return list(dict.fromkeys(names)) or [sale.product_name or "sua compra"]
@@ -195,13 +186,14 @@ def issue_for_sale(sale: Sale, *, renewal: bool = False) -> Issued:
     user = accounts.find_user(email)
     if user is not None:
         changed = False
-        for other in purchase_sales(sale) or [sale]:
+        sales = purchase_sales(sale) or [sale]
+        for other in sales:
             if other.id == sale.id or (
                 other.status in GRANTING_STATUSES and other.buyer_email == email
             ):
                 changed = grant_access(user, other)[1] or changed
         if changed and not renewal:
-            product = _products_label(purchase_products(sale))
+            product = _products_label(purchase_products(sale, sales))
             outbox.queue(
                 "purchase_added",
                 to=user.email,

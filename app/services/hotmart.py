@@ -422,6 +422,9 @@ def unify_product_ids() -> int:
     from app.models import ActivationLink
 
     moved = 0
+    known = select(Product.remote_id).where(
+        Product.platform == PLATFORM, Product.ucode.is_not(None)
+    )
     for model in (Sale, ActivationLink):
         ucode = (
             select(Product.ucode)
@@ -431,9 +434,6 @@ def unify_product_ids() -> int:
                 Product.ucode.is_not(None),
             )
             .scalar_subquery()
-        )
-        known = select(Product.remote_id).where(
-            Product.platform == PLATFORM, Product.ucode.is_not(None)
         )
         result = db.session.execute(
             update(model)

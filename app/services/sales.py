@@ -111,7 +111,7 @@ def next_status(
     if (
         new in GRANTING_STATUSES
         and current == "canceled"
-        and (sale.approved_at is None or renewal)
+        and not is_final(sale, renewal)
         and occurred_at
         and sale.status_at
         and occurred_at > sale.status_at

@@ -59,7 +59,7 @@ class Kind(StrEnum):
     RENEW = "renew"  # renewal paid: extend access, never a second link
     FLAG = "flag"  # dispute / overdue: policy decision, shown to the operator
     INFO = "info"  # store only (boleto/PIX issued, carts, unknown events)
-    NOOP = "noop"  # known event that changes nothing (Hotmart PURCHASE_COMPLETE)
+    NOOP = "noop"  # known event that changes nothing (no event maps here now; stored rows keep it)
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
     product = as_dict(data.get("product"))
     price = as_dict(purchase.get("price"))
     document = digits_only(buyer.get("document"))
+    is_bump = as_bool(dig(purchase, "order_bump", "is_order_bump"))
     return {
         "transaction_id": text(purchase.get("transaction")),
         "buyer_email": normalize_email(buyer.get("email")),
@@ -233,9 +234,9 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         "payment_method": normalize_payment_method(dig(purchase, "payment", "type")),
         "subscription_id": text(dig(data, "subscription", "subscriber", "code")),
         "recurrence_number": as_int(purchase.get("recurrence_number")),
-        "is_order_bump": as_bool(dig(purchase, "order_bump", "is_order_bump")),
+        "is_order_bump": is_bump,
         "parent_transaction_id": text(dig(purchase, "order_bump", "parent_purchase_transaction"))
-        if as_bool(dig(purchase, "order_bump", "is_order_bump"))
+        if is_bump
         else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
     }
