@@ -91,6 +91,51 @@ def _float(value: str | None, default: float) -> float:
         return default
 
 
+def _limit(value: str) -> str:
+    """A rate-limit string such as ``10 per minute`` (validated by the ``limits`` library)."""
+    from limits import parse_many
+
+    parse_many(value)  # raises ValueError on a malformed limit
+    return value.strip()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be 1 or more")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value.replace(",", "."))
+    if not number >= 0:  # also rejects NaN
+        raise ValueError("must be 0 or more")
+    return number
+
+
+# Tunables: class defaults below, each overridable by an environment variable of the same name
+# (docs/configuration.md lists them). A malformed value stops the start with a clear message
+# instead of silently running with a default the operator did not choose.
+TUNABLES: dict[str, tuple] = {
+    "MAX_CONTENT_LENGTH": (_positive_int, "largest request body in bytes (413 above)"),
+    "ACTIVATION_LINK_DAYS": (_positive_int, "days an activation link stays valid"),
+    "PASSWORD_RESET_MINUTES": (_positive_int, "minutes a password-reset link stays valid"),
+    "SESSION_LIFETIME_DAYS": (_positive_int, "days a login session lasts, idle or not"),
+    "ARGON2_TIME_COST": (_positive_int, "argon2 passes per password hash"),
+    "ARGON2_MEMORY_COST": (_positive_int, "argon2 memory per hash, KiB"),
+    "ARGON2_PARALLELISM": (_positive_int, "argon2 lanes per hash"),
+    "LOGIN_LIMIT_PER_IP": (_limit, "login attempts per client address"),
+    "LOGIN_LIMIT_PER_ACCOUNT": (_limit, "login attempts per e-mail"),
+    "PASSWORD_RESET_LIMIT": (_limit, "password-reset requests per client address"),
+    "ACTIVATION_RESEND_LIMIT": (_limit, "activation e-mail re-sends per buyer"),
+    "SYNC_WORKERS": (_positive_int, "background sync runs at once per process"),
+    "SYNC_PROGRESS_INTERVAL": (_positive_float, "seconds between a run's progress writes"),
+    "SYNC_STALE_MINUTES": (_positive_float, "silence after which a running sync is failed"),
+    "SCHEDULER_LEASE_SECONDS": (_positive_int, "seconds the scheduler leadership lasts"),
+    "SCHEDULER_RENEW_SECONDS": (_positive_int, "seconds between leadership renewals"),
+}
+
+
 def normalize_database_url(url: str) -> str:
     """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -136,6 +181,14 @@ class Config:
 
     def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ
+        for name, (parse, _doc) in TUNABLES.items():
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                setattr(self, name, parse(raw.strip()))
+            except ValueError as exc:
+                raise ValueError(f"{name}={raw!r} is not valid: {exc}") from None
         self.SECRET_KEY = env.get("SECRET_KEY") or None
         url = env.get("DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url) if url else None
@@ -179,7 +232,6 @@ class Config:
         self.KOMMO_BASE_DOMAIN = (env.get("KOMMO_BASE_DOMAIN") or "").strip().strip(".") or None
         self.GESTAO_CLICK_DEBUG = _bool(env.get("GESTAO_CLICK_DEBUG"), False)
 
-        self.ACTIVATION_LINK_DAYS = _int(env.get("ACTIVATION_LINK_DAYS"), 7)
         self.RETRY_ATTEMPTS = _int(env.get("RETRY_ATTEMPTS"), 3)
         self.RETRY_DELAY = _float(env.get("RETRY_DELAY"), 1.0)
         self.SCHEDULER_ENABLED = _bool(env.get("SCHEDULER_ENABLED"), False)

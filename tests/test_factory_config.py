@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from app import create_app
 from config import Config, TestConfig, normalize_database_url
 
@@ -70,3 +72,35 @@ def test_config_defaults_are_safe():
     assert cfg.SCHEDULER_ENABLED is False
     assert cfg.RETRY_ATTEMPTS == 3 and cfg.RETRY_DELAY == 1.0
     assert Config({"RETRY_ATTEMPTS": "abc"}).RETRY_ATTEMPTS == 3
+
+
+def test_tunables_are_read_from_the_environment():
+    cfg = Config(
+        {
+            "SYNC_WORKERS": "4",
+            "SYNC_STALE_MINUTES": "2,5",
+            "LOGIN_LIMIT_PER_IP": "20 per minute",
+            "ACTIVATION_LINK_DAYS": "14",
+            "SESSION_LIFETIME_DAYS": " ",  # blank: the default stays
+        }
+    )
+    assert cfg.SYNC_WORKERS == 4 and cfg.SYNC_STALE_MINUTES == 2.5
+    assert cfg.LOGIN_LIMIT_PER_IP == "20 per minute"
+    assert cfg.ACTIVATION_LINK_DAYS == 14
+    assert cfg.SESSION_LIFETIME_DAYS == Config.SESSION_LIFETIME_DAYS
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("SYNC_WORKERS", "0"), ("SYNC_WORKERS", "dois"), ("LOGIN_LIMIT_PER_IP", "muitos")],
+)
+def test_a_malformed_tunable_stops_the_start_with_its_name(name, value):
+    with pytest.raises(ValueError, match=name):
+        Config({name: value})
+
+
+def test_every_tunable_is_documented():
+    from config import TUNABLES
+
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    assert [name for name in TUNABLES if f"`{name}`" not in doc] == []
