@@ -19,6 +19,31 @@
     var message = form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
+  // "Testar conexão" buttons of every integration page: the request answers JSON
+  // {"success", "message" | "error": {"message"}, "usage"?}; the message goes into the box named
+  // by data-result-target, and a request counter (data-usage-target) is refreshed when sent.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var button = event.detail.elt;
+    if (!button || !button.hasAttribute || !button.hasAttribute("data-connection-test")) { return; }
+    var box = document.querySelector(button.getAttribute("data-result-target"));
+    if (!box) { return; }
+    var data = null;
+    try { data = JSON.parse(event.detail.xhr.responseText); } catch (e) { data = null; }
+    var alert = document.createElement("div");
+    var ok = !!(data && data.success);
+    alert.className = "alert small py-2 px-2 mb-0 " + (ok ? "alert-success" : "alert-danger");
+    alert.setAttribute("role", ok ? "status" : "alert");
+    alert.textContent = (data && (data.message || (data.error && data.error.message))) ||
+      "Não foi possível testar a conexão.";
+    box.replaceChildren(alert);
+    var usage = data && data.usage;
+    var counterSelector = button.getAttribute("data-usage-target");
+    var counter = counterSelector && document.querySelector(counterSelector);
+    if (usage && counter) {
+      counter.textContent = Number(usage.used).toLocaleString("pt-BR") + " de " +
+        Number(usage.limit).toLocaleString("pt-BR");
+    }
+  });
   // "Sincronizar" buttons (templates/sync/_macros.html): the POST answers
   // 202 {"success": true, "run_id": N}; load that run's progress partial into the slot.
   document.body.addEventListener("htmx:afterRequest", function (event) {

@@ -1,0 +1,80 @@
+"""One "Testar conexão" handler serves every integration page (static/js/app.js)."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.conftest import Auth, free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+    return start_emulator(
+        contacts=5,
+        leads=5,
+        gc_sales=5,
+        gc_clients=5,
+        gc_products=5,
+        kommo_rate_limit=0,
+        gc_rate_limit=0,
+        now=datetime.now(UTC).replace(microsecond=0),
+    )
+
+
+@pytest.fixture
+def live(app_factory, emu):
+    port = free_port()
+    app = app_factory(
+        APP_URL=f"http://127.0.0.1:{port}",
+        KOMMO_JWT_TOKEN=emu.config.kommo_token(),
+        KOMMO_API_URL=emu.kommo,
+        GESTAOCLICK_ACCESS_TOKEN=emu.config.gc_access_token,
+        GESTAOCLICK_SECRET_TOKEN=emu.config.gc_secret_token,
+        GESTAOCLICK_API_URL=emu.gestaoclick,
+        RETRY_DELAY=0.01,
+    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.live_url = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        Auth(app, app.test_client()).create()
+        yield app
+    server.shutdown()
+    thread.join(5)
+
+
+def _login(page, base):
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_kommo_and_gestao_click_buttons_show_the_answer(live, page):
+    base = live.live_url
+    _login(page, base)
+
+    page.goto(base + "/kommo")
+    page.click("text=Testar conexão")
+    box = page.locator("#kommo-test-result .alert")
+    box.wait_for(timeout=10_000)
+    assert "Conexão com o Kommo funcionando" in box.inner_text()
+    assert box.get_attribute("role") == "status"
+
+    page.goto(base + "/gestao-click")
+    before = page.locator("[data-gc-usage]").inner_text()
+    page.click("text=Testar conexão")
+    box = page.locator("#gc-test-result .alert")
+    box.wait_for(timeout=10_000)
+    assert "Conexão com o Gestão Click funcionando" in box.inner_text()
+    # the test spent requests of today's quota: the counter beside the button moved
+    page.wait_for_function(
+        "before => document.querySelector('[data-gc-usage]').textContent !== before", arg=before
+    )
+    assert page.console_errors == []
