@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 
 from app.api import bp
-from app.api.routes import TRUE_VALUES, _int_arg, _wants_full, list_body, start_sync_response
-from app.extensions import db
+from app.api.paging import TRUE_VALUES, paginated, wants_full
+from app.api.routes import start_sync_response
 
 MAX_LIMIT = 100
 NOUNS = {
@@ -62,16 +62,14 @@ def gestao_click_test_credentials():
 def _list(resource: str):
     from app.services import gestao_click
 
-    page = _int_arg("page", 1, 1, 100_000)
-    limit = _int_arg("limit", 50, 1, MAX_LIMIT)
     query = request.args.get("query", "")
     if resource == "sales":
         stmt = gestao_click.sales_query(query, request.args.get("tipo", "").strip()[:20])
     else:
         stmt = gestao_click.QUERIES[resource](query)
-    result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
-    items = [row.to_dict() for row in result.items]
-    return jsonify(list_body(items, page, limit, result.total, NOUNS[resource]))
+    return paginated(
+        stmt, lambda rows: [row.to_dict() for row in rows], NOUNS[resource], max_limit=MAX_LIMIT
+    )
 
 
 @bp.get("/api/gestao-click/sales")
@@ -102,7 +100,7 @@ def gestao_click_sync():
     if wanted and wanted not in gestao_click.RESOURCES:
         abort(400, description="Recurso inválido: use sales, clients ou products.")
     resources = [wanted] if wanted else list(gestao_click.RESOURCES)
-    full = _wants_full()
+    full = wants_full()
     run_ids: dict[str, int] = {}
     created: dict[str, bool] = {}
     for resource in resources:

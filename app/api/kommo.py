@@ -10,42 +10,13 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.routes import TRUE_VALUES, list_body, record_sync
+from app.api.paging import paginated, wants_full
+from app.api.routes import record_sync
 from app.clients.errors import APIError
-from app.extensions import db
 from app.services import audit, sync
 from app.services import kommo as kommo_service
 
 MAX_LIMIT = 250
-DEFAULT_LIMIT = 50
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, description=f"Parâmetro {name} inválido.")
-    if not low <= value <= high:
-        abort(400, description=f"Parâmetro {name} deve estar entre {low} e {high}.")
-    return value
-
-
-def _wants_full() -> bool:
-    payload = request.get_json(silent=True) if request.is_json else None
-    if isinstance(payload, dict) and "full" in payload:
-        value = payload["full"]
-        return value is True or str(value).strip().lower() in TRUE_VALUES
-    return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
-
-
-def _page(stmt, serialize, noun: tuple[str, str]):
-    page = _int_arg("page", 1, 1, 100_000)
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
-    return jsonify(list_body(serialize(result.items), page, limit, result.total, noun))
 
 
 def _json_body() -> dict:
@@ -102,10 +73,11 @@ def kommo_test_connection():
 @bp.get("/api/kommo/contacts")
 def kommo_contacts():
     stmt = kommo_service.contacts_query(request.args.get("query", ""))
-    return _page(
+    return paginated(
         stmt,
         lambda rows: [c.to_dict() for c in rows],
         ("contato encontrado", "contatos encontrados"),
+        max_limit=MAX_LIMIT,
     )
 
 
@@ -173,7 +145,9 @@ def kommo_contact(contact_id: int):
 @bp.get("/api/kommo/deals")
 def kommo_deals():
     stmt = kommo_service.leads_query(request.args.get("query", ""), request.args.get("status", ""))
-    return _page(stmt, _deals, ("negócio encontrado", "negócios encontrados"))
+    return paginated(
+        stmt, _deals, ("negócio encontrado", "negócios encontrados"), max_limit=MAX_LIMIT
+    )
 
 
 @bp.get("/api/kommo/deals/<int(max=9223372036854775807):deal_id>")
@@ -190,7 +164,7 @@ def kommo_sync():
 
     ``run_id`` is the leads run (the one the deals tab waits for); both are in ``run_ids``.
     """
-    full = _wants_full()
+    full = wants_full()
     by = getattr(current_user, "email", None)
     runs = {}
     try:

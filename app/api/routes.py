@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.api import bp
+from app.api.paging import paginated, wants_full
 from app.extensions import db
 from app.models.sync import RUN_STATUSES
 from app.services import audit, sync
-
-TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
-
-
-def list_body(items: list, page: int, limit: int, total: int, noun: tuple[str, str]) -> dict:
-    """A list answer: SPEC §5 keys (``items``, ``page``, ``limit``, ``total``) plus the seeds'
-    (``data``, ``pagination`` {page, limit, pageCount, total}, ``message``)."""
-    singular, plural = noun  # "contato encontrado", "contatos encontrados"
-    return {
-        "success": True,
-        "items": items,
-        "page": page,
-        "limit": limit,
-        "total": total,
-        "data": items,
-        "pagination": {
-            "page": page,
-            "limit": limit,
-            "pageCount": math.ceil(total / limit) if total else 0,
-            "total": total,
-        },
-        "message": f"{total} {singular if total == 1 else plural}",
-    }
 
 
 def start_sync_response(source: str, resource: str, full: bool = False):
@@ -74,17 +50,9 @@ def record_sync(action: str, run) -> None:
     db.session.commit()
 
 
-def _wants_full() -> bool:
-    payload = request.get_json(silent=True) if request.is_json else None
-    if isinstance(payload, dict) and "full" in payload:
-        value = payload["full"]
-        return value is True or str(value).strip().lower() in TRUE_VALUES
-    return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
-
-
 @bp.post("/api/sync/<source>/<resource>")
 def start_sync(source: str, resource: str):
-    return start_sync_response(source, resource, full=_wants_full())
+    return start_sync_response(source, resource, full=wants_full())
 
 
 @bp.get("/api/sync-runs")
@@ -131,50 +99,30 @@ def hotmart_test_connection():
 
 @bp.post("/api/hotmart/products")
 def hotmart_sync_products():
-    return start_sync_response("hotmart", "products", full=_wants_full())
+    return start_sync_response("hotmart", "products", full=wants_full())
 
 
 @bp.post("/api/hotmart/sales")
 def hotmart_sync_sales():
-    return start_sync_response("hotmart", "sales", full=_wants_full())
+    return start_sync_response("hotmart", "sales", full=wants_full())
 
 
 @bp.post("/api/hotmart/subscriptions")
 def hotmart_sync_subscriptions():
-    return start_sync_response("hotmart", "subscriptions", full=_wants_full())
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, description=f"Parâmetro {name} inválido.")
-    if not low <= value <= high:
-        abort(400, description=f"Parâmetro {name} deve estar entre {low} e {high}.")
-    return value
+    return start_sync_response("hotmart", "subscriptions", full=wants_full())
 
 
 @bp.get("/api/hotmart/products")
 def hotmart_list_products():
     from app.services import hotmart
 
-    page = _int_arg("page", 1, 1, 100_000)
-    limit = _int_arg("limit", 50, 1, 200)
     stmt = hotmart.products_query(
         request.args.get("query", ""),
         request.args.get("sort", "name"),
         request.args.get("dir", "asc"),
     )
-    result = db.paginate(stmt, page=page, per_page=limit, error_out=False)
-    return jsonify(
-        {
-            "success": True,
-            "items": [p.to_dict() for p in result.items],
-            "page": page,
-            "limit": limit,
-            "total": result.total,
-        }
+    return paginated(
+        stmt,
+        lambda rows: [p.to_dict() for p in rows],
+        ("produto encontrado", "produtos encontrados"),
     )

@@ -374,6 +374,14 @@ def test_api_list_and_sync_shapes(operator_client, hm_app, emu):
     assert (body["success"], body["page"], body["limit"], body["total"]) == (True, 2, 10, PRODUCTS)
     assert len(body["items"]) == 10
     assert {"remote_id", "name", "status", "price_cents", "ucode"} <= set(body["items"][0])
+    # the same envelope as the Kommo and Gestão Click lists (seed keys included)
+    assert body["data"] == body["items"] and body["message"] == f"{PRODUCTS} produtos encontrados"
+    assert body["pagination"] == {
+        "page": 2,
+        "limit": 10,
+        "pageCount": -(-PRODUCTS // 10),
+        "total": PRODUCTS,
+    }
     first = body["items"][0]
     found = operator_client.get(f"/api/hotmart/products?query={first['remote_id']}").get_json()
     assert found["total"] == 1 and found["items"][0]["remote_id"] == first["remote_id"]
