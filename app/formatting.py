@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel.numbers import format_currency, format_decimal
 from flask import Flask
 
@@ -140,8 +141,28 @@ def hours(seconds: float | None) -> str:
     )
 
 
+def phone(value: str | None) -> str:
+    """An E.164 number as people write it: +55 11 99999-8888 (unparseable values as given)."""
+    if not value:
+        return "—"
+    try:
+        number = phonenumbers.parse(value, "BR")
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def init_app(app: Flask) -> None:
-    for f in (sale_status, payment_method, link_status, event_kind, remote_status, percent, hours):
+    for f in (
+        sale_status,
+        payment_method,
+        link_status,
+        event_kind,
+        remote_status,
+        percent,
+        hours,
+        phone,
+    ):
         app.add_template_filter(f)
     app.add_template_filter(brl)
     app.add_template_filter(number)

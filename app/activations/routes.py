@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from urllib.parse import quote
 
 from flask import (
     Response,
@@ -14,6 +15,7 @@ from flask import (
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 from sqlalchemy import and_, or_, select
 
@@ -169,9 +171,69 @@ def resend(link_id: int):
     outbox.kick()
     if issued.attached_to is not None:
         flash(f"{link.buyer_email} já tem conta: a compra foi adicionada a ela.", "info")
+    elif outbox.smtp_configured():
+        flash(
+            f"Novo link na fila de envio para {link.buyer_email}; o anterior deixou de valer. "
+            "Acompanhe em “E-mails” o envio.",
+            "success",
+        )
     else:
-        flash(f"Novo link enviado para {link.buyer_email}; o anterior deixou de valer.", "success")
+        flash(
+            f"Novo link criado para {link.buyer_email}, mas o e-mail não está configurado: ele "
+            "fica na fila até você configurar o envio em Configurações. Para enviar agora por "
+            "WhatsApp, use “Copiar novo link”.",
+            "warning",
+        )
     return _back()
+
+
+@bp.post("/ativacoes/<int(max=2147483647):link_id>/copiar-link")
+def copy_link(link_id: int):
+    """A fresh link shown once, to send by WhatsApp or another channel; nothing is e-mailed."""
+    link = _link_or_404(link_id)
+    try:
+        issued = activation.fresh_link(link)
+    except activation.ActivationError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return _back()
+    if issued.attached_to is not None:
+        audit.record(
+            audit.ACTIVATION_RESENT,
+            **_link_target(link),
+            details={**_link_details(link), "new_link_id": None, "attached": True},
+        )
+        db.session.commit()
+        flash(
+            f"{link.buyer_email} já tem conta: a compra foi adicionada a ela. Basta entrar em "
+            "/login com esse e-mail.",
+            "info",
+        )
+        return _back()
+    audit.record(
+        audit.ACTIVATION_LINK_COPIED,
+        **_link_target(link),
+        details={**_link_details(link), "new_link_id": issued.link.id},
+    )
+    db.session.commit()
+    url = activation.activation_url(issued.token)
+    phone = "".join(ch for ch in (link.sale.buyer_phone or "") if ch.isdigit())
+    message = (
+        f"Olá{', ' + link.buyer_name.split()[0] if link.buyer_name else ''}! "
+        f"Seu acesso a {issued.link.product_name or 'sua compra'} está pronto. "
+        f"Crie sua conta por este link: {url}"
+    )
+    return render_template(
+        "activations/copy_link.html",
+        link=issued.link,
+        old=link,
+        url=url,
+        whatsapp=f"https://wa.me/{phone}?text={quote(message)}" if phone else None,
+        whatsapp_any=f"https://wa.me/?text={quote(message)}",
+        back=safe_next(request.form.get("back"), "activations.index"),
+        # Reloading must not mint yet another link: the address goes back to the list.
+        replace_url=url_for("activations.index"),
+    )
 
 
 @bp.post("/ativacoes/<int(max=2147483647):link_id>/revogar")

@@ -99,7 +99,9 @@ def _purchase_filter(sale: Sale) -> list:
     ]
 
 
-def _new_link(sale: Sale, email: str, name: str | None) -> tuple[ActivationLink, str]:
+def _new_link(
+    sale: Sale, email: str, name: str | None, *, notify: bool = True
+) -> tuple[ActivationLink, str]:
     token = crypto.new_token(32)  # 256 bits
     link = ActivationLink(
         token_hash=crypto.token_hash(token),
@@ -114,7 +116,8 @@ def _new_link(sale: Sale, email: str, name: str | None) -> tuple[ActivationLink,
     )
     db.session.add(link)
     db.session.flush()
-    _queue_activation_email(link, token)
+    if notify:
+        _queue_activation_email(link, token)
     return link, token
 
 
@@ -174,11 +177,12 @@ def _has_product_access_or_link(sale: Sale, email: str) -> bool:
     return link is not None
 
 
-def issue_for_sale(sale: Sale, *, renewal: bool = False) -> Issued:
+def issue_for_sale(sale: Sale, *, renewal: bool = False, notify: bool = True) -> Issued:
     """What an approval does: attach to an existing member or e-mail a signup link.
 
     A repeated approval reuses the pending link (no second e-mail); a renewal never sends a
-    second link for a product the buyer already has.
+    second link for a product the buyer already has. ``notify=False`` mints the link without
+    queuing its e-mail (the operator hands it over by another channel).
     """
     email = sale.buyer_email
     if not email:
@@ -212,7 +216,7 @@ def issue_for_sale(sale: Sale, *, renewal: bool = False) -> Issued:
         return Issued(link=existing, token=None, reused=True)
     if renewal and _has_product_access_or_link(sale, email):
         return Issued(link=None, token=None, reused=True)
-    link, token = _new_link(sale, email, sale.buyer_name)
+    link, token = _new_link(sale, email, sale.buyer_name, notify=notify)
     log.info("activation link %s issued for sale %s", link.id, sale.id)
     return Issued(link=link, token=token)
 
@@ -309,9 +313,17 @@ def redeem(link: ActivationLink, name: str, password: str) -> tuple[User, bool]:
 
 
 def reissue(
-    link: ActivationLink, *, new_email: str | None = None, reason: str = REASON_REPLACED
+    link: ActivationLink,
+    *,
+    new_email: str | None = None,
+    reason: str = REASON_REPLACED,
+    notify: bool = True,
 ) -> Issued:
-    """A fresh token for the same sale (resend or corrected e-mail); the old link stops working."""
+    """A fresh token for the same sale (resend or corrected e-mail); the old link stops working.
+
+    The old link's queued e-mail is not sent any more (the outbox drops messages whose link was
+    revoked or replaced).
+    """
     sale = link.sale
     if sale.status not in GRANTING_STATUSES:
         raise ActivationError(
@@ -326,10 +338,19 @@ def reissue(
     if new_email:
         sale.buyer_email = email
     db.session.flush()
-    issued = issue_for_sale(sale)
+    issued = issue_for_sale(sale, notify=notify)
     if issued.link is not None and issued.link.id != link.id:
         link.replaced_by_id = issued.link.id
     return issued
+
+
+def fresh_link(link: ActivationLink) -> Issued:
+    """A new token for the operator to copy and send by hand (WhatsApp, when e-mail fails).
+
+    Same rules as a resend (the old link stops working, a refunded purchase gets none, a buyer
+    who already has an account gets the purchase on it instead), but nothing is e-mailed.
+    """
+    return reissue(link, notify=False)
 
 
 # Revocations the buyer cannot undo with the "reenviar" button.

@@ -19,6 +19,24 @@
     var message = form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
+  // "Copiar" buttons: data-copy-target names the input whose value goes to the clipboard.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-target]");
+    if (!button) { return; }
+    var input = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!input) { return; }
+    var done = function () {
+      button.textContent = button.getAttribute("data-copied-text") || "Copiado!";
+    };
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        if (document.execCommand("copy")) { done(); }
+      });
+    } else if (document.execCommand("copy")) {
+      done();
+    }
+  });
   // "Testar conexão" buttons of every integration page: the request answers JSON
   // {"success", "message" | "error": {"message"}, "usage"?}; the message goes into the box named
   // by data-result-target, and a request counter (data-usage-target) is refreshed when sent.

@@ -253,3 +253,56 @@ def test_test_webhooks_are_marked_and_hit_the_same_sale(operator, smtp_server):
     sale = db.session.scalar(select(Sale))
     assert sale.transaction_id.startswith("TESTE-") and sale.status == "refunded"
     assert db.session.scalar(select(func.count(Sale.id))) == 1
+
+
+def test_operator_copies_a_fresh_link_to_send_by_whatsapp(operator, send_webhook, smtp_server):
+    from app.models import AuditEntry
+
+    send_webhook("hotmart", "purchase_approved")
+    link = db.session.scalar(select(ActivationLink))
+    old_path = re.search(r"(/ativar/\S+)", smtp_server.text_of(smtp_server.messages[0]))[1]
+    assert "Copiar novo link" in operator.get("/ativacoes").get_data(as_text=True)
+
+    response = _post(operator, f"/ativacoes/{link.id}/copiar-link")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    new_url = re.search(r'value="(http[^"]+/ativar/[^"]+)"', html)[1]
+    assert "nenhum e-mail foi enviado" in html and "wa.me/" in html
+    assert 'data-replace-url="/ativacoes"' in html  # a reload never mints another link
+    assert len(smtp_server.messages) == 1  # nothing e-mailed
+    assert operator.get(old_path).status_code == 410  # the old link stopped working
+    new_path = new_url.split("127.0.0.1", 1)[-1].split("localhost", 1)[-1]
+    new_path = new_path[new_path.index("/ativar/") :]
+    assert operator.get(new_path).status_code == 200
+    newest = db.session.scalar(select(ActivationLink).order_by(ActivationLink.id.desc()))
+    assert newest.id != link.id and newest.status == "pending"
+    assert db.session.get(ActivationLink, link.id).replaced_by_id == newest.id
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+    assert entry.action == "activation.link_copied" and entry.target_id == str(link.id)
+    assert new_url.rsplit("/", 1)[-1] not in str(entry.details)  # the token is never logged
+
+
+def test_copy_link_of_a_refunded_purchase_is_refused(operator, send_webhook):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_refunded")
+    link = db.session.scalar(select(ActivationLink))
+    response = _post(operator, f"/ativacoes/{link.id}/copiar-link")
+    assert response.status_code == 302
+    page = operator.get("/ativacoes").get_data(as_text=True)
+    assert "não está mais ativa" in page
+    assert db.session.scalar(select(func.count()).select_from(ActivationLink)) == 1
+
+
+def test_resend_says_queued_and_warns_when_email_is_not_configured(
+    webhook_app, send_webhook, operator
+):
+    send_webhook("hotmart", "purchase_approved")
+    link = db.session.scalar(select(ActivationLink))
+    assert _post(operator, f"/ativacoes/{link.id}/reenviar").status_code == 302
+    assert "na fila de envio" in operator.get("/ativacoes").get_data(as_text=True)
+
+    newest = db.session.scalar(select(ActivationLink).order_by(ActivationLink.id.desc()))
+    webhook_app.config["SMTP_HOST"] = None  # e-mail not configured
+    _post(operator, f"/ativacoes/{newest.id}/reenviar")
+    text = operator.get("/ativacoes").get_data(as_text=True)
+    assert "o e-mail não está configurado" in text and "Copiar novo link" in text
