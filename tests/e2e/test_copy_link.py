@@ -37,7 +37,7 @@ def test_copy_a_fresh_link_and_the_buyer_signs_up_with_it(live_app, page, width,
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("button", has_text="Copiar novo link").first.click()
     page.wait_for_selector("#fresh-link")
-    assert page.url == base + "/ativacoes"  # reloading lands on the list, not a new link
+    page.wait_for_url(base + "/ativacoes")  # reloading lands on the list, not a new link
     url = page.locator("#fresh-link").input_value()
     assert "/ativar/" in url
     page.screenshot(path=str(tmp_path / f"copy-link-{width}.png"), full_page=True)
