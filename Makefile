@@ -33,8 +33,9 @@ run: deps
 	$(FLASK) db upgrade
 	SCHEDULER_ENABLED=$${SCHEDULER_ENABLED:-true} $(FLASK) run --host $(HOST) --port $(PORT)
 
-# App + platform emulator + demo credentials + sample webhooks (see scripts/demo.sh).
-demo: deps
+# App + platform emulator + a local mail catcher + demo credentials + sample webhooks
+# (see scripts/demo.sh). The mail catcher is aiosmtpd, a development requirement.
+demo: dev-deps
 	bash scripts/demo.sh
 
 test: dev-deps browser-deps

@@ -7,6 +7,8 @@ PY=.venv/bin/python
 FLASK=".venv/bin/flask --app wsgi"
 APP_PORT="${PORT:-5000}"
 EMU_PORT="${EMULATOR_PORT:-5055}"
+MAIL_SMTP_PORT="${DEMO_SMTP_PORT:-1025}"
+MAIL_WEB_PORT="${DEMO_MAIL_PORT:-5056}"
 
 mkdir -p instance
 export DATABASE_URL="${DEMO_DATABASE_URL:-sqlite:///$PWD/instance/demo.db}"
@@ -23,6 +25,12 @@ trap cleanup EXIT INT TERM
 
 $PY -m emulator --port "$EMU_PORT" --now today >instance/emulator.log 2>&1 &
 pids+=($!)
+# A local mail catcher: the app's e-mails (activation links…) can be opened in the browser,
+# and their links are printed here too. Nothing leaves this computer.
+$PY -m emulator.mailbox --smtp-port "$MAIL_SMTP_PORT" --http-port "$MAIL_WEB_PORT" &
+pids+=($!)
+export SMTP_HOST=127.0.0.1 SMTP_PORT="$MAIL_SMTP_PORT" SMTP_USE_TLS=false
+export SMTP_FROM="Loja Demo <loja@demo.localhost>"
 eval "$($PY -m emulator env --port "$EMU_PORT")"
 
 $FLASK db upgrade
@@ -53,8 +61,10 @@ cat <<MSG
 
   Vendas Hub (demo) em $APP_URL — crie o operador em $APP_URL/setup
   Emulador das plataformas em http://127.0.0.1:$EMU_PORT (log em instance/emulator.log)
-  Webhooks de exemplo enviados; sem SMTP configurado, os e-mails ficam na fila (veja Ativações).
+  Caixa de e-mails da demonstração em http://127.0.0.1:$MAIL_WEB_PORT — abra o link de ativação
+  de um comprador de exemplo para criar a conta dele (os links também aparecem aqui embaixo).
+  Webhooks de exemplo enviados.
   Ctrl-C encerra tudo.
 
 MSG
-wait "${pids[1]}"
+wait "${pids[2]}"
