@@ -13,7 +13,7 @@ from typing import Any
 from .descriptor import WebhookSource
 
 # The registry line: module names under app/sources, in display order.
-SOURCE_MODULES = ("hotmart", "kiwify", "kirvano")
+SOURCE_MODULES = ("hotmart", "kiwify", "kirvano", "eduzz")
 
 
 def _load(names: tuple[str, ...]) -> dict[str, WebhookSource]:
