@@ -286,6 +286,9 @@ def _parse_v3(body: dict) -> NormalizedEvent:
         log.warning("unknown eduzz webhook event %r: handled as info", event_type)
         kind = Kind.INFO
     is_contract = event_type.startswith(APP_PREFIX + "contract_")
+    recurrence = as_int(dig(contract, "recurrence", "charges", "current"))
+    if kind is Kind.GRANT and recurrence is not None and recurrence > 1:
+        kind = Kind.RENEW  # a later charge of a contract (unverified field): no second link
     is_cart = event_type == CART_ABANDONMENT
 
     buyer = as_dict(data.get("buyer")) or as_dict(data.get("customer"))
@@ -338,7 +341,7 @@ def _parse_v3(body: dict) -> NormalizedEvent:
         or _payment_method(dig(contract, "payment", "method")),
         occurred_at=occurred_at,
         subscription_id=text(contract.get("id")),
-        recurrence_number=as_int(dig(contract, "recurrence", "charges", "current")),
+        recurrence_number=recurrence,
         is_order_bump=is_bump,
         access_until=local_to_utc(dig(contract, "recurrence", "nextDue"))
         if cancellation and contract_status in ("canceled", "cancelled")
