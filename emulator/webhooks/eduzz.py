@@ -13,7 +13,7 @@ import hmac
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from ..datasets import BRT
 from ..fake import reais
@@ -191,8 +191,8 @@ def signature(body: bytes, secret: str) -> str:
 def _is_postback(body: bytes) -> bool:
     try:
         payload = json.loads(body)
-    except ValueError:
-        return True  # form-encoded: only the legacy postback is sent that way
+    except ValueError:  # form-encoded: only the legacy postback is sent that way
+        return "trans_cod" in parse_qs(body.decode("utf-8", "replace"))
     return isinstance(payload, dict) and "trans_cod" in payload
 
 
