@@ -306,7 +306,7 @@ def _parse_v3(body: dict) -> NormalizedEvent:
 
     transaction_id = None if (is_cart or is_contract) else text(data.get("id"))
     sent = local_to_utc(body.get("sentDate")) or local_to_utc(data.get("sentDate"))
-    if kind is Kind.GRANT:
+    if kind in (Kind.GRANT, Kind.RENEW):
         occurred_at = local_to_utc(data.get("paidAt")) or sent
     elif event_type == "myeduzz.invoice_refunded":
         occurred_at = local_to_utc(data.get("refundedAt")) or sent

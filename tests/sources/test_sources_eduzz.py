@@ -250,3 +250,11 @@ def test_descriptor_declares_the_secret_and_credentials_in_the_body():
     source = SOURCES["eduzz"]
     assert source.secret_key == "EDUZZ_WEBHOOK_SECRET" and source.secrets[0].secret
     assert ("origin",) in source.body_secrets and ("api_key",) in source.body_secrets
+
+
+def test_a_later_contract_charge_is_a_renewal(webhook_body):
+    body = webhook_body("eduzz", "invoice_paid")
+    body["data"]["contract"] = {"id": "3456", "recurrence": {"charges": {"current": 3}}}
+    event = eduzz.parse(body)
+    assert event.kind is Kind.RENEW and event.recurrence_number == 3
+    assert event.subscription_id == "3456"
