@@ -5,26 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from app.registry import integration_vars
+
 TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
 
-# Integration variables that may also be set from the Settings page (database wins).
-INTEGRATION_VARS = (
-    "HOTMART_CLIENT_ID",
-    "HOTMART_CLIENT_SECRET",
-    "HOTMART_BASIC",
-    "HOTMART_ENV",
-    "HOTMART_WEBHOOK_HOTTOK",
-    "HOTMART_API_URL",
-    "HOTMART_AUTH_URL",
-    "KIWIFY_WEBHOOK_SECRET",
-    "KIRVANO_WEBHOOK_SECRET",
-    "KOMMO_JWT_TOKEN",
-    "KOMMO_API_URL",
-    "KOMMO_TIMEOUT",
-    "GESTAOCLICK_ACCESS_TOKEN",
-    "GESTAOCLICK_SECRET_TOKEN",
-    "GESTAOCLICK_API_URL",
-)
+# Integration variables that may also be set from the Settings page (database wins): every
+# field the integration registry declares (API credentials and webhook secrets).
+INTEGRATION_VARS = integration_vars()
 
 
 # SPEC §12: names of the seed documents, read when the SPEC name (the key) is unset or empty.

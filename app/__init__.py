@@ -119,9 +119,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app import formatting
+    from app import formatting, registry
 
     formatting.init_app(app)
+    registry.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -10,6 +10,7 @@ from logging.config import dictConfig
 
 from flask import Flask, g, has_request_context, request
 
+from app.registry import loggable_vars
 from config import INTEGRATION_VARS
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -134,7 +135,7 @@ def configure_logging(app: Flask) -> None:
         str(app.config[name])
         for name in (*INTEGRATION_VARS, "SECRET_KEY", "MAIL_PASSWORD")
         if app.config.get(name)
-        and name not in {"HOTMART_ENV", "KOMMO_TIMEOUT"}
+        and name not in loggable_vars()
         and not str(app.config[name]).startswith("http")
     )
 

@@ -7,7 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from .config import EmulatorConfig, env_lines, parse_now
-from .webhooks import DEFAULT_KIRVANO_HEADER, PLATFORMS, build_event, send, url_with_query
+from .webhooks import (
+    DEFAULT_KIRVANO_HEADER,
+    PLATFORMS,
+    SENDERS,
+    build_event,
+    send,
+    url_with_query,
+)
 
 SIZE_FLAGS = (
     "products",
@@ -173,7 +180,9 @@ def cmd_send_webhook(argv: Sequence[str]) -> int:
         "--to", required=True, help="receiver URL, e.g. http://127.0.0.1:5000/webhook/kiwify"
     )
     p.add_argument(
-        "--secret", default=None, help="hottok (Hotmart), HMAC key (Kiwify) or token (Kirvano)"
+        "--secret",
+        default=None,
+        help="; ".join(f"{name}: {s.secret_help}" for name, s in SENDERS.items() if s.secret_help),
     )
     p.add_argument("--email")
     p.add_argument("--name")
@@ -192,6 +201,11 @@ def cmd_send_webhook(argv: Sequence[str]) -> int:
     )
     p.add_argument(
         "--hottok-in-body", action="store_true", help="also put the hottok in the Hotmart body"
+    )
+    p.add_argument(
+        "--form",
+        action="store_true",
+        help="legacy Eduzz postback as x-www-form-urlencoded (legacy event names only)",
     )
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--dry-run", action="store_true", help="print the request instead of sending")
@@ -219,6 +233,7 @@ def cmd_send_webhook(argv: Sequence[str]) -> int:
             secret=args.secret,
             kirvano_header=args.kirvano_header,
             hottok_in_body=args.hottok_in_body,
+            form=args.form,
             **overrides,
         )
     except ValueError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db, limiter
+from app.sources import SOURCES
 from config import TestConfig
 
 # Fixed so every import of this module (pytest and "from tests.conftest import") agrees.
@@ -265,10 +266,15 @@ def free_port() -> int:
 
 
 WEBHOOK_FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "webhooks")
-WEBHOOK_SECRETS = {
+_KNOWN_SECRETS = {
     "HOTMART_WEBHOOK_HOTTOK": "hottok-test-0123456789",
     "KIWIFY_WEBHOOK_SECRET": "kiwify-token-0123456789",
     "KIRVANO_WEBHOOK_SECRET": "kirvano-token-0123456789",
+}
+# One webhook secret per registered platform (app.sources.registry), e.g. EDUZZ_WEBHOOK_SECRET.
+WEBHOOK_SECRETS = {
+    source.secret_key: _KNOWN_SECRETS.get(source.secret_key, f"{name}-secret-0123456789")
+    for name, source in SOURCES.items()
 }
 
 
@@ -280,19 +286,13 @@ def load_fixture(platform: str, name: str) -> dict:
 
 
 def signed_request(platform: str, raw: bytes, secret: str | None = None) -> dict:
-    """Headers and query string the way each platform authenticates a delivery."""
-    import hashlib
-    import hmac
+    """Headers and query string the way the platform authenticates a delivery (the
+    emulator's sender for that platform signs it)."""
+    from emulator.webhooks import sign
 
-    if platform == "hotmart":
-        secret = secret or WEBHOOK_SECRETS["HOTMART_WEBHOOK_HOTTOK"]
-        return {"headers": {"X-HOTMART-HOTTOK": secret}, "query_string": {}}
-    if platform == "kiwify":
-        secret = secret or WEBHOOK_SECRETS["KIWIFY_WEBHOOK_SECRET"]
-        signature = hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
-        return {"headers": {}, "query_string": {"signature": signature}}
-    secret = secret or WEBHOOK_SECRETS["KIRVANO_WEBHOOK_SECRET"]
-    return {"headers": {"x-kirvano-token": secret}, "query_string": {}}
+    secret = secret or WEBHOOK_SECRETS[SOURCES[platform].secret_key]
+    headers, query = sign(platform, raw, secret)
+    return {"headers": headers, "query_string": query}
 
 
 class WebhookSender:

@@ -28,9 +28,9 @@ from app.models.types import utcnow
 from app.paging import page_arg
 from app.security import safe_next
 from app.services import activation, audit, outbox, stats
+from app.sources import PLATFORMS
 
 PER_PAGE = 50
-PLATFORMS = ("hotmart", "kiwify", "kirvano")
 STATUS_LABELS = {
     "pending": "Pendente",
     "used": "Usado",

@@ -5,18 +5,22 @@ from __future__ import annotations
 from flask import render_template
 
 from app.dashboard import bp
+from app.registry import join_pt
 from app.services import overview
 from app.services import settings as settings_service
 from app.services import sync as sync_service
+from app.sources import PLATFORMS, SOURCES
+
+_LABELS = [source.label for source in SOURCES.values()]
 
 # Sections of SPEC §5 and what each will hold; the pages say so until the data exists.
 SECTIONS = {
     "sales": {
         "title": "Vendas",
         "icon": "💰",
-        "what": "Todas as vendas da Hotmart, Kiwify, Kirvano e Gestão Click em uma lista única.",
+        "what": f"Todas as vendas da {join_pt([*_LABELS, 'Gestão Click'])} em uma lista única.",
         "how": "As vendas chegam pelos webhooks das plataformas e pelas sincronizações.",
-        "settings": ("hotmart", "kiwify", "kirvano", "gestao_click"),
+        "settings": (*PLATFORMS, "gestao_click"),
     },
     "activations": {
         "title": "Ativações",
@@ -24,7 +28,7 @@ SECTIONS = {
         "what": "Links de ativação enviados aos compradores: busca, filtros, reenvio, revogação "
         "e exportação CSV.",
         "how": "Cada compra aprovada recebida por webhook gera um link de ativação por e-mail.",
-        "settings": ("hotmart", "kiwify", "kirvano"),
+        "settings": PLATFORMS,
     },
     "hotmart": {
         "title": "Hotmart",
@@ -52,9 +56,9 @@ SECTIONS = {
         "icon": "📥",
         "what": "Caixa de entrada de eventos recebidos: corpo original, status, tentativas, "
         "erros e reprocessamento.",
-        "how": "Cadastre as URLs /webhook/hotmart, /webhook/kiwify e /webhook/kirvano nas "
+        "how": f"Cadastre as URLs {join_pt([f'/webhook/{p}' for p in PLATFORMS])} nas "
         "plataformas e o token de cada uma em Configurações.",
-        "settings": ("hotmart", "kiwify", "kirvano"),
+        "settings": PLATFORMS,
     },
     "sync_runs": {
         "title": "Sincronizações",

@@ -17,9 +17,9 @@ from app.paging import page_arg
 from app.services import audit, outbox
 from app.services import settings as settings_service
 from app.services import webhooks as service
+from app.sources import PLATFORMS, SOURCES
 
 PER_PAGE = 50
-PLATFORMS = ("hotmart", "kiwify", "kirvano")
 STATUS_LABELS = {
     "received": "Recebido",
     "processed": "Processado",
@@ -49,43 +49,16 @@ def rejection_help(platform: str, reason: str) -> str:
     """A refused delivery (401) explained in plain words: what to fix, and where."""
     from app.sources.base import NO_SECRET_REASON
 
-    name = platform.title()
-    missing = "ausente" in reason.lower()
-    if reason == NO_SECRET_REASON:
+    source = SOURCES.get(platform)
+    name = source.label if source is not None else platform.title()
+    if reason == NO_SECRET_REASON or source is None:
         return (
             f"O segredo do webhook da {name} não está configurado neste painel, então toda "
             f"entrega é recusada. Configure-o em Configurações → {name}."
         )
-    if platform == "kirvano":
-        if missing:
-            return (
-                "A Kirvano enviou o webhook sem token. No painel da Kirvano, em Integrações → "
-                "Webhooks, cole no campo “Token” o token de Configurações → Kirvano "
-                "(se você não tem um, gere lá)."
-            )
-        return (
-            "O token enviado pela Kirvano é diferente do salvo aqui. Cole de novo no campo "
-            "“Token” do webhook na Kirvano o token de Configurações → Kirvano."
-        )
-    if platform == "kiwify":
-        if missing:
-            return (
-                "A Kiwify não enviou a assinatura. Confira se a URL cadastrada na Kiwify é "
-                "exatamente a mostrada acima."
-            )
-        return (
-            "A assinatura não confere: o token do webhook na Kiwify é diferente do salvo aqui. "
-            "Copie o token do webhook na Kiwify e salve-o em Configurações → Kiwify."
-        )
-    if missing:
-        return (
-            "A Hotmart não enviou o hottok. Confira se o webhook da Hotmart usa a versão 2.0.0 "
-            "e esta URL."
-        )
-    return (
-        "O hottok enviado pela Hotmart é diferente do salvo aqui. Copie-o na Hotmart "
-        "(Ferramentas → Webhook → Autenticação) e salve em Configurações → Hotmart."
-    )
+    if "ausente" in reason.lower():
+        return source.missing_proof_help
+    return source.invalid_proof_help
 
 
 @bp.get("/webhooks")
@@ -110,11 +83,12 @@ def index():
     page = db.paginate(
         stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
     )
-    secrets = {p: bool(settings_service.get(service.SECRET_SETTING[p])) for p in PLATFORMS}
+    secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(
         "inbox/index.html",
         page=page,
         platforms=PLATFORMS,
+        labels={name: source.label for name, source in SOURCES.items()},
         statuses=STATUS_LABELS,
         f={"platform": platform, "status": status, "q": q},
         test_events=TEST_EVENTS,
@@ -195,9 +169,12 @@ def send_test():
     email = (request.form.get("email") or "").strip()
     if platform not in PLATFORMS or family not in TEST_EVENTS:
         abort(400, description="Plataforma ou evento de teste inválido.")
-    secret = settings_service.get(service.SECRET_SETTING[platform])
+    secret = settings_service.webhook_secret(platform)
     if not secret:
-        flash(f"Configure o segredo do webhook da {platform.title()} antes de testar.", "warning")
+        flash(
+            f"Configure o segredo do webhook da {SOURCES[platform].label} antes de testar.",
+            "warning",
+        )
         return redirect(url_for("inbox.index"))
     # Marked as a test wherever the sale shows up; stable per platform and buyer so that an
     # approval followed by a refund test acts on the same sale.
@@ -227,7 +204,7 @@ def send_test():
     db.session.commit()
     outbox.kick()
     if result.status_code == 200:
-        flash(f"Webhook de teste da {platform.title()} recebido: {outcome}.", "success")
+        flash(f"Webhook de teste da {SOURCES[platform].label} recebido: {outcome}.", "success")
     else:
         flash(
             f"Webhook de teste recusado ({result.status_code}): {result.body['error']['message']}",

@@ -14,16 +14,12 @@ from app.models import Sale, SaleStatusChange
 from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
 from app.services import activation
-from app.sources import hotmart, kirvano, kiwify
+from app.sources import SOURCES
 from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
+from app.sources.descriptor import MATCH_PLAN, MATCH_PRODUCT, MATCH_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION_CANCEL_EVENTS = {
-    ("hotmart", hotmart.SUBSCRIPTION_CANCELLATION),
-    ("kiwify", kiwify.SUBSCRIPTION_CANCELED),
-    ("kirvano", kirvano.SUBSCRIPTION_CANCELED),
-}
 # Descriptive fields copied from events (newer non-empty values win).
 SALE_FIELDS = (
     "buyer_email",
@@ -231,9 +227,26 @@ def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is
     return True
 
 
+def _subscription_match(platform: str) -> str:
+    source = SOURCES.get(platform)
+    return source.subscription_match if source is not None else MATCH_SUBSCRIPTION
+
+
+def _cancels_subscription(event: NormalizedEvent) -> bool:
+    source = SOURCES.get(event.platform)
+    return source is not None and source.cancels_subscription(event)
+
+
 def _subscription_sales(event: NormalizedEvent) -> list[Sale]:
     stmt = select(Sale).where(Sale.platform == event.platform)
-    if event.subscription_id:
+    match = _subscription_match(event.platform)
+    if match == MATCH_PRODUCT and event.buyer_email and event.product_id:
+        # The invoices may not carry the subscription id: its id or e-mail + product.
+        same_buyer = (Sale.buyer_email == event.buyer_email) & (Sale.product_id == event.product_id)
+        if event.subscription_id:
+            same_buyer = same_buyer | (Sale.subscription_id == event.subscription_id)
+        stmt = stmt.where(same_buyer)
+    elif event.subscription_id:
         stmt = stmt.where(Sale.subscription_id == event.subscription_id)
     elif event.transaction_id:
         stmt = stmt.where(Sale.transaction_id == event.transaction_id)
@@ -245,10 +258,10 @@ def _subscription_sales(event: NormalizedEvent) -> list[Sale]:
         )
         if event.plan_name:
             stmt = stmt.where(Sale.plan_name == event.plan_name)
-        if event.platform != "kirvano":
-            stmt = stmt.where(Sale.subscription_id.is_not(None))
-        else:
+        if match == MATCH_PLAN:
             stmt = stmt.where(Sale.plan_name.is_not(None))
+        else:
+            stmt = stmt.where(Sale.subscription_id.is_not(None))
     else:
         return []
     return list(db.session.scalars(stmt.with_for_update()))
@@ -296,7 +309,7 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
     A purchase of several products (``extra_items``) becomes one sale per product — each its
     own access and amount — with one activation link (or one "compra adicionada") for all.
     """
-    if (event.platform, event.event_type) in SUBSCRIPTION_CANCEL_EVENTS:
+    if _cancels_subscription(event):
         return _cancel_subscription(event, webhook_event_id)
     if event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id:
         return Outcome(handled=False, note="evento informativo")

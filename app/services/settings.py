@@ -1,8 +1,10 @@
-"""Integration settings: the database (encrypted) wins over the environment."""
+"""Integration settings: the database (encrypted) wins over the environment.
+
+The schema (groups, fields, which are secret) comes from the integration registry
+(``app.registry``); ``Field`` and ``Group`` are re-exported for existing callers.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -10,87 +12,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.logs import add_known_secret
 from app.models import IntegrationSetting
+from app.registry import settings_schema
+from app.schema import Field, Group
 
-
-@dataclass(frozen=True)
-class Field:
-    key: str  # the SPEC §4 environment variable name
-    label: str
-    secret: bool = False
-    choices: tuple[str, ...] = ()
-    help: str = ""
-    required: bool = False  # needed for the integration to count as configured
-    kind: str = "text"  # text | url | number
-
-
-@dataclass(frozen=True)
-class Group:
-    platform: str
-    title: str
-    fields: tuple[Field, ...]
-
-
-SCHEMA: tuple[Group, ...] = (
-    Group(
-        "hotmart",
-        "Hotmart",
-        (
-            Field("HOTMART_CLIENT_ID", "Client ID", required=True),
-            Field("HOTMART_CLIENT_SECRET", "Client Secret", secret=True, required=True),
-            Field(
-                "HOTMART_BASIC",
-                "Basic (opcional)",
-                secret=True,
-                help="Derivado de Client ID:Client Secret quando vazio.",
-            ),
-            Field("HOTMART_ENV", "Ambiente", choices=("sandbox", "production")),
-            Field(
-                "HOTMART_WEBHOOK_HOTTOK",
-                "Hottok do webhook",
-                secret=True,
-                help="Enviado pela Hotmart no cabeçalho X-HOTMART-HOTTOK.",
-            ),
-            Field("HOTMART_API_URL", "URL da API (opcional)", kind="url"),
-            Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)", kind="url"),
-        ),
-    ),
-    Group(
-        "kiwify",
-        "Kiwify",
-        (
-            Field(
-                "KIWIFY_WEBHOOK_SECRET",
-                "Token do webhook",
-                secret=True,
-                required=True,
-                help="Chave do HMAC-SHA1 enviado em ?signature=.",
-            ),
-        ),
-    ),
-    Group(
-        "kirvano",
-        "Kirvano",
-        (Field("KIRVANO_WEBHOOK_SECRET", "Token do webhook", secret=True, required=True),),
-    ),
-    Group(
-        "kommo",
-        "Kommo",
-        (
-            Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True, required=True),
-            Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
-            Field("KOMMO_TIMEOUT", "Tempo limite (s)", kind="number"),
-        ),
-    ),
-    Group(
-        "gestao_click",
-        "Gestão Click",
-        (
-            Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True, required=True),
-            Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True, required=True),
-            Field("GESTAOCLICK_API_URL", "URL da API", kind="url"),
-        ),
-    ),
-)
+SCHEMA: tuple[Group, ...] = settings_schema()
 
 FIELDS: dict[str, tuple[Group, Field]] = {f.key: (g, f) for g in SCHEMA for f in g.fields}
 
@@ -123,6 +48,17 @@ def get(key: str) -> str | None:
         return row.value
     value = current_app.config.get(key)
     return str(value) if value not in (None, "") else None
+
+
+def webhook_secret(platform: str) -> str | None:
+    """The webhook key of ``platform`` (its registry entry's first secret); ``None`` when
+    unset, unknown or not in the schema — a delivery is then refused, never a 500."""
+    from app.sources.registry import secret_key
+
+    key = secret_key(platform)
+    if key is None or key not in FIELDS:
+        return None
+    return get(key)
 
 
 def source(key: str) -> str:

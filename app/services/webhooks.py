@@ -26,18 +26,14 @@ from app.models.webhooks import (
 from app.services import sales
 from app.services import settings as settings_service
 from app.sources import SOURCES
-from app.sources.base import InvalidPayload, MalformedPayload, clamp_key, parse_json
+from app.sources.base import InvalidPayload, MalformedPayload, clamp_key
+from app.sources.registry import body_secret_paths, redact_body
 
 log = logging.getLogger(__name__)
 
-SECRET_SETTING = {
-    "hotmart": "HOTMART_WEBHOOK_HOTTOK",
-    "kiwify": "KIWIFY_WEBHOOK_SECRET",
-    "kirvano": "KIRVANO_WEBHOOK_SECRET",
-}
 # Header values worth keeping with the raw event (never the ones that carry secrets).
-# Top-level body keys that carry a webhook credential (Hotmart hottok, Kirvano token).
-BODY_SECRETS = ("hottok", "token")
+# Body key paths that carry a webhook credential (Hotmart hottok, Kirvano token, …).
+BODY_SECRETS = body_secret_paths()
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "traceparent", "x-forwarded-for")
 MAX_ATTEMPTS = 10
 
@@ -67,7 +63,7 @@ def receive(
 ) -> Received:
     source = SOURCES[platform]
     try:
-        secret = settings_service.get(SECRET_SETTING[platform])
+        secret = settings_service.webhook_secret(platform)
     except SQLAlchemyError:  # the secret lookup reads the database too
         db.session.rollback()
         log.exception("webhook %s: the secret could not be read", platform)
@@ -89,7 +85,7 @@ def receive(
     except UnicodeDecodeError:
         return _error(400, "invalid_encoding", "O corpo precisa ser JSON em UTF-8.")
     try:
-        body = parse_json(raw)
+        body = source.decode(raw)
     except MalformedPayload as exc:
         return _error(400, "invalid_json", exc.reason)
     text = _redacted(body, text)
@@ -133,9 +129,9 @@ def rejections() -> dict[str, WebhookRejection]:
 
 def _redacted(body: dict, text: str) -> str:
     """Drop credentials some platforms repeat inside the body before the body is stored."""
-    if not any(key in body for key in BODY_SECRETS):
+    clean = redact_body(body, BODY_SECRETS)
+    if clean is None:
         return text
-    clean = {k: ("[removido]" if k in BODY_SECRETS else v) for k, v in body.items()}
     redacted = json.dumps(clean, ensure_ascii=False)
     try:
         redacted.encode("utf-8")
@@ -305,7 +301,7 @@ def process(event_id: int, _lock_attempt: int = 1) -> str:
     row.attempts += 1
     attempts = row.attempts
     try:
-        event = source.parse(parse_json(row.raw_body.encode("utf-8")))
+        event = source.parse(source.decode(row.raw_body.encode("utf-8")))
         outcome = sales.apply_event(event, webhook_event_id=row.id)
         row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
         row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id

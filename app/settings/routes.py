@@ -13,6 +13,7 @@ from app.services import audit
 from app.services import jobs as jobs_service
 from app.services import settings as settings_service
 from app.settings import bp
+from app.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ def index():
 
 
 # Platforms whose webhook token the seller chooses (Kirvano's is optional and often left
-# empty): the panel generates one to paste there.
-GENERATED_TOKENS = {"kirvano": "KIRVANO_WEBHOOK_SECRET"}
+# empty): the panel generates one to paste there (``WebhookSource.generated_token``).
+GENERATED_TOKENS = {name: s.secret_key for name, s in SOURCES.items() if s.generated_token}
 
 
 @bp.post("/configuracoes/<platform>/gerar-token")

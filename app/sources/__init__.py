@@ -1,15 +1,15 @@
-"""Inbound purchase-webhook formats (Hotmart, Kiwify, Kirvano).
+"""Inbound purchase-webhook formats, one module per platform, collected by ``registry``.
 
-Pure modules: each exposes ``verify(raw_body, headers, args, secret) -> VerifyResult`` and
-``parse(body: dict) -> NormalizedEvent``. Typical use by the webhook blueprint::
+Pure modules: each declares ``SOURCE = WebhookSource(...)`` with ``verify(raw_body, headers,
+args, secret) -> VerifyResult`` and ``parse(body: dict) -> NormalizedEvent``. Typical use by the
+webhook blueprint::
 
     source = SOURCES[platform]
     result = source.verify(raw, request.headers, request.args, secret)   # 401 unless result.ok
-    body = parse_json(raw)                                               # MalformedPayload → 400
+    body = source.decode(raw)                                            # MalformedPayload → 400
     event = source.parse(body)                                           # InvalidPayload → 422
 """
 
-from . import hotmart, kirvano, kiwify
 from .base import (
     InvalidPayload,
     Kind,
@@ -18,18 +18,17 @@ from .base import (
     VerifyResult,
     parse_json,
 )
-
-SOURCES = {"hotmart": hotmart, "kiwify": kiwify, "kirvano": kirvano}
+from .descriptor import WebhookSource
+from .registry import PLATFORMS, SOURCES
 
 __all__ = [
+    "PLATFORMS",
     "SOURCES",
     "InvalidPayload",
     "Kind",
     "MalformedPayload",
     "NormalizedEvent",
     "VerifyResult",
-    "hotmart",
-    "kirvano",
-    "kiwify",
+    "WebhookSource",
     "parse_json",
 ]

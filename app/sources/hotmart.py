@@ -35,6 +35,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from app.schema import Field
+
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -70,6 +72,7 @@ from .base import (
     text,
     upper_token,
 )
+from .descriptor import WebhookSource
 
 PLATFORM = "hotmart"
 HEADER = "x-hotmart-hottok"
@@ -301,3 +304,30 @@ def _buyer_phone(buyer: dict, country: str | None) -> str | None:
             return normalize_phone(checkout_phone)
         return _split_phone(buyer.get("checkout_phone_code"), checkout_phone, country)
     return normalize_phone(buyer.get("phone"), country)
+
+
+SOURCE = WebhookSource(
+    name=PLATFORM,
+    label="Hotmart",
+    secrets=(
+        Field(
+            "HOTMART_WEBHOOK_HOTTOK",
+            "Hottok do webhook",
+            secret=True,
+            help="Enviado pela Hotmart no cabeçalho X-HOTMART-HOTTOK.",
+        ),
+    ),
+    verify=verify,
+    parse=parse,
+    subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELLATION}),
+    body_secrets=(("hottok",),),
+    test_markers={"product.id": 0, "product.name starts with": TEST_PRODUCT_PREFIX},
+    missing_proof_help=(
+        "A Hotmart não enviou o hottok. Confira se o webhook da Hotmart usa a versão 2.0.0 "
+        "e esta URL."
+    ),
+    invalid_proof_help=(
+        "O hottok enviado pela Hotmart é diferente do salvo aqui. Copie-o na Hotmart "
+        "(Ferramentas → Webhook → Autenticação) e salve em Configurações → Hotmart."
+    ),
+)

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.schema import Field
+
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -68,6 +70,7 @@ from .base import (
     text,
     upper_token,
 )
+from .descriptor import MATCH_PLAN, WebhookSource
 
 PLATFORM = "kirvano"
 DEFAULT_CURRENCY = "BRL"
@@ -284,3 +287,31 @@ def parse(body: dict) -> NormalizedEvent:
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event
+
+
+SOURCE = WebhookSource(
+    name=PLATFORM,
+    label="Kirvano",
+    secrets=(Field("KIRVANO_WEBHOOK_SECRET", "Token do webhook", secret=True, required=True),),
+    verify=verify,
+    parse=parse,
+    subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
+    subscription_match=MATCH_PLAN,
+    body_secrets=(("token",),),
+    test_markers={"sale_id": TEST_SALE_IDS, "checkout_id": TEST_CHECKOUT_IDS},
+    generated_token=True,
+    generated_token_help=(
+        "Na Kirvano o token é opcional, mas sem ele qualquer pessoa poderia enviar vendas "
+        "falsas: este painel exige um. Gere aqui e cole na Kirvano (Integrações → Webhooks → "
+        "Token)."
+    ),
+    missing_proof_help=(
+        "A Kirvano enviou o webhook sem token. No painel da Kirvano, em Integrações → "
+        "Webhooks, cole no campo “Token” o token de Configurações → Kirvano "
+        "(se você não tem um, gere lá)."
+    ),
+    invalid_proof_help=(
+        "O token enviado pela Kirvano é diferente do salvo aqui. Cole de novo no campo "
+        "“Token” do webhook na Kirvano o token de Configurações → Kirvano."
+    ),
+)

@@ -35,6 +35,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from app.schema import Field
+
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -63,6 +65,7 @@ from .base import (
     secure_equals,
     text,
 )
+from .descriptor import WebhookSource
 
 PLATFORM = "kiwify"
 ABANDONED_CART = "abandoned_cart"
@@ -329,3 +332,30 @@ def _parse_cart(body: dict) -> NormalizedEvent:
         test_origin=TEST_PLATFORM if email in TEST_EMAILS else None,
         checkout_url=text(body.get("checkout_link"), 500) or text(body.get("checkout_url"), 500),
     )
+
+
+SOURCE = WebhookSource(
+    name=PLATFORM,
+    label="Kiwify",
+    secrets=(
+        Field(
+            "KIWIFY_WEBHOOK_SECRET",
+            "Token do webhook",
+            secret=True,
+            required=True,
+            help="Chave do HMAC-SHA1 enviado em ?signature=.",
+        ),
+    ),
+    verify=verify,
+    parse=parse,
+    subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
+    test_markers={"Customer.email": TEST_EMAILS},
+    missing_proof_help=(
+        "A Kiwify não enviou a assinatura. Confira se a URL cadastrada na Kiwify é "
+        "exatamente a mostrada acima."
+    ),
+    invalid_proof_help=(
+        "A assinatura não confere: o token do webhook na Kiwify é diferente do salvo aqui. "
+        "Copie o token do webhook na Kiwify e salve-o em Configurações → Kiwify."
+    ),
+)

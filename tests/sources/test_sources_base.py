@@ -24,10 +24,13 @@ from app.sources.base import (
 )
 
 
-def test_registry_lists_the_three_platforms():
-    assert SOURCES == {"hotmart": hotmart, "kiwify": kiwify, "kirvano": kirvano}
-    for module in SOURCES.values():
-        assert callable(module.verify) and callable(module.parse)
+def test_registry_lists_every_platform_module():
+    for module in (hotmart, kiwify, kirvano):
+        assert SOURCES[module.PLATFORM] is module.SOURCE
+    for name, source in SOURCES.items():
+        assert source.name == name and source.label
+        assert callable(source.verify) and callable(source.parse) and callable(source.decode)
+        assert source.secrets and all(field.secret for field in source.secrets)
 
 
 # --- parse_json ------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_info_and_unknown_events_are_stored_as_ignored(platform, send_webhook):
 
 
 def test_unknown_platform_is_404(send_webhook):
-    assert send_webhook.client.post("/webhook/eduzz", data=b"{}").status_code == 404
+    assert send_webhook.client.post("/webhook/monetizze", data=b"{}").status_code == 404
 
 
 @pytest.mark.parametrize("platform", sorted(APPROVALS))
