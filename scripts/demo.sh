@@ -18,6 +18,7 @@ export SCHEDULER_ENABLED="${SCHEDULER_ENABLED:-true}"
 export HOTMART_WEBHOOK_HOTTOK="demo-hottok-0123456789"
 export KIWIFY_WEBHOOK_SECRET="demo-kiwify-token-0123456789"
 export KIRVANO_WEBHOOK_SECRET="demo-kirvano-token-0123456789"
+export EDUZZ_WEBHOOK_SECRET="demo-eduzz-key-0123456789"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -56,6 +57,7 @@ send kiwify approved "$KIWIFY_WEBHOOK_SECRET" --email ana.costa@example.com --na
 send kiwify pix_generated "$KIWIFY_WEBHOOK_SECRET" --email pedro@example.com
 send kirvano approved "$KIRVANO_WEBHOOK_SECRET" --email carla.dias@example.com --name "Carla Dias"
 send kirvano abandoned_cart "$KIRVANO_WEBHOOK_SECRET" --email lucas@example.com
+send eduzz approved "$EDUZZ_WEBHOOK_SECRET" --email bruna.alves@example.com --name "Bruna Alves"
 
 cat <<MSG
 
