@@ -14,7 +14,6 @@ Limits: 3 requests per second and 30,000 per day per company. The client spaces 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from .budget import apply_budget, hashed
 from .errors import (
     APIConnectionError,
     APIError,
@@ -34,7 +34,7 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
-from .http import ErrorInfo, HttpGateway, Throttle, parse_gestaoclick_error
+from .http import ErrorInfo, HttpGateway, parse_gestaoclick_error
 from .results import ConnectionResult
 
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
@@ -121,23 +121,10 @@ class UsageCounter:
 
 usage_counter = UsageCounter()
 
-# The 3 req/s limit is per company: every client of one account in this process (the sales,
-# clients and products runs go in parallel) shares one throttle.
-_shared_throttles: dict[tuple[str, float], Throttle] = {}
-_shared_throttles_lock = threading.Lock()
-
-
-def shared_throttle(account: str, per_second: float) -> Throttle:
-    with _shared_throttles_lock:
-        key = (account, float(per_second))
-        if key not in _shared_throttles:
-            _shared_throttles[key] = Throttle(per_second)
-        return _shared_throttles[key]
-
 
 def account_key(access_token: str | None) -> str:
     """A non-secret key for an account: a short hash of its access token."""
-    return hashlib.sha256((access_token or "").encode()).hexdigest()[:16]
+    return hashed(access_token)
 
 
 def usage(access_token: str | None) -> dict[str, Any]:
@@ -205,8 +192,9 @@ class GestaoClickClient:
     ``api_url`` may be given with or without the ``/api`` suffix. Extra keyword arguments
     (``timeout``, ``retry_attempts``, ``retry_delay``, ``throttle_per_second``, ``session``,
     ``sleep``, ``clock``…) go to ``HttpGateway``. ``counter`` replaces the process-wide
-    ``usage_counter``. Unless ``share_throttle=False`` (or a custom ``clock``/``sleep`` is
-    given), clients of the same account share one process-wide throttle.
+    ``usage_counter``. The throttle is the account's ``RateBudget`` (``app.clients.budget``;
+    ``budget_store`` shares it between processes) unless ``share_throttle=False``, a
+    ``throttle`` or a custom ``clock``/``sleep`` is given.
     """
 
     def __init__(
@@ -232,13 +220,12 @@ class GestaoClickClient:
         if self.secret_token:
             headers["secret-access-token"] = self.secret_token
         secrets = (self.access_token, self.secret_token, *gateway_options.pop("secrets", ()))
-        share = gateway_options.pop("share_throttle", True)
+        if not gateway_options.pop("share_throttle", True):
+            gateway_options.setdefault("throttle", None)  # a throttle of this client alone
+        apply_budget("gestao_click", self.account, gateway_options)
         self.gateway = HttpGateway(
             API_NAME, self.api_url, default_headers=headers, secrets=secrets, **gateway_options
         )
-        rate = gateway_options.get("throttle_per_second")
-        if share and rate and "clock" not in gateway_options and "sleep" not in gateway_options:
-            self.gateway.throttle = shared_throttle(self.account, rate)
 
     # ------------------------------------------------------------------ lifecycle
 

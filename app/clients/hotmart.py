@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from .budget import apply_budget, hashed
 from .errors import (
     APIConnectionError,
     APIError,
@@ -301,6 +302,7 @@ class HotmartClient:
         gateway_options.setdefault("timeout", (5.0, 35.0))  # Hotmart gives up at 30 s (502)
         gateway_options.setdefault("throttle_per_second", DEFAULT_THROTTLE_PER_SECOND)
         gateway_options.setdefault("error_parser", parse_hotmart_error)
+        apply_budget("hotmart", hashed(client_id), gateway_options)
         secrets = (client_secret, basic, *gateway_options.pop("secrets", ()))
         self.gateway = HttpGateway("Hotmart", self.api_url, secrets=secrets, **gateway_options)
 

@@ -42,6 +42,7 @@ from .errors import (
     build_message,
     error_class_for_status,
 )
+from .throttle import BudgetPaused, Throttle, ThrottleHook
 
 try:  # the app's masking rules (abc…xyz), shared with its log filter
     from app.logs import mask, mask_text
@@ -235,60 +236,6 @@ def retry_hint(
     return reset
 
 
-# ---------------------------------------------------------------------------- throttle
-
-
-class Throttle:
-    """Thread-safe request spacing: at most ``per_second`` on average, bursts of ``burst``.
-
-    A GCRA-style reservation: each caller books the next slot under a lock and sleeps outside it,
-    so concurrent threads queue up fairly. ``pause_until`` holds everyone back (after a 429).
-    ``per_second=None`` disables spacing but keeps pauses.
-    """
-
-    def __init__(
-        self,
-        per_second: float | None = None,
-        *,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        if per_second is not None and per_second <= 0:
-            raise ValueError("per_second must be positive (or None to disable)")
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.burst = max(1, int(burst))
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tat: float | None = None  # theoretical arrival time of the next request
-        self._paused_until = -math.inf
-
-    def reserve(self) -> float:
-        """Book a slot and return how long the caller must wait for it."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._paused_until)
-            if self.interval:
-                tat = start if self._tat is None else max(self._tat, start)
-                self._tat = tat + self.interval
-                allowed = max(start, self._tat - self.burst * self.interval)
-            else:
-                allowed = start
-            return max(0.0, allowed - now)
-
-    def acquire(self) -> float:
-        """Wait for the next slot; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def pause_until(self, deadline: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, deadline)
-
-
 # ---------------------------------------------------------------------------- responses
 
 
@@ -342,6 +289,7 @@ class HttpGateway:
         max_retry_after: float = 120.0,
         throttle_per_second: float | None = None,
         throttle_burst: int = 1,
+        throttle: ThrottleHook | None = None,
         session: requests.Session | None = None,
         default_headers: Mapping[str, str] | None = None,
         pool_connections: int = 4,
@@ -366,7 +314,9 @@ class HttpGateway:
         self.error_parser = error_parser or parse_error_body
         self.sleep = sleep
         self.clock = clock
-        self.throttle = Throttle(
+        # The one throttle hook: a shared RateBudget when the client passes one, else a
+        # process-local Throttle on this gateway's clock (unit tests inject clock/sleep).
+        self.throttle: ThrottleHook = throttle or Throttle(
             throttle_per_second, burst=throttle_burst, clock=clock, sleep=sleep
         )
         self.default_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -483,7 +433,10 @@ class HttpGateway:
         attempt = 0
         while True:
             attempt += 1
-            self.throttle.acquire()
+            try:
+                self.throttle.acquire(self.max_retry_after)
+            except BudgetPaused as paused:
+                raise self._paused_error(paused.wait, method, shown, attempt) from None
             self.log.debug("%s → %s %s (attempt %d/%d)", self.name, method, shown, attempt, allowed)
             if self.debug:
                 self._debug_request(prepared)
@@ -539,8 +492,8 @@ class HttpGateway:
                 delay,
             )
             if isinstance(error, RateLimitError):
-                # the throttle does the waiting, so other threads on this gateway wait too
-                self.throttle.pause_until(self.clock() + delay)
+                # the throttle does the waiting, so every user of this budget waits too
+                self.throttle.pause_for(delay)
             else:
                 self.sleep(delay)
 
@@ -697,12 +650,28 @@ class HttpGateway:
             attempts=attempt,
         )
 
+    def _paused_error(self, wait: float, method: str, shown: str, attempt: int) -> RateLimitError:
+        """The budget is paused (a 429 seen by any process) for longer than we wait."""
+        summary = f"{RateLimitError.default_message}; a plataforma pediu para aguardar {wait:.0f} s"
+        error = RateLimitError(
+            build_message(summary, self.name, None, None),
+            api=self.name,
+            method=method,
+            url=shown,
+            attempts=attempt - 1,
+            retry_after=wait,
+        )
+        self.log.warning("%s %s %s not sent: %s", self.name, method, shown, error.message)
+        return error
+
     def _retry_wait(self, error: APIError, attempt: int, allowed: int) -> float | None:
         """Seconds to wait before the next try, or None to give up and raise ``error``."""
         if not error.retryable:
             return None
         hint = error.retry_after
         if hint is not None and hint > self.max_retry_after:
+            if isinstance(error, RateLimitError):  # every process of this budget waits too
+                self.throttle.pause_for(hint)
             error.message = build_message(
                 f"{error.default_message}; a plataforma pediu para aguardar {hint:.0f} s",
                 error.api,

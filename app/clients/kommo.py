@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from .budget import apply_budget
 from .errors import (
     APIConnectionError,
     APIError,
@@ -232,10 +233,11 @@ class KommoClient:
         self.wall_clock = wall_clock
         self.expiry_warning_days = expiry_warning_days
         self.base_domain = base_domain
-        self.api_url = base_url_for(token, api_url, base_domain)
+        self.api_url = base_url_for(token, api_url, base_domain)  # needed by budget_account
         gateway_options.setdefault("timeout", (5.0, 30.0))
         gateway_options.setdefault("throttle_per_second", DEFAULT_THROTTLE_PER_SECOND)
         gateway_options.setdefault("error_parser", parse_kommo_error)
+        apply_budget("kommo", self.budget_account, gateway_options)
         headers = dict(gateway_options.pop("default_headers", None) or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -264,6 +266,19 @@ class KommoClient:
     @property
     def expiry_status(self) -> str | None:
         return expiry_status(self.expires_at, self.wall_clock(), self.expiry_warning_days)
+
+    @property
+    def budget_account(self) -> str:
+        """The account the 7 req/s budget belongs to: the subdomain of a ``*.kommo.com`` (or
+        amoCRM) URL, else the token's ``account_id``, else the host. Never the token."""
+        host = urlsplit(self.api_url or "").hostname or ""
+        domains = {DEFAULT_BASE_DOMAIN, "amocrm.com", "amocrm.ru", self.base_domain or ""}
+        for domain in filter(None, domains):
+            if host.endswith("." + domain) and not host.startswith("api-"):
+                return host[: -len(domain) - 1]
+        if isinstance(self.claims.get("account_id"), int):
+            return f"account-{self.claims['account_id']}"
+        return host or "unknown"
 
     @property
     def host(self) -> str:

@@ -109,8 +109,11 @@ def test_base_url_gets_api_appended_when_missing():
 def test_clients_of_one_account_share_the_throttle(emu):
     first, second = gc_client(emu, throttle_per_second=2.0), gc_client(emu, throttle_per_second=2.0)
     other = GestaoClickClient("another-token", "secret", emu.gestaoclick, throttle_per_second=2.0)
-    assert first.gateway.throttle is second.gateway.throttle
-    assert other.gateway.throttle is not first.gateway.throttle
+    # one budget per account: the same key in the same (process-wide) store
+    assert first.gateway.throttle.key == second.gateway.throttle.key
+    assert first.gateway.throttle.store is second.gateway.throttle.store
+    assert other.gateway.throttle.key != first.gateway.throttle.key
+    assert "another-token" not in other.gateway.throttle.key
 
 
 def test_pagination_walks_every_page_exactly_once(emu):
