@@ -23,18 +23,16 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from .budget import apply_budget, hashed
+from .connection import ConnectionMessages, check_connection
 from .errors import (
     APIConnectionError,
     APIError,
-    APITimeoutError,
     AuthenticationError,
+    ErrorInfo,
     InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
+    text_of,
 )
-from .http import ErrorInfo, HttpGateway, parse_gestaoclick_error
+from .http import HttpGateway
 from .results import ConnectionResult
 
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
@@ -55,9 +53,13 @@ MSG_INVALID = (
     "Tokens do Gestão Click inválidos (HTTP {status}). Confira o access token e o secret "
     "access token e se o módulo de API está ativo na conta."
 )
+# 403: the tokens were recognised but API access is refused (PLATFORMS §7.6 counts it as a
+# credential failure: never retried), e.g. the API module is not active on the plan.
 MSG_BLOCKED = (
-    "O Gestão Click recusou o acesso (HTTP 403): tokens sem permissão ou acesso bloqueado. "
-    "Confira os tokens e se o módulo de API está ativo na conta."
+    "O Gestão Click recusou o acesso (HTTP 403): os tokens foram reconhecidos, mas a conta não "
+    "libera a API para eles. Confira se o módulo de API está ativo no seu plano "
+    "(Configurações → Aplicativos → API) e se os tokens são do usuário certo; se preciso, "
+    "gere novos tokens."
 )
 MSG_RATE_LIMITED = (
     "Limite de requisições do Gestão Click atingido (3 por segundo e 30.000 por dia). "
@@ -79,6 +81,17 @@ MSG_NOT_FOUND = (
 )
 MSG_UNEXPECTED = "Erro inesperado ao falar com o Gestão Click: {detail}"
 MSG_OK = "Conexão com o Gestão Click funcionando: loja “{name}”{more}."
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    permission=MSG_BLOCKED,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+    not_found=MSG_NOT_FOUND,
+)
 MSG_NO_STORES = "Conexão com o Gestão Click funcionando, mas nenhuma loja foi encontrada."
 
 
@@ -151,6 +164,21 @@ def normalize_api_url(url: str | None) -> str:
     if not path.endswith("/api"):
         path = f"{path}/api"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def parse_gestaoclick_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Gestão Click: ``{"code": 404, "status": "error", "data": {"erro": …, "mensagem": …}}``.
+
+    Validation errors also arrive as 404, so the ``mensagem`` is what tells them apart.
+    """
+    if not isinstance(body, dict) or body.get("status") != "error":
+        return None
+    data = body.get("data")
+    if isinstance(data, dict):
+        return ErrorInfo(
+            code=text_of(data.get("erro")), detail=text_of(data.get("mensagem")) or text_of(data)
+        )
+    return ErrorInfo(detail=text_of(data))
 
 
 def parse_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
@@ -380,40 +408,17 @@ class GestaoClickClient:
         if not self.has_credentials:
             return ConnectionResult(False, MSG_MISSING, "missing_credentials", details)
         host = urlsplit(self.api_url).netloc or self.api_url
-        try:
-            page = next(self.iter_pages("/lojas"))
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID.format(status=exc.status)
-            return ConnectionResult(False, message, "invalid_credentials", details)
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_BLOCKED, "invalid_credentials", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(used=f"{self.requests_today:,}".replace(",", "."))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            return ConnectionResult(False, MSG_TIMEOUT.format(host=host), "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=host)
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except NotFoundError as exc:
-            details["status"] = exc.status
-            message = MSG_NOT_FOUND.format(url=self.api_url)
-            return ConnectionResult(False, message, "not_found", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        outcome = check_connection(
+            lambda: next(self.iter_pages("/lojas")),
+            MESSAGES,
+            details,
+            host=lambda: host,
+            url=self.api_url,
+            used=lambda: f"{self.requests_today:,}".replace(",", "."),
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        page = outcome
         details["store_count"] = page.total if page.total is not None else len(page.items)
         details["requests_today"] = self.requests_today
         if not page.items:

@@ -14,24 +14,15 @@ import binascii
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .budget import apply_budget, hashed
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    InvalidRequestError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
-)
-from .http import HttpGateway, parse_hotmart_error
+from .connection import ConnectionMessages, check_connection
+from .errors import AuthenticationError, ErrorInfo, UpstreamError, text_of
+from .http import HttpGateway
 from .results import ConnectionResult
 
 PRODUCTION_API_URL = "https://developers.hotmart.com"
@@ -84,6 +75,27 @@ MSG_UPSTREAM = (
 )
 MSG_INVALID_REQUEST = "A Hotmart recusou a requisição (HTTP {status}): {detail}"
 MSG_UNEXPECTED = "Erro inesperado ao falar com a Hotmart: {detail}"
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    payment=MSG_PAYMENT,
+    permission=MSG_PERMISSION,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+)
+
+
+# ---------------------------------------------------------------------------- error bodies
+
+
+def parse_hotmart_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Hotmart: ``{"error": "invalid_token", "error_description": "…", "error_uri": …}``."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ErrorInfo(code=body["error"], detail=text_of(body.get("error_description")))
+    return None
 
 
 # ---------------------------------------------------------------------------- token store
@@ -238,14 +250,6 @@ def _decode_basic(basic: str) -> tuple[str, str] | None:
         return None
     client_id, sep, secret = decoded.partition(":")
     return (client_id, secret) if sep else None
-
-
-def _wait_text(seconds: float | None) -> str:
-    if seconds is None or seconds <= 0:
-        return "alguns instantes"
-    if seconds < 90:
-        return f"{int(seconds + 0.999)} s"
-    return f"{int(seconds / 60 + 0.999)} min"
 
 
 # ---------------------------------------------------------------------------- client
@@ -503,41 +507,16 @@ class HotmartClient:
         if not self.has_credentials:
             return ConnectionResult(False, MSG_MISSING, "missing_credentials", details)
         started = self.wall_clock()
-        try:
-            page = next(self.product_pages(page_size=1))
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(
-                False, MSG_INVALID.format(env=env), "invalid_credentials", details
-            )
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PERMISSION, "permission_denied", details)
-        except PaymentRequiredError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PAYMENT, "payment_required", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(wait=_wait_text(exc.retry_after))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            message = MSG_TIMEOUT.format(host=self._host_of_failure())
-            return ConnectionResult(False, message, "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=self._host_of_failure())
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        messages = replace(MESSAGES, invalid=MSG_INVALID.format(env=env))
+        outcome = check_connection(
+            lambda: next(self.product_pages(page_size=1)),
+            messages,
+            details,
+            host=self._host_of_failure,
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        page = outcome
         details["elapsed_ms"] = int((self.wall_clock() - started) * 1000)
         count = page.total_results if page.total_results is not None else len(page.items)
         details["product_count"] = count

@@ -6,8 +6,10 @@
 - retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors,
   honouring ``Retry-After`` (seconds or HTTP-date), ``RateLimit-Reset`` and a JSON body
   ``retry_after`` (Kommo), capped by ``max_retry_after``; never retrying other 4xx;
-- a thread-safe client-side throttle per gateway instance;
-- typed errors (``app.clients.errors``) with pt-BR messages built from each API's error body;
+- one throttle hook (``app.clients.throttle``): the account's shared ``RateBudget``
+  (``app.clients.budget``) or a process-local ``Throttle``; a 429 pauses it for every user;
+- typed errors (``app.clients.errors``) with pt-BR messages built from each API's error body,
+  read by that API's parser (next to its client: ``parse_kommo_error`` in ``kommo.py``, …);
 - request/response logs with method, path, status, duration and attempts, secrets masked.
 
 Clients take plain arguments and never use Flask's app/request context or the database.
@@ -18,7 +20,6 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import logging
-import math
 import random
 import re
 import threading
@@ -37,10 +38,14 @@ from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ErrorInfo,
+    ErrorParser,
     RateLimitError,
     UpstreamError,
     build_message,
     error_class_for_status,
+    number_of,
+    parse_error_body,
 )
 from .throttle import BudgetPaused, Throttle, ThrottleHook
 
@@ -105,97 +110,6 @@ SECRET_HEADERS = frozenset(
 )
 
 
-# ---------------------------------------------------------------------------- error bodies
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """What an API-specific parser read from an error response."""
-
-    code: str | None = None
-    detail: str | None = None
-    error_class: type[APIError] | None = None  # overrides the status mapping
-    retry_after: float | None = None
-
-
-ErrorParser = Callable[[int, Any, Mapping[str, str]], ErrorInfo | None]
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else jsonlib.dumps(value, ensure_ascii=False)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def parse_hotmart_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Hotmart: ``{"error": "invalid_token", "error_description": "…", "error_uri": …}``."""
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return ErrorInfo(code=body["error"], detail=_text(body.get("error_description")))
-    return None
-
-
-def parse_kommo_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Kommo problem+json: ``{title, type, status, detail}`` (+ ``retry_after`` on 429)."""
-    if not isinstance(body, dict) or not ("title" in body or "detail" in body):
-        return None
-    detail = _text(body.get("detail")) or _text(body.get("title"))
-    problems = body.get("validation-errors")
-    if isinstance(problems, list) and problems:
-        parts = []
-        for group in problems:
-            for err in (group or {}).get("errors", []) if isinstance(group, dict) else []:
-                if isinstance(err, dict):
-                    parts.append(f"{err.get('path', '?')}: {err.get('detail', err.get('code'))}")
-        if parts:
-            detail = f"{detail}: {'; '.join(parts[:5])}"
-    title = body.get("title")
-    return ErrorInfo(
-        code=title if isinstance(title, str) else None,
-        detail=detail,
-        retry_after=_number(body.get("retry_after")),
-    )
-
-
-def parse_gestaoclick_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Gestão Click: ``{"code": 404, "status": "error", "data": {"erro": …, "mensagem": …}}``.
-
-    Validation errors also arrive as 404, so the ``mensagem`` is what tells them apart.
-    """
-    if not isinstance(body, dict) or body.get("status") != "error":
-        return None
-    data = body.get("data")
-    if isinstance(data, dict):
-        return ErrorInfo(
-            code=_text(data.get("erro")), detail=_text(data.get("mensagem")) or _text(data)
-        )
-    return ErrorInfo(detail=_text(data))
-
-
-def parse_error_body(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Default parser: recognises the Hotmart, Kommo and Gestão Click shapes, then generic keys."""
-    for parser in (parse_gestaoclick_error, parse_kommo_error, parse_hotmart_error):
-        info = parser(status, body, headers)
-        if info is not None:
-            return info
-    if isinstance(body, dict):
-        for key in ("message", "mensagem", "error_description", "detail", "error"):
-            if body.get(key):
-                return ErrorInfo(
-                    detail=_text(body[key]), retry_after=_number(body.get("retry_after"))
-                )
-    if isinstance(body, str) and body.strip() and "<" not in body[:50]:
-        return ErrorInfo(detail=body.strip())
-    return None
-
-
 # ---------------------------------------------------------------------------- retry hints
 
 
@@ -204,7 +118,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if value is None or not value.strip():
         return None
     value = value.strip()
-    seconds = _number(value)
+    seconds = number_of(value)
     if seconds is not None:
         return seconds
     try:
@@ -230,7 +144,7 @@ def retry_hint(
         return body_hint
     if status != 429:
         return None
-    reset = _number(headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset"))
+    reset = number_of(headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset"))
     if reset is not None and reset > 1_000_000_000:  # an epoch timestamp, not a delta
         reset = max(0.0, reset - time.time())
     return reset
@@ -693,16 +607,9 @@ class HttpGateway:
 
 __all__ = [
     "ApiResponse",
-    "ErrorInfo",
-    "ErrorParser",
     "HttpGateway",
-    "Throttle",
     "mask",
     "mask_text",
-    "parse_error_body",
-    "parse_gestaoclick_error",
-    "parse_hotmart_error",
-    "parse_kommo_error",
     "parse_retry_after",
     "retry_hint",
 ]

@@ -24,19 +24,16 @@ from urllib.parse import urlsplit
 import jwt
 
 from .budget import apply_budget
+from .connection import ConnectionMessages, check_connection
 from .errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
     AuthenticationError,
+    ErrorInfo,
     InvalidRequestError,
     NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
+    number_of,
+    text_of,
 )
-from .http import HttpGateway, parse_kommo_error
+from .http import HttpGateway
 from .results import ConnectionResult
 
 log = logging.getLogger(__name__)
@@ -90,9 +87,46 @@ MSG_UPSTREAM = (
 )
 MSG_INVALID_REQUEST = "O Kommo recusou a requisição (HTTP {status}): {detail}"
 MSG_UNEXPECTED = "Erro inesperado ao falar com o Kommo: {detail}"
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    payment=MSG_PAYMENT,
+    permission=MSG_BLOCKED,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+)
 MSG_OK = "Conexão com o Kommo funcionando: conta “{name}” ({subdomain})."
 MSG_EXPIRES_SOON = " Atenção: o token expira em {date}; gere um novo antes disso."
 MSG_EXPIRED_LOCAL = " Atenção: pela data do token, ele expirou em {date}."
+
+
+# ---------------------------------------------------------------------------- error bodies
+
+
+def parse_kommo_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Kommo problem+json: ``{title, type, status, detail}`` (+ ``retry_after`` on 429,
+    ``validation-errors`` on 400), PLATFORMS §6.6."""
+    if not isinstance(body, dict) or not ("title" in body or "detail" in body):
+        return None
+    detail = text_of(body.get("detail")) or text_of(body.get("title"))
+    problems = body.get("validation-errors")
+    if isinstance(problems, list) and problems:
+        parts = []
+        for group in problems:
+            for err in (group or {}).get("errors", []) if isinstance(group, dict) else []:
+                if isinstance(err, dict):
+                    parts.append(f"{err.get('path', '?')}: {err.get('detail', err.get('code'))}")
+        if parts:
+            detail = f"{detail}: {'; '.join(parts[:5])}"
+    title = body.get("title")
+    return ErrorInfo(
+        code=title if isinstance(title, str) else None,
+        detail=detail,
+        retry_after=number_of(body.get("retry_after")),
+    )
 
 
 # ---------------------------------------------------------------------------- token helpers
@@ -180,14 +214,6 @@ def base_url_for(
 
 def _date_br(value: datetime | None) -> str:
     return value.strftime("%d/%m/%Y") if value else "?"
-
-
-def _wait_text(seconds: float | None) -> str:
-    if seconds is None or seconds <= 0:
-        return "alguns instantes"
-    if seconds < 90:
-        return f"{int(seconds + 0.999)} s"
-    return f"{int(seconds / 60 + 0.999)} min"
 
 
 # ---------------------------------------------------------------------------- results
@@ -424,41 +450,12 @@ class KommoClient:
         if not self.api_url:
             return ConnectionResult(False, MSG_NO_URL, "missing_url", details)
         started = self.wall_clock()
-        try:
-            account = self.account()
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            if self.expiry_status == "expired" or "expired" in (exc.detail or "").lower():
-                message = MSG_EXPIRED.format(date=_date_br(self.expires_at))
-                return ConnectionResult(False, message, "token_expired", details)
-            return ConnectionResult(False, MSG_INVALID, "invalid_token", details)
-        except PaymentRequiredError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PAYMENT, "payment_required", details)
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_BLOCKED, "permission_denied", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(wait=_wait_text(exc.retry_after))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            return ConnectionResult(False, MSG_TIMEOUT.format(host=self.host), "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=self.host)
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        outcome = check_connection(
+            self.account, MESSAGES, details, host=lambda: self.host, on_auth=self._auth_failure
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        account = outcome
         details["elapsed_ms"] = int((self.wall_clock() - started) * 1000)
         details["account"] = {
             key: account.get(key)
@@ -475,6 +472,12 @@ class KommoClient:
         return ConnectionResult(True, message, "ok", details)
 
     test_connection.__test__ = False  # type: ignore[attr-defined]
+
+    def _auth_failure(self, exc: AuthenticationError, details: dict[str, Any]) -> ConnectionResult:
+        if self.expiry_status == "expired" or "expired" in (exc.detail or "").lower():
+            message = MSG_EXPIRED.format(date=_date_br(self.expires_at))
+            return ConnectionResult(False, message, "token_expired", details)
+        return ConnectionResult(False, MSG_INVALID, "invalid_token", details)
 
 
 def is_won(status_id: Any) -> bool:

@@ -278,13 +278,20 @@ def test_connection_missing_tokens(app_factory, emu):
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"), [({"unauthorized": True}, "401"), ({"blocked": True}, "403")]
+    ("fault", "status", "code", "words"),
+    [
+        ({"unauthorized": True}, "401", "invalid_credentials", "inválidos"),
+        # 403: tokens recognised, API access refused (not "invalid credentials", issue 12)
+        ({"blocked": True}, "403", "permission_denied", "módulo de API"),
+    ],
 )
-def test_connection_invalid_tokens_are_not_retried(operator_client, emu, fault, status):
+def test_connection_refused_tokens_are_not_retried(
+    operator_client, emu, fault, status, code, words
+):
     emu.fault(api="gestaoclick", path="/lojas", **fault)
     body = _test_via_api(operator_client)
-    assert (body["success"], body["code"]) == (False, "invalid_credentials")
-    assert status in body["message"]
+    assert (body["success"], body["code"]) == (False, code)
+    assert status in body["message"] and words in body["message"]
     assert emu.stats()["total"] == 1
 
 
