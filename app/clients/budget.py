@@ -4,8 +4,8 @@ A ``RateBudget`` is the gateway's throttle (``app.clients.throttle.ThrottleHook`
 platform account. It asks a ``BudgetStore`` for a slot before every request:
 
 - ``MemoryBudgetStore``: one process (unit tests, clients built outside the app);
-- ``RedisBudgetStore``: the ``limits`` library's moving window over ``RATELIMIT_STORAGE_URI``
-  (``redis://…``): at most N requests in any window, counted in Redis;
+- ``RedisBudgetStore``: the same slots in Redis (``RATELIMIT_STORAGE_URI=redis://…``, connected
+  through the ``limits`` library like Flask-Limiter), claimed by one Lua script;
 - the database store (``app.services.rate_budget.DatabaseBudgetStore``): one row per key holding
   the next free slot, claimed with one atomic UPDATE (SQLite and PostgreSQL).
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -108,72 +107,74 @@ class MemoryBudgetStore:
             self._slots.clear()
 
 
+_RESERVE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local slot = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local paused = tonumber(redis.call('HGET', KEYS[1], 'paused') or '0')
+if max_wait >= 0 and paused - now > max_wait then
+    return {0, string.format('%.6f', paused - now)}
+end
+local start = math.max(now, slot, paused)
+redis.call('HSET', KEYS[1], 'next', string.format('%.6f', start + interval))
+redis.call('PEXPIRE', KEYS[1], math.ceil((start + interval - now + 60) * 1000))
+return {1, string.format('%.6f', start - now)}
+"""
+
 _PAUSE_SCRIPT = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local now = tonumber(ARGV[1])
+local untl = tonumber(ARGV[2])
+local paused = tonumber(redis.call('HGET', KEYS[1], 'paused') or '0')
+if untl > paused then
+    redis.call('HSET', KEYS[1], 'paused', ARGV[2])
+    local ttl = redis.call('PTTL', KEYS[1])
+    local want = math.ceil((untl - now + 60) * 1000)
+    if ttl < want then
+        redis.call('PEXPIRE', KEYS[1], want)
+    end
 end
 return 1
 """
 
 
 class RedisBudgetStore:
-    """``limits``' moving window in Redis: never more than N slots in any window of 1 s.
+    """Budgets in Redis (``RATELIMIT_STORAGE_URI``), the same slots as the database store.
 
-    ``interval`` becomes a ``RateLimitItemPerSecond``: ``floor(1/interval)`` per second, or one
-    per ``ceil(interval)`` seconds below 1/s. Pauses are a key holding the end of the pause.
+    The connection comes from the ``limits`` library (``storage_from_string``: the URI schemes
+    Flask-Limiter accepts, ``redis://``, ``rediss://``, sentinel, cluster). Each key is a hash
+    ``{next, paused}`` claimed by one Lua script, so every process gets its own slot, spaced by
+    ``interval``. (``limits``' own moving window would allow bursts of N at once, which reach the
+    platform less than a second after the previous burst whenever one is delayed in transit.)
     """
 
     def __init__(self, uri: str, prefix: str = "vendas-hub:budget"):
         from limits.storage import storage_from_string
-        from limits.strategies import MovingWindowRateLimiter
 
         self.uri = uri
         self.prefix = prefix
         self.storage = storage_from_string(uri)
-        self.limiter = MovingWindowRateLimiter(self.storage)
         self._redis = self.storage.get_connection()
+        self._reserve = self._redis.register_script(_RESERVE_SCRIPT)
         self._pause = self._redis.register_script(_PAUSE_SCRIPT)
-        self._items: dict[float, object] = {}
 
-    def _item(self, interval: float):
-        item = self._items.get(interval)
-        if item is None:
-            from limits import RateLimitItemPerSecond
-
-            per_second = 1.0 / interval
-            if per_second >= 1:
-                item = RateLimitItemPerSecond(int(math.floor(per_second + 1e-9)), 1)
-            else:
-                item = RateLimitItemPerSecond(1, int(math.ceil(interval - 1e-9)))
-            self._items[interval] = item
-        return item
-
-    def _pause_key(self, key: str) -> str:
-        return f"{self.prefix}:pause:{key}"
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}:{key}"
 
     def reserve(
         self, key: str, interval: float, now: float, max_wait: float | None
     ) -> tuple[bool, float]:
-        paused = float(self._redis.get(self._pause_key(key)) or 0)
-        if paused > now:
-            if max_wait is not None and paused - now > max_wait:
-                raise BudgetPaused(paused - now)
-            return False, paused - now
-        if not interval:
-            return True, 0.0
-        item = self._item(interval)
-        if self.limiter.hit(item, self.prefix, key):
-            return True, 0.0
-        reset, _remaining = self.limiter.get_window_stats(item, self.prefix, key)
-        return False, max(0.005, reset - time.time())
+        limit = -1 if max_wait is None else max_wait
+        booked, wait = self._reserve(keys=[self._key(key)], args=[repr(now), interval, limit])
+        if not int(booked):
+            raise BudgetPaused(float(wait))
+        return True, max(0.0, float(wait))
 
     def pause(self, key: str, until: float) -> None:
-        ttl_ms = max(1, int((until - time.time()) * 1000) + 1000)
-        self._pause(keys=[self._pause_key(key)], args=[repr(until), ttl_ms])
+        self._pause(keys=[self._key(key)], args=[repr(time.time()), repr(until)])
 
     def reset(self) -> None:
-        for name in self._redis.scan_iter(f"*{self.prefix}*"):
+        for name in self._redis.scan_iter(f"{self.prefix}:*"):
             self._redis.delete(name)
 
 

@@ -17,17 +17,11 @@ Clients take plain arguments and never use Flask's app/request context or the da
 
 from __future__ import annotations
 
-import email.utils
-import json as jsonlib
 import logging
 import random
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,142 +38,44 @@ from .errors import (
     UpstreamError,
     build_message,
     error_class_for_status,
-    number_of,
     parse_error_body,
 )
+from .masking import (
+    debug_logger,
+    log_debug_request,
+    log_debug_response,
+    mask,
+    mask_text,
+    remember_secret,
+)
+from .results import ApiResponse, decode_body
+from .retry import RETRYABLE_STATUSES, parse_retry_after, retry_hint, retry_wait
 from .throttle import BudgetPaused, Throttle, ThrottleHook
-
-try:  # the app's masking rules (abc…xyz), shared with its log filter
-    from app.logs import mask, mask_text
-except ImportError:  # pragma: no cover - only when the clients are used outside the app
-    _PAIR = re.compile(
-        r"(?i)((?:secret|token|password|authorization|signature|api[-_]?key)[\w-]*[\"']?\s*[:=]\s*"
-        r"[\"']?)(?:(?:bearer|basic)\s+)?([^\s\"'&,;]+)"
-    )
-
-    def mask(value: str) -> str:
-        return "***" if len(value) <= 8 else f"{value[:3]}…{value[-3:]}"
-
-    def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
-        for secret in known_secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, mask(secret))
-        return _PAIR.sub(lambda m: m.group(1) + mask(m.group(2)), text)
-
 
 logger = logging.getLogger(__name__)
 
-# Secrets every gateway has seen (newest last, bounded): third-party loggers mask them too.
-_KNOWN_SECRETS: list[str] = []
-_KNOWN_SECRETS_LOCK = threading.Lock()
-_MAX_KNOWN_SECRETS = 256
-
-
-class _ThirdPartyMaskingFilter(logging.Filter):
-    """urllib3 logs full URLs at DEBUG (the Hotmart token URL carries ``client_secret``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not kill logging
-            return True
-        masked = mask_text(message, tuple(_KNOWN_SECRETS))
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _remember_secret(value: str) -> None:
-    with _KNOWN_SECRETS_LOCK:
-        if value not in _KNOWN_SECRETS:
-            _KNOWN_SECRETS.append(value)
-            _KNOWN_SECRETS.sort(key=len, reverse=True)
-            del _KNOWN_SECRETS[_MAX_KNOWN_SECRETS:]
-
-
-_URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(f, _ThirdPartyMaskingFilter) for f in _URLLIB3_LOGGER.filters):
-    _URLLIB3_LOGGER.addFilter(_ThirdPartyMaskingFilter())
-
 USER_AGENT = "VendasHub/0.1 (+https://github.com/vendas-hub)"
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_DETAIL_CHARS = 300
-DEBUG_BODY_CHARS = 4000
-SECRET_HEADERS = frozenset(
-    {"authorization", "access-token", "secret-access-token", "x-hotmart-hottok", "cookie"}
-)
-
-
-# ---------------------------------------------------------------------------- retry hints
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    seconds = number_of(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def retry_hint(
-    headers: Mapping[str, str], body_hint: float | None = None, status: int = 429
-) -> float | None:
-    """The wait a response asks for: ``Retry-After``, then the body, then (on a 429 only, since
-    Hotmart sends it on every response) ``RateLimit-Reset``."""
-    hint = parse_retry_after(headers.get("Retry-After"))
-    if hint is not None:
-        return hint
-    if body_hint is not None:
-        return body_hint
-    if status != 429:
-        return None
-    reset = number_of(headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset"))
-    if reset is not None and reset > 1_000_000_000:  # an epoch timestamp, not a delta
-        reset = max(0.0, reset - time.time())
-    return reset
-
-
-# ---------------------------------------------------------------------------- responses
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A successful response: ``data`` is parsed JSON, text, or None (204 / empty body)."""
-
-    status: int
-    data: Any
-    headers: Mapping[str, str]
-    url: str  # masked
-    attempts: int
-    elapsed: float  # seconds, all attempts and waits included
-
-
-def _decode_body(resp: requests.Response) -> Any:
-    if resp.status_code == 204 or not resp.content:
-        return None
-    content_type = resp.headers.get("Content-Type", "").lower()
-    text = resp.text
-    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
-        try:
-            return jsonlib.loads(text)
-        except ValueError:
-            if "json" in content_type:
-                raise
-    return text
 
 
 # ---------------------------------------------------------------------------- gateway
+
+
+def transport_reason(exc: Exception, cls: type[APIError]) -> str:
+    """A short pt-BR reason for a request that got no response."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "tempo de conexão esgotado"
+    if isinstance(exc, requests.Timeout) or cls is APITimeoutError:
+        return "tempo de leitura esgotado"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "NameResolutionError" in text or "Name or service not known" in text:
+            return "falha de DNS"
+        if "Connection refused" in text or "ConnectionRefused" in text:
+            return "conexão recusada"
+        if "SSL" in text:
+            return "erro de TLS/SSL"
+    return type(exc).__name__
 
 
 class HttpGateway:
@@ -240,13 +136,7 @@ class HttpGateway:
         # API logged at DEBUG with headers and bodies, secrets masked, whatever LOG_LEVEL says.
         self.debug = bool(debug)
         if self.debug:
-            slug = re.sub(
-                r"[^a-z0-9]+",
-                "_",
-                unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower(),
-            ).strip("_")
-            self.log = logging.getLogger(f"{self.log.name}.{slug or 'api'}.debug")
-            self.log.setLevel(logging.DEBUG)
+            self.log = debug_logger(self.log, name)
         self._rng = rng or random.Random()
         self._secrets: tuple[str, ...] = ()
         self._secrets_lock = threading.Lock()
@@ -281,7 +171,7 @@ class HttpGateway:
             if value not in self._secrets:
                 # longest first, so a secret containing another is masked whole
                 self._secrets = tuple(sorted((*self._secrets, value), key=len, reverse=True))
-        _remember_secret(value)
+        remember_secret(value)
 
     def mask(self, text: str) -> str:
         return mask_text(text, self._secrets)
@@ -353,7 +243,7 @@ class HttpGateway:
                 raise self._paused_error(paused.wait, method, shown, attempt) from None
             self.log.debug("%s → %s %s (attempt %d/%d)", self.name, method, shown, attempt, allowed)
             if self.debug:
-                self._debug_request(prepared)
+                log_debug_request(self.log, self.name, prepared, shown, self.mask)
             t0 = self.clock()
             try:
                 resp = self.session.send(prepared.copy(), timeout=send_timeout, **settings)
@@ -371,7 +261,9 @@ class HttpGateway:
             else:
                 duration = self.clock() - t0
                 if self.debug:
-                    self._debug_response(resp, method, shown, duration)
+                    log_debug_response(
+                        self.log, self.name, resp, method, shown, duration, self.mask
+                    )
                 if resp.status_code < 400:
                     return self._success(resp, method, shown, attempt, started, duration)
                 error = self._http_error(resp, method, shown, attempt)
@@ -413,47 +305,6 @@ class HttpGateway:
 
     # ------------------------------------------------------------------ internals
 
-    def _debug_body(self, body: Any) -> str:
-        if body is None or body == b"" or body == "":
-            return "-"
-        if isinstance(body, bytes):
-            body = body.decode("utf-8", "replace")
-        text = self.mask(str(body))
-        return text if len(text) <= DEBUG_BODY_CHARS else text[:DEBUG_BODY_CHARS] + "…"
-
-    def _debug_headers(self, headers: Mapping[str, str]) -> str:
-        shown = {}
-        for key, value in headers.items():
-            secret = key.lower() in SECRET_HEADERS or any(
-                word in key.lower() for word in ("token", "secret", "key", "auth")
-            )
-            shown[key] = mask(value) if secret and value else self.mask(value)
-        return jsonlib.dumps(shown, ensure_ascii=False)
-
-    def _debug_request(self, prepared: requests.PreparedRequest) -> None:
-        self.log.debug(
-            "%s debug request: %s %s headers=%s body=%s",
-            self.name,
-            prepared.method,
-            self._shown_url(prepared.url or ""),
-            self._debug_headers(prepared.headers),
-            self._debug_body(prepared.body),
-        )
-
-    def _debug_response(
-        self, resp: requests.Response, method: str, shown: str, duration: float
-    ) -> None:
-        self.log.debug(
-            "%s debug response: %s %s → %d in %.0f ms headers=%s body=%s",
-            self.name,
-            method,
-            shown,
-            resp.status_code,
-            duration * 1000,
-            self._debug_headers(resp.headers),
-            self._debug_body(resp.text if resp.content else None),
-        )
-
     def _shown_url(self, url: str) -> str:
         """Path + query for logs, with every secret masked."""
         parts = urlsplit(url)
@@ -470,7 +321,7 @@ class HttpGateway:
         duration: float,
     ) -> ApiResponse:
         try:
-            body = _decode_body(resp)
+            body = decode_body(resp)
         except ValueError:
             raise UpstreamError(
                 api=self.name,
@@ -504,7 +355,7 @@ class HttpGateway:
         self, resp: requests.Response, method: str, shown: str, attempt: int
     ) -> APIError:
         try:
-            body = _decode_body(resp)
+            body = decode_body(resp)
         except ValueError:
             body = resp.text
         try:
@@ -543,19 +394,7 @@ class HttpGateway:
         host: str,
         attempt: int,
     ) -> APIError:
-        reason = type(exc).__name__
-        if isinstance(exc, requests.ConnectTimeout):
-            reason = "tempo de conexão esgotado"
-        elif isinstance(exc, requests.Timeout) or cls is APITimeoutError:
-            reason = "tempo de leitura esgotado"
-        elif isinstance(exc, requests.ConnectionError):
-            text = str(exc)
-            if "NameResolutionError" in text or "Name or service not known" in text:
-                reason = "falha de DNS"
-            elif "Connection refused" in text or "ConnectionRefused" in text:
-                reason = "conexão recusada"
-            elif "SSL" in text:
-                reason = "erro de TLS/SSL"
+        reason = transport_reason(exc, cls)
         return cls(
             api=self.name,
             detail=f"{reason} em {host}" if host else reason,
@@ -580,29 +419,21 @@ class HttpGateway:
 
     def _retry_wait(self, error: APIError, attempt: int, allowed: int) -> float | None:
         """Seconds to wait before the next try, or None to give up and raise ``error``."""
-        if not error.retryable:
-            return None
-        hint = error.retry_after
-        if hint is not None and hint > self.max_retry_after:
-            if isinstance(error, RateLimitError):  # every process of this budget waits too
-                self.throttle.pause_for(hint)
-            error.message = build_message(
-                f"{error.default_message}; a plataforma pediu para aguardar {hint:.0f} s",
-                error.api,
-                error.status,
-                error.detail,
-            )
-            error.args = (error.message,)
-            return None
-        if attempt >= allowed:
-            return None
-        if hint is not None and hint > 0:
-            return hint
-        ceiling = min(self.max_retry_delay, self.retry_delay * 2 ** (attempt - 1))
-        if isinstance(error, RateLimitError):
-            # no hint from the server: never hammer it, wait at least the full backoff
-            return ceiling + self._rng.uniform(0, self.retry_delay)
-        return self._rng.uniform(0, ceiling)  # full jitter
+        if (
+            isinstance(error, RateLimitError)
+            and error.retry_after is not None
+            and error.retry_after > self.max_retry_after
+        ):
+            self.throttle.pause_for(error.retry_after)  # every user of this budget waits too
+        return retry_wait(
+            error,
+            attempt,
+            allowed,
+            retry_delay=self.retry_delay,
+            max_retry_delay=self.max_retry_delay,
+            max_retry_after=self.max_retry_after,
+            rng=self._rng,
+        )
 
 
 __all__ = [
