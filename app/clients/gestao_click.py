@@ -14,15 +14,13 @@ Limits: 3 requests per second and 30,000 per day per company. The client spaces 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
-from .budget import apply_budget, hashed
+from .budget import apply_budget
 from .connection import ConnectionMessages, check_connection
 from .errors import (
     APIConnectionError,
@@ -32,6 +30,14 @@ from .errors import (
     InvalidRequestError,
     text_of,
 )
+from .gestao_click_usage import (
+    DAILY_LIMIT,
+    TIMEZONE,
+    UsageCounter,
+    account_key,
+    usage,
+    usage_counter,
+)
 from .http import HttpGateway
 from .results import ConnectionResult
 
@@ -39,9 +45,7 @@ DEFAULT_API_URL = "https://api.gestaoclick.com/api"
 API_NAME = "Gestão Click"
 MAX_PAGE_SIZE = 100  # the platform's cap; there is no page-size parameter to send
 DEFAULT_THROTTLE_PER_SECOND = 2.0  # the limit is 3 per second: stay under it
-DAILY_LIMIT = 30_000
 MAX_PAGES = 100_000  # a runaway proxima_pagina must end somewhere
-TIMEZONE = ZoneInfo("America/Sao_Paulo")
 SALE_TYPES = ("produto", "servico", "vendas_balcao")
 NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "inexistente")
 
@@ -93,62 +97,6 @@ MESSAGES = ConnectionMessages(
     not_found=MSG_NOT_FOUND,
 )
 MSG_NO_STORES = "Conexão com o Gestão Click funcionando, mas nenhuma loja foi encontrada."
-
-
-# ---------------------------------------------------------------------------- daily usage
-
-
-class UsageCounter:
-    """Requests sent per São Paulo day, per account (one process; thread-safe).
-
-    The platform counts every request it receives against 30,000 a day, refused ones included;
-    so does this counter (each attempt, retries included).
-    """
-
-    def __init__(self, clock=None) -> None:
-        self._counts: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def today(self) -> str:
-        now = datetime.fromtimestamp(self._clock(), TIMEZONE) if self._clock else None
-        return (now or datetime.now(TIMEZONE)).date().isoformat()
-
-    def add(self, account: str, n: int = 1) -> int:
-        day = self.today()
-        with self._lock:
-            for key in [k for k in self._counts if k[0] != day]:  # keep only today
-                del self._counts[key]
-            value = self._counts.get((day, account), 0) + n
-            self._counts[(day, account)] = value
-            return value
-
-    def get(self, account: str) -> int:
-        with self._lock:
-            return self._counts.get((self.today(), account), 0)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-
-usage_counter = UsageCounter()
-
-
-def account_key(access_token: str | None) -> str:
-    """A non-secret key for an account: a short hash of its access token."""
-    return hashed(access_token)
-
-
-def usage(access_token: str | None) -> dict[str, Any]:
-    """Today's request count for the account of ``access_token`` (this process only)."""
-    used = usage_counter.get(account_key(access_token))
-    return {
-        "date": usage_counter.today(),
-        "used": used,
-        "limit": DAILY_LIMIT,
-        "percent": round(used * 100 / DAILY_LIMIT, 1),
-    }
 
 
 # ---------------------------------------------------------------------------- helpers
