@@ -51,14 +51,16 @@ class DatabaseBudgetStore:
         if max_wait is not None:
             where = where & (t.c.paused_until - now_ <= literal(max_wait, Float))
         claim = update(t).where(where).values(next_slot=start + interval).returning(t.c.next_slot)
-        for _ in range(3):
+        for _ in range(5):
             with self.engine.begin() as conn:
                 row = conn.execute(claim).first()
                 if row is not None:
                     return True, max(0.0, row[0] - interval - now)
                 paused = conn.execute(select(t.c.paused_until).where(t.c.key == key)).scalar()
-            if paused is not None:  # the row exists: only the max_wait condition failed
-                raise BudgetPaused(paused - now)
+            if paused is not None:
+                if max_wait is not None and paused - now > max_wait:
+                    raise BudgetPaused(paused - now)
+                continue  # another process created the row meanwhile: claim again
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
