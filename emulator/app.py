@@ -15,6 +15,11 @@ from .runtime import APIS, Runtime
 from .wire import emulator, json_response
 
 PREFIXES = {"/hotmart/": "hotmart", "/kommo/": "kommo", "/gestaoclick/": "gestaoclick"}
+ACCOUNT_OF = {
+    "hotmart": hotmart.account_of,
+    "kommo": kommo.account_of,
+    "gestaoclick": gestaoclick.account_of,
+}
 FAULT_RENDERERS = {
     "hotmart": hotmart.fault_response,
     "kommo": kommo.fault_response,
@@ -79,12 +84,26 @@ def reset_stats() -> Response:
     return json_response(emulator().runtime.stats_dict())
 
 
+@control.get("/rates")
+def rates() -> Response:
+    """Per API and account: requests seen and the most that arrived within any 1 s."""
+    return json_response(emulator().runtime.rates.as_dict())
+
+
+@control.delete("/rates")
+def reset_rates() -> Response:
+    emulator().runtime.rates.reset()
+    return json_response(emulator().runtime.rates.as_dict())
+
+
 @control.post("/reset")
 def reset() -> Response:
-    """Clear faults, stats, rate-limit windows and Kommo blocks (issued tokens stay valid)."""
+    """Clear faults, stats, rates, rate-limit windows and Kommo blocks (issued tokens stay
+    valid)."""
     rt = emulator().runtime
     rt.clear_faults()
     rt.reset_stats()
+    rt.rates.reset()
     rt.reset_limits()
     return json_response({"status": "reset"})
 
@@ -135,6 +154,7 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
             return None
         emu = emulator()
         emu.runtime.count_request(api, request.endpoint or "unknown")
+        emu.runtime.rates.record(api, ACCOUNT_OF[api]())
         decision = emu.runtime.decide_fault(api, request.path)
         if decision.latency_ms:
             emu.config.sleep(decision.latency_ms / 1000)
@@ -196,6 +216,7 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
                 "control": [
                     "/_emulator/faults",
                     "/_emulator/stats",
+                    "/_emulator/rates",
                     "/_emulator/reset",
                     "/_emulator/env",
                     "/_emulator/health",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from collections.abc import Callable, Sequence
@@ -76,6 +77,12 @@ def fault_response(kind: str, status: int) -> Response:
 @bp.errorhandler(GcError)
 def _gc_error(exc: GcError) -> Response:
     return error(exc.status, exc.message)
+
+
+def account_of() -> str:
+    """The company a request counts against: a short hash of its ``access-token``."""
+    token = request.headers.get("access-token", "")
+    return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "anonymous"
 
 
 @bp.before_request

@@ -92,6 +92,16 @@ def _bad_request(exc: BadRequest) -> Response:
 # ---------------------------------------------------------------------------- guard
 
 
+def account_of() -> str:
+    """The client a request counts against: its ``client_id`` (token calls) or the client the
+    Bearer token was issued to."""
+    if request.endpoint == "hotmart.token":
+        return request.args.get("client_id") or "anonymous"
+    token = bearer_token()
+    info = emulator().runtime.hotmart_tokens.get(token) if token else None
+    return str(info["client_id"]) if info else "anonymous"
+
+
 @bp.before_request
 def _guard() -> Response | None:
     if request.endpoint == "hotmart.token":

@@ -68,6 +68,20 @@ def fault_response(kind: str, status: int) -> Response:
     return problem(status, "Injected fault")
 
 
+def account_of() -> str:
+    """The account a request counts against: the token's ``account_id`` (read, not verified:
+    a refused token still hits the platform's limiter)."""
+    token = bearer_token()
+    if token:
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            claims = {}
+        if isinstance(claims, dict) and claims.get("account_id") is not None:
+            return f"account-{claims['account_id']}"
+    return "anonymous"
+
+
 @bp.errorhandler(Problem)
 def _problem(exc: Problem) -> Response:
     return problem(exc.status, exc.detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 from array import array
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -43,6 +44,53 @@ class FixedWindow:
         with self.lock:
             self.start = 0.0
             self.count = 0
+
+
+class RateRecorder:
+    """Arrival times of every request per (API, account), and the most seen in any window.
+
+    ``max_in_window`` is the largest number of requests that arrived within any sliding
+    ``window`` seconds (half-open: a request and those less than ``window`` before it). Real
+    arrival time (``time.monotonic``), whatever clock the emulator's data runs on: this is what
+    the platform's rate limiter would have counted.
+    """
+
+    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.window = window
+        self.clock = clock
+        self.lock = threading.Lock()
+        self._recent: dict[tuple[str, str], deque] = {}
+        self._max: Counter = Counter()
+        self._total: Counter = Counter()
+
+    def record(self, api: str, account: str) -> int:
+        """Note one arrival → how many arrived in the window ending now (this one included)."""
+        key = (api, account)
+        with self.lock:
+            now = self.clock()
+            recent = self._recent.setdefault(key, deque())
+            recent.append(now)
+            while recent and recent[0] <= now - self.window:
+                recent.popleft()
+            self._total[key] += 1
+            self._max[key] = max(self._max[key], len(recent))
+            return len(recent)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self.lock:
+            apis: dict[str, Any] = {}
+            for (api, account), total in sorted(self._total.items()):
+                apis.setdefault(api, {})[account] = {
+                    "requests": total,
+                    "max_in_window": self._max[(api, account)],
+                }
+            return {"window_seconds": self.window, "apis": apis}
+
+    def reset(self) -> None:
+        with self.lock:
+            self._recent.clear()
+            self._max.clear()
+            self._total.clear()
 
 
 @dataclass
@@ -161,6 +209,7 @@ class Runtime:
     gc_day_count: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    rates: RateRecorder = field(default_factory=RateRecorder)
 
     def __post_init__(self) -> None:
         cfg = self.config

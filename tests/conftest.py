@@ -142,6 +142,16 @@ def app_factory(_migrated, tmp_path):
     limiter.reset()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_budgets():
+    """Clients built outside an app share one process-wide budget store: a 429 pause one test
+    provoked must not hold the next test back."""
+    yield
+    from app.clients.budget import process_store
+
+    process_store.reset()
+
+
 @pytest.fixture
 def app(app_factory):
     app = app_factory()

@@ -4,6 +4,7 @@ Clients take plain arguments and never touch Flask or the database; services bui
 settings and persist what they return.
 """
 
+from .budget import RateBudget
 from .errors import (
     APIConnectionError,
     APIError,
@@ -16,7 +17,9 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
-from .http import ApiResponse, HttpGateway, Throttle
+from .http import HttpGateway
+from .results import ApiResponse
+from .throttle import Throttle
 
 __all__ = [
     "APIConnectionError",
@@ -29,6 +32,7 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "RateBudget",
     "RateLimitError",
     "Throttle",
     "UpstreamError",

@@ -7,6 +7,10 @@ Every error carries the HTTP ``status`` (None when no response arrived), the ups
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -139,6 +143,65 @@ def error_class_for_status(status: int) -> type[APIError]:
     return APIError
 
 
+# ---------------------------------------------------------------------------- error bodies
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What an API's error-body parser read from an error response (the parsers live next to
+    their clients: ``parse_hotmart_error``, ``parse_kommo_error``, ``parse_gestaoclick_error``)."""
+
+    code: str | None = None
+    detail: str | None = None
+    error_class: type[APIError] | None = None  # overrides the status mapping
+    retry_after: float | None = None
+
+
+ErrorParser = Callable[[int, Any, Mapping[str, str]], "ErrorInfo | None"]
+
+
+def text_of(value: Any) -> str | None:
+    """A body value as text (JSON for structures), None when empty."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def number_of(value: Any) -> float | None:
+    """A finite, non-negative number, or None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+DETAIL_KEYS = ("message", "mensagem", "error_description", "detail", "title", "error")
+CODE_KEYS = ("error", "title", "erro", "code")
+
+
+def parse_error_body(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """The gateway's default parser for an API without its own: common keys at the top level
+    or under ``data``, ``retry_after`` in the body, or a short non-HTML text body."""
+    if isinstance(body, dict):
+        nested = body.get("data") if isinstance(body.get("data"), dict) else {}
+        code = next(
+            (v for src in (body, nested) for k in CODE_KEYS if isinstance(v := src.get(k), str)),
+            None,
+        )
+        detail = next(
+            (t for src in (body, nested) for k in DETAIL_KEYS if (t := text_of(src.get(k)))),
+            None,
+        )
+        if code or detail:
+            return ErrorInfo(
+                code=code, detail=detail, retry_after=number_of(body.get("retry_after"))
+            )
+    if isinstance(body, str) and body.strip() and "<" not in body[:50]:
+        return ErrorInfo(detail=body.strip())
+    return None
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -150,6 +213,11 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "UpstreamError",
+    "ErrorInfo",
+    "ErrorParser",
     "build_message",
     "error_class_for_status",
+    "number_of",
+    "parse_error_body",
+    "text_of",
 ]

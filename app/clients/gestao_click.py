@@ -14,36 +14,38 @@ Limits: 3 requests per second and 30,000 per day per company. The client spaces 
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
+from .budget import apply_budget
+from .connection import ConnectionMessages, check_connection
 from .errors import (
     APIConnectionError,
     APIError,
-    APITimeoutError,
     AuthenticationError,
+    ErrorInfo,
     InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
+    text_of,
 )
-from .http import ErrorInfo, HttpGateway, Throttle, parse_gestaoclick_error
+from .gestao_click_usage import (
+    DAILY_LIMIT,
+    TIMEZONE,
+    UsageCounter,
+    account_key,
+    usage,
+    usage_counter,
+)
+from .http import HttpGateway
 from .results import ConnectionResult
 
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
 API_NAME = "Gestão Click"
 MAX_PAGE_SIZE = 100  # the platform's cap; there is no page-size parameter to send
 DEFAULT_THROTTLE_PER_SECOND = 2.0  # the limit is 3 per second: stay under it
-DAILY_LIMIT = 30_000
 MAX_PAGES = 100_000  # a runaway proxima_pagina must end somewhere
-TIMEZONE = ZoneInfo("America/Sao_Paulo")
 SALE_TYPES = ("produto", "servico", "vendas_balcao")
 NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "inexistente")
 
@@ -55,9 +57,13 @@ MSG_INVALID = (
     "Tokens do Gestão Click inválidos (HTTP {status}). Confira o access token e o secret "
     "access token e se o módulo de API está ativo na conta."
 )
+# 403: the tokens were recognised but API access is refused (PLATFORMS §7.6 counts it as a
+# credential failure: never retried), e.g. the API module is not active on the plan.
 MSG_BLOCKED = (
-    "O Gestão Click recusou o acesso (HTTP 403): tokens sem permissão ou acesso bloqueado. "
-    "Confira os tokens e se o módulo de API está ativo na conta."
+    "O Gestão Click recusou o acesso (HTTP 403): os tokens foram reconhecidos, mas a conta não "
+    "libera a API para eles. Confira se o módulo de API está ativo no seu plano "
+    "(Configurações → Aplicativos → API) e se os tokens são do usuário certo; se preciso, "
+    "gere novos tokens."
 )
 MSG_RATE_LIMITED = (
     "Limite de requisições do Gestão Click atingido (3 por segundo e 30.000 por dia). "
@@ -79,76 +85,18 @@ MSG_NOT_FOUND = (
 )
 MSG_UNEXPECTED = "Erro inesperado ao falar com o Gestão Click: {detail}"
 MSG_OK = "Conexão com o Gestão Click funcionando: loja “{name}”{more}."
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    permission=MSG_BLOCKED,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+    not_found=MSG_NOT_FOUND,
+)
 MSG_NO_STORES = "Conexão com o Gestão Click funcionando, mas nenhuma loja foi encontrada."
-
-
-# ---------------------------------------------------------------------------- daily usage
-
-
-class UsageCounter:
-    """Requests sent per São Paulo day, per account (one process; thread-safe).
-
-    The platform counts every request it receives against 30,000 a day, refused ones included;
-    so does this counter (each attempt, retries included).
-    """
-
-    def __init__(self, clock=None) -> None:
-        self._counts: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def today(self) -> str:
-        now = datetime.fromtimestamp(self._clock(), TIMEZONE) if self._clock else None
-        return (now or datetime.now(TIMEZONE)).date().isoformat()
-
-    def add(self, account: str, n: int = 1) -> int:
-        day = self.today()
-        with self._lock:
-            for key in [k for k in self._counts if k[0] != day]:  # keep only today
-                del self._counts[key]
-            value = self._counts.get((day, account), 0) + n
-            self._counts[(day, account)] = value
-            return value
-
-    def get(self, account: str) -> int:
-        with self._lock:
-            return self._counts.get((self.today(), account), 0)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-
-usage_counter = UsageCounter()
-
-# The 3 req/s limit is per company: every client of one account in this process (the sales,
-# clients and products runs go in parallel) shares one throttle.
-_shared_throttles: dict[tuple[str, float], Throttle] = {}
-_shared_throttles_lock = threading.Lock()
-
-
-def shared_throttle(account: str, per_second: float) -> Throttle:
-    with _shared_throttles_lock:
-        key = (account, float(per_second))
-        if key not in _shared_throttles:
-            _shared_throttles[key] = Throttle(per_second)
-        return _shared_throttles[key]
-
-
-def account_key(access_token: str | None) -> str:
-    """A non-secret key for an account: a short hash of its access token."""
-    return hashlib.sha256((access_token or "").encode()).hexdigest()[:16]
-
-
-def usage(access_token: str | None) -> dict[str, Any]:
-    """Today's request count for the account of ``access_token`` (this process only)."""
-    used = usage_counter.get(account_key(access_token))
-    return {
-        "date": usage_counter.today(),
-        "used": used,
-        "limit": DAILY_LIMIT,
-        "percent": round(used * 100 / DAILY_LIMIT, 1),
-    }
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -164,6 +112,21 @@ def normalize_api_url(url: str | None) -> str:
     if not path.endswith("/api"):
         path = f"{path}/api"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def parse_gestaoclick_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Gestão Click: ``{"code": 404, "status": "error", "data": {"erro": …, "mensagem": …}}``.
+
+    Validation errors also arrive as 404, so the ``mensagem`` is what tells them apart.
+    """
+    if not isinstance(body, dict) or body.get("status") != "error":
+        return None
+    data = body.get("data")
+    if isinstance(data, dict):
+        return ErrorInfo(
+            code=text_of(data.get("erro")), detail=text_of(data.get("mensagem")) or text_of(data)
+        )
+    return ErrorInfo(detail=text_of(data))
 
 
 def parse_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
@@ -205,8 +168,9 @@ class GestaoClickClient:
     ``api_url`` may be given with or without the ``/api`` suffix. Extra keyword arguments
     (``timeout``, ``retry_attempts``, ``retry_delay``, ``throttle_per_second``, ``session``,
     ``sleep``, ``clock``…) go to ``HttpGateway``. ``counter`` replaces the process-wide
-    ``usage_counter``. Unless ``share_throttle=False`` (or a custom ``clock``/``sleep`` is
-    given), clients of the same account share one process-wide throttle.
+    ``usage_counter``. The throttle is the account's ``RateBudget`` (``app.clients.budget``;
+    ``budget_store`` shares it between processes) unless ``share_throttle=False``, a
+    ``throttle`` or a custom ``clock``/``sleep`` is given.
     """
 
     def __init__(
@@ -232,13 +196,12 @@ class GestaoClickClient:
         if self.secret_token:
             headers["secret-access-token"] = self.secret_token
         secrets = (self.access_token, self.secret_token, *gateway_options.pop("secrets", ()))
-        share = gateway_options.pop("share_throttle", True)
+        if not gateway_options.pop("share_throttle", True):
+            gateway_options.setdefault("throttle", None)  # a throttle of this client alone
+        apply_budget("gestao_click", self.account, gateway_options)
         self.gateway = HttpGateway(
             API_NAME, self.api_url, default_headers=headers, secrets=secrets, **gateway_options
         )
-        rate = gateway_options.get("throttle_per_second")
-        if share and rate and "clock" not in gateway_options and "sleep" not in gateway_options:
-            self.gateway.throttle = shared_throttle(self.account, rate)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -393,40 +356,17 @@ class GestaoClickClient:
         if not self.has_credentials:
             return ConnectionResult(False, MSG_MISSING, "missing_credentials", details)
         host = urlsplit(self.api_url).netloc or self.api_url
-        try:
-            page = next(self.iter_pages("/lojas"))
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID.format(status=exc.status)
-            return ConnectionResult(False, message, "invalid_credentials", details)
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_BLOCKED, "invalid_credentials", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(used=f"{self.requests_today:,}".replace(",", "."))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            return ConnectionResult(False, MSG_TIMEOUT.format(host=host), "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=host)
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except NotFoundError as exc:
-            details["status"] = exc.status
-            message = MSG_NOT_FOUND.format(url=self.api_url)
-            return ConnectionResult(False, message, "not_found", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        outcome = check_connection(
+            lambda: next(self.iter_pages("/lojas")),
+            MESSAGES,
+            details,
+            host=lambda: host,
+            url=self.api_url,
+            used=lambda: f"{self.requests_today:,}".replace(",", "."),
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        page = outcome
         details["store_count"] = page.total if page.total is not None else len(page.items)
         details["requests_today"] = self.requests_today
         if not page.items:

@@ -14,23 +14,17 @@ import binascii
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    InvalidRequestError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
-)
-from .http import HttpGateway, parse_hotmart_error
+from .budget import apply_budget, hashed
+from .connection import ConnectionMessages, check_connection
+from .errors import AuthenticationError, ErrorInfo, UpstreamError, text_of
+from .hotmart_dates import _query, from_epoch, sales_windows, to_epoch_ms
+from .hotmart_tokens import MemoryTokenStore, TokenStore
+from .http import HttpGateway
 from .results import ConnectionResult
 
 PRODUCTION_API_URL = "https://developers.hotmart.com"
@@ -83,37 +77,27 @@ MSG_UPSTREAM = (
 )
 MSG_INVALID_REQUEST = "A Hotmart recusou a requisição (HTTP {status}): {detail}"
 MSG_UNEXPECTED = "Erro inesperado ao falar com a Hotmart: {detail}"
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    payment=MSG_PAYMENT,
+    permission=MSG_PERMISSION,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+)
 
 
-# ---------------------------------------------------------------------------- token store
+# ---------------------------------------------------------------------------- error bodies
 
 
-class TokenStore(Protocol):
-    """Where access tokens live between calls (and processes, for a database-backed one).
-
-    ``expires_at`` is a Unix timestamp (seconds) after which the token must not be used; the
-    refresh margin is already subtracted. Implementations must be safe to call from threads.
-    """
-
-    def get(self, key: str) -> tuple[str, float] | None: ...
-
-    def set(self, key: str, token: str, expires_at: float) -> None: ...
-
-
-class MemoryTokenStore:
-    """The default ``TokenStore``: a dict behind a lock, for one process."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[str, float] | None:
-        with self._lock:
-            return self._tokens.get(key)
-
-    def set(self, key: str, token: str, expires_at: float) -> None:
-        with self._lock:
-            self._tokens[key] = (token, expires_at)
+def parse_hotmart_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Hotmart: ``{"error": "invalid_token", "error_description": "…", "error_uri": …}``."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ErrorInfo(code=body["error"], detail=text_of(body.get("error_description")))
+    return None
 
 
 # ---------------------------------------------------------------------------- results
@@ -137,99 +121,6 @@ class Page:
 # ---------------------------------------------------------------------------- helpers
 
 
-def to_epoch_ms(value: datetime | date | int | float) -> int:
-    """Hotmart dates are Unix milliseconds; naive datetimes and dates are taken as UTC."""
-    if isinstance(value, bool):
-        raise TypeError("a date is expected, not a bool")
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, datetime):
-        when = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, date):
-        when = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    else:
-        raise TypeError(f"cannot convert {type(value).__name__} to epoch milliseconds")
-    return int(round(when.timestamp() * 1000))
-
-
-# Below this an epoch number is seconds (10^11 s is the year 5138; 10^11 ms is March 1973).
-EPOCH_MS_THRESHOLD = 100_000_000_000
-
-
-def from_epoch(value: Any) -> datetime | None:
-    """A date of a REST answer → aware UTC datetime, or None when unreadable.
-
-    Documented as Unix milliseconds, but seconds are seen too (older accounts, proxies that
-    re-serialise): the magnitude decides. Digit strings and ISO-8601 strings are accepted;
-    a naive ISO string is taken as UTC. Never raises.
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        raw = value.strip()
-        if not raw:
-            return None
-        try:
-            value = float(raw)
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if not isinstance(value, int | float) or value != value or value <= 0:
-        return None
-    seconds = value / 1000 if value >= EPOCH_MS_THRESHOLD else value
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def sales_windows(
-    start: datetime, end: datetime, days: int = 30
-) -> list[tuple[datetime, datetime]]:
-    """Split [start, end] into consecutive windows of at most ``days`` days.
-
-    Hotmart answers 502 for queries that run over 30 s, so long ranges are walked in windows.
-    ``end_date`` is inclusive to the millisecond, so each window starts 1 ms after the previous
-    one ends: no sale is read twice and none is skipped.
-    """
-    if days <= 0:
-        raise ValueError("days must be positive")
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
-    if end < start:
-        raise ValueError("end must not be before start")
-    windows: list[tuple[datetime, datetime]] = []
-    step, tick = timedelta(days=days), timedelta(milliseconds=1)
-    cursor = start
-    while cursor <= end:
-        stop = min(cursor + step - tick, end)
-        windows.append((cursor, stop))
-        cursor = stop + tick
-    return windows
-
-
-def _query(filters: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Filters → query pairs: None dropped, sequences repeated, dates in ms, bools lower-case."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in filters.items():
-        if value is None:
-            continue
-        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
-        for item in sorted(values) if isinstance(values, set | frozenset) else values:
-            if isinstance(item, bool):
-                pairs.append((key, "true" if item else "false"))
-            elif isinstance(item, datetime | date):
-                pairs.append((key, str(to_epoch_ms(item))))
-            else:
-                pairs.append((key, str(item)))
-    return pairs
-
-
 def _decode_basic(basic: str) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(basic, validate=True).decode()
@@ -237,14 +128,6 @@ def _decode_basic(basic: str) -> tuple[str, str] | None:
         return None
     client_id, sep, secret = decoded.partition(":")
     return (client_id, secret) if sep else None
-
-
-def _wait_text(seconds: float | None) -> str:
-    if seconds is None or seconds <= 0:
-        return "alguns instantes"
-    if seconds < 90:
-        return f"{int(seconds + 0.999)} s"
-    return f"{int(seconds / 60 + 0.999)} min"
 
 
 # ---------------------------------------------------------------------------- client
@@ -301,6 +184,7 @@ class HotmartClient:
         gateway_options.setdefault("timeout", (5.0, 35.0))  # Hotmart gives up at 30 s (502)
         gateway_options.setdefault("throttle_per_second", DEFAULT_THROTTLE_PER_SECOND)
         gateway_options.setdefault("error_parser", parse_hotmart_error)
+        apply_budget("hotmart", hashed(client_id), gateway_options)
         secrets = (client_secret, basic, *gateway_options.pop("secrets", ()))
         self.gateway = HttpGateway("Hotmart", self.api_url, secrets=secrets, **gateway_options)
 
@@ -501,41 +385,16 @@ class HotmartClient:
         if not self.has_credentials:
             return ConnectionResult(False, MSG_MISSING, "missing_credentials", details)
         started = self.wall_clock()
-        try:
-            page = next(self.product_pages(page_size=1))
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(
-                False, MSG_INVALID.format(env=env), "invalid_credentials", details
-            )
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PERMISSION, "permission_denied", details)
-        except PaymentRequiredError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PAYMENT, "payment_required", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(wait=_wait_text(exc.retry_after))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            message = MSG_TIMEOUT.format(host=self._host_of_failure())
-            return ConnectionResult(False, message, "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=self._host_of_failure())
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        messages = replace(MESSAGES, invalid=MSG_INVALID.format(env=env))
+        outcome = check_connection(
+            lambda: next(self.product_pages(page_size=1)),
+            messages,
+            details,
+            host=self._host_of_failure,
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        page = outcome
         details["elapsed_ms"] = int((self.wall_clock() - started) * 1000)
         count = page.total_results if page.total_results is not None else len(page.items)
         details["product_count"] = count

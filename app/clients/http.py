@@ -6,27 +6,25 @@
 - retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors,
   honouring ``Retry-After`` (seconds or HTTP-date), ``RateLimit-Reset`` and a JSON body
   ``retry_after`` (Kommo), capped by ``max_retry_after``; never retrying other 4xx;
-- a thread-safe client-side throttle per gateway instance;
-- typed errors (``app.clients.errors``) with pt-BR messages built from each API's error body;
+- one throttle hook (``app.clients.throttle``): the account's shared ``RateBudget``
+  (``app.clients.budget``) or a process-local ``Throttle``; a 429 pauses it for every user;
+- typed errors (``app.clients.errors``) with pt-BR messages built from each API's error body,
+  read by that API's parser (next to its client: ``parse_kommo_error`` in ``kommo.py``, …);
 - request/response logs with method, path, status, duration and attempts, secrets masked.
 
 Clients take plain arguments and never use Flask's app/request context or the database.
+Around the retry loop (one job, hence ~450 lines): ``masking`` (secrets in logs), ``retry``
+(policy and hints), ``throttle``/``budget`` (rate), ``errors`` (types, default body parser),
+``results`` (``ApiResponse``).
 """
 
 from __future__ import annotations
 
-import email.utils
-import json as jsonlib
 import logging
-import math
 import random
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,288 +35,50 @@ from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ErrorInfo,
+    ErrorParser,
     RateLimitError,
     UpstreamError,
     build_message,
     error_class_for_status,
+    parse_error_body,
 )
-
-try:  # the app's masking rules (abc…xyz), shared with its log filter
-    from app.logs import mask, mask_text
-except ImportError:  # pragma: no cover - only when the clients are used outside the app
-    _PAIR = re.compile(
-        r"(?i)((?:secret|token|password|authorization|signature|api[-_]?key)[\w-]*[\"']?\s*[:=]\s*"
-        r"[\"']?)(?:(?:bearer|basic)\s+)?([^\s\"'&,;]+)"
-    )
-
-    def mask(value: str) -> str:
-        return "***" if len(value) <= 8 else f"{value[:3]}…{value[-3:]}"
-
-    def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
-        for secret in known_secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, mask(secret))
-        return _PAIR.sub(lambda m: m.group(1) + mask(m.group(2)), text)
-
+from .masking import (
+    debug_logger,
+    log_debug_request,
+    log_debug_response,
+    mask,
+    mask_text,
+    remember_secret,
+)
+from .results import ApiResponse, decode_body
+from .retry import RETRYABLE_STATUSES, parse_retry_after, retry_hint, retry_wait
+from .throttle import BudgetPaused, Throttle, ThrottleHook
 
 logger = logging.getLogger(__name__)
 
-# Secrets every gateway has seen (newest last, bounded): third-party loggers mask them too.
-_KNOWN_SECRETS: list[str] = []
-_KNOWN_SECRETS_LOCK = threading.Lock()
-_MAX_KNOWN_SECRETS = 256
-
-
-class _ThirdPartyMaskingFilter(logging.Filter):
-    """urllib3 logs full URLs at DEBUG (the Hotmart token URL carries ``client_secret``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not kill logging
-            return True
-        masked = mask_text(message, tuple(_KNOWN_SECRETS))
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _remember_secret(value: str) -> None:
-    with _KNOWN_SECRETS_LOCK:
-        if value not in _KNOWN_SECRETS:
-            _KNOWN_SECRETS.append(value)
-            _KNOWN_SECRETS.sort(key=len, reverse=True)
-            del _KNOWN_SECRETS[_MAX_KNOWN_SECRETS:]
-
-
-_URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(f, _ThirdPartyMaskingFilter) for f in _URLLIB3_LOGGER.filters):
-    _URLLIB3_LOGGER.addFilter(_ThirdPartyMaskingFilter())
-
 USER_AGENT = "VendasHub/0.1 (+https://github.com/vendas-hub)"
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_DETAIL_CHARS = 300
-DEBUG_BODY_CHARS = 4000
-SECRET_HEADERS = frozenset(
-    {"authorization", "access-token", "secret-access-token", "x-hotmart-hottok", "cookie"}
-)
-
-
-# ---------------------------------------------------------------------------- error bodies
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """What an API-specific parser read from an error response."""
-
-    code: str | None = None
-    detail: str | None = None
-    error_class: type[APIError] | None = None  # overrides the status mapping
-    retry_after: float | None = None
-
-
-ErrorParser = Callable[[int, Any, Mapping[str, str]], ErrorInfo | None]
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else jsonlib.dumps(value, ensure_ascii=False)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def parse_hotmart_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Hotmart: ``{"error": "invalid_token", "error_description": "…", "error_uri": …}``."""
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return ErrorInfo(code=body["error"], detail=_text(body.get("error_description")))
-    return None
-
-
-def parse_kommo_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Kommo problem+json: ``{title, type, status, detail}`` (+ ``retry_after`` on 429)."""
-    if not isinstance(body, dict) or not ("title" in body or "detail" in body):
-        return None
-    detail = _text(body.get("detail")) or _text(body.get("title"))
-    problems = body.get("validation-errors")
-    if isinstance(problems, list) and problems:
-        parts = []
-        for group in problems:
-            for err in (group or {}).get("errors", []) if isinstance(group, dict) else []:
-                if isinstance(err, dict):
-                    parts.append(f"{err.get('path', '?')}: {err.get('detail', err.get('code'))}")
-        if parts:
-            detail = f"{detail}: {'; '.join(parts[:5])}"
-    title = body.get("title")
-    return ErrorInfo(
-        code=title if isinstance(title, str) else None,
-        detail=detail,
-        retry_after=_number(body.get("retry_after")),
-    )
-
-
-def parse_gestaoclick_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Gestão Click: ``{"code": 404, "status": "error", "data": {"erro": …, "mensagem": …}}``.
-
-    Validation errors also arrive as 404, so the ``mensagem`` is what tells them apart.
-    """
-    if not isinstance(body, dict) or body.get("status") != "error":
-        return None
-    data = body.get("data")
-    if isinstance(data, dict):
-        return ErrorInfo(
-            code=_text(data.get("erro")), detail=_text(data.get("mensagem")) or _text(data)
-        )
-    return ErrorInfo(detail=_text(data))
-
-
-def parse_error_body(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
-    """Default parser: recognises the Hotmart, Kommo and Gestão Click shapes, then generic keys."""
-    for parser in (parse_gestaoclick_error, parse_kommo_error, parse_hotmart_error):
-        info = parser(status, body, headers)
-        if info is not None:
-            return info
-    if isinstance(body, dict):
-        for key in ("message", "mensagem", "error_description", "detail", "error"):
-            if body.get(key):
-                return ErrorInfo(
-                    detail=_text(body[key]), retry_after=_number(body.get("retry_after"))
-                )
-    if isinstance(body, str) and body.strip() and "<" not in body[:50]:
-        return ErrorInfo(detail=body.strip())
-    return None
-
-
-# ---------------------------------------------------------------------------- retry hints
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    seconds = _number(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def retry_hint(
-    headers: Mapping[str, str], body_hint: float | None = None, status: int = 429
-) -> float | None:
-    """The wait a response asks for: ``Retry-After``, then the body, then (on a 429 only, since
-    Hotmart sends it on every response) ``RateLimit-Reset``."""
-    hint = parse_retry_after(headers.get("Retry-After"))
-    if hint is not None:
-        return hint
-    if body_hint is not None:
-        return body_hint
-    if status != 429:
-        return None
-    reset = _number(headers.get("RateLimit-Reset") or headers.get("X-RateLimit-Reset"))
-    if reset is not None and reset > 1_000_000_000:  # an epoch timestamp, not a delta
-        reset = max(0.0, reset - time.time())
-    return reset
-
-
-# ---------------------------------------------------------------------------- throttle
-
-
-class Throttle:
-    """Thread-safe request spacing: at most ``per_second`` on average, bursts of ``burst``.
-
-    A GCRA-style reservation: each caller books the next slot under a lock and sleeps outside it,
-    so concurrent threads queue up fairly. ``pause_until`` holds everyone back (after a 429).
-    ``per_second=None`` disables spacing but keeps pauses.
-    """
-
-    def __init__(
-        self,
-        per_second: float | None = None,
-        *,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        if per_second is not None and per_second <= 0:
-            raise ValueError("per_second must be positive (or None to disable)")
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.burst = max(1, int(burst))
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tat: float | None = None  # theoretical arrival time of the next request
-        self._paused_until = -math.inf
-
-    def reserve(self) -> float:
-        """Book a slot and return how long the caller must wait for it."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._paused_until)
-            if self.interval:
-                tat = start if self._tat is None else max(self._tat, start)
-                self._tat = tat + self.interval
-                allowed = max(start, self._tat - self.burst * self.interval)
-            else:
-                allowed = start
-            return max(0.0, allowed - now)
-
-    def acquire(self) -> float:
-        """Wait for the next slot; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def pause_until(self, deadline: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, deadline)
-
-
-# ---------------------------------------------------------------------------- responses
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A successful response: ``data`` is parsed JSON, text, or None (204 / empty body)."""
-
-    status: int
-    data: Any
-    headers: Mapping[str, str]
-    url: str  # masked
-    attempts: int
-    elapsed: float  # seconds, all attempts and waits included
-
-
-def _decode_body(resp: requests.Response) -> Any:
-    if resp.status_code == 204 or not resp.content:
-        return None
-    content_type = resp.headers.get("Content-Type", "").lower()
-    text = resp.text
-    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
-        try:
-            return jsonlib.loads(text)
-        except ValueError:
-            if "json" in content_type:
-                raise
-    return text
 
 
 # ---------------------------------------------------------------------------- gateway
+
+
+def transport_reason(exc: Exception, cls: type[APIError]) -> str:
+    """A short pt-BR reason for a request that got no response."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "tempo de conexão esgotado"
+    if isinstance(exc, requests.Timeout) or cls is APITimeoutError:
+        return "tempo de leitura esgotado"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "NameResolutionError" in text or "Name or service not known" in text:
+            return "falha de DNS"
+        if "Connection refused" in text or "ConnectionRefused" in text:
+            return "conexão recusada"
+        if "SSL" in text:
+            return "erro de TLS/SSL"
+    return type(exc).__name__
 
 
 class HttpGateway:
@@ -342,6 +102,7 @@ class HttpGateway:
         max_retry_after: float = 120.0,
         throttle_per_second: float | None = None,
         throttle_burst: int = 1,
+        throttle: ThrottleHook | None = None,
         session: requests.Session | None = None,
         default_headers: Mapping[str, str] | None = None,
         pool_connections: int = 4,
@@ -366,7 +127,9 @@ class HttpGateway:
         self.error_parser = error_parser or parse_error_body
         self.sleep = sleep
         self.clock = clock
-        self.throttle = Throttle(
+        # The one throttle hook: a shared RateBudget when the client passes one, else a
+        # process-local Throttle on this gateway's clock (unit tests inject clock/sleep).
+        self.throttle: ThrottleHook = throttle or Throttle(
             throttle_per_second, burst=throttle_burst, clock=clock, sleep=sleep
         )
         self.default_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -376,13 +139,7 @@ class HttpGateway:
         # API logged at DEBUG with headers and bodies, secrets masked, whatever LOG_LEVEL says.
         self.debug = bool(debug)
         if self.debug:
-            slug = re.sub(
-                r"[^a-z0-9]+",
-                "_",
-                unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower(),
-            ).strip("_")
-            self.log = logging.getLogger(f"{self.log.name}.{slug or 'api'}.debug")
-            self.log.setLevel(logging.DEBUG)
+            self.log = debug_logger(self.log, name)
         self._rng = rng or random.Random()
         self._secrets: tuple[str, ...] = ()
         self._secrets_lock = threading.Lock()
@@ -417,7 +174,7 @@ class HttpGateway:
             if value not in self._secrets:
                 # longest first, so a secret containing another is masked whole
                 self._secrets = tuple(sorted((*self._secrets, value), key=len, reverse=True))
-        _remember_secret(value)
+        remember_secret(value)
 
     def mask(self, text: str) -> str:
         return mask_text(text, self._secrets)
@@ -483,10 +240,13 @@ class HttpGateway:
         attempt = 0
         while True:
             attempt += 1
-            self.throttle.acquire()
+            try:
+                self.throttle.acquire(self.max_retry_after)
+            except BudgetPaused as paused:
+                raise self._paused_error(paused.wait, method, shown, attempt) from None
             self.log.debug("%s → %s %s (attempt %d/%d)", self.name, method, shown, attempt, allowed)
             if self.debug:
-                self._debug_request(prepared)
+                log_debug_request(self.log, self.name, prepared, shown, self.mask)
             t0 = self.clock()
             try:
                 resp = self.session.send(prepared.copy(), timeout=send_timeout, **settings)
@@ -504,7 +264,9 @@ class HttpGateway:
             else:
                 duration = self.clock() - t0
                 if self.debug:
-                    self._debug_response(resp, method, shown, duration)
+                    log_debug_response(
+                        self.log, self.name, resp, method, shown, duration, self.mask
+                    )
                 if resp.status_code < 400:
                     return self._success(resp, method, shown, attempt, started, duration)
                 error = self._http_error(resp, method, shown, attempt)
@@ -539,53 +301,12 @@ class HttpGateway:
                 delay,
             )
             if isinstance(error, RateLimitError):
-                # the throttle does the waiting, so other threads on this gateway wait too
-                self.throttle.pause_until(self.clock() + delay)
+                # the throttle does the waiting, so every user of this budget waits too
+                self.throttle.pause_for(delay)
             else:
                 self.sleep(delay)
 
     # ------------------------------------------------------------------ internals
-
-    def _debug_body(self, body: Any) -> str:
-        if body is None or body == b"" or body == "":
-            return "-"
-        if isinstance(body, bytes):
-            body = body.decode("utf-8", "replace")
-        text = self.mask(str(body))
-        return text if len(text) <= DEBUG_BODY_CHARS else text[:DEBUG_BODY_CHARS] + "…"
-
-    def _debug_headers(self, headers: Mapping[str, str]) -> str:
-        shown = {}
-        for key, value in headers.items():
-            secret = key.lower() in SECRET_HEADERS or any(
-                word in key.lower() for word in ("token", "secret", "key", "auth")
-            )
-            shown[key] = mask(value) if secret and value else self.mask(value)
-        return jsonlib.dumps(shown, ensure_ascii=False)
-
-    def _debug_request(self, prepared: requests.PreparedRequest) -> None:
-        self.log.debug(
-            "%s debug request: %s %s headers=%s body=%s",
-            self.name,
-            prepared.method,
-            self._shown_url(prepared.url or ""),
-            self._debug_headers(prepared.headers),
-            self._debug_body(prepared.body),
-        )
-
-    def _debug_response(
-        self, resp: requests.Response, method: str, shown: str, duration: float
-    ) -> None:
-        self.log.debug(
-            "%s debug response: %s %s → %d in %.0f ms headers=%s body=%s",
-            self.name,
-            method,
-            shown,
-            resp.status_code,
-            duration * 1000,
-            self._debug_headers(resp.headers),
-            self._debug_body(resp.text if resp.content else None),
-        )
 
     def _shown_url(self, url: str) -> str:
         """Path + query for logs, with every secret masked."""
@@ -603,7 +324,7 @@ class HttpGateway:
         duration: float,
     ) -> ApiResponse:
         try:
-            body = _decode_body(resp)
+            body = decode_body(resp)
         except ValueError:
             raise UpstreamError(
                 api=self.name,
@@ -637,7 +358,7 @@ class HttpGateway:
         self, resp: requests.Response, method: str, shown: str, attempt: int
     ) -> APIError:
         try:
-            body = _decode_body(resp)
+            body = decode_body(resp)
         except ValueError:
             body = resp.text
         try:
@@ -676,19 +397,7 @@ class HttpGateway:
         host: str,
         attempt: int,
     ) -> APIError:
-        reason = type(exc).__name__
-        if isinstance(exc, requests.ConnectTimeout):
-            reason = "tempo de conexão esgotado"
-        elif isinstance(exc, requests.Timeout) or cls is APITimeoutError:
-            reason = "tempo de leitura esgotado"
-        elif isinstance(exc, requests.ConnectionError):
-            text = str(exc)
-            if "NameResolutionError" in text or "Name or service not known" in text:
-                reason = "falha de DNS"
-            elif "Connection refused" in text or "ConnectionRefused" in text:
-                reason = "conexão recusada"
-            elif "SSL" in text:
-                reason = "erro de TLS/SSL"
+        reason = transport_reason(exc, cls)
         return cls(
             api=self.name,
             detail=f"{reason} em {host}" if host else reason,
@@ -697,43 +406,44 @@ class HttpGateway:
             attempts=attempt,
         )
 
+    def _paused_error(self, wait: float, method: str, shown: str, attempt: int) -> RateLimitError:
+        """The budget is paused (a 429 seen by any process) for longer than we wait."""
+        summary = f"{RateLimitError.default_message}; a plataforma pediu para aguardar {wait:.0f} s"
+        error = RateLimitError(
+            build_message(summary, self.name, None, None),
+            api=self.name,
+            method=method,
+            url=shown,
+            attempts=attempt - 1,
+            retry_after=wait,
+        )
+        self.log.warning("%s %s %s not sent: %s", self.name, method, shown, error.message)
+        return error
+
     def _retry_wait(self, error: APIError, attempt: int, allowed: int) -> float | None:
         """Seconds to wait before the next try, or None to give up and raise ``error``."""
-        if not error.retryable:
-            return None
-        hint = error.retry_after
-        if hint is not None and hint > self.max_retry_after:
-            error.message = build_message(
-                f"{error.default_message}; a plataforma pediu para aguardar {hint:.0f} s",
-                error.api,
-                error.status,
-                error.detail,
-            )
-            error.args = (error.message,)
-            return None
-        if attempt >= allowed:
-            return None
-        if hint is not None and hint > 0:
-            return hint
-        ceiling = min(self.max_retry_delay, self.retry_delay * 2 ** (attempt - 1))
-        if isinstance(error, RateLimitError):
-            # no hint from the server: never hammer it, wait at least the full backoff
-            return ceiling + self._rng.uniform(0, self.retry_delay)
-        return self._rng.uniform(0, ceiling)  # full jitter
+        if (
+            isinstance(error, RateLimitError)
+            and error.retry_after is not None
+            and error.retry_after > self.max_retry_after
+        ):
+            self.throttle.pause_for(error.retry_after)  # every user of this budget waits too
+        return retry_wait(
+            error,
+            attempt,
+            allowed,
+            retry_delay=self.retry_delay,
+            max_retry_delay=self.max_retry_delay,
+            max_retry_after=self.max_retry_after,
+            rng=self._rng,
+        )
 
 
 __all__ = [
     "ApiResponse",
-    "ErrorInfo",
-    "ErrorParser",
     "HttpGateway",
-    "Throttle",
     "mask",
     "mask_text",
-    "parse_error_body",
-    "parse_gestaoclick_error",
-    "parse_hotmart_error",
-    "parse_kommo_error",
     "parse_retry_after",
     "retry_hint",
 ]

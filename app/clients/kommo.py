@@ -21,30 +21,35 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
+from .budget import apply_budget
+from .connection import ConnectionMessages, check_connection
 from .errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
     AuthenticationError,
+    ErrorInfo,
     InvalidRequestError,
     NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimitError,
-    UpstreamError,
+    number_of,
+    text_of,
 )
-from .http import HttpGateway, parse_kommo_error
+from .http import HttpGateway
+from .kommo_token import (
+    API_PREFIX,
+    DEFAULT_BASE_DOMAIN,
+    EXPIRY_WARNING_DAYS,
+    _date_br,
+    base_url_for,
+    expiry_status,
+    jwt_claims,
+    normalize_api_url,
+    token_account,
+    token_expiry,
+)
 from .results import ConnectionResult
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v4"
 MAX_LIMIT = 250
 DEFAULT_THROTTLE_PER_SECOND = 5.0  # Kommo answers 429 above 7 per second
-EXPIRY_WARNING_DAYS = 14
-DEFAULT_BASE_DOMAIN = "kommo.com"
 WON_STATUS_ID = 142
 LOST_STATUS_ID = 143
 
@@ -89,104 +94,46 @@ MSG_UPSTREAM = (
 )
 MSG_INVALID_REQUEST = "O Kommo recusou a requisição (HTTP {status}): {detail}"
 MSG_UNEXPECTED = "Erro inesperado ao falar com o Kommo: {detail}"
+MESSAGES = ConnectionMessages(
+    invalid=MSG_INVALID,
+    payment=MSG_PAYMENT,
+    permission=MSG_BLOCKED,
+    rate_limited=MSG_RATE_LIMITED,
+    timeout=MSG_TIMEOUT,
+    connection=MSG_CONNECTION,
+    upstream=MSG_UPSTREAM,
+    invalid_request=MSG_INVALID_REQUEST,
+    unexpected=MSG_UNEXPECTED,
+)
 MSG_OK = "Conexão com o Kommo funcionando: conta “{name}” ({subdomain})."
 MSG_EXPIRES_SOON = " Atenção: o token expira em {date}; gere um novo antes disso."
 MSG_EXPIRED_LOCAL = " Atenção: pela data do token, ele expirou em {date}."
 
 
-# ---------------------------------------------------------------------------- token helpers
+# ---------------------------------------------------------------------------- error bodies
 
 
-def jwt_claims(token: str | None) -> dict[str, Any]:
-    """The JWT payload, read with PyJWT **without** verifying the signature (Kommo publishes
-    no key, PLATFORMS §6.2) nor exp/aud; {} if unreadable."""
-    if not token or token.count(".") != 2:
-        return {}
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def token_account(claims: Mapping[str, Any], base_domain: str | None = None) -> dict[str, Any]:
-    """What the token says about its account (seed 002's ``account`` block), never verified:
-    ``{accountId, baseDomain, apiDomain, scopes, expiresAt}``."""
-    expires_at = token_expiry(claims)
-    scopes = claims.get("scopes")
-    domain = claims.get("base_domain")
-    api_domain = claims.get("api_domain")
-    return {
-        "accountId": claims.get("account_id"),
-        "baseDomain": domain if isinstance(domain, str) and domain else base_domain,
-        "apiDomain": api_domain if isinstance(api_domain, str) and api_domain else None,
-        "scopes": [str(x) for x in scopes] if isinstance(scopes, list) else [],
-        "expiresAt": expires_at.isoformat() if expires_at else None,
-    }
-
-
-def token_expiry(claims: Mapping[str, Any]) -> datetime | None:
-    exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+def parse_kommo_error(status: int, body: Any, headers: Mapping[str, str]) -> ErrorInfo | None:
+    """Kommo problem+json: ``{title, type, status, detail}`` (+ ``retry_after`` on 429,
+    ``validation-errors`` on 400), PLATFORMS §6.6."""
+    if not isinstance(body, dict) or not ("title" in body or "detail" in body):
         return None
-    try:
-        return datetime.fromtimestamp(exp, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def expiry_status(
-    expires_at: datetime | None, now: float | None = None, warn_days: int = EXPIRY_WARNING_DAYS
-) -> str | None:
-    """``expired``, ``soon`` (within ``warn_days``), ``ok``, or None when the token has no exp."""
-    if expires_at is None:
-        return None
-    remaining = expires_at.timestamp() - (time.time() if now is None else now)
-    if remaining <= 0:
-        return "expired"
-    return "soon" if remaining <= warn_days * 86400 else "ok"
-
-
-def normalize_api_url(value: str | None, base_domain: str | None = None) -> str | None:
-    """``https://x.kommo.com``, ``x.kommo.com``, ``…/api/v4`` or a bare subdomain → the v4 base.
-
-    A bare subdomain is completed with ``base_domain`` (``KOMMO_BASE_DOMAIN``, ``kommo.com``
-    by default; ``amocrm.com`` for amoCRM accounts)."""
-    value = (value or "").strip().rstrip("/")
-    if not value:
-        return None
-    if "://" not in value:
-        bare_subdomain = "." not in value and "/" not in value
-        domain = (base_domain or DEFAULT_BASE_DOMAIN).strip().strip(".")
-        value = f"https://{value}.{domain}" if bare_subdomain else f"https://{value}"
-    if value.endswith(API_PREFIX):
-        return value
-    return value + API_PREFIX
-
-
-def base_url_for(
-    token: str | None, api_url: str | None = None, base_domain: str | None = None
-) -> str | None:
-    """The configured URL, else ``https://{api_domain}`` from the token's claims."""
-    configured = normalize_api_url(api_url, base_domain)
-    if configured:
-        return configured
-    domain = jwt_claims(token).get("api_domain")
-    if isinstance(domain, str) and domain.strip() and "/" not in domain:
-        return f"https://{domain.strip()}{API_PREFIX}"
-    return None
-
-
-def _date_br(value: datetime | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else "?"
-
-
-def _wait_text(seconds: float | None) -> str:
-    if seconds is None or seconds <= 0:
-        return "alguns instantes"
-    if seconds < 90:
-        return f"{int(seconds + 0.999)} s"
-    return f"{int(seconds / 60 + 0.999)} min"
+    detail = text_of(body.get("detail")) or text_of(body.get("title"))
+    problems = body.get("validation-errors")
+    if isinstance(problems, list) and problems:
+        parts = []
+        for group in problems:
+            for err in (group or {}).get("errors", []) if isinstance(group, dict) else []:
+                if isinstance(err, dict):
+                    parts.append(f"{err.get('path', '?')}: {err.get('detail', err.get('code'))}")
+        if parts:
+            detail = f"{detail}: {'; '.join(parts[:5])}"
+    title = body.get("title")
+    return ErrorInfo(
+        code=title if isinstance(title, str) else None,
+        detail=detail,
+        retry_after=number_of(body.get("retry_after")),
+    )
 
 
 # ---------------------------------------------------------------------------- results
@@ -232,10 +179,11 @@ class KommoClient:
         self.wall_clock = wall_clock
         self.expiry_warning_days = expiry_warning_days
         self.base_domain = base_domain
-        self.api_url = base_url_for(token, api_url, base_domain)
+        self.api_url = base_url_for(token, api_url, base_domain)  # needed by budget_account
         gateway_options.setdefault("timeout", (5.0, 30.0))
         gateway_options.setdefault("throttle_per_second", DEFAULT_THROTTLE_PER_SECOND)
         gateway_options.setdefault("error_parser", parse_kommo_error)
+        apply_budget("kommo", self.budget_account, gateway_options)
         headers = dict(gateway_options.pop("default_headers", None) or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -264,6 +212,19 @@ class KommoClient:
     @property
     def expiry_status(self) -> str | None:
         return expiry_status(self.expires_at, self.wall_clock(), self.expiry_warning_days)
+
+    @property
+    def budget_account(self) -> str:
+        """The account the 7 req/s budget belongs to: the subdomain of a ``*.kommo.com`` (or
+        amoCRM) URL, else the token's ``account_id``, else the host. Never the token."""
+        host = urlsplit(self.api_url or "").hostname or ""
+        domains = {DEFAULT_BASE_DOMAIN, "amocrm.com", "amocrm.ru", self.base_domain or ""}
+        for domain in filter(None, domains):
+            if host.endswith("." + domain) and not host.startswith("api-"):
+                return host[: -len(domain) - 1]
+        if isinstance(self.claims.get("account_id"), int):
+            return f"account-{self.claims['account_id']}"
+        return host or "unknown"
 
     @property
     def host(self) -> str:
@@ -409,41 +370,12 @@ class KommoClient:
         if not self.api_url:
             return ConnectionResult(False, MSG_NO_URL, "missing_url", details)
         started = self.wall_clock()
-        try:
-            account = self.account()
-        except AuthenticationError as exc:
-            details["status"] = exc.status
-            if self.expiry_status == "expired" or "expired" in (exc.detail or "").lower():
-                message = MSG_EXPIRED.format(date=_date_br(self.expires_at))
-                return ConnectionResult(False, message, "token_expired", details)
-            return ConnectionResult(False, MSG_INVALID, "invalid_token", details)
-        except PaymentRequiredError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_PAYMENT, "payment_required", details)
-        except PermissionDeniedError as exc:
-            details["status"] = exc.status
-            return ConnectionResult(False, MSG_BLOCKED, "permission_denied", details)
-        except RateLimitError as exc:
-            details.update(status=exc.status, retry_after=exc.retry_after)
-            message = MSG_RATE_LIMITED.format(wait=_wait_text(exc.retry_after))
-            return ConnectionResult(False, message, "rate_limited", details)
-        except APITimeoutError:
-            return ConnectionResult(False, MSG_TIMEOUT.format(host=self.host), "timeout", details)
-        except APIConnectionError:
-            message = MSG_CONNECTION.format(host=self.host)
-            return ConnectionResult(False, message, "connection_error", details)
-        except UpstreamError as exc:
-            details["status"] = exc.status
-            message = MSG_UPSTREAM.format(status=exc.status)
-            return ConnectionResult(False, message, "upstream_error", details)
-        except InvalidRequestError as exc:
-            details["status"] = exc.status
-            message = MSG_INVALID_REQUEST.format(status=exc.status, detail=exc.detail or exc.code)
-            return ConnectionResult(False, message, "invalid_request", details)
-        except APIError as exc:
-            details["status"] = exc.status
-            message = MSG_UNEXPECTED.format(detail=exc.message)
-            return ConnectionResult(False, message, "error", details)
+        outcome = check_connection(
+            self.account, MESSAGES, details, host=lambda: self.host, on_auth=self._auth_failure
+        )
+        if isinstance(outcome, ConnectionResult):
+            return outcome
+        account = outcome
         details["elapsed_ms"] = int((self.wall_clock() - started) * 1000)
         details["account"] = {
             key: account.get(key)
@@ -460,6 +392,12 @@ class KommoClient:
         return ConnectionResult(True, message, "ok", details)
 
     test_connection.__test__ = False  # type: ignore[attr-defined]
+
+    def _auth_failure(self, exc: AuthenticationError, details: dict[str, Any]) -> ConnectionResult:
+        if self.expiry_status == "expired" or "expired" in (exc.detail or "").lower():
+            message = MSG_EXPIRED.format(date=_date_br(self.expires_at))
+            return ConnectionResult(False, message, "token_expired", details)
+        return ConnectionResult(False, MSG_INVALID, "invalid_token", details)
 
 
 def is_won(status_id: Any) -> bool:

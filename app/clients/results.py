@@ -1,9 +1,13 @@
-"""Result types shared by the API clients."""
+"""Result types shared by the API clients: a successful response, a connection test."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import requests
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,31 @@ class ConnectionResult:
             "code": self.code,
             "details": dict(self.details),
         }
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful response: ``data`` is parsed JSON, text, or None (204 / empty body)."""
+
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+    url: str  # masked
+    attempts: int
+    elapsed: float  # seconds, all attempts and waits included
+
+
+def decode_body(resp: requests.Response) -> Any:
+    """Parsed JSON, text, or None for a 204 / empty body (ValueError on broken JSON that says
+    it is JSON)."""
+    if resp.status_code == 204 or not resp.content:
+        return None
+    content_type = resp.headers.get("Content-Type", "").lower()
+    text = resp.text
+    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            if "json" in content_type:
+                raise
+    return text

@@ -44,7 +44,7 @@ from app.clients.gestao_click import usage as client_usage
 from app.clients.results import ConnectionResult
 from app.extensions import db
 from app.models import GcClient, GcProduct, GcSale
-from app.services import settings, sync
+from app.services import rate_budget, settings, sync
 from app.services.upserts import upsert_page
 from app.sources.base import (
     as_dict,
@@ -117,6 +117,7 @@ def build_client(
     )
     options.setdefault("throttle_per_second", float(throttle) if float(throttle) else None)
     options.setdefault("debug", bool(cfg.get("GESTAO_CLICK_DEBUG")))
+    options.setdefault("budget_store", rate_budget.store())
     return GestaoClickClient(
         values["GESTAOCLICK_ACCESS_TOKEN"],
         values["GESTAOCLICK_SECRET_TOKEN"],

@@ -39,8 +39,8 @@ from app.database import is_lock_error, retry_on_lock
 from app.extensions import db
 from app.models import ApiToken, Product, Sale, Subscription
 from app.models.types import utcnow
+from app.services import rate_budget, settings, sync
 from app.services import sales as sales_service
-from app.services import settings, sync
 from app.sources.base import (
     as_dict,
     as_int,
@@ -192,6 +192,7 @@ def build_client(**options: Any) -> HotmartClient:
     )
     options.setdefault("throttle_per_second", float(throttle) if throttle else None)
     options.setdefault("token_store", token_store())
+    options.setdefault("budget_store", rate_budget.store())
     return HotmartClient(
         values["HOTMART_CLIENT_ID"],
         values["HOTMART_CLIENT_SECRET"],

@@ -1,9 +1,10 @@
 """Kommo integration: client from settings, connection test, contacts/leads syncers, queries.
 
 * ``build_client()`` reads ``KOMMO_JWT_TOKEN`` / ``KOMMO_API_URL`` / ``KOMMO_TIMEOUT`` through
-  ``app.services.settings`` (database values win over the environment). Every client of this
-  process shares one throttle (~5 requests per second, Kommo's limit is 7), so the contacts and
-  leads runs going at the same time still stay under it, and a 429 pause holds both back.
+  ``app.services.settings`` (database values win over the environment). Every client of the
+  account, in every process, shares one rate budget (``app.services.rate_budget``: ~5 requests
+  per second, Kommo's limit is 7), so runs going at the same time stay under it, and a 429
+  pause holds them all back.
 * ``test_connection()`` never raises.
 * Syncers ``kommo/contacts`` and ``kommo/leads`` (every 15 min when the token is set): incremental
   with ``filter[updated_at][from]`` = start of the last successful run minus an overlap
@@ -17,7 +18,6 @@ Deleted entities vanish from Kommo's lists; they stay here until a future ``/eve
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,6 @@ from app.clients.errors import (
     PaymentRequiredError,
     PermissionDeniedError,
 )
-from app.clients.http import Throttle
 from app.clients.kommo import (
     DEFAULT_BASE_DOMAIN,
     LOST_STATUS_ID,
@@ -50,7 +49,7 @@ from app.extensions import db
 from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
 from app.models.types import utcnow
-from app.services import settings, sync
+from app.services import rate_budget, settings, sync
 from app.services.upserts import upsert_page
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
 from config import seconds
@@ -93,18 +92,6 @@ def _cfg(key: str) -> Any:
 
 # ---------------------------------------------------------------------------- client
 
-_throttles: dict[float, Throttle] = {}
-_throttles_lock = threading.Lock()
-
-
-def shared_throttle(per_second: float) -> Throttle:
-    """One throttle per rate for the whole process (all Kommo clients share the budget)."""
-    with _throttles_lock:
-        throttle = _throttles.get(per_second)
-        if throttle is None:
-            throttle = _throttles[per_second] = Throttle(per_second)
-        return throttle
-
 
 def credentials() -> dict[str, str | None]:
     return {key: settings.get(key) for key in CREDENTIAL_KEYS}
@@ -127,7 +114,7 @@ def is_configured() -> bool:
 
 
 def build_client(token: str | None = None, **options: Any) -> KommoClient:
-    """A ``KommoClient`` from the current settings, on the process-wide throttle.
+    """A ``KommoClient`` from the current settings, on the account's shared rate budget.
 
     ``token`` replaces the configured one (seed 002's "test this token" button; not saved).
     ``KOMMO_RETRY_ATTEMPTS``/``KOMMO_RETRY_DELAY`` win over ``RETRY_*`` for Kommo;
@@ -149,17 +136,10 @@ def build_client(token: str | None = None, **options: Any) -> KommoClient:
     options.setdefault("max_retry_after", float(_cfg("KOMMO_MAX_RETRY_AFTER")))
     options.setdefault("debug", bool(cfg.get("KOMMO_DEBUG")))
     options.setdefault("base_domain", base_domain())
-    throttle = float(_cfg("KOMMO_THROTTLE_PER_SECOND") or 0)
-    options.setdefault("throttle_per_second", None)  # the shared throttle below does the spacing
+    options.setdefault("throttle_per_second", float(_cfg("KOMMO_THROTTLE_PER_SECOND") or 0) or None)
+    options.setdefault("budget_store", rate_budget.store())
     token = token if token is not None else values["KOMMO_JWT_TOKEN"]
-    client = KommoClient(token, values["KOMMO_API_URL"], **options)
-    if throttle > 0 and "sleep" not in options and "clock" not in options:
-        client.gateway.throttle = shared_throttle(throttle)
-    elif throttle > 0:
-        client.gateway.throttle = Throttle(
-            throttle, clock=client.gateway.clock, sleep=client.gateway.sleep
-        )
-    return client
+    return KommoClient(token, values["KOMMO_API_URL"], **options)
 
 
 def test_connection() -> ConnectionResult:

@@ -357,7 +357,8 @@ def test_ratelimit_reset_only_counts_on_429():
 
 def test_error_parser_hook_can_reclassify(emu):
     """A per-API hook: Gestão Click validation errors arrive as 404; call them invalid."""
-    from app.clients.http import ErrorInfo, parse_gestaoclick_error
+    from app.clients.errors import ErrorInfo
+    from app.clients.gestao_click import parse_gestaoclick_error
 
     def parser(status, body, headers):
         info = parse_gestaoclick_error(status, body, headers)

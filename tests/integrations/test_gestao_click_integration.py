@@ -109,8 +109,11 @@ def test_base_url_gets_api_appended_when_missing():
 def test_clients_of_one_account_share_the_throttle(emu):
     first, second = gc_client(emu, throttle_per_second=2.0), gc_client(emu, throttle_per_second=2.0)
     other = GestaoClickClient("another-token", "secret", emu.gestaoclick, throttle_per_second=2.0)
-    assert first.gateway.throttle is second.gateway.throttle
-    assert other.gateway.throttle is not first.gateway.throttle
+    # one budget per account: the same key in the same (process-wide) store
+    assert first.gateway.throttle.key == second.gateway.throttle.key
+    assert first.gateway.throttle.store is second.gateway.throttle.store
+    assert other.gateway.throttle.key != first.gateway.throttle.key
+    assert "another-token" not in other.gateway.throttle.key
 
 
 def test_pagination_walks_every_page_exactly_once(emu):
@@ -275,13 +278,20 @@ def test_connection_missing_tokens(app_factory, emu):
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"), [({"unauthorized": True}, "401"), ({"blocked": True}, "403")]
+    ("fault", "status", "code", "words"),
+    [
+        ({"unauthorized": True}, "401", "invalid_credentials", "inválidos"),
+        # 403: tokens recognised, API access refused (not "invalid credentials", issue 12)
+        ({"blocked": True}, "403", "permission_denied", "módulo de API"),
+    ],
 )
-def test_connection_invalid_tokens_are_not_retried(operator_client, emu, fault, status):
+def test_connection_refused_tokens_are_not_retried(
+    operator_client, emu, fault, status, code, words
+):
     emu.fault(api="gestaoclick", path="/lojas", **fault)
     body = _test_via_api(operator_client)
-    assert (body["success"], body["code"]) == (False, "invalid_credentials")
-    assert status in body["message"]
+    assert (body["success"], body["code"]) == (False, code)
+    assert status in body["message"] and words in body["message"]
     assert emu.stats()["total"] == 1
 
 

@@ -1,0 +1,203 @@
+"""Two OS processes syncing one account at once stay inside the account's one rate budget.
+
+Each process is a real app running a real sync (``shared_budget_child.py``) against one live
+emulator; the budget lives in the database (SQLite, or PostgreSQL with ``--postgres``) or in
+Redis (``redis://127.0.0.1:6379/5``; skipped when Redis is down). The emulator records when
+every request arrived: the most it saw for the account within any 1 s must stay within the
+platform's limit (Kommo 7/s, Gestão Click 3/s), with each process pacing at the default
+(5/s, 2/s), which two unshared budgets would together exceed. Nothing asserts speed: waits are
+bounded only to catch a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SyncRun
+from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.process
+
+CHILD = Path(__file__).with_name("shared_budget_child.py")
+REDIS_URL = "redis://127.0.0.1:6379/5"  # DB 5 only: the machine's Redis is shared
+HANG = 180.0  # seconds; reached only when something is broken
+PAGE = 10
+RECORDS = 100  # per resource: ~10 pages per process
+
+
+def _redis_or_skip() -> str:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}")
+    return REDIS_URL
+
+
+def _clear_redis_budgets() -> None:
+    from app.clients.budget import RedisBudgetStore
+
+    RedisBudgetStore(REDIS_URL).reset()
+
+
+@pytest.fixture(params=["database", "redis"])
+def storage_uri(request):
+    if request.param == "database":
+        yield "memory://"  # Flask-Limiter in memory → the budget lives in the database
+        return
+    _redis_or_skip()
+    _clear_redis_budgets()
+    yield REDIS_URL
+    _clear_redis_budgets()
+
+
+def _run_two(app_factory, tmp_path, storage_uri, jobs: list[tuple[str, str]], config: dict):
+    """Start one child per (source, resource), release them together, return their runs."""
+    app = app_factory()  # migrated schema; its teardown empties the tables the children wrote
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    go = tmp_path / "go"
+    children = []
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "LOG_LEVEL": "WARNING",
+    }
+    for n, (source, resource) in enumerate(jobs):
+        spec = {
+            "database_url": database_url,
+            "instance": str(tmp_path / f"inst{n}"),
+            "ready": str(tmp_path / f"ready{n}"),
+            "go": str(go),
+            "source": source,
+            "resource": resource,
+            "config": {
+                "SECRET_KEY": "budget-secret-key-not-for-production",
+                "SETTINGS_ENCRYPTION_KEYS": TEST_KEY,
+                "RATELIMIT_STORAGE_URI": storage_uri,
+                "RETRY_ATTEMPTS": 3,
+                "RETRY_DELAY": 0.05,
+                "SYNC_PROGRESS_INTERVAL": 0.0,
+                **config,
+            },
+        }
+        children.append(
+            subprocess.Popen(
+                [sys.executable, str(CHILD), json.dumps(spec)],
+                cwd=CHILD.parents[2],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        deadline = time.monotonic() + HANG
+        while not all((tmp_path / f"ready{n}").exists() for n in range(len(jobs))):
+            for child in children:
+                if child.poll() is not None:
+                    out, err = child.communicate()
+                    raise AssertionError(f"a child exited early:\n{out}\n{err[-3000:]}")
+            assert time.monotonic() < deadline, "children never got ready"
+            time.sleep(0.05)
+        go.touch()
+        results = []
+        for child in children:
+            out, err = child.communicate(timeout=HANG)
+            assert child.returncode == 0, f"{out}\n{err[-3000:]}"
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
+    with app.app_context():
+        runs = db.session.scalars(
+            select(SyncRun).where(SyncRun.id.in_([r["id"] for r in results]))
+        ).all()
+        # both runs really overlapped: each started before the other finished
+        first, second = runs
+        assert first.started_at < second.finished_at and second.started_at < first.finished_at
+    return results
+
+
+def _rates(emu: LiveEmulator, api: str) -> dict:
+    return requests.get(f"{emu.url}/_emulator/rates", timeout=5).json()["apis"].get(api, {})
+
+
+def test_two_processes_syncing_kommo_never_exceed_7_per_second(
+    start_emulator,  # noqa: F811
+    app_factory,
+    tmp_path,
+    storage_uri,
+):
+    emu = start_emulator(
+        contacts=RECORDS, leads=RECORDS, now=datetime.now(UTC).replace(microsecond=0)
+    )
+    config = {
+        "KOMMO_JWT_TOKEN": emu.config.kommo_token(),
+        "KOMMO_API_URL": emu.kommo,
+        "KOMMO_TIMEOUT": "5",
+        "KOMMO_PAGE_SIZE": PAGE,
+        # KOMMO_THROTTLE_PER_SECOND left at its default: 5 per second per budget
+    }
+    results = _run_two(
+        app_factory, tmp_path, storage_uri, [("kommo", "contacts"), ("kommo", "leads")], config
+    )
+    assert [(r["status"], r["created"]) for r in results] == [("succeeded", RECORDS)] * 2, results
+    rates = _rates(emu, "kommo")
+    assert len(rates) == 1, rates  # one account
+    (seen,) = rates.values()
+    print(f"kommo/{storage_uri}: {seen}")
+    assert seen["requests"] >= 2 * (RECORDS // PAGE)
+    assert seen["max_in_window"] <= 7, seen
+    assert "429" not in emu.statuses("kommo")
+
+
+def test_two_processes_syncing_gestao_click_never_exceed_3_per_second(
+    start_emulator,  # noqa: F811
+    app_factory,
+    tmp_path,
+    storage_uri,
+):
+    emu = start_emulator(
+        gc_clients=RECORDS,
+        gc_products=RECORDS,
+        gc_page_size=PAGE,
+        now=datetime.now(UTC).replace(microsecond=0),
+    )
+    config = {
+        "GESTAOCLICK_ACCESS_TOKEN": emu.config.gc_access_token,
+        "GESTAOCLICK_SECRET_TOKEN": emu.config.gc_secret_token,
+        "GESTAOCLICK_API_URL": emu.gestaoclick,
+        "GESTAOCLICK_TIMEOUT": 5.0,
+        # GESTAOCLICK_THROTTLE_PER_SECOND left at its default: 2 per second per budget
+    }
+    results = _run_two(
+        app_factory,
+        tmp_path,
+        storage_uri,
+        [("gestao_click", "clients"), ("gestao_click", "products")],
+        config,
+    )
+    assert [(r["status"], r["created"]) for r in results] == [("succeeded", RECORDS)] * 2, results
+    rates = _rates(emu, "gestaoclick")
+    assert len(rates) == 1, rates
+    (seen,) = rates.values()
+    print(f"gestao_click/{storage_uri}: {seen}")
+    assert seen["requests"] >= 2 * (RECORDS // PAGE)
+    assert seen["max_in_window"] <= 3, seen
+    assert "429" not in emu.statuses("gestaoclick")
