@@ -192,6 +192,12 @@ class Config:
             else {}
         )
         self.WEBHOOK_RATE_LIMIT = env.get("WEBHOOK_RATE_LIMIT") or "600 per minute"
+        # Webhook processing: in the request (True) or in a background worker right after the
+        # raw event is stored (False). The suite processes inline unless a test opts out.
+        self.WEBHOOK_PROCESS_INLINE = _bool(env.get("WEBHOOK_PROCESS_INLINE"), True)
+        # Settings read on every delivery (the webhook secrets) are cached per process this
+        # many seconds; a change in the Settings page drops this process's copy at commit.
+        self.SETTINGS_CACHE_SECONDS = _float(env.get("SETTINGS_CACHE_SECONDS"), 5.0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or "text").lower()
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import crypto, database
+from app import crypto, database, events
 from app.extensions import db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.install()
+    events.install()
     # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
     app.teardown_appcontext(database.release_session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -14,6 +14,7 @@ from email.utils import formatdate, make_msgid
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
+from app import events
 from app.extensions import db
 from app.models.outbox import (
     OUTBOX_CANCELLED,
@@ -62,6 +63,7 @@ def queue(
         ref_id=ref_id,
     )
     db.session.add(email)
+    events.mark_outbox_queued()
     return email
 
 
@@ -282,15 +284,26 @@ def retry(email: OutboxEmail) -> None:
     email.next_attempt_at = utcnow()
     if email.attempts >= MAX_ATTEMPTS:
         email.attempts = MAX_ATTEMPTS - 1
+    events.mark_outbox_queued()
 
 
 def kick() -> None:
-    """Deliver what is due right after a commit, off the request path when configured."""
+    """Deliver what is due, off the request path when configured.
+
+    Called by the session's ``after_commit`` hook (``app.events``) whenever a transaction that
+    queued mail commits; nobody else needs to call it.
+    """
     if not smtp_configured():
         return
     app = current_app._get_current_object()
     if not app.config.get("SEND_MAIL_IN_BACKGROUND", True):
-        send_pending()
+        # Right now, on a session of its own: the caller's has just committed and cannot run
+        # SQL inside its after_commit hook.
+        with app.app_context():
+            try:
+                send_pending()
+            finally:
+                db.session.remove()
         return
     global _executor
     key = id(app)
