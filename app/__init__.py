@@ -31,6 +31,7 @@ def create_app(config: object | None = None, instance_path: str | None = None) -
     register_template_helpers(app)
     register_commands(app)
     register_scheduler(app)
+    register_worker(app)
     return app
 
 
@@ -129,6 +130,12 @@ def register_commands(app: Flask) -> None:
     from app.cli import bp as cli_bp
 
     app.register_blueprint(cli_bp)
+
+
+def register_worker(app: Flask) -> None:
+    from app import worker
+
+    worker.init_app(app)
 
 
 def register_scheduler(app: Flask) -> None:

@@ -37,6 +37,7 @@ from app.models.webhooks import (
 )
 from app.services import sales
 from app.services import settings as settings_service
+from app.services.queue import claim
 from app.sources import SOURCES
 from app.sources.base import (
     InvalidPayload,
@@ -267,6 +268,12 @@ def _accept(delivery: _Delivery, event: NormalizedEvent) -> Received:
         _count_duplicate(existing)
         if existing.kind is None:  # failed validation at receipt: still invalid
             return Received(Outcome.DUPLICATE, event_id=existing.id)
+        db.session.execute(  # due now, whatever its back-off said
+            db.update(WebhookEvent)
+            .where(WebhookEvent.id == existing.id)
+            .values(next_attempt_at=None)
+        )
+        db.session.commit()
         return Received(Outcome.ACCEPTED, event_id=existing.id)
     # A different body under the key of a failed event is a corrected delivery (e.g. the
     # buyer's e-mail fixed): a new attempt, never a duplicate.
@@ -419,8 +426,13 @@ def process(event_id: int, event: NormalizedEvent | None = None, _lock_attempt: 
     return _apply(row, event, _lock_attempt)
 
 
-def _apply(row: WebhookEvent, event: NormalizedEvent | None, _lock_attempt: int = 1) -> str:
-    """Apply the locked ``row`` (its attempt counted) and commit, or record the failure."""
+def _apply(
+    row: WebhookEvent, event: NormalizedEvent | None, _lock_attempt: int = 1, again=None
+) -> str:
+    """Apply the locked ``row`` (its attempt counted) and commit, or record the failure.
+
+    ``again(lock_attempt)``: how to start over after a locked SQLite database.
+    """
     event_id, attempts = row.id, row.attempts
     try:
         if event is None:
@@ -440,6 +452,8 @@ def _apply(row: WebhookEvent, event: NormalizedEvent | None, _lock_attempt: int 
         db.session.rollback()
         if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
             lock_pause(_lock_attempt)
+            if again is not None:
+                return again(_lock_attempt + 1)
             return process(event_id, event, _lock_attempt + 1)
         log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
         _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
@@ -453,11 +467,17 @@ def _apply(row: WebhookEvent, event: NormalizedEvent | None, _lock_attempt: int 
 
 
 def _mark_failed(event_id: int, attempts: int, error: str) -> None:
+    """Record the failure; a worker retries it after the back-off (``replay`` by hand at once)."""
     try:
         db.session.execute(
             db.update(WebhookEvent)
             .where(WebhookEvent.id == event_id)
-            .values(status=EVENT_FAILED, attempts=attempts, last_error=error)
+            .values(
+                status=EVENT_FAILED,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=utcnow() + backoff(attempts),
+            )
         )
         db.session.commit()
     except SQLAlchemyError:
@@ -465,33 +485,109 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
         log.exception("could not record the failure of webhook event %s", event_id)
 
 
-def replayable_ids(limit: int = 200) -> list[int]:
-    """Failed (and stuck 'received') events that have attempts left, oldest first."""
-    stuck_before = utcnow() - timedelta(minutes=2)  # leave in-flight events alone
+# ---------------------------------------------------------------------------------------------
+# The inbox as a queue: workers claim due events (app.worker, ``flask worker``)
+
+PENDING = (EVENT_RECEIVED, EVENT_FAILED)
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+# A just-stored event is handed in memory to a worker thread of the process that stored it;
+# a sweep leaves it to that thread this long (then it was lost with its process: claim it).
+HANDOFF_GRACE = timedelta(seconds=30)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _due(now, grace: timedelta, backoff_over: bool = True):
+    """Events a worker may claim: received (past the hand-over grace) or failed and due
+    (``backoff_over=False``: failed ones whatever their back-off, for a replay by hand)."""
+    failed_due = WebhookEvent.status == EVENT_FAILED
+    if backoff_over:
+        failed_due = and_(
+            failed_due,
+            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+        )
+    return and_(
+        WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
+        WebhookEvent.attempts < MAX_ATTEMPTS,
+        or_(
+            and_(WebhookEvent.status == EVENT_RECEIVED, WebhookEvent.received_at <= now - grace),
+            failed_due,
+        ),
+    )
+
+
+def process_due(
+    event_id: int | None = None,
+    event: NormalizedEvent | None = None,
+    *,
+    grace: timedelta = HANDOFF_GRACE,
+    _lock_attempt: int = 1,
+) -> tuple[int, str] | None:
+    """Claim one due event — ``event_id`` (handed over at receipt, or chosen by a replay: no
+    grace, no back-off) or the oldest — and process it in the claiming transaction.
+
+    ``(id, status)``, or ``None`` when there is nothing (left) to do: already processed, or
+    claimed by another worker."""
+    now = utcnow()
+    if event_id is not None:  # the caller chose it: no grace, no back-off
+        due = and_(WebhookEvent.id == event_id, _due(now, timedelta(0), backoff_over=False))
+    else:
+        due = _due(now, grace)
+    try:
+        ids = claim(
+            WebhookEvent,
+            due,
+            order_by=(WebhookEvent.id,),
+            values={"attempts": WebhookEvent.attempts + 1},
+        )
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
+            lock_pause(_lock_attempt)
+            return process_due(event_id, event, grace=grace, _lock_attempt=_lock_attempt + 1)
+        raise
+    if not ids:
+        db.session.rollback()
+        return None
+    row = db.session.get(WebhookEvent, ids[0], populate_existing=True)
+    if event_id is None:
+        event = None  # another event than the one handed over: parse its stored body
+
+    def again(lock_attempt: int) -> str:
+        # The claim was rolled back with the work: claim again (it may have been taken).
+        result = process_due(row_id, event, grace=grace, _lock_attempt=lock_attempt)
+        return result[1] if result else EVENT_PROCESSED
+
+    row_id = row.id
+    return row_id, _apply(row, event, _lock_attempt, again=again)
+
+
+def replayable_ids(limit: int = 200, *, backoff_over: bool = True) -> list[int]:
+    """Failed events that are due and have attempts left, and 'received' ones no worker took
+    (the process that stored them died), oldest first."""
     return list(
         db.session.scalars(
             select(WebhookEvent.id)
-            .where(
-                WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
-                WebhookEvent.attempts < MAX_ATTEMPTS,
-                or_(
-                    WebhookEvent.status == EVENT_FAILED,
-                    and_(
-                        WebhookEvent.status == EVENT_RECEIVED,
-                        WebhookEvent.received_at < stuck_before,
-                    ),
-                ),
-            )
-            .order_by(WebhookEvent.received_at)
+            .where(_due(utcnow(), HANDOFF_GRACE, backoff_over))
+            .order_by(WebhookEvent.id)
             .limit(limit)
         )
     )
 
 
-def replay_failed(limit: int = 200) -> dict[str, int]:
-    """Retry failed (and stuck 'received') events that have attempts left."""
+def replay_failed(limit: int = 200, *, now: bool = False) -> dict[str, int]:
+    """Retry due failed (and abandoned 'received') events, each claimed like a worker does;
+    ``now``: failed ones whatever their back-off (the operator's ``--failed``)."""
     counts = {"processed": 0, "ignored": 0, "failed": 0}
-    for event_id in replayable_ids(limit):
-        status = process(event_id)
+    ids = replayable_ids(limit, backoff_over=not now)
+    db.session.rollback()  # end the read before claiming
+    for event_id in ids:
+        result = process_due(event_id)
+        if result is None:
+            continue  # taken by a worker meanwhile
+        status = result[1]
         counts[status if status in counts else "failed"] += 1
     return counts
