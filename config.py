@@ -199,6 +199,8 @@ class Config:
         # the work) and how often each process's poller looks for due work.
         self.WORKER_THREADS = _int(env.get("WORKER_THREADS"), 2)
         self.WORKER_POLL_SECONDS = _float(env.get("WORKER_POLL_SECONDS"), 2.0)
+        # While a web process answers webhooks its worker threads wait, at most this long.
+        self.WORKER_MAX_DEFER_SECONDS = _float(env.get("WORKER_MAX_DEFER_SECONDS"), 3.0)
         # Settings read on every delivery (the webhook secrets) are cached per process this
         # many seconds; a change in the Settings page drops this process's copy at commit.
         self.SETTINGS_CACHE_SECONDS = _float(env.get("SETTINGS_CACHE_SECONDS"), 5.0)

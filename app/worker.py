@@ -3,10 +3,11 @@
 Two ways to run the same work, both claiming rows with ``services.queue.claim``:
 
 - **in-process threads** (the default, and all the embedded SQLite setup needs): each web
-  process hands every event it just stored, with its normalized form, to a small thread pool
-  (``WORKER_THREADS``), and a poller thread picks up what is due every
-  ``WORKER_POLL_SECONDS``: failed events after their back-off, e-mails, and events whose
-  process died before its threads took them (after ``HANDOFF_GRACE``);
+  process hands every event it just stored, with its normalized form, to its worker threads
+  (``WORKER_THREADS``), which process what is waiting in batches (one transaction and one
+  commit for a burst's worth) and, idle for ``WORKER_POLL_SECONDS``, look for what else is
+  due: failed events after their back-off, e-mails, and events whose process died before
+  its threads took them (after ``HANDOFF_GRACE``);
 - **``flask --app wsgi worker``**: a process of its own (on this host or others sharing the
   PostgreSQL database), threads that claim due work with ``FOR UPDATE SKIP LOCKED`` and never
   wait for each other. With dedicated workers, ``WORKER_THREADS=0`` keeps the web processes
@@ -18,12 +19,15 @@ changes in that same commit; a worker killed mid-way rolls back and the event is
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import queue
 import signal
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -49,7 +53,7 @@ class WorkQueue:
 def _webhook_step(grace: timedelta) -> bool:
     from app.services import webhooks
 
-    return webhooks.process_due(grace=grace) is not None
+    return bool(webhooks.process_batch(grace=grace))
 
 
 def _outbox_step(_grace: timedelta) -> bool:
@@ -72,13 +76,13 @@ def work_once(grace: timedelta, budget: int = 50) -> int:
     """Serve every queue until each has nothing due or ``budget`` items were done; the count.
     Needs an app context."""
     done = 0
-    for queue in QUEUES:
+    for work in QUEUES:
         while done < budget:
             try:
-                did = queue.step(grace)
+                did = work.step(grace)
             except Exception:
                 db.session.rollback()
-                log.exception("worker: %s step failed", queue.name)
+                log.exception("worker: %s step failed", work.name)
                 did = False
             if not did:
                 break
@@ -97,55 +101,101 @@ def drain(max_rounds: int = 1000) -> int:
     return total
 
 
+# Ingest comes first: while this process is answering webhook deliveries, its worker threads
+# hold processing back (at most MAX_DEFER for the oldest event waiting), so a burst is answered
+# at the speed of a bare insert and processed right after it.
+DEFAULT_MAX_DEFER_SECONDS = 3.0
+_ingest_lock = threading.Lock()
+_ingesting = 0
+
+
+@contextmanager
+def ingesting() -> Iterator[None]:
+    """Around a webhook request: worker threads of this process wait until none is running."""
+    global _ingesting
+    with _ingest_lock:
+        _ingesting += 1
+    try:
+        yield
+    finally:
+        with _ingest_lock:
+            _ingesting -= 1
+
+
+def _wait_for_quiet(deadline: float) -> None:
+    while _ingesting and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 class Runtime:
-    """The in-process worker of one web process: a thread pool fed by ``submit_event`` and
-    a poller for everything else that is due."""
+    """The in-process worker of one web process: threads that take the events handed over at
+    receipt in batches (a burst becomes few transactions) and, when idle, what else is due."""
 
     def __init__(self, app: Flask):
         self.app = app
         self.pid = os.getpid()
-        threads = int(app.config.get("WORKER_THREADS", DEFAULT_THREADS))
+        count = int(app.config.get("WORKER_THREADS", DEFAULT_THREADS))
         self.poll = float(app.config.get("WORKER_POLL_SECONDS", DEFAULT_POLL_SECONDS))
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="worker")
+        self.max_defer = float(
+            app.config.get("WORKER_MAX_DEFER_SECONDS", DEFAULT_MAX_DEFER_SECONDS)
+        )
+        self.handed: queue.SimpleQueue = queue.SimpleQueue()
         self.stopping = threading.Event()
-        self.poller = threading.Thread(target=self._poll_loop, name="worker-poll", daemon=True)
-        self.poller.start()
+        self.threads = [
+            threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+        atexit.register(self.stop)
 
     def submit(self, event_id: int, event) -> None:
+        self.handed.put((event_id, event, time.monotonic()))
+
+    def _take(self) -> dict | None:
+        from app.services import webhooks
+
         try:
-            self.executor.submit(self._run_event, event_id, event)
-        except RuntimeError:  # shutting down: the row is due for the next process's poller
-            log.warning("worker stopping: webhook event %s left for a later claim", event_id)
-
-    def _run_event(self, event_id: int, event) -> None:
-        from app.services import webhooks
-
-        with self.app.app_context():
+            event_id, event, handed_at = self.handed.get(timeout=self.poll)
+        except queue.Empty:
+            return None
+        _wait_for_quiet(handed_at + self.max_defer)
+        batch = {event_id: event}
+        while len(batch) < webhooks.BATCH:
             try:
-                webhooks.process_due(event_id, event)
-            except Exception:  # the poller (or another worker) claims it again later
-                db.session.rollback()
-                log.exception("worker: webhook event %s could not be processed", event_id)
-            finally:
-                db.session.remove()
+                event_id, event, _ = self.handed.get_nowait()
+            except queue.Empty:
+                break
+            batch[event_id] = event
+        return batch
 
-    def _poll_loop(self) -> None:
+    def _loop(self) -> None:
         from app.services import webhooks
 
-        while not self.stopping.wait(self.poll):
+        while not self.stopping.is_set():
+            batch = self._take()
             with self.app.app_context():
                 try:
-                    work_once(webhooks.HANDOFF_GRACE)
-                except Exception:
-                    log.exception("worker poll failed")
+                    if batch:
+                        webhooks.process_batch(batch)
+                    else:
+                        work_once(webhooks.HANDOFF_GRACE)
+                except Exception:  # left due: the next sweep (here or elsewhere) claims it
+                    db.session.rollback()
+                    log.exception("worker: a batch could not be processed")
                 finally:
                     db.session.remove()
 
     def stop(self, wait: bool = True) -> None:
+        """Finish the batch in hand; what is still queued in memory is claimed by a later
+        sweep (it is stored)."""
+        if self.stopping.is_set():
+            return
         self.stopping.set()
-        self.executor.shutdown(wait=wait, cancel_futures=not wait)
+        atexit.unregister(self.stop)
         if wait:
-            self.poller.join(timeout=10)
+            for thread in self.threads:
+                thread.join(timeout=30)
 
 
 _lock = threading.Lock()

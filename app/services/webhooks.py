@@ -435,14 +435,7 @@ def _apply(
     """
     event_id, attempts = row.id, row.attempts
     try:
-        if event is None:
-            event = stored_event(row)
-        outcome = sales.apply_event(event, webhook_event_id=row.id)
-        row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
-        row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
-        row.last_error = outcome.note or None if not outcome.handled else None
-        row.processed_at = utcnow()
-        status = row.status
+        status = _apply_event(row, event)
         db.session.commit()
     except (InvalidPayload, MalformedPayload) as exc:
         db.session.rollback()
@@ -464,6 +457,18 @@ def _apply(
         _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
         return EVENT_FAILED
     return status
+
+
+def _apply_event(row: WebhookEvent, event: NormalizedEvent | None) -> str:
+    """Apply ``row``'s event to the sales and record the result on ``row`` (no commit)."""
+    if event is None:
+        event = stored_event(row)
+    outcome = sales.apply_event(event, webhook_event_id=row.id)
+    row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
+    row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
+    row.last_error = outcome.note or None if not outcome.handled else None
+    row.processed_at = utcnow()
+    return row.status
 
 
 def _mark_failed(event_id: int, attempts: int, error: str) -> None:
@@ -563,6 +568,68 @@ def process_due(
 
     row_id = row.id
     return row_id, _apply(row, event, _lock_attempt, again=again)
+
+
+BATCH = 20  # events a worker claims and processes in one transaction (one commit)
+
+
+def process_batch(
+    handed: Mapping[int, NormalizedEvent | None] | None = None,
+    *,
+    limit: int = BATCH,
+    grace: timedelta = HANDOFF_GRACE,
+) -> list[tuple[int, str]]:
+    """Claim due events — those ``handed`` over at receipt (id → normalized event), else the
+    oldest due — and process them in one transaction, each in a savepoint: one commit for the
+    batch, a failing event recorded as failed without undoing the others. ``(id, status)``
+    of each event this worker claimed (none when others took them)."""
+    now = utcnow()
+    if handed:
+        due = and_(WebhookEvent.id.in_(list(handed)), _due(now, timedelta(0), backoff_over=False))
+        limit = len(handed)
+    else:
+        due = _due(now, grace)
+    ids = claim(
+        WebhookEvent,
+        due,
+        order_by=(WebhookEvent.id,),
+        values={"attempts": WebhookEvent.attempts + 1},
+        limit=limit,
+    )
+    if not ids:
+        db.session.rollback()
+        return []
+    rows = db.session.scalars(
+        select(WebhookEvent)
+        .where(WebhookEvent.id.in_(ids))
+        .order_by(WebhookEvent.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    results, failures = [], []
+    for row in rows:
+        event_id, attempts = row.id, row.attempts
+        try:
+            with db.session.begin_nested():
+                results.append((event_id, _apply_event(row, (handed or {}).get(event_id))))
+        except (InvalidPayload, MalformedPayload) as exc:
+            failures.append((event_id, attempts, exc.reason))
+        except Exception as exc:  # a bug must not lose the event: keep it for replay
+            log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
+            failures.append((event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000]))
+    for event_id, attempts, error in failures:
+        db.session.execute(
+            db.update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(
+                status=EVENT_FAILED,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=utcnow() + backoff(attempts),
+            )
+        )
+        results.append((event_id, EVENT_FAILED))
+    db.session.commit()
+    return results
 
 
 def replayable_ids(limit: int = 200, *, backoff_over: bool = True) -> list[int]:

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from app import worker
 from app.extensions import csrf, limiter
 from app.services import webhooks as service
 from app.services.webhooks import Outcome, Received
@@ -53,11 +54,12 @@ def receive(platform: str):
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and len(raw) >= limit:
         abort(413)  # a chunked body that reached the cap was cut short: refuse, don't guess
-    result = service.receive(
-        platform,
-        raw,
-        request.headers,
-        request.args,
-        remote_addr=request.remote_addr,
-    )
+    with worker.ingesting():  # this process's worker threads hold processing back meanwhile
+        result = service.receive(
+            platform,
+            raw,
+            request.headers,
+            request.args,
+            remote_addr=request.remote_addr,
+        )
     return answer(result)
