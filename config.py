@@ -231,6 +231,18 @@ class Config:
             else {}
         )
         self.WEBHOOK_RATE_LIMIT = env.get("WEBHOOK_RATE_LIMIT") or "600 per minute"
+        # Webhook processing: in a background worker right after the raw event is stored
+        # (False, the default), or in the request (True: the suite, unless a test opts out).
+        self.WEBHOOK_PROCESS_INLINE = _bool(env.get("WEBHOOK_PROCESS_INLINE"), False)
+        # In-process worker threads per web process (0: dedicated `flask worker` processes do
+        # the work) and how often each process's poller looks for due work.
+        self.WORKER_THREADS = _int(env.get("WORKER_THREADS"), 2)
+        self.WORKER_POLL_SECONDS = _float(env.get("WORKER_POLL_SECONDS"), 2.0)
+        # While a web process answers webhooks its worker threads wait, at most this long.
+        self.WORKER_MAX_DEFER_SECONDS = _float(env.get("WORKER_MAX_DEFER_SECONDS"), 3.0)
+        # Settings read on every delivery (the webhook secrets) are cached per process this
+        # many seconds; a change in the Settings page drops this process's copy at commit.
+        self.SETTINGS_CACHE_SECONDS = _float(env.get("SETTINGS_CACHE_SECONDS"), 5.0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or "text").lower()
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
@@ -252,5 +264,8 @@ class TestConfig(Config):
     def __init__(self, environ: Mapping[str, str] | None = None):
         super().__init__(environ if environ is not None else {})
         self.SCHEDULER_ENABLED = False
+        # Deterministic: webhooks are processed in the request (a test opts into the
+        # background worker with WEBHOOK_PROCESS_INLINE=False, see tests/conftest.py).
+        self.WEBHOOK_PROCESS_INLINE = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.RATELIMIT_STORAGE_OPTIONS = {}

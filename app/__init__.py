@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import crypto, database
+from app import crypto, database, events
 from app.extensions import db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ def create_app(config: object | None = None, instance_path: str | None = None) -
     register_template_helpers(app)
     register_commands(app)
     register_scheduler(app)
+    register_worker(app)
     return app
 
 
@@ -72,6 +73,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.install()
+    events.install()
     # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
     app.teardown_appcontext(database.release_session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -129,6 +131,12 @@ def register_commands(app: Flask) -> None:
     from app.cli import bp as cli_bp
 
     app.register_blueprint(cli_bp)
+
+
+def register_worker(app: Flask) -> None:
+    from app import worker
+
+    worker.init_app(app)
 
 
 def register_scheduler(app: Flask) -> None:

@@ -90,7 +90,7 @@ def webhooks_replay(event_id: int | None, failed: bool) -> None:
     if (event_id is None) == (not failed):
         raise click.UsageError("Informe um ID de evento ou --failed (apenas um dos dois).")
     if failed:
-        counts = service.replay_failed()
+        counts = service.replay_failed(now=True)
         click.echo(
             f"processados: {counts['processed']}, ignorados: {counts['ignored']}, "
             f"falharam: {counts['failed']}"
@@ -102,6 +102,19 @@ def webhooks_replay(event_id: int | None, failed: bool) -> None:
             raise click.ClickException(f"Evento {event_id} não encontrado.") from exc
         click.echo(f"evento {event_id}: {status}")
     outbox.send_pending()
+
+
+@bp.cli.command("worker")
+@click.option("--threads", type=click.IntRange(min=1), default=2, help="Threads de trabalho.")
+@click.option("--once", is_flag=True, help="Faz o que está pendente agora e termina.")
+def worker_command(threads: int, once: bool) -> None:
+    """Process stored webhooks and send due e-mail until stopped (a process of its own)."""
+    from app import worker
+
+    if once:
+        click.echo(f"itens processados: {worker.drain()}")
+        return
+    worker.run_forever(current_app._get_current_object(), threads, echo=click.echo)
 
 
 @bp.cli.group("outbox")

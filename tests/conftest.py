@@ -134,7 +134,10 @@ def app_factory(_migrated, tmp_path):
         return app
 
     yield factory
+    from app import worker
+
     for app in created:
+        worker.stop(app)  # a test that opted into the background worker: its threads end here
         with app.app_context():
             _truncate_all()
             db.session.remove()
@@ -330,6 +333,19 @@ class WebhookSender:
         if isinstance(body, str):
             body = load_fixture(platform, body)
         return self.raw(platform, json.dumps(body).encode(), secret)
+
+
+def drain_worker() -> int:
+    """Run the background worker's queues to empty, in this thread (an app context is active):
+    deterministic processing for a test that opted into ``WEBHOOK_PROCESS_INLINE=False``."""
+    from app import worker
+
+    return worker.drain()
+
+
+@pytest.fixture
+def drain():
+    return drain_worker
 
 
 @pytest.fixture

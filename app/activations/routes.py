@@ -168,7 +168,6 @@ def resend(link_id: int):
         },
     )
     db.session.commit()
-    outbox.kick()
     if issued.attached_to is not None:
         flash(f"{link.buyer_email} já tem conta: a compra foi adicionada a ela.", "info")
     elif outbox.smtp_configured():
@@ -274,7 +273,6 @@ def change_email(link_id: int):
         },
     )
     db.session.commit()
-    outbox.kick()
     flash(
         f"E-mail corrigido: novo link enviado para {target}; o anterior deixou de valer.", "success"
     )
@@ -294,7 +292,6 @@ def retry_email(email_id: int):
         details={"to": email.to_email, "subject": email.subject, "attempts": email.attempts},
     )
     db.session.commit()
-    outbox.kick()
     flash(f"E-mail para {email.to_email} colocado de volta na fila de envio.", "success")
     return _back()
 

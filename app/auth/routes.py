@@ -11,7 +11,7 @@ from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 from app.extensions import db, limiter
 from app.security import operator_exists, safe_next
-from app.services import accounts, audit, outbox, user_sessions
+from app.services import accounts, audit, user_sessions
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,6 @@ def forgot_password():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
-        outbox.kick()
         flash(
             "Se houver uma conta com este e-mail, enviamos um link para redefinir a senha.",
             "info",

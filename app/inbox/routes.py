@@ -14,10 +14,11 @@ from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import page_arg
-from app.services import audit, outbox
+from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
 from app.sources import PLATFORMS, SOURCES
+from app.webhooks import http_status
 
 PER_PAGE = 50
 STATUS_LABELS = {
@@ -153,7 +154,6 @@ def replay(event_id: int):
         },
     )
     db.session.commit()
-    outbox.kick()
     category = "success" if status in ("processed", "ignored") else "danger"
     flash(f"Evento #{event_id} reprocessado: {STATUS_LABELS.get(status, status)}.", category)
     return redirect(url_for("inbox.detail", event_id=event_id))
@@ -183,11 +183,15 @@ def send_test():
     if email:
         overrides["email"] = email
     body, headers, query = build_event(platform, family, secret=secret, **overrides)
-    result = service.receive(platform, body, headers, query, remote_addr="painel (teste)")
-    if result.status_code == 200:
-        outcome = TEST_OUTCOMES.get(result.body["status"], result.body["status"])
+    # Processed in this request: the operator reads the result on the next page.
+    result = service.receive(
+        platform, body, headers, query, remote_addr="painel (teste)", inline=True
+    )
+    status_code = http_status(result)
+    if result.ok:
+        outcome = TEST_OUTCOMES.get(result.outcome.value, result.outcome.value)
     else:
-        outcome = f"recusado ({result.status_code})"
+        outcome = f"recusado ({status_code})"
     audit.record(
         audit.WEBHOOK_TEST_SENT,
         target_type="webhook_event" if result.event_id else None,
@@ -197,17 +201,16 @@ def send_test():
             "event": TEST_EVENTS[family],
             "email": email or None,
             "transaction_id": overrides["transaction"],
-            "status_code": result.status_code,
+            "status_code": status_code,
             "result": outcome,
         },
     )
     db.session.commit()
-    outbox.kick()
-    if result.status_code == 200:
+    if result.ok:
         flash(f"Webhook de teste da {SOURCES[platform].label} recebido: {outcome}.", "success")
     else:
         flash(
-            f"Webhook de teste recusado ({result.status_code}): {result.body['error']['message']}",
+            f"Webhook de teste recusado ({status_code}): {result.message}",
             "danger",
         )
     if result.event_id:

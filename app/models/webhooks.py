@@ -43,6 +43,8 @@ class WebhookEvent(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A failed event is retried by a worker from this time on (back-off); None: due now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicates: Mapped[int] = mapped_column(default=0)
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id", ondelete="SET NULL"))
     # "platform" (the platform's own test tool) or "panel" ("Enviar teste"); None for real ones.

@@ -12,8 +12,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
+from app import events
 from app.extensions import db
 from app.models.outbox import (
     OUTBOX_CANCELLED,
@@ -24,6 +25,7 @@ from app.models.outbox import (
     OutboxEmail,
 )
 from app.models.types import utcnow
+from app.services.queue import claim
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def queue(
         ref_id=ref_id,
     )
     db.session.add(email)
+    events.mark_outbox_queued()
     return email
 
 
@@ -117,43 +120,27 @@ SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows
 REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
 
 
-def _due_ids(limit: int) -> list[int]:
+def _claim_next() -> OutboxEmail | None:
+    """Take the next due e-mail (``queue.claim``: two senders never take the same row) under a
+    send lease, deciding in the claiming transaction whether it is still worth sending."""
     now = utcnow()
-    stmt = (
-        select(OutboxEmail.id)
-        .where(
+    ids = claim(
+        OutboxEmail,
+        and_(
             OutboxEmail.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
             OutboxEmail.next_attempt_at <= now,
-        )
-        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-        .limit(limit)
+        ),
+        order_by=(OutboxEmail.next_attempt_at, OutboxEmail.id),
+        values={
+            "status": OUTBOX_SENDING,
+            "next_attempt_at": now + SEND_LEASE,
+            "attempts": OutboxEmail.attempts + 1,
+        },
     )
-    ids = list(db.session.scalars(stmt))
-    db.session.rollback()  # end the read transaction before claiming
-    return ids
-
-
-def _claim(email_id: int) -> OutboxEmail | None:
-    """Atomically take one due row: a conditional UPDATE, so two senders never both win."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.id == email_id,
-            OutboxEmail.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
-            OutboxEmail.next_attempt_at <= now,
-        )
-        .values(
-            status=OUTBOX_SENDING,
-            next_attempt_at=now + SEND_LEASE,
-            attempts=OutboxEmail.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+    if not ids:
         db.session.commit()
         return None
-    email = db.session.get(OutboxEmail, email_id)
+    email = db.session.get(OutboxEmail, ids[0], populate_existing=True)
     stale = _stale_reason(email)
     if stale is not None:
         # Decided in the claiming transaction: what the message announces no longer holds.
@@ -224,10 +211,10 @@ def send_pending(limit: int = 100) -> dict[str, int]:
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     if not smtp_configured():
         return counts
-    for email_id in _due_ids(limit):
-        email = _claim(email_id)
+    for _ in range(limit):
+        email = _claim_next()
         if email is None:
-            continue
+            break
         if email is _CANCELLED:
             counts["cancelled"] += 1
             continue
@@ -282,15 +269,26 @@ def retry(email: OutboxEmail) -> None:
     email.next_attempt_at = utcnow()
     if email.attempts >= MAX_ATTEMPTS:
         email.attempts = MAX_ATTEMPTS - 1
+    events.mark_outbox_queued()
 
 
 def kick() -> None:
-    """Deliver what is due right after a commit, off the request path when configured."""
+    """Deliver what is due, off the request path when configured.
+
+    Called by the session's ``after_commit`` hook (``app.events``) whenever a transaction that
+    queued mail commits; nobody else needs to call it.
+    """
     if not smtp_configured():
         return
     app = current_app._get_current_object()
     if not app.config.get("SEND_MAIL_IN_BACKGROUND", True):
-        send_pending()
+        # Right now, on a session of its own: the caller's has just committed and cannot run
+        # SQL inside its after_commit hook.
+        with app.app_context():
+            try:
+                send_pending()
+            finally:
+                db.session.remove()
         return
     global _executor
     key = id(app)

@@ -6,6 +6,8 @@ The schema (groups, fields, which are secret) comes from the integration registr
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -50,15 +52,55 @@ def get(key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def webhook_secret(platform: str) -> str | None:
-    """The webhook key of ``platform`` (its registry entry's first secret); ``None`` when
-    unset, unknown or not in the schema — a delivery is then refused, never a 500."""
+def webhook_secret(platform: str, *, fresh: bool = False) -> str | None:
+    """The webhook key of ``platform`` (its registry entry's first secret), cached per process
+    (``cached``); ``None`` when unset, unknown or not in the schema — a delivery is then
+    refused, never a 500."""
     from app.sources.registry import secret_key
 
     key = secret_key(platform)
     if key is None or key not in FIELDS:
         return None
-    return get(key)
+    return cached(key, fresh=fresh)
+
+
+CACHE_EXTENSION = "vendas_settings_cache"
+CHANGED_INFO = "vendas_settings_changed"  # db.session.info: keys changed in this transaction
+
+
+def cached(key: str, *, fresh: bool = False) -> str | None:
+    """``get(key)`` cached in this process for ``SETTINGS_CACHE_SECONDS`` (the webhook secrets,
+    read by every delivery, are not decrypted per request).
+
+    A change saved in the Settings page drops this process's copy when its transaction commits
+    (``app.events``); other processes see it within the cache lifetime, and a delivery that
+    fails verification with a cached secret reads it again (``fresh=True``) before a 401.
+    """
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault(CACHE_EXTENSION, {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if (
+        not fresh
+        and hit is not None
+        and now - hit[0] < app.config.get("SETTINGS_CACHE_SECONDS", 5.0)
+    ):
+        return hit[1]
+    value = get(key)
+    cache[key] = (now, value)
+    return value
+
+
+def forget(app, keys) -> None:
+    """Drop cached values of ``keys`` in this process (after the change committed)."""
+    cache = app.extensions.get(CACHE_EXTENSION)
+    if cache:
+        for key in keys:
+            cache.pop(key, None)
+
+
+def _changed(key: str) -> None:
+    db.session.info.setdefault(CHANGED_INFO, set()).add(key)
 
 
 def source(key: str) -> str:
@@ -84,6 +126,7 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
         db.session.add(row)
     else:
         row.value, row.updated_by = value, by
+    _changed(key)
     if field.secret:
         add_known_secret(value)
 
@@ -111,6 +154,7 @@ def clear(key: str) -> None:
     row = _row(key)
     if row is not None:
         db.session.delete(row)
+        _changed(key)
 
 
 def configured(group_overview: dict) -> bool:

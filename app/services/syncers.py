@@ -17,11 +17,13 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
     from app.models.webhooks import EVENT_IGNORED, EVENT_PROCESSED
     from app.services import outbox, webhooks
 
-    ids = webhooks.replayable_ids(WEBHOOK_REPLAY_LIMIT_FULL if full else WEBHOOK_REPLAY_LIMIT)
+    limit = WEBHOOK_REPLAY_LIMIT_FULL if full else WEBHOOK_REPLAY_LIMIT
+    ids = webhooks.replayable_ids(limit, backoff_over=False)
     ctx.set_total(len(ids))
     for event_id in ids:
         ctx.check_cancel()
-        status = webhooks.process(event_id)  # commits on its own; never raises
+        result = webhooks.process_due(event_id)  # claimed like a worker; commits; never raises
+        status = result[1] if result else EVENT_IGNORED  # taken by a worker meanwhile
         if status == EVENT_PROCESSED:
             ctx.item("updated")
         elif status == EVENT_IGNORED:

@@ -1,4 +1,16 @@
-"""Receive a platform webhook: verify, store durably, then process (retried if it fails)."""
+"""Receive a platform webhook: verify, store durably, then process (retried if it fails).
+
+One pass per delivery: the body is verified, JSON-decoded and normalized once; the
+``NormalizedEvent`` travels with the stored row's id to whoever processes it (inline in tests,
+a worker thread or ``flask worker`` process otherwise), so processing re-parses the raw body
+only when the event was not handed over in memory (a replay, a restart, another process).
+
+The service answers a domain ``Outcome``; the blueprint maps it to HTTP.
+
+Over ~400 lines on purpose for now: receipt and the inbox-as-a-queue (claim, batch, retry)
+share the dedupe and supersede rules and the row layout; the registry work splitting the
+webhook sources is the moment to move the queue half into its own module.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +18,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
+from flask import current_app
 from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.database import LOCK_RETRIES, is_lock_error, lock_pause, retry_on_lock
@@ -25,28 +41,73 @@ from app.models.webhooks import (
 )
 from app.services import sales
 from app.services import settings as settings_service
+from app.services.queue import claim
 from app.sources import SOURCES
-from app.sources.base import InvalidPayload, MalformedPayload, clamp_key
+from app.sources.base import (
+    InvalidPayload,
+    MalformedPayload,
+    NormalizedEvent,
+    clamp_key,
+    decoded,
+)
 from app.sources.registry import body_secret_paths, redact_body
 
 log = logging.getLogger(__name__)
 
-# Header values worth keeping with the raw event (never the ones that carry secrets).
 # Body key paths that carry a webhook credential (Hotmart hottok, Kirvano token, …).
 BODY_SECRETS = body_secret_paths()
+# Header values worth keeping with the raw event (never the ones that carry secrets).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "traceparent", "x-forwarded-for")
 MAX_ATTEMPTS = 10
 
 
-@dataclass
+class Outcome(StrEnum):
+    """What became of one delivery (the blueprint turns it into an HTTP answer)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    UNAUTHORIZED = "unauthorized"  # bad or missing signature/token: nothing stored
+    INVALID_ENCODING = "invalid_encoding"  # not UTF-8
+    INVALID_JSON = "invalid_json"  # not a JSON object
+    INVALID_EVENT = "invalid_event"  # authenticated, but lacks what its kind needs: stored failed
+    UNAVAILABLE = "unavailable"  # not stored (database away): the platform must deliver again
+
+
+ANSWERED = frozenset({Outcome.ACCEPTED, Outcome.DUPLICATE, Outcome.IGNORED})
+
+
+@dataclass(frozen=True)
 class Received:
-    status_code: int
-    body: dict
+    outcome: Outcome
+    message: str = ""
     event_id: int | None = None
 
+    @property
+    def ok(self) -> bool:
+        """Stored (or already stored): the platform gets a 2xx."""
+        return self.outcome in ANSWERED
 
-def _error(status: int, code: str, message: str) -> Received:
-    return Received(status, {"success": False, "error": {"code": code, "message": message}})
+
+UNAVAILABLE_MESSAGE = "Não foi possível registrar o evento agora."
+
+
+def webhook_secret(platform: str, *, fresh: bool = False) -> str | None:
+    """The secret a delivery of ``platform`` must carry (cached per process, see settings)."""
+    return settings_service.webhook_secret(platform, fresh=fresh)
+
+
+def _verify(platform, source, raw, headers, args, body):
+    """The source's verdict; a failure with the cached secret is checked once more against a
+    fresh read (the secret may have changed in another process)."""
+    secret = webhook_secret(platform)
+    with decoded(raw, body) if isinstance(body, dict) else nullcontext():
+        verdict = source.verify(raw, headers, args, secret)
+        if not verdict.ok:
+            fresh = webhook_secret(platform, fresh=True)
+            if fresh != secret:
+                verdict = source.verify(raw, headers, args, fresh)
+    return verdict
 
 
 def _kept_headers(headers: Mapping[str, str]) -> dict:
@@ -60,15 +121,24 @@ def receive(
     headers: Mapping[str, str],
     args: Mapping[str, str],
     remote_addr: str | None = None,
+    inline: bool | None = None,
 ) -> Received:
+    """Verify, parse once, store durably (one short transaction), then hand over.
+
+    ``inline``: process in this call (default: ``WEBHOOK_PROCESS_INLINE``), else a worker
+    does it right after and the answer is ``accepted``.
+    """
     source = SOURCES[platform]
     try:
-        secret = settings_service.webhook_secret(platform)
+        body: dict | MalformedPayload = source.decode(raw)  # the one decode of this delivery
+    except MalformedPayload as exc:
+        body = exc  # answered 400 only once the delivery is authenticated
+    try:
+        verdict = _verify(platform, source, raw, headers, args, body)
     except SQLAlchemyError:  # the secret lookup reads the database too
         db.session.rollback()
         log.exception("webhook %s: the secret could not be read", platform)
-        return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
-    verdict = source.verify(raw, headers, args, secret)
+        return Received(Outcome.UNAVAILABLE, UNAVAILABLE_MESSAGE)
     if not verdict.ok:
         header_names = ", ".join(sorted({k.lower() for k, _ in headers.items()}))
         log.warning(
@@ -79,26 +149,42 @@ def receive(
             header_names,
         )
         _record_rejection(platform, verdict.reason, remote_addr, header_names)
-        return _error(401, "unauthorized", verdict.reason)
+        return Received(Outcome.UNAUTHORIZED, verdict.reason)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return _error(400, "invalid_encoding", "O corpo precisa ser JSON em UTF-8.")
-    try:
-        body = source.decode(raw)
-    except MalformedPayload as exc:
-        return _error(400, "invalid_json", exc.reason)
+        return Received(Outcome.INVALID_ENCODING, "O corpo precisa ser JSON em UTF-8.")
+    if isinstance(body, MalformedPayload):
+        return Received(Outcome.INVALID_JSON, body.reason)
     text = _redacted(body, text)
     try:
-        return retry_on_lock(
-            lambda: _accept(platform, source, body, text, headers, verdict.location, remote_addr),
-            what=f"webhook {platform}",
-        )
+        event: NormalizedEvent | InvalidPayload = source.parse(body)
+    except InvalidPayload as exc:
+        event = exc
+    except MalformedPayload as exc:
+        return Received(Outcome.INVALID_JSON, exc.reason)
+    delivery = _Delivery(platform, text, headers, verdict.location, remote_addr)
+    try:
+        if isinstance(event, InvalidPayload):
+            return retry_on_lock(lambda: _reject(delivery, event), what=f"webhook {platform}")
+        stored = retry_on_lock(lambda: _accept(delivery, event), what=f"webhook {platform}")
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("webhook %s could not be stored", platform)
         # Not stored: a 5xx makes the platform deliver it again later.
-        return _error(503, "unavailable", "Não foi possível registrar o evento agora.")
+        return Received(Outcome.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    if stored.outcome is not Outcome.ACCEPTED:
+        return stored
+    return Received(_dispatch(stored.event_id, event, inline), event_id=stored.event_id)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    platform: str
+    text: str  # the body as stored (credentials redacted)
+    headers: Mapping[str, str]
+    location: str | None
+    remote_addr: str | None
 
 
 def _record_rejection(platform: str, reason: str, remote_addr, header_names: str) -> None:
@@ -140,73 +226,76 @@ def _redacted(body: dict, text: str) -> str:
     return redacted
 
 
-def _accept(platform, source, body, text, headers, location, remote_addr) -> Received:
-    try:
-        event = source.parse(body)
-    except InvalidPayload as exc:
-        key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(text.encode()).hexdigest()}"
-        existing = _find(platform, key)
-        if existing is not None and (existing.status != EVENT_FAILED or _same_body(existing, text)):
-            _count_duplicate(existing)
-            row = existing
-        else:
-            row = _store(
-                platform,
-                key,
-                exc.event_type,
-                None,
-                text,
-                headers,
-                location,
-                remote_addr,
-                status=EVENT_FAILED,
-                error=exc.reason,
-                supersedes=existing,
-            )
-        log.warning("webhook %s event %s failed validation: %s", platform, row.id, exc.reason)
-        return _error(422, "invalid_event", exc.reason)
-    except MalformedPayload as exc:
-        return _error(400, "invalid_json", exc.reason)
-
-    existing = _find(platform, event.dedupe_key)
-    supersedes = None
-    if existing is not None:
-        if existing.status != EVENT_FAILED:
-            _count_duplicate(existing)
-            return Received(200, {"status": "duplicate"}, existing.id)
-        if _same_body(existing, text):
-            # The platform delivered again an event we failed to process: try it now.
-            _count_duplicate(existing)
-            if existing.kind is None:  # failed validation at receipt: still invalid
-                return Received(200, {"status": "duplicate"}, existing.id)
-            status = process(existing.id)
-            return Received(200, {"status": _answer(status)}, existing.id)
-        # A different body under the key of a failed event is a corrected delivery (e.g. the
-        # buyer's e-mail fixed): a new attempt, never a duplicate.
-        supersedes = existing
-    try:
-        row = _store(
-            platform,
-            event.dedupe_key,
-            event.event_type,
-            event,
-            text,
-            headers,
-            location,
-            remote_addr,
-            supersedes=supersedes,
-        )
-    except IntegrityError:  # the same event raced in from a parallel delivery
-        db.session.rollback()
-        existing = _find(platform, event.dedupe_key)
+def _reject(delivery: _Delivery, exc: InvalidPayload) -> Received:
+    """An authenticated event lacking what its kind needs: stored as failed, answered 422."""
+    platform, text = delivery.platform, delivery.text
+    key = exc.dedupe_key or f"invalid:sha256:{hashlib.sha256(text.encode()).hexdigest()}"
+    existing = _find(platform, key)
+    if existing is not None and (existing.status != EVENT_FAILED or _same_body(existing, text)):
         _count_duplicate(existing)
-        return Received(200, {"status": "duplicate"}, existing.id if existing else None)
-    status = process(row.id)
-    return Received(200, {"status": _answer(status)}, row.id)
+        row = existing
+    else:
+        row = _store(
+            delivery,
+            key,
+            exc.event_type,
+            None,
+            status=EVENT_FAILED,
+            error=exc.reason,
+            supersedes=existing,
+        )
+    log.warning("webhook %s event %s failed validation: %s", platform, row.id, exc.reason)
+    return Received(Outcome.INVALID_EVENT, exc.reason, row.id)
 
 
-def _answer(status: str) -> str:
-    return "ignored" if status == EVENT_IGNORED else "accepted"
+def _accept(delivery: _Delivery, event: NormalizedEvent) -> Received:
+    """Store a new event (``ACCEPTED``: to be processed) or recognise a redelivery."""
+    row_id = _insert_new(delivery, event)
+    if row_id is not None:
+        return Received(Outcome.ACCEPTED, event_id=row_id)
+    existing = _find(delivery.platform, event.dedupe_key)
+    if existing is None:  # the conflicting row went away meanwhile (a purge): store it again
+        return Received(
+            Outcome.ACCEPTED,
+            event_id=_store(delivery, event.dedupe_key, event.event_type, event).id,
+        )
+    if existing.status != EVENT_FAILED:
+        _count_duplicate(existing)
+        return Received(Outcome.DUPLICATE, event_id=existing.id)
+    if _same_body(existing, delivery.text):
+        # The platform delivered again an event we failed to process: try it now.
+        _count_duplicate(existing)
+        if existing.kind is None:  # failed validation at receipt: still invalid
+            return Received(Outcome.DUPLICATE, event_id=existing.id)
+        db.session.execute(  # due now, whatever its back-off said
+            db.update(WebhookEvent)
+            .where(WebhookEvent.id == existing.id)
+            .values(next_attempt_at=None)
+        )
+        db.session.commit()
+        return Received(Outcome.ACCEPTED, event_id=existing.id)
+    # A different body under the key of a failed event is a corrected delivery (e.g. the
+    # buyer's e-mail fixed): a new attempt, never a duplicate.
+    try:
+        row = _store(delivery, event.dedupe_key, event.event_type, event, supersedes=existing)
+    except IntegrityError:  # the same correction raced in from a parallel delivery
+        db.session.rollback()
+        existing = _find(delivery.platform, event.dedupe_key)
+        _count_duplicate(existing)
+        return Received(Outcome.DUPLICATE, event_id=existing.id if existing else None)
+    return Received(Outcome.ACCEPTED, event_id=row.id)
+
+
+def _dispatch(event_id: int, event: NormalizedEvent, inline: bool | None) -> Outcome:
+    """Process now (``WEBHOOK_PROCESS_INLINE``, the tests' default) or hand to a worker."""
+    if inline is None:
+        inline = current_app.config.get("WEBHOOK_PROCESS_INLINE", True)
+    if inline:
+        return Outcome.IGNORED if process(event_id, event) == EVENT_IGNORED else Outcome.ACCEPTED
+    from app import worker
+
+    worker.submit_event(event_id, event)
+    return Outcome.ACCEPTED
 
 
 def _canonical(text: str) -> str:
@@ -241,15 +330,58 @@ def _count_duplicate(row: WebhookEvent | None) -> None:
     db.session.commit()
 
 
+def _row_values(delivery: _Delivery, key, event_type, event, status, error) -> dict:
+    return {
+        "platform": delivery.platform,
+        "dedupe_key": key,
+        "event_type": (event_type or "unknown")[:64],
+        "kind": event.kind.value if event else None,
+        "transaction_id": event.transaction_id if event else None,
+        "buyer_email": event.buyer_email if event else None,
+        "test_origin": event.test_origin if event else None,
+        "raw_body": delivery.text,
+        "headers": _kept_headers(delivery.headers),
+        "auth_location": delivery.location,
+        "remote_addr": (delivery.remote_addr or "")[:64] or None,
+        "status": status,
+        "last_error": error,
+    }
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the id of the new row (committed), or
+    ``None`` when the (platform, dedupe key) is already stored. One statement, one commit."""
+    values = _row_values(delivery, event.dedupe_key, event.event_type, event, EVENT_RECEIVED, None)
+    insert = _INSERTS.get(db.session.get_bind().dialect.name)
+    if insert is None:  # another database: the portable way
+        try:
+            row = WebhookEvent(**values)
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+        except IntegrityError:
+            db.session.rollback()
+            return None
+    stmt = (
+        insert(WebhookEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(WebhookEvent.id)
+    )
+    row_id = db.session.scalar(stmt)
+    if row_id is not None:
+        db.session.commit()  # a duplicate goes on in the same transaction (counted, one commit)
+    return row_id
+
+
 def _store(
-    platform,
+    delivery: _Delivery,
     key,
     event_type,
     event,
-    text,
-    headers,
-    location,
-    remote_addr,
     status=EVENT_RECEIVED,
     error=None,
     supersedes: WebhookEvent | None = None,
@@ -263,21 +395,7 @@ def _store(
         supersedes.dedupe_key = clamp_key(f"{key}~superseded:{supersedes.id}")
         supersedes.status = EVENT_SUPERSEDED
         db.session.flush()  # free the key before the INSERT
-    row = WebhookEvent(
-        platform=platform,
-        dedupe_key=key,
-        event_type=(event_type or "unknown")[:64],
-        kind=event.kind.value if event else None,
-        transaction_id=event.transaction_id if event else None,
-        buyer_email=event.buyer_email if event else None,
-        test_origin=event.test_origin if event else None,
-        raw_body=text,
-        headers=_kept_headers(headers),
-        auth_location=location,
-        remote_addr=(remote_addr or "")[:64] or None,
-        status=status,
-        last_error=error,
-    )
+    row = WebhookEvent(**_row_values(delivery, key, event_type, event, status, error))
     db.session.add(row)
     db.session.flush()
     if supersedes is not None:
@@ -286,8 +404,15 @@ def _store(
     return row
 
 
-def process(event_id: int, _lock_attempt: int = 1) -> str:
-    """(Re)process a stored event from its raw body. Never raises: failures are recorded.
+def stored_event(row: WebhookEvent) -> NormalizedEvent:
+    """Normalize a stored event again from its raw body (replays, restarts, other processes)."""
+    source = SOURCES[row.platform]
+    return source.parse(source.decode(row.raw_body.encode("utf-8")))
+
+
+def process(event_id: int, event: NormalizedEvent | None = None, _lock_attempt: int = 1) -> str:
+    """(Re)process a stored event; ``event`` is its normalized form when the caller has it
+    (else the raw body is parsed again). Never raises: failures are recorded.
 
     A locked SQLite database is waited out (the work is rolled back and done again) before
     the event would be recorded as failed.
@@ -297,16 +422,20 @@ def process(event_id: int, _lock_attempt: int = 1) -> str:
     )
     if row is None:
         raise LookupError(event_id)
-    source = SOURCES[row.platform]
     row.attempts += 1
-    attempts = row.attempts
+    return _apply(row, event, _lock_attempt)
+
+
+def _apply(
+    row: WebhookEvent, event: NormalizedEvent | None, _lock_attempt: int = 1, again=None
+) -> str:
+    """Apply the locked ``row`` (its attempt counted) and commit, or record the failure.
+
+    ``again(lock_attempt)``: how to start over after a locked SQLite database.
+    """
+    event_id, attempts = row.id, row.attempts
     try:
-        event = source.parse(source.decode(row.raw_body.encode("utf-8")))
-        outcome = sales.apply_event(event, webhook_event_id=row.id)
-        row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
-        row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
-        row.last_error = outcome.note or None if not outcome.handled else None
-        row.processed_at = utcnow()
+        status = _apply_event(row, event)
         db.session.commit()
     except (InvalidPayload, MalformedPayload) as exc:
         db.session.rollback()
@@ -316,7 +445,9 @@ def process(event_id: int, _lock_attempt: int = 1) -> str:
         db.session.rollback()
         if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
             lock_pause(_lock_attempt)
-            return process(event_id, _lock_attempt + 1)
+            if again is not None:
+                return again(_lock_attempt + 1)
+            return process(event_id, event, _lock_attempt + 1)
         log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
         _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
         return EVENT_FAILED
@@ -325,15 +456,33 @@ def process(event_id: int, _lock_attempt: int = 1) -> str:
         log.exception("webhook event %s processing crashed (attempt %s)", event_id, attempts)
         _mark_failed(event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000])
         return EVENT_FAILED
+    return status
+
+
+def _apply_event(row: WebhookEvent, event: NormalizedEvent | None) -> str:
+    """Apply ``row``'s event to the sales and record the result on ``row`` (no commit)."""
+    if event is None:
+        event = stored_event(row)
+    outcome = sales.apply_event(event, webhook_event_id=row.id)
+    row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
+    row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
+    row.last_error = outcome.note or None if not outcome.handled else None
+    row.processed_at = utcnow()
     return row.status
 
 
 def _mark_failed(event_id: int, attempts: int, error: str) -> None:
+    """Record the failure; a worker retries it after the back-off (``replay`` by hand at once)."""
     try:
         db.session.execute(
             db.update(WebhookEvent)
             .where(WebhookEvent.id == event_id)
-            .values(status=EVENT_FAILED, attempts=attempts, last_error=error)
+            .values(
+                status=EVENT_FAILED,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=utcnow() + backoff(attempts),
+            )
         )
         db.session.commit()
     except SQLAlchemyError:
@@ -341,33 +490,171 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
         log.exception("could not record the failure of webhook event %s", event_id)
 
 
-def replayable_ids(limit: int = 200) -> list[int]:
-    """Failed (and stuck 'received') events that have attempts left, oldest first."""
-    stuck_before = utcnow() - timedelta(minutes=2)  # leave in-flight events alone
+# ---------------------------------------------------------------------------------------------
+# The inbox as a queue: workers claim due events (app.worker, ``flask worker``)
+
+PENDING = (EVENT_RECEIVED, EVENT_FAILED)
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+# A just-stored event is handed in memory to a worker thread of the process that stored it;
+# a sweep leaves it to that thread this long (then it was lost with its process: claim it).
+HANDOFF_GRACE = timedelta(seconds=30)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _due(now, grace: timedelta, backoff_over: bool = True):
+    """Events a worker may claim: received (past the hand-over grace) or failed and due
+    (``backoff_over=False``: failed ones whatever their back-off, for a replay by hand)."""
+    failed_due = WebhookEvent.status == EVENT_FAILED
+    if backoff_over:
+        failed_due = and_(
+            failed_due,
+            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+        )
+    return and_(
+        WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
+        WebhookEvent.attempts < MAX_ATTEMPTS,
+        or_(
+            and_(WebhookEvent.status == EVENT_RECEIVED, WebhookEvent.received_at <= now - grace),
+            failed_due,
+        ),
+    )
+
+
+def process_due(
+    event_id: int | None = None,
+    event: NormalizedEvent | None = None,
+    *,
+    grace: timedelta = HANDOFF_GRACE,
+    _lock_attempt: int = 1,
+) -> tuple[int, str] | None:
+    """Claim one due event — ``event_id`` (handed over at receipt, or chosen by a replay: no
+    grace, no back-off) or the oldest — and process it in the claiming transaction.
+
+    ``(id, status)``, or ``None`` when there is nothing (left) to do: already processed, or
+    claimed by another worker."""
+    now = utcnow()
+    if event_id is not None:  # the caller chose it: no grace, no back-off
+        due = and_(WebhookEvent.id == event_id, _due(now, timedelta(0), backoff_over=False))
+    else:
+        due = _due(now, grace)
+    try:
+        ids = claim(
+            WebhookEvent,
+            due,
+            order_by=(WebhookEvent.id,),
+            values={"attempts": WebhookEvent.attempts + 1},
+        )
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
+            lock_pause(_lock_attempt)
+            return process_due(event_id, event, grace=grace, _lock_attempt=_lock_attempt + 1)
+        raise
+    if not ids:
+        db.session.rollback()
+        return None
+    row = db.session.get(WebhookEvent, ids[0], populate_existing=True)
+    if event_id is None:
+        event = None  # another event than the one handed over: parse its stored body
+
+    def again(lock_attempt: int) -> str:
+        # The claim was rolled back with the work: claim again (it may have been taken).
+        result = process_due(row_id, event, grace=grace, _lock_attempt=lock_attempt)
+        return result[1] if result else EVENT_PROCESSED
+
+    row_id = row.id
+    return row_id, _apply(row, event, _lock_attempt, again=again)
+
+
+BATCH = 20  # events a worker claims and processes in one transaction (one commit)
+
+
+def process_batch(
+    handed: Mapping[int, NormalizedEvent | None] | None = None,
+    *,
+    limit: int = BATCH,
+    grace: timedelta = HANDOFF_GRACE,
+) -> list[tuple[int, str]]:
+    """Claim due events — those ``handed`` over at receipt (id → normalized event), else the
+    oldest due — and process them in one transaction, each in a savepoint: one commit for the
+    batch, a failing event recorded as failed without undoing the others. ``(id, status)``
+    of each event this worker claimed (none when others took them)."""
+    now = utcnow()
+    if handed:
+        due = and_(WebhookEvent.id.in_(list(handed)), _due(now, timedelta(0), backoff_over=False))
+        limit = len(handed)
+    else:
+        due = _due(now, grace)
+    ids = claim(
+        WebhookEvent,
+        due,
+        order_by=(WebhookEvent.id,),
+        values={"attempts": WebhookEvent.attempts + 1},
+        limit=limit,
+    )
+    if not ids:
+        db.session.rollback()
+        return []
+    rows = db.session.scalars(
+        select(WebhookEvent)
+        .where(WebhookEvent.id.in_(ids))
+        .order_by(WebhookEvent.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    results, failures = [], []
+    for row in rows:
+        event_id, attempts = row.id, row.attempts
+        try:
+            with db.session.begin_nested():
+                results.append((event_id, _apply_event(row, (handed or {}).get(event_id))))
+        except (InvalidPayload, MalformedPayload) as exc:
+            failures.append((event_id, attempts, exc.reason))
+        except Exception as exc:  # a bug must not lose the event: keep it for replay
+            log.exception("webhook event %s processing failed (attempt %s)", event_id, attempts)
+            failures.append((event_id, attempts, f"{type(exc).__name__}: {exc}"[:2000]))
+    for event_id, attempts, error in failures:
+        db.session.execute(
+            db.update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(
+                status=EVENT_FAILED,
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=utcnow() + backoff(attempts),
+            )
+        )
+        results.append((event_id, EVENT_FAILED))
+    db.session.commit()
+    return results
+
+
+def replayable_ids(limit: int = 200, *, backoff_over: bool = True) -> list[int]:
+    """Failed events that are due and have attempts left, and 'received' ones no worker took
+    (the process that stored them died), oldest first."""
     return list(
         db.session.scalars(
             select(WebhookEvent.id)
-            .where(
-                WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
-                WebhookEvent.attempts < MAX_ATTEMPTS,
-                or_(
-                    WebhookEvent.status == EVENT_FAILED,
-                    and_(
-                        WebhookEvent.status == EVENT_RECEIVED,
-                        WebhookEvent.received_at < stuck_before,
-                    ),
-                ),
-            )
-            .order_by(WebhookEvent.received_at)
+            .where(_due(utcnow(), HANDOFF_GRACE, backoff_over))
+            .order_by(WebhookEvent.id)
             .limit(limit)
         )
     )
 
 
-def replay_failed(limit: int = 200) -> dict[str, int]:
-    """Retry failed (and stuck 'received') events that have attempts left."""
+def replay_failed(limit: int = 200, *, now: bool = False) -> dict[str, int]:
+    """Retry due failed (and abandoned 'received') events, each claimed like a worker does;
+    ``now``: failed ones whatever their back-off (the operator's ``--failed``)."""
     counts = {"processed": 0, "ignored": 0, "failed": 0}
-    for event_id in replayable_ids(limit):
-        status = process(event_id)
+    ids = replayable_ids(limit, backoff_over=not now)
+    db.session.rollback()  # end the read before claiming
+    for event_id in ids:
+        result = process_due(event_id)
+        if result is None:
+            continue  # taken by a worker meanwhile
+        status = result[1]
         counts[status if status in counts else "failed"] += 1
     return counts

@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.auth.routes import start_session
 from app.extensions import db, limiter
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_REVOKED, LINK_USED
-from app.services import activation, outbox
+from app.services import activation
 from app.services.passwords import password_problem
 from app.signup import bp
 from app.signup.forms import SignupForm
@@ -105,7 +105,6 @@ def activate(token: str):
                 form.password.errors.append(str(exc))
             else:
                 db.session.commit()
-                outbox.kick()
                 if created:
                     start_session(user)
                     flash("Conta criada! Seu acesso já está liberado.", "success")
@@ -149,7 +148,6 @@ def resend(token: str):
             "signup/gone.html", link=link, status=status, can_resend=False, error=str(exc)
         ), 410
     db.session.commit()
-    outbox.kick()
     log.info("activation link %s re-sent by the buyer", link.id)
     # Only a freshly minted token means a new e-mail is on its way; a still-valid link sent
     # earlier (reused) is not re-sent, and the page must not claim it was.

@@ -32,7 +32,7 @@ from .events import (
     kind_for_unknown,
     panel_test,
 )
-from .jsonbody import body_hash_key, clamp_key, loads_lenient, make_key, parse_json
+from .jsonbody import body_hash_key, clamp_key, decoded, loads_lenient, make_key, parse_json
 from .money import brl_to_cents, cents_from_int, decimal_to_cents, normalize_currency
 from .signing import NO_SECRET_REASON, clean_secret, get_arg, lower_headers, secure_equals
 from .statuses import normalize_payment_method, normalize_status
@@ -106,6 +106,7 @@ __all__ = [
     "normalize_status",
     "panel_test",
     "parse_json",
+    "decoded",
     "region_code",
     "secure_equals",
     "text",

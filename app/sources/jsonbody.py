@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from .events import MalformedPayload
@@ -15,8 +17,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
 
 
+_DECODED: ContextVar[tuple[bytes, dict] | None] = ContextVar("webhook_body", default=None)
+
+
+@contextmanager
+def decoded(raw: bytes, body: dict) -> Iterator[None]:
+    """Within the block, ``parse_json(raw)`` returns ``body`` (already decoded by the caller)
+    instead of decoding the same bytes again (verifiers that look for a token in the body)."""
+    token = _DECODED.set((raw, body))
+    try:
+        yield
+    finally:
+        _DECODED.reset(token)
+
+
 def parse_json(raw: bytes) -> dict:
     """Decode a webhook body into a dict; ``MalformedPayload`` for anything else."""
+    held = _DECODED.get()
+    if held is not None and held[0] is raw:
+        return held[1]
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MalformedPayload("Corpo da requisição ausente ou inválido")
     data = bytes(raw)

@@ -2,13 +2,37 @@
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from app import worker
 from app.extensions import csrf, limiter
-from app.services import outbox
 from app.services import webhooks as service
+from app.services.webhooks import Outcome, Received
 from app.sources import SOURCES
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
+
+# SPEC §5: the answer to each outcome of a delivery.
+HTTP_STATUS = {
+    Outcome.ACCEPTED: 200,
+    Outcome.DUPLICATE: 200,
+    Outcome.IGNORED: 200,
+    Outcome.UNAUTHORIZED: 401,
+    Outcome.INVALID_ENCODING: 400,
+    Outcome.INVALID_JSON: 400,
+    Outcome.INVALID_EVENT: 422,
+    Outcome.UNAVAILABLE: 503,
+}
+
+
+def http_status(result: Received) -> int:
+    return HTTP_STATUS[result.outcome]
+
+
+def answer(result: Received):
+    if result.ok:
+        return jsonify({"status": result.outcome.value}), http_status(result)
+    error = {"code": result.outcome.value, "message": result.message}
+    return jsonify({"success": False, "error": error}), http_status(result)
 
 
 def _limit_key() -> str:
@@ -30,13 +54,12 @@ def receive(platform: str):
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and len(raw) >= limit:
         abort(413)  # a chunked body that reached the cap was cut short: refuse, don't guess
-    result = service.receive(
-        platform,
-        raw,
-        request.headers,
-        request.args,
-        remote_addr=request.remote_addr,
-    )
-    if result.status_code == 200:
-        outbox.kick()  # deliver the activation e-mail within seconds, off this request
-    return jsonify(result.body), result.status_code
+    with worker.ingesting():  # this process's worker threads hold processing back meanwhile
+        result = service.receive(
+            platform,
+            raw,
+            request.headers,
+            request.args,
+            remote_addr=request.remote_addr,
+        )
+    return answer(result)

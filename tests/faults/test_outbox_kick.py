@@ -1,4 +1,5 @@
-"""A burst of kicks queues one background delivery, and no e-mail is left behind."""
+"""A burst of kicks (one per committed approval, by the after_commit hook) queues one
+background delivery, and no e-mail is left behind."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_a_burst_of_kicks_queues_one_delivery_and_sends_every_email_once(app_fac
     )
     with app.app_context():
         sender = WebhookSender(app.test_client())
-        sender("kiwify", "pix_created")  # creates the background executor (nothing to send)
+        outbox.kick()  # creates the background executor (nothing to send)
         started, gate = threading.Event(), threading.Event()
 
         def occupy():

@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
+from app import events
 from app.extensions import db
 from app.models import Access, ActivationLink, OutboxEmail, Sale, WebhookEvent
 from app.models.types import utcnow
@@ -56,6 +57,7 @@ def test_two_senders_never_send_the_same_email_twice(webhook_app, smtp_server):
             subject="Oi",
             context={"name": "", "product": "X", "link": "http://x", "days": 7},
         )
+    db.session.info.pop(events.OUTBOX_QUEUED)  # no kick at commit: the senders below race
     db.session.commit()
     results = []
 

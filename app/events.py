@@ -1,0 +1,63 @@
+"""Behaviour hung on the database session's transaction events (as microblog does).
+
+- A transaction that queued (or re-queued) e-mail kicks the outbox once it commits, so no caller
+  has to remember ``outbox.kick()``; a rolled-back one sends nothing.
+- A transaction that changed settings drops this process's cached copies once it commits.
+
+Callers mark the session (``db.session.info``); the hooks act on the mark after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+OUTBOX_QUEUED = "vendas_outbox_queued"
+_installed = False
+
+
+def mark_outbox_queued() -> None:
+    """Called where an e-mail becomes due: deliver it right after this transaction commits."""
+    db.session.info[OUTBOX_QUEUED] = True
+
+
+def _after_commit(session) -> None:
+    from app.services import settings
+
+    changed = session.info.pop(settings.CHANGED_INFO, None)
+    queued = session.info.pop(OUTBOX_QUEUED, False)
+    if not has_app_context():
+        return
+    app = current_app._get_current_object()
+    if changed:
+        settings.forget(app, changed)
+    if queued:
+        from app.services import outbox
+
+        try:
+            outbox.kick()
+        except Exception:  # the scheduled job and the worker deliver it later
+            log.exception("outbox kick after commit failed")
+
+
+def _after_rollback(session) -> None:
+    from app.services import settings
+
+    session.info.pop(OUTBOX_QUEUED, None)
+    session.info.pop(settings.CHANGED_INFO, None)
+
+
+def install() -> None:
+    """Listen on the Flask-SQLAlchemy session class (once per process)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(db.session, "after_commit", _after_commit)
+    event.listen(db.session, "after_rollback", _after_rollback)
+    _installed = True
