@@ -9,19 +9,23 @@ from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
+from app.models.summaries import ActivationDaily, ActivationProduct, SalesDaily
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
     "Access",
+    "ActivationDaily",
     "ActivationLink",
+    "ActivationProduct",
     "ApiToken",
     "AuditEntry",
     "GcClient",
     "GcProduct",
     "GcSale",
     "Sale",
+    "SalesDaily",
     "SaleStatusChange",
     "WebhookEvent",
     "WebhookRejection",

@@ -26,6 +26,16 @@ class ActivationLink(db.Model):
     __table_args__ = (
         Index("ix_activation_links_sale_email_status", "sale_id", "buyer_email", "status"),
         Index("ix_activation_links_status_expires", "status", "expires_at"),
+        Index("ix_activation_links_created_id", "created_at", "id"),
+        # Covers the median time to activate (used links by creation time).
+        Index(
+            "ix_activation_links_status_created_used",
+            "status",
+            "created_at",
+            "used_at",
+            "is_test",
+            "revoked_reason",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

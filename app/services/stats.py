@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import ActivationLink
@@ -104,61 +104,142 @@ def median_time_to_activate(conditions) -> float | None:
     return float(sum(pair) / 2)
 
 
+COUNT_NAMES = ("created", "sent", "opened", "used", "expired", "revoked", "pending")
+
+
+def _next_local_midnight(moment: datetime) -> datetime:
+    from datetime import time as time_of_day
+
+    from app.formatting import DISPLAY_TZ, local
+
+    day = local(moment).date() + timedelta(days=1)
+    return datetime.combine(day, time_of_day(), DISPLAY_TZ)
+
+
+def _link_groups(
+    since: datetime | None, platform: str | None, product_id: str | None, keys: tuple[str, ...]
+) -> dict[tuple, dict]:
+    """Link counts grouped by ``keys`` (of "day", "platform", "product"), from the
+    ``activation_daily`` summary for whole São Paulo days plus the links themselves for the
+    partial first day of the window; pending links already past their expiry read as expired
+    (the cleanup job marks them later)."""
+    from app.models import ActivationDaily as D
+
+    groups: dict[tuple, dict] = {}
+
+    def add(key, counts, name=None, sign=1):
+        entry = groups.setdefault(key, {**dict.fromkeys(COUNT_NAMES, 0), "product_name": None})
+        for column, value in counts.items():
+            entry[column] += sign * int(value or 0)
+        if name and (entry["product_name"] is None or name > entry["product_name"]):
+            entry["product_name"] = name
+
+    summary_cols = {"day": D.day, "platform": D.platform, "product": D.product_id}
+    link_cols = {
+        "day": _local_day(ActivationLink.created_at),
+        "platform": ActivationLink.platform,
+        "product": func.coalesce(ActivationLink.product_id, ""),
+    }
+    # Whole days: the summary.
+    where = []
+    boundary = None
+    if since is not None:
+        boundary = _next_local_midnight(since)
+        from app.formatting import local
+
+        where.append(D.day >= local(boundary).date().isoformat())
+    if platform:
+        where.append(D.platform == platform)
+    if product_id:
+        where.append(D.product_id == product_id)
+    stmt = (
+        select(
+            *(summary_cols[k].label(k) for k in keys),
+            func.max(case((D.created != 0, func.nullif(D.product_name, "")))).label("name"),
+            *(func.sum(getattr(D, c)).label(c) for c in COUNT_NAMES),
+        )
+        .where(*where)
+        .group_by(*(summary_cols[k] for k in keys))
+    )
+    for row in db.session.execute(stmt):
+        add(tuple(row[: len(keys)]), {c: getattr(row, c) for c in COUNT_NAMES}, row.name)
+
+    # Pending links of those days already expired: counted as expired.
+    stale_where = [
+        *_where(None, platform, product_id),
+        ActivationLink.status == LINK_PENDING,
+        ActivationLink.expires_at <= utcnow(),
+    ]
+    if boundary is not None:
+        stale_where.append(ActivationLink.created_at >= boundary)
+    stale = (
+        select(*(link_cols[k].label(k) for k in keys), func.count().label("n"))
+        .where(*stale_where)
+        .group_by(*(link_cols[k] for k in keys))
+    )
+    for row in db.session.execute(stale):
+        key = tuple(row[: len(keys)])
+        add(key, {"pending": -row.n, "expired": row.n})
+
+    # The partial first day: the links themselves.
+    if boundary is not None:
+        edge = (
+            select(
+                *(link_cols[k].label(k) for k in keys),
+                func.max(ActivationLink.product_name).label("name"),
+                *_counts_columns(),
+            )
+            .where(*_where(since, platform, product_id), ActivationLink.created_at < boundary)
+            .group_by(*(link_cols[k] for k in keys))
+        )
+        for row in db.session.execute(edge):
+            add(tuple(row[: len(keys)]), {c: getattr(row, c) for c in COUNT_NAMES}, row.name)
+    return {key: entry for key, entry in groups.items() if any(entry[c] for c in COUNT_NAMES)}
+
+
+class _Counts:
+    def __init__(self, entry: dict):
+        for column in COUNT_NAMES:
+            setattr(self, column, entry[column])
+
+
 def funnel(
     since: datetime | None = None, platform: str | None = None, product_id: str | None = None
 ) -> Funnel:
-    conditions = _where(since, platform, product_id)
-    row = db.session.execute(select(*_counts_columns()).where(*conditions)).one()
+    entry = _link_groups(since, platform, product_id, ()).get(()) or dict.fromkeys(COUNT_NAMES, 0)
     return Funnel(
-        created=row.created or 0,
-        sent=row.sent or 0,
-        opened=row.opened or 0,
-        used=row.used or 0,
-        expired=row.expired or 0,
-        revoked=row.revoked or 0,
-        pending=row.pending or 0,
-        median_seconds_to_activate=median_time_to_activate(conditions),
+        **{c: entry[c] for c in COUNT_NAMES},
+        median_seconds_to_activate=median_time_to_activate(_where(since, platform, product_id)),
     )
 
 
 def by_platform(since: datetime | None = None) -> list[dict]:
-    stmt = (
-        select(ActivationLink.platform, *_counts_columns())
-        .where(*_where(since, None, None))
-        .group_by(ActivationLink.platform)
-        .order_by(ActivationLink.platform)
-    )
-    return [_row_dict(r, key=r.platform) for r in db.session.execute(stmt)]
+    groups = _link_groups(since, None, None, ("platform",))
+    return [_row_dict(_Counts(groups[key]), key=key[0]) for key in sorted(groups)]
 
 
 def by_product(since: datetime | None = None, limit: int = 20) -> list[dict]:
-    name = func.max(ActivationLink.product_name).label("product_name")
-    stmt = (
-        select(ActivationLink.platform, ActivationLink.product_id, name, *_counts_columns())
-        .where(*_where(since, None, None))
-        .group_by(ActivationLink.platform, ActivationLink.product_id)
-        .order_by(literal_column("created").desc())
-        .limit(limit)
-    )
-    return [
-        _row_dict(
-            r, key=f"{r.platform}:{r.product_id}", product_name=r.product_name, platform=r.platform
+    groups = _link_groups(since, None, None, ("platform", "product"))
+    ranked = sorted(groups.items(), key=lambda item: (-item[1]["created"], item[0]))[:limit]
+    result = []
+    for (platform, product), entry in ranked:
+        product_id = product or None
+        result.append(
+            _row_dict(
+                _Counts(entry),
+                key=f"{platform}:{product_id}",
+                product_name=entry["product_name"],
+                platform=platform,
+            )
         )
-        for r in db.session.execute(stmt)
-    ]
+    return result
 
 
 def by_day(days: int = 30, fill: bool = False) -> list[dict]:
     """Per local (São Paulo) day; with ``fill`` every day of the period appears, zeros included."""
     since = utcnow() - timedelta(days=days)
-    day = _local_day(ActivationLink.created_at).label("day")
-    stmt = (
-        select(day, *_counts_columns())
-        .where(*_where(since, None, None))
-        .group_by(day)
-        .order_by(day)
-    )
-    rows = [_row_dict(r, key=r.day) for r in db.session.execute(stmt)]
+    groups = _link_groups(since, None, None, ("day",))
+    rows = [_row_dict(_Counts(groups[key]), key=key[0]) for key in sorted(groups)]
     if not fill:
         return rows
     from app.formatting import local
