@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from app.dashboard import bp
-from app.extensions import db
-from app.paging import page_arg
+from app.paging import paginate
 from app.services import gestao_click as gc_service
 from app.services import sync as sync_service
 
@@ -36,7 +35,7 @@ def gestao_click():
         info=gc_service.overview(),
         counts=gc_service.counts(),
         resources=_resources(),
-        page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+        page=paginate(stmt, order=None, per_page=PER_PAGE),
         args=args,
         q=query,
         tipo=args.get("tipo", ""),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from app.dashboard import bp
-from app.extensions import db
-from app.paging import page_arg
+from app.paging import paginate
 from app.services import kommo as kommo_service
 from app.services import sync as sync_service
 
@@ -31,14 +30,14 @@ def kommo():
     if tab == "contatos":
         stmt = kommo_service.contacts_query(query)
         context.update(
-            page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+            page=_page(stmt),
             args={"aba": tab, "q": query},
         )
     else:
         outcome = request.args.get("status", "")
         outcome = outcome if outcome in OUTCOMES else ""
         stmt = kommo_service.leads_query(query, outcome)
-        page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
+        page = _page(stmt)
         context.update(
             page=page,
             args={"aba": tab, "q": query, "status": outcome},
@@ -49,6 +48,11 @@ def kommo():
             won_totals=kommo_service.won_totals(),
         )
     return render_template("kommo/index.html", **context)
+
+
+def _page(stmt):
+    """Numbered pages (the NULLS LAST sort is index-backed on both databases), count capped."""
+    return paginate(stmt, order=None, per_page=PER_PAGE)
 
 
 def _resources() -> list[dict]:

@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS
-from app.models import Sale
+from app.models import Sale, SalesDaily
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
-from app.paging import page_arg
+from app.paging import paginate
 from app.sales_pages import bp
 
 PER_PAGE = 50
@@ -43,7 +43,34 @@ def _filters():
 
 
 def _platforms() -> list[str]:
-    return list(db.session.scalars(select(Sale.platform).distinct().order_by(Sale.platform)))
+    """Distinct platforms by skipping along the (platform, …) index: a few lookups, no scan."""
+    found = []
+    current = db.session.scalar(select(func.min(Sale.platform)))
+    while current is not None:
+        found.append(current)
+        current = db.session.scalar(select(func.min(Sale.platform)).where(Sale.platform > current))
+    return found
+
+
+def _summary_conditions(f) -> list | None:
+    """The filters on the ``sales_daily`` summary, or None when they need the sales (search)."""
+    if f["q"]:
+        return None
+    conditions = []
+    if f["testes"] == "":
+        conditions.append(SalesDaily.is_test.is_(False))
+    elif f["testes"] == "apenas":
+        conditions.append(SalesDaily.is_test.is_(True))
+    if f["platform"]:
+        conditions.append(SalesDaily.platform == f["platform"])
+    if f["status"]:
+        conditions.append(SalesDaily.status == f["status"])
+    start, end = _day(f["de"]), _day(f["ate"], end=True)
+    if start:
+        conditions.append(SalesDaily.day >= start.date().isoformat())
+    if end:
+        conditions.append(SalesDaily.day < end.date().isoformat())
+    return conditions
 
 
 def _conditions(f) -> list:
@@ -79,21 +106,43 @@ def _conditions(f) -> list:
 def index():
     f = _filters()
     conditions = _conditions(f)
-    stmt = (
-        select(Sale)
-        .where(*conditions)
-        .order_by(
-            func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at).desc(), Sale.id.desc()
-        )
+    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    summary = _summary_conditions(f)
+    if summary is not None:
+        total = db.session.scalar(select(func.coalesce(func.sum(SalesDaily.n), 0)).where(*summary))
+        totals = [
+            (currency or None, int(n), int(amount))
+            for currency, n, amount in db.session.execute(
+                select(
+                    SalesDaily.currency,
+                    func.sum(SalesDaily.n),
+                    func.coalesce(func.sum(SalesDaily.amount_cents), 0),
+                )
+                .where(
+                    *summary,
+                    SalesDaily.status.in_(GRANTING_STATUSES),
+                    SalesDaily.is_test.is_(False),
+                )
+                .group_by(SalesDaily.currency)
+                .having(func.sum(SalesDaily.n) != 0)
+            )
+        ]
+    else:
+        total = None
+        totals = db.session.execute(
+            select(
+                Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)
+            )
+            .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
+            .group_by(Sale.currency)
+        ).all()
+    page = paginate(
+        select(Sale).where(*conditions),
+        order=[(when, True), (Sale.id, True)],
+        per_page=PER_PAGE,
+        total=total,
+        key=lambda sale: [sale.approved_at or sale.status_at or sale.created_at, sale.id],
     )
-    page = db.paginate(
-        stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
-    )
-    totals = db.session.execute(
-        select(Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
-        .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
-        .group_by(Sale.currency)
-    ).all()
     return render_template(
         "sales/index.html",
         page=page,
