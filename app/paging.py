@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import request
-from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy import and_, func, literal, literal_column, or_, select, tuple_
 
 MAX_PAGE = 100_000
 MAX_OFFSET_PAGE = 20
@@ -97,11 +97,13 @@ class Page:
         return max(1, -(-self.total // self.per_page)) if self.total else 1
 
 
-def capped_count(stmt, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def capped_count(stmt, cap: int | None = None) -> tuple[int, bool]:
     """``count(*)`` of ``stmt`` that stops after ``cap`` rows: (count, capped)."""
     from app.extensions import db
 
-    limited = stmt.order_by(None).limit(cap + 1).subquery()
+    cap = COUNT_CAP if cap is None else cap
+    narrow = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    limited = narrow.order_by(None).limit(cap + 1).subquery()
     n = db.session.scalar(select(func.count()).select_from(limited)) or 0
     return (cap, True) if n > cap else (n, False)
 

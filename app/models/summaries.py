@@ -50,6 +50,18 @@ class ActivationDaily(db.Model):
     pending: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ActivationHour(db.Model):
+    """Used links (the funnel's) per São Paulo day of ``created_at`` and whole hours from
+    creation to use: the median time to activate finds its hour here and reads the exact
+    values of that hour only (index ``ix_activation_links_used_hour``)."""
+
+    __tablename__ = "activation_hours"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ActivationProduct(db.Model):
     """Links per (product id, product name), tests included: the /ativacoes product filter."""
 
@@ -60,4 +72,4 @@ class ActivationProduct(db.Model):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
-SUMMARY_TABLES = ("sales_daily", "activation_daily", "activation_products")
+SUMMARY_TABLES = ("sales_daily", "activation_daily", "activation_hours", "activation_products")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 
 from app.extensions import db
 from app.models import ActivationLink
@@ -102,6 +102,55 @@ def median_time_to_activate(conditions) -> float | None:
         return float(value)
     pair = db.session.scalars(middle.offset(total // 2 - 1).limit(2)).all()
     return float(sum(pair) / 2)
+
+
+def _median_since(since: datetime | None) -> float | None:
+    """The funnel's median time to activate from the ``activation_hours`` histogram: find the
+    hour holding the middle rank(s), then read only that hour's exact values (by the
+    ``ix_activation_links_used_hour`` index). Equal to ``median_time_to_activate``."""
+    from app.formatting import local
+    from app.models import ActivationHour as H
+    from app.services.summaries import used_hours
+
+    hours = literal_column(used_hours(_dialect(), "activation_links"))
+    used = [
+        *_where(since, None, None),
+        ActivationLink.status == LINK_USED,
+        ActivationLink.used_at.is_not(None),
+    ]
+    histogram: dict[int, int] = {}
+    where = []
+    if since is not None:
+        boundary = _next_local_midnight(since)
+        where.append(H.day >= local(boundary).date().isoformat())
+        edge = select(hours.label("h"), func.count().label("n")).where(
+            *used, ActivationLink.created_at < boundary
+        )
+        for h, n in db.session.execute(edge.group_by(hours)):
+            histogram[h] = histogram.get(h, 0) + n
+    for h, n in db.session.execute(select(H.hours, func.sum(H.n)).where(*where).group_by(H.hours)):
+        histogram[h] = histogram.get(h, 0) + int(n or 0)
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    ranks = (total // 2,) if total % 2 else (total // 2 - 1, total // 2)
+    seconds = _seconds_between(ActivationLink.used_at, ActivationLink.created_at)
+    values = []
+    for rank in ranks:
+        before = 0
+        for h in sorted(histogram):
+            if rank < before + histogram[h]:
+                stmt = (
+                    select(seconds)
+                    .where(*used, ActivationLink.status == LINK_USED, hours == h)
+                    .order_by(seconds)
+                    .offset(rank - before)
+                    .limit(1)
+                )
+                values.append(float(db.session.scalar(stmt)))
+                break
+            before += histogram[h]
+    return sum(values) / len(values)
 
 
 COUNT_NAMES = ("created", "sent", "opened", "used", "expired", "revoked", "pending")

@@ -21,6 +21,7 @@ SALE_COLUMNS = (
     "amount_cents",
 )
 LINK_COLUMNS = (
+    "used_at",
     "created_at",
     "platform",
     "product_id",
@@ -89,6 +90,26 @@ def _link_upsert(dialect: str, r: str, sign: str) -> str:
     )
 
 
+def used_hours(dialect: str, r: str | None = None) -> str:
+    """Whole hours from a link's creation to its use (one text for trigger, index, query)."""
+    p = f"{r}." if r else ""
+    if dialect == "postgresql":
+        # As PostgreSQL prints it back (so the model/migration comparison sees one text).
+        return f"(floor(EXTRACT(epoch FROM {p}used_at - {p}created_at) / 3600::numeric)::integer)"
+    return f"CAST((julianday({p}used_at) - julianday({p}created_at)) * 24 AS INTEGER)"
+
+
+def _hour_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO activation_hours (day, hours, n) "
+        f"SELECT {_day(dialect, f'{r}.created_at')}, {used_hours(dialect, r)}, {sign}1 "
+        f"WHERE {r}.is_test = {_false(dialect)} "
+        f"AND coalesce({r}.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+        f"AND {r}.status = 'used' AND {r}.used_at IS NOT NULL "
+        "ON CONFLICT (day, hours) DO UPDATE SET n = activation_hours.n + excluded.n"
+    )
+
+
 def _product_upsert(r: str, sign: str) -> str:
     return (
         "INSERT INTO activation_products (product_id, product_name, n) "
@@ -118,7 +139,11 @@ def trigger_statements(dialect: str) -> list[str]:
                 "activation_summaries_apply",
                 "activation_links",
                 LINK_COLUMNS,
-                lambda r, s: [_link_upsert(dialect, r, s), _product_upsert(r, s)],
+                lambda r, s: [
+                    _link_upsert(dialect, r, s),
+                    _hour_upsert(dialect, r, s),
+                    _product_upsert(r, s),
+                ],
             ),
         ):
             old = ";\n    ".join(ups("OLD", "-"))
@@ -138,8 +163,20 @@ def trigger_statements(dialect: str) -> list[str]:
             )
         return statements
     sales_old, sales_new = _sales_upsert(dialect, "OLD", "-"), _sales_upsert(dialect, "NEW", "")
-    link_old = f"{_link_upsert(dialect, 'OLD', '-')}; {_product_upsert('OLD', '-')}"
-    link_new = f"{_link_upsert(dialect, 'NEW', '')}; {_product_upsert('NEW', '')}"
+    link_old = "; ".join(
+        (
+            _link_upsert(dialect, "OLD", "-"),
+            _hour_upsert(dialect, "OLD", "-"),
+            _product_upsert("OLD", "-"),
+        )
+    )
+    link_new = "; ".join(
+        (
+            _link_upsert(dialect, "NEW", ""),
+            _hour_upsert(dialect, "NEW", ""),
+            _product_upsert("NEW", ""),
+        )
+    )
     return [
         f"CREATE TRIGGER sales_daily_ins AFTER INSERT ON sales BEGIN {sales_new}; END",
         f"CREATE TRIGGER sales_daily_del AFTER DELETE ON sales BEGIN {sales_old}; END",
@@ -196,6 +233,12 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             "AND coalesce(l.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
             "GROUP BY 1, 2, 3, 4"
         ),
+        "activation_hours": (
+            f"SELECT {link_day} AS day, {used_hours(dialect, 'l')} AS hours, count(*) AS n "
+            f"FROM activation_links l WHERE l.is_test = {_false(dialect)} "
+            "AND coalesce(l.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+            "AND l.status = 'used' AND l.used_at IS NOT NULL GROUP BY 1, 2"
+        ),
         "activation_products": (
             "SELECT l.product_id, coalesce(l.product_name, '') AS product_name, count(*) AS n "
             "FROM activation_links l WHERE l.product_id IS NOT NULL GROUP BY 1, 2"
@@ -206,6 +249,7 @@ def recompute_statements(dialect: str) -> dict[str, str]:
 COLUMNS = {
     "sales_daily": "day, platform, status, currency, is_test, n, amount_cents",
     "activation_daily": "day, platform, product_id, product_name, " + ", ".join(LINK_COUNT_NAMES),
+    "activation_hours": "day, hours, n",
     "activation_products": "product_id, product_name, n",
 }
 

@@ -15,6 +15,7 @@ from app.services import overview, stats, summaries
 TABLES = {
     "sales_daily": ("day", "platform", "status", "currency", "is_test"),
     "activation_daily": ("day", "platform", "product_id", "product_name"),
+    "activation_hours": ("day", "hours"),
     "activation_products": ("product_id", "product_name"),
 }
 
@@ -190,6 +191,10 @@ def test_figures_from_summaries_equal_the_rows(app):
         f = stats.funnel(since=since)
         got = {k: getattr(f, k) for k in _reference_counts(since)}
         assert got == _reference_counts(since), days
+        # The median from the hour histogram equals the median over every used link.
+        assert f.median_seconds_to_activate == stats.median_time_to_activate(
+            stats._where(since, None, None)
+        )
     since = utcnow() - timedelta(days=30)
     assert sum(r["created"] for r in stats.by_platform(since)) == stats.funnel(since).created
     assert sum(r["created"] for r in stats.by_day(30)) == stats.funnel(since).created
