@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from sqlalchemy import select
 
 from app.dashboard import bp
-from app.paging import paginate
+from app.models import GcClient, GcProduct, GcSale
+from app.paging import capped_count, paginate
 from app.services import gestao_click as gc_service
 from app.services import sync as sync_service
 
@@ -33,7 +35,11 @@ def gestao_click():
         tab=tab,
         tabs=TABS,
         info=gc_service.overview(),
-        counts=gc_service.counts(),
+        counts={  # tab badges, capped ("10.000+")
+            "sales": capped_count(select(GcSale)),
+            "clients": capped_count(select(GcClient)),
+            "products": capped_count(select(GcProduct)),
+        },
         resources=_resources(),
         page=paginate(stmt, order=None, per_page=PER_PAGE),
         args=args,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from sqlalchemy import select
 
 from app.dashboard import bp
-from app.paging import paginate
+from app.models import KommoContact, KommoLead
+from app.paging import capped_count, paginate
 from app.services import kommo as kommo_service
 from app.services import sync as sync_service
 
@@ -23,7 +25,11 @@ def kommo():
         "tab": tab,
         "tabs": TABS,
         "info": kommo_service.overview(),
-        "counts": kommo_service.counts(),
+        # Tab badges: counts that stop at paging.COUNT_CAP ("10.000+").
+        "counts": {
+            "contacts": capped_count(select(KommoContact)),
+            "leads": capped_count(select(KommoLead)),
+        },
         "resources": _resources(),
         "q": query,
     }

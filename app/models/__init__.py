@@ -9,7 +9,13 @@ from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
-from app.models.summaries import ActivationDaily, ActivationProduct, SalesDaily
+from app.models.summaries import (
+    ActivationDaily,
+    ActivationHour,
+    ActivationProduct,
+    KommoWonTotal,
+    SalesDaily,
+)
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
@@ -17,6 +23,7 @@ from app.models.webhooks import WebhookEvent, WebhookRejection
 __all__ = [
     "Access",
     "ActivationDaily",
+    "ActivationHour",
     "ActivationLink",
     "ActivationProduct",
     "ApiToken",
@@ -35,6 +42,7 @@ __all__ = [
     "JobSetting",
     "KommoContact",
     "KommoLead",
+    "KommoWonTotal",
     "OutboxEmail",
     "PasswordResetToken",
     "Product",

@@ -1,6 +1,6 @@
 """Summary tables for the overview, /vendas and /relatorios aggregates at size.
 
-Maintained by database triggers on ``sales`` and ``activation_links`` (migration
+Maintained by database triggers on ``sales``, ``activation_links`` and ``kommo_leads`` (migration
 ``a1c3e5f7b9d2``), so every write path — ORM, core, bulk upserts, a psql session — keeps them
 right in the same transaction as the change. Rows are never deleted by the triggers: a bucket
 that empties keeps zeros. ``day`` is the São Paulo calendar day (``YYYY-MM-DD``) of the row's
@@ -72,4 +72,20 @@ class ActivationProduct(db.Model):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
-SUMMARY_TABLES = ("sales_daily", "activation_daily", "activation_hours", "activation_products")
+class KommoWonTotal(db.Model):
+    """Won Kommo leads with a price, per currency (``''`` when unknown): the /kommo totals."""
+
+    __tablename__ = "kommo_won_totals"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    price: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+SUMMARY_TABLES = (
+    "sales_daily",
+    "activation_daily",
+    "activation_hours",
+    "activation_products",
+    "kommo_won_totals",
+)

@@ -120,6 +120,20 @@ def _product_upsert(r: str, sign: str) -> str:
     )
 
 
+LEAD_COLUMNS = ("is_won", "price", "currency")
+
+
+def _won_upsert(dialect: str, r: str, sign: str) -> str:
+    true = "true" if dialect == "postgresql" else "1"
+    return (
+        "INSERT INTO kommo_won_totals (currency, n, price) "
+        f"SELECT coalesce({r}.currency, ''), {sign}1, {sign}{r}.price "
+        f"WHERE {r}.is_won = {true} AND {r}.price IS NOT NULL "
+        "ON CONFLICT (currency) DO UPDATE SET n = kommo_won_totals.n + excluded.n, "
+        "price = kommo_won_totals.price + excluded.price"
+    )
+
+
 def _changed(columns, sep=" OR ") -> str:
     return sep.join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
 
@@ -144,6 +158,12 @@ def trigger_statements(dialect: str) -> list[str]:
                     _hour_upsert(dialect, r, s),
                     _product_upsert(r, s),
                 ],
+            ),
+            (
+                "kommo_won_totals_apply",
+                "kommo_leads",
+                LEAD_COLUMNS,
+                lambda r, s: [_won_upsert(dialect, r, s)],
             ),
         ):
             old = ";\n    ".join(ups("OLD", "-"))
@@ -188,6 +208,13 @@ def trigger_statements(dialect: str) -> list[str]:
         f"BEGIN {link_old}; END",
         "CREATE TRIGGER activation_summaries_upd AFTER UPDATE ON activation_links "
         f"WHEN {_changed(LINK_COLUMNS)} BEGIN {link_old}; {link_new}; END",
+        "CREATE TRIGGER kommo_won_totals_ins AFTER INSERT ON kommo_leads "
+        f"BEGIN {_won_upsert(dialect, 'NEW', '')}; END",
+        "CREATE TRIGGER kommo_won_totals_del AFTER DELETE ON kommo_leads "
+        f"BEGIN {_won_upsert(dialect, 'OLD', '-')}; END",
+        f"CREATE TRIGGER kommo_won_totals_upd AFTER UPDATE ON kommo_leads "
+        f"WHEN {_changed(LEAD_COLUMNS)} BEGIN {_won_upsert(dialect, 'OLD', '-')}; "
+        f"{_won_upsert(dialect, 'NEW', '')}; END",
     ]
 
 
@@ -198,6 +225,8 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS sales_daily_apply()",
             "DROP TRIGGER IF EXISTS activation_summaries_apply ON activation_links",
             "DROP FUNCTION IF EXISTS activation_summaries_apply()",
+            "DROP TRIGGER IF EXISTS kommo_won_totals_apply ON kommo_leads",
+            "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
         ]
     return [
         f"DROP TRIGGER IF EXISTS {name}"
@@ -208,6 +237,9 @@ def drop_statements(dialect: str) -> list[str]:
             "activation_summaries_ins",
             "activation_summaries_del",
             "activation_summaries_upd",
+            "kommo_won_totals_ins",
+            "kommo_won_totals_del",
+            "kommo_won_totals_upd",
         )
     ]
 
@@ -243,6 +275,11 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             "SELECT l.product_id, coalesce(l.product_name, '') AS product_name, count(*) AS n "
             "FROM activation_links l WHERE l.product_id IS NOT NULL GROUP BY 1, 2"
         ),
+        "kommo_won_totals": (
+            "SELECT coalesce(k.currency, '') AS currency, count(*) AS n, sum(k.price) AS price "
+            f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
+            "AND k.price IS NOT NULL GROUP BY 1"
+        ),
     }
 
 
@@ -251,6 +288,7 @@ COLUMNS = {
     "activation_daily": "day, platform, product_id, product_name, " + ", ".join(LINK_COUNT_NAMES),
     "activation_hours": "day, hours, n",
     "activation_products": "product_id, product_name, n",
+    "kommo_won_totals": "currency, n, price",
 }
 
 

@@ -1,7 +1,7 @@
 """pages at size: indexes and summary tables
 
 Indexes for the sorts and filters of the operator lists (keyset pages), and three summary
-tables kept by triggers on sales and activation_links (app.services.summaries holds the
+tables kept by triggers on sales, activation_links and kommo_leads (app.services.summaries holds the
 trigger text), backfilled here from the rows already stored. A later batch migration that
 rebuilds sales or activation_links on SQLite drops their triggers: re-create them there.
 
@@ -50,6 +50,12 @@ def upgrade():
     sa.Column('product_name', sa.String(length=255), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('product_id', 'product_name', name=op.f('pk_activation_products'))
+    )
+    op.create_table('kommo_won_totals',
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('price', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('currency', name=op.f('pk_kommo_won_totals'))
     )
     op.create_table('sales_daily',
     sa.Column('day', sa.String(length=10), nullable=False),
@@ -133,6 +139,7 @@ def downgrade():
         batch_op.drop_index('ix_activation_links_created_id')
 
     op.drop_table('sales_daily')
+    op.drop_table('kommo_won_totals')
     op.drop_table('activation_products')
     op.drop_table('activation_hours')
     op.drop_table('activation_daily')

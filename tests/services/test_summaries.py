@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, text, update
 
 from app.extensions import db
-from app.models import ActivationLink, Sale
+from app.models import ActivationLink, KommoLead, Sale
 from app.models.types import utcnow
 from app.services import overview, stats, summaries
 
@@ -17,6 +17,7 @@ TABLES = {
     "activation_daily": ("day", "platform", "product_id", "product_name"),
     "activation_hours": ("day", "hours"),
     "activation_products": ("product_id", "product_name"),
+    "kommo_won_totals": ("currency",),
 }
 
 
@@ -148,6 +149,30 @@ def test_summaries_follow_every_kind_of_write(app):
         .where(ActivationLink.status == "pending", ActivationLink.expires_at <= utcnow())
         .values(status="expired")
     )
+    assert_summaries_match()
+
+    # Kommo leads: won, lost, repriced, currency learned, deleted; a bulk insert.
+    db.session.execute(
+        insert(KommoLead),
+        [
+            {
+                "remote_id": 900 + i,
+                "name": f"L{i}",
+                "price": rng.choice((None, 100, 250)),
+                "currency": rng.choice((None, "BRL", "USD")),
+                "is_won": rng.random() < 0.5,
+                "is_lost": False,
+            }
+            for i in range(30)
+        ],
+    )
+    assert_summaries_match()
+    leads = db.session.scalars(select(KommoLead).order_by(KommoLead.id).limit(6)).all()
+    leads[0].is_won = not leads[0].is_won
+    leads[1].price = 999
+    leads[2].currency = "EUR"
+    leads[3].is_won, leads[3].price = True, None
+    db.session.delete(leads[4])
     assert_summaries_match()
 
     # Deleting sales cascades to their links (ON DELETE CASCADE at the database too).
