@@ -113,6 +113,13 @@ def _after(order, values, reverse: bool):
     descending = order[0][1] != reverse
     columns = [c for c, _ in order]
     values = [literal(v, type_=c.type) for c, v in zip(columns, values, strict=True)]
+    if len(order) == 2 and order[0][1] == order[1][1]:
+        # "a <= v AND (a < v OR id < i)": the first term is a range both databases seek on
+        # (SQLite only scans for a row-value comparison on an expression index).
+        (a, i), (va, vi) = columns, values
+        if descending:
+            return and_(a <= va, or_(a < va, i < vi))
+        return and_(a >= va, or_(a > va, i > vi))
     if all(d == order[0][1] for _, d in order):
         row = tuple_(*columns)
         bound = tuple_(*values)
