@@ -7,8 +7,9 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+PAGES_SIZES ?= 1000 100000
 
-.PHONY: run demo test lint format audit bench clean deps dev-deps browser-deps
+.PHONY: run demo test lint format audit bench bench-full clean deps dev-deps browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,11 @@ test: dev-deps browser-deps
 bench: dev-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_stats.py 50000
+	$(PY) bench/bench_pages.py $(PAGES_SIZES)
+
+# Everything of `bench`, with the operator pages also at 1M rows (minutes of seeding).
+bench-full:
+	$(MAKE) bench PAGES_SIZES="1000 100000 1000000"
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .
