@@ -15,6 +15,7 @@ from app.models.summaries import (
     ActivationProduct,
     KommoWonTotal,
     SalesDaily,
+    SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
@@ -33,6 +34,7 @@ __all__ = [
     "GcSale",
     "Sale",
     "SalesDaily",
+    "SalesTotal",
     "SaleStatusChange",
     "WebhookEvent",
     "WebhookRejection",

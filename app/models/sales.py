@@ -46,7 +46,8 @@ class Sale(db.Model):
             func.coalesce(text("approved_at"), text("status_at"), text("created_at")),
             "id",
         ),
-        Index("ix_sales_status_status_at", "status", "status_at"),
+        # Covers the overview's revoked count (status changes in the window).
+        Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

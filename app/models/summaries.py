@@ -29,6 +29,19 @@ class SalesDaily(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SalesTotal(db.Model):
+    """``sales_daily`` without the day: /vendas totals without a date filter read ~100 rows."""
+
+    __tablename__ = "sales_totals"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(8), primary_key=True)
+    is_test: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ActivationDaily(db.Model):
     """Activation links per São Paulo day of ``created_at``, counting only what the funnel
     counts: no test links, and a resend or e-mail correction's replaced link never (one
@@ -84,6 +97,7 @@ class KommoWonTotal(db.Model):
 
 SUMMARY_TABLES = (
     "sales_daily",
+    "sales_totals",
     "activation_daily",
     "activation_hours",
     "activation_products",

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS
-from app.models import Sale, SalesDaily
+from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import paginate
 from app.sales_pages import bp
@@ -52,25 +52,28 @@ def _platforms() -> list[str]:
     return found
 
 
-def _summary_conditions(f) -> list | None:
-    """The filters on the ``sales_daily`` summary, or None when they need the sales (search)."""
+def _summary(f):
+    """(table, conditions) of the summary answering these filters, or None when they need the
+    sales themselves (a search). Without dates, ``sales_totals`` (~100 rows); with dates,
+    ``sales_daily`` over those São Paulo days."""
     if f["q"]:
         return None
+    start, end = _day(f["de"]), _day(f["ate"], end=True)
+    table = SalesDaily if (start or end) else SalesTotal
     conditions = []
     if f["testes"] == "":
-        conditions.append(SalesDaily.is_test.is_(False))
+        conditions.append(table.is_test.is_(False))
     elif f["testes"] == "apenas":
-        conditions.append(SalesDaily.is_test.is_(True))
+        conditions.append(table.is_test.is_(True))
     if f["platform"]:
-        conditions.append(SalesDaily.platform == f["platform"])
+        conditions.append(table.platform == f["platform"])
     if f["status"]:
-        conditions.append(SalesDaily.status == f["status"])
-    start, end = _day(f["de"]), _day(f["ate"], end=True)
+        conditions.append(table.status == f["status"])
     if start:
         conditions.append(SalesDaily.day >= start.date().isoformat())
     if end:
         conditions.append(SalesDaily.day < end.date().isoformat())
-    return conditions
+    return table, conditions
 
 
 def _conditions(f) -> list:
@@ -107,26 +110,28 @@ def index():
     f = _filters()
     conditions = _conditions(f)
     when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
-    summary = _summary_conditions(f)
+    summary = _summary(f)
     if summary is not None:
-        total = db.session.scalar(select(func.coalesce(func.sum(SalesDaily.n), 0)).where(*summary))
-        totals = [
-            (currency or None, int(n), int(amount))
-            for currency, n, amount in db.session.execute(
-                select(
-                    SalesDaily.currency,
-                    func.sum(SalesDaily.n),
-                    func.coalesce(func.sum(SalesDaily.amount_cents), 0),
-                )
-                .where(
-                    *summary,
-                    SalesDaily.status.in_(GRANTING_STATUSES),
-                    SalesDaily.is_test.is_(False),
-                )
-                .group_by(SalesDaily.currency)
-                .having(func.sum(SalesDaily.n) != 0)
+        table, where = summary
+        rows = db.session.execute(
+            select(
+                table.currency,
+                table.status,
+                table.is_test,
+                func.sum(table.n),
+                func.coalesce(func.sum(table.amount_cents), 0),
             )
-        ]
+            .where(*where)
+            .group_by(table.currency, table.status, table.is_test)
+        ).all()
+        total = sum(int(n or 0) for *_, n, _ in rows)
+        by_currency: dict[str, list[int]] = {}
+        for currency, status, is_test, n, amount in rows:
+            if status in GRANTING_STATUSES and not is_test:
+                entry = by_currency.setdefault(currency, [0, 0])
+                entry[0] += int(n or 0)
+                entry[1] += int(amount or 0)
+        totals = [(c or None, n, amount) for c, (n, amount) in by_currency.items() if n]
     else:
         total = None
         totals = db.session.execute(

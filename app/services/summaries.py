@@ -56,6 +56,17 @@ def _sales_upsert(dialect: str, r: str, sign: str) -> str:
     )
 
 
+def _totals_upsert(r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_totals (platform, status, currency, is_test, n, amount_cents) "
+        f"SELECT {r}.platform, {r}.status, coalesce({r}.currency, ''), {r}.is_test, "
+        f"{sign}1, {sign}coalesce({r}.amount_cents, 0) WHERE true "
+        "ON CONFLICT (platform, status, currency, is_test) DO UPDATE SET "
+        "n = sales_totals.n + excluded.n, "
+        "amount_cents = sales_totals.amount_cents + excluded.amount_cents"
+    )
+
+
 def _link_counts(r: str) -> str:
     return ", ".join(
         (
@@ -147,7 +158,7 @@ def trigger_statements(dialect: str) -> list[str]:
                 "sales_daily_apply",
                 "sales",
                 SALE_COLUMNS,
-                lambda r, s: [_sales_upsert(dialect, r, s)],
+                lambda r, s: [_sales_upsert(dialect, r, s), _totals_upsert(r, s)],
             ),
             (
                 "activation_summaries_apply",
@@ -182,7 +193,8 @@ def trigger_statements(dialect: str) -> list[str]:
                 f"FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
         return statements
-    sales_old, sales_new = _sales_upsert(dialect, "OLD", "-"), _sales_upsert(dialect, "NEW", "")
+    sales_old = f"{_sales_upsert(dialect, 'OLD', '-')}; {_totals_upsert('OLD', '-')}"
+    sales_new = f"{_sales_upsert(dialect, 'NEW', '')}; {_totals_upsert('NEW', '')}"
     link_old = "; ".join(
         (
             _link_upsert(dialect, "OLD", "-"),
@@ -258,6 +270,11 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             "s.is_test, count(*) AS n, sum(coalesce(s.amount_cents, 0)) AS amount_cents "
             "FROM sales s GROUP BY 1, 2, 3, 4, 5"
         ),
+        "sales_totals": (
+            "SELECT s.platform, s.status, coalesce(s.currency, '') AS currency, s.is_test, "
+            "count(*) AS n, sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            "FROM sales s GROUP BY 1, 2, 3, 4"
+        ),
         "activation_daily": (
             f"SELECT {link_day} AS day, l.platform, coalesce(l.product_id, '') AS product_id, "
             f"coalesce(l.product_name, '') AS product_name, {link_sums} "
@@ -285,6 +302,7 @@ def recompute_statements(dialect: str) -> dict[str, str]:
 
 COLUMNS = {
     "sales_daily": "day, platform, status, currency, is_test, n, amount_cents",
+    "sales_totals": "platform, status, currency, is_test, n, amount_cents",
     "activation_daily": "day, platform, product_id, product_name, " + ", ".join(LINK_COUNT_NAMES),
     "activation_hours": "day, hours, n",
     "activation_products": "product_id, product_name, n",

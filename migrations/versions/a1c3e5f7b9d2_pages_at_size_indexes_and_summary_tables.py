@@ -67,6 +67,15 @@ def upgrade():
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'platform', 'status', 'currency', 'is_test', name=op.f('pk_sales_daily'))
     )
+    op.create_table('sales_totals',
+    sa.Column('platform', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('currency', sa.String(length=8), nullable=False),
+    sa.Column('is_test', sa.Boolean(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('platform', 'status', 'currency', 'is_test', name=op.f('pk_sales_totals'))
+    )
     with op.batch_alter_table('activation_links', schema=None) as batch_op:
         batch_op.create_index('ix_activation_links_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_activation_links_status_created_used', ['status', 'created_at', 'used_at', 'is_test', 'revoked_reason'], unique=False)
@@ -84,7 +93,7 @@ def upgrade():
         batch_op.create_index('ix_kommo_leads_updated_id', ['remote_updated_at', 'id'], unique=False)
 
     with op.batch_alter_table('sales', schema=None) as batch_op:
-        batch_op.create_index('ix_sales_status_status_at', ['status', 'status_at'], unique=False)
+        batch_op.create_index('ix_sales_status_status_at', ['status', 'status_at', 'is_test', 'approved_at'], unique=False)
     op.create_index(
         'ix_sales_when_id',
         'sales',
@@ -138,6 +147,7 @@ def downgrade():
         batch_op.drop_index('ix_activation_links_status_created_used')
         batch_op.drop_index('ix_activation_links_created_id')
 
+    op.drop_table('sales_totals')
     op.drop_table('sales_daily')
     op.drop_table('kommo_won_totals')
     op.drop_table('activation_products')

@@ -14,6 +14,7 @@ from app.services import overview, stats, summaries
 
 TABLES = {
     "sales_daily": ("day", "platform", "status", "currency", "is_test"),
+    "sales_totals": ("platform", "status", "currency", "is_test"),
     "activation_daily": ("day", "platform", "product_id", "product_name"),
     "activation_hours": ("day", "hours"),
     "activation_products": ("product_id", "product_name"),

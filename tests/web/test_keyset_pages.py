@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app import paging
 from app.extensions import db
@@ -42,12 +42,13 @@ def operator(app, client, auth, monkeypatch):
             for i in range(N)
         ],
     )
+    sale_ids = db.session.scalars(select(Sale.id).order_by(Sale.transaction_id)).all()
     db.session.execute(
         insert(ActivationLink),
         [
             {
                 "token_hash": f"{i:064d}",
-                "sale_id": i + 1,
+                "sale_id": sale_ids[i],
                 "buyer_email": f"b{i}@example.com",
                 "platform": "hotmart",
                 "status": "pending",
