@@ -16,6 +16,7 @@ from flask import (
     stream_with_context,
 )
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.activations import bp
 from app.extensions import db
@@ -100,7 +101,7 @@ def _products() -> list[tuple[str, str]]:
 def index():
     f = _filters()
     page = paginate(
-        _query(f).order_by(None),
+        _query(f).order_by(None).options(selectinload(ActivationLink.sale)),
         order=ORDER,
         per_page=PER_PAGE,
         key=lambda link: [link.created_at, link.id],
