@@ -258,3 +258,13 @@ def test_day_boundaries_are_sao_paulo_days(app):
     db.session.flush()
     day = db.session.scalar(text("SELECT day FROM sales_daily WHERE n > 0"))
     assert day == "2026-03-09"
+
+
+def test_cli_rebuilds_the_summaries(app, runner):
+    _seed(20)
+    db.session.execute(text("UPDATE sales_daily SET n = n + 3"))
+    db.session.commit()
+    result = runner.invoke(args=["db", "rebuild-summaries"])
+    assert result.exit_code == 0 and "Resumos recalculados" in result.output
+    db.session.rollback()
+    assert_summaries_match()
