@@ -39,7 +39,7 @@ class ActivationLink(db.Model):
             "is_test",
             "revoked_reason",
         ),
-        # The exact values of the median's hour (app.services.stats.median_time_to_activate).
+        # Covers the exact values of the median's hour (app.services.stats.median_time_to_activate).
         # The expression is per dialect: the migration creates SQLite's own (julianday), which
         # SQLite cannot reflect, so only PostgreSQL's is declared and compared here.
         Index(
@@ -47,6 +47,9 @@ class ActivationLink(db.Model):
             "status",
             text(USED_HOURS_PG),
             "created_at",
+            "used_at",
+            "is_test",
+            "revoked_reason",
         ).ddl_if(dialect="postgresql"),
     )
 

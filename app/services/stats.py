@@ -213,22 +213,31 @@ def _link_groups(
     for row in db.session.execute(stmt):
         add(tuple(row[: len(keys)]), {c: getattr(row, c) for c in COUNT_NAMES}, row.name)
 
-    # Pending links of those days already expired: counted as expired.
-    stale_where = [
-        *_where(None, platform, product_id),
-        ActivationLink.status == LINK_PENDING,
-        ActivationLink.expires_at <= utcnow(),
-    ]
-    if boundary is not None:
-        stale_where.append(ActivationLink.created_at >= boundary)
-    stale = (
-        select(*(link_cols[k].label(k) for k in keys), func.count().label("n"))
-        .where(*stale_where)
-        .group_by(*(link_cols[k] for k in keys))
-    )
-    for row in db.session.execute(stale):
-        key = tuple(row[: len(keys)])
-        add(key, {"pending": -row.n, "expired": row.n})
+    # Pending links of those days already expired: counted as expired. Only the range
+    # status/expires_at is given to the database (the (status, expires_at) index: few rows,
+    # those the cleanup job has not marked yet); the rest is filtered here.
+    from app.formatting import local as to_local
+
+    stale = select(
+        ActivationLink.created_at,
+        ActivationLink.platform,
+        ActivationLink.product_id,
+        ActivationLink.is_test,
+        ActivationLink.revoked_reason,
+    ).where(ActivationLink.status == LINK_PENDING, ActivationLink.expires_at <= utcnow())
+    for created_at, link_platform, link_product, is_test, reason in db.session.execute(stale):
+        if is_test or (reason or "") in REPLACED:
+            continue
+        if boundary is not None and created_at < boundary:
+            continue
+        if (platform and link_platform != platform) or (product_id and link_product != product_id):
+            continue
+        values = {
+            "day": to_local(created_at).date().isoformat(),
+            "platform": link_platform,
+            "product": link_product or "",
+        }
+        add(tuple(values[k] for k in keys), {"pending": -1, "expired": 1})
 
     # The partial first day: the links themselves.
     if boundary is not None:
@@ -258,7 +267,9 @@ def funnel(
     entry = _link_groups(since, platform, product_id, ()).get(()) or dict.fromkeys(COUNT_NAMES, 0)
     return Funnel(
         **{c: entry[c] for c in COUNT_NAMES},
-        median_seconds_to_activate=median_time_to_activate(_where(since, platform, product_id)),
+        median_seconds_to_activate=_median_since(since)
+        if not platform and not product_id
+        else median_time_to_activate(_where(since, platform, product_id)),
     )
 
 

@@ -110,7 +110,14 @@ def upgrade():
     op.create_index(
         'ix_activation_links_used_hour',
         'activation_links',
-        ['status', sa.text(summaries.used_hours(bind.dialect.name)), 'created_at'],
+        [
+            'status',
+            sa.text(summaries.used_hours(bind.dialect.name)),
+            'created_at',
+            'used_at',
+            'is_test',
+            'revoked_reason',
+        ],
         unique=False,
     )
     for statement in summaries.trigger_statements(bind.dialect.name):
