@@ -219,3 +219,47 @@ def paginate(
         if result.has_next:
             result.last_args = {"fim": 1}
     return result
+
+
+def paginate_nulls_last(stmt, column, id_column, per_page: int) -> Page:
+    """Numbered pages of ``stmt`` by ``column DESC NULLS LAST, id DESC``, read as two
+    index-backed parts (the dated rows, then the undated ones): PostgreSQL cannot serve
+    NULLS LAST from a plain (column, id) index, SQLite can but this works on both."""
+    from app.extensions import db
+
+    base = stmt.order_by(None)
+    total, capped = capped_count(base)
+    page_no = page_arg()
+    offset = (page_no - 1) * per_page
+    want = per_page + 1
+    dated = base.where(column.is_not(None)).order_by(column.desc(), id_column.desc())
+    rows = list(db.session.scalars(dated.offset(offset).limit(want)))
+    if len(rows) < want:
+        if rows or offset == 0:
+            null_offset = 0
+        else:  # past every dated row: how many there are tells where the undated ones start
+            null_offset = offset - (
+                db.session.scalar(
+                    select(func.count()).select_from(
+                        base.where(column.is_not(None))
+                        .with_only_columns(literal_column("1"), maintain_column_froms=True)
+                        .subquery()
+                    )
+                )
+                or 0
+            )
+        undated = base.where(column.is_(None)).order_by(id_column.desc())
+        rows += list(
+            db.session.scalars(undated.offset(max(null_offset, 0)).limit(want - len(rows)))
+        )
+    result = Page(items=rows[:per_page], per_page=per_page, total=total, total_capped=capped)
+    result.page = page_no
+    result.has_next = len(rows) > per_page
+    result.has_prev = page_no > 1
+    if result.has_prev:
+        result.prev_args = {"page": page_no - 1}
+    if result.has_next:
+        result.next_args = {"page": page_no + 1}
+    top = min(MAX_PAGE, result.pages) if not capped else max(MAX_PAGE, page_no)
+    result.numbers = list(range(max(1, page_no - 2), min(top, page_no + 2) + 1))
+    return result

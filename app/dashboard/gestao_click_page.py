@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.dashboard import bp
 from app.models import GcClient, GcProduct, GcSale
-from app.paging import capped_count, paginate
+from app.paging import capped_count, paginate, paginate_nulls_last
 from app.services import gestao_click as gc_service
 from app.services import sync as sync_service
 
@@ -41,7 +41,9 @@ def gestao_click():
             "products": capped_count(select(GcProduct)),
         },
         resources=_resources(),
-        page=paginate(stmt, order=None, per_page=PER_PAGE),
+        page=paginate_nulls_last(stmt, GcSale.data, GcSale.id, PER_PAGE)
+        if tab == "vendas"
+        else paginate(stmt, order=None, per_page=PER_PAGE),
         args=args,
         q=query,
         tipo=args.get("tipo", ""),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.dashboard import bp
 from app.models import KommoContact, KommoLead
-from app.paging import capped_count, paginate
+from app.paging import capped_count, paginate_nulls_last
 from app.services import kommo as kommo_service
 from app.services import sync as sync_service
 
@@ -36,14 +36,16 @@ def kommo():
     if tab == "contatos":
         stmt = kommo_service.contacts_query(query)
         context.update(
-            page=_page(stmt),
+            page=paginate_nulls_last(
+                stmt, KommoContact.remote_updated_at, KommoContact.id, PER_PAGE
+            ),
             args={"aba": tab, "q": query},
         )
     else:
         outcome = request.args.get("status", "")
         outcome = outcome if outcome in OUTCOMES else ""
         stmt = kommo_service.leads_query(query, outcome)
-        page = _page(stmt)
+        page = paginate_nulls_last(stmt, KommoLead.remote_updated_at, KommoLead.id, PER_PAGE)
         context.update(
             page=page,
             args={"aba": tab, "q": query, "status": outcome},
@@ -54,11 +56,6 @@ def kommo():
             won_totals=kommo_service.won_totals(),
         )
     return render_template("kommo/index.html", **context)
-
-
-def _page(stmt):
-    """Numbered pages (the NULLS LAST sort is index-backed on both databases), count capped."""
-    return paginate(stmt, order=None, per_page=PER_PAGE)
 
 
 def _resources() -> list[dict]:

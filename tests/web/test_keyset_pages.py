@@ -170,3 +170,37 @@ def test_counts_are_capped_without_a_summary(operator, monkeypatch):
     # /vendas without a search knows its exact total from the summary.
     assert f"{N} registros" in operator.get("/vendas").get_data(as_text=True)
     assert "mais de 10 registros" in operator.get("/vendas?q=example").get_data(as_text=True)
+
+
+def test_kommo_pages_put_undated_contacts_last(app, client, auth, monkeypatch):
+    from app.dashboard import kommo_page
+    from app.models import KommoContact
+
+    monkeypatch.setattr(kommo_page, "PER_PAGE", 4)
+    auth.operator()
+    now = utcnow()
+    db.session.execute(
+        insert(KommoContact),
+        [
+            {
+                "remote_id": 500 + i,
+                "name": f"Pessoa{i:02d}",
+                "remote_updated_at": None if i % 3 == 0 else now - timedelta(hours=i // 2),
+            }
+            for i in range(14)
+        ],
+    )
+    db.session.commit()
+    expected = [
+        c.name
+        for c in db.session.scalars(
+            select(KommoContact).order_by(
+                KommoContact.remote_updated_at.desc().nulls_last(), KommoContact.id.desc()
+            )
+        )
+    ]
+    seen = []
+    for page in range(1, 6):
+        body = client.get(f"/kommo?page={page}").get_data(as_text=True)
+        seen += re.findall(r"Pessoa\d{2}", body)
+    assert list(dict.fromkeys(seen)) == expected
