@@ -135,21 +135,25 @@ def _median_since(since: datetime | None) -> float | None:
         return None
     ranks = (total // 2,) if total % 2 else (total // 2 - 1, total // 2)
     seconds = _seconds_between(ActivationLink.used_at, ActivationLink.created_at)
+    # Which hour holds each middle rank, and where in it (both ranks often share an hour:
+    # then one read of two values).
+    wanted: dict[int, list[int]] = {}
+    before = 0
+    for h in sorted(histogram):
+        for rank in ranks:
+            if before <= rank < before + histogram[h]:
+                wanted.setdefault(h, []).append(rank - before)
+        before += histogram[h]
     values = []
-    for rank in ranks:
-        before = 0
-        for h in sorted(histogram):
-            if rank < before + histogram[h]:
-                stmt = (
-                    select(seconds)
-                    .where(*used, ActivationLink.status == LINK_USED, hours == h)
-                    .order_by(seconds)
-                    .offset(rank - before)
-                    .limit(1)
-                )
-                values.append(float(db.session.scalar(stmt)))
-                break
-            before += histogram[h]
+    for h, offsets in wanted.items():
+        stmt = (
+            select(seconds)
+            .where(*used, hours == h)
+            .order_by(seconds)
+            .offset(min(offsets))
+            .limit(max(offsets) - min(offsets) + 1)
+        )
+        values += [float(v) for v in db.session.scalars(stmt)]
     return sum(values) / len(values)
 
 
