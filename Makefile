@@ -7,6 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+PAGES_SIZES ?= 1000 100000
 
 .PHONY: run demo test lint format audit bench bench-full clean deps dev-deps browser-deps
 
@@ -50,6 +51,11 @@ bench: dev-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_stats.py 50000
+	$(PY) bench/bench_pages.py $(PAGES_SIZES)
+
+# Everything of `bench`, with the operator pages also at 1M rows (minutes of seeding).
+bench-full:
+	$(MAKE) bench PAGES_SIZES="1000 100000 1000000"
 
 # The issue's full runs: 20 s per ingest level, 60 s of webhook -> e-mail at 100/s.
 bench-full: dev-deps

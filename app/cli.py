@@ -66,6 +66,16 @@ def db_backup(output: str | None, keep: int | None) -> None:
             click.echo(f"Cópia antiga removida: {old}")
 
 
+@db_group.command("rebuild-summaries")
+def db_rebuild_summaries() -> None:
+    """Recompute the summary tables (after a restore or rows written with triggers off)."""
+    from app.services import summaries
+
+    with db.engine.begin() as connection:
+        summaries.rebuild(connection)
+    click.echo("Resumos recalculados.")
+
+
 @bp.cli.command("rotate-key")
 def rotate_key() -> None:
     """Re-encrypt every stored secret with the first key of SETTINGS_ENCRYPTION_KEYS."""

@@ -18,14 +18,15 @@ from flask import (
     url_for,
 )
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.activations import bp
 from app.extensions import db
-from app.models import ActivationLink, OutboxEmail
+from app.models import ActivationLink, ActivationProduct, OutboxEmail
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
 from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
 from app.models.types import utcnow
-from app.paging import page_arg
+from app.paging import paginate
 from app.security import safe_next
 from app.services import activation, audit, outbox, stats
 from app.sources import PLATFORMS
@@ -83,12 +84,17 @@ def _query(f: dict):
     return stmt.order_by(ActivationLink.created_at.desc(), ActivationLink.id.desc())
 
 
+ORDER = [(ActivationLink.created_at, True), (ActivationLink.id, True)]
+
+
 def _products() -> list[tuple[str, str]]:
+    """Every product with links (from the ``activation_products`` summary)."""
+    name = db.func.max(db.func.nullif(ActivationProduct.product_name, ""))
     rows = db.session.execute(
-        select(ActivationLink.product_id, db.func.max(ActivationLink.product_name))
-        .where(ActivationLink.product_id.is_not(None))
-        .group_by(ActivationLink.product_id)
-        .order_by(db.func.max(ActivationLink.product_name))
+        select(ActivationProduct.product_id, name)
+        .where(ActivationProduct.n > 0)
+        .group_by(ActivationProduct.product_id)
+        .order_by(name)
     )
     return [(pid, name or pid) for pid, name in rows]
 
@@ -96,8 +102,11 @@ def _products() -> list[tuple[str, str]]:
 @bp.get("/ativacoes")
 def index():
     f = _filters()
-    page = db.paginate(
-        _query(f), page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    page = paginate(
+        _query(f).order_by(None).options(selectinload(ActivationLink.sale)),
+        order=ORDER,
+        per_page=PER_PAGE,
+        key=lambda link: [link.created_at, link.id],
     )
     failed_emails = db.session.scalars(
         select(OutboxEmail)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from sqlalchemy import select
 
 from app.dashboard import bp
-from app.extensions import db
-from app.paging import page_arg
+from app.models import GcClient, GcProduct, GcSale
+from app.paging import capped_count, paginate, paginate_nulls_last
 from app.services import gestao_click as gc_service
 from app.services import sync as sync_service
 
@@ -34,9 +35,15 @@ def gestao_click():
         tab=tab,
         tabs=TABS,
         info=gc_service.overview(),
-        counts=gc_service.counts(),
+        counts={  # tab badges, capped ("10.000+")
+            "sales": capped_count(select(GcSale)),
+            "clients": capped_count(select(GcClient)),
+            "products": capped_count(select(GcProduct)),
+        },
         resources=_resources(),
-        page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+        page=paginate_nulls_last(stmt, GcSale.data, GcSale.id, PER_PAGE)
+        if tab == "vendas"
+        else paginate(stmt, order=None, per_page=PER_PAGE),
         args=args,
         q=query,
         tipo=args.get("tipo", ""),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from sqlalchemy import select
 
 from app.dashboard import bp
-from app.extensions import db
-from app.paging import page_arg
+from app.models import KommoContact, KommoLead
+from app.paging import capped_count, paginate_nulls_last
 from app.services import kommo as kommo_service
 from app.services import sync as sync_service
 
@@ -24,21 +25,27 @@ def kommo():
         "tab": tab,
         "tabs": TABS,
         "info": kommo_service.overview(),
-        "counts": kommo_service.counts(),
+        # Tab badges: counts that stop at paging.COUNT_CAP ("10.000+").
+        "counts": {
+            "contacts": capped_count(select(KommoContact)),
+            "leads": capped_count(select(KommoLead)),
+        },
         "resources": _resources(),
         "q": query,
     }
     if tab == "contatos":
         stmt = kommo_service.contacts_query(query)
         context.update(
-            page=db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False),
+            page=paginate_nulls_last(
+                stmt, KommoContact.remote_updated_at, KommoContact.id, PER_PAGE
+            ),
             args={"aba": tab, "q": query},
         )
     else:
         outcome = request.args.get("status", "")
         outcome = outcome if outcome in OUTCOMES else ""
         stmt = kommo_service.leads_query(query, outcome)
-        page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
+        page = paginate_nulls_last(stmt, KommoLead.remote_updated_at, KommoLead.id, PER_PAGE)
         context.update(
             page=page,
             args={"aba": tab, "q": query, "status": outcome},

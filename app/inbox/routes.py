@@ -13,7 +13,7 @@ from app.extensions import db
 from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
-from app.paging import page_arg
+from app.paging import paginate
 from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
@@ -67,7 +67,7 @@ def index():
     platform = request.args.get("platform", "")
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()[:200]
-    stmt = select(WebhookEvent).order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+    stmt = select(WebhookEvent)
     if platform in PLATFORMS:
         stmt = stmt.where(WebhookEvent.platform == platform)
     if status in EVENT_STATUSES:
@@ -81,8 +81,11 @@ def index():
                 db.func.lower(WebhookEvent.event_type).like(like),
             )
         )
-    page = db.paginate(
-        stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    page = paginate(
+        stmt,
+        order=[(WebhookEvent.received_at, True), (WebhookEvent.id, True)],
+        per_page=PER_PAGE,
+        key=lambda event: [event.received_at, event.id],
     )
     secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(

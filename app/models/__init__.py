@@ -10,19 +10,32 @@ from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
 from app.models.settings import IntegrationSetting
+from app.models.summaries import (
+    ActivationDaily,
+    ActivationHour,
+    ActivationProduct,
+    KommoWonTotal,
+    SalesDaily,
+    SalesTotal,
+)
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
     "Access",
+    "ActivationDaily",
+    "ActivationHour",
     "ActivationLink",
+    "ActivationProduct",
     "ApiToken",
     "AuditEntry",
     "GcClient",
     "GcProduct",
     "GcSale",
     "Sale",
+    "SalesDaily",
+    "SalesTotal",
     "SaleStatusChange",
     "WebhookEvent",
     "WebhookRejection",
@@ -33,6 +46,7 @@ __all__ = [
     "JobSetting",
     "KommoContact",
     "KommoLead",
+    "KommoWonTotal",
     "OutboxEmail",
     "PasswordResetToken",
     "Product",

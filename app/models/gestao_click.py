@@ -72,6 +72,7 @@ class GcSale(db.Model):
 
 class GcClient(db.Model):
     __tablename__ = "gc_clients"
+    __table_args__ = (Index("ix_gc_clients_nome_id", "nome", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remote_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -113,6 +114,7 @@ class GcClient(db.Model):
 
 class GcProduct(db.Model):
     __tablename__ = "gc_products"
+    __table_args__ = (Index("ix_gc_products_nome_id", "nome", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remote_id: Mapped[str] = mapped_column(String(32), unique=True)

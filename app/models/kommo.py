@@ -22,6 +22,10 @@ def _iso(value: datetime | None) -> str | None:
 
 class KommoContact(db.Model):
     __tablename__ = "kommo_contacts"
+    __table_args__ = (
+        # The lists sort by remote_updated_at DESC NULLS LAST, id DESC.
+        Index("ix_kommo_contacts_updated_id", "remote_updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remote_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -55,7 +59,10 @@ class KommoContact(db.Model):
 
 class KommoLead(db.Model):
     __tablename__ = "kommo_leads"
-    __table_args__ = (Index("ix_kommo_leads_pipeline_status", "pipeline_id", "status_id"),)
+    __table_args__ = (
+        Index("ix_kommo_leads_pipeline_status", "pipeline_id", "status_id"),
+        Index("ix_kommo_leads_updated_id", "remote_updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remote_id: Mapped[int] = mapped_column(BigInteger, unique=True)

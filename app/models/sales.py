@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -39,6 +39,15 @@ class Sale(db.Model):
         Index("ix_sales_platform_product", "platform", "product_id"),
         Index("ix_sales_subscription", "platform", "subscription_id"),
         Index("ix_sales_parent", "platform", "parent_transaction_id"),
+        # The time every sales list sorts and filters by (keyset pages of /vendas, the
+        # overview's latest sales and the partial first day of its window).
+        Index(
+            "ix_sales_when_id",
+            func.coalesce(text("approved_at"), text("status_at"), text("created_at")),
+            "id",
+        ),
+        # Covers the overview's revoked count (status changes in the window).
+        Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

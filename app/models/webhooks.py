@@ -25,6 +25,8 @@ class WebhookEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("platform", "dedupe_key"),
         Index("ix_webhook_events_status_received", "status", "received_at"),
+        Index("ix_webhook_events_received_id", "received_at", "id"),
+        Index("ix_webhook_events_platform_received", "platform", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS
-from app.models import Sale
+from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
-from app.paging import page_arg
+from app.paging import paginate
 from app.sales_pages import bp
 
 PER_PAGE = 50
@@ -43,7 +43,37 @@ def _filters():
 
 
 def _platforms() -> list[str]:
-    return list(db.session.scalars(select(Sale.platform).distinct().order_by(Sale.platform)))
+    """Distinct platforms by skipping along the (platform, …) index: a few lookups, no scan."""
+    found = []
+    current = db.session.scalar(select(func.min(Sale.platform)))
+    while current is not None:
+        found.append(current)
+        current = db.session.scalar(select(func.min(Sale.platform)).where(Sale.platform > current))
+    return found
+
+
+def _summary(f):
+    """(table, conditions) of the summary answering these filters, or None when they need the
+    sales themselves (a search). Without dates, ``sales_totals`` (~100 rows); with dates,
+    ``sales_daily`` over those São Paulo days."""
+    if f["q"]:
+        return None
+    start, end = _day(f["de"]), _day(f["ate"], end=True)
+    table = SalesDaily if (start or end) else SalesTotal
+    conditions = []
+    if f["testes"] == "":
+        conditions.append(table.is_test.is_(False))
+    elif f["testes"] == "apenas":
+        conditions.append(table.is_test.is_(True))
+    if f["platform"]:
+        conditions.append(table.platform == f["platform"])
+    if f["status"]:
+        conditions.append(table.status == f["status"])
+    if start:
+        conditions.append(SalesDaily.day >= start.date().isoformat())
+    if end:
+        conditions.append(SalesDaily.day < end.date().isoformat())
+    return table, conditions
 
 
 def _conditions(f) -> list:
@@ -79,21 +109,45 @@ def _conditions(f) -> list:
 def index():
     f = _filters()
     conditions = _conditions(f)
-    stmt = (
-        select(Sale)
-        .where(*conditions)
-        .order_by(
-            func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at).desc(), Sale.id.desc()
-        )
+    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    summary = _summary(f)
+    if summary is not None:
+        table, where = summary
+        rows = db.session.execute(
+            select(
+                table.currency,
+                table.status,
+                table.is_test,
+                func.sum(table.n),
+                func.coalesce(func.sum(table.amount_cents), 0),
+            )
+            .where(*where)
+            .group_by(table.currency, table.status, table.is_test)
+        ).all()
+        total = sum(int(n or 0) for *_, n, _ in rows)
+        by_currency: dict[str, list[int]] = {}
+        for currency, status, is_test, n, amount in rows:
+            if status in GRANTING_STATUSES and not is_test:
+                entry = by_currency.setdefault(currency, [0, 0])
+                entry[0] += int(n or 0)
+                entry[1] += int(amount or 0)
+        totals = [(c or None, n, amount) for c, (n, amount) in by_currency.items() if n]
+    else:
+        total = None
+        totals = db.session.execute(
+            select(
+                Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)
+            )
+            .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
+            .group_by(Sale.currency)
+        ).all()
+    page = paginate(
+        select(Sale).where(*conditions),
+        order=[(when, True), (Sale.id, True)],
+        per_page=PER_PAGE,
+        total=total,
+        key=lambda sale: [sale.approved_at or sale.status_at or sale.created_at, sale.id],
     )
-    page = db.paginate(
-        stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
-    )
-    totals = db.session.execute(
-        select(Sale.currency, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
-        .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
-        .group_by(Sale.currency)
-    ).all()
     return render_template(
         "sales/index.html",
         page=page,

@@ -480,10 +480,13 @@ def won_totals() -> list[dict[str, Any]]:
     first. Leads synced before their currency was known count in the account's."""
     fallback = account_currency_code()
     totals: dict[str, dict[str, Any]] = {}
+    from app.models import KommoWonTotal
+
+    # The trigger-kept summary of won leads (app.models.summaries), not a scan of the leads.
     rows = db.session.execute(
-        select(KommoLead.currency, func.sum(KommoLead.price), func.count())
-        .where(KommoLead.is_won.is_(True), KommoLead.price.is_not(None))
-        .group_by(KommoLead.currency)
+        select(KommoWonTotal.currency, KommoWonTotal.price, KommoWonTotal.n).where(
+            KommoWonTotal.n != 0
+        )
     )
     for currency, total, count in rows:
         code = currency or fallback

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import OutboxEmail, Sale, WebhookEvent
+from app.models import OutboxEmail, Sale, SalesDaily, WebhookEvent
 from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
 from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES
 from app.models.types import utcnow
@@ -30,17 +30,42 @@ class Overview:
     recent_sales: list[Sale]
 
 
-def build(days: int = 30) -> Overview:
-    since = utcnow() - timedelta(days=days)
+def approved_totals(since: datetime) -> tuple[int, int]:
+    """Count and BRL revenue of the non-test sales granting access whose time is >= since:
+    whole São Paulo days from the ``sales_daily`` summary, the partial first day from the
+    sales themselves (by the ``ix_sales_when_id`` index)."""
+    from app.formatting import local
+    from app.services.stats import _next_local_midnight
+
+    boundary = _next_local_midnight(since)
+    summary = db.session.execute(
+        select(
+            func.coalesce(func.sum(SalesDaily.n), 0),
+            func.coalesce(func.sum(SalesDaily.amount_cents), 0),
+        ).where(
+            SalesDaily.day >= local(boundary).date().isoformat(),
+            SalesDaily.status.in_(GRANTING_STATUSES),
+            SalesDaily.currency.in_(("BRL", "")),
+            SalesDaily.is_test.is_(False),
+        )
+    ).one()
     when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
-    approved = db.session.execute(
+    edge = db.session.execute(
         select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)).where(
             Sale.status.in_(GRANTING_STATUSES),
             when >= since,
+            when < boundary,
             func.coalesce(Sale.currency, "BRL") == "BRL",
             Sale.is_test.is_(False),
         )
     ).one()
+    return int(summary[0]) + int(edge[0] or 0), int(summary[1]) + int(edge[1] or 0)
+
+
+def build(days: int = 30) -> Overview:
+    since = utcnow() - timedelta(days=days)
+    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    approved = approved_totals(since)
     revoked = db.session.scalar(
         select(func.count(Sale.id)).where(
             Sale.status.in_(REVOKED_STATUSES),
@@ -58,8 +83,8 @@ def build(days: int = 30) -> Overview:
     )
     return Overview(
         days=days,
-        approved_count=approved[0] or 0,
-        revenue_cents=int(approved[1] or 0),
+        approved_count=approved[0],
+        revenue_cents=approved[1],
         revoked_count=revoked or 0,
         funnel=stats.funnel(since=since),
         failed_webhooks=db.session.scalar(

@@ -227,9 +227,8 @@ def test_uncommitted_work_does_not_block_progress_writes(sync_app):
 
     sync.register(SOURCE, "lock", holds_a_write, "Teste lock")
     try:
-        started = time.monotonic()
+        # A hang would end in SQLite's busy timeout and a failed run (no wall-clock assert).
         run = sync.run_sync(SOURCE, "lock")
-        assert time.monotonic() - started < 5
     finally:
         sync.unregister(SOURCE, "lock")
     assert run.status == "succeeded"

@@ -1,0 +1,105 @@
+"""Summary tables for the overview, /vendas and /relatorios aggregates at size.
+
+Maintained by database triggers on ``sales``, ``activation_links`` and ``kommo_leads`` (migration
+``a1c3e5f7b9d2``), so every write path — ORM, core, bulk upserts, a psql session — keeps them
+right in the same transaction as the change. Rows are never deleted by the triggers: a bucket
+that empties keeps zeros. ``day`` is the São Paulo calendar day (``YYYY-MM-DD``) of the row's
+time, the same day the pages group and filter by. NULL keys are stored as ``''``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class SalesDaily(db.Model):
+    """Sales per São Paulo day of ``coalesce(approved_at, status_at, created_at)``."""
+
+    __tablename__ = "sales_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(8), primary_key=True)
+    is_test: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SalesTotal(db.Model):
+    """``sales_daily`` without the day: /vendas totals without a date filter read ~100 rows."""
+
+    __tablename__ = "sales_totals"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(8), primary_key=True)
+    is_test: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActivationDaily(db.Model):
+    """Activation links per São Paulo day of ``created_at``, counting only what the funnel
+    counts: no test links, and a resend or e-mail correction's replaced link never (one
+    issuance chain is one link). ``expired``/``pending`` are by stored status; readers move
+    pending links already past ``expires_at`` to expired at read time."""
+
+    __tablename__ = "activation_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+    revoked: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivationHour(db.Model):
+    """Used links (the funnel's) per São Paulo day of ``created_at`` and whole hours from
+    creation to use: the median time to activate finds its hour here and reads the exact
+    values of that hour only (index ``ix_activation_links_used_hour``)."""
+
+    __tablename__ = "activation_hours"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivationProduct(db.Model):
+    """Links per (product id, product name), tests included: the /ativacoes product filter."""
+
+    __tablename__ = "activation_products"
+
+    product_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KommoWonTotal(db.Model):
+    """Won Kommo leads with a price, per currency (``''`` when unknown): the /kommo totals."""
+
+    __tablename__ = "kommo_won_totals"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    price: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+SUMMARY_TABLES = (
+    "sales_daily",
+    "sales_totals",
+    "activation_daily",
+    "activation_hours",
+    "activation_products",
+    "kommo_won_totals",
+)

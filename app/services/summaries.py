@@ -1,0 +1,319 @@
+"""Summary tables (app.models.summaries): the triggers that keep them, and a recomputation.
+
+The trigger SQL lives here so the migration, the tests and ``rebuild()`` use one text. The
+São Paulo day matches ``app.services.stats._local_day`` (UTC-3 on SQLite; the zone on
+PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+SALE_WHEN = "coalesce({r}.approved_at, {r}.status_at, {r}.created_at)"
+SALE_COLUMNS = (
+    "approved_at",
+    "status_at",
+    "created_at",
+    "platform",
+    "status",
+    "currency",
+    "is_test",
+    "amount_cents",
+)
+LINK_COLUMNS = (
+    "used_at",
+    "created_at",
+    "platform",
+    "product_id",
+    "product_name",
+    "is_test",
+    "revoked_reason",
+    "sent_at",
+    "opened_at",
+    "status",
+)
+
+
+def _day(dialect: str, expr: str) -> str:
+    if dialect == "postgresql":
+        return f"to_char(timezone('America/Sao_Paulo', {expr}), 'YYYY-MM-DD')"
+    return f"strftime('%Y-%m-%d', {expr}, '-3 hours')"
+
+
+def _false(dialect: str) -> str:
+    return "false" if dialect == "postgresql" else "0"
+
+
+def _sales_upsert(dialect: str, r: str, sign: str) -> str:
+    day = _day(dialect, SALE_WHEN.format(r=r))
+    return (
+        "INSERT INTO sales_daily (day, platform, status, currency, is_test, n, amount_cents) "
+        f"SELECT {day}, {r}.platform, {r}.status, coalesce({r}.currency, ''), {r}.is_test, "
+        f"{sign}1, {sign}coalesce({r}.amount_cents, 0) WHERE true "
+        "ON CONFLICT (day, platform, status, currency, is_test) DO UPDATE SET "
+        "n = sales_daily.n + excluded.n, "
+        "amount_cents = sales_daily.amount_cents + excluded.amount_cents"
+    )
+
+
+def _totals_upsert(r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_totals (platform, status, currency, is_test, n, amount_cents) "
+        f"SELECT {r}.platform, {r}.status, coalesce({r}.currency, ''), {r}.is_test, "
+        f"{sign}1, {sign}coalesce({r}.amount_cents, 0) WHERE true "
+        "ON CONFLICT (platform, status, currency, is_test) DO UPDATE SET "
+        "n = sales_totals.n + excluded.n, "
+        "amount_cents = sales_totals.amount_cents + excluded.amount_cents"
+    )
+
+
+def _link_counts(r: str) -> str:
+    return ", ".join(
+        (
+            "1",
+            f"CASE WHEN {r}.sent_at IS NOT NULL THEN 1 ELSE 0 END",
+            f"CASE WHEN {r}.opened_at IS NOT NULL THEN 1 ELSE 0 END",
+            *(
+                f"CASE WHEN {r}.status = '{s}' THEN 1 ELSE 0 END"
+                for s in ("used", "expired", "revoked", "pending")
+            ),
+        )
+    )
+
+
+LINK_COUNT_NAMES = ("created", "sent", "opened", "used", "expired", "revoked", "pending")
+
+
+def _link_upsert(dialect: str, r: str, sign: str) -> str:
+    day = _day(dialect, f"{r}.created_at")
+    counts = _link_counts(r)
+    if sign == "-":
+        counts = ", ".join(f"-({c})" for c in counts.split(", "))
+    names = ", ".join(LINK_COUNT_NAMES)
+    sets = ", ".join(f"{c} = activation_daily.{c} + excluded.{c}" for c in LINK_COUNT_NAMES)
+    return (
+        f"INSERT INTO activation_daily (day, platform, product_id, product_name, {names}) "
+        f"SELECT {day}, {r}.platform, coalesce({r}.product_id, ''), "
+        f"coalesce({r}.product_name, ''), {counts} "
+        f"WHERE {r}.is_test = {_false(dialect)} "
+        f"AND coalesce({r}.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+        "ON CONFLICT (day, platform, product_id, product_name) DO UPDATE SET " + sets
+    )
+
+
+def used_hours(dialect: str, r: str | None = None) -> str:
+    """Whole hours from a link's creation to its use (one text for trigger, index, query)."""
+    p = f"{r}." if r else ""
+    if dialect == "postgresql":
+        # As PostgreSQL prints it back (so the model/migration comparison sees one text).
+        return f"(floor(EXTRACT(epoch FROM {p}used_at - {p}created_at) / 3600::numeric)::integer)"
+    return f"CAST((julianday({p}used_at) - julianday({p}created_at)) * 24 AS INTEGER)"
+
+
+def _hour_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO activation_hours (day, hours, n) "
+        f"SELECT {_day(dialect, f'{r}.created_at')}, {used_hours(dialect, r)}, {sign}1 "
+        f"WHERE {r}.is_test = {_false(dialect)} "
+        f"AND coalesce({r}.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+        f"AND {r}.status = 'used' AND {r}.used_at IS NOT NULL "
+        "ON CONFLICT (day, hours) DO UPDATE SET n = activation_hours.n + excluded.n"
+    )
+
+
+def _product_upsert(r: str, sign: str) -> str:
+    return (
+        "INSERT INTO activation_products (product_id, product_name, n) "
+        f"SELECT {r}.product_id, coalesce({r}.product_name, ''), {sign}1 "
+        f"WHERE {r}.product_id IS NOT NULL "
+        "ON CONFLICT (product_id, product_name) DO UPDATE SET "
+        "n = activation_products.n + excluded.n"
+    )
+
+
+LEAD_COLUMNS = ("is_won", "price", "currency")
+
+
+def _won_upsert(dialect: str, r: str, sign: str) -> str:
+    true = "true" if dialect == "postgresql" else "1"
+    return (
+        "INSERT INTO kommo_won_totals (currency, n, price) "
+        f"SELECT coalesce({r}.currency, ''), {sign}1, {sign}{r}.price "
+        f"WHERE {r}.is_won = {true} AND {r}.price IS NOT NULL "
+        "ON CONFLICT (currency) DO UPDATE SET n = kommo_won_totals.n + excluded.n, "
+        "price = kommo_won_totals.price + excluded.price"
+    )
+
+
+def _changed(columns, sep=" OR ") -> str:
+    return sep.join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+
+
+def trigger_statements(dialect: str) -> list[str]:
+    """CREATE statements for the summary triggers on this dialect."""
+    if dialect == "postgresql":
+        statements = []
+        for name, table, columns, ups in (
+            (
+                "sales_daily_apply",
+                "sales",
+                SALE_COLUMNS,
+                lambda r, s: [_sales_upsert(dialect, r, s), _totals_upsert(r, s)],
+            ),
+            (
+                "activation_summaries_apply",
+                "activation_links",
+                LINK_COLUMNS,
+                lambda r, s: [
+                    _link_upsert(dialect, r, s),
+                    _hour_upsert(dialect, r, s),
+                    _product_upsert(r, s),
+                ],
+            ),
+            (
+                "kommo_won_totals_apply",
+                "kommo_leads",
+                LEAD_COLUMNS,
+                lambda r, s: [_won_upsert(dialect, r, s)],
+            ),
+        ):
+            old = ";\n    ".join(ups("OLD", "-"))
+            new = ";\n    ".join(ups("NEW", ""))
+            same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in columns)
+            statements.append(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "BEGIN\n"
+                f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
+                f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
+                f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
+                "  RETURN NULL;\nEND\n$$"
+            )
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        return statements
+    sales_old = f"{_sales_upsert(dialect, 'OLD', '-')}; {_totals_upsert('OLD', '-')}"
+    sales_new = f"{_sales_upsert(dialect, 'NEW', '')}; {_totals_upsert('NEW', '')}"
+    link_old = "; ".join(
+        (
+            _link_upsert(dialect, "OLD", "-"),
+            _hour_upsert(dialect, "OLD", "-"),
+            _product_upsert("OLD", "-"),
+        )
+    )
+    link_new = "; ".join(
+        (
+            _link_upsert(dialect, "NEW", ""),
+            _hour_upsert(dialect, "NEW", ""),
+            _product_upsert("NEW", ""),
+        )
+    )
+    return [
+        f"CREATE TRIGGER sales_daily_ins AFTER INSERT ON sales BEGIN {sales_new}; END",
+        f"CREATE TRIGGER sales_daily_del AFTER DELETE ON sales BEGIN {sales_old}; END",
+        f"CREATE TRIGGER sales_daily_upd AFTER UPDATE ON sales WHEN {_changed(SALE_COLUMNS)} "
+        f"BEGIN {sales_old}; {sales_new}; END",
+        f"CREATE TRIGGER activation_summaries_ins AFTER INSERT ON activation_links "
+        f"BEGIN {link_new}; END",
+        f"CREATE TRIGGER activation_summaries_del AFTER DELETE ON activation_links "
+        f"BEGIN {link_old}; END",
+        "CREATE TRIGGER activation_summaries_upd AFTER UPDATE ON activation_links "
+        f"WHEN {_changed(LINK_COLUMNS)} BEGIN {link_old}; {link_new}; END",
+        "CREATE TRIGGER kommo_won_totals_ins AFTER INSERT ON kommo_leads "
+        f"BEGIN {_won_upsert(dialect, 'NEW', '')}; END",
+        "CREATE TRIGGER kommo_won_totals_del AFTER DELETE ON kommo_leads "
+        f"BEGIN {_won_upsert(dialect, 'OLD', '-')}; END",
+        f"CREATE TRIGGER kommo_won_totals_upd AFTER UPDATE ON kommo_leads "
+        f"WHEN {_changed(LEAD_COLUMNS)} BEGIN {_won_upsert(dialect, 'OLD', '-')}; "
+        f"{_won_upsert(dialect, 'NEW', '')}; END",
+    ]
+
+
+def drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS sales_daily_apply ON sales",
+            "DROP FUNCTION IF EXISTS sales_daily_apply()",
+            "DROP TRIGGER IF EXISTS activation_summaries_apply ON activation_links",
+            "DROP FUNCTION IF EXISTS activation_summaries_apply()",
+            "DROP TRIGGER IF EXISTS kommo_won_totals_apply ON kommo_leads",
+            "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in (
+            "sales_daily_ins",
+            "sales_daily_del",
+            "sales_daily_upd",
+            "activation_summaries_ins",
+            "activation_summaries_del",
+            "activation_summaries_upd",
+            "kommo_won_totals_ins",
+            "kommo_won_totals_del",
+            "kommo_won_totals_upd",
+        )
+    ]
+
+
+def recompute_statements(dialect: str) -> dict[str, str]:
+    """SELECTs giving each summary table's rows from the source tables."""
+    day = _day(dialect, SALE_WHEN.format(r="s"))
+    link_day = _day(dialect, "l.created_at")
+    link_sums = ", ".join(
+        f"sum({c}) AS {n}"
+        for c, n in zip(_link_counts("l").split(", "), LINK_COUNT_NAMES, strict=True)
+    )
+    return {
+        "sales_daily": (
+            f"SELECT {day} AS day, s.platform, s.status, coalesce(s.currency, '') AS currency, "
+            "s.is_test, count(*) AS n, sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            "FROM sales s GROUP BY 1, 2, 3, 4, 5"
+        ),
+        "sales_totals": (
+            "SELECT s.platform, s.status, coalesce(s.currency, '') AS currency, s.is_test, "
+            "count(*) AS n, sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            "FROM sales s GROUP BY 1, 2, 3, 4"
+        ),
+        "activation_daily": (
+            f"SELECT {link_day} AS day, l.platform, coalesce(l.product_id, '') AS product_id, "
+            f"coalesce(l.product_name, '') AS product_name, {link_sums} "
+            f"FROM activation_links l WHERE l.is_test = {_false(dialect)} "
+            "AND coalesce(l.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+            "GROUP BY 1, 2, 3, 4"
+        ),
+        "activation_hours": (
+            f"SELECT {link_day} AS day, {used_hours(dialect, 'l')} AS hours, count(*) AS n "
+            f"FROM activation_links l WHERE l.is_test = {_false(dialect)} "
+            "AND coalesce(l.revoked_reason, '') NOT IN ('replaced', 'email_changed') "
+            "AND l.status = 'used' AND l.used_at IS NOT NULL GROUP BY 1, 2"
+        ),
+        "activation_products": (
+            "SELECT l.product_id, coalesce(l.product_name, '') AS product_name, count(*) AS n "
+            "FROM activation_links l WHERE l.product_id IS NOT NULL GROUP BY 1, 2"
+        ),
+        "kommo_won_totals": (
+            "SELECT coalesce(k.currency, '') AS currency, count(*) AS n, sum(k.price) AS price "
+            f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
+            "AND k.price IS NOT NULL GROUP BY 1"
+        ),
+    }
+
+
+COLUMNS = {
+    "sales_daily": "day, platform, status, currency, is_test, n, amount_cents",
+    "sales_totals": "platform, status, currency, is_test, n, amount_cents",
+    "activation_daily": "day, platform, product_id, product_name, " + ", ".join(LINK_COUNT_NAMES),
+    "activation_hours": "day, hours, n",
+    "activation_products": "product_id, product_name, n",
+    "kommo_won_totals": "currency, n, price",
+}
+
+
+def rebuild(connection) -> None:
+    """Recompute every summary table from scratch (after a restore or a trigger outage)."""
+    dialect = connection.dialect.name
+    for table, select_sql in recompute_statements(dialect).items():
+        connection.execute(text(f"DELETE FROM {table}"))
+        columns = COLUMNS[table]
+        connection.execute(text(f"INSERT INTO {table} ({columns}) {select_sql}"))
