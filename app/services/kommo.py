@@ -50,8 +50,7 @@ from app.extensions import db
 from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
 from app.models.types import utcnow
-from app.services import settings, sync
-from app.services.upserts import upsert_page
+from app.services import bulk, prefetch, settings, sync
 from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
 from config import seconds
 
@@ -329,18 +328,23 @@ def updated_from(ctx: sync.SyncContext, full: bool) -> datetime | None:
 
 
 def _run_pages(ctx: sync.SyncContext, pages, model, mapper) -> None:
+    """Write each page in bulk while the next one is fetched (``prefetch.ahead``)."""
     db.session.commit()  # no read transaction held while Kommo answers
     try:
-        for page in pages:
-            ctx.check_cancel()
-            rows = []
-            for item in page.items:
-                mapped = mapper(item)
-                if mapped is None:
-                    ctx.item("failed")
-                else:
-                    rows.append(mapped)
-            upsert_page(ctx, model, rows)
+        with prefetch.ahead(pages) as fetched:
+            for page in fetched:
+                ctx.check_cancel()
+                rows = []
+                failed = 0
+                for item in page.items:
+                    mapped = mapper(item)
+                    if mapped is None:
+                        failed += 1
+                    else:
+                        rows.append(mapped)
+                if failed:
+                    ctx.tally({"failed": failed})
+                bulk.upsert_page(ctx, model, rows)
     except AuthenticationError:
         raise sync.SyncError(MSG_SYNC_AUTH) from None
     except PaymentRequiredError:
