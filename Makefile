@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run demo test lint format audit bench clean deps dev-deps browser-deps
+.PHONY: run demo test lint format audit bench bench-full clean deps dev-deps browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: dev-deps browser-deps
 bench: dev-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_stats.py 50000
+	$(PY) bench/bench_sync.py
+
+# The same at full size (sync: 100k records per API resource; tens of minutes).
+bench-full: dev-deps
+	$(PY) bench/bench_sync.py --full
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

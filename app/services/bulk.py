@@ -172,21 +172,29 @@ def _upsert(table, batch: list[dict], target: tuple[str, ...]) -> list[str]:
     postgres = dialect_name() == "postgresql"
     synced = [c for c in batch[0] if c not in target]
     values = [{**row, "last_sync_at": now, "created_at": now, "updated_at": now} for row in batch]
-    stmt = insert_for(table).values(values)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(target),
-        set_={c: excluded[c] for c in (*synced, "last_sync_at", "updated_at")},
-        where=or_(*(_differs(table, excluded, c, postgres) for c in synced)),
-    )
+    stmt = upsert_statement(table, target, synced)
+    # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends the page as one
+    # multi-row INSERT (up to 1,000 rows) from a statement compiled once and cached
     if postgres:
         marker = literal_column("(xmax = 0)")
-        inserted = db.session.execute(stmt.returning(marker)).scalars().all()
+        inserted = db.session.execute(stmt.returning(marker), values).scalars().all()
         created = sum(1 for flag in inserted if flag)
     else:
-        inserted = db.session.execute(stmt.returning(table.c.created_at)).scalars().all()
+        inserted = db.session.execute(stmt.returning(table.c.created_at), values).scalars().all()
         created = sum(1 for when in inserted if when == now)
     updated = len(inserted) - created
-    return (
-        ["created"] * created + ["updated"] * updated + ["unchanged"] * (len(batch) - len(inserted))
+    unchanged = len(batch) - len(inserted)
+    return ["created"] * created + ["updated"] * updated + ["unchanged"] * unchanged
+
+
+def upsert_statement(table, target: tuple[str, ...], synced: list[str], *, only_changed=True):
+    """``INSERT … ON CONFLICT (target) DO UPDATE SET synced…, last_sync_at, updated_at
+    [WHERE any synced column differs]`` for executemany."""
+    postgres = dialect_name() == "postgresql"
+    stmt = insert_for(table)
+    excluded = stmt.excluded
+    written = [*synced, *(c for c in ("last_sync_at", "updated_at") if c in table.c)]
+    where = or_(*(_differs(table, excluded, c, postgres) for c in synced)) if only_changed else None
+    return stmt.on_conflict_do_update(
+        index_elements=list(target), set_={c: excluded[c] for c in written}, where=where
     )

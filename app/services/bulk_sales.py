@@ -162,12 +162,10 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
             }
             for s, p in creates
         ]
-        stmt = (
-            bulk.insert_for(table)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["platform", "transaction_id"])
+        stmt = bulk.insert_for(table).on_conflict_do_nothing(
+            index_elements=["platform", "transaction_id"]
         )
-        returned = db.session.execute(stmt.returning(table.c.id, table.c.transaction_id))
+        returned = db.session.execute(stmt.returning(table.c.id, table.c.transaction_id), rows)
         ids = {transaction: sale_id for sale_id, transaction in returned}
         for sale, result in creates:
             sale_id = ids.get(sale.transaction_id)
@@ -183,16 +181,18 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
                 **{name: p.values.get(name) for name in _WRITTEN},
                 "platform": platform,
                 "transaction_id": s.transaction_id,
+                "source": "sync",
+                "is_order_bump": False,
+                "is_test": False,
+                "created_at": now,
                 "updated_at": now,
             }
             for s, p in updates
         ]
-        stmt = bulk.insert_for(table).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "transaction_id"],
-            set_={name: stmt.excluded[name] for name in (*_WRITTEN, "updated_at")},
+        stmt = bulk.upsert_statement(
+            table, ("platform", "transaction_id"), list(_WRITTEN), only_changed=False
         )
-        db.session.execute(stmt)
+        db.session.execute(stmt.returning(table.c.id), rows).all()
         for _sale, result in updates:
             outcomes.append("updated")
             if result.history:
