@@ -22,13 +22,14 @@ a locked SQLite database is rolled back and written again whole (``retry_on_lock
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, cast, literal_column, or_
+from sqlalchemy import JSON, Text, bindparam, cast, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import is_lock_error, retry_on_lock
@@ -169,17 +170,15 @@ def _differs(table, excluded, name: str, postgres: bool):
 
 def _upsert(table, batch: list[dict], target: tuple[str, ...]) -> list[str]:
     now = utcnow()
-    postgres = dialect_name() == "postgresql"
     synced = [c for c in batch[0] if c not in target]
     values = [{**row, "last_sync_at": now, "created_at": now, "updated_at": now} for row in batch]
-    stmt = upsert_statement(table, target, synced)
-    # executemany with RETURNING: SQLAlchemy's "insertmanyvalues" sends the page as one
-    # multi-row INSERT (up to 1,000 rows) from a statement compiled once and cached
-    if postgres:
+    if dialect_name() == "postgresql":
+        stmt = upsert_statement(table, target, synced, rows=values)
         marker = literal_column("(xmax = 0)")
-        inserted = db.session.execute(stmt.returning(marker), values).scalars().all()
+        inserted = db.session.execute(stmt.returning(marker)).scalars().all()
         created = sum(1 for flag in inserted if flag)
     else:
+        stmt = upsert_statement(table, target, synced)
         inserted = db.session.execute(stmt.returning(table.c.created_at), values).scalars().all()
         created = sum(1 for when in inserted if when == now)
     updated = len(inserted) - created
@@ -187,14 +186,49 @@ def _upsert(table, batch: list[dict], target: tuple[str, ...]) -> list[str]:
     return ["created"] * created + ["updated"] * updated + ["unchanged"] * unchanged
 
 
-def upsert_statement(table, target: tuple[str, ...], synced: list[str], *, only_changed=True):
+def upsert_statement(
+    table,
+    target: tuple[str, ...],
+    synced: list[str],
+    *,
+    only_changed: bool = True,
+    rows: list[dict] | None = None,
+):
     """``INSERT … ON CONFLICT (target) DO UPDATE SET synced…, last_sync_at, updated_at
-    [WHERE any synced column differs]`` for executemany."""
+    [WHERE any synced column differs]``.
+
+    SQLite: without ``rows``, for executemany with RETURNING, which SQLAlchemy's
+    "insertmanyvalues" sends as one multi-row INSERT from a statement compiled once.
+    PostgreSQL: with ``rows``, ``INSERT … SELECT … FROM unnest(<one array per column>)``: a
+    short, constant statement whatever the page size (psycopg re-parses a long multi-row
+    statement on every page, which cost more than the write itself)."""
     postgres = dialect_name() == "postgresql"
     stmt = insert_for(table)
+    if rows is not None:
+        columns = list(rows[0])
+        stmt = stmt.from_select(columns, unnest_rows(table, columns, rows))
     excluded = stmt.excluded
     written = [*synced, *(c for c in ("last_sync_at", "updated_at") if c in table.c)]
     where = or_(*(_differs(table, excluded, c, postgres) for c in synced)) if only_changed else None
     return stmt.on_conflict_do_update(
         index_elements=list(target), set_={c: excluded[c] for c in written}, where=where
     )
+
+
+def unnest_rows(table, columns: list[str], rows: list[dict]):
+    """PostgreSQL: ``SELECT * FROM unnest(CAST(:a AS type[]), …) AS t(a, …)`` over ``rows``."""
+    arrays = []
+    for name in columns:
+        column_type = table.c[name].type
+        values = [row[name] for row in rows]
+        if isinstance(column_type, JSON):
+            # serialized here: a list value would read as one more array dimension (and None
+            # is JSON null, as the JSON type stores it)
+            texts = [json.dumps(value) for value in values]
+            param = cast(bindparam(f"rows_{name}", texts, type_=ARRAY(Text)), ARRAY(Text))
+            arrays.append(cast(param, ARRAY(column_type)))
+            continue
+        kind = ARRAY(column_type)
+        arrays.append(cast(bindparam(f"rows_{name}", values, type_=kind), kind))
+    derived = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return select(*(derived.c[name] for name in columns))

@@ -133,6 +133,7 @@ def _existing(platform: str, transactions: list[str]) -> dict[str, dict]:
 def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
     now = utcnow()
     table = Sale.__table__
+    postgres = bulk.dialect_name() == "postgresql"
     bulk.begin_write()
     existing = _existing(platform, [s.transaction_id for s in batch])
     outcomes: list[str] = []
@@ -162,10 +163,12 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
             }
             for s, p in creates
         ]
-        stmt = bulk.insert_for(table).on_conflict_do_nothing(
-            index_elements=["platform", "transaction_id"]
-        )
-        returned = db.session.execute(stmt.returning(table.c.id, table.c.transaction_id), rows)
+        stmt = bulk.insert_for(table)
+        if postgres:  # one short statement over arrays (see bulk.upsert_statement)
+            stmt = stmt.from_select(list(rows[0]), bulk.unnest_rows(table, list(rows[0]), rows))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["platform", "transaction_id"])
+        stmt = stmt.returning(table.c.id, table.c.transaction_id)
+        returned = db.session.execute(stmt) if postgres else db.session.execute(stmt, rows)
         ids = {transaction: sale_id for sale_id, transaction in returned}
         for sale, result in creates:
             sale_id = ids.get(sale.transaction_id)
@@ -190,15 +193,27 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
             for s, p in updates
         ]
         stmt = bulk.upsert_statement(
-            table, ("platform", "transaction_id"), list(_WRITTEN), only_changed=False
-        )
-        db.session.execute(stmt.returning(table.c.id), rows).all()
+            table,
+            ("platform", "transaction_id"),
+            list(_WRITTEN),
+            only_changed=False,
+            rows=rows if postgres else None,
+        ).returning(table.c.id)
+        (db.session.execute(stmt) if postgres else db.session.execute(stmt, rows)).all()
         for _sale, result in updates:
             outcomes.append("updated")
             if result.history:
                 history.append(_history(result.values["id"], result.history, now))
     if history:
-        db.session.execute(SaleStatusChange.__table__.insert(), history)
+        changes = SaleStatusChange.__table__
+        if postgres:
+            columns = list(history[0])
+            stmt = changes.insert().from_select(
+                columns, bulk.unnest_rows(changes, columns, history)
+            )
+            db.session.execute(stmt)
+        else:
+            db.session.execute(changes.insert(), history)
     for _sale, result in updates:
         if result.revoke:
             sale = db.session.get(Sale, result.values["id"], populate_existing=True)
