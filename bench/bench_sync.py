@@ -3,7 +3,7 @@
 Per integration and resource, in the same run:
 
 * **raw client** (the baseline): the product's own client and page sequence (same passes,
-  windows, page sizes, throttle) fetching everything, writing nothing;
+  windows, page sizes, throttle) fetching everything, writing nothing, in a child process;
 * **sync**: ``sync.run_sync(..., full=True)`` of the product on a fresh database, in a child
   process (so one run's memory does not carry into the next);
 
@@ -49,7 +49,7 @@ CASES = (
     ("Gestão Click produtos", "gestao_click", "products", "gc_products", "gestaoclick", 100),
 )
 REQUESTS_PER_SECOND = {"hotmart": 500 / 60, "kommo": 7.0, "gestaoclick": 3.0}
-SMALL = {"hotmart": 10_000, "kommo": 5_000, "gestaoclick": 600}
+SMALL = {"hotmart": 10_000, "kommo": 5_000, "gestaoclick": 1_500}
 FULL = {"hotmart": 100_000, "kommo": 100_000, "gestaoclick": 10_000}
 THROTTLES = {
     "limit": {
@@ -170,6 +170,10 @@ def child(spec: dict) -> None:
 
     app = make_app()
     app.config.update(spec["config"])
+    if spec.get("mode") == "raw":
+        records, seconds = measure_raw(app, spec["source"], spec["resource"])
+        print(json.dumps({"records": records, "seconds": seconds}))
+        return
     with app.app_context():
         from app.extensions import db
         from app.services import sync
@@ -212,15 +216,16 @@ def throughput(args) -> list[dict]:
     emu_app, server, base = serve_emulator(**config)
     settings = {**emulator_settings(emu_app, base), **THROTTLES[args.throttle]}
     settings.update(RETRY_DELAY=1.0, LOG_LEVEL="WARNING")
-    parent = make_app()
-    parent.config.update(settings)
     rows = []
     try:
         for label, source, resource_name, _size_key, api, page_size in CASES:
             if args.only and source not in args.only:
                 continue
             reset_emulator(emu_app)
-            raw_records, raw_seconds = measure_raw(parent, source, resource_name)
+            raw = run_child(
+                {"mode": "raw", "source": source, "resource": resource_name, "config": settings}
+            )
+            raw_records, raw_seconds = raw["records"], raw["seconds"]
             raw_requests = emulator_requests(emu_app, api)
             reset_emulator(emu_app)
             result = run_child({"source": source, "resource": resource_name, "config": settings})

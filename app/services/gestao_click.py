@@ -51,7 +51,6 @@ from app.sources.base import (
     decimal_to_cents,
     digits_only,
     local_to_utc,
-    normalize_email,
     text,
 )
 
@@ -255,7 +254,7 @@ def client_fields(item: dict) -> dict[str, Any] | None:
         "nome": text(item.get("nome"), 255) or text(item.get("razao_social"), 255) or "",
         "razao_social": text(item.get("razao_social"), 255),
         "cpf_cnpj": digits_only(item.get("cnpj") or item.get("cpf"), 14),
-        "email": normalize_email(item.get("email")) or text(item.get("email"), 254),
+        "email": bulk.email(item.get("email")) or text(item.get("email"), 254),
         "telefone": text(item.get("telefone"), 40),
         "celular": text(item.get("celular"), 40),
         "cidade": text(address.get("nome_cidade"), 120),

@@ -45,7 +45,6 @@ from app.sources.base import (
     decimal_to_cents,
     dig,
     normalize_currency,
-    normalize_email,
     normalize_payment_method,
     normalize_status,
     text,
@@ -276,7 +275,7 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
         # (a status only moves forward, so an older date never undoes a newer webhook).
         "occurred_at": approved_at or order_at,
         "fields": {
-            "buyer_email": normalize_email(buyer.get("email")),
+            "buyer_email": bulk.email(buyer.get("email")),
             "buyer_name": text(buyer.get("name")),
             # webhook sales prefer the product ucode: use it when known so both agree
             "product_id": text(product.get("ucode"))
@@ -317,7 +316,7 @@ def subscription_fields(item: dict) -> dict[str, Any] | None:
         "plan_id": text(plan.get("id"), 64),
         "plan_name": text(plan.get("name")),
         "buyer_name": text(subscriber.get("name")),
-        "buyer_email": normalize_email(subscriber.get("email")),
+        "buyer_email": bulk.email(subscriber.get("email")),
         "accession_date": _ms(item.get("accession_date")),
         "date_next_charge": _ms(item.get("date_next_charge")),
         "price_cents": decimal_to_cents(price.get("value")),

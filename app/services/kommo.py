@@ -51,7 +51,7 @@ from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
 from app.models.types import utcnow
 from app.services import bulk, prefetch, settings, sync
-from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
+from app.sources.base import as_dict, as_int, epoch_to_utc, text
 from config import seconds
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ def contact_fields(item: dict) -> dict[str, Any] | None:
         "name": text(item.get("name"), 255) or "",
         "first_name": text(item.get("first_name"), 255),
         "last_name": text(item.get("last_name"), 255),
-        "email": normalize_email(_multitext(fields, "EMAIL")),
+        "email": bulk.email(_multitext(fields, "EMAIL")),
         "phone": text(_multitext(fields, "PHONE"), 64),
         "responsible_user_id": as_int(item.get("responsible_user_id")),
         "remote_created_at": _seconds(item.get("created_at")),
