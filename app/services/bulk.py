@@ -115,7 +115,8 @@ def write_page(
 
 def _brief(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
-    return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else ''}"[:300]
+    first = str(orig).splitlines()[0] if str(orig) else ""
+    return f"{type(orig).__name__}: {first}"[:160]  # never the failing row's data (DETAIL)
 
 
 def dedupe(rows: Iterable[dict], key: Callable[[dict], Any]) -> tuple[list[dict], int]:
