@@ -450,6 +450,13 @@ def _sales_pages(client: HotmartClient, start: datetime, end: datetime, page_siz
             )
 
 
+def _mapped_sales_pages(pages, ucodes: dict[str, str]):
+    """``(page, sales)``: each page mapped where it is fetched (the prefetch thread), so the
+    mapping overlaps the previous page's write; ``None`` for an item without a transaction."""
+    for page in pages:
+        yield page, [synced_sale(item, ucodes) for item in page.items]
+
+
 def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     """Sales history into the shared ``Sale`` table. Never sends activation e-mails."""
     client = _client_for_sync()
@@ -458,13 +465,13 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     ucodes = _product_ucodes()
     db.session.commit()  # no read transaction held while the API answers
     total = 0
-    with client, prefetch.ahead(_sales_pages(client, start, end, page_size)) as fetched:
-        for page in fetched:
+    pages = _mapped_sales_pages(_sales_pages(client, start, end, page_size), ucodes)
+    with client, prefetch.ahead(pages) as fetched:
+        for page, sales in fetched:
             ctx.check_cancel()
             if page.number == 1:
                 total += page.total_results or len(page.items)
                 ctx.set_total(total)
-            sales = [synced_sale(item, ucodes) for item in page.items]
             if None in sales:
                 ctx.tally({"failed": sales.count(None)})
             bulk_sales.upsert_sales_page(ctx, PLATFORM, [s for s in sales if s is not None])
