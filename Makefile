@@ -52,14 +52,17 @@ bench: dev-deps
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_stats.py 50000
 	$(PY) bench/bench_pages.py $(PAGES_SIZES)
+	$(PY) bench/bench_sync.py
 
-# Everything of `bench`, with the operator pages also at 1M rows (minutes of seeding).
-bench-full:
-	$(MAKE) bench PAGES_SIZES="1000 100000 1000000"
-
-# The issue's full runs: 20 s per ingest level, 60 s of webhook -> e-mail at 100/s.
+# The issue's full runs: operator pages also at 1M rows (minutes of seeding), 20 s per ingest
+# level and 60 s of webhook -> e-mail at 100/s, syncs at 100k records per API resource (tens of
+# minutes in all).
 bench-full: dev-deps
+	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_ingest.py --duration 20 --e2e-seconds 60
+	$(PY) bench/bench_stats.py 50000
+	$(PY) bench/bench_pages.py 1000 100000 1000000
+	$(PY) bench/bench_sync.py --full
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

@@ -44,15 +44,13 @@ from app.clients.gestao_click import usage as client_usage
 from app.clients.results import ConnectionResult
 from app.extensions import db
 from app.models import GcClient, GcProduct, GcSale
-from app.services import rate_budget, settings, sync
-from app.services.upserts import upsert_page
+from app.services import bulk, prefetch, rate_budget, settings, sync
 from app.sources.base import (
     as_dict,
     as_list,
     decimal_to_cents,
     digits_only,
     local_to_utc,
-    normalize_email,
     text,
 )
 
@@ -257,7 +255,7 @@ def client_fields(item: dict) -> dict[str, Any] | None:
         "nome": text(item.get("nome"), 255) or text(item.get("razao_social"), 255) or "",
         "razao_social": text(item.get("razao_social"), 255),
         "cpf_cnpj": digits_only(item.get("cnpj") or item.get("cpf"), 14),
-        "email": normalize_email(item.get("email")) or text(item.get("email"), 254),
+        "email": bulk.email(item.get("email")) or text(item.get("email"), 254),
         "telefone": text(item.get("telefone"), 40),
         "celular": text(item.get("celular"), 40),
         "cidade": text(address.get("nome_cidade"), 120),
@@ -295,12 +293,15 @@ def product_fields(item: dict) -> dict[str, Any] | None:
 
 def _map_page(ctx: sync.SyncContext, items: Iterable[Any], mapper) -> list[dict]:
     rows = []
+    failed = 0
     for item in items:
         row = mapper(item) if isinstance(item, dict) else None
         if row is None:
-            ctx.item("failed")
+            failed += 1
         else:
             rows.append(row)
+    if failed:
+        ctx.tally({"failed": failed})
     return rows
 
 
@@ -324,6 +325,13 @@ def sales_range(ctx: sync.SyncContext, full: bool, now: date | None = None) -> t
     return start, end
 
 
+def _venda_passes(client: GestaoClickClient, start: date, end: date):
+    """``(tipo, page)`` of every pass (see ``SALE_PASSES``), for one prefetch thread."""
+    for tipo in SALE_PASSES:
+        for page in client.venda_pages(start, end, tipo=tipo):
+            yield tipo, page
+
+
 def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     """Vendas of the trailing window, one pass per tipo (see the module docstring)."""
     client = _client_for_sync()
@@ -331,32 +339,32 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     db.session.commit()  # no read transaction held while the API answers
     seen: set[str] = set()
     total = 0
-    with client:
-        for tipo in SALE_PASSES:
-            for page in client.venda_pages(start, end, tipo=tipo):
-                ctx.check_cancel()
-                if page.number == 1:
-                    total += page.total if page.total is not None else len(page.items)
-                    ctx.set_total(total)
-                fresh = []
-                for item in page.items:
-                    key = text(item.get("id"), 32)
-                    if key is not None and key in seen:  # already handled by an earlier pass
-                        ctx.advance(1)
-                        continue
-                    if key is not None:
-                        seen.add(key)
-                    fresh.append(item)
-                rows = _map_page(ctx, fresh, lambda i, t=tipo: sale_fields(i, t))
-                upsert_page(ctx, GcSale, rows)
+    with client, prefetch.ahead(_venda_passes(client, start, end)) as fetched:
+        for tipo, page in fetched:
+            ctx.check_cancel()
+            if page.number == 1:
+                total += page.total if page.total is not None else len(page.items)
+                ctx.set_total(total)
+            fresh = []
+            for item in page.items:
+                key = text(item.get("id"), 32) if isinstance(item, dict) else None
+                if key is not None and key in seen:  # already handled by an earlier pass
+                    ctx.advance(1)
+                    continue
+                if key is not None:
+                    seen.add(key)
+                fresh.append(item)
+            rows = _map_page(ctx, fresh, lambda i, t=tipo: sale_fields(i, t))
+            bulk.upsert_page(ctx, GcSale, rows)
 
 
 def _rescan(ctx: sync.SyncContext, pages, model, mapper) -> None:
-    for page in pages:
-        ctx.check_cancel()
-        if page.number == 1:
-            ctx.set_total(page.total if page.total is not None else len(page.items))
-        upsert_page(ctx, model, _map_page(ctx, page.items, mapper))
+    with prefetch.ahead(pages) as fetched:
+        for page in fetched:
+            ctx.check_cancel()
+            if page.number == 1:
+                ctx.set_total(page.total if page.total is not None else len(page.items))
+            bulk.upsert_page(ctx, model, _map_page(ctx, page.items, mapper))
 
 
 def sync_clients(ctx: sync.SyncContext, full: bool) -> None:

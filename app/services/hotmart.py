@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,19 +34,17 @@ from app.clients.hotmart import (
     from_epoch,
     sales_windows,
 )
-from app.database import is_lock_error, retry_on_lock
+from app.database import retry_on_lock
 from app.extensions import db
 from app.models import ApiToken, Product, Sale, Subscription
 from app.models.types import utcnow
-from app.services import rate_budget, settings, sync
-from app.services import sales as sales_service
+from app.services import bulk, bulk_sales, prefetch, rate_budget, settings, sync
 from app.sources.base import (
     as_dict,
     as_int,
     decimal_to_cents,
     dig,
     normalize_currency,
-    normalize_email,
     normalize_payment_method,
     normalize_status,
     text,
@@ -279,7 +276,7 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
         # (a status only moves forward, so an older date never undoes a newer webhook).
         "occurred_at": approved_at or order_at,
         "fields": {
-            "buyer_email": normalize_email(buyer.get("email")),
+            "buyer_email": bulk.email(buyer.get("email")),
             "buyer_name": text(buyer.get("name")),
             # webhook sales prefer the product ucode: use it when known so both agree
             "product_id": text(product.get("ucode"))
@@ -320,7 +317,7 @@ def subscription_fields(item: dict) -> dict[str, Any] | None:
         "plan_id": text(plan.get("id"), 64),
         "plan_name": text(plan.get("name")),
         "buyer_name": text(subscriber.get("name")),
-        "buyer_email": normalize_email(subscriber.get("email")),
+        "buyer_email": bulk.email(subscriber.get("email")),
         "accession_date": _ms(item.get("accession_date")),
         "date_next_charge": _ms(item.get("date_next_charge")),
         "price_cents": decimal_to_cents(price.get("value")),
@@ -328,91 +325,31 @@ def subscription_fields(item: dict) -> dict[str, Any] | None:
     }
 
 
-def _apply(obj: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
 # ---------------------------------------------------------------------------- syncers
 
 
-def _upsert_page(ctx: sync.SyncContext, model, key_fields: tuple[str, ...], rows: list[dict]):
-    """Upsert one page of ``rows`` of ``model`` (platform hotmart) keyed by ``key_fields``.
-
-    A page that meets a locked database is rolled back and written again as a whole.
-    """
-    if not rows:
-        return
-    outcomes = retry_on_lock(
-        lambda: _write_page(model, key_fields, rows), what=f"hotmart {model.__tablename__} page"
-    )
-    for outcome in outcomes:
-        ctx.item(outcome)
-
-
-def _write_page(model, key_fields: tuple[str, ...], rows: list[dict]) -> list[str]:
-    now = utcnow()
-    first = key_fields[0]
-    existing = {
-        tuple(getattr(obj, k) for k in key_fields): obj
-        for obj in db.session.scalars(
-            select(model).where(
-                model.platform == PLATFORM,
-                getattr(model, first).in_({row[first] for row in rows}),
-            )
-        )
-    }
-    outcomes: list[str] = []
-    seen_ids: list[int] = []
-    for values in rows:
-        key = tuple(values[k] for k in key_fields)
-        obj = existing.get(key)
-        try:
-            with db.session.begin_nested():
-                if obj is None:
-                    obj = model(platform=PLATFORM, last_sync_at=now, **values)
-                    db.session.add(obj)
-                    db.session.flush()
-                    existing[key] = obj
-                    outcome = "created"
-                elif _apply(obj, values):
-                    obj.last_sync_at = now
-                    db.session.flush()
-                    outcome = "updated"
-                else:
-                    seen_ids.append(obj.id)
-                    outcome = "unchanged"
-        except SQLAlchemyError as exc:
-            if is_lock_error(exc):
-                raise  # the whole page is retried
-            log.exception("hotmart %s upsert failed for %s", model.__tablename__, key)
-            existing.pop(key, None)
-            outcome = "failed"
-        outcomes.append(outcome)
-    if seen_ids:  # seen again, data identical: only record when
-        db.session.execute(update(model).where(model.id.in_(seen_ids)).values(last_sync_at=now))
-    db.session.commit()
-    return outcomes
+def _mapped(ctx: sync.SyncContext, items, mapper) -> list[dict]:
+    """The mapped items of a page; the ones without their key are counted ``failed``."""
+    rows = [r for r in (mapper(i) for i in items if isinstance(i, dict)) if r]
+    if len(items) > len(rows):
+        ctx.tally({"failed": len(items) - len(rows)})
+    return rows
 
 
 def sync_products(ctx: sync.SyncContext, full: bool) -> None:
     """Every product, every run (catalogues are small); upsert by remote id."""
     client = _client_for_sync()
-    with client:
+    db.session.commit()
+    pages = client.product_pages(page_size=int(_cfg("HOTMART_PRODUCTS_PAGE_SIZE")))
+    with client, prefetch.ahead(pages) as fetched:
         total_set = False
-        for page in client.product_pages(page_size=int(_cfg("HOTMART_PRODUCTS_PAGE_SIZE"))):
+        for page in fetched:
             ctx.check_cancel()
             if not total_set and page.total_results is not None:
                 ctx.set_total(page.total_results)
                 total_set = True
-            rows = [r for r in (product_fields(i) for i in page.items if isinstance(i, dict)) if r]
-            for _ in range(len(page.items) - len(rows)):
-                ctx.item("failed")
-            _upsert_page(ctx, Product, ("remote_id",), rows)
+            rows = _mapped(ctx, page.items, product_fields)
+            bulk.upsert_page(ctx, Product, rows, fixed={"platform": PLATFORM})
     retry_on_lock(unify_product_ids, what="hotmart product identity")
 
 
@@ -451,20 +388,24 @@ def unify_product_ids() -> int:
 def sync_subscriptions(ctx: sync.SyncContext, full: bool) -> None:
     """Every subscription, every run; upsert by (subscriber code, product)."""
     client = _client_for_sync()
-    with client:
+    db.session.commit()
+    pages = client.subscription_pages(page_size=int(_cfg("HOTMART_PAGE_SIZE")))
+    with client, prefetch.ahead(pages) as fetched:
         total_set = False
-        for page in client.subscription_pages(page_size=int(_cfg("HOTMART_PAGE_SIZE"))):
+        for page in fetched:
             ctx.check_cancel()
             if not total_set and page.total_results is not None:
                 ctx.set_total(page.total_results)
                 total_set = True
-            rows = [
-                r for r in (subscription_fields(i) for i in page.items if isinstance(i, dict)) if r
-            ]
-            for _ in range(len(page.items) - len(rows)):
-                ctx.item("failed")
+            rows = _mapped(ctx, page.items, subscription_fields)
             # one subscriber code may repeat across products: key on both
-            _upsert_page(ctx, Subscription, ("subscriber_code", "product_id"), rows)
+            bulk.upsert_page(
+                ctx,
+                Subscription,
+                rows,
+                keys=("subscriber_code", "product_id"),
+                fixed={"platform": PLATFORM},
+            )
 
 
 def sales_range(ctx: sync.SyncContext, full: bool, now: datetime | None = None):
@@ -487,62 +428,54 @@ def _product_ucodes() -> dict[str, str]:
     return {remote_id: ucode for remote_id, ucode in rows}
 
 
-def _apply_sale_page(ctx: sync.SyncContext, items: Iterable[Any], ucodes: dict[str, str]) -> None:
-    """Save one page of sales (one commit); rolled back and saved again on a locked database."""
-    items = list(items)
-    outcomes = retry_on_lock(lambda: _write_sale_page(items, ucodes), what="hotmart sales page")
-    for outcome in outcomes:
-        ctx.item(outcome)
+def synced_sale(item: Any, ucodes: dict[str, str]) -> bulk_sales.SyncedSale | None:
+    mapped = sale_fields(item, ucodes) if isinstance(item, dict) else None
+    if mapped is None:
+        return None
+    return bulk_sales.SyncedSale(
+        mapped["transaction_id"],
+        mapped["fields"],
+        mapped["status"],
+        occurred_at=mapped["occurred_at"],
+        approved_at=mapped["approved_at"],
+    )
 
 
-def _write_sale_page(items: list[Any], ucodes: dict[str, str]) -> list[str]:
-    outcomes: list[str] = []
-    for item in items:
-        mapped = sale_fields(item, ucodes) if isinstance(item, dict) else None
-        if mapped is None:
-            outcomes.append("failed")
-            continue
-        try:
-            with db.session.begin_nested():
-                _, outcome = sales_service.apply_synced_sale(
-                    PLATFORM,
-                    mapped["transaction_id"],
-                    mapped["fields"],
-                    mapped["status"],
-                    occurred_at=mapped["occurred_at"],
-                    approved_at=mapped["approved_at"],
-                )
-                db.session.flush()
-        except SQLAlchemyError as exc:
-            if is_lock_error(exc):
-                raise  # the whole page is retried
-            log.exception("hotmart sale %s could not be saved", mapped["transaction_id"])
-            outcome = "failed"
-        outcomes.append(outcome)
-    db.session.commit()
-    return outcomes
+def _sales_pages(client: HotmartClient, start: datetime, end: datetime, page_size: int):
+    """Every page of every pass and date window, for one prefetch thread."""
+    window_days = int(_cfg("HOTMART_SYNC_WINDOW_DAYS"))
+    for status in (None, *REVOKED_PASSES):
+        for window_start, window_end in sales_windows(start, end, window_days):
+            yield from client.sales_pages(
+                window_start, window_end, transaction_status=status, page_size=page_size
+            )
+
+
+def _mapped_sales_pages(pages, ucodes: dict[str, str]):
+    """``(page, sales)``: each page mapped where it is fetched (the prefetch thread), so the
+    mapping overlaps the previous page's write; ``None`` for an item without a transaction."""
+    for page in pages:
+        yield page, [synced_sale(item, ucodes) for item in page.items]
 
 
 def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     """Sales history into the shared ``Sale`` table. Never sends activation e-mails."""
     client = _client_for_sync()
     start, end = sales_range(ctx, full)
-    window_days = int(_cfg("HOTMART_SYNC_WINDOW_DAYS"))
     page_size = int(_cfg("HOTMART_PAGE_SIZE"))
     ucodes = _product_ucodes()
     db.session.commit()  # no read transaction held while the API answers
     total = 0
-    with client:
-        for status in (None, *REVOKED_PASSES):
-            for window_start, window_end in sales_windows(start, end, window_days):
-                for page in client.sales_pages(
-                    window_start, window_end, transaction_status=status, page_size=page_size
-                ):
-                    ctx.check_cancel()
-                    if page.number == 1:
-                        total += page.total_results or len(page.items)
-                        ctx.set_total(total)
-                    _apply_sale_page(ctx, page.items, ucodes)
+    pages = _mapped_sales_pages(_sales_pages(client, start, end, page_size), ucodes)
+    with client, prefetch.ahead(pages) as fetched:
+        for page, sales in fetched:
+            ctx.check_cancel()
+            if page.number == 1:
+                total += page.total_results or len(page.items)
+                ctx.set_total(total)
+            if None in sales:
+                ctx.tally({"failed": sales.count(None)})
+            bulk_sales.upsert_sales_page(ctx, PLATFORM, [s for s in sales if s is not None])
 
 
 def register() -> None:

@@ -49,9 +49,8 @@ from app.extensions import db
 from app.logs import add_known_secret
 from app.models import KommoContact, KommoLead
 from app.models.types import utcnow
-from app.services import rate_budget, settings, sync
-from app.services.upserts import upsert_page
-from app.sources.base import as_dict, as_int, epoch_to_utc, normalize_email, text
+from app.services import bulk, prefetch, rate_budget, settings, sync
+from app.sources.base import as_dict, as_int, epoch_to_utc, text
 from config import seconds
 
 log = logging.getLogger(__name__)
@@ -229,7 +228,7 @@ def contact_fields(item: dict) -> dict[str, Any] | None:
         "name": text(item.get("name"), 255) or "",
         "first_name": text(item.get("first_name"), 255),
         "last_name": text(item.get("last_name"), 255),
-        "email": normalize_email(_multitext(fields, "EMAIL")),
+        "email": bulk.email(_multitext(fields, "EMAIL")),
         "phone": text(_multitext(fields, "PHONE"), 64),
         "responsible_user_id": as_int(item.get("responsible_user_id")),
         "remote_created_at": _seconds(item.get("created_at")),
@@ -309,18 +308,23 @@ def updated_from(ctx: sync.SyncContext, full: bool) -> datetime | None:
 
 
 def _run_pages(ctx: sync.SyncContext, pages, model, mapper) -> None:
+    """Write each page in bulk while the next one is fetched (``prefetch.ahead``)."""
     db.session.commit()  # no read transaction held while Kommo answers
     try:
-        for page in pages:
-            ctx.check_cancel()
-            rows = []
-            for item in page.items:
-                mapped = mapper(item)
-                if mapped is None:
-                    ctx.item("failed")
-                else:
-                    rows.append(mapped)
-            upsert_page(ctx, model, rows)
+        with prefetch.ahead(pages) as fetched:
+            for page in fetched:
+                ctx.check_cancel()
+                rows = []
+                failed = 0
+                for item in page.items:
+                    mapped = mapper(item)
+                    if mapped is None:
+                        failed += 1
+                    else:
+                        rows.append(mapped)
+                if failed:
+                    ctx.tally({"failed": failed})
+                bulk.upsert_page(ctx, model, rows)
     except AuthenticationError:
         raise sync.SyncError(MSG_SYNC_AUTH) from None
     except PaymentRequiredError:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import Sale, SyncRun
-from app.services import sales as sales_service
 from app.services import sync
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
 from tests.conftest import Auth, csrf_token
@@ -57,19 +55,90 @@ def _old_transactions(emu: LiveEmulator, count: int) -> set[str]:
     return set(found[:count])
 
 
+class BrokenSet(set):
+    """Transactions the database refuses to store while they are in the set.
+
+    A trigger raises for them, as a real write error would: the page's bulk statement fails,
+    the page is written row by row and only these records fail."""
+
+    def __init__(self, transactions: set[str]):
+        super().__init__(transactions)
+        self._sync()
+
+    def _sync(self) -> None:
+        db.session.execute(text("DELETE FROM broken_transactions"))
+        if self:
+            db.session.execute(
+                text("INSERT INTO broken_transactions (transaction_id) VALUES (:t)"),
+                [{"t": t} for t in self],
+            )
+        db.session.commit()
+
+    def clear(self) -> None:
+        super().clear()
+        self._sync()
+
+    def update(self, *others) -> None:
+        super().update(*others)
+        self._sync()
+
+
+def install_broken_trigger() -> None:
+    """``broken_transactions`` plus a trigger refusing inserts and updates of their sales."""
+    db.session.execute(text("CREATE TABLE broken_transactions (transaction_id VARCHAR(255))"))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            text(
+                """CREATE FUNCTION refuse_broken_sale() RETURNS trigger AS $$
+                BEGIN
+                  IF EXISTS (SELECT 1 FROM broken_transactions b
+                             WHERE b.transaction_id = NEW.transaction_id) THEN
+                    RAISE EXCEPTION 'disk I/O error (injected)';
+                  END IF;
+                  RETURN NEW;
+                END $$ LANGUAGE plpgsql"""
+            )
+        )
+        for when in ("INSERT", "UPDATE"):
+            db.session.execute(
+                text(
+                    f"CREATE TRIGGER refuse_broken_{when.lower()} BEFORE {when} ON sales "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_broken_sale()"
+                )
+            )
+    else:
+        for when in ("INSERT", "UPDATE"):
+            db.session.execute(
+                text(
+                    f"CREATE TRIGGER refuse_broken_{when.lower()} BEFORE {when} ON sales "
+                    "WHEN NEW.transaction_id IN (SELECT transaction_id FROM broken_transactions) "
+                    "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+                )
+            )
+    db.session.commit()
+
+
+def drop_broken_trigger() -> None:
+    db.session.rollback()
+    for when in ("insert", "update"):
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"DROP TRIGGER IF EXISTS refuse_broken_{when} ON sales"))
+        else:
+            db.session.execute(text(f"DROP TRIGGER IF EXISTS refuse_broken_{when}"))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("DROP FUNCTION IF EXISTS refuse_broken_sale()"))
+    db.session.execute(text("DROP TABLE IF EXISTS broken_transactions"))
+    db.session.commit()
+
+
 @pytest.fixture
-def broken(monkeypatch, emu):
+def broken(hm_app, emu):
     """These transactions fail to be written while the set is not emptied."""
-    transactions = _old_transactions(emu, BROKEN)
-    real = sales_service.apply_synced_sale
-
-    def apply(platform, transaction_id, *args, **kwargs):
-        if transaction_id in transactions:
-            raise OperationalError("INSERT INTO sales …", {}, Exception("disk I/O error"))
-        return real(platform, transaction_id, *args, **kwargs)
-
-    monkeypatch.setattr(sales_service, "apply_synced_sale", apply)
-    return transactions
+    install_broken_trigger()
+    try:
+        yield BrokenSet(_old_transactions(emu, BROKEN))
+    finally:
+        drop_broken_trigger()
 
 
 def _stored(transactions: set[str]) -> int:
