@@ -62,7 +62,7 @@ def database_url(request, tmp_path_factory) -> str:
             pytest.exit("--postgres needs TEST_DATABASE_URL", returncode=2)
         from config import normalize_database_url
 
-        url = normalize_database_url(url)
+        url = _worker_database(normalize_database_url(url))
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -70,6 +70,27 @@ def database_url(request, tmp_path_factory) -> str:
         engine.dispose()
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own (``<name>_gw0``…), created
+    on first use beside TEST_DATABASE_URL's; without xdist the URL is used as given."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def make_config(database_url: str, **overrides) -> TestConfig:
