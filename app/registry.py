@@ -71,6 +71,61 @@ INTEGRATIONS: tuple[Integration, ...] = (
 )
 
 
+YES_NO = ("true", "false")
+YES_NO_LABELS = ("Sim", "Não")
+
+# Settings with no integration page of their own: outgoing e-mail (SPEC §4 ``SMTP_*``).
+SETTINGS_ONLY: tuple[Group, ...] = (
+    Group(
+        "email",
+        "E-mail (SMTP)",
+        (
+            Field(
+                "SMTP_HOST",
+                "Servidor SMTP",
+                required=True,
+                public=True,
+                help="Ex.: smtp.gmail.com, smtp.office365.com, smtp-relay.brevo.com.",
+            ),
+            Field(
+                "SMTP_PORT",
+                "Porta",
+                kind="port",
+                help="587 com STARTTLS (o mais comum) ou 465 com SSL.",
+            ),
+            Field(
+                "SMTP_USE_TLS",
+                "STARTTLS",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="“Sim” para a porta 587.",
+            ),
+            Field(
+                "SMTP_USE_SSL",
+                "SSL direto",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="“Sim” para a porta 465.",
+            ),
+            Field("SMTP_USER", "Usuário", help="Em geral, o e-mail da conta."),
+            Field(
+                "SMTP_PASSWORD",
+                "Senha",
+                secret=True,
+                help="No Gmail e no Outlook, uma “senha de app”, não a senha normal.",
+            ),
+            Field(
+                "SMTP_FROM",
+                "Remetente",
+                required=True,
+                public=True,
+                help="Como os compradores veem: Minha Loja <contato@minhaloja.com.br>.",
+            ),
+        ),
+    ),
+)
+
+
 def settings_schema() -> tuple[Group, ...]:
     """One group per platform: webhook platforms first (an API integration of the same name
     adds its fields before the webhook secret), then the API-only integrations."""
@@ -81,6 +136,7 @@ def settings_schema() -> tuple[Group, ...]:
         fields = (api.fields if api else ()) + source.secrets
         groups.append(Group(name, source.label, fields))
     groups.extend(Group(i.name, i.label, i.fields) for i in INTEGRATIONS if i.name in apis)
+    groups.extend(SETTINGS_ONLY)
     return tuple(groups)
 
 

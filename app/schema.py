@@ -18,12 +18,20 @@ class Field:
     choices: tuple[str, ...] = ()
     help: str = ""
     required: bool = False  # needed for the integration to count as configured
-    kind: str = "text"  # text | url | number
+    kind: str = "text"  # text | url | number | port
+    labels: tuple[str, ...] = ()  # what the page shows for each of ``choices``
+    public: bool = False  # never a credential (a host name, a sender address)
 
     @property
     def loggable(self) -> bool:
         """Values that are never credentials (a choice, a number): not masked in logs."""
-        return bool(self.choices) or self.kind == "number"
+        return self.public or bool(self.choices) or self.kind in ("number", "port")
+
+    def choice_label(self, value: str) -> str:
+        """The label shown for the stored ``value`` of a choice field."""
+        if value in self.choices and len(self.labels) == len(self.choices):
+            return self.labels[self.choices.index(value)]
+        return value
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from app.models.outbox import (
     OutboxEmail,
 )
 from app.models.types import utcnow
+from app.services import mail_settings
 from app.services.queue import claim
 
 log = logging.getLogger(__name__)
@@ -69,20 +70,23 @@ def queue(
 
 
 def smtp_configured() -> bool:
-    return bool(current_app.config.get("SMTP_HOST"))
+    """Is outgoing e-mail set up (Settings page or ``SMTP_HOST``)? Reads the database."""
+    return mail_settings.current().configured
 
 
-def build_message(email: OutboxEmail) -> EmailMessage:
+def build_message(
+    email: OutboxEmail, smtp: mail_settings.SmtpSettings | None = None
+) -> EmailMessage:
     """A standards-conforming MIME message: RFC 2047 headers folded under 78 columns, and the
     bodies in quoted-printable/base64 whenever a line would pass SMTP's 998-octet limit (long or
     emoji-rich buyer and product names)."""
-    config = current_app.config
+    sender = (smtp or mail_settings.current()).sender
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = clean_subject(email.subject)
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["From"] = sender
     message["To"] = email.to_email
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_DEFAULT_SENDER"]))
+    message["Message-ID"] = make_msgid(domain=_sender_domain(sender))
     message.set_content(email.body_text, cte=_cte(email.body_text))
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html", cte=_cte(email.body_html))
@@ -100,15 +104,8 @@ def _sender_domain(sender: str) -> str:
     return address.rsplit("@", 1)[-1] or "localhost"
 
 
-def _deliver(message: EmailMessage) -> None:
-    config = current_app.config
-    timeout = config.get("MAIL_TIMEOUT", 10.0)
-    cls = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-    with cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout) as host:
-        if config.get("MAIL_USE_TLS"):
-            host.starttls()
-        if config.get("MAIL_USERNAME") and config.get("MAIL_PASSWORD"):
-            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+def _deliver(message: EmailMessage, smtp: mail_settings.SmtpSettings | None = None) -> None:
+    with mail_settings.connect(smtp or mail_settings.current()) as host:
         host.send_message(message)
 
 
@@ -209,7 +206,8 @@ def clean_subject(subject: str) -> str:
 def send_pending(limit: int = 100) -> dict[str, int]:
     """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
-    if not smtp_configured():
+    smtp = mail_settings.current()
+    if not smtp.configured:
         return counts
     for _ in range(limit):
         email = _claim_next()
@@ -219,7 +217,7 @@ def send_pending(limit: int = 100) -> dict[str, int]:
             counts["cancelled"] += 1
             continue
         try:
-            _deliver(build_message(email))
+            _deliver(build_message(email, smtp), smtp)
         except Exception as exc:  # one bad message must never block the ones behind it
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             permanent = not isinstance(exc, (smtplib.SMTPException, OSError)) or isinstance(
@@ -276,10 +274,9 @@ def kick() -> None:
     """Deliver what is due, off the request path when configured.
 
     Called by the session's ``after_commit`` hook (``app.events``) whenever a transaction that
-    queued mail commits; nobody else needs to call it.
+    queued mail commits; nobody else needs to call it. Whether e-mail is configured is read by
+    the delivery itself (no SQL may run inside the caller's after_commit hook).
     """
-    if not smtp_configured():
-        return
     app = current_app._get_current_object()
     if not app.config.get("SEND_MAIL_IN_BACKGROUND", True):
         # Right now, on a session of its own: the caller's has just committed and cannot run

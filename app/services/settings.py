@@ -52,6 +52,18 @@ def get(key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def stored(key: str) -> str | None:
+    """The value saved on the Settings page only (``None``: the environment decides)."""
+    if key not in FIELDS:
+        raise KeyError(key)
+    row = _row(key)
+    if row is None or not row.value:
+        return None
+    if FIELDS[key][1].secret:
+        add_known_secret(row.value)
+    return row.value
+
+
 def webhook_secret(platform: str, *, fresh: bool = False) -> str | None:
     """The webhook key of ``platform`` (its registry entry's first secret), cached per process
     (``cached``); ``None`` when unset, unknown or not in the schema — a delivery is then
@@ -114,7 +126,8 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
     group, field = FIELDS[key]
     value = value.strip()
     if field.choices and value not in field.choices:
-        raise SettingsError(f"{field.label}: escolha um de {', '.join(field.choices)}.")
+        options = field.labels or field.choices
+        raise SettingsError(f"{field.label}: escolha um de {', '.join(options)}.")
     if len(value) > 4096:
         raise SettingsError(f"{field.label}: valor longo demais.")
     problem = _check_kind(field, value)
@@ -134,6 +147,10 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
 def _check_kind(field: Field, value: str) -> str | None:
     from urllib.parse import urlsplit
 
+    if field.kind == "port":
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            return "informe a porta, um número entre 1 e 65535 (ex.: 587)."
+        return None
     if field.kind == "number":
         try:
             number = float(value.replace(",", "."))

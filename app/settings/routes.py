@@ -8,8 +8,9 @@ import secrets
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.extensions import db
-from app.services import audit
+from app import events
+from app.extensions import db, limiter
+from app.services import audit, mail_settings
 from app.services import jobs as jobs_service
 from app.services import settings as settings_service
 from app.settings import bp
@@ -99,6 +100,8 @@ def save(platform: str):
                 "cleared": cleared,
             },
         )
+    if changed and platform == "email":
+        events.mark_outbox_queued()  # e-mails waiting for a working SMTP go out right after
     db.session.commit()
     if changed:
         log.info("settings of %s changed: %s", platform, ", ".join(changed))
@@ -106,6 +109,23 @@ def save(platform: str):
     else:
         flash(f"{group.title}: nada foi alterado.", "info")
     return redirect(url_for("settings.index") + f"#{platform}")
+
+
+@bp.post("/configuracoes/email/teste")
+@limiter.limit("20 per hour")
+def test_email():
+    """Send a test message with the saved SMTP settings and say plainly what happened."""
+    from app.services import accounts
+
+    try:
+        to = accounts.normalize_email(request.form.get("to") or current_user.email)
+    except accounts.AccountError as exc:
+        flash(f"E-mail de teste: {exc}", "danger")
+        return redirect(url_for("settings.index") + "#email")
+    ok, message = mail_settings.send_test(to)
+    log.info("test e-mail to %s: %s", to, "sent" if ok else "failed")
+    flash(message, "success" if ok else "danger")
+    return redirect(url_for("settings.index") + "#email")
 
 
 @bp.post("/configuracoes/agendamentos")

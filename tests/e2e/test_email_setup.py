@@ -1,0 +1,57 @@
+"""A new seller sets up e-mail in the browser: the overview says buyers are waiting, the
+Settings page saves SMTP and its test button reports what happened."""
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def fresh_app(app_factory):
+    port = free_port()
+    app = app_factory(**WEBHOOK_SECRETS, APP_URL=f"http://127.0.0.1:{port}", SMTP_HOST=None)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.live_url = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        Auth(app, app.test_client()).create()
+        yield app
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_seller_configures_email_and_sends_a_test(fresh_app, page, smtp_server, width, tmp_path):
+    WebhookSender(fresh_app.test_client())("hotmart", "purchase_approved")
+    base = fresh_app.live_url
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+    banner = page.locator("[data-smtp-missing]")
+    assert "1 e-mail para comprador aguarda na fila" in banner.inner_text()
+    page.screenshot(path=str(tmp_path / f"overview-{width}.png"))
+    banner.locator("a", has_text="Configurar e-mail").click()
+
+    card = page.locator("section#email")
+    card.locator("#SMTP_HOST").fill("127.0.0.1")
+    card.locator("#SMTP_PORT").fill(str(smtp_server.port))
+    card.locator("#SMTP_USE_TLS").select_option(label="Não")
+    card.locator("#SMTP_FROM").fill("Minha Loja <contato@minhaloja.com.br>")
+    card.locator("button", has_text="Salvar E-mail (SMTP)").click()
+    page.locator(".alert-success", has_text="configurações salvas").wait_for()
+    assert len(smtp_server.messages) == 1  # the waiting buyer got the link
+
+    page.locator("section#email button", has_text="Enviar e-mail de teste").click()
+    page.locator(".alert-success", has_text="E-mail de teste enviado").wait_for()
+    assert smtp_server.messages[-1]["Subject"] == "Teste de e-mail do Vendas Hub"
+    page.locator("section#email").screenshot(path=str(tmp_path / f"smtp-{width}.png"))
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.console_errors == []
