@@ -303,6 +303,14 @@ def item_event(event: NormalizedEvent, item: Item) -> NormalizedEvent:
     )
 
 
+def is_informational(event: NormalizedEvent) -> bool:
+    """Stored and answered ``ignored``: no sale changes (PIX/boleto issued, carts, unknown
+    events); known from the event alone, so the receiver can say so before processing."""
+    if _cancels_subscription(event):
+        return False
+    return event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id
+
+
 def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> Outcome:
     """Idempotent: applying the same event twice leaves the same state.
 
@@ -311,7 +319,7 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
     """
     if _cancels_subscription(event):
         return _cancel_subscription(event, webhook_event_id)
-    if event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id:
+    if is_informational(event):
         return Outcome(handled=False, note="evento informativo")
     outcome = _apply_one(event, webhook_event_id, issue=not event.extra_items)
     if not event.extra_items or outcome.sale is None:

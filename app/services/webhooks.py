@@ -295,7 +295,8 @@ def _dispatch(event_id: int, event: NormalizedEvent, inline: bool | None) -> Out
     from app import worker
 
     worker.submit_event(event_id, event)
-    return Outcome.ACCEPTED
+    # The answer the inline path would give: an informational event is "ignored" (SPEC §5).
+    return Outcome.IGNORED if sales.is_informational(event) else Outcome.ACCEPTED
 
 
 def _canonical(text: str) -> str:

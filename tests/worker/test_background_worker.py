@@ -66,6 +66,17 @@ def test_stored_and_answered_before_processing_then_drained(background, drain, s
     assert drain() == 0
 
 
+def test_informational_events_are_answered_ignored_as_the_inline_path_does(background, drain):
+    sender = WebhookSender(background.test_client())
+    assert sender("kiwify", "pix_created").get_json() == {"status": "ignored"}
+    assert sender("eduzz", "ping").get_json() == {"status": "ignored"}
+    assert sender("kiwify", approval(7)).get_json() == {"status": "accepted"}
+    drain()
+    db.session.rollback()
+    statuses = dict(db.session.execute(select(WebhookEvent.event_type, WebhookEvent.status)).all())
+    assert statuses["pix_created"] == "ignored" and statuses["order_approved"] == "processed"
+
+
 def test_a_failure_is_retried_after_its_back_off(background, drain, monkeypatch):
     real = sales.apply_event
     calls = []
