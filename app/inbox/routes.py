@@ -165,7 +165,7 @@ def replay(event_id: int):
 @bp.post("/webhooks/teste")
 def send_test():
     """Post a signed sample of the platform's real format through the real receiver."""
-    from emulator.webhooks import build_event
+    from webhook_samples import build_event
 
     platform = request.form.get("platform", "")
     family = request.form.get("event", "")

@@ -6,8 +6,8 @@ import string
 from datetime import timedelta
 from typing import Any
 
-from ..fake import make_cnpj, reais
 from .common import Ctx, Sender, encode
+from .values import make_cnpj, reais
 
 NATIVE: dict[str, str | None] = {
     "approved": "PURCHASE_APPROVED",

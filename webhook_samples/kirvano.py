@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..fake import brl, reais
 from .common import Ctx, Sender
+from .values import brl, reais
 
 DEFAULT_HEADER = "x-kirvano-token"
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..datasets import BRT
-from ..fake import make_cpf
+from .values import BRT, make_cpf
 
 FAMILIES = (
     "approved",

@@ -15,9 +15,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from ..datasets import BRT
-from ..fake import reais
 from .common import Ctx, Sender, encode
+from .values import BRT, reais
 
 NATIVE: dict[str, str | None] = {
     "approved": "myeduzz.invoice_paid",

@@ -1,0 +1,22 @@
+"""The webhook sender of the emulator: the shared ``webhook_samples`` package (the app's
+"Enviar teste" uses the same builders without importing the emulator)."""
+
+from webhook_samples import *  # noqa: F403
+from webhook_samples import (  # noqa: F401
+    DEFAULT_KIRVANO_HEADER,
+    EXTRA_NATIVE,
+    FAMILIES,
+    NATIVE,
+    OVERRIDES,
+    PLATFORMS,
+    SENDERS,
+    build_event,
+    build_payload,
+    encode,
+    kiwify_signature,
+    random_secret,
+    resolve_event,
+    send,
+    sign,
+    url_with_query,
+)
