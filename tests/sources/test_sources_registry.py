@@ -13,7 +13,8 @@ def test_platforms_follow_the_registry_line():
 
 def test_settings_schema_has_one_group_per_platform_with_secrets_marked():
     groups = {group.platform: group for group in registry.settings_schema()}
-    assert list(groups) == [*PLATFORMS, "kommo", "gestao_click"]
+    assert list(groups) == [*PLATFORMS, "kommo", "gestao_click", "email"]
+    assert [f.key for f in groups["email"].fields if f.secret] == ["SMTP_PASSWORD"]
     for name, source in SOURCES.items():
         keys = {field.key: field for field in groups[name].fields}
         assert all(keys[field.key].secret for field in source.secrets)
@@ -25,7 +26,18 @@ def test_config_reads_every_declared_variable():
     for source in SOURCES.values():
         assert source.secret_key in INTEGRATION_VARS
     assert "EDUZZ_WEBHOOK_SECRET" in INTEGRATION_VARS and "KOMMO_JWT_TOKEN" in INTEGRATION_VARS
-    assert registry.loggable_vars() == {"HOTMART_ENV", "KOMMO_TIMEOUT"}
+    assert "SMTP_HOST" in INTEGRATION_VARS and "SMTP_PASSWORD" in INTEGRATION_VARS
+    # never credentials: a choice, a number, a host name, a sender address (SMTP_USER and
+    # SMTP_PASSWORD stay masked)
+    assert registry.loggable_vars() == {
+        "HOTMART_ENV",
+        "KOMMO_TIMEOUT",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USE_TLS",
+        "SMTP_USE_SSL",
+        "SMTP_FROM",
+    }
 
 
 def test_nav_and_template_globals():
