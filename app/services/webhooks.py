@@ -24,7 +24,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -267,10 +267,18 @@ def _accept(delivery: _Delivery, event: NormalizedEvent) -> Received:
         _count_duplicate(existing)
         if existing.kind is None:  # failed validation at receipt: still invalid
             return Received(Outcome.DUPLICATE, event_id=existing.id)
-        db.session.execute(  # due now, whatever its back-off said
+        # Due now, whatever its back-off said; a platform's redelivery earns one more attempt
+        # even after the automatic ones ran out (it is answered 2xx and never sent again).
+        db.session.execute(
             db.update(WebhookEvent)
             .where(WebhookEvent.id == existing.id)
-            .values(next_attempt_at=None)
+            .values(
+                next_attempt_at=None,
+                attempts=case(
+                    (WebhookEvent.attempts >= MAX_ATTEMPTS, MAX_ATTEMPTS - 1),
+                    else_=WebhookEvent.attempts,
+                ),
+            )
         )
         db.session.commit()
         return Received(Outcome.ACCEPTED, event_id=existing.id)

@@ -77,6 +77,23 @@ def test_informational_events_are_answered_ignored_as_the_inline_path_does(backg
     assert statuses["pix_created"] == "ignored" and statuses["order_approved"] == "processed"
 
 
+def test_a_redelivery_of_an_event_whose_retries_ran_out_is_processed(background, drain):
+    sender = WebhookSender(background.test_client())
+    body = approval(8, "EX")
+    assert sender("kiwify", body).get_json() == {"status": "accepted"}
+    # it failed every automatic attempt (a bug, since fixed)
+    db.session.execute(
+        db.update(WebhookEvent).values(status="failed", attempts=webhooks.MAX_ATTEMPTS)
+    )
+    db.session.commit()
+    # the platform (or the seller, from its panel) delivers it again: 2xx, and it is processed
+    assert sender("kiwify", body).get_json() == {"status": "accepted"}
+    drain()
+    db.session.rollback()
+    row = db.session.scalar(select(WebhookEvent))
+    assert row.status == "processed" and count(Sale) == 1
+
+
 def test_a_failure_is_retried_after_its_back_off(background, drain, monkeypatch):
     real = sales.apply_event
     calls = []
