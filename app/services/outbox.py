@@ -203,13 +203,24 @@ def clean_subject(subject: str) -> str:
     return " ".join(subject.split())[:255]
 
 
+def _refused_for_this_message(exc: BaseException) -> bool:
+    """A definitive refusal of this message (its recipient, or a 5xx answer to its content);
+    anything else — the connection, the login, the settings — is worth retrying."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600
+
+
 def send_pending(limit: int = 100) -> dict[str, int]:
     """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     smtp = mail_settings.current()
     if not smtp.configured:
         return counts
+    stop = False
     for _ in range(limit):
+        if stop:
+            break
         email = _claim_next()
         if email is None:
             break
@@ -217,19 +228,28 @@ def send_pending(limit: int = 100) -> dict[str, int]:
             counts["cancelled"] += 1
             continue
         try:
-            _deliver(build_message(email, smtp), smtp)
+            message = build_message(email, smtp)
+        except Exception as exc:  # this message cannot be built: retrying will not help
+            log.exception("e-mail %s from the outbox cannot be built", email.id)
+            email.status, email.last_error = OUTBOX_FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            counts["failed"] += 1
+            db.session.commit()
+            continue
+        try:
+            _deliver(message, smtp)
         except Exception as exc:  # one bad message must never block the ones behind it
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            permanent = not isinstance(exc, (smtplib.SMTPException, OSError)) or isinstance(
-                exc, smtplib.SMTPRecipientsRefused
-            )
-            if permanent or email.attempts >= MAX_ATTEMPTS:
+            if _refused_for_this_message(exc) or email.attempts >= MAX_ATTEMPTS:
                 email.status = OUTBOX_FAILED
                 counts["failed"] += 1
             else:
+                # The server, the connection or the settings (a mistyped host, a wrong
+                # password): a fix or a recovery makes it go through later. The e-mails behind
+                # it would fail the same way, so they keep their attempts for then.
                 email.status = OUTBOX_PENDING
                 email.next_attempt_at = utcnow() + _backoff(email.attempts)
                 counts["retry"] += 1
+                stop = True
             log.warning(
                 "e-mail %s from the outbox failed (attempt %s): %s",
                 email.id,

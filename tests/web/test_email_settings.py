@@ -122,3 +122,25 @@ def test_smtp_explanations_cover_what_sellers_hit():
     assert "465" in explain(ssl.SSLError("wrong version"), smtp)
     assert "não respondeu" in explain(TimeoutError(), smtp)
     assert "remetente" in explain(smtplib.SMTPSenderRefused(553, b"no", "u@gmail.com"), smtp)
+
+
+def test_a_mistyped_host_keeps_buyers_emails_waiting_until_it_is_fixed(
+    no_smtp_app, operator, smtp_server
+):
+    sender = WebhookSender(no_smtp_app.test_client())
+    sender("hotmart", "purchase_approved")
+    sender("kiwify", "order_approved")
+    assert db.session.query(OutboxEmail).count() == 2
+    _save_smtp(operator, SMTP_HOST="smtp..gmail.com", SMTP_FROM="loja@minhaloja.com.br")
+    db.session.rollback()
+    emails = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+    # a settings mistake is not the buyers' fault: nothing given up, one attempt spent at most
+    assert [e.status for e in emails] == ["pending", "pending"]
+    assert sorted(e.attempts for e in emails) == [0, 1]
+
+    from app.models.types import utcnow
+
+    db.session.execute(db.update(OutboxEmail).values(next_attempt_at=utcnow()))  # back-off over
+    db.session.commit()
+    _save_smtp(operator, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port))
+    assert sorted(str(m["To"]) for m in smtp_server.messages) == sorted(e.to_email for e in emails)
