@@ -71,11 +71,30 @@ def _decode(cursor: str, size: int) -> list | None:
                 values.append(value)
             else:
                 return None
-        if not isinstance(values[-1], int) or abs(values[-1]) > 2**63:
+        if not isinstance(values[-1], int) or not -(2**63) <= values[-1] < 2**63:
             return None
         return values
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         return None
+
+
+def _fits(column, value) -> bool:
+    """Does a cursor value have the kind of its column (a date for a date column…)?"""
+    kind = column.type
+    kind = getattr(kind, "impl_instance", None) or getattr(kind, "impl", None) or kind
+    try:
+        expected = kind.python_type  # a TypeDecorator (UTCDateTime) answers for its impl
+    except NotImplementedError:
+        return isinstance(value, int | str)
+    if expected is datetime:
+        return isinstance(value, datetime)
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if expected is int:
+        return isinstance(value, int) and -(2**63) <= value < 2**63
+    if expected is str:
+        return isinstance(value, str) and len(value) <= 1000
+    return isinstance(value, expected)
 
 
 @dataclass
@@ -156,6 +175,10 @@ def paginate(
         for name in ("apos", "antes"):
             if args.get(name):
                 cursor = _decode(args.get(name, "")[:2000], len(order))
+                if cursor is not None and not all(
+                    _fits(column, value) for (column, _), value in zip(order, cursor, strict=True)
+                ):
+                    cursor = None  # values of the wrong kind for these columns: first page
                 direction = name if cursor is not None else None
                 break
         if args.get("fim") and not direction:

@@ -153,6 +153,11 @@ def test_a_cursor_url_keeps_showing_the_same_rows(operator, monkeypatch):
         "apos=W251bGwsMV0",
         "apos=W3sidCI6Im5vcGUifSwxXQ",
         "apos=" + "A" * 5000,
+        "apos=WyJ4IiwxXQ",  # ["x", 1]: a string where the date goes
+        "apos=WzEsMV0",  # [1, 1]: a number where the date goes
+        "apos=W3siZCI6IjIwMjYtMDEtMDEifSwxXQ",  # a date where a date and time goes
+        # an id of 2**63, one past the largest BIGINT
+        "apos=W3sidCI6IjIwMjYtMDEtMDFUMDA6MDA6MDArMDA6MDAifSw5MjIzMzcyMDM2ODU0Nzc1ODA4XQ",
         "fim=abc",
         "page=999999999",
     ],
