@@ -190,7 +190,7 @@ def send_test():
     result = service.receive(
         platform, body, headers, query, remote_addr="painel (teste)", inline=True
     )
-    status_code = http_status(result)
+    status_code = http_status(result, platform)
     if result.ok:
         outcome = TEST_OUTCOMES.get(result.outcome.value, result.outcome.value)
     else:

@@ -50,6 +50,10 @@ class WebhookSource:
     # The panel can generate the token to paste in the platform (one the seller chooses).
     generated_token: bool = False
     generated_token_help: str = ""
+    # HTTP status of an authenticated delivery stored as failed (its kind lacks what it needs,
+    # e.g. no valid buyer e-mail). 422 by default (SPEC §5); a platform that switches the
+    # webhook off after non-200 answers (Eduzz) gets 200: the event is stored either way.
+    invalid_event_status: int = 422
     # Plain-words help for a refused delivery: what to fix and where (pt-BR).
     missing_proof_help: str = ""
     invalid_proof_help: str = ""

@@ -372,6 +372,10 @@ SOURCE = WebhookSource(
     decode=decode,
     subscription_cancel_events=frozenset({CONTRACT_UPDATED, *legacy.LEGACY_CANCEL_EVENTS}),
     subscription_match=MATCH_PRODUCT,
+    # Eduzz retries a non-200 three times, then moves the webhook to backup or turns it off and
+    # discards later events (PLATFORMS-WRITES §5.1): one bad delivery must not cost every buyer
+    # after it. The failed event is stored and shown in the inbox either way.
+    invalid_event_status=200,
     body_secrets=(
         ("origin",),
         ("origin_secret",),

@@ -24,15 +24,18 @@ HTTP_STATUS = {
 }
 
 
-def http_status(result: Received) -> int:
+def http_status(result: Received, platform: str | None = None) -> int:
+    if result.outcome is Outcome.INVALID_EVENT and platform in SOURCES:
+        return SOURCES[platform].invalid_event_status
     return HTTP_STATUS[result.outcome]
 
 
-def answer(result: Received):
+def answer(result: Received, platform: str | None = None):
+    status = http_status(result, platform)
     if result.ok:
-        return jsonify({"status": result.outcome.value}), http_status(result)
+        return jsonify({"status": result.outcome.value}), status
     error = {"code": result.outcome.value, "message": result.message}
-    return jsonify({"success": False, "error": error}), http_status(result)
+    return jsonify({"success": False, "error": error}), status
 
 
 def _limit_key() -> str:
@@ -62,4 +65,4 @@ def receive(platform: str):
             request.args,
             remote_addr=request.remote_addr,
         )
-    return answer(result)
+    return answer(result, platform)
