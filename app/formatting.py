@@ -103,6 +103,14 @@ REMOTE_STATUS_LABELS = {
     "ONLINE_EVENT": "Evento online",
     "SOFTWARE": "Software",
     "BUNDLE": "Pacote",
+    "ONLINE_SERVICE": "Serviço online",
+    "TEMPLATES": "Modelos",
+    "AUDIOS": "Áudios",
+    "IMAGES": "Imagens",
+    "VIDEOS": "Vídeos",
+    "PHYSICAL": "Produto físico",
+    "MOBILE_APPS": "Aplicativo",
+    "AGENT": "Agente",
 }
 
 
@@ -119,8 +127,11 @@ def event_kind(value: str | None) -> str:
 
 
 def remote_status(value: str | None) -> str:
-    """Hotmart's upper-case product/subscription statuses and formats, in pt-BR."""
-    return REMOTE_STATUS_LABELS.get((value or "").upper(), value or "—")
+    """Hotmart's upper-case product/subscription statuses and formats, in pt-BR (an unknown
+    code reads as words: ``NEW_FORMAT`` → "New format")."""
+    if not value:
+        return "—"
+    return REMOTE_STATUS_LABELS.get(value.upper()) or value.replace("_", " ").capitalize()
 
 
 def percent(ratio: float | None, digits: int = 1) -> str:

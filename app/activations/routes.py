@@ -182,7 +182,7 @@ def resend(link_id: int):
     elif outbox.smtp_configured():
         flash(
             f"Novo link na fila de envio para {link.buyer_email}; o anterior deixou de valer. "
-            "Acompanhe em “E-mails” o envio.",
+            "A coluna “Enviado” mostra quando ele sair.",
             "success",
         )
     else:

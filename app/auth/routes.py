@@ -85,7 +85,10 @@ def setup():
             user = accounts.create_operator(form.email.data, form.password.data, form.name.data)
         except accounts.AccountError as exc:
             db.session.rollback()
-            form.password.errors.append(str(exc))
+            message = str(exc)
+            # the message says which field it is about ("e-mail" or "senha")
+            field = form.email if "e-mail" in message.lower() else form.password
+            field.errors = [*field.errors, message]
         else:
             if accounts.operator_count() > 1:  # another request won the race after our check
                 db.session.rollback()

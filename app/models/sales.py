@@ -87,6 +87,12 @@ class Sale(db.Model):
     )
 
     @property
+    def listed_at(self):
+        """The date lists show, sort and filter a sale by: approval, else the last status
+        change (a refund or cancellation seen first), else when it was recorded."""
+        return self.approved_at or self.status_at or self.created_at
+
+    @property
     def grants_access(self) -> bool:
         return self.status in GRANTING_STATUSES
 

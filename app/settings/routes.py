@@ -19,10 +19,23 @@ from app.sources import SOURCES
 log = logging.getLogger(__name__)
 
 
+SECTIONS = {g.platform for g in settings_service.SCHEMA} | {"agendamentos"}
+
+
+def _section_url(section: str) -> str:
+    """Back to one card of the page, whose result message is shown inside that card (the
+    page is long: a message at the top would be out of sight)."""
+    return url_for("settings.index", secao=section) + f"#{section}"
+
+
 @bp.get("/configuracoes")
 def index():
+    section = request.args.get("secao", "")
     return render_template(
-        "settings/index.html", groups=settings_service.overview(), schedules=jobs_service.overview()
+        "settings/index.html",
+        groups=settings_service.overview(),
+        schedules=jobs_service.overview(),
+        flash_inline=section if section in SECTIONS else None,
     )
 
 
@@ -108,7 +121,7 @@ def save(platform: str):
         flash(f"{group.title}: configurações salvas ({', '.join(changed)}).", "success")
     else:
         flash(f"{group.title}: nada foi alterado.", "info")
-    return redirect(url_for("settings.index") + f"#{platform}")
+    return redirect(_section_url(platform))
 
 
 @bp.post("/configuracoes/email/teste")
@@ -121,11 +134,11 @@ def test_email():
         to = accounts.normalize_email(request.form.get("to") or current_user.email)
     except accounts.AccountError as exc:
         flash(f"E-mail de teste: {exc}", "danger")
-        return redirect(url_for("settings.index") + "#email")
+        return redirect(_section_url("email"))
     ok, message = mail_settings.send_test(to)
     log.info("test e-mail to %s: %s", to, "sent" if ok else "failed")
     flash(message, "success" if ok else "danger")
-    return redirect(url_for("settings.index") + "#email")
+    return redirect(_section_url("email"))
 
 
 @bp.post("/configuracoes/agendamentos")
@@ -159,7 +172,7 @@ def save_schedules():
             "Intervalo inválido (use minutos entre 1 e 10080) em: " + ", ".join(errors) + ".",
             "danger",
         )
-        return redirect(url_for("settings.index") + "#agendamentos")
+        return redirect(_section_url("agendamentos"))
     if audited:
         audit.record(audit.SCHEDULES_CHANGED, target_type="schedules", details={"jobs": audited})
     db.session.commit()
@@ -177,4 +190,4 @@ def save_schedules():
             )
     else:
         flash("Agendamentos: nada foi alterado.", "info")
-    return redirect(url_for("settings.index") + "#agendamentos")
+    return redirect(_section_url("agendamentos"))

@@ -46,12 +46,16 @@ def test_seller_configures_email_and_sends_a_test(fresh_app, page, smtp_server, 
     card.locator("#SMTP_USE_TLS").select_option(label="Não")
     card.locator("#SMTP_FROM").fill("Minha Loja <contato@minhaloja.com.br>")
     card.locator("button", has_text="Salvar E-mail (SMTP)").click()
-    page.locator(".alert-success", has_text="configurações salvas").wait_for()
+    # the result shows inside the card the seller is looking at, not out of sight at the top
+    card.locator(".alert-success", has_text="configurações salvas").wait_for()
+    assert card.locator(".alert-success").is_visible()
     assert len(smtp_server.messages) == 1  # the waiting buyer got the link
 
     page.locator("section#email button", has_text="Enviar e-mail de teste").click()
-    page.locator(".alert-success", has_text="E-mail de teste enviado").wait_for()
+    page.locator("section#email .alert-success", has_text="E-mail de teste enviado").wait_for()
     assert smtp_server.messages[-1]["Subject"] == "Teste de e-mail do Vendas Hub"
     page.locator("section#email").screenshot(path=str(tmp_path / f"smtp-{width}.png"))
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert page.console_errors == []
+    page.goto(base + "/sincronizacoes")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
