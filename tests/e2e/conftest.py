@@ -2,6 +2,7 @@
 
 import os
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -21,24 +22,34 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def live_app(app_factory, smtp_server):
+@contextmanager
+def serving(app_factory, **config):
+    """An app built with ``config`` served on a free port (``app.live_url``), inside its
+    app context for the test's own database access."""
     port = free_port()
-    app = app_factory(
-        **WEBHOOK_SECRETS,
-        APP_URL=f"http://127.0.0.1:{port}",
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
-    )
+    app = app_factory(APP_URL=f"http://127.0.0.1:{port}", **config)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.live_url = f"http://127.0.0.1:{port}"
-    with app.app_context():
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def live_app(app_factory, smtp_server):
+    with serving(
+        app_factory,
+        **WEBHOOK_SECRETS,
+        SMTP_HOST="127.0.0.1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+    ) as app:
         yield app
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture

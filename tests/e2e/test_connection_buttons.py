@@ -1,13 +1,12 @@
 """One "Testar conexão" handler serves every integration page (static/js/app.js)."""
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
-from tests.conftest import Auth, free_port
+from tests.conftest import Auth
+from tests.e2e.conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -28,25 +27,17 @@ def emu(start_emulator) -> LiveEmulator:  # noqa: F811
 
 @pytest.fixture
 def live(app_factory, emu):
-    port = free_port()
-    app = app_factory(
-        APP_URL=f"http://127.0.0.1:{port}",
+    with serving(
+        app_factory,
         KOMMO_JWT_TOKEN=emu.config.kommo_token(),
         KOMMO_API_URL=emu.kommo,
         GESTAOCLICK_ACCESS_TOKEN=emu.config.gc_access_token,
         GESTAOCLICK_SECRET_TOKEN=emu.config.gc_secret_token,
         GESTAOCLICK_API_URL=emu.gestaoclick,
         RETRY_DELAY=0.01,
-    )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.live_url = f"http://127.0.0.1:{port}"
-    with app.app_context():
+    ) as app:
         Auth(app, app.test_client()).create()
         yield app
-    server.shutdown()
-    thread.join(5)
 
 
 def _login(page, base):

@@ -1,29 +1,19 @@
 """A new seller sets up e-mail in the browser: the overview says buyers are waiting, the
 Settings page saves SMTP and its test button reports what happened."""
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, free_port
+from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender
+from tests.e2e.conftest import serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def fresh_app(app_factory):
-    port = free_port()
-    app = app_factory(**WEBHOOK_SECRETS, APP_URL=f"http://127.0.0.1:{port}", SMTP_HOST=None)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.live_url = f"http://127.0.0.1:{port}"
-    with app.app_context():
+    with serving(app_factory, **WEBHOOK_SECRETS, SMTP_HOST=None) as app:
         Auth(app, app.test_client()).create()
         yield app
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.mark.parametrize("width", [1366, 390])

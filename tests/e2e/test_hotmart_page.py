@@ -7,6 +7,7 @@ from werkzeug.serving import make_server
 
 from emulator import create_app as create_emulator
 from tests.conftest import Auth, free_port
+from tests.e2e.conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +27,17 @@ def emulator_url():
 
 @pytest.fixture
 def hotmart_app(app_factory, emulator_url):
-    port = free_port()
-    app = app_factory(
-        APP_URL=f"http://127.0.0.1:{port}",
+    with serving(
+        app_factory,
         HOTMART_ENV="sandbox",
         HOTMART_CLIENT_ID="emu-client-id",
         HOTMART_CLIENT_SECRET="emu-client-secret",
         HOTMART_API_URL=f"{emulator_url}/hotmart/sandbox",
         HOTMART_AUTH_URL=f"{emulator_url}/hotmart/auth/security/oauth/token",
         RETRY_DELAY=0.01,
-    )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.live_url = f"http://127.0.0.1:{port}"
-    with app.app_context():
+    ) as app:
         Auth(app, app.test_client()).create()
         yield app
-    server.shutdown()
-    thread.join(5)
 
 
 def test_operator_tests_connection_and_syncs_products(hotmart_app, page):
