@@ -158,28 +158,42 @@ def _back():
     return redirect(safe_next(request.form.get("back"), "activations.index"))
 
 
-@bp.post("/ativacoes/<int(max=2147483647):link_id>/reenviar")
-def resend(link_id: int):
-    link = _link_or_404(link_id)
+def _reissue_audited(link: ActivationLink, *, copy: bool):
+    """A fresh link for ``link``'s purchase — e-mailed, or (``copy``) shown to the operator —
+    audited and committed; ``None`` (with the reason flashed) when the purchase allows none."""
     try:
-        issued = activation.reissue(link)
+        issued = activation.fresh_link(link) if copy else activation.reissue(link)
     except activation.ActivationError as exc:
         db.session.rollback()
         flash(str(exc), "warning")
-        return _back()
+        return None
+    attached = issued.attached_to is not None
     audit.record(
-        audit.ACTIVATION_RESENT,
+        audit.ACTIVATION_LINK_COPIED if copy and not attached else audit.ACTIVATION_RESENT,
         **_link_target(link),
         details={
             **_link_details(link),
             "new_link_id": issued.link.id if issued.link else None,
-            "attached": issued.attached_to is not None,
+            "attached": attached,
         },
     )
     db.session.commit()
-    if issued.attached_to is not None:
-        flash(f"{link.buyer_email} já tem conta: a compra foi adicionada a ela.", "info")
-    elif outbox.smtp_configured():
+    if attached:
+        flash(
+            f"{link.buyer_email} já tem conta: a compra foi adicionada a ela. Basta entrar com "
+            "esse e-mail.",
+            "info",
+        )
+    return issued
+
+
+@bp.post("/ativacoes/<int(max=2147483647):link_id>/reenviar")
+def resend(link_id: int):
+    link = _link_or_404(link_id)
+    issued = _reissue_audited(link, copy=False)
+    if issued is None or issued.attached_to is not None:
+        return _back()
+    if outbox.smtp_configured():
         flash(
             f"Novo link na fila de envio para {link.buyer_email}; o anterior deixou de valer. "
             "A coluna “Enviado” mostra quando ele sair.",
@@ -199,31 +213,9 @@ def resend(link_id: int):
 def copy_link(link_id: int):
     """A fresh link shown once, to send by WhatsApp or another channel; nothing is e-mailed."""
     link = _link_or_404(link_id)
-    try:
-        issued = activation.fresh_link(link)
-    except activation.ActivationError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+    issued = _reissue_audited(link, copy=True)
+    if issued is None or issued.attached_to is not None:
         return _back()
-    if issued.attached_to is not None:
-        audit.record(
-            audit.ACTIVATION_RESENT,
-            **_link_target(link),
-            details={**_link_details(link), "new_link_id": None, "attached": True},
-        )
-        db.session.commit()
-        flash(
-            f"{link.buyer_email} já tem conta: a compra foi adicionada a ela. Basta entrar em "
-            "/login com esse e-mail.",
-            "info",
-        )
-        return _back()
-    audit.record(
-        audit.ACTIVATION_LINK_COPIED,
-        **_link_target(link),
-        details={**_link_details(link), "new_link_id": issued.link.id},
-    )
-    db.session.commit()
     url = activation.activation_url(issued.token)
     phone = "".join(ch for ch in (link.sale.buyer_phone or "") if ch.isdigit())
     message = (
