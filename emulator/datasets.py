@@ -315,7 +315,9 @@ class HotmartData:
         }
         if status in PAID_STATUSES:
             delay = r.randrange(2, 90) if payment != "BILLET" else r.randrange(DAY, 3 * DAY)
-            purchase["approved_date"] = order_ms + delay * 1000 + r.randrange(1000)
+            # never after the dataset's "now": a boleto paid days later is still in the past
+            approved = order_ms + delay * 1000 + r.randrange(1000)
+            purchase["approved_date"] = min(approved, max(order_ms, self.now_ms - 1000))
         purchase.update(
             {
                 "status": status,

@@ -52,7 +52,7 @@ send() {  # platform event secret [extra args]
 }
 send hotmart approved "$HOTMART_WEBHOOK_HOTTOK" --email maria.souza@example.com --name "Maria Souza" --transaction HPDEMO0001
 send hotmart approved "$HOTMART_WEBHOOK_HOTTOK" --email joao.lima@example.com --name "João Lima" --transaction HPDEMO0002
-send hotmart refunded "$HOTMART_WEBHOOK_HOTTOK" --email joao.lima@example.com --transaction HPDEMO0002
+send hotmart refunded "$HOTMART_WEBHOOK_HOTTOK" --email joao.lima@example.com --name "João Lima" --transaction HPDEMO0002
 send kiwify approved "$KIWIFY_WEBHOOK_SECRET" --email ana.costa@example.com --name "Ana Costa"
 send kiwify pix_generated "$KIWIFY_WEBHOOK_SECRET" --email pedro@example.com
 send kirvano approved "$KIRVANO_WEBHOOK_SECRET" --email carla.dias@example.com --name "Carla Dias"
