@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.dashboard import bp
@@ -82,7 +82,12 @@ def sync_progress(run_id: int):
     run = sync.get_run(run_id)
     if run is None:
         abort(404)
-    return render_template("sync/_progress.html", run=run)
+    response = make_response(render_template("sync/_progress.html", run=run))
+    if not run.is_active:
+        # The last poll of a run: the page refreshes what the run changed (its latest-run
+        # row, the tabs' counts and lists) without a reload (hx-trigger="vh-sync-finished").
+        response.headers["HX-Trigger"] = "vh-sync-finished"
+    return response
 
 
 bp.add_app_template_global(sync.source_label, "sync_source_label")
