@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 PAGES_SIZES ?= 1000 100000
 
-.PHONY: run demo test lint format audit bench bench-full clean deps dev-deps browser-deps
+.PHONY: run demo test lint format audit bench bench-full bench-deps clean deps dev-deps browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,10 @@ test: dev-deps browser-deps
 	fi
 
 # Benchmarks print figures as ratios against a baseline measured in the same run.
-bench: dev-deps
+bench-deps:
+	@bash scripts/ensure-wrk.sh
+
+bench: dev-deps bench-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_stats.py 50000
@@ -57,7 +60,7 @@ bench: dev-deps
 # The issue's full runs: operator pages also at 1M rows (minutes of seeding), 20 s per ingest
 # level and 60 s of webhook -> e-mail at 100/s, syncs at 100k records per API resource (tens of
 # minutes in all).
-bench-full: dev-deps
+bench-full: dev-deps bench-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_ingest.py --duration 20 --e2e-seconds 60
 	$(PY) bench/bench_stats.py 50000

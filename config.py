@@ -120,6 +120,9 @@ TUNABLES: dict[str, tuple] = {
     "SYNC_STALE_MINUTES": (_positive_float, "silence after which a running sync is failed"),
     "SCHEDULER_LEASE_SECONDS": (_positive_int, "seconds the scheduler leadership lasts"),
     "SCHEDULER_RENEW_SECONDS": (_positive_int, "seconds between leadership renewals"),
+    "HOTMART_THROTTLE_PER_SECOND": (_positive_float, "Hotmart requests per second (shared)"),
+    "KOMMO_THROTTLE_PER_SECOND": (_positive_float, "Kommo requests per second (shared)"),
+    "GESTAOCLICK_THROTTLE_PER_SECOND": (_positive_float, "Gestão Click requests per second"),
 }
 
 
