@@ -10,6 +10,8 @@ string (``"1500.00"``, ``"1"``). Errors, validation errors included, come back a
 Limits: 3 requests per second and 30,000 per day per company. The client spaces requests
 (2 per second by default) and counts every attempt in a per-process daily counter
 (``usage()``), keyed by the São Paulo calendar day, like the platform's budget.
+
+Size: one API's endpoints and their paging (a little over 400 lines).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ client_credentials&client_id=…&client_secret=…`` with ``Authorization: Basic
 (one URL for both environments), is cached in a ``TokenStore`` until shortly before
 ``expires_in``, and is fetched again once when an API call answers 401. Lists page with
 ``max_results`` + ``page_token`` until ``page_info.next_page_token`` is absent.
+
+Size: one API's endpoints and their paging (a little over 400 lines); token and date helpers
+are in ``hotmart_tokens.py`` / ``hotmart_dates.py``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ There is **no** ``/deals`` endpoint: deals are ``/leads``. Lists page with ``pag
 (≤ 250) until a ``204 No Content`` or a page without ``_links.next``. Kommo allows 7 requests
 per second and blocks (403 on everything) accounts that keep getting 429s, so the gateway is
 throttled to ~5 per second, honours ``retry_after`` and never retries 401/402/403.
+
+Size: one API's endpoints and their paging (a little over 400 lines); token helpers are in
+``kommo_token.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Activation links: issue, open, redeem, resend, revoke, correct e-mail, expire; and access."""
+"""Activation links: issue, open, redeem, resend, revoke, correct e-mail, expire; and access.
+
+Size: the use cases of one aggregate (links and the access they grant) stay together; a
+little over 400 lines.
+"""
 
 from __future__ import annotations
 
