@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -86,11 +87,17 @@ class Sale(db.Model):
         back_populates="sale", order_by="SaleStatusChange.id", cascade="all, delete-orphan"
     )
 
-    @property
+    @hybrid_property
     def listed_at(self):
         """The date lists show, sort and filter a sale by: approval, else the last status
-        change (a refund or cancellation seen first), else when it was recorded."""
+        change (a refund or cancellation seen first), else when it was recorded. In SQL the
+        same ``coalesce`` the ``ix_sales_when_id`` expression index holds."""
         return self.approved_at or self.status_at or self.created_at
+
+    @listed_at.inplace.expression
+    @classmethod
+    def _listed_at_expression(cls):
+        return func.coalesce(cls.approved_at, cls.status_at, cls.created_at)
 
     @property
     def grants_access(self) -> bool:

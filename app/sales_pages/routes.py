@@ -97,7 +97,7 @@ def _conditions(f) -> list:
     if f["status"]:
         conditions.append(Sale.status == f["status"])
     start, end = _day(f["de"]), _day(f["ate"], end=True)
-    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    when = Sale.listed_at
     if start:
         conditions.append(when >= start)
     if end:
@@ -109,7 +109,7 @@ def _conditions(f) -> list:
 def index():
     f = _filters()
     conditions = _conditions(f)
-    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    when = Sale.listed_at
     summary = _summary(f)
     if summary is not None:
         table, where = summary
@@ -146,7 +146,7 @@ def index():
         order=[(when, True), (Sale.id, True)],
         per_page=PER_PAGE,
         total=total,
-        key=lambda sale: [sale.approved_at or sale.status_at or sale.created_at, sale.id],
+        key=lambda sale: [sale.listed_at, sale.id],
     )
     return render_template(
         "sales/index.html",

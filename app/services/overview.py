@@ -49,7 +49,7 @@ def approved_totals(since: datetime) -> tuple[int, int]:
             SalesDaily.is_test.is_(False),
         )
     ).one()
-    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    when = Sale.listed_at
     edge = db.session.execute(
         select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)).where(
             Sale.status.in_(GRANTING_STATUSES),
@@ -64,7 +64,7 @@ def approved_totals(since: datetime) -> tuple[int, int]:
 
 def build(days: int = 30) -> Overview:
     since = utcnow() - timedelta(days=days)
-    when = func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at)
+    when = Sale.listed_at
     approved = approved_totals(since)
     revoked = db.session.scalar(
         select(func.count(Sale.id)).where(
