@@ -7,12 +7,16 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from flask import current_app
 
 from app.services import settings
+from config import TRUE_VALUES
 
-TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
+GROUP = "email"  # the Settings page card (app.registry.SETTINGS_ONLY)
 
 
 @dataclass(frozen=True)
@@ -31,23 +35,19 @@ class SmtpSettings:
         return bool(self.host)
 
 
-def _stored(key: str) -> str | None:
-    """The value saved on the Settings page, or ``None`` (then the environment decides)."""
-    return settings.stored(key)
-
-
-def _flag(key: str, fallback: bool) -> bool:
-    value = _stored(key)
+def _flag(value: str | None, fallback: bool) -> bool:
     return value.strip().lower() in TRUE_VALUES if value else bool(fallback)
 
 
 def current() -> SmtpSettings:
-    """The settings a delivery uses now (database first, then the app's ``MAIL_*`` config)."""
+    """The settings a delivery uses now (database first, then the app's ``MAIL_*`` config);
+    one query."""
     config = current_app.config
-    host = _stored("SMTP_HOST")
-    port = _stored("SMTP_PORT")
-    use_ssl = _flag("SMTP_USE_SSL", config.get("MAIL_USE_SSL", False))
-    use_tls = _flag("SMTP_USE_TLS", config.get("MAIL_USE_TLS", False))
+    saved = settings.stored_group(GROUP)
+    host = saved.get("SMTP_HOST")
+    port = saved.get("SMTP_PORT")
+    use_ssl = _flag(saved.get("SMTP_USE_SSL"), config.get("MAIL_USE_SSL", False))
+    use_tls = _flag(saved.get("SMTP_USE_TLS"), config.get("MAIL_USE_TLS", False))
     if port and port.isdigit():
         port_number = int(port)
     elif host:  # a host saved on the page without a port: the usual one for its security
@@ -59,9 +59,9 @@ def current() -> SmtpSettings:
         port=port_number,
         use_tls=use_tls and not use_ssl,
         use_ssl=use_ssl,
-        user=_stored("SMTP_USER") or config.get("MAIL_USERNAME"),
-        password=_stored("SMTP_PASSWORD") or config.get("MAIL_PASSWORD"),
-        sender=_stored("SMTP_FROM")
+        user=saved.get("SMTP_USER") or config.get("MAIL_USERNAME"),
+        password=saved.get("SMTP_PASSWORD") or config.get("MAIL_PASSWORD"),
+        sender=saved.get("SMTP_FROM")
         or config.get("MAIL_DEFAULT_SENDER")
         or "nao-responda@localhost",
         timeout=float(config.get("MAIL_TIMEOUT", 10.0)),
@@ -123,20 +123,29 @@ def explain(exc: BaseException, smtp: SmtpSettings) -> str:
     return f"Erro ao enviar: {type(exc).__name__}"
 
 
-def send_test(to: str) -> tuple[bool, str]:
-    """Send one test message with the current settings, now; (ok, what to tell the operator)."""
-    from email.message import EmailMessage
-    from email.utils import formatdate, make_msgid
+def _sender_domain(sender: str) -> str:
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rsplit("@", 1)[-1] or "localhost"
 
-    smtp = current()
-    if not smtp.configured:
-        return False, "Informe e salve o servidor SMTP antes de testar."
-    message = EmailMessage()
-    message["Subject"] = "Teste de e-mail do Vendas Hub"
+
+def new_message(smtp: SmtpSettings, to: str, subject: str) -> EmailMessage:
+    """A message with the headers every e-mail of the app carries (From the configured sender,
+    Date, a Message-ID of the sender's domain); RFC 2047 headers folded under 78 columns."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = subject
     message["From"] = smtp.sender
     message["To"] = to
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=smtp.sender.rsplit("@", 1)[-1].rstrip(">") or None)
+    message["Message-ID"] = make_msgid(domain=_sender_domain(smtp.sender))
+    return message
+
+
+def send_test(to: str) -> tuple[bool, str]:
+    """Send one test message with the current settings, now; (ok, what to tell the operator)."""
+    smtp = current()
+    if not smtp.configured:
+        return False, "Informe e salve o servidor SMTP antes de testar."
+    message = new_message(smtp, to, "Teste de e-mail do Vendas Hub")
     message.set_content(
         "Este é um e-mail de teste do Vendas Hub.\n\n"
         "Se você recebeu, o envio está funcionando: os compradores vão receber os links de "

@@ -7,9 +7,7 @@ import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from sqlalchemy import and_, select, update
@@ -80,13 +78,9 @@ def build_message(
     """A standards-conforming MIME message: RFC 2047 headers folded under 78 columns, and the
     bodies in quoted-printable/base64 whenever a line would pass SMTP's 998-octet limit (long or
     emoji-rich buyer and product names)."""
-    sender = (smtp or mail_settings.current()).sender
-    message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = clean_subject(email.subject)
-    message["From"] = sender
-    message["To"] = email.to_email
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_sender_domain(sender))
+    message = mail_settings.new_message(
+        smtp or mail_settings.current(), email.to_email, clean_subject(email.subject)
+    )
     message.set_content(email.body_text, cte=_cte(email.body_text))
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html", cte=_cte(email.body_html))
@@ -97,11 +91,6 @@ def _cte(body: str) -> str:
     """8bit reads best in raw form; a line over 998 octets must be encoded."""
     too_long = any(len(line.encode("utf-8")) > 900 for line in body.splitlines())
     return "quoted-printable" if too_long else "8bit"
-
-
-def _sender_domain(sender: str) -> str:
-    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
-    return address.rsplit("@", 1)[-1] or "localhost"
 
 
 def _deliver(message: EmailMessage, smtp: mail_settings.SmtpSettings | None = None) -> None:
