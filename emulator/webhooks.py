@@ -1,8 +1,7 @@
 """The webhook sender of the emulator: the shared ``webhook_samples`` package (the app's
 "Enviar teste" uses the same builders without importing the emulator)."""
 
-from webhook_samples import *  # noqa: F403
-from webhook_samples import (  # noqa: F401
+from webhook_samples import (  # noqa: F401 (re-exported)
     DEFAULT_KIRVANO_HEADER,
     EXTRA_NATIVE,
     FAMILIES,

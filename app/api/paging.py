@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from flask import abort, jsonify, request
 
 from app.extensions import db
+from config import TRUE_VALUES
 
-TRUE_VALUES = {"1", "true", "yes", "on", "sim"}
 MAX_PAGE = 100_000
 
 
