@@ -16,14 +16,76 @@ from app.sources.registry import SOURCES
 
 
 @dataclass(frozen=True)
+class Resource:
+    """One synced resource of an API integration (``SyncRun.resource``)."""
+
+    name: str
+    label: str  # the "Sincronizar" row and the history
+    interval: int  # seconds between scheduled runs (editable in /configuracoes)
+    syncer: str  # ``module:function`` — ``(ctx, full) -> None``, resolved on registration
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """The account's shared request budget (``app.clients.budget``, one per remote account)."""
+
+    name: str  # the budget key prefix the client spends (``apply_budget(name, account, …)``)
+    per_second: float  # default pace, under the platform's limit
+    setting: str  # the tunable that overrides ``per_second`` (config.TUNABLES)
+    limit: str  # the platform's documented limit, for people
+
+
+@dataclass(frozen=True)
+class Page:
+    """The integration's dashboard page: the shared skeleton
+    (``templates/integrations/page.html``) with the blocks of ``template``."""
+
+    template: str  # extends integrations/page.html
+    endpoint: str  # the page's view (``dashboard.hotmart``)
+    tabs: tuple[tuple[str, str, str], ...]  # (``?aba=`` key, label, counts key)
+    test_endpoint: str  # "Testar conexão" (always 200 with a ``ConnectionResult``)
+    test_method: str = "get"  # the hx- verb of that endpoint
+    test_needs_credentials: bool = False  # the button is disabled until they are saved
+    missing_label: str = "credenciais não configuradas"  # the status badge without them
+
+
+@dataclass(frozen=True)
 class Integration:
-    """An outbound API integration, declared (its client and service live in their modules)."""
+    """An outbound API integration, declared as data.
+
+    ``service`` names the module with its behaviour (``HOOKS``: client factory, connection
+    test details, what "configured" means); ``app.services.integration`` runs the shared
+    parts (credentials, build_client, test_connection, overview, status, syncers) on this
+    declaration, so each integration's module keeps only what is really its own.
+    Pure: nothing here is imported until used."""
 
     name: str  # settings group and SyncRun source
     label: str
     fields: tuple[Field, ...]
     nav_endpoint: str  # the dashboard page
     nav_label: str
+    service: str = ""  # module holding ``HOOKS`` (imported lazily)
+    resources: tuple[Resource, ...] = ()
+    api_prefix: str = ""  # the JSON routes of SPEC §5 (``app/api``)
+    sync_url: str = "/api/sync/{source}/{resource}"  # what the page's "Sincronizar" POSTs
+    timeouts: tuple[str, str] = ("", "")  # (connect, read) tunables, seconds
+    rate_budget: RateBudget | None = None
+    page: Page | None = None
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Keys that must be set for the integration to count as configured."""
+        return tuple(field.key for field in self.fields if field.required)
+
+    def resource(self, name: str) -> Resource | None:
+        return next((r for r in self.resources if r.name == name), None)
+
+    def sync_url_for(self, resource: str) -> str:
+        return self.sync_url.format(source=self.name, resource=resource, prefix=self.api_prefix)
+
+
+def _hour(hours: int) -> int:
+    return hours * 3600
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
@@ -45,6 +107,32 @@ INTEGRATIONS: tuple[Integration, ...] = (
         ),
         "dashboard.hotmart",
         "Hotmart",
+        service="app.services.hotmart",
+        resources=(
+            Resource("products", "Produtos", _hour(6), "app.services.hotmart_sync:sync_products"),
+            Resource("sales", "Vendas", _hour(1), "app.services.hotmart_sync:sync_sales"),
+            Resource(
+                "subscriptions",
+                "Assinaturas",
+                _hour(6),
+                "app.services.hotmart_sync:sync_subscriptions",
+            ),
+        ),
+        api_prefix="/api/hotmart",
+        sync_url="{prefix}/{resource}",
+        timeouts=("HOTMART_CONNECT_TIMEOUT", "HOTMART_TIMEOUT"),
+        rate_budget=RateBudget("hotmart", 8.0, "HOTMART_THROTTLE_PER_SECOND", "500 por minuto"),
+        page=Page(
+            "hotmart/index.html",
+            "dashboard.hotmart",
+            (
+                ("produtos", "Produtos", "products"),
+                ("vendas", "Vendas", "sales"),
+                ("assinaturas", "Assinaturas", "subscriptions"),
+            ),
+            "api.hotmart_test_connection",
+            test_method="put",
+        ),
     ),
     Integration(
         "kommo",
@@ -56,6 +144,21 @@ INTEGRATIONS: tuple[Integration, ...] = (
         ),
         "dashboard.kommo",
         "Kommo",
+        service="app.services.kommo",
+        resources=(
+            Resource("contacts", "Contatos", 900, "app.services.kommo_sync:sync_contacts"),
+            Resource("leads", "Negócios", 900, "app.services.kommo_sync:sync_leads"),
+        ),
+        api_prefix="/api/kommo",
+        timeouts=("KOMMO_CONNECT_TIMEOUT", "KOMMO_TIMEOUT"),
+        rate_budget=RateBudget("kommo", 5.0, "KOMMO_THROTTLE_PER_SECOND", "7 por segundo"),
+        page=Page(
+            "kommo/index.html",
+            "dashboard.kommo",
+            (("contatos", "Contatos", "contacts"), ("negocios", "Negócios", "leads")),
+            "api.kommo_test_connection",
+            missing_label="token não configurado",
+        ),
     ),
     Integration(
         "gestao_click",
@@ -67,8 +170,48 @@ INTEGRATIONS: tuple[Integration, ...] = (
         ),
         "dashboard.gestao_click",
         "Gestão Click",
+        service="app.services.gestao_click",
+        resources=(
+            # Long intervals stand in for "off-peak": the scheduler runs by interval.
+            Resource("sales", "Vendas", _hour(6), "app.services.gestao_click_sync:sync_sales"),
+            Resource(
+                "clients", "Clientes", _hour(24), "app.services.gestao_click_sync:sync_clients"
+            ),
+            Resource(
+                "products", "Produtos", _hour(24), "app.services.gestao_click_sync:sync_products"
+            ),
+        ),
+        api_prefix="/api/gestao-click",
+        timeouts=("GESTAOCLICK_CONNECT_TIMEOUT", "GESTAOCLICK_TIMEOUT"),
+        rate_budget=RateBudget(
+            "gestao_click", 2.0, "GESTAOCLICK_THROTTLE_PER_SECOND", "3 por segundo e 30.000 por dia"
+        ),
+        page=Page(
+            "gestao_click/index.html",
+            "dashboard.gestao_click",
+            (
+                ("vendas", "Vendas", "sales"),
+                ("clientes", "Clientes", "clients"),
+                ("produtos", "Produtos", "products"),
+            ),
+            "api.gestao_click_test_connection",
+            test_needs_credentials=True,
+            missing_label="tokens não configurados",
+        ),
     ),
 )
+BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
+
+
+def integration(name: str) -> Integration:
+    """The declared API integration ``name`` (KeyError for an unknown one)."""
+    return BY_NAME[name]
+
+
+def _email_saved() -> None:
+    from app import events
+
+    events.mark_outbox_queued()  # e-mails waiting for a working SMTP go out right after
 
 
 YES_NO = ("true", "false")
@@ -122,6 +265,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 help="Como os compradores veem: Minha Loja <contato@minhaloja.com.br>.",
             ),
         ),
+        on_change=_email_saved,
     ),
 )
 

@@ -7,6 +7,7 @@ echoed back and masked in logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -39,3 +40,6 @@ class Group:
     platform: str
     title: str
     fields: tuple[Field, ...]
+    # Called by the Settings page in the saving transaction when a value of the group changed
+    # (the e-mail group kicks the outbox: mail waiting for a working SMTP goes out).
+    on_change: Callable[[], None] | None = None

@@ -6,6 +6,7 @@ from app.models.audit import AuditEntry
 from app.models.budget import RateBudgetSlot
 from app.models.gestao_click import GcClient, GcProduct, GcSale
 from app.models.hotmart import ApiToken, Product, Subscription
+from app.models.integrations import IntegrationCheck
 from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
 from app.models.sales import Access, Sale, SaleStatusChange
@@ -42,6 +43,7 @@ __all__ = [
     "ROLE_ADMIN",
     "ROLE_MEMBER",
     "RateBudgetSlot",
+    "IntegrationCheck",
     "IntegrationSetting",
     "JobSetting",
     "KommoContact",

@@ -8,7 +8,6 @@ import secrets
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import events
 from app.extensions import db, limiter
 from app.services import audit, mail_settings
 from app.services import jobs as jobs_service
@@ -113,8 +112,8 @@ def save(platform: str):
                 "cleared": cleared,
             },
         )
-    if changed and platform == "email":
-        events.mark_outbox_queued()  # e-mails waiting for a working SMTP go out right after
+    if changed and group.on_change is not None:
+        group.on_change()  # declared by the group (the e-mail one kicks the outbox)
     db.session.commit()
     if changed:
         log.info("settings of %s changed: %s", platform, ", ".join(changed))
