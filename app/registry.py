@@ -44,6 +44,7 @@ class Page:
     endpoint: str  # the page's view (``dashboard.hotmart``)
     tabs: tuple[tuple[str, str, str], ...]  # (``?aba=`` key, label, counts key)
     test_endpoint: str  # "Testar conexão" (always 200 with a ``ConnectionResult``)
+    result_id: str  # the element its answer goes into (static/js/app.js, the e2e tests)
     test_method: str = "get"  # the hx- verb of that endpoint
     test_needs_credentials: bool = False  # the button is disabled until they are saved
     missing_label: str = "credenciais não configuradas"  # the status badge without them
@@ -131,6 +132,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 ("assinaturas", "Assinaturas", "subscriptions"),
             ),
             "api.hotmart_test_connection",
+            "hotmart-test-result",
             test_method="put",
         ),
     ),
@@ -157,6 +159,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
             "dashboard.kommo",
             (("contatos", "Contatos", "contacts"), ("negocios", "Negócios", "leads")),
             "api.kommo_test_connection",
+            "kommo-test-result",
             missing_label="token não configurado",
         ),
     ),
@@ -195,6 +198,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 ("produtos", "Produtos", "products"),
             ),
             "api.gestao_click_test_connection",
+            "gc-test-result",
             test_needs_credentials=True,
             missing_label="tokens não configurados",
         ),

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import request
 
-from app.dashboard import bp
+from app.dashboard import bp, integration_page
 from app.extensions import db
 from app.paging import page_arg
 from app.services import hotmart as hotmart_service
-from app.services import sync as sync_service
 
-TABS = {"produtos": "Produtos", "vendas": "Vendas", "assinaturas": "Assinaturas"}
 PER_PAGE = 25
 SORT_LABELS = {"name": "Nome", "status": "Status", "price": "Preço"}
 
 
 @bp.get("/hotmart")
 def hotmart():
-    tab = request.args.get("aba", "produtos")
-    tab = tab if tab in TABS else "produtos"
-    context = {
-        "tab": tab,
-        "tabs": TABS,
-        "info": hotmart_service.overview(),
-        "counts": hotmart_service.counts(),
-        "resources": _resources(),
-    }
+    tab = integration_page.current_tab(hotmart_service.HOTMART)
+    context: dict = {}
     if tab == "produtos":
         query = request.args.get("q", "").strip()[:200]
         sort = request.args.get("sort", "name")
@@ -53,18 +44,6 @@ def hotmart():
         )
     else:
         context["sales"] = hotmart_service.recent_sales(25)
-    return render_template("hotmart/index.html", **context)
-
-
-def _resources() -> list[dict]:
-    latest = sync_service.latest_runs()
-    return [
-        {
-            "resource": resource,
-            "label": label,
-            "url": f"/api/hotmart/{resource}",
-            "last": latest.get((hotmart_service.SOURCE, resource)),
-            "active": sync_service.active_run(hotmart_service.SOURCE, resource),
-        }
-        for resource, label in hotmart_service.RESOURCES.items()
-    ]
+    return integration_page.render(
+        hotmart_service.HOTMART, tab, hotmart_service.counts(), **context
+    )

@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import request
 from sqlalchemy import select
 
-from app.dashboard import bp
+from app.dashboard import bp, integration_page
 from app.models import KommoContact, KommoLead
 from app.paging import capped_count, paginate_nulls_last
 from app.services import kommo as kommo_service
-from app.services import sync as sync_service
 
-TABS = {"contatos": "Contatos", "negocios": "Negócios"}
 OUTCOMES = {"": "Todos", "open": "Em andamento", "won": "Ganhos", "lost": "Perdidos"}
 PER_PAGE = 25
 
 
 @bp.get("/kommo")
 def kommo():
-    tab = request.args.get("aba", "contatos")
-    tab = tab if tab in TABS else "contatos"
+    tab = integration_page.current_tab(kommo_service.KOMMO)
     query = request.args.get("q", "").strip()[:200]
-    context = {
-        "tab": tab,
-        "tabs": TABS,
-        "info": kommo_service.overview(),
-        # Tab badges: counts that stop at paging.COUNT_CAP ("10.000+").
-        "counts": {
-            "contacts": capped_count(select(KommoContact)),
-            "leads": capped_count(select(KommoLead)),
-        },
-        "resources": _resources(),
-        "q": query,
+    # Tab badges: counts that stop at paging.COUNT_CAP ("10.000+").
+    counts = {
+        "contacts": capped_count(select(KommoContact)),
+        "leads": capped_count(select(KommoLead)),
     }
+    context: dict = {"q": query}
     if tab == "contatos":
         stmt = kommo_service.contacts_query(query)
         context.update(
@@ -55,17 +46,4 @@ def kommo():
             currency=kommo_service.account_currency_code(),
             won_totals=kommo_service.won_totals(),
         )
-    return render_template("kommo/index.html", **context)
-
-
-def _resources() -> list[dict]:
-    latest = sync_service.latest_runs()
-    return [
-        {
-            "resource": resource,
-            "label": label,
-            "last": latest.get((kommo_service.SOURCE, resource)),
-            "active": sync_service.active_run(kommo_service.SOURCE, resource),
-        }
-        for resource, label in kommo_service.RESOURCES.items()
-    ]
+    return integration_page.render(kommo_service.KOMMO, tab, counts, **context)

@@ -54,6 +54,8 @@
     alert.textContent = (data && (data.message || (data.error && data.error.message))) ||
       "Não foi possível testar a conexão.";
     box.replaceChildren(alert);
+    // the status card (templates/integrations/page.html) reloads itself on this event
+    document.body.dispatchEvent(new CustomEvent("vh-connection-tested"));
     var usage = data && data.usage;
     var counterSelector = button.getAttribute("data-usage-target");
     var counter = counterSelector && document.querySelector(counterSelector);

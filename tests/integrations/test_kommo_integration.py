@@ -403,7 +403,8 @@ def test_page_renders_for_operator_and_is_forbidden_for_members(km_app, emu):
     auth.login()
     html = client.get("/kommo").get_data(as_text=True)
     assert "Testar conexão" in html and html.count("Sincronizar") >= 2
-    assert "token configurado" in html
+    # issue #17: "Conectado" only once a sync (here) or a connection test succeeded
+    assert 'data-integration-status="ok"' in html and "Conectado" in html
     newest = db.session.scalars(kommo.contacts_query()).first()  # the page lists newest first
     assert newest.name in html
     html = client.get("/kommo?aba=negocios").get_data(as_text=True)
