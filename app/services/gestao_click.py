@@ -12,6 +12,7 @@ page/API lists in ``gestao_click_queries``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -104,14 +105,12 @@ HOOKS = integration.Hooks(
 
 
 # ---------------------------------------------------------------------------- shared, bound
+# The shared functions on this declaration, under the names the blueprints and tests call.
 
-
-def credentials() -> dict[str, str | None]:
-    return integration.credentials(GESTAO_CLICK)
-
-
-def is_configured() -> bool:
-    return integration.is_configured(GESTAO_CLICK)
+credentials = partial(integration.credentials, GESTAO_CLICK)
+is_configured = partial(integration.is_configured, GESTAO_CLICK)
+overview = partial(integration.overview, GESTAO_CLICK)  # the page's facts; never a value
+register = partial(integration.register_syncers, GESTAO_CLICK)
 
 
 def _typed(access_token: str | None, secret_token: str | None) -> dict[str, str | None] | None:
@@ -143,12 +142,3 @@ def test_connection(
 
 
 test_connection.__test__ = False  # not a pytest test
-
-
-def overview() -> dict[str, Any]:
-    """Configuration status for the page: which keys are set and where from (no values)."""
-    return integration.overview(GESTAO_CLICK)
-
-
-def register() -> None:
-    integration.register_syncers(GESTAO_CLICK)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -185,14 +186,12 @@ HOOKS = integration.Hooks(
 
 
 # ---------------------------------------------------------------------------- shared, bound
+# The shared functions on this declaration, under the names the blueprints and tests call.
 
-
-def credentials() -> dict[str, str | None]:
-    return integration.credentials(HOTMART)
-
-
-def is_configured() -> bool:
-    return integration.is_configured(HOTMART)
+credentials = partial(integration.credentials, HOTMART)
+is_configured = partial(integration.is_configured, HOTMART)
+overview = partial(integration.overview, HOTMART)  # the page's facts; never a value
+register = partial(integration.register_syncers, HOTMART)
 
 
 def build_client(**options: Any) -> HotmartClient:
@@ -206,12 +205,3 @@ def test_connection() -> ConnectionResult:
 
 
 test_connection.__test__ = False  # not a pytest test
-
-
-def overview() -> dict[str, Any]:
-    """Credential status for the page: which are set and where they come from (no values)."""
-    return integration.overview(HOTMART)
-
-
-def register() -> None:
-    integration.register_syncers(HOTMART)

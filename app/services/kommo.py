@@ -14,6 +14,7 @@ and live reads in ``kommo_queries``, seed 002's report shapes in ``kommo_report`
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -167,14 +168,13 @@ HOOKS = integration.Hooks(
 
 
 # ---------------------------------------------------------------------------- shared, bound
+# The shared functions on this declaration, under the names the blueprints and tests call.
 
-
-def credentials() -> dict[str, str | None]:
-    return integration.credentials(KOMMO)
-
-
-def is_configured() -> bool:
-    return integration.is_configured(KOMMO)
+credentials = partial(integration.credentials, KOMMO)
+is_configured = partial(integration.is_configured, KOMMO)
+overview = partial(integration.overview, KOMMO)  # the page's facts; never a value
+register = partial(integration.register_syncers, KOMMO)
+sync_status = partial(integration.sync_status, KOMMO)  # runs per resource
 
 
 def build_client(token: str | None = None, **options: Any) -> KommoClient:
@@ -193,17 +193,3 @@ def test_connection() -> ConnectionResult:
 
 
 test_connection.__test__ = False  # not a pytest test
-
-
-def overview() -> dict[str, Any]:
-    """Configuration status for the page: where each value comes from (never the token)."""
-    return integration.overview(KOMMO)
-
-
-def sync_status() -> dict[str, Any]:
-    """Latest run and the active one (if any) of each Kommo resource."""
-    return integration.sync_status(KOMMO)
-
-
-def register() -> None:
-    integration.register_syncers(KOMMO)
