@@ -1,10 +1,13 @@
 """The integration registry: inbound webhook platforms and outbound API integrations.
 
 Webhook platforms declare a ``WebhookSource`` in their ``app/sources/<name>.py`` (collected by
-``app.sources.registry``); the three API integrations are declared here as data (settings
-schema with secret fields, nav entry). Config (``INTEGRATION_VARS``), the Settings page
-(``settings_schema``), the navigation bar and log masking read this module; nothing else lists
-platforms. Pure: no Flask request objects, no database.
+``app.sources.registry``); the three API integrations are declared here as data: settings
+schema with secret fields, nav entry, synced resources and their syncers, page (template,
+tabs, "Testar conexão" endpoint), API prefix and rate budget, plus the module whose ``HOOKS``
+supply the client factory (``app.services.integration`` runs the shared parts on them).
+Config (``INTEGRATION_VARS``), the Settings page (``settings_schema``), the navigation bar,
+the syncer registry, the integration pages and log masking read this module; nothing else
+lists platforms. Pure: no Flask request objects, no database, nothing imported until used.
 """
 
 from __future__ import annotations

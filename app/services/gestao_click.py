@@ -110,7 +110,6 @@ HOOKS = integration.Hooks(
 credentials = partial(integration.credentials, GESTAO_CLICK)
 is_configured = partial(integration.is_configured, GESTAO_CLICK)
 overview = partial(integration.overview, GESTAO_CLICK)  # the page's facts; never a value
-register = partial(integration.register_syncers, GESTAO_CLICK)
 
 
 def _typed(access_token: str | None, secret_token: str | None) -> dict[str, str | None] | None:

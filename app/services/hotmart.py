@@ -191,7 +191,6 @@ HOOKS = integration.Hooks(
 credentials = partial(integration.credentials, HOTMART)
 is_configured = partial(integration.is_configured, HOTMART)
 overview = partial(integration.overview, HOTMART)  # the page's facts; never a value
-register = partial(integration.register_syncers, HOTMART)
 
 
 def build_client(**options: Any) -> HotmartClient:

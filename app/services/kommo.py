@@ -173,7 +173,6 @@ HOOKS = integration.Hooks(
 credentials = partial(integration.credentials, KOMMO)
 is_configured = partial(integration.is_configured, KOMMO)
 overview = partial(integration.overview, KOMMO)  # the page's facts; never a value
-register = partial(integration.register_syncers, KOMMO)
 sync_status = partial(integration.sync_status, KOMMO)  # runs per resource
 
 

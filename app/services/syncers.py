@@ -1,7 +1,7 @@
 """The syncers the app knows. Imported once by the app factory so the registry is filled.
 
-Integrations register theirs from their own modules (see ``app.services.sync``) and add the
-import to ``load()`` below.
+The API integrations' syncers are the resources declared in ``app.registry`` (registered by
+``app.services.integration.register_syncers``); the webhook replay is the app's own.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
 
 def load() -> None:
     """Register the built-in syncers (idempotent)."""
-    from app.services import gestao_click, hotmart, kommo
+    from app.registry import INTEGRATIONS
+    from app.services import integration
 
-    hotmart.register()
-    gestao_click.register()
-    kommo.register()
+    for declared in INTEGRATIONS:
+        integration.register_syncers(declared)
     sync.register(
         "webhooks",
         "failed",
