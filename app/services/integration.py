@@ -49,6 +49,7 @@ class Hooks:
     options: Callable[[Values, dict[str, Any]], None] | None = None  # its own client options
     details: Callable[[Values], dict[str, Any]] | None = None  # a test result's base details
     overview: Callable[[Values], dict[str, Any]] | None = None  # the page's extra facts
+    known_problem: Callable[[Values], str | None] | None = None  # bad without asking (pt-BR)
 
 
 def get(name: str) -> Integration:
@@ -216,8 +217,9 @@ def overview(integ: Integration) -> dict[str, Any]:
         "configured": is_configured(integ, values),
         "sources": {f.key: settings.source(f.key) for f in integ.fields},
     }
-    own = hooks(integ).overview
-    if own is not None:
-        info.update(own(values))
-    info["status"] = integration_status.status(integ, info["configured"], values)
+    own = hooks(integ)
+    if own.overview is not None:
+        info.update(own.overview(values))
+    problem = own.known_problem(values) if own.known_problem and info["configured"] else None
+    info["status"] = integration_status.status(integ, info["configured"], values, problem)
     return info

@@ -151,12 +151,21 @@ def last_check(integ: Integration) -> IntegrationCheck | None:
     )
 
 
-def status(integ: Integration, configured: bool, values: dict[str, str | None]) -> dict[str, Any]:
-    """``{"state", "label", "badge", "message", "checked_at", "kind"}`` for the status card."""
+def status(
+    integ: Integration,
+    configured: bool,
+    values: dict[str, str | None],
+    problem: str | None = None,
+) -> dict[str, Any]:
+    """``{"state", "label", "badge", "message", "checked_at", "kind"}`` for the status card.
+
+    ``problem``: what is known to be wrong without asking the platform (an expired token)."""
     missing = integ.page.missing_label if integ.page else "credenciais não configuradas"
     out: dict[str, Any] = {"message": None, "checked_at": None, "kind": None}
     if not configured:
         out.update(state=STATE_MISSING, label=missing)
+    elif problem:
+        out.update(state=STATE_ERROR, label=LABEL_BAD_CREDENTIALS, message=problem)
     else:
         check = last_check(integ)
         if check is None or check.fingerprint != fingerprint(integ, values):

@@ -152,6 +152,17 @@ def _overview(values: dict[str, str | None]) -> dict[str, Any]:
     }
 
 
+def _known_problem(values: dict[str, str | None]) -> str | None:
+    """An expired token fails every call: say so without asking Kommo."""
+    expires_at = token_expiry(jwt_claims(values["KOMMO_JWT_TOKEN"]))
+    if expiry_status(expires_at) != "expired":
+        return None
+    return (
+        f"O token de longa duração expirou em {expires_at:%d/%m/%Y}. Gere um novo token na "
+        "integração privada do Kommo e atualize-o em Configurações."
+    )
+
+
 HOOKS = integration.Hooks(
     client=_client,
     missing_message=MSG_MISSING,
@@ -164,6 +175,7 @@ HOOKS = integration.Hooks(
     sync_blocker=_sync_blocker,
     options=_options,
     overview=_overview,
+    known_problem=_known_problem,
 )
 
 

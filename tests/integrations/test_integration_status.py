@@ -108,3 +108,19 @@ def test_a_sync_is_a_verdict_too(app_factory, emu):
         assert (check.ok, check.kind, check.code) == (False, "sync", "invalid_credentials")
         state, html = _state(client)
         assert state == "error" and "Credenciais com erro" in html
+
+
+def test_an_expired_kommo_token_is_an_error_without_asking(app_factory, start_emulator):  # noqa: F811
+    import time
+
+    from tests.integrations.test_kommo_integration import kommo_config
+
+    emu = start_emulator()
+    past = int(time.time()) - 86400
+    app = app_factory(**kommo_config(emu, KOMMO_JWT_TOKEN=emu.config.kommo_token(exp=past)))
+    with app.app_context():
+        client = app.test_client()
+        Auth(app, client).operator()
+        html = client.get("/kommo").get_data(as_text=True)
+    assert 'data-integration-status="error"' in html and "Credenciais com erro" in html
+    assert "O token de longa duração expirou em" in html and "Conectado" not in html
