@@ -9,6 +9,7 @@ from app.dashboard import bp
 from app.models import KommoContact, KommoLead
 from app.paging import capped_count, paginate_nulls_last
 from app.services import kommo as kommo_service
+from app.services import kommo_webhook_setup
 from app.services import sync as sync_service
 
 TABS = {"contatos": "Contatos", "negocios": "Negócios"}
@@ -31,6 +32,7 @@ def kommo():
             "leads": capped_count(select(KommoLead)),
         },
         "resources": _resources(),
+        "webhook": kommo_webhook_setup.status(),
         "q": query,
     }
     if tab == "contatos":

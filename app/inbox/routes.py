@@ -21,6 +21,8 @@ from app.sources import PLATFORMS, SOURCES
 from app.webhooks import http_status
 
 PER_PAGE = 50
+# Kommo's account webhooks share the inbox (CRM changes, not sales): filterable, no test card.
+CRM_PLATFORMS = {"kommo": "Kommo"}
 STATUS_LABELS = {
     "received": "Recebido",
     "processed": "Processado",
@@ -68,7 +70,7 @@ def index():
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()[:200]
     stmt = select(WebhookEvent)
-    if platform in PLATFORMS:
+    if platform in PLATFORMS or platform in CRM_PLATFORMS:
         stmt = stmt.where(WebhookEvent.platform == platform)
     if status in EVENT_STATUSES:
         stmt = stmt.where(WebhookEvent.status == status)
@@ -92,7 +94,8 @@ def index():
         "inbox/index.html",
         page=page,
         platforms=PLATFORMS,
-        labels={name: source.label for name, source in SOURCES.items()},
+        labels={name: source.label for name, source in SOURCES.items()} | CRM_PLATFORMS,
+        filter_platforms=(*PLATFORMS, *CRM_PLATFORMS),
         statuses=STATUS_LABELS,
         f={"platform": platform, "status": status, "q": q},
         test_events=TEST_EVENTS,
