@@ -177,15 +177,22 @@ def apply_row(row: WebhookEvent) -> str:
     except MalformedDelivery as exc:
         raise MalformedPayload(exc.reason) from None
     applied, notes = 0, []
-    reader = _Reader()
-    try:
-        for change in changes(body):
-            done, note = _apply_change(change, reader)
-            applied += done
-            if note:
-                notes.append(note)
-    finally:
-        reader.close()
+    found = changes(body)
+    # The re-reads come first, before this transaction writes anything (SQLite: no write lock
+    # held while Kommo answers; the shared rate budget can record them).
+    with db.session.no_autoflush:
+        reader = _Reader()
+        try:
+            reads = {
+                i: reader.read(c.entity, c.remote_id) for i, c in enumerate(found) if _rereads(c)
+            }
+        finally:
+            reader.close()
+    for i, change in enumerate(found):
+        done, note = _apply_change(change, reads.get(i, (None, False)))
+        applied += done
+        if note:
+            notes.append(note)
     row.status = EVENT_PROCESSED if applied else EVENT_IGNORED
     row.last_error = "; ".join(notes)[:2000] or None
     if not applied and not notes:
@@ -194,11 +201,30 @@ def apply_row(row: WebhookEvent) -> str:
     return row.status
 
 
+def _rereads(change: Change) -> bool:
+    if change.remote_id is None or change.action in ("delete", "note"):
+        return False
+    return change.entity == "leads" or str(change.item.get("type") or "contact") == "contact"
+
+
+def _holds_sqlite_write_lock() -> bool:
+    """True inside a claimed batch on SQLite (the claim's UPDATE took the write lock): the
+    shared rate budget, kept in the database, could not be written until it ends."""
+    if db.session.get_bind().dialect.name != "sqlite" or not db.session().in_transaction():
+        return False
+    raw = db.session.connection().connection.dbapi_connection
+    return bool(getattr(raw, "in_transaction", False))
+
+
 class _Reader:
     """One API client for a delivery's re-reads (None when Kommo is not configured)."""
 
     def __init__(self):
-        self.client = kommo.build_client() if kommo.is_configured() else None
+        self.client = None
+        if kommo.is_configured():
+            # Within a claimed batch on SQLite: this process's budget (see above).
+            options = {"budget_store": None} if _holds_sqlite_write_lock() else {}
+            self.client = kommo.build_client(**options)
         self.failed = False
 
     def read(self, entity: str, remote_id: int) -> tuple[dict | None, bool]:
@@ -219,7 +245,7 @@ class _Reader:
             self.client.close()
 
 
-def _apply_change(change: Change, reader: _Reader) -> tuple[int, str | None]:
+def _apply_change(change: Change, read: tuple[dict | None, bool]) -> tuple[int, str | None]:
     remote_id = change.remote_id
     model = KommoLead if change.entity == "leads" else KommoContact
     if remote_id is None:
@@ -231,7 +257,7 @@ def _apply_change(change: Change, reader: _Reader) -> tuple[int, str | None]:
     if change.action == "delete":
         db.session.execute(delete(model).where(model.remote_id == remote_id))
         return 1, None
-    item, answered = reader.read(change.entity, remote_id)
+    item, answered = read
     if answered and item is None:
         # Kommo no longer has it (deleted after this delivery): the local copy goes too.
         db.session.execute(delete(model).where(model.remote_id == remote_id))
