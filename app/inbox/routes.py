@@ -113,7 +113,8 @@ def detail(event_id: int):
     try:
         pretty = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False)
     except ValueError:
-        pretty = event.raw_body
+        pretty = _form_lines(event.raw_body) if event.platform in CRM_PLATFORMS else None
+        pretty = pretty or event.raw_body
     return render_template(
         "inbox/detail.html",
         event=event,
@@ -121,6 +122,17 @@ def detail(event_id: int):
         statuses=STATUS_LABELS,
         replaced_by=_replaced_by(event),
     )
+
+
+def _form_lines(raw: str) -> str | None:
+    """A form-encoded body (Kommo's) one decoded ``key=value`` a line, for reading."""
+    from urllib.parse import parse_qsl
+
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return None
+    return "\n".join(f"{key} = {value}" for key, value in pairs) or None
 
 
 def _replaced_by(event: WebhookEvent) -> int | None:

@@ -271,3 +271,40 @@ def test_cli_posts_a_real_delivery(live_app, emu, capsys):
     code = cmd(["contact-add", "--to", url, "--id", "999001", "--name", "Fantasma"])
     assert code == 0
     assert local_contact(999001) is None
+
+
+def test_the_background_worker_rereads_under_its_claim(app_factory, emu):
+    """WEBHOOK_PROCESS_INLINE off: the delivery is answered once stored; a worker's claimed
+    batch applies it, re-reading the lead from the API (SQLite: no lock wait on the budget)."""
+    from app import worker
+
+    app = app_factory(
+        KOMMO_WEBHOOK_SECRET="tok-" + "x" * 40,
+        KOMMO_JWT_TOKEN=emu.config.kommo_token(),
+        KOMMO_API_URL=emu.kommo,
+        KOMMO_THROTTLE_PER_SECOND=0,
+        RETRY_ATTEMPTS=0,
+        WEBHOOK_PROCESS_INLINE=False,
+        WORKER_THREADS=0,
+    )
+    lead_id = LEAD_ID_BASE + 9
+    with app.app_context():
+        requests.post(
+            f"{emu.url}/_emulator/kommo/webhook-events",
+            timeout=10,
+            json={"entity": "leads", "action": "status", "id": lead_id, "status_id": 143},
+        )  # no subscriber: only the emulator's state
+        body = (
+            f"leads[status][0][id]={lead_id}&leads[status][0][status_id]=143"
+            "&account[subdomain]=vendashub"
+        ).encode()
+        resp = app.test_client().post(
+            "/webhook/kommo/tok-" + "x" * 40,
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert resp.status_code == 200 and resp.get_json()["status"] == "accepted"
+        assert local_lead(lead_id) is None
+        assert worker.drain() >= 1
+        row = local_lead(lead_id)
+        assert row.is_lost and row.name  # the name came from the re-read, not the delivery

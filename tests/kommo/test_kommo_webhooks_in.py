@@ -244,6 +244,17 @@ def test_malformed_bodies_are_4xx_and_stored_for_reading(post, body):
     assert event.last_error
 
 
+def test_a_malformed_delivery_is_readable_in_the_inbox(kapp, post):
+    assert post(b"leads[add][0][id]=1&garbage").status_code == 400
+    client = kapp.test_client()
+    Auth(kapp, client).operator()
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.platform == "kommo"))
+    page = client.get(f"/webhooks/{event.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "garbage" in html and "formulário" in html
+
+
 def test_the_same_delivery_twice_is_one_event(post):
     headers = {**FORM, "X-Amocrm-Requestid": "249d486e-b53a-465a-8fe2-f6cd830ad18a"}
     body = form(*lead_pairs("add", 950))
@@ -276,6 +287,8 @@ def test_inbox_and_kommo_page_show_the_change(kapp, post):
     assert "Lead do webhook" in page
     assert "Registrar webhook no Kommo" in page
     event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.platform == "kommo"))
+    detail = client.get(f"/webhooks/{event.id}").get_data(as_text=True)
+    assert "leads[add][0][name] = Lead do webhook" in detail  # the form, decoded for reading
     replay = client.post(
         f"/webhooks/{event.id}/reprocessar",
         data={"csrf_token": _csrf(client, f"/webhooks/{event.id}")},
