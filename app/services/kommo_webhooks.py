@@ -176,6 +176,10 @@ def apply_row(row: WebhookEvent) -> str:
         body = parse(row.raw_body.encode("utf-8"))
     except MalformedDelivery as exc:
         raise MalformedPayload(exc.reason) from None
+    foreign = _foreign_account(body)
+    if foreign:
+        row.status, row.last_error, row.processed_at = EVENT_IGNORED, foreign, utcnow()
+        return row.status
     applied, notes = 0, []
     found = changes(body)
     # The re-reads come first, before this transaction writes anything (SQLite: no write lock
@@ -199,6 +203,21 @@ def apply_row(row: WebhookEvent) -> str:
         row.last_error = "Nenhuma alteração de negócio ou contato nesta entrega."
     row.processed_at = utcnow()
     return row.status
+
+
+def _foreign_account(body: dict[str, Any]) -> str | None:
+    """A note when ``account[id]`` is not the account of the configured token (Kommo's
+    advice: check it, the URL token is the only proof); None when it matches or is unknown."""
+    from app.clients.kommo import jwt_claims
+    from app.sources.base import as_int
+
+    account = body.get("account") if isinstance(body.get("account"), dict) else {}
+    got = as_int(account.get("id"))
+    token = kommo.credentials()["KOMMO_JWT_TOKEN"]
+    expected = as_int(jwt_claims(token).get("account_id")) if token else None
+    if got is None or expected is None or got == expected:
+        return None
+    return f"Entrega de outra conta Kommo (#{got}); este painel usa a conta #{expected}: ignorada."
 
 
 def _rereads(change: Change) -> bool:

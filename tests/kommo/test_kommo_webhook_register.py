@@ -308,3 +308,23 @@ def test_the_background_worker_rereads_under_its_claim(app_factory, emu):
         assert worker.drain() >= 1
         row = local_lead(lead_id)
         assert row.is_lost and row.name  # the name came from the re-read, not the delivery
+
+
+def test_a_delivery_from_another_account_is_ignored(live_app, emu):
+    register(operator(live_app["app"]))
+    token = settings_service.get("KOMMO_WEBHOOK_SECRET")
+    lead_id = LEAD_ID_BASE + 11
+    body = (
+        f"account[subdomain]=outra&account[id]=999&leads[status][0][id]={lead_id}"
+        "&leads[status][0][status_id]=142"
+    ).encode()
+    resp = requests.post(
+        f"{live_app['url']}/webhook/kommo/{token}",
+        data=body,
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 200 and resp.json()["status"] == "ignored"
+    assert local_lead(lead_id) is None
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.platform == "kommo"))
+    assert "outra conta Kommo" in event.last_error

@@ -302,3 +302,15 @@ def _csrf(client, path):
     from tests.conftest import csrf_token
 
     return csrf_token(client, path)
+
+
+def test_the_secret_is_a_masked_field_on_the_settings_page(kapp):
+    client = kapp.test_client()
+    Auth(kapp, client).operator()
+    page = client.get("/configuracoes").get_data(as_text=True)
+    assert "KOMMO_WEBHOOK_SECRET" in page and "Token do webhook (entrada)" in page
+    assert TOKEN not in page
+    from app.services import settings as settings_service
+
+    group, field = settings_service.FIELDS["KOMMO_WEBHOOK_SECRET"]
+    assert group.platform == "kommo" and field.secret
