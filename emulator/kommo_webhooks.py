@@ -400,9 +400,35 @@ def _contact_fields(body: dict) -> list[dict]:
     return out
 
 
+LIST_ENDPOINTS = {"kommo.leads": "leads", "kommo.contacts": "contacts"}
+
+
+def _overlay_lists(resp: Response) -> Response:
+    """List pages show the changed records too (deleted ones drop out of the page)."""
+    import json
+
+    entity = LIST_ENDPOINTS[request.endpoint]
+    overlay = state().overlay
+    if resp.status_code != 200 or not any(k[0] == entity for k in overlay):
+        return resp
+    body = json.loads(resp.get_data())
+    items = []
+    for item in body.get("_embedded", {}).get(entity, []):
+        found = overlay.get((entity, item.get("id")))
+        if found is DELETED:
+            continue
+        if found is not None:
+            item.update({k: v for k, v in found.items() if k != "_embedded"})
+        items.append(item)
+    body["_embedded"][entity] = items
+    return json_response(body, content_type=kommo.HAL)
+
+
 def _overlay_reads(resp: Response) -> Response:
-    """``GET /leads/{id}`` and ``/contacts/{id}`` show the changes made here."""
+    """``GET /leads/{id}`` and ``/contacts/{id}`` (and their lists) show the changes made here."""
     endpoint = request.endpoint
+    if endpoint in LIST_ENDPOINTS:
+        return _overlay_lists(resp)
     if endpoint not in ("kommo.lead", "kommo.contact") or resp.status_code not in (200, 204):
         return resp
     entity = "leads" if endpoint == "kommo.lead" else "contacts"

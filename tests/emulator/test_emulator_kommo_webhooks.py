@@ -141,6 +141,9 @@ def test_state_change_is_delivered_and_shown_by_the_api(make_client, live_server
     after = client.get(f"/kommo/api/v4/leads/{lead_id}", headers=headers).get_json()
     assert after["status_id"] == 142 and after["name"] == before["name"]
     assert after["closed_at"] is not None
+    page = client.get("/kommo/api/v4/leads?limit=250", headers=headers).get_json()
+    listed = {lead["id"]: lead for lead in page["_embedded"]["leads"]}
+    assert listed[lead_id]["status_id"] == 142  # a full sync keeps the change
 
     contact_id = CONTACT_ID_BASE + 1
     client.post(
@@ -158,6 +161,8 @@ def test_state_change_is_delivered_and_shown_by_the_api(make_client, live_server
         json={"entity": "leads", "action": "delete", "id": lead_id},
     )
     assert client.get(f"/kommo/api/v4/leads/{lead_id}", headers=headers).status_code == 204
+    page = client.get("/kommo/api/v4/leads?limit=250", headers=headers).get_json()
+    assert lead_id not in {lead["id"] for lead in page["_embedded"]["leads"]}
     assert len(got) == 2  # delete_lead was not subscribed
 
 
