@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "env":
         return cmd_env(argv[1:])
     if argv[:2] == ["send-webhook", "kommo"]:  # Kommo's account webhooks (CRM changes)
-        from .kommo_webhooks import cmd
+        from .kommo_webhooks_cli import cmd
 
         return cmd(argv[2:])
     if argv and argv[0] == "send-webhook":

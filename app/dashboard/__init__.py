@@ -9,7 +9,7 @@ from app.dashboard import (  # noqa: E402,F401
     gestao_click_page,
     hotmart_page,
     kommo_page,
-    kommo_webhook_page,  # noqa: E402,F401
+    kommo_webhook_page,
     routes,
     sync_runs,
 )

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import KommoContact, KommoLead, WebhookEvent
 from app.services import settings as settings_service
 from emulator.datasets import CONTACT_ID_BASE, LEAD_ID_BASE
-from emulator.kommo_webhooks import cmd
+from emulator.kommo_webhooks_cli import cmd
 from tests.clients.conftest import LiveEmulator, _QuietHandler, start_emulator  # noqa: F401
 from tests.conftest import Auth, csrf_token
 
