@@ -74,6 +74,7 @@ LINK_STATUS_LABELS = {
     "revoked": "Revogado",
 }
 EVENT_KIND_LABELS = {
+    "crm": "Alteração no CRM",
     "grant": "Liberar acesso",
     "revoke": "Revogar acesso",
     "renew": "Renovação",

@@ -146,6 +146,13 @@ INTEGRATIONS: tuple[Integration, ...] = (
             Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True, required=True),
             Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
             Field("KOMMO_TIMEOUT", "Tempo limite (s)", kind="number"),
+            Field(
+                "KOMMO_WEBHOOK_SECRET",
+                "Token do webhook (entrada)",
+                secret=True,
+                help="Vai no fim da URL /webhook/kommo/<token>. O botão “Registrar webhook no "
+                "Kommo” da página Kommo gera um e cadastra a URL no Kommo.",
+            ),
         ),
         "dashboard.kommo",
         "Kommo",

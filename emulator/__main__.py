@@ -263,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "env":
         return cmd_env(argv[1:])
+    if argv[:2] == ["send-webhook", "kommo"]:  # Kommo's account webhooks (CRM changes)
+        from .kommo_webhooks_cli import cmd
+
+        return cmd(argv[2:])
     if argv and argv[0] == "send-webhook":
         return cmd_send_webhook(argv[1:])
     if argv and argv[0] == "serve":

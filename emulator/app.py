@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import gestaoclick, hotmart, kommo
+from . import gestaoclick, gestaoclick_writes, hotmart, kommo, kommo_webhooks
 from .config import EmulatorConfig, env_lines
 from .datasets import Datasets
 from .runtime import APIS, Runtime
@@ -146,6 +146,8 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kommo.bp)
     app.register_blueprint(gestaoclick.bp)
     app.register_blueprint(control)
+    kommo_webhooks.init_app(app)  # Kommo webhook subscriptions and the delivery sender
+    gestaoclick_writes.init_app(app)  # Gestão Click POST clientes / vendas
 
     @app.before_request
     def _count_and_inject() -> Response | None:

@@ -255,9 +255,19 @@ def list_resource(resource: str) -> Response:
             indices = range(lo, hi)
         build = {"vendas": data.venda, "clientes": data.cliente, "produtos": data.produto}
         chunk = indices[(page - 1) * size : page * size]
-        return envelope(resource, len(indices), page, [build[resource](i) for i in chunk], size)
+        items = [build[resource](i) for i in chunk]
+        # Records the app wrote (gestaoclick_writes) come after the generated ones.
+        written = gestaoclick_writes.matching(resource)
+        if len(items) < size and written:
+            skip = max(0, (page - 1) * size - len(indices))
+            items += written[skip : skip + size - len(items)]
+        return envelope(resource, len(indices) + len(written), page, items, size)
     if resource in STATIC or resource in EMPTY:
-        rows = {"situacoes_vendas": data.situacoes, "lojas": data.lojas}.get(resource, list)()
+        rows = {
+            "situacoes_vendas": data.situacoes,
+            "lojas": data.lojas,
+            "formas_pagamentos": gestaoclick_writes.formas_pagamentos,
+        }.get(resource, list)()
         if resource == "grupos_produtos":
             rows = [{"id": gid, "nome": name} for gid, name in GC_GRUPOS]
         chunk = rows[(page - 1) * size : page * size]
@@ -271,6 +281,9 @@ def get_resource(resource: str, ident: str) -> Response:
     if resource in GENERATED:
         i = data.index_of_id(resource, ident)
         if i is None:
+            written = gestaoclick_writes.find(resource, ident)
+            if written is not None:
+                return json_response({"code": 200, "status": "success", "data": written})
             raise GcError(404, "Registro não encontrado")
         build = {"vendas": data.venda, "clientes": data.cliente, "produtos": data.produto}
         return json_response({"code": 200, "status": "success", "data": build[resource](i)})
@@ -282,3 +295,6 @@ def get_resource(resource: str, ident: str) -> Response:
     if resource in STATIC or resource in EMPTY:
         raise GcError(404, "Registro não encontrado")
     raise GcError(404, f"Recurso {resource} não encontrado")
+
+
+from . import gestaoclick_writes  # noqa: E402  (POST clientes/vendas; reads them here)

@@ -115,3 +115,9 @@ def gestao_click_sync():
         "created": created,
     }
     return jsonify(body), 202
+
+
+@bp.post("/api/gestao-click/auto-import")
+def gestao_click_auto_import():
+    """Seed 003: start an import of every Gestão Click resource (``POST …/sync``'s answer)."""
+    return gestao_click_sync()

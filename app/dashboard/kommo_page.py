@@ -9,6 +9,7 @@ from app.dashboard import bp, integration_page
 from app.models import KommoContact, KommoLead
 from app.paging import capped_count, paginate_nulls_last
 from app.services import kommo as kommo_service
+from app.services import kommo_webhook_setup
 
 OUTCOMES = {"": "Todos", "open": "Em andamento", "won": "Ganhos", "lost": "Perdidos"}
 PER_PAGE = 25
@@ -23,7 +24,7 @@ def kommo():
         "contacts": capped_count(select(KommoContact)),
         "leads": capped_count(select(KommoLead)),
     }
-    context: dict = {"q": query}
+    context: dict = {"q": query, "webhook": kommo_webhook_setup.status()}
     if tab == "contatos":
         stmt = kommo_service.contacts_query(query)
         context.update(

@@ -21,6 +21,8 @@ from app.sources import PLATFORMS, SOURCES
 from app.webhooks import http_status
 
 PER_PAGE = 50
+# Kommo's account webhooks share the inbox (CRM changes, not sales): filterable, no test card.
+CRM_PLATFORMS = {"kommo": "Kommo"}
 STATUS_LABELS = {
     "received": "Recebido",
     "processed": "Processado",
@@ -68,7 +70,7 @@ def index():
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()[:200]
     stmt = select(WebhookEvent)
-    if platform in PLATFORMS:
+    if platform in PLATFORMS or platform in CRM_PLATFORMS:
         stmt = stmt.where(WebhookEvent.platform == platform)
     if status in EVENT_STATUSES:
         stmt = stmt.where(WebhookEvent.status == status)
@@ -92,7 +94,8 @@ def index():
         "inbox/index.html",
         page=page,
         platforms=PLATFORMS,
-        labels={name: source.label for name, source in SOURCES.items()},
+        labels={name: source.label for name, source in SOURCES.items()} | CRM_PLATFORMS,
+        filter_platforms=(*PLATFORMS, *CRM_PLATFORMS),
         statuses=STATUS_LABELS,
         f={"platform": platform, "status": status, "q": q},
         test_events=TEST_EVENTS,
@@ -110,7 +113,8 @@ def detail(event_id: int):
     try:
         pretty = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False)
     except ValueError:
-        pretty = event.raw_body
+        pretty = _form_lines(event.raw_body) if event.platform in CRM_PLATFORMS else None
+        pretty = pretty or event.raw_body
     return render_template(
         "inbox/detail.html",
         event=event,
@@ -118,6 +122,17 @@ def detail(event_id: int):
         statuses=STATUS_LABELS,
         replaced_by=_replaced_by(event),
     )
+
+
+def _form_lines(raw: str) -> str | None:
+    """A form-encoded body (Kommo's) one decoded ``key=value`` a line, for reading."""
+    from urllib.parse import parse_qsl
+
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return None
+    return "\n".join(f"{key} = {value}" for key, value in pairs) or None
 
 
 def _replaced_by(event: WebhookEvent) -> int | None:

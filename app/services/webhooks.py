@@ -470,6 +470,10 @@ def _apply(
 
 def _apply_event(row: WebhookEvent, event: NormalizedEvent | None) -> str:
     """Apply ``row``'s event to the sales and record the result on ``row`` (no commit)."""
+    if row.platform == "kommo":  # CRM changes, not sales (app.services.kommo_webhooks)
+        from app.services import kommo_webhooks
+
+        return kommo_webhooks.apply_row(row)
     if event is None:
         event = stored_event(row)
     outcome = sales.apply_event(event, webhook_event_id=row.id)

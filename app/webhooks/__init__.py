@@ -66,3 +66,23 @@ def receive(platform: str):
             remote_addr=request.remote_addr,
         )
     return answer(result, platform)
+
+
+@bp.post("/webhook/kommo/<token>")
+@limiter.limit(
+    lambda: current_app.config["WEBHOOK_RATE_LIMIT"],
+    key_func=lambda: f"webhook:kommo:{request.remote_addr}",
+)
+def receive_kommo(token: str):
+    """Kommo's account webhooks (form-encoded; the token in the URL is the only proof)."""
+    from app.services import kommo_webhooks
+
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        abort(413)
+    with worker.ingesting():
+        result = kommo_webhooks.receive(
+            token[:500], raw, request.headers, remote_addr=request.remote_addr
+        )
+    return answer(result)
