@@ -26,6 +26,36 @@ class Integration:
     nav_label: str
 
 
+# Sale → Kommo (SPEC §9): the switch and where the leads go; also set on /automacoes.
+KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
+    Field(
+        "KOMMO_PUSH_SALES",
+        "Enviar vendas ao Kommo",
+        choices=("true", "false"),
+        labels=("Sim", "Não"),
+        help="Cada venda aprovada vira um contato e um negócio no Kommo (veja Automações).",
+    ),
+    Field(
+        "KOMMO_SALE_PIPELINE_ID",
+        "Funil das vendas (id)",
+        kind="number",
+        help="Vazio: o funil principal.",
+    ),
+    Field("KOMMO_SALE_STATUS_ID", "Etapa da venda aprovada (id)", kind="number", help="142 = ganho."),
+    Field(
+        "KOMMO_LOST_STATUS_ID",
+        "Etapa do reembolso/cancelamento (id)",
+        kind="number",
+        help="143 = perdido.",
+    ),
+    Field(
+        "KOMMO_CART_STATUS_ID",
+        "Etapa de recuperação (id)",
+        kind="number",
+        help="Carrinho abandonado, PIX ou boleto gerado. Vazio: não são enviados.",
+    ),
+)
+
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         "hotmart",
@@ -53,6 +83,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
             Field("KOMMO_JWT_TOKEN", "Token de longa duração (JWT)", secret=True, required=True),
             Field("KOMMO_API_URL", "URL da conta", help="Ex.: https://suaempresa.kommo.com"),
             Field("KOMMO_TIMEOUT", "Tempo limite (s)", kind="number"),
+            *KOMMO_PUSH_FIELDS,
         ),
         "dashboard.kommo",
         "Kommo",

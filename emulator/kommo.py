@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import jwt
 from flask import Blueprint, Response, request
 
+from . import kommo_writes
 from .datasets import (
     CONTACT_ID_BASE,
     EMAIL_ENUMS,
@@ -17,7 +18,6 @@ from .datasets import (
     UTM_FIELD_ID,
     first_at_or_after,
 )
-from . import kommo_writes
 from .wire import bearer_token, empty_response, emulator, json_response, query_with, take
 
 bp = Blueprint("kommo", __name__, url_prefix="/kommo/api/v4")
