@@ -287,9 +287,12 @@ def lead_view(lead: dict, with_contacts: bool) -> dict:
 
 
 def contact_text(contact: dict) -> str:
+    """What ``query`` searches: name and field values, phones also as bare digits."""
     parts = [contact.get("name") or ""]
     for field in contact.get("custom_fields_values") or []:
         parts.extend(v["value"] for v in field["values"])
+        if field.get("field_code") == "PHONE":
+            parts.extend("".join(ch for ch in v["value"] if ch.isdigit()) for v in field["values"])
     return " ".join(parts).lower()
 
 

@@ -352,9 +352,8 @@ class KommoPusher:
                 AutomationDelivery.id != d.id,
             )
         ).all()
-        product = data.get("product_id")
         for cart in sorted(carts, key=lambda c: c.id, reverse=True):
-            if product and (cart.payload or {}).get("product_id") not in (None, product):
+            if not same_product(cart.payload or {}, data):
                 continue
             if cart.status in (DELIVERY_PENDING, DELIVERY_SENDING) and cart.remote_lead_id is None:
                 return Defer(CART_WAIT_SECONDS, "Aguardando o negócio de recuperação no Kommo")
@@ -397,6 +396,18 @@ class KommoPusher:
         if any(r.status in (DELIVERY_PENDING, DELIVERY_SENDING) for r in rows):
             return Defer(CART_WAIT_SECONDS, "Aguardando o negócio da assinatura no Kommo")
         return None
+
+
+def same_product(a: dict, b: dict) -> bool:
+    """The same product, by id or by name (a platform's cart events may carry another id
+    than its sales: Hotmart's numeric id vs the product's ucode)."""
+    ids = (a.get("product_id"), b.get("product_id"))
+    if all(ids) and str(ids[0]) == str(ids[1]):
+        return True
+    names = [str(x.get("product_name") or "").strip().lower() for x in (a, b)]
+    if all(names):
+        return names[0] == names[1]
+    return not all(ids)  # nothing to tell them apart: the buyer's latest cart
 
 
 # ---------------------------------------------------------------------------- texts
