@@ -38,20 +38,20 @@ KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
     Field(
         "KOMMO_SALE_PIPELINE_ID",
         "Funil das vendas (id)",
-        kind="number",
+        kind="id",
         help="Vazio: o funil principal.",
     ),
-    Field("KOMMO_SALE_STATUS_ID", "Etapa da venda aprovada (id)", kind="number", help="142 = ganho."),
+    Field("KOMMO_SALE_STATUS_ID", "Etapa da venda aprovada (id)", kind="id", help="142 = ganho."),
     Field(
         "KOMMO_LOST_STATUS_ID",
         "Etapa do reembolso/cancelamento (id)",
-        kind="number",
+        kind="id",
         help="143 = perdido.",
     ),
     Field(
         "KOMMO_CART_STATUS_ID",
         "Etapa de recuperação (id)",
-        kind="number",
+        kind="id",
         help="Carrinho abandonado, PIX ou boleto gerado. Vazio: não são enviados.",
     ),
 )

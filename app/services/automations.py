@@ -83,7 +83,9 @@ SALE_KEYS = (
 def snapshot(source: Any, **extra: Any) -> dict:
     """What the delivery sends, from a ``Sale`` or a ``NormalizedEvent`` (JSON-safe)."""
     data = {key: getattr(source, key, None) for key in SALE_KEYS}
-    data["is_test"] = bool(getattr(source, "is_test", False) or getattr(source, "test_origin", None))
+    data["is_test"] = bool(
+        getattr(source, "is_test", False) or getattr(source, "test_origin", None)
+    )
     data.update(extra)
     return data
 
@@ -131,11 +133,21 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
     recurrence = event.recurrence_number or sale.recurrence_number or 0
     if event.kind is Kind.RENEW or recurrence > 1:
         payload = snapshot(sale, recurrence_number=recurrence or None)
-        _queue(STEP_RENEWAL, f"{sale.id}:{recurrence or event.dedupe_key}", payload, sale=sale,
-               webhook_event_id=webhook_event_id)
+        _queue(
+            STEP_RENEWAL,
+            f"{sale.id}:{recurrence or event.dedupe_key}",
+            payload,
+            sale=sale,
+            webhook_event_id=webhook_event_id,
+        )
         return
-    _queue(STEP_CONTACT_LEAD, str(sale.id), snapshot(sale), sale=sale,
-           webhook_event_id=webhook_event_id)
+    _queue(
+        STEP_CONTACT_LEAD,
+        str(sale.id),
+        snapshot(sale),
+        sale=sale,
+        webhook_event_id=webhook_event_id,
+    )
 
 
 def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:

@@ -91,7 +91,11 @@ def utm_of(delivery: AutomationDelivery) -> dict[str, str]:
             return
         if isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and key.lower().startswith("utm_") and isinstance(item, str):
+                if (
+                    isinstance(key, str)
+                    and key.lower().startswith("utm_")
+                    and isinstance(item, str)
+                ):
                     if item.strip():
                         found.setdefault(key.lower(), item.strip()[:120])
                 else:
@@ -217,9 +221,14 @@ class KommoPusher:
         lead_id = d.remote_lead_id
         if lead_id is None:
             pushed = self.sale_delivery(d.sale_id, (STEP_CONTACT_LEAD, STEP_RENEWAL))
-            if pushed is not None and pushed.remote_lead_id is None and pushed.status in (
-                DELIVERY_PENDING,
-                DELIVERY_SENDING,
+            if (
+                pushed is not None
+                and pushed.remote_lead_id is None
+                and pushed.status
+                in (
+                    DELIVERY_PENDING,
+                    DELIVERY_SENDING,
+                )
             ):
                 return Defer(CART_WAIT_SECONDS, "Aguardando o envio da venda ao Kommo")
             lead_id = pushed.remote_lead_id if pushed is not None else None
@@ -248,8 +257,9 @@ class KommoPusher:
                 return first
             if first is None:  # the first payment was never pushed: this one opens the lead
                 return self.sale_lead(d, data)
-            self.record(d, remote_lead_id=first.remote_lead_id,
-                        remote_contact_id=first.remote_contact_id)
+            self.record(
+                d, remote_lead_id=first.remote_lead_id, remote_contact_id=first.remote_contact_id
+            )
         self.note(d, renewal_note(data))
         return SENT
 

@@ -355,3 +355,82 @@ def test_renewal_adds_a_note_to_the_subscription_lead(hook, emu):
     notes = kommo_get(emu, f"/leads/{opened.remote_lead_id}/notes")["_embedded"]["notes"]
     assert any("Renovação nº 2" in n["params"]["text"] for n in notes)
     assert db.session.scalar(select(func.count()).select_from(AutomationDelivery)) == 2
+
+
+# ------------------------------------------------------------------------------ /automacoes
+
+
+def test_page_needs_login(push_app):
+    client = push_app.test_client()
+    auth = Auth(push_app, client)
+    auth.create(email="membro@example.com", role="member", name="Bia")
+    auth.create()
+    resp = client.get("/automacoes")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    auth.login(email="membro@example.com")  # a buyer's account is not the operator's panel
+    assert client.get("/automacoes").status_code in (302, 403)
+
+
+def test_page_turns_the_push_on_with_the_mapping_and_shows_the_lead_link(app_factory, emu):
+    app = app_factory(**push_config(emu, KOMMO_PUSH_SALES="false"))
+    with app.app_context():
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "Funil de vendas" in page and "Venda ganha (142)" in page  # read from Kommo
+        assert "Nenhum envio" in page
+        # no CSRF token → refused
+        assert client.post("/automacoes/kommo", data={"enabled": "1"}).status_code == 400
+        token = csrf_token(client, "/automacoes")
+        resp = client.post(
+            "/automacoes/kommo",
+            data={
+                "csrf_token": token,
+                "enabled": "1",
+                "KOMMO_SALE_PIPELINE_ID": "8572512",
+                "KOMMO_SALE_STATUS_ID": "67000013",
+                "KOMMO_LOST_STATUS_ID": "",
+                "KOMMO_CART_STATUS_ID": "",
+            },
+        )
+        assert resp.status_code == 302
+        bad = client.post(
+            "/automacoes/kommo",
+            data={"csrf_token": token, "enabled": "1", "KOMMO_SALE_STATUS_ID": "abc"},
+            follow_redirects=True,
+        )
+        assert "só com dígitos" in bad.get_data(as_text=True)
+        assert WebhookSender(app.test_client())("hotmart", approved()).status_code == 200
+        [row] = deliveries()
+        assert row.status == DELIVERY_SENT
+        lead = kommo_get(emu, f"/leads/{row.remote_lead_id}")
+        assert (lead["pipeline_id"], lead["status_id"]) == (8572512, 67000013)
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert f"{emu.kommo}/leads/detail/{row.remote_lead_id}" in page
+        assert "Enviado" in page and 'data-label="Status"' in page
+        # switched off again: nothing more is queued
+        client.post("/automacoes/kommo", data={"csrf_token": token})
+        assert WebhookSender(app.test_client())("hotmart", approved()).status_code == 200
+        assert len(deliveries()) == 1
+
+
+def test_retry_all_failed(app_factory, emu):
+    app = app_factory(**push_config(emu, KOMMO_SALE_STATUS_ID="999"))
+    with app.app_context():
+        sender = WebhookSender(app.test_client())
+        sender("hotmart", approved(email="f1.push@example.com"))
+        sender("hotmart", approved(email="f2.push@example.com"))
+        assert len(deliveries(status=DELIVERY_FAILED)) == 2
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "Tentar de novo todas as falhas (2)" in page
+        # fixed in the settings, then every failure tried again at once
+        from app.services import settings as settings_service
+
+        settings_service.set_value("KOMMO_SALE_STATUS_ID", "142")
+        db.session.commit()
+        token = csrf_token(client, "/automacoes")
+        resp = client.post("/automacoes/retry-failed", data={"csrf_token": token})
+        assert resp.status_code == 302
+        assert len(deliveries(status=DELIVERY_SENT)) == 2
