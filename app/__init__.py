@@ -89,8 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from app.activations import bp as activations_bp
     from app.api import bp as api_bp
     from app.audit import bp as audit_bp
-    from app.automations import bp as automations_bp
     from app.auth import bp as auth_bp
+    from app.automations import bp as automations_bp
     from app.dashboard import bp as dashboard_bp
     from app.errors import bp as errors_bp
     from app.health import bp as health_bp
