@@ -13,20 +13,27 @@ the Kommo blueprint, behind its auth and rate limit.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from .datasets import EMAIL_ENUMS, EMAIL_FIELD_ID, PHONE_ENUMS, PHONE_FIELD_ID
+from .kommo_validation import (
+    Invalid,
+    blank_problem,
+    body_items,
+    check_stage,
+    custom_fields,
+    err,
+    int_field,
+    main_pipeline,
+    parse_tags,
+    validation_problem,
+)
 from .wire import emulator, json_response
 
 HAL = "application/hal+json"
 WRITTEN_CONTACT_BASE = 40_000_000
 WRITTEN_LEAD_BASE = 50_000_000
 WRITTEN_NOTE_BASE = 60_000_000
-MAX_ITEMS = 250
-FIELDS_BY_CODE = {"PHONE": (PHONE_FIELD_ID, PHONE_ENUMS), "EMAIL": (EMAIL_FIELD_ID, EMAIL_ENUMS)}
-FIELDS_BY_ID = {fid: code for code, (fid, _) in FIELDS_BY_CODE.items()}
 
 
 class KommoStore:
@@ -57,192 +64,6 @@ def store() -> KommoStore:
 
 def now() -> int:
     return int(emulator().config.clock())
-
-
-# ---------------------------------------------------------------------------- validation
-
-
-class Invalid(Exception):
-    def __init__(self, errors: list[dict]):
-        super().__init__("validation")
-        self.errors = errors  # [{request_id, errors:[{code, path, detail}]}]
-
-
-def _err(code: str, path: str, detail: str) -> dict:
-    return {"code": code, "path": path, "detail": detail}
-
-
-def validation_problem(groups: list[dict]) -> Response:
-    body = {
-        "validation-errors": groups,
-        "title": "Bad Request",
-        "type": "https://httpstatus.es/400",
-        "status": 400,
-        "detail": "Request validation failed",
-    }
-    return json_response(body, 400, content_type="application/problem+json")
-
-
-def blank_problem() -> Response:
-    body = {
-        "title": "Bad Request",
-        "type": "https://httpstatus.es/400",
-        "status": 400,
-        "detail": "Request data cannot be empty",
-    }
-    return json_response(body, 400, content_type="application/problem+json")
-
-
-def _items() -> list[dict] | Response:
-    body = request.get_json(silent=True)
-    if body in (None, [], {}):
-        return blank_problem()
-    if not isinstance(body, list):
-        raise Invalid(
-            [
-                {
-                    "request_id": "0",
-                    "errors": [_err("InvalidType", "", "This value should be of type array.")],
-                }
-            ]
-        )
-    if len(body) > MAX_ITEMS:
-        raise Invalid(
-            [{"request_id": "0", "errors": [_err("TooMany", "", "Maximum 250 entities")]}]
-        )
-    return body
-
-
-def _int_field(item: dict, key: str, errors: list, required: bool = False) -> None:
-    value = item.get(key)
-    if value is None:
-        if required:
-            errors.append(_err("NotBlank", key, "This value should not be blank."))
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(_err("InvalidType", key, "This value should be of type int."))
-
-
-def _custom_fields(item: dict, errors: list) -> list[dict] | None:
-    raw = item.get("custom_fields_values")
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        errors.append(
-            _err("InvalidType", "custom_fields_values", "This value should be of type array.")
-        )
-        return None
-    out = []
-    for n, field in enumerate(raw):
-        path = f"custom_fields_values.{n}"
-        if not isinstance(field, dict):
-            errors.append(_err("InvalidType", path, "This value should be of type object."))
-            continue
-        code = field.get("field_code")
-        if code is None and field.get("field_id") is not None:
-            code = FIELDS_BY_ID.get(field.get("field_id"))
-            if code is None:
-                errors.append(
-                    _err(
-                        "NotSupportedChoice",
-                        f"{path}.field_id",
-                        "The selected value is not a valid choice.",
-                    )
-                )
-                continue
-        if code not in FIELDS_BY_CODE:
-            errors.append(
-                _err(
-                    "NotSupportedChoice",
-                    f"{path}.field_code",
-                    "The selected value is not a valid choice.",
-                )
-            )
-            continue
-        values = field.get("values")
-        if not isinstance(values, list) or not values:
-            errors.append(
-                _err("InvalidType", f"{path}.values", "This value should be of type array.")
-            )
-            continue
-        fid, enums = FIELDS_BY_CODE[code]
-        kept = []
-        for m, value in enumerate(values):
-            if not isinstance(value, dict) or not isinstance(value.get("value"), str):
-                errors.append(
-                    _err(
-                        "InvalidType",
-                        f"{path}.values.{m}.value",
-                        "This value should be of type string.",
-                    )
-                )
-                continue
-            enum = value.get("enum_code") or "WORK"
-            if enum not in enums:
-                errors.append(
-                    _err(
-                        "NotSupportedChoice",
-                        f"{path}.values.{m}.enum_code",
-                        "The selected value is not a valid choice.",
-                    )
-                )
-                continue
-            kept.append({"value": value["value"], "enum_id": enums[enum], "enum_code": enum})
-        out.append(
-            {
-                "field_id": fid,
-                "field_name": code.title(),
-                "field_code": code,
-                "field_type": "multitext",
-                "values": kept,
-            }
-        )
-    return out
-
-
-def _tags(raw: Any, path: str, errors: list) -> list[dict]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        errors.append(_err("InvalidType", path, "This value should be of type array."))
-        return []
-    tags = []
-    for n, tag in enumerate(raw):
-        if not isinstance(tag, dict) or not (
-            isinstance(tag.get("name"), str) or isinstance(tag.get("id"), int)
-        ):
-            errors.append(_err("InvalidType", f"{path}.{n}", "Tag needs a name or an id."))
-            continue
-        name = tag.get("name") or f"tag-{tag.get('id')}"
-        tags.append({"id": abs(hash(name)) % 1_000_000, "name": name, "color": None})
-    return tags
-
-
-def _statuses() -> dict[int, set[int]]:
-    data = emulator().data.kommo
-    return {p["id"]: {s["id"] for s in p["_embedded"]["statuses"]} for p in data.pipelines("")}
-
-
-def _main_pipeline() -> int:
-    data = emulator().data.kommo
-    return next(p["id"] for p in data.pipelines("") if p["is_main"])
-
-
-def _check_stage(item: dict, errors: list, current: dict | None = None) -> None:
-    _int_field(item, "pipeline_id", errors)
-    _int_field(item, "status_id", errors)
-    if errors:
-        return
-    statuses = _statuses()
-    pipeline = item.get("pipeline_id", (current or {}).get("pipeline_id") or _main_pipeline())
-    if pipeline not in statuses:
-        errors.append(
-            _err("NotSupportedChoice", "pipeline_id", "The selected value is not a valid choice.")
-        )
-    elif item.get("status_id") is not None and item["status_id"] not in statuses[pipeline]:
-        errors.append(
-            _err("NotSupportedChoice", "status_id", "The selected value is not a valid choice.")
-        )
 
 
 # ---------------------------------------------------------------------------- shapes
@@ -346,7 +167,7 @@ def merge_list(resp: Response, kind: str, extra: list[dict]) -> Response:
 
 
 def add_contacts() -> Response:
-    items = _items()
+    items = body_items()
     if isinstance(items, Response):
         return items
     groups, made = [], []
@@ -357,15 +178,15 @@ def add_contacts() -> Response:
             groups.append(
                 {
                     "request_id": rid,
-                    "errors": [_err("InvalidType", "", "This value should be of type object.")],
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
                 }
             )
             continue
         for key in ("name", "first_name", "last_name"):
             if key in item and not isinstance(item[key], str):
-                errors.append(_err("InvalidType", key, "This value should be of type string."))
-        fields = _custom_fields(item, errors)
-        tags = _tags((item.get("_embedded") or {}).get("tags"), "_embedded.tags", errors)
+                errors.append(err("InvalidType", key, "This value should be of type string."))
+        fields = custom_fields(item, errors)
+        tags = parse_tags((item.get("_embedded") or {}).get("tags"), "_embedded.tags", errors)
         if errors:
             groups.append({"request_id": rid, "errors": errors})
             continue
@@ -416,7 +237,7 @@ def _created(kind: str, out: list[dict]) -> Response:
 
 
 def add_leads() -> Response:
-    items = _items()
+    items = body_items()
     if isinstance(items, Response):
         return items
     st = store()
@@ -427,22 +248,22 @@ def add_leads() -> Response:
             groups.append(
                 {
                     "request_id": rid,
-                    "errors": [_err("InvalidType", "", "This value should be of type object.")],
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
                 }
             )
             continue
         errors: list[dict] = []
         if "name" in item and not isinstance(item["name"], str):
-            errors.append(_err("InvalidType", "name", "This value should be of type string."))
-        _int_field(item, "price", errors)
-        _check_stage(item, errors)
+            errors.append(err("InvalidType", "name", "This value should be of type string."))
+        int_field(item, "price", errors)
+        check_stage(item, errors)
         embedded = item.get("_embedded") or {}
-        tags = _tags(embedded.get("tags"), "_embedded.tags", errors)
+        tags = parse_tags(embedded.get("tags"), "_embedded.tags", errors)
         contacts = []
         for m, link in enumerate(embedded.get("contacts") or []):
             cid = link.get("id") if isinstance(link, dict) else None
             if not isinstance(cid, int) or (cid not in st.contacts and not _generated_contact(cid)):
-                errors.append(_err("NotFound", f"_embedded.contacts.{m}.id", "Contact not found."))
+                errors.append(err("NotFound", f"_embedded.contacts.{m}.id", "Contact not found."))
             else:
                 contacts.append(cid)
         if errors:
@@ -463,7 +284,7 @@ def add_leads() -> Response:
                 "responsible_user_id": cfg.kommo_user_id,
                 "group_id": 0,
                 "status_id": status,
-                "pipeline_id": item.get("pipeline_id") or _main_pipeline(),
+                "pipeline_id": item.get("pipeline_id") or main_pipeline(),
                 "loss_reason_id": item.get("loss_reason_id"),
                 "created_by": 0,
                 "updated_by": 0,
@@ -496,16 +317,16 @@ def _generated_contact(cid: int) -> bool:
 
 
 def _apply_patch(lead: dict, item: dict, errors: list) -> None:
-    _int_field(item, "price", errors)
-    _check_stage(item, errors, lead)
-    add = _tags(item.get("tags_to_add"), "tags_to_add", errors)
+    int_field(item, "price", errors)
+    check_stage(item, errors, lead)
+    add = parse_tags(item.get("tags_to_add"), "tags_to_add", errors)
     if errors:
         return
     for key in ("name", "price", "status_id", "pipeline_id", "loss_reason_id"):
         if key in item:
             lead[key] = item[key]
     if "_embedded" in item and isinstance(item["_embedded"], dict) and "tags" in item["_embedded"]:
-        lead["_tags"] = _tags(item["_embedded"]["tags"] or [], "_embedded.tags", errors)
+        lead["_tags"] = parse_tags(item["_embedded"]["tags"] or [], "_embedded.tags", errors)
     names = {t["name"] for t in lead["_tags"]}
     lead["_tags"] += [t for t in add if t["name"] not in names]
     lead["updated_at"] = now()
@@ -522,7 +343,7 @@ def patch_lead(lead_id: int) -> Response:
             [
                 {
                     "request_id": "0",
-                    "errors": [_err("InvalidType", "", "This value should be of type object.")],
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
                 }
             ]
         )
@@ -555,7 +376,7 @@ def patch_lead(lead_id: int) -> Response:
 
 
 def patch_leads() -> Response:
-    items = _items()
+    items = body_items()
     if isinstance(items, Response):
         return items
     st, out, groups = store(), [], []
@@ -566,7 +387,7 @@ def patch_leads() -> Response:
             errors: list[dict] = []
             if lead is None:
                 groups.append(
-                    {"request_id": rid, "errors": [_err("NotFound", "id", "Lead not found.")]}
+                    {"request_id": rid, "errors": [err("NotFound", "id", "Lead not found.")]}
                 )
                 continue
             _apply_patch(lead, item, errors)
@@ -580,7 +401,7 @@ def patch_leads() -> Response:
 
 
 def _add_notes(entity_id: int | None) -> Response:
-    items = _items()
+    items = body_items()
     if isinstance(items, Response):
         return items
     st, groups, made = store(), [], []
@@ -591,13 +412,13 @@ def _add_notes(entity_id: int | None) -> Response:
             groups.append(
                 {
                     "request_id": rid,
-                    "errors": [_err("InvalidType", "", "This value should be of type object.")],
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
                 }
             )
             continue
         target = entity_id if entity_id is not None else item.get("entity_id")
         if not isinstance(target, int) or target not in st.leads:
-            errors.append(_err("NotFound", "entity_id", "Entity not found."))
+            errors.append(err("NotFound", "entity_id", "Entity not found."))
         if item.get("note_type") not in (
             "common",
             "service_message",
@@ -607,13 +428,13 @@ def _add_notes(entity_id: int | None) -> Response:
             "sms_out",
         ):
             errors.append(
-                _err("NotSupportedChoice", "note_type", "The selected value is not a valid choice.")
+                err("NotSupportedChoice", "note_type", "The selected value is not a valid choice.")
             )
         text = (
             (item.get("params") or {}).get("text") if isinstance(item.get("params"), dict) else None
         )
         if not isinstance(text, str) or not text.strip():
-            errors.append(_err("NotBlank", "params.text", "This value should not be blank."))
+            errors.append(err("NotBlank", "params.text", "This value should not be blank."))
         if errors:
             groups.append({"request_id": rid, "errors": errors})
             continue
