@@ -28,7 +28,6 @@ from app.clients.errors import APIError
 from app.clients.kommo import LOST_STATUS_ID, WON_STATUS_ID
 from app.clients.kommo_writes import KommoWriter, contact_body, digits
 from app.extensions import db
-from app.formatting import brl, payment_method
 from app.models import Sale
 from app.models.automation import (
     DELIVERY_PENDING,
@@ -43,13 +42,22 @@ from app.models.automation import (
 )
 from app.services import kommo
 from app.services.automations import SALE_KEYS, int_setting
+from app.services.kommo_push_texts import (
+    cart_note,
+    lead_name,
+    lost_note,
+    price,
+    renewal_note,
+    sale_note,
+    same_product,
+    tags,
+    utm_of,
+)
 
 log = logging.getLogger(__name__)
 
 MSG_NO_LEAD = "Esta venda não chegou a ser enviada ao Kommo: não há negócio para atualizar."
 CART_WAIT_SECONDS = 30  # a recovery lead of the same buyer still on its way: wait for it
-
-PLATFORM_LABELS = {"hotmart": "Hotmart", "kiwify": "Kiwify", "kirvano": "Kirvano", "eduzz": "Eduzz"}
 
 
 @dataclass(frozen=True)
@@ -64,51 +72,6 @@ class Cancel:
 
 
 SENT = "sent"
-
-
-def utm_of(delivery: AutomationDelivery) -> dict[str, str]:
-    """UTM parameters of the sale, for the note. Hook: the UTM storage replaces this reader
-    (``UTM_PROVIDER``); until then they are read from the stored webhook body, if any."""
-    if UTM_PROVIDER is not None:
-        return UTM_PROVIDER(delivery) or {}
-    if not delivery.webhook_event_id:
-        return {}
-    from app.models import WebhookEvent
-
-    row = db.session.get(WebhookEvent, delivery.webhook_event_id)
-    if row is None or not row.raw_body:
-        return {}
-    import json
-
-    try:
-        body = json.loads(row.raw_body)
-    except ValueError:
-        return {}
-    found: dict[str, str] = {}
-
-    def walk(value: Any, depth: int) -> None:
-        if depth > 5 or len(found) >= 8:
-            return
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if (
-                    isinstance(key, str)
-                    and key.lower().startswith("utm_")
-                    and isinstance(item, str)
-                ):
-                    if item.strip():
-                        found.setdefault(key.lower(), item.strip()[:120])
-                else:
-                    walk(item, depth + 1)
-        elif isinstance(value, list):
-            for item in value[:10]:
-                walk(item, depth + 1)
-
-    walk(body, 0)
-    return found
-
-
-UTM_PROVIDER = None  # set by the UTM storage: (delivery) -> {"utm_source": …}
 
 
 def lead_url(lead_id: int | None) -> str | None:
@@ -406,88 +369,3 @@ class KommoPusher:
         if any(r.status in (DELIVERY_PENDING, DELIVERY_SENDING) for r in rows):
             return Defer(CART_WAIT_SECONDS, "Aguardando o negócio da assinatura no Kommo")
         return None
-
-
-def same_product(a: dict, b: dict) -> bool:
-    """The same product, by id or by name (a platform's cart events may carry another id
-    than its sales: Hotmart's numeric id vs the product's ucode)."""
-    ids = (a.get("product_id"), b.get("product_id"))
-    if all(ids) and str(ids[0]) == str(ids[1]):
-        return True
-    names = [str(x.get("product_name") or "").strip().lower() for x in (a, b)]
-    if all(names):
-        return names[0] == names[1]
-    return not all(ids)  # nothing to tell them apart: the buyer's latest cart
-
-
-# ---------------------------------------------------------------------------- texts
-
-
-def price(data: dict) -> int:
-    """Kommo prices are whole units of the account currency."""
-    cents = data.get("amount_cents") or 0
-    return int((int(cents) + 50) // 100)
-
-
-def tags(data: dict) -> list[str]:
-    out = [PLATFORM_LABELS.get(data.get("platform") or "", data.get("platform") or "")]
-    if data.get("product_name"):
-        out.append(str(data["product_name"])[:100])
-    if data.get("cart"):
-        out.append("Recuperação")
-    if data.get("is_test"):
-        out.append("Teste")
-    return [t for t in out if t]
-
-
-def lead_name(data: dict) -> str:
-    product = data.get("product_name") or "Venda"
-    tx = data.get("transaction_id")
-    return f"{product} — {tx}"[:250] if tx else str(product)[:250]
-
-
-def _platform(data: dict) -> str:
-    return PLATFORM_LABELS.get(data.get("platform") or "", data.get("platform") or "?")
-
-
-def _lines(data: dict) -> list[str]:
-    lines = [f"Transação: {data.get('transaction_id') or '—'}"]
-    lines.append(f"Produto: {data.get('product_name') or data.get('product_id') or '—'}")
-    if data.get("amount_cents") is not None:
-        lines.append(f"Valor: {brl(data['amount_cents'], data.get('currency') or 'BRL')}")
-    if data.get("payment_method"):
-        lines.append(f"Pagamento: {payment_method(data['payment_method'])}")
-    return lines
-
-
-def sale_note(data: dict, utm: dict[str, str]) -> str:
-    lines = [f"Venda aprovada na {_platform(data)} (Vendas Hub)", *_lines(data)]
-    if utm:
-        lines.append("UTM: " + ", ".join(f"{k}={v}" for k, v in sorted(utm.items())))
-    return "\n".join(lines)
-
-
-def lost_note(data: dict) -> str:
-    reasons = {"refunded": "reembolsada", "chargeback": "estornada (chargeback)"}
-    what = reasons.get(data.get("status") or "", "cancelada")
-    return "\n".join([f"Venda {what} na {_platform(data)} (Vendas Hub)", *_lines(data)])
-
-
-def cart_note(data: dict) -> str:
-    method = data.get("payment_method")
-    if data.get("status") == "abandoned":
-        title = "Carrinho abandonado"
-    elif method in ("pix", "boleto"):
-        title = f"{payment_method(method)} gerado e ainda não pago"
-    else:
-        title = "Pagamento pendente"
-    lines = [f"{title} na {_platform(data)} (Vendas Hub)", *_lines(data)]
-    if data.get("checkout_url"):
-        lines.append(f"Link para concluir a compra: {data['checkout_url']}")
-    return "\n".join(lines)
-
-
-def renewal_note(data: dict) -> str:
-    n = data.get("recurrence_number")
-    title = f"Renovação nº {n} paga" if n else "Renovação paga"
-    return "\n".join([f"{title} na {_platform(data)} (Vendas Hub)", *_lines(data)])
