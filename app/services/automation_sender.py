@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from app.clients.errors import (
     APIConnectionError,
@@ -71,12 +72,27 @@ def _pusher(target: str):
 
 def _claim_next(target: str) -> AutomationDelivery | None:
     now = utcnow()
+    # One buyer at a time: a sender busy with this buyer's other sale (its lease still on)
+    # may be creating the contact, so this one waits instead of creating a second.
+    other = aliased(AutomationDelivery)
+    busy_buyer = (
+        select(other.id)
+        .where(
+            other.target == target,
+            other.buyer_email == AutomationDelivery.buyer_email,
+            other.status == DELIVERY_SENDING,
+            other.next_attempt_at > now,
+            other.id != AutomationDelivery.id,
+        )
+        .exists()
+    )
     ids = claim(
         AutomationDelivery,
         and_(
             AutomationDelivery.target == target,
             AutomationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
             AutomationDelivery.next_attempt_at <= now,
+            or_(AutomationDelivery.buyer_email.is_(None), ~busy_buyer),
         ),
         order_by=(AutomationDelivery.next_attempt_at, AutomationDelivery.id),
         values={

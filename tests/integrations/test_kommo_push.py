@@ -230,8 +230,14 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         for n in range(4):
             body = approved(email=f"duo{n}.push@example.com", checkout_phone=f"9{n}0001111")
             assert sender("hotmart", body).status_code == 200
+        # and two sales of one more buyer, whose contact must be made once
+        for product in ((1, "Curso A"), (2, "Curso B")):
+            body = approved(
+                email="same.push@example.com", checkout_phone="977770000", product=product
+            )
+            assert sender("hotmart", body).status_code == 200
         automation_sender._queued_runs.discard(id(app))
-        assert len(deliveries(status=DELIVERY_PENDING)) == 4
+        assert len(deliveries(status=DELIVERY_PENDING)) == 6
     errors = []
 
     def run():
@@ -250,11 +256,12 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         t.join(30)
     assert errors == []
     with app.app_context():
-        assert len(deliveries(status=DELIVERY_SENT)) == 4
+        assert len(deliveries(status=DELIVERY_SENT)) == 6
         stats = emu.stats()["endpoints"]
-        assert stats.get("kommo.add_contacts") == 4 and stats.get("kommo.add_leads") == 4
+        assert stats.get("kommo.add_contacts") == 5 and stats.get("kommo.add_leads") == 6
         for n in range(4):
             assert len(contacts_of(emu, f"duo{n}.push@example.com")) == 1
+        assert len(contacts_of(emu, "same.push@example.com")) == 1
 
 
 def test_429_is_honoured_and_retried_later_not_failed(start_emulator, app_factory):  # noqa: F811
