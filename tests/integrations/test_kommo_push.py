@@ -441,3 +441,48 @@ def test_retry_all_failed(app_factory, emu):
         resp = client.post("/automacoes/retry-failed", data={"csrf_token": token})
         assert resp.status_code == 302
         assert len(deliveries(status=DELIVERY_SENT)) == 2
+
+
+def test_cli_sends_what_is_pending(push_app, hook, emu):
+    emu.fault(api="kommo", path="/api/v4/contacts", method="POST", status=503, count=1)
+    assert hook("hotmart", approved(email="cli.push@example.com")).status_code == 200
+    [row] = deliveries()
+    assert row.status == DELIVERY_PENDING and "503" in row.last_error
+    db.session.execute(update(AutomationDelivery).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    result = push_app.test_cli_runner().invoke(args=["automations", "send"])
+    assert result.exit_code == 0, result.output
+    assert "enviados: 1" in result.output
+    assert deliveries()[0].status == DELIVERY_SENT
+
+
+def test_cli_refuses_when_switched_off(app_factory, emu):
+    app = app_factory(**push_config(emu, KOMMO_PUSH_SALES="false"))
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["automations", "send"])
+        assert result.exit_code != 0 and "KOMMO_PUSH_SALES" in result.output
+
+
+def test_a_fuzzy_search_hit_is_not_taken_for_the_buyer(hook, emu):
+    # Kommo's query is full-text: another e-mail containing the buyer's comes back too.
+    body = [
+        {
+            "name": "Outra Pessoa",
+            "custom_fields_values": [
+                {"field_code": "EMAIL", "values": [{"value": "x.lia.push@example.com"}]}
+            ],
+        }
+    ]
+    requests.post(
+        f"{emu.kommo}{API}/contacts",
+        json=body,
+        headers={"Authorization": f"Bearer {emu.config.kommo_token()}"},
+        timeout=5,
+    )
+    assert kommo_get(emu, "/contacts", query="lia.push@example.com") is not None
+    sale = approved(email="lia.push@example.com", checkout_phone="911112222")
+    assert hook("hotmart", sale).status_code == 200
+    [row] = deliveries()
+    assert row.status == DELIVERY_SENT
+    [contact] = contacts_of(emu, "lia.push@example.com")
+    assert contact["id"] == row.remote_contact_id and contact["name"] == "Maria Souza"
