@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -83,6 +84,8 @@ def lead_url(lead_id: int | None) -> str | None:
     if not api:
         return None
     base = api[: -len("/api/v4")] if api.endswith("/api/v4") else api
+    if urlsplit(base).hostname and urlsplit(base).hostname.startswith("api-"):
+        return None  # the token's API host (api-c.kommo.com) is not the account's address
     return f"{base}/leads/detail/{int(lead_id)}"
 
 
