@@ -187,15 +187,8 @@ class KommoPusher:
         lead_id = d.remote_lead_id
         if lead_id is None:
             pushed = self.sale_delivery(d.sale_id, (STEP_CONTACT_LEAD, STEP_RENEWAL))
-            if (
-                pushed is not None
-                and pushed.remote_lead_id is None
-                and pushed.status
-                in (
-                    DELIVERY_PENDING,
-                    DELIVERY_SENDING,
-                )
-            ):
+            waiting = pushed is not None and pushed.status in (DELIVERY_PENDING, DELIVERY_SENDING)
+            if waiting and pushed.remote_lead_id is None:
                 return Defer(CART_WAIT_SECONDS, "Aguardando o envio da venda ao Kommo")
             lead_id = pushed.remote_lead_id if pushed is not None else None
             if lead_id is None:
