@@ -163,6 +163,7 @@ class Config:
     PASSWORD_RESET_LIMIT = "5 per hour"
     ACTIVATION_RESEND_LIMIT = "3 per hour"
     SEND_MAIL_IN_BACKGROUND = True
+    AUTOMATIONS_IN_BACKGROUND = True  # pushes to Kommo… sent off the request path
     SYNC_WORKERS = 2  # background sync runs at once in this process
     SYNC_PROGRESS_INTERVAL = 0.5  # seconds between progress/heartbeat writes of a run
     SYNC_STALE_MINUTES = 10  # a running sync silent this long is marked failed
@@ -262,6 +263,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     SEND_MAIL_IN_BACKGROUND = False
+    AUTOMATIONS_IN_BACKGROUND = False
     MAIL_SUPPRESS_SEND = False  # tests deliver to a real local SMTP server (aiosmtpd)
 
     def __init__(self, environ: Mapping[str, str] | None = None):

@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.automations import bp as automations_bp
     from app.dashboard import bp as dashboard_bp
     from app.errors import bp as errors_bp
     from app.health import bp as health_bp
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
         inbox_bp,
         reports_bp,
         settings_bp,
+        automations_bp,
         audit_bp,
         api_bp,
     ):

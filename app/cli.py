@@ -146,6 +146,32 @@ def outbox_send() -> None:
     )
 
 
+@bp.cli.group("automations")
+def automations_group() -> None:
+    """Sales pushed to Kommo (SPEC §9)."""
+
+
+@automations_group.command("send")
+@click.option("--retry-failed", is_flag=True, help="Também tenta de novo as que falharam.")
+def automations_send(retry_failed: bool) -> None:
+    """Deliver the pending pushes now."""
+    from app.extensions import db
+    from app.services import automation_sender, automations
+
+    if not automations.enabled_targets():
+        raise click.ClickException(
+            "Nenhuma automação ligada (KOMMO_PUSH_SALES): os envios continuam na fila."
+        )
+    if retry_failed:
+        automation_sender.retry_failed()
+        db.session.commit()
+    counts = automation_sender.send_pending(limit=1000)
+    click.echo(
+        f"enviados: {counts['sent']}, para nova tentativa: {counts['retry']}, "
+        f"falharam: {counts['failed']}, cancelados: {counts['cancelled']}"
+    )
+
+
 @bp.cli.group("activation")
 def activation_group() -> None:
     """Activation links."""

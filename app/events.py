@@ -2,6 +2,7 @@
 
 - A transaction that queued (or re-queued) e-mail kicks the outbox once it commits, so no caller
   has to remember ``outbox.kick()``; a rolled-back one sends nothing.
+- A transaction that queued an automation push (Kommo…) kicks its sender the same way.
 - A transaction that changed settings drops this process's cached copies once it commits.
 
 Callers mark the session (``db.session.info``); the hooks act on the mark after the commit.
@@ -19,6 +20,7 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 OUTBOX_QUEUED = "vendas_outbox_queued"
+AUTOMATIONS_QUEUED = "vendas_automations_queued"
 _installed = False
 
 
@@ -27,11 +29,17 @@ def mark_outbox_queued() -> None:
     db.session.info[OUTBOX_QUEUED] = True
 
 
+def mark_automations_queued() -> None:
+    """Called where a push to Kommo (…) becomes due: deliver it after this transaction commits."""
+    db.session.info[AUTOMATIONS_QUEUED] = True
+
+
 def _after_commit(session) -> None:
     from app.services import settings
 
     changed = session.info.pop(settings.CHANGED_INFO, None)
     queued = session.info.pop(OUTBOX_QUEUED, False)
+    automations = session.info.pop(AUTOMATIONS_QUEUED, False)
     if not has_app_context():
         return
     app = current_app._get_current_object()
@@ -44,12 +52,20 @@ def _after_commit(session) -> None:
             outbox.kick()
         except Exception:  # the scheduled job and the worker deliver it later
             log.exception("outbox kick after commit failed")
+    if automations:
+        from app.services import automation_sender
+
+        try:
+            automation_sender.kick()
+        except Exception:  # the scheduled job delivers it later
+            log.exception("automations kick after commit failed")
 
 
 def _after_rollback(session) -> None:
     from app.services import settings
 
     session.info.pop(OUTBOX_QUEUED, None)
+    session.info.pop(AUTOMATIONS_QUEUED, None)
     session.info.pop(settings.CHANGED_INFO, None)
 
 

@@ -92,6 +92,36 @@ def _hour(hours: int) -> int:
     return hours * 3600
 
 
+# Sale → Kommo (SPEC §9): the switch and where the leads go; also set on /automacoes.
+KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
+    Field(
+        "KOMMO_PUSH_SALES",
+        "Enviar vendas ao Kommo",
+        choices=("true", "false"),
+        labels=("Sim", "Não"),
+        help="Cada venda aprovada vira um contato e um negócio no Kommo (veja Automações).",
+    ),
+    Field(
+        "KOMMO_SALE_PIPELINE_ID",
+        "Funil das vendas (id)",
+        kind="id",
+        help="Vazio: o funil principal.",
+    ),
+    Field("KOMMO_SALE_STATUS_ID", "Etapa da venda aprovada (id)", kind="id", help="142 = ganho."),
+    Field(
+        "KOMMO_LOST_STATUS_ID",
+        "Etapa do reembolso/cancelamento (id)",
+        kind="id",
+        help="143 = perdido.",
+    ),
+    Field(
+        "KOMMO_CART_STATUS_ID",
+        "Etapa de recuperação (id)",
+        kind="id",
+        help="Carrinho abandonado, PIX ou boleto gerado. Vazio: não são enviados.",
+    ),
+)
+
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         "hotmart",
@@ -153,6 +183,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 help="Vai no fim da URL /webhook/kommo/<token>. O botão “Registrar webhook no "
                 "Kommo” da página Kommo gera um e cadastra a URL no Kommo.",
             ),
+            *KOMMO_PUSH_FIELDS,
         ),
         "dashboard.kommo",
         "Kommo",

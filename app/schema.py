@@ -19,14 +19,14 @@ class Field:
     choices: tuple[str, ...] = ()
     help: str = ""
     required: bool = False  # needed for the integration to count as configured
-    kind: str = "text"  # text | url | number | port
+    kind: str = "text"  # text | url | number | port | id (a remote record's number)
     labels: tuple[str, ...] = ()  # what the page shows for each of ``choices``
     public: bool = False  # never a credential (a host name, a sender address)
 
     @property
     def loggable(self) -> bool:
         """Values that are never credentials (a choice, a number): not masked in logs."""
-        return self.public or bool(self.choices) or self.kind in ("number", "port")
+        return self.public or bool(self.choices) or self.kind in ("number", "port", "id")
 
     def choice_label(self, value: str) -> str:
         """The label shown for the stored ``value`` of a choice field."""

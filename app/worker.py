@@ -62,11 +62,17 @@ def _outbox_step(_grace: timedelta) -> bool:
     return any(outbox.send_pending(limit=1).values())  # nothing without SMTP configured
 
 
-# Processing first: it queues the e-mails the next step sends. An automation outbox is one
-# more entry here.
+def _automations_step(_grace: timedelta) -> bool:
+    from app.services import automation_sender
+
+    return any(automation_sender.send_pending(limit=1).values())  # nothing when switched off
+
+
+# Processing first: it queues the e-mails and the pushes the next steps send.
 QUEUES: tuple[WorkQueue, ...] = (
     WorkQueue("webhooks", _webhook_step),
     WorkQueue("outbox", _outbox_step),
+    WorkQueue("automations", _automations_step),
 )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import jwt
 from flask import Blueprint, Response, request
 
+from . import kommo_writes
 from .datasets import (
     CONTACT_ID_BASE,
     EMAIL_ENUMS,
@@ -227,13 +228,17 @@ def hal_list(
 def contacts() -> Response:
     data = emulator().data.kommo
     with_leads = "leads" in withs()
-    return hal_list(
+    resp = hal_list(
         "contacts",
         data.n_contacts,
         data.contact_text,
         lambda i: data.contact(i, with_leads, href_base()),
         CONTACT_ID_BASE,
     )
+    query = request.args.get("query", "").strip().lower()
+    if not query:
+        return resp
+    return kommo_writes.merge_list(resp, "contacts", kommo_writes.written_contacts(query))
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -241,6 +246,9 @@ def contact(contact_id: int) -> Response:
     data = emulator().data.kommo
     i = contact_id - CONTACT_ID_BASE
     if not 0 <= i < data.n_contacts:
+        written = kommo_writes.written_contact(contact_id)
+        if written is not None:
+            return json_response(written, content_type=HAL)
         return empty_response(204)
     body = data.contact(i, "leads" in withs(), href_base())
     return json_response(body, content_type=HAL)
@@ -250,13 +258,17 @@ def contact(contact_id: int) -> Response:
 def leads() -> Response:
     data = emulator().data.kommo
     with_contacts = "contacts" in withs()
-    return hal_list(
+    resp = hal_list(
         "leads",
         data.n_leads,
         data.lead_text,
         lambda i: data.lead(i, with_contacts, href_base()),
         LEAD_ID_BASE,
     )
+    query = request.args.get("query", "").strip().lower()
+    if not query:
+        return resp
+    return kommo_writes.merge_list(resp, "leads", kommo_writes.written_leads(query))
 
 
 @bp.get("/leads/<int:lead_id>")
@@ -264,6 +276,9 @@ def lead(lead_id: int) -> Response:
     data = emulator().data.kommo
     i = lead_id - LEAD_ID_BASE
     if not 0 <= i < data.n_leads:
+        written = kommo_writes.written_lead(lead_id)
+        if written is not None:
+            return json_response(written, content_type=HAL)
         return empty_response(204)
     body = data.lead(i, "contacts" in withs(), href_base())
     return json_response(body, content_type=HAL)
@@ -365,3 +380,6 @@ def lead_fields() -> Response:
             },
         ],
     )
+
+
+kommo_writes.register(bp)  # POST/PATCH contacts, leads, notes (kept in their own module)

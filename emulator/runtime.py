@@ -106,6 +106,7 @@ class FaultRule:
     blocked: bool = False
     count: int | None = None
     remaining: int | None = None
+    method: str | None = None  # only requests of this HTTP method (e.g. POST: a write)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +121,7 @@ class FaultRule:
             "blocked": self.blocked,
             "count": self.count,
             "remaining": self.remaining,
+            "method": self.method,
         }
 
 
@@ -133,6 +135,7 @@ FAULT_KEYS = {
     "unauthorized",
     "blocked",
     "count",
+    "method",
 }
 
 
@@ -151,6 +154,10 @@ def parse_fault(data: Any, rule_id: int) -> FaultRule:
     if path is not None and not isinstance(path, str):
         raise ValueError("path must be a string")
     rule.path = path
+    method = data.get("method")
+    if method is not None and (not isinstance(method, str) or not method.isalpha()):
+        raise ValueError("method must be an HTTP method such as POST")
+    rule.method = method.upper() if method else None
     latency = data.get("latency_ms", 0)
     if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
         raise ValueError("latency_ms must be a number >= 0")
@@ -187,6 +194,13 @@ def parse_fault(data: Any, rule_id: int) -> FaultRule:
             "a fault needs latency_ms, error_rate, status, timeout, unauthorized or blocked"
         )
     return rule
+
+
+def _request_method() -> str | None:
+    """The HTTP method of the request being decided (faults may target writes only)."""
+    from flask import has_request_context, request
+
+    return request.method if has_request_context() else None
 
 
 @dataclass
@@ -247,9 +261,12 @@ class Runtime:
     def decide_fault(self, api: str, path: str) -> FaultDecision:
         """Consume matching rules for one request and say what should happen to it."""
         decision = FaultDecision()
+        method = _request_method()
         with self.lock:
             for rule in list(self.faults):
                 if rule.api not in ("*", api) or (rule.path and rule.path not in path):
+                    continue
+                if rule.method and method and rule.method != method:
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1

@@ -25,6 +25,7 @@ ACTIVATION_REVOKED = "activation.revoked"
 ACTIVATION_EMAIL_CHANGED = "activation.email_changed"
 ACTIVATION_LINK_COPIED = "activation.link_copied"
 EMAIL_RETRIED = "email.retried"
+AUTOMATION_RETRIED = "automation.retried"
 WEBHOOK_REPLAYED = "webhook.replayed"
 WEBHOOK_TEST_SENT = "webhook.test_sent"
 SETTINGS_CHANGED = "settings.changed"
@@ -42,6 +43,7 @@ ACTIONS: dict[str, str] = {
     ACTIVATION_EMAIL_CHANGED: "E-mail corrigido",
     ACTIVATION_LINK_COPIED: "Novo link copiado pelo operador",
     EMAIL_RETRIED: "E-mail recolocado na fila",
+    AUTOMATION_RETRIED: "Automação recolocada na fila",
     WEBHOOK_REPLAYED: "Webhook reprocessado",
     WEBHOOK_TEST_SENT: "Webhook de teste enviado",
     SETTINGS_CHANGED: "Configuração alterada",
@@ -175,6 +177,7 @@ _DESCRIBE = {
     ACTIVATION_LINK_COPIED: lambda d: _join(d.get("email"), d.get("product")),
     ACTIVATION_EMAIL_CHANGED: lambda d: f"{d.get('old_email', '?')} → {d.get('new_email', '?')}",
     EMAIL_RETRIED: lambda d: _join(d.get("to"), d.get("subject")),
+    AUTOMATION_RETRIED: lambda d: _join(d.get("target"), f"{d.get('count', 1)} envio(s)"),
     WEBHOOK_REPLAYED: lambda d: _join(
         f"{str(d.get('platform', '')).title()} #{d.get('event_id', '?')}", d.get("result")
     ),

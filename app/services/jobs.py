@@ -69,6 +69,18 @@ def _outbox_send() -> str:
     )
 
 
+def _automations_send() -> str:
+    from app.services import automation_sender, automations
+
+    if not automations.enabled_targets():
+        raise JobSkipped("Nenhuma automação ligada.")
+    counts = automation_sender.send_pending(limit=500)
+    return (
+        f"enviados: {counts['sent']}, nova tentativa: {counts['retry']}, "
+        f"falharam: {counts['failed']}, cancelados: {counts['cancelled']}"
+    )
+
+
 def _webhook_replay() -> str:
     from app.services import outbox, webhooks
 
@@ -87,6 +99,7 @@ def _stale_runs() -> str:
 MAINTENANCE_JOBS: tuple[Job, ...] = (
     Job("outbox_send", "Envio de e-mails pendentes", _outbox_send, 60),
     Job("webhook_replay", "Reprocessar webhooks com falha", _webhook_replay, 300),
+    Job("automations_send", "Envio das automações (Kommo)", _automations_send, 60),
     Job(
         "activation_cleanup",
         "Expirar links e encerrar acessos vencidos",

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Sale, SaleStatusChange
 from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
-from app.services import activation
+from app.services import activation, automations
 from app.sources import SOURCES
 from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
 from app.sources.descriptor import MATCH_PLAN, MATCH_PRODUCT, MATCH_SUBSCRIPTION
@@ -284,6 +284,7 @@ def _cancel_subscription(event: NormalizedEvent, webhook_event_id: int | None) -
                 )
             )
             sale.status, sale.status_at = "canceled", event.occurred_at or utcnow()
+            automations.sale_revoked(sale, webhook_event_id)
         activation.revoke_for_sale(sale, "subscription_canceled", until=event.access_until)
     return Outcome(handled=True, sale=sales[-1], status_changed=True)
 
@@ -320,6 +321,7 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
     if _cancels_subscription(event):
         return _cancel_subscription(event, webhook_event_id)
     if is_informational(event):
+        automations.cart_event(event, webhook_event_id)  # a recovery lead, when switched on
         return Outcome(handled=False, note="evento informativo")
     outcome = _apply_one(event, webhook_event_id, issue=not event.extra_items)
     if not event.extra_items or outcome.sale is None:
@@ -350,6 +352,7 @@ def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool
     else:
         issues = changed or not was_granting or event.kind is Kind.GRANT
     if sale.status in GRANTING_STATUSES and event.kind in (Kind.GRANT, Kind.RENEW) and issues:
+        automations.sale_granted(sale, event, webhook_event_id)  # beside the activation e-mail
         if event.test_origin == TEST_PLATFORM:
             # The platform's own test tool: a fictitious buyer (Kirvano's is a real mailbox).
             return Outcome(
@@ -361,6 +364,7 @@ def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool
             activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW)
     elif changed and sale.status in REVOKED_STATUSES and was_granting:
         activation.revoke_for_sale(sale, sale.status)
+        automations.sale_revoked(sale, webhook_event_id)
         _revoke_bumps(sale, sale.status, event, webhook_event_id)
     return Outcome(handled=True, sale=sale, status_changed=changed)
 
@@ -374,3 +378,4 @@ def _revoke_bumps(sale: Sale, status: str, event: NormalizedEvent, webhook_event
             continue
         set_status(other, status, event.occurred_at, event.event_type, False, webhook_event_id)
         activation.revoke_for_sale(other, status)
+        automations.sale_revoked(other, webhook_event_id)

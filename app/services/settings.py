@@ -150,6 +150,10 @@ def set_value(key: str, value: str, by: str | None = None) -> None:
 def _check_kind(field: Field, value: str) -> str | None:
     from urllib.parse import urlsplit
 
+    if field.kind == "id":
+        if not value.isdigit() or len(value) > 18:
+            return "informe o número (id), só com dígitos."
+        return None
     if field.kind == "port":
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             return "informe a porta, um número entre 1 e 65535 (ex.: 587)."

@@ -32,6 +32,11 @@ def test_config_reads_every_declared_variable():
     assert registry.loggable_vars() == {
         "HOTMART_ENV",
         "KOMMO_TIMEOUT",
+        "KOMMO_PUSH_SALES",
+        "KOMMO_SALE_PIPELINE_ID",
+        "KOMMO_SALE_STATUS_ID",
+        "KOMMO_LOST_STATUS_ID",
+        "KOMMO_CART_STATUS_ID",
         "SMTP_HOST",
         "SMTP_PORT",
         "SMTP_USE_TLS",

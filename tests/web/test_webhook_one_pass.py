@@ -134,7 +134,9 @@ def test_the_secret_is_cached_and_a_settings_change_applies_at_once(plain_app, m
         body = load_fixture("kirvano", "pix_generated")
         body["event_id"] = f"cache-{i}"
         assert sender("kirvano", body).status_code == 200
-    assert reads == ["KIRVANO_WEBHOOK_SECRET"]  # read once, then from the process cache
+    # Each read once, then from the process cache (the automation switch is read for the PIX:
+    # a recovery lead in Kommo when switched on).
+    assert reads == ["KIRVANO_WEBHOOK_SECRET", "KOMMO_PUSH_SALES"]
 
     settings_service.set_value("KIRVANO_WEBHOOK_SECRET", "novo-token-0123456789")
     db.session.commit()  # the after_commit hook drops the cached copy

@@ -1,0 +1,71 @@
+"""Outbound automation outbox: one row per sale (or cart), target API and step.
+
+Written in the same transaction as the sale change that causes it (``app.services.automations``)
+and delivered by a job (``app.services.automation_sender``). The remote ids are recorded after
+each call, so a retry after a timeout never creates a second contact or lead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+DELIVERY_PENDING = "pending"
+DELIVERY_SENDING = "sending"
+DELIVERY_SENT = "sent"
+DELIVERY_FAILED = "failed"  # refused (validation) or out of attempts; "Tentar de novo" re-queues
+DELIVERY_CANCELLED = "cancelled"  # nothing to do any more (e.g. a refund of a sale never pushed)
+DELIVERY_STATUSES = (
+    DELIVERY_PENDING,
+    DELIVERY_SENDING,
+    DELIVERY_SENT,
+    DELIVERY_FAILED,
+    DELIVERY_CANCELLED,
+)
+
+TARGET_KOMMO = "kommo"
+
+STEP_CONTACT_LEAD = "contact_lead"  # approved sale: contact + won lead (+ note)
+STEP_LOST = "lost"  # refund / chargeback / cancellation: the lead to the lost status
+STEP_CART = "cart"  # abandoned cart / PIX or boleto issued: a recovery lead
+STEP_RENEWAL = "renewal_note"  # a renewal: a note on the subscription's lead
+
+
+class AutomationDelivery(db.Model):
+    __tablename__ = "automation_deliveries"
+    __table_args__ = (
+        Index("ix_automation_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_automation_deliveries_target_email", "target", "buyer_email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(32))  # kommo (gestao_click later)
+    step: Mapped[str] = mapped_column(String(32))
+    # target:step:subject (sale id, or the cart's transaction / buyer + product): unique, so a
+    # replayed webhook or a second worker never queues a step twice.
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales.id", ondelete="SET NULL"), index=True
+    )
+    webhook_event_id: Mapped[int | None] = mapped_column()  # its raw body (UTM, checkout link)
+    buyer_email: Mapped[str | None] = mapped_column(String(254))
+    # What to send, as known when queued (a cart has no sale row).
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Remote ids, recorded after each call (retries pick up where the last attempt stopped).
+    remote_contact_id: Mapped[int | None] = mapped_column(BigInteger)
+    remote_lead_id: Mapped[int | None] = mapped_column(BigInteger)
+    note_added: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sale = relationship("Sale", lazy="joined")

@@ -1,0 +1,252 @@
+"""Delivers the automation outbox (``automation_deliveries``) to the outbound APIs.
+
+Claimed with ``app.services.queue.claim`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) under a
+send lease, as the e-mail outbox does: overlapping senders — the kick after a commit, the
+scheduled job, ``flask --app wsgi automations send``, the worker threads — never send one
+step twice. Retries with back-off on 429 (the whole account's budget pauses; not counted as an
+attempt), 5xx, timeouts and connection errors, and on a refused token (fixing it in Settings
+lets them through); never on a 4xx validation error, which fails at once with the API's
+message for ``/automacoes``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
+
+from app.clients.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UpstreamError,
+)
+from app.extensions import db
+from app.models.automation import (
+    DELIVERY_CANCELLED,
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENDING,
+    DELIVERY_SENT,
+    TARGET_KOMMO,
+    AutomationDelivery,
+)
+from app.models.types import utcnow
+from app.services import automations
+from app.services.queue import claim
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # 30 s doubling to 1 h: about 5 hours of an API outage
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+SEND_LEASE = timedelta(minutes=5)  # a sender that dies mid-step frees its row after this
+BLOCK_PAUSE = timedelta(minutes=15)  # Kommo's 403 abuse block: hammering it extends it
+DEFAULT_RATE_WAIT = 60.0
+MAX_ERROR = 2000
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_queued_runs: set[int] = set()
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _pusher(target: str):
+    if target == TARGET_KOMMO:
+        from app.services.kommo_push import KommoPusher
+
+        return KommoPusher()
+    raise LookupError(target)
+
+
+def _claim_next(target: str) -> AutomationDelivery | None:
+    now = utcnow()
+    # One buyer at a time: a sender busy with this buyer's other sale (its lease still on)
+    # may be creating the contact, so this one waits instead of creating a second.
+    other = aliased(AutomationDelivery)
+    busy_buyer = (
+        select(other.id)
+        .where(
+            other.target == target,
+            other.buyer_email == AutomationDelivery.buyer_email,
+            other.status == DELIVERY_SENDING,
+            other.next_attempt_at > now,
+            other.id != AutomationDelivery.id,
+        )
+        .exists()
+    )
+    ids = claim(
+        AutomationDelivery,
+        and_(
+            AutomationDelivery.target == target,
+            AutomationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
+            AutomationDelivery.next_attempt_at <= now,
+            or_(AutomationDelivery.buyer_email.is_(None), ~busy_buyer),
+        ),
+        order_by=(AutomationDelivery.next_attempt_at, AutomationDelivery.id),
+        values={
+            "status": DELIVERY_SENDING,
+            "next_attempt_at": now + SEND_LEASE,
+            "attempts": AutomationDelivery.attempts + 1,
+        },
+    )
+    db.session.commit()  # the lease is what keeps other senders off; let go of the lock
+    if not ids:
+        return None
+    return db.session.get(AutomationDelivery, ids[0], populate_existing=True)
+
+
+def send_pending(limit: int = 100) -> dict[str, int]:
+    """Deliver due pushes of every switched-on target; returns counts."""
+    counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
+    for target in automations.enabled_targets():
+        _send_target(target, limit, counts)
+    return counts
+
+
+def _send_target(target: str, limit: int, counts: dict[str, int]) -> None:
+    pusher = None
+    try:
+        for _ in range(limit):
+            delivery = _claim_next(target)
+            if delivery is None:
+                return
+            if pusher is None:
+                pusher = _pusher(target)
+            if not _deliver_one(pusher, delivery, counts):
+                return  # the API says stop (429, block, refused token): the rest waits too
+    finally:
+        if pusher is not None:
+            pusher.close()
+
+
+def _deliver_one(pusher, d: AutomationDelivery, counts: dict[str, int]) -> bool:
+    """One step; the outcome recorded and committed. False: stop this target's run."""
+    from app.services.kommo_push import Cancel, Defer
+
+    keep_going = True
+    try:
+        outcome = pusher.deliver(d)
+    except RateLimitError as exc:
+        db.session.rollback()
+        wait = float(exc.retry_after or DEFAULT_RATE_WAIT)
+        pusher.pause(wait)
+        d.attempts = max(0, d.attempts - 1)  # the API asked us to wait: not a failed try
+        _retry(d, exc.message, timedelta(seconds=wait), counts)
+        keep_going = False
+    except (AuthenticationError, PaymentRequiredError, PermissionDeniedError) as exc:
+        db.session.rollback()
+        wait = BLOCK_PAUSE if isinstance(exc, PermissionDeniedError) else backoff(d.attempts)
+        _retry(d, exc.message, wait, counts)
+        keep_going = False
+    except (APIConnectionError, UpstreamError) as exc:  # timeouts, 5xx: maybe applied
+        db.session.rollback()
+        _retry(d, exc.message, backoff(d.attempts), counts)
+    except APIError as exc:  # 400/404/422: the request itself is refused, never retried
+        db.session.rollback()
+        d.status, d.last_error = DELIVERY_FAILED, exc.message[:MAX_ERROR]
+        d.next_attempt_at = utcnow()
+        counts["failed"] += 1
+        log.warning("automation %s (%s/%s) refused: %s", d.id, d.target, d.step, exc.message)
+    except Exception as exc:  # a bug must not lose the delivery: kept for a retry
+        db.session.rollback()
+        log.exception("automation %s (%s/%s) crashed", d.id, d.target, d.step)
+        _retry(d, f"Erro interno: {type(exc).__name__}: {exc}", backoff(d.attempts), counts)
+    else:
+        if isinstance(outcome, Defer):
+            d.status, d.last_error = DELIVERY_PENDING, outcome.reason
+            d.attempts = max(0, d.attempts - 1)
+            d.next_attempt_at = utcnow() + timedelta(seconds=outcome.seconds)
+            counts["retry"] += 1
+        elif isinstance(outcome, Cancel):
+            d.status, d.last_error = DELIVERY_CANCELLED, outcome.reason
+            counts["cancelled"] += 1
+        else:
+            d.status, d.last_error, d.sent_at = DELIVERY_SENT, None, utcnow()
+            counts["sent"] += 1
+    db.session.commit()
+    return keep_going
+
+
+def _retry(d: AutomationDelivery, message: str, wait: timedelta, counts: dict[str, int]) -> None:
+    d.last_error = message[:MAX_ERROR]
+    if d.attempts >= MAX_ATTEMPTS:
+        d.status = DELIVERY_FAILED
+        counts["failed"] += 1
+    else:
+        d.status = DELIVERY_PENDING
+        d.next_attempt_at = utcnow() + wait
+        counts["retry"] += 1
+    log.warning("automation %s (%s/%s) attempt %s: %s", d.id, d.target, d.step, d.attempts, message)
+
+
+def retry(d: AutomationDelivery) -> bool:
+    """The operator's "Tentar de novo": a failed (or waiting) delivery due now."""
+    if d.status in (DELIVERY_SENT, DELIVERY_CANCELLED, DELIVERY_SENDING):
+        return False
+    d.status, d.next_attempt_at = DELIVERY_PENDING, utcnow()
+    if d.attempts >= MAX_ATTEMPTS:
+        d.attempts = MAX_ATTEMPTS - 1
+    from app import events
+
+    events.mark_automations_queued()
+    return True
+
+
+def retry_failed(target: str | None = None) -> int:
+    rows = db.session.scalars(
+        db.select(AutomationDelivery).where(
+            AutomationDelivery.status == DELIVERY_FAILED,
+            *((AutomationDelivery.target == target,) if target else ()),
+        )
+    ).all()
+    return sum(retry(row) for row in rows)
+
+
+def kick() -> None:
+    """Deliver what is due, off the request path unless ``AUTOMATIONS_IN_BACKGROUND`` is off
+    (the tests). Called by the session's ``after_commit`` hook (``app.events``)."""
+    app = current_app._get_current_object()
+    if not app.config.get("AUTOMATIONS_IN_BACKGROUND", True):
+        with app.app_context():
+            try:
+                send_pending()
+            finally:
+                db.session.remove()
+        return
+    global _executor
+    key = id(app)
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automations")
+        if key in _queued_runs:
+            return  # a run queued and not started yet will see this row
+        _queued_runs.add(key)
+
+    def run():
+        with _executor_lock:
+            _queued_runs.discard(key)
+        with app.app_context():
+            try:
+                send_pending()
+            except Exception:
+                log.exception("background automation delivery failed")
+            finally:
+                db.session.remove()
+
+    try:
+        _executor.submit(run)
+    except RuntimeError:  # shutting down: the scheduled job delivers it later
+        with _executor_lock:
+            _queued_runs.discard(key)

@@ -1,0 +1,70 @@
+"""The operator turns the sale → Kommo automation on, sends a test sale and sees it delivered."""
+
+import pytest
+
+from tests.clients.conftest import start_emulator  # noqa: F401
+from tests.conftest import WEBHOOK_SECRETS
+from tests.e2e.conftest import serving
+
+pytestmark = pytest.mark.browser
+
+NO_HORIZONTAL_SCROLL = (
+    "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+)
+
+
+def test_turn_on_send_a_test_sale_and_see_the_kommo_lead(app_factory, start_emulator, page):  # noqa: F811
+    emu = start_emulator(contacts=10, leads=10, kommo_rate_limit=0)
+    config = {
+        **WEBHOOK_SECRETS,
+        "KOMMO_JWT_TOKEN": emu.config.kommo_token(),
+        "KOMMO_API_URL": emu.kommo,
+        "KOMMO_THROTTLE_PER_SECOND": 0,
+        "RETRY_DELAY": 0.01,
+    }
+    with serving(app_factory, **config) as app:
+        url = app.live_url
+        page.goto(url + "/setup")
+        page.fill("#name", "Ana Operadora")
+        page.fill("#email", "ana@example.com")
+        page.fill("#password", "senha-forte-123")
+        page.fill("#password_confirm", "senha-forte-123")
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/")
+
+        page.click("nav >> text=Automações")
+        page.wait_for_url(url + "/automacoes")
+        assert "Nenhum envio" in page.locator("main").inner_text()
+        page.check("#enabled")
+        page.select_option("#KOMMO_SALE_STATUS_ID", "142")
+        page.click("#kommo button[type=submit]")
+        page.wait_for_url(url + "/automacoes")
+        assert "envio de vendas ao Kommo ligado" in page.locator(".alert").first.inner_text()
+        assert page.is_checked("#enabled")
+
+        # A test sale through the panel's "Enviar teste" (the real receiver).
+        page.click("nav >> text=Webhooks")
+        page.wait_for_url(url + "/webhooks")
+        hotmart = page.locator(".card", has=page.locator("input[value=hotmart]")).first
+        hotmart.locator("select[name=event]").select_option("approved")
+        hotmart.locator("input[name=email]").fill("compradora.teste@example.com")
+        hotmart.locator("button[type=submit]").click()
+        page.wait_for_url(f"{url}/webhooks/*")
+
+        page.click("nav >> text=Automações")
+        page.wait_for_url(url + "/automacoes")
+        row = page.locator("tbody tr").first
+        assert "Enviado" in row.locator("td[data-label=Status]").inner_text()
+        link = row.locator("td[data-label='No Kommo'] a")
+        href = link.get_attribute("href")
+        assert href.startswith(f"{emu.kommo}/leads/detail/")
+        lead_id = int(href.rsplit("/", 1)[1])
+        written = emu.app.extensions["kommo_store"].leads[lead_id]
+        assert written["status_id"] == 142
+        assert {t["name"] for t in written["_tags"]} >= {"Hotmart", "Teste"}
+
+        # Stacked cards on a phone.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        assert page.evaluate(NO_HORIZONTAL_SCROLL)
+        assert page.console_errors == []
