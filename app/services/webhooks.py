@@ -14,6 +14,7 @@ webhook sources is the moment to move the queue half into its own module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -360,12 +361,25 @@ def _row_values(delivery: _Delivery, key, event_type, event, status, error) -> d
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+@functools.cache
+def _insert_statement(dialect: str):
+    """One Core ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` per dialect, built once: its
+    compiled form is cached by SQLAlchemy and only the parameters change per delivery (no ORM
+    object, no per-request statement building)."""
+    table = WebhookEvent.__table__
+    return (
+        _INSERTS[dialect](table)
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(table.c.id)
+    )
+
+
 def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the id of the new row (committed), or
     ``None`` when the (platform, dedupe key) is already stored. One statement, one commit."""
     values = _row_values(delivery, event.dedupe_key, event.event_type, event, EVENT_RECEIVED, None)
-    insert = _INSERTS.get(db.session.get_bind().dialect.name)
-    if insert is None:  # another database: the portable way
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _INSERTS:  # another database: the portable way
         try:
             row = WebhookEvent(**values)
             db.session.add(row)
@@ -374,13 +388,7 @@ def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
         except IntegrityError:
             db.session.rollback()
             return None
-    stmt = (
-        insert(WebhookEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
-        .returning(WebhookEvent.id)
-    )
-    row_id = db.session.scalar(stmt)
+    row_id = db.session.connection().execute(_insert_statement(dialect), values).scalar()
     if row_id is not None:
         db.session.commit()  # a duplicate goes on in the same transaction (counted, one commit)
     return row_id
