@@ -189,7 +189,7 @@ HANGS_MID_WAY = textwrap.dedent(
 
 
 @pytest.mark.process
-def test_a_worker_killed_mid_way_leaves_the_event_to_the_next_claim(background, drain, tmp_path):
+def test_a_worker_killed_mid_way_leaves_the_event_to_the_claim_after_its_lease(background, drain, tmp_path):
     WebhookSender(background.test_client())("kiwify", approval(3))
     marker = tmp_path / "mid-way"
     script = tmp_path / "hang.py"
@@ -207,10 +207,16 @@ def test_a_worker_killed_mid_way_leaves_the_event_to_the_next_claim(background, 
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     assert count(Sale) == 0  # its work died with it
-    drain()
     db.session.rollback()
     row = db.session.scalar(select(WebhookEvent))
-    assert (row.status, row.attempts) == ("processed", 1)  # the killed attempt never counted
+    # the killed attempt counts (a poison event runs out of attempts), under a lease
+    assert (row.status, row.attempts) == ("received", 1) and row.next_attempt_at > utcnow()
+    assert drain() == 0  # not before the lease ends
+    with time_machine.travel(utcnow() + webhooks.PROCESS_LEASE + timedelta(seconds=1)):
+        drain()
+    db.session.rollback()
+    row = db.session.scalar(select(WebhookEvent))
+    assert (row.status, row.attempts) == ("processed", 2)
     assert count(Sale) == 1 and count(ActivationLink) == 1 and count(OutboxEmail) == 1
 
 
