@@ -93,11 +93,6 @@ def _cte(body: str) -> str:
     return "quoted-printable" if too_long else "8bit"
 
 
-def _deliver(message: EmailMessage, smtp: mail_settings.SmtpSettings | None = None) -> None:
-    with mail_settings.connect(smtp or mail_settings.current()) as host:
-        host.send_message(message)
-
-
 def _backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
@@ -106,9 +101,13 @@ SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows
 REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
 
 
-def _claim_next() -> OutboxEmail | None:
-    """Take the next due e-mail (``queue.claim``: two senders never take the same row) under a
-    send lease, deciding in the claiming transaction whether it is still worth sending."""
+SEND_BATCH = 20  # e-mails a sender claims at once (one commit) and sends over one connection
+
+
+def _claim_batch(limit: int, counts: dict[str, int]) -> tuple[list[OutboxEmail], int]:
+    """Take up to ``limit`` due e-mails (``queue.claim``: two senders never take the same row)
+    under a send lease, in one transaction that also cancels those no longer worth sending.
+    The ones to send, and how many were claimed."""
     now = utcnow()
     ids = claim(
         OutboxEmail,
@@ -122,22 +121,31 @@ def _claim_next() -> OutboxEmail | None:
             "next_attempt_at": now + SEND_LEASE,
             "attempts": OutboxEmail.attempts + 1,
         },
+        limit=limit,
     )
     if not ids:
         db.session.commit()
-        return None
-    email = db.session.get(OutboxEmail, ids[0], populate_existing=True)
-    stale = _stale_reason(email)
-    if stale is not None:
+        return [], 0
+    emails = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids))
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    kept = []
+    for email in emails:
+        stale = _stale_reason(email)
+        if stale is None:
+            kept.append(email)
+            continue
         # Decided in the claiming transaction: what the message announces no longer holds.
         email.status, email.last_error = OUTBOX_CANCELLED, stale
         if email.ref_type in SINGLE_USE_REFS:
             email.body_text = email.body_html = REDACTED_BODY
-        db.session.commit()
+        counts["cancelled"] += 1
         log.info("e-mail %s cancelled before sending: %s", email.id, stale)
-        return _CANCELLED
     db.session.commit()
-    return email
+    return kept, len(emails)
 
 
 _CANCELLED = object()
@@ -201,51 +209,67 @@ def _refused_for_this_message(exc: BaseException) -> bool:
 
 
 def send_pending(limit: int = 100) -> dict[str, int]:
-    """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted."""
+    """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted.
+
+    A batch is claimed in one commit and sent over one SMTP connection, each result committed
+    as it is known (one commit per e-mail: a sender killed mid-batch re-sends at most the one
+    it was sending)."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     smtp = mail_settings.current()
     if not smtp.configured:
         return counts
-    stop = False
-    for _ in range(limit):
-        if stop:
+    done = 0
+    while done < limit:
+        batch, claimed = _claim_batch(min(SEND_BATCH, limit - done), counts)
+        if not claimed:
             break
-        email = _claim_next()
-        if email is None:
+        done += claimed
+        if batch and not _send_batch(batch, smtp, counts):
             break
-        if email is _CANCELLED:
-            counts["cancelled"] += 1
-            continue
-        try:
-            message = build_message(email, smtp)
-        except Exception as exc:  # this message cannot be built: retrying will not help
-            log.exception("e-mail %s from the outbox cannot be built", email.id)
-            email.status, email.last_error = OUTBOX_FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            counts["failed"] += 1
-            db.session.commit()
-            continue
-        try:
-            _deliver(message, smtp)
-        except Exception as exc:  # one bad message must never block the ones behind it
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if _refused_for_this_message(exc) or email.attempts >= MAX_ATTEMPTS:
+    return counts
+
+
+def _send_batch(batch: list[OutboxEmail], smtp, counts: dict[str, int]) -> bool:
+    """Send ``batch`` over one connection; False when the server or the connection failed (the
+    e-mails behind the failed one go back to the queue, due, their attempt not counted)."""
+    host = None
+    try:
+        for index, email in enumerate(batch):
+            try:
+                message = build_message(email, smtp)
+            except Exception as exc:  # this message cannot be built: retrying will not help
+                log.exception("e-mail %s from the outbox cannot be built", email.id)
                 email.status = OUTBOX_FAILED
+                email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 counts["failed"] += 1
-            else:
+                db.session.commit()
+                continue
+            try:
+                if host is None:
+                    host = mail_settings.connect(smtp)
+                host.send_message(message)
+            except Exception as exc:  # one bad message must never block the ones behind it
+                email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                log.warning(
+                    "e-mail %s from the outbox failed (attempt %s): %s",
+                    email.id,
+                    email.attempts,
+                    email.last_error,
+                )
+                if _refused_for_this_message(exc) or email.attempts >= MAX_ATTEMPTS:
+                    email.status = OUTBOX_FAILED
+                    counts["failed"] += 1
+                    db.session.commit()
+                    continue
                 # The server, the connection or the settings (a mistyped host, a wrong
                 # password): a fix or a recovery makes it go through later. The e-mails behind
                 # it would fail the same way, so they keep their attempts for then.
                 email.status = OUTBOX_PENDING
                 email.next_attempt_at = utcnow() + _backoff(email.attempts)
                 counts["retry"] += 1
-                stop = True
-            log.warning(
-                "e-mail %s from the outbox failed (attempt %s): %s",
-                email.id,
-                email.attempts,
-                email.last_error,
-            )
-        else:
+                _release(batch[index + 1 :])
+                db.session.commit()
+                return False
             email.status = OUTBOX_SENT
             email.sent_at = utcnow()
             email.last_error = None
@@ -253,8 +277,22 @@ def send_pending(limit: int = 100) -> dict[str, int]:
                 email.body_text = email.body_html = REDACTED_BODY  # no live token at rest
             counts["sent"] += 1
             _mark_reference_sent(email)
-        db.session.commit()
-    return counts
+            db.session.commit()
+    finally:
+        if host is not None:
+            try:
+                host.quit()
+            except Exception:  # noqa: BLE001 - the messages are recorded; the close is moot
+                host.close()
+    return True
+
+
+def _release(emails: list[OutboxEmail]) -> None:
+    """Claimed, never tried: back to the queue, due now, the claim's attempt given back."""
+    now = utcnow()
+    for email in emails:
+        email.status, email.next_attempt_at = OUTBOX_PENDING, now
+        email.attempts = max(email.attempts - 1, 0)
 
 
 def _mark_reference_sent(email: OutboxEmail) -> None:
@@ -300,7 +338,10 @@ def kick() -> None:
     key = id(app)
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+            _executor = ThreadPoolExecutor(
+                max_workers=max(int(app.config.get("OUTBOX_SENDERS", 2)), 1),
+                thread_name_prefix="outbox",
+            )
         if key in _queued_runs:
             # A delivery queued and not started yet will see this e-mail (committed before the
             # kick): one run per burst instead of one per request, so a worker stopping after
