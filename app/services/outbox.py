@@ -220,12 +220,15 @@ def send_pending(limit: int = 100) -> dict[str, int]:
         return counts
     done = 0
     while done < limit:
-        batch, claimed = _claim_batch(min(SEND_BATCH, limit - done), counts)
+        asked = min(SEND_BATCH, limit - done)
+        batch, claimed = _claim_batch(asked, counts)
         if not claimed:
             break
         done += claimed
         if batch and not _send_batch(batch, smtp, counts):
             break
+        if claimed < asked:
+            break  # nothing else was due (what is queued after this run is kicked anew)
     return counts
 
 
