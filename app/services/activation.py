@@ -81,9 +81,7 @@ def _products_label(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " e " + names[-1]
 
 
-def _pending_link(
-    sale: Sale, email: str, sales: list[Sale] | None = None
-) -> ActivationLink | None:
+def _pending_link(sale: Sale, email: str, sales: list[Sale] | None = None) -> ActivationLink | None:
     """A pending link of this buyer for this purchase (any of its products; ``sales``: the
     purchase's sales when the caller already loaded them)."""
     ids = (

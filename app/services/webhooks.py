@@ -520,9 +520,9 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
 # The inbox as a queue: workers claim due events (app.worker, ``flask worker``)
 
 PENDING = (EVENT_RECEIVED, EVENT_FAILED)
-# A sweep or a replay (events no hand-over brought: failed ones, or ones whose process died) counts the
-# attempt durably before processing, under this lease: a poison event that kills its
-# processing is not retried forever (MAX_ATTEMPTS, then failed, visible and replayable).
+# A sweep or a replay (events no hand-over brought: failed ones, or ones whose process died)
+# counts the attempt durably before processing, under this lease: a poison event that kills
+# its processing is not retried forever (MAX_ATTEMPTS, then failed, visible and replayable).
 PROCESS_LEASE = timedelta(minutes=2)
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)

@@ -189,7 +189,9 @@ HANGS_MID_WAY = textwrap.dedent(
 
 
 @pytest.mark.process
-def test_a_worker_killed_mid_way_leaves_the_event_to_the_claim_after_its_lease(background, drain, tmp_path):
+def test_a_worker_killed_mid_way_leaves_the_event_to_the_claim_after_its_lease(
+    background, drain, tmp_path
+):
     WebhookSender(background.test_client())("kiwify", approval(3))
     marker = tmp_path / "mid-way"
     script = tmp_path / "hang.py"
