@@ -116,6 +116,7 @@ TUNABLES: dict[str, tuple] = {
     "PASSWORD_RESET_LIMIT": (_limit, "password-reset requests per client address"),
     "ACTIVATION_RESEND_LIMIT": (_limit, "activation e-mail re-sends per buyer"),
     "SYNC_WORKERS": (_positive_int, "background sync runs at once per process"),
+    "OUTBOX_SENDERS": (_positive_int, "e-mail sender threads at once per process"),
     "SYNC_PROGRESS_INTERVAL": (_positive_float, "seconds between a run's progress writes"),
     "SYNC_STALE_MINUTES": (_positive_float, "silence after which a running sync is failed"),
     "SCHEDULER_LEASE_SECONDS": (_positive_int, "seconds the scheduler leadership lasts"),
@@ -164,6 +165,7 @@ class Config:
     ACTIVATION_RESEND_LIMIT = "3 per hour"
     SEND_MAIL_IN_BACKGROUND = True
     AUTOMATIONS_IN_BACKGROUND = True  # pushes to Kommo… sent off the request path
+    OUTBOX_SENDERS = 2  # background e-mail senders at once in this process (disjoint claims)
     SYNC_WORKERS = 2  # background sync runs at once in this process
     SYNC_PROGRESS_INTERVAL = 0.5  # seconds between progress/heartbeat writes of a run
     SYNC_STALE_MINUTES = 10  # a running sync silent this long is marked failed

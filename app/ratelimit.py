@@ -8,9 +8,12 @@ Flask-Limiter counts in the storage named by ``RATELIMIT_STORAGE_URI``. With the
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 import shlex
+import threading
+import time
 from collections.abc import Mapping
 
 from flask import Flask, current_app, has_app_context
@@ -87,6 +90,8 @@ class AppLimiter(Limiter):
             super().reset()
         except Exception as exc:  # noqa: BLE001
             log.warning("rate limit storage could not be reset: %s", exc)
+        if has_app_context():
+            reset_webhook_counts(current_app)
 
 
 def configured_workers(environ: Mapping[str, str] | None = None) -> int:
@@ -138,3 +143,80 @@ def warn_if_multiplied(app: Flask, environ: Mapping[str, str] | None = None) -> 
     if message:
         log.warning(message)
     return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhook deliveries: a cheaper count than Flask-Limiter's per-request machinery
+#
+# A webhook is the hottest path of the app (bursts of hundreds a second). Flask-Limiter's
+# ``memory://`` moving window keeps one entry per hit in a list it shifts on every hit and
+# starts a ``threading.Timer`` to expire them; with a shared storage (Redis) the count has to
+# be shared, so it goes to that storage through the limiter's own strategy.
+
+
+class _LocalWindows:
+    """Sliding-window counters per key in this process (the previous fixed window weighted by
+    how much of it still overlaps the sliding one): O(1) per hit, no thread, bounded memory."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], tuple[int, int, int]] = {}
+
+    def hit(self, key: str, amount: int, seconds: int, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        window = int(now // seconds)
+        slot = (key, seconds)
+        with self._lock:
+            start, previous, current = self._counts.get(slot, (window, 0, 0))
+            if window != start:
+                previous = current if window == start + 1 else 0
+                current, start = 0, window
+            overlap = 1.0 - (now - window * seconds) / seconds
+            if previous * overlap + current + 1 > amount:
+                self._counts[slot] = (start, previous, current)
+                return False
+            self._counts[slot] = (start, previous, current + 1)
+            if len(self._counts) > 50_000:  # many addresses: drop the windows that are over
+                for stale in [k for k, v in self._counts.items() if v[0] < window - 1]:
+                    del self._counts[stale]
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+_WEBHOOK_WINDOWS_KEY = "vendas_webhook_windows"
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(limit_string: str) -> tuple:
+    from limits import parse_many
+
+    return tuple(parse_many(limit_string))
+
+
+def webhook_allowed(app: Flask, limiter: Limiter, key: str, limit_string: str) -> bool:
+    """Count one delivery under ``key``; False when ``limit_string`` is exceeded.
+
+    ``memory://`` (each process counts on its own anyway): in-process sliding windows.
+    A shared storage: the limiter's strategy on it, so every worker and host shares the count;
+    an unreachable storage falls back to this process's count (never a 500).
+    """
+    items = _parsed(limit_string)
+    if not is_process_local(app.config.get("RATELIMIT_STORAGE_URI")):
+        try:
+            strategy = limiter.limiter
+            return all(strategy.hit(item, "webhook", key) for item in items)
+        except Exception as exc:  # noqa: BLE001 - storage down: count here instead
+            log.warning("rate limit storage unreachable for webhooks: %s", exc)
+    windows = app.extensions.get(_WEBHOOK_WINDOWS_KEY)
+    if windows is None:
+        windows = app.extensions.setdefault(_WEBHOOK_WINDOWS_KEY, _LocalWindows())
+    return all(windows.hit(key, item.amount, item.get_expiry()) for item in items)
+
+
+def reset_webhook_counts(app: Flask) -> None:
+    windows = app.extensions.get(_WEBHOOK_WINDOWS_KEY)
+    if windows is not None:
+        windows.clear()

@@ -6,6 +6,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import exists, select
 
@@ -37,10 +38,24 @@ SETUP_EXEMPT_ENDPOINTS = {
 }
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """No session for webhook deliveries: a platform sends no cookie and gets none back, so
+    the signing serializer is neither built nor run on the ingest path."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(WEBHOOK_PATH):
+            return None  # Flask falls back to a read-only null session
+        return super().open_session(app, request)
+
+
+WEBHOOK_PATH = "/webhook/"
+
+
 def init_app(app: Flask) -> None:
     from app import hostile
 
     app.request_class = hostile.Request
+    app.session_interface = _SessionInterface()
     app.url_map.converters["int"] = hostile.BoundedIntConverter
     app.before_request(_reject_large_bodies)
     app.before_request(hostile.reject_unstorable_input)
@@ -74,7 +89,7 @@ def _no_store_when_logged_in(response):
     Decided from the session alone (no database access here): a login response, every page
     after it, and nothing once logout has removed the user from the session.
     """
-    if request.endpoint != "static" and session.get("_user_id"):
+    if request.endpoint not in ("static", "webhooks.receive") and session.get("_user_id"):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

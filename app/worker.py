@@ -59,7 +59,8 @@ def _webhook_step(grace: timedelta) -> bool:
 def _outbox_step(_grace: timedelta) -> bool:
     from app.services import outbox
 
-    return any(outbox.send_pending(limit=1).values())  # nothing without SMTP configured
+    # one batch (one claim, one SMTP connection); nothing without SMTP configured
+    return any(outbox.send_pending(limit=outbox.SEND_BATCH).values())
 
 
 def _automations_step(_grace: timedelta) -> bool:

@@ -81,12 +81,18 @@ def _products_label(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " e " + names[-1]
 
 
-def _pending_link(sale: Sale, email: str) -> ActivationLink | None:
-    """A pending link of this buyer for this purchase (any of its products)."""
+def _pending_link(sale: Sale, email: str, sales: list[Sale] | None = None) -> ActivationLink | None:
+    """A pending link of this buyer for this purchase (any of its products; ``sales``: the
+    purchase's sales when the caller already loaded them)."""
+    ids = (
+        [other.id for other in sales]
+        if sales is not None
+        else select(Sale.id).where(*_purchase_filter(sale))
+    )
     return db.session.scalar(
         select(ActivationLink)
         .where(
-            ActivationLink.sale_id.in_(select(Sale.id).where(*_purchase_filter(sale))),
+            ActivationLink.sale_id.in_(ids),
             ActivationLink.buyer_email == email,
             ActivationLink.status == LINK_PENDING,
             ActivationLink.expires_at > utcnow(),
@@ -104,7 +110,12 @@ def _purchase_filter(sale: Sale) -> list:
 
 
 def _new_link(
-    sale: Sale, email: str, name: str | None, *, notify: bool = True
+    sale: Sale,
+    email: str,
+    name: str | None,
+    *,
+    notify: bool = True,
+    sales: list[Sale] | None = None,
 ) -> tuple[ActivationLink, str]:
     token = crypto.new_token(32)  # 256 bits
     link = ActivationLink(
@@ -121,12 +132,19 @@ def _new_link(
     db.session.add(link)
     db.session.flush()
     if notify:
-        _queue_activation_email(link, token)
+        _queue_activation_email(link, token, sales)
     return link, token
 
 
-def _queue_activation_email(link: ActivationLink, token: str) -> None:
-    products = purchase_products(link.sale) if link.sale else [link.product_name or "sua compra"]
+def _queue_activation_email(
+    link: ActivationLink, token: str, sales: list[Sale] | None = None
+) -> None:
+    if sales is not None:
+        products = purchase_products(link.sale or sales[0], sales)
+    else:
+        products = (
+            purchase_products(link.sale) if link.sale else [link.product_name or "sua compra"]
+        )
     product = _products_label(products)
     outbox.queue(
         "activation",
@@ -181,12 +199,15 @@ def _has_product_access_or_link(sale: Sale, email: str) -> bool:
     return link is not None
 
 
-def issue_for_sale(sale: Sale, *, renewal: bool = False, notify: bool = True) -> Issued:
+def issue_for_sale(
+    sale: Sale, *, renewal: bool = False, notify: bool = True, fresh: bool = False
+) -> Issued:
     """What an approval does: attach to an existing member or e-mail a signup link.
 
     A repeated approval reuses the pending link (no second e-mail); a renewal never sends a
     second link for a product the buyer already has. ``notify=False`` mints the link without
-    queuing its e-mail (the operator hands it over by another channel).
+    queuing its e-mail (the operator hands it over by another channel). ``fresh``: the sale was
+    created in this transaction (no link can point at it yet).
     """
     email = sale.buyer_email
     if not email:
@@ -215,12 +236,15 @@ def issue_for_sale(sale: Sale, *, renewal: bool = False, notify: bool = True) ->
                 ref_id=sale.id,
             )
         return Issued(link=None, token=None, attached_to=user)
-    existing = _pending_link(sale, email)
+    sales = purchase_sales(sale) or [sale]  # read once: the pending-link check and the e-mail
+    # A sale created in this transaction, alone in its purchase, has no link yet.
+    alone_and_new = fresh and [other.id for other in sales] == [sale.id]
+    existing = None if alone_and_new else _pending_link(sale, email, sales)
     if existing is not None:
         return Issued(link=existing, token=None, reused=True)
     if renewal and _has_product_access_or_link(sale, email):
         return Issued(link=None, token=None, reused=True)
-    link, token = _new_link(sale, email, sale.buyer_name, notify=notify)
+    link, token = _new_link(sale, email, sale.buyer_name, notify=notify, sales=sales)
     log.info("activation link %s issued for sale %s", link.id, sale.id)
     return Issued(link=link, token=token)
 

@@ -6,13 +6,15 @@ import logging
 import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, render_template
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, select, update
 
 from app import events
+from app.database import retry_on_lock
 from app.extensions import db
 from app.models.outbox import (
     OUTBOX_CANCELLED,
@@ -93,11 +95,6 @@ def _cte(body: str) -> str:
     return "quoted-printable" if too_long else "8bit"
 
 
-def _deliver(message: EmailMessage, smtp: mail_settings.SmtpSettings | None = None) -> None:
-    with mail_settings.connect(smtp or mail_settings.current()) as host:
-        host.send_message(message)
-
-
 def _backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
@@ -106,9 +103,14 @@ SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows
 REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
 
 
-def _claim_next() -> OutboxEmail | None:
-    """Take the next due e-mail (``queue.claim``: two senders never take the same row) under a
-    send lease, deciding in the claiming transaction whether it is still worth sending."""
+SEND_BATCH = 20  # e-mails a sender claims at once (one commit) and sends over one connection
+
+
+def _claim_batch(limit: int, counts: dict[str, int], smtp) -> tuple[list[_Outgoing], int]:
+    """Take up to ``limit`` due e-mails (``queue.claim``: two senders never take the same row)
+    under a send lease, in one transaction that also cancels those no longer worth sending.
+    The ones to send (their messages built before the commit expires the rows), and how many
+    were claimed."""
     now = utcnow()
     ids = claim(
         OutboxEmail,
@@ -122,22 +124,31 @@ def _claim_next() -> OutboxEmail | None:
             "next_attempt_at": now + SEND_LEASE,
             "attempts": OutboxEmail.attempts + 1,
         },
+        limit=limit,
     )
     if not ids:
         db.session.commit()
-        return None
-    email = db.session.get(OutboxEmail, ids[0], populate_existing=True)
-    stale = _stale_reason(email)
-    if stale is not None:
+        return [], 0
+    emails = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids))
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    kept = []
+    for email in emails:
+        stale = _stale_reason(email)
+        if stale is None:
+            kept.append(_Outgoing.of(email, smtp))
+            continue
         # Decided in the claiming transaction: what the message announces no longer holds.
         email.status, email.last_error = OUTBOX_CANCELLED, stale
         if email.ref_type in SINGLE_USE_REFS:
             email.body_text = email.body_html = REDACTED_BODY
-        db.session.commit()
+        counts["cancelled"] += 1
         log.info("e-mail %s cancelled before sending: %s", email.id, stale)
-        return _CANCELLED
     db.session.commit()
-    return email
+    return kept, len(emails)
 
 
 _CANCELLED = object()
@@ -201,70 +212,159 @@ def _refused_for_this_message(exc: BaseException) -> bool:
 
 
 def send_pending(limit: int = 100) -> dict[str, int]:
-    """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted."""
+    """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted.
+
+    A batch is claimed in one commit and sent over one SMTP connection, each result committed
+    as it is known (one commit per e-mail: a sender killed mid-batch re-sends at most the one
+    it was sending)."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     smtp = mail_settings.current()
     if not smtp.configured:
         return counts
-    stop = False
-    for _ in range(limit):
-        if stop:
+    done = 0
+    while done < limit:
+        asked = min(SEND_BATCH, limit - done)
+        cancelled = {"cancelled": 0}
+        batch, claimed = retry_on_lock(
+            lambda asked=asked, cancelled=cancelled: _claim_batch(asked, cancelled, smtp),
+            what="outbox claim",
+        )
+        counts["cancelled"] += cancelled["cancelled"]
+        if not claimed:
             break
-        email = _claim_next()
-        if email is None:
+        done += claimed
+        if batch and not _send_batch(batch, smtp, counts):
             break
-        if email is _CANCELLED:
-            counts["cancelled"] += 1
-            continue
-        try:
-            message = build_message(email, smtp)
-        except Exception as exc:  # this message cannot be built: retrying will not help
-            log.exception("e-mail %s from the outbox cannot be built", email.id)
-            email.status, email.last_error = OUTBOX_FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            counts["failed"] += 1
-            db.session.commit()
-            continue
-        try:
-            _deliver(message, smtp)
-        except Exception as exc:  # one bad message must never block the ones behind it
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if _refused_for_this_message(exc) or email.attempts >= MAX_ATTEMPTS:
-                email.status = OUTBOX_FAILED
-                counts["failed"] += 1
-            else:
-                # The server, the connection or the settings (a mistyped host, a wrong
-                # password): a fix or a recovery makes it go through later. The e-mails behind
-                # it would fail the same way, so they keep their attempts for then.
-                email.status = OUTBOX_PENDING
-                email.next_attempt_at = utcnow() + _backoff(email.attempts)
-                counts["retry"] += 1
-                stop = True
-            log.warning(
-                "e-mail %s from the outbox failed (attempt %s): %s",
-                email.id,
-                email.attempts,
-                email.last_error,
-            )
-        else:
-            email.status = OUTBOX_SENT
-            email.sent_at = utcnow()
-            email.last_error = None
-            if email.ref_type in SINGLE_USE_REFS:
-                email.body_text = email.body_html = REDACTED_BODY  # no live token at rest
-            counts["sent"] += 1
-            _mark_reference_sent(email)
-        db.session.commit()
+        if claimed < asked:
+            break  # nothing else was due (what is queued after this run is kicked anew)
     return counts
 
 
-def _mark_reference_sent(email: OutboxEmail) -> None:
+def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
+    """Send ``batch`` over one connection, recording each result as soon as it is known; False
+    when the server or the connection failed (the e-mails behind the failed one go back to
+    the queue, due, their attempt given back). Whatever stops the run half-way releases the
+    e-mails it had not tried yet, instead of leaving them to their send lease."""
+    host = None
+    done = 0
+    try:
+        for item in items:
+            if item.message is None:  # this message cannot be built: retrying will not help
+                _record(item, status=OUTBOX_FAILED, last_error=item.error)
+                counts["failed"] += 1
+                done += 1
+                continue
+            try:
+                if host is None:
+                    host = mail_settings.connect(smtp)
+                host.send_message(item.message)
+            except Exception as exc:  # one bad message must never block the ones behind it
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                log.warning(
+                    "e-mail %s from the outbox failed (attempt %s): %s",
+                    item.id,
+                    item.attempts,
+                    error,
+                )
+                if _refused_for_this_message(exc) or item.attempts >= MAX_ATTEMPTS:
+                    _record(item, status=OUTBOX_FAILED, last_error=error)
+                    counts["failed"] += 1
+                    done += 1
+                    continue
+                # The server, the connection or the settings (a mistyped host, a wrong
+                # password): a fix or a recovery makes it go through later. The e-mails behind
+                # it would fail the same way, so they keep their attempts for then.
+                _record(
+                    item,
+                    status=OUTBOX_PENDING,
+                    last_error=error,
+                    next_attempt_at=utcnow() + _backoff(item.attempts),
+                )
+                counts["retry"] += 1
+                done += 1
+                return False
+            values = {"status": OUTBOX_SENT, "sent_at": utcnow(), "last_error": None}
+            if item.ref_type in SINGLE_USE_REFS:
+                values["body_text"] = values["body_html"] = REDACTED_BODY  # no live token at rest
+            _record(item, **values)
+            counts["sent"] += 1
+            done += 1
+    finally:
+        _release([item.id for item in items[done:]])
+        if host is not None:
+            try:
+                host.quit()
+            except Exception:  # noqa: BLE001 - the messages are recorded; the close is moot
+                host.close()
+    return True
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """What sending one claimed e-mail needs, read before the first commit of the batch."""
+
+    id: int
+    attempts: int
+    ref_type: str | None
+    ref_id: int | None
+    message: EmailMessage | None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, email: OutboxEmail, smtp) -> _Outgoing:
+        try:
+            message, error = build_message(email, smtp), None
+        except Exception as exc:  # noqa: BLE001 - recorded as failed by the sender
+            log.exception("e-mail %s from the outbox cannot be built", email.id)
+            message, error = None, f"{type(exc).__name__}: {exc}"[:2000]
+        return cls(email.id, email.attempts, email.ref_type, email.ref_id, message, error)
+
+
+def _record(item: _Outgoing, **values) -> None:
+    """One e-mail's result, committed now (a locked SQLite database is waited out)."""
+
+    def write() -> None:
+        db.session.execute(update(OutboxEmail).where(OutboxEmail.id == item.id).values(**values))
+        if values.get("status") == OUTBOX_SENT:
+            _mark_reference_sent(item, values["sent_at"])
+        db.session.commit()
+
+    retry_on_lock(write, what=f"outbox e-mail {item.id}")
+
+
+def _release(ids: list[int]) -> None:
+    """Claimed, never tried: back to the queue, due now, the claim's attempt given back."""
+    if not ids:
+        return
+
+    def write() -> None:
+        db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id.in_(ids), OutboxEmail.status == OUTBOX_SENDING)
+            .values(
+                status=OUTBOX_PENDING,
+                next_attempt_at=utcnow(),
+                attempts=case((OutboxEmail.attempts > 0, OutboxEmail.attempts - 1), else_=0),
+            )
+        )
+        db.session.commit()
+
+    try:
+        db.session.rollback()
+        retry_on_lock(write, what="outbox release")
+    except Exception:  # noqa: BLE001 - their send lease frees them later
+        db.session.rollback()
+        log.exception("could not give back %s claimed e-mails", len(ids))
+
+
+def _mark_reference_sent(email, sent_at) -> None:
     if email.ref_type == "activation_link" and email.ref_id:
         from app.models import ActivationLink
 
         db.session.execute(
             update(ActivationLink)
             .where(ActivationLink.id == email.ref_id, ActivationLink.sent_at.is_(None))
-            .values(sent_at=email.sent_at)
+            .values(sent_at=sent_at)
         )
 
 
@@ -300,7 +400,10 @@ def kick() -> None:
     key = id(app)
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+            _executor = ThreadPoolExecutor(
+                max_workers=max(int(app.config.get("OUTBOX_SENDERS", 2)), 1),
+                thread_name_prefix="outbox",
+            )
         if key in _queued_runs:
             # A delivery queued and not started yet will see this e-mail (committed before the
             # kick): one run per burst instead of one per request, so a worker stopping after

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -57,12 +58,31 @@ class Outcome:
     issue: bool = False  # a link/e-mail is due, left to the caller (several products)
 
 
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> tuple[Sale, bool]:
+    """The sale, locked; True when this call created it.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` first (a new sale: one statement, no
+    savepoint; a concurrent creator is waited for by the database), else the existing row
+    ``FOR UPDATE``."""
     stmt = (
         select(Sale)
         .where(Sale.platform == platform, Sale.transaction_id == transaction_id)
         .with_for_update()
     )
+    insert = _UPSERTS.get(db.session.get_bind().dialect.name)
+    if insert is not None:
+        created = db.session.scalars(
+            insert(Sale)
+            .values(platform=platform, transaction_id=transaction_id, **defaults)
+            .on_conflict_do_nothing(index_elements=["platform", "transaction_id"])
+            .returning(Sale)
+        ).first()
+        if created is not None:
+            return created, True
+        return db.session.scalar(stmt), False
     sale = db.session.scalar(stmt)
     if sale is not None:
         return sale, False
@@ -361,7 +381,7 @@ def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool
         if sale.buyer_email:
             if not issue:
                 return Outcome(handled=True, sale=sale, status_changed=changed, issue=True)
-            activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW)
+            activation.issue_for_sale(sale, renewal=event.kind is Kind.RENEW, fresh=is_new)
     elif changed and sale.status in REVOKED_STATUSES and was_granting:
         activation.revoke_for_sale(sale, sale.status)
         automations.sale_revoked(sale, webhook_event_id)

@@ -14,6 +14,7 @@ webhook sources is the moment to move the queue half into its own module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -360,12 +361,25 @@ def _row_values(delivery: _Delivery, key, event_type, event, status, error) -> d
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+@functools.cache
+def _insert_statement(dialect: str):
+    """One Core ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` per dialect, built once: its
+    compiled form is cached by SQLAlchemy and only the parameters change per delivery (no ORM
+    object, no per-request statement building)."""
+    table = WebhookEvent.__table__
+    return (
+        _INSERTS[dialect](table)
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(table.c.id)
+    )
+
+
 def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the id of the new row (committed), or
     ``None`` when the (platform, dedupe key) is already stored. One statement, one commit."""
     values = _row_values(delivery, event.dedupe_key, event.event_type, event, EVENT_RECEIVED, None)
-    insert = _INSERTS.get(db.session.get_bind().dialect.name)
-    if insert is None:  # another database: the portable way
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _INSERTS:  # another database: the portable way
         try:
             row = WebhookEvent(**values)
             db.session.add(row)
@@ -374,13 +388,7 @@ def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
         except IntegrityError:
             db.session.rollback()
             return None
-    stmt = (
-        insert(WebhookEvent)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
-        .returning(WebhookEvent.id)
-    )
-    row_id = db.session.scalar(stmt)
+    row_id = db.session.connection().execute(_insert_statement(dialect), values).scalar()
     if row_id is not None:
         db.session.commit()  # a duplicate goes on in the same transaction (counted, one commit)
     return row_id
@@ -470,18 +478,33 @@ def _apply(
 
 def _apply_event(row: WebhookEvent, event: NormalizedEvent | None) -> str:
     """Apply ``row``'s event to the sales and record the result on ``row`` (no commit)."""
+    values = _outcome_values(row, event)
+    for key, value in values.items():
+        setattr(row, key, value)
+    return row.status
+
+
+def _outcome_values(row: WebhookEvent, event: NormalizedEvent | None) -> dict:
+    """Apply ``row``'s event to the sales (no commit); the columns of ``row`` to record."""
     if row.platform == "kommo":  # CRM changes, not sales (app.services.kommo_webhooks)
         from app.services import kommo_webhooks
 
-        return kommo_webhooks.apply_row(row)
+        kommo_webhooks.apply_row(row)
+        return {
+            "status": row.status,
+            "sale_id": row.sale_id,
+            "last_error": row.last_error,
+            "processed_at": row.processed_at,
+        }
     if event is None:
         event = stored_event(row)
     outcome = sales.apply_event(event, webhook_event_id=row.id)
-    row.status = EVENT_PROCESSED if outcome.handled else EVENT_IGNORED
-    row.sale_id = outcome.sale.id if outcome.sale is not None else row.sale_id
-    row.last_error = outcome.note or None if not outcome.handled else None
-    row.processed_at = utcnow()
-    return row.status
+    return {
+        "status": EVENT_PROCESSED if outcome.handled else EVENT_IGNORED,
+        "sale_id": outcome.sale.id if outcome.sale is not None else row.sale_id,
+        "last_error": outcome.note or None if not outcome.handled else None,
+        "processed_at": utcnow(),
+    }
 
 
 def _mark_failed(event_id: int, attempts: int, error: str) -> None:
@@ -507,6 +530,10 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
 # The inbox as a queue: workers claim due events (app.worker, ``flask worker``)
 
 PENDING = (EVENT_RECEIVED, EVENT_FAILED)
+# A sweep or a replay (events no hand-over brought: failed ones, or ones whose process died)
+# counts the attempt durably before processing, under this lease: a poison event that kills
+# its processing is not retried forever (MAX_ATTEMPTS, then failed, visible and replayable).
+PROCESS_LEASE = timedelta(minutes=2)
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 # A just-stored event is handed in memory to a worker thread of the process that stored it;
@@ -518,23 +545,24 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _due(now, grace: timedelta, backoff_over: bool = True):
-    """Events a worker may claim: received (past the hand-over grace) or failed and due
-    (``backoff_over=False``: failed ones whatever their back-off, for a replay by hand)."""
+def _due(now, grace: timedelta, backoff_over: bool = True, exhausted: bool = False):
+    """Events a worker may claim: received (past the hand-over grace and any processing
+    lease) or failed and due (``backoff_over=False``: failed ones whatever their back-off, for
+    a replay by hand); and received ones whose attempts ran out under a lease that ended (a
+    processing that kept dying: claimed only to be recorded as failed)."""
+    lease_over = or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now)
     failed_due = WebhookEvent.status == EVENT_FAILED
     if backoff_over:
-        failed_due = and_(
-            failed_due,
-            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
-        )
-    return and_(
-        WebhookEvent.kind.is_not(None),  # failed validation at receipt: replay by hand
-        WebhookEvent.attempts < MAX_ATTEMPTS,
-        or_(
-            and_(WebhookEvent.status == EVENT_RECEIVED, WebhookEvent.received_at <= now - grace),
-            failed_due,
-        ),
+        failed_due = and_(failed_due, lease_over)
+    received_due = and_(
+        WebhookEvent.status == EVENT_RECEIVED,
+        WebhookEvent.received_at <= now - grace,
+        lease_over,
     )
+    due = and_(WebhookEvent.attempts < MAX_ATTEMPTS, or_(received_due, failed_due))
+    if exhausted:
+        due = or_(due, and_(WebhookEvent.attempts >= MAX_ATTEMPTS, received_due))
+    return and_(WebhookEvent.kind.is_not(None), due)  # kind NULL: failed validation at receipt
 
 
 def process_due(
@@ -559,8 +587,10 @@ def process_due(
             WebhookEvent,
             due,
             order_by=(WebhookEvent.id,),
-            values={"attempts": WebhookEvent.attempts + 1},
+            values={"attempts": WebhookEvent.attempts + 1, "next_attempt_at": now + PROCESS_LEASE},
         )
+        if ids:
+            db.session.commit()  # counted before processing: a poison event runs out of tries
     except SQLAlchemyError as exc:
         db.session.rollback()
         if is_lock_error(exc) and _lock_attempt < LOCK_RETRIES:
@@ -570,20 +600,31 @@ def process_due(
     if not ids:
         db.session.rollback()
         return None
-    row = db.session.get(WebhookEvent, ids[0], populate_existing=True)
+    row_id = ids[0]
     if event_id is None:
         event = None  # another event than the one handed over: parse its stored body
 
-    def again(lock_attempt: int) -> str:
-        # The claim was rolled back with the work: claim again (it may have been taken).
-        result = process_due(row_id, event, grace=grace, _lock_attempt=lock_attempt)
-        return result[1] if result else EVENT_PROCESSED
+    def locked_apply(lock_attempt: int) -> str:
+        # (Again, after a locked SQLite database rolled the work back: the count stands.)
+        row = db.session.scalar(
+            select(WebhookEvent)
+            .where(WebhookEvent.id == row_id, WebhookEvent.status.in_(PENDING))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is None:  # done meanwhile by another worker (after the lease)
+            db.session.rollback()
+            return EVENT_PROCESSED
+        return _apply(row, event, lock_attempt, again=locked_apply)
 
-    row_id = row.id
-    return row_id, _apply(row, event, _lock_attempt, again=again)
+    return row_id, locked_apply(_lock_attempt)
 
 
 BATCH = 20  # events a worker claims and processes in one transaction (one commit)
+EXHAUSTED_MESSAGE = (
+    "O processamento foi interrompido {attempts} vezes sem terminar (o processo do worker "
+    "parou no meio); reprocesse pela página do evento depois de corrigir a causa."
+)
 
 
 def process_batch(
@@ -593,37 +634,139 @@ def process_batch(
     grace: timedelta = HANDOFF_GRACE,
 ) -> list[tuple[int, str]]:
     """Claim due events — those ``handed`` over at receipt (id → normalized event), else the
-    oldest due — and process them in one transaction, each in a savepoint: one commit for the
-    batch, a failing event recorded as failed without undoing the others. ``(id, status)``
-    of each event this worker claimed (none when others took them)."""
+    oldest due — and process them in one transaction: one commit for the batch. A batch that
+    fails is rolled back and done again one event at a time, each in a savepoint, so a
+    failing event is recorded as failed without undoing the others. ``(id, status)`` of each
+    event this worker claimed (none when others took them)."""
+    handed = dict(handed or {})
+    rows = _claim_batch(handed, limit, grace)
+    if not rows:
+        return []
+    culprit: tuple[int, str] | None = None  # the event that failed the batch, and why
+    try:
+        results, updates = [], []
+        for row in rows:
+            if row.attempts > MAX_ATTEMPTS:
+                updates.append(_exhausted(row))
+            else:
+                event_id, attempts = row.id, row.attempts
+                try:
+                    values = _outcome_values(row, handed.get(event_id))
+                except (InvalidPayload, MalformedPayload) as exc:
+                    culprit = (event_id, exc.reason)
+                    raise
+                except Exception as exc:
+                    log.exception(
+                        "webhook event %s processing failed (attempt %s)", event_id, attempts
+                    )
+                    culprit = (event_id, f"{type(exc).__name__}: {exc}"[:2000])
+                    raise
+                updates.append({"b_id": event_id, **values})
+            results.append((row.id, updates[-1]["status"]))
+        _record_outcomes(updates)
+        db.session.commit()
+        return results
+    except Exception:  # noqa: BLE001 - done again one by one, the culprit recorded failed
+        db.session.rollback()
+    return _process_isolated(handed, [row.id for row in rows], culprit)
+
+
+def _claim_batch(handed: dict, limit: int, grace: timedelta) -> list[WebhookEvent]:
+    """Claim (attempt counted) and load the batch's rows. A sweep commits the count under a
+    ``PROCESS_LEASE`` first: what kills the processing cannot undo it."""
     now = utcnow()
+    values: dict = {"attempts": WebhookEvent.attempts + 1}
     if handed:
         due = and_(WebhookEvent.id.in_(list(handed)), _due(now, timedelta(0), backoff_over=False))
         limit = len(handed)
     else:
-        due = _due(now, grace)
-    ids = claim(
-        WebhookEvent,
-        due,
-        order_by=(WebhookEvent.id,),
-        values={"attempts": WebhookEvent.attempts + 1},
-        limit=limit,
-    )
+        due = _due(now, grace, exhausted=True)
+        values["next_attempt_at"] = now + PROCESS_LEASE
+    ids = claim(WebhookEvent, due, order_by=(WebhookEvent.id,), values=values, limit=limit)
     if not ids:
+        db.session.rollback()
+        return []
+    if not handed:
+        db.session.commit()  # the attempt is counted whatever happens next
+        locked = (
+            select(WebhookEvent.id)
+            .where(WebhookEvent.id.in_(ids), WebhookEvent.status.in_(PENDING))
+            .with_for_update()
+        )
+        ids = list(db.session.scalars(locked))  # still to do (not done meanwhile elsewhere)
+        if not ids:
+            db.session.rollback()
+            return []
+    return list(
+        db.session.scalars(
+            select(WebhookEvent)
+            .where(WebhookEvent.id.in_(ids))
+            .order_by(WebhookEvent.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _exhausted(row: WebhookEvent) -> dict:
+    attempts = row.attempts - 1  # this claim only records the failure
+    log.error("webhook event %s: processing never finished in %s attempts", row.id, attempts)
+    return {
+        "b_id": row.id,
+        "status": EVENT_FAILED,
+        "attempts": attempts,
+        "last_error": EXHAUSTED_MESSAGE.format(attempts=attempts),
+        "next_attempt_at": None,
+    }
+
+
+def _record_outcomes(updates: list[dict]) -> None:
+    """The batch's rows updated in one ``executemany`` per set of columns (one round trip on
+    PostgreSQL with psycopg's pipeline) instead of one UPDATE per event."""
+    table = WebhookEvent.__table__
+    by_columns: dict[tuple, list[dict]] = {}
+    for values in updates:
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
+    for columns, params in by_columns.items():
+        stmt = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values({c: bindparam(c) for c in columns if c != "b_id"})
+        )
+        db.session.connection().execute(stmt, params)
+    db.session.expire_all()  # the ORM copies of these rows are stale now
+
+
+def _process_isolated(
+    handed: dict, ids: list[int], culprit: tuple[int, str] | None
+) -> list[tuple[int, str]]:
+    """The events of a failed batch again, each in a savepoint: a failing one is recorded as
+    failed (with its back-off) without undoing the others; ``culprit`` (the event that failed
+    the batch, and its error) is recorded failed without being run a second time."""
+    now = utcnow()
+    # This worker's own batch: no grace, no back-off, its own lease (a sweep's) ignored.
+    due = and_(WebhookEvent.id.in_(ids), WebhookEvent.status.in_(PENDING))
+    values: dict = {"attempts": WebhookEvent.attempts + 1}
+    if not handed:  # counted already by the sweep's own claim
+        values = {"next_attempt_at": now + PROCESS_LEASE}
+    claimed = claim(WebhookEvent, due, order_by=(WebhookEvent.id,), values=values, limit=len(ids))
+    if not claimed:
         db.session.rollback()
         return []
     rows = db.session.scalars(
         select(WebhookEvent)
-        .where(WebhookEvent.id.in_(ids))
+        .where(WebhookEvent.id.in_(claimed))
         .order_by(WebhookEvent.id)
         .execution_options(populate_existing=True)
     ).all()
     results, failures = [], []
     for row in rows:
         event_id, attempts = row.id, row.attempts
+        if culprit is not None and event_id == culprit[0]:
+            failures.append((event_id, attempts, culprit[1]))
+            continue
         try:
             with db.session.begin_nested():
-                results.append((event_id, _apply_event(row, (handed or {}).get(event_id))))
+                results.append((event_id, _apply_event(row, handed.get(event_id))))
         except (InvalidPayload, MalformedPayload) as exc:
             failures.append((event_id, attempts, exc.reason))
         except Exception as exc:  # a bug must not lose the event: keep it for replay

@@ -1,15 +1,22 @@
-"""POST /webhook/<platform>: public, CSRF-exempt, rate-limited per platform and address."""
+"""POST /webhook/<platform>: public, CSRF-exempt, rate-limited per platform and address.
+
+The hottest path of the app: Flask-Limiter's per-request evaluation is skipped for this
+blueprint (``limiter.exempt``) and the per-platform-and-address limit is one counter
+(``app.ratelimit.webhook_allowed``); no session is opened (``app.security``).
+"""
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from app import worker
 from app.extensions import csrf, limiter
+from app.ratelimit import webhook_allowed
 from app.services import webhooks as service
 from app.services.webhooks import Outcome, Received
 from app.sources import SOURCES
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
+limiter.exempt(bp)
 
 # SPEC §5: the answer to each outcome of a delivery.
 HTTP_STATUS = {
@@ -38,14 +45,24 @@ def answer(result: Received, platform: str | None = None):
     return jsonify({"success": False, "error": error}), status
 
 
-def _limit_key() -> str:
-    platform = (request.view_args or {}).get("platform", "?")
-    return f"webhook:{platform}:{request.remote_addr}"
+def _rate_limited(platform: str):
+    """The 429 answer when this platform and address are over ``WEBHOOK_RATE_LIMIT``."""
+    app = current_app._get_current_object()
+    key = f"webhook:{platform}:{request.remote_addr}"
+    if webhook_allowed(app, limiter, key, app.config["WEBHOOK_RATE_LIMIT"]):
+        return None
+    from app.errors.handlers import error_response
+
+    response = error_response(429)
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 @bp.post("/webhook/<platform>")
-@limiter.limit(lambda: current_app.config["WEBHOOK_RATE_LIMIT"], key_func=_limit_key)
 def receive(platform: str):
+    refused = _rate_limited(platform)
+    if refused is not None:
+        return refused
     if platform not in SOURCES:
         return jsonify(
             {
@@ -69,14 +86,13 @@ def receive(platform: str):
 
 
 @bp.post("/webhook/kommo/<token>")
-@limiter.limit(
-    lambda: current_app.config["WEBHOOK_RATE_LIMIT"],
-    key_func=lambda: f"webhook:kommo:{request.remote_addr}",
-)
 def receive_kommo(token: str):
     """Kommo's account webhooks (form-encoded; the token in the URL is the only proof)."""
     from app.services import kommo_webhooks
 
+    refused = _rate_limited("kommo")
+    if refused is not None:
+        return refused
     raw = request.get_data(cache=True)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and len(raw) >= limit:

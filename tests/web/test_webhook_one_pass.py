@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from app import events, sources
 from app.extensions import db
-from app.models import OutboxEmail, WebhookEvent
+from app.models import ActivationLink, OutboxEmail, WebhookEvent
 from app.services import outbox
 from app.services import settings as settings_service
 from tests.conftest import WEBHOOK_SECRETS, WebhookSender, load_fixture, signed_request
@@ -156,3 +157,118 @@ def test_a_secret_changed_elsewhere_is_read_again_before_a_401(plain_app):
     body = load_fixture("kirvano", "pix_generated")
     body["event_id"] = "elsewhere"
     assert sender("kirvano", body, secret="outro-token-0123456789").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Statements and commits of the background processing, locked in (issue #13). A new approval of
+# a buyer who is not a member yet, one product: INSERT sale (ON CONFLICT DO NOTHING RETURNING),
+# UPDATE sale (its fields), INSERT status change, SELECT user, SELECT the purchase's sales,
+# INSERT link, INSERT outbox e-mail. The batch's own statements (claim, load, one executemany
+# recording every row) and its one commit are shared by all its events.
+PER_APPROVAL = 7
+# (SQLite: a read probe before the write lock) claim, load, record; after the commit, the
+# outbox kick reads the mail settings
+BATCH_OVERHEAD = 5
+
+
+@pytest.fixture
+def queued_app(app_factory):
+    """Deliveries stored and handed to no worker thread: the test processes them itself."""
+    app = app_factory(**WEBHOOK_SECRETS, WEBHOOK_PROCESS_INLINE=False, WORKER_THREADS=0)
+    with app.app_context():
+        yield app
+
+
+def _counted(fn):
+    seen = {"statements": 0, "commits": 0}
+
+    def on_statement(*_args):
+        seen["statements"] += 1
+
+    def on_commit(_conn):
+        seen["commits"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        result = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+        event.remove(db.engine, "commit", on_commit)
+    return result, seen
+
+
+def _stored_approvals(app, prefix: str, n: int) -> dict:
+    from app.services import webhooks
+
+    sender = WebhookSender(app.test_client())
+    for i in range(n):
+        body = load_fixture("hotmart", "purchase_approved")
+        body["id"] = f"{prefix}-{i}"
+        body["data"]["purchase"]["transaction"] = f"HP{prefix}{i}"
+        body["data"]["buyer"]["email"] = f"{prefix.lower()}{i}@example.com"
+        assert sender("hotmart", body).get_json() == {"status": "accepted"}
+    rows = db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.dedupe_key.like(f"%{prefix}-%"))
+    ).all()
+    handed = {row.id: webhooks.stored_event(row) for row in rows}
+    db.session.rollback()
+    return handed
+
+
+def test_a_batch_of_approvals_costs_seven_statements_each_and_one_commit(queued_app):
+    from app.services import automations, webhooks
+
+    one = _stored_approvals(queued_app, "ONE", 1)
+    five = _stored_approvals(queued_app, "FIVE", 5)
+    automations.enabled_targets()  # the automation switch is a cached setting: read it first
+    results, single = _counted(lambda: webhooks.process_batch(one))
+    assert [status for _, status in results] == ["processed"]
+    results, batch = _counted(lambda: webhooks.process_batch(five))
+    assert [status for _, status in results] == ["processed"] * 5
+    # was 14 per approval (a savepoint around each, a SELECT and a savepoint around the new
+    # sale, the pending-link lookup, the purchase read twice, one UPDATE of each event)
+    assert batch["statements"] - single["statements"] == 4 * PER_APPROVAL
+    assert single["statements"] <= PER_APPROVAL + BATCH_OVERHEAD
+    assert single["commits"] == batch["commits"] == 1
+    assert db.session.scalar(select(func.count()).select_from(ActivationLink)) == 6
+    assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 6
+
+
+def test_a_sweep_counts_the_attempt_in_a_commit_of_its_own(queued_app):
+    from app.services import webhooks
+
+    _stored_approvals(queued_app, "SWEEP", 3)
+    results, seen = _counted(lambda: webhooks.process_batch(grace=timedelta(0)))
+    assert [status for _, status in results] == ["processed"] * 3
+    assert seen["commits"] == 2  # the attempts (durable before the work), then the work
+
+
+def test_a_batch_of_emails_is_one_claim_one_connection_and_one_commit_each(
+    app_factory, smtp_server, monkeypatch
+):
+    from app.services import mail_settings
+
+    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    connections = []
+    real_connect = mail_settings.connect
+    monkeypatch.setattr(
+        mail_settings, "connect", lambda smtp: connections.append(1) or real_connect(smtp)
+    )
+    with app.app_context():
+        for i in range(5):  # added without the after-commit kick: sent by the call below
+            db.session.add(
+                OutboxEmail(
+                    kind="generic",
+                    to_email=f"m{i}@example.com",
+                    subject="s",
+                    body_text="t",
+                    body_html="<p>t</p>",
+                )
+            )
+        db.session.commit()
+        counts, seen = _counted(outbox.send_pending)
+    assert counts["sent"] == 5 and len(smtp_server.messages) == 5
+    assert len(connections) == 1
+    # one claim for the batch, then each result as soon as it is known (was 2 per e-mail)
+    assert seen["commits"] == 1 + 5

@@ -189,7 +189,9 @@ HANGS_MID_WAY = textwrap.dedent(
 
 
 @pytest.mark.process
-def test_a_worker_killed_mid_way_leaves_the_event_to_the_next_claim(background, drain, tmp_path):
+def test_a_worker_killed_mid_way_leaves_the_event_to_the_claim_after_its_lease(
+    background, drain, tmp_path
+):
     WebhookSender(background.test_client())("kiwify", approval(3))
     marker = tmp_path / "mid-way"
     script = tmp_path / "hang.py"
@@ -207,10 +209,16 @@ def test_a_worker_killed_mid_way_leaves_the_event_to_the_next_claim(background, 
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     assert count(Sale) == 0  # its work died with it
-    drain()
     db.session.rollback()
     row = db.session.scalar(select(WebhookEvent))
-    assert (row.status, row.attempts) == ("processed", 1)  # the killed attempt never counted
+    # the killed attempt counts (a poison event runs out of attempts), under a lease
+    assert (row.status, row.attempts) == ("received", 1) and row.next_attempt_at > utcnow()
+    assert drain() == 0  # not before the lease ends
+    with time_machine.travel(utcnow() + webhooks.PROCESS_LEASE + timedelta(seconds=1)):
+        drain()
+    db.session.rollback()
+    row = db.session.scalar(select(WebhookEvent))
+    assert (row.status, row.attempts) == ("processed", 2)
     assert count(Sale) == 1 and count(ActivationLink) == 1 and count(OutboxEmail) == 1
 
 
@@ -243,3 +251,55 @@ def test_two_worker_processes_share_the_queue_and_process_each_event_once(backgr
     assert {r.attempts for r in db.session.scalars(select(WebhookEvent))} == {1}
     assert count(Sale) == events and count(ActivationLink) == events
     assert count(OutboxEmail) == events
+
+
+class _ProcessKilled(BaseException):
+    """Stands for what kills a worker mid-way (OOM, segfault, SIGKILL): nothing catches it and
+    the transaction it was in never commits."""
+
+
+def test_a_poison_event_that_kills_processing_ends_failed_and_stays_replayable(
+    background, monkeypatch, smtp_server
+):
+    from tests.conftest import Auth, csrf_token
+
+    real = sales.apply_event
+    calls = []
+
+    def poison(event, **kwargs):
+        calls.append(event.transaction_id)
+        raise _ProcessKilled
+
+    monkeypatch.setattr(sales, "apply_event", poison)
+    WebhookSender(background.test_client())("kiwify", approval(7, "POISON"))
+    event_id = db.session.scalar(select(WebhookEvent.id))
+    # the hand-over died with its process; sweeps then claim it, each attempt counted before
+    # the processing that dies, and due again only once its lease is over
+    step = webhooks.HANDOFF_GRACE + webhooks.PROCESS_LEASE + timedelta(seconds=1)
+    start = utcnow()
+    for sweep in range(1, webhooks.MAX_ATTEMPTS + 3):
+        with time_machine.travel(start + step * sweep, tick=False):
+            try:
+                webhooks.process_batch(grace=webhooks.HANDOFF_GRACE)
+            except _ProcessKilled:
+                db.session.rollback()
+            assert webhooks.process_batch(grace=webhooks.HANDOFF_GRACE) == []  # under lease
+    db.session.rollback()
+    row = db.session.get(WebhookEvent, event_id)
+    assert len(calls) == webhooks.MAX_ATTEMPTS  # never once more
+    assert (row.status, row.attempts) == ("failed", webhooks.MAX_ATTEMPTS)
+    assert "interrompido" in row.last_error
+    assert event_id not in webhooks.replayable_ids(backoff_over=False)  # no automatic retries
+    assert count(Sale) == 0
+
+    # visible on /webhooks, and the operator's button processes it once the cause is fixed
+    monkeypatch.setattr(sales, "apply_event", real)
+    client = background.test_client()
+    Auth(background, client).operator()
+    page = client.get("/webhooks?status=failed").get_data(as_text=True)
+    assert f"#{event_id}" in page or f"/webhooks/{event_id}" in page
+    token = csrf_token(client, f"/webhooks/{event_id}")
+    client.post(f"/webhooks/{event_id}/reprocessar", data={"csrf_token": token})
+    db.session.rollback()
+    assert db.session.get(WebhookEvent, event_id).status == "processed"
+    assert count(Sale) == 1
