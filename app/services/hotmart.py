@@ -43,6 +43,7 @@ from app.extensions import db
 from app.models import ApiToken, Product, Sale, Subscription
 from app.models.types import utcnow
 from app.services import bulk, bulk_sales, prefetch, rate_budget, settings, sync
+from app.sources import tracking
 from app.sources.base import (
     as_dict,
     as_int,
@@ -298,6 +299,7 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
             "recurrence_number": as_int(
                 purchase.get("recurrency_number") or purchase.get("recurrence_number")
             ),
+            **tracking.hotmart_history(purchase),
         },
     }
 

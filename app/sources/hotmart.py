@@ -72,6 +72,7 @@ from .base import (
     text,
     upper_token,
 )
+from . import tracking
 from .descriptor import WebhookSource
 
 PLATFORM = "hotmart"
@@ -242,6 +243,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         if is_bump
         else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
+        **tracking.hotmart_origin(purchase, data),
     }
 
 

@@ -70,6 +70,7 @@ from .base import (
     text,
     upper_token,
 )
+from . import tracking
 from .descriptor import MATCH_PLAN, WebhookSource
 
 PLATFORM = "kirvano"
@@ -284,6 +285,7 @@ def parse(body: dict) -> NormalizedEvent:
             if is_cart
             else None
         ),
+        **tracking.flat(body.get("utm")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

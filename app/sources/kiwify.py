@@ -65,6 +65,7 @@ from .base import (
     secure_equals,
     text,
 )
+from . import tracking
 from .descriptor import WebhookSource
 
 PLATFORM = "kiwify"
@@ -284,6 +285,7 @@ def parse(body: dict) -> NormalizedEvent:
         recurrence_number=None,
         access_until=access_until,
         test_origin=_test_origin(order_id, customer.get("email")),
+        **tracking.flat(body.get("TrackingParameters")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event
