@@ -295,3 +295,49 @@ def test_service_counts_match_the_list(app, scenario):
     assert reconciliation.count_gaps(days=60) == len(scenario) + 1
     rows = db.session.execute(reconciliation.gaps_query()).all()
     assert {sale.transaction_id for sale, _ in rows} == set(scenario)
+
+
+# ------------------------------------------------------------------------- /relatorios section
+
+
+def test_reports_page_lists_the_gaps_with_bulk_send_forms(operator, scenario):
+    html = operator.get("/relatorios").get_data(as_text=True)
+    assert 'id="vendas-sem-acesso"' in html and "Vendas sem acesso" in html
+    assert "Enviar links para todos (5)" in html
+    assert "nowebhook1@example.com" in html and "Webhook nunca recebido" in html
+    assert "link expirou sem uso" in html and "webhook com falha" in html
+    assert "refund1@example.com" not in html and "test1@example.com" not in html
+    assert html.count('name="csrf_token"') >= 2 and "data-confirm=" in html
+    assert "Ver webhooks com falha" in html
+    assert " style=" not in html.split('id="vendas-sem-acesso"')[1]
+
+
+def test_reports_page_bulk_send_all_and_selected(operator, scenario):
+    token = csrf_token(operator, "/relatorios")
+    response = operator.post(
+        "/relatorios/vendas-sem-acesso",
+        data={"csrf_token": token, "transaction_ids": ["NOTACT1", "PENDING1"], "dias": "30"},
+    )
+    assert response.status_code == 302 and "#vendas-sem-acesso" in response.headers["Location"]
+    page = operator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 comprador recebeu o acesso por e-mail" in page and "1 venda ignorada" in page
+    response = operator.post(
+        "/relatorios/vendas-sem-acesso", data={"csrf_token": token, "all": "1"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "4 compradores receberam o acesso por e-mail" in page
+    assert "Tudo certo" in page
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(OutboxEmail.id))) == 5
+    response = operator.post(
+        "/relatorios/vendas-sem-acesso", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Selecione ao menos uma venda" in response.get_data(as_text=True)
+
+
+def test_reports_form_requires_csrf(operator, scenario):
+    response = operator.post("/relatorios/vendas-sem-acesso", data={"all": "1"})
+    assert response.status_code == 400
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(OutboxEmail.id))) == 0
