@@ -423,6 +423,37 @@ def check(days: int = DEFAULT_DAYS) -> dict:
     return {**data, "new_ids": new_ids}
 
 
+def notify_operators(result: dict) -> int:
+    """E-mail every active operator when the check found new gaps and SMTP is set up (queued
+    in the outbox like every e-mail); returns how many were queued."""
+    from flask import current_app
+
+    from app.models import ROLE_ADMIN, User
+    from app.services import outbox
+
+    new = int(result.get("new") or 0)
+    if not new or not outbox.smtp_configured():
+        return 0
+    operators = db.session.scalars(
+        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True))
+    ).all()
+    url = f"{current_app.config['APP_URL']}/relatorios#vendas-sem-acesso"
+    subject = (
+        "1 novo comprador pagou e não recebeu acesso"
+        if new == 1
+        else f"{new} novos compradores pagaram e não receberam acesso"
+    )
+    for user in operators:
+        outbox.queue(
+            "reconciliation_alert",
+            to=user.email,
+            subject=subject,
+            context={"name": user.name or "", "new": new, "count": result["count"], "url": url},
+            ref_type="reconciliation",
+        )
+    return len(operators)
+
+
 def refresh_snapshot(days: int = DEFAULT_DAYS) -> None:
     """After links went out: the overview's count drops at once (keeps the seen ids)."""
     try:

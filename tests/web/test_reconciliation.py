@@ -341,3 +341,53 @@ def test_reports_form_requires_csrf(operator, scenario):
     assert response.status_code == 400
     db.session.rollback()
     assert db.session.scalar(select(func.count(OutboxEmail.id))) == 0
+
+
+# --------------------------------------------------------------- scheduled check and overview
+
+
+def test_scheduled_check_shows_the_banner_and_finds_new_gaps(operator, scenario):
+    from app.services import jobs
+
+    assert "data-reconciliation-gaps" not in operator.get("/").get_data(as_text=True)
+    assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
+    snap = reconciliation.snapshot()
+    assert (snap["count"], snap["new"]) == (5, 5)
+    html = operator.get("/").get_data(as_text=True)
+    assert "5 compradores pagaram e não receberam acesso" in html
+    assert "#vendas-sem-acesso" in html
+    make_sale("LATER1")
+    db.session.commit()
+    assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
+    snap = reconciliation.snapshot()
+    assert (snap["count"], snap["new"]) == (6, 1)
+    assert "1 novo desde a verificação anterior" in operator.get("/").get_data(as_text=True)
+    # no SMTP configured: nobody is e-mailed
+    assert db.session.scalar(select(func.count(OutboxEmail.id))) == 0
+    # sending the links clears the banner at once
+    operator.post(SEND, json={"all": True}, headers=_headers(operator))
+    db.session.rollback()
+    assert reconciliation.snapshot()["count"] == 0
+    assert "data-reconciliation-gaps" not in operator.get("/").get_data(as_text=True)
+
+
+def test_scheduled_check_emails_the_operators_when_smtp_is_set(app_factory, smtp_server):
+    from app.services import jobs
+
+    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    with app.app_context():
+        accounts.create_user("operador@example.com", "senha-segura-123", name="Ana", role="admin")
+        make_sale("ALERT1")
+        db.session.commit()
+        assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
+        mails = db.session.scalars(
+            select(OutboxEmail).where(OutboxEmail.kind == "reconciliation_alert")
+        ).all()
+        assert [m.to_email for m in mails] == ["operador@example.com"]
+        assert "1 novo comprador pagou" in mails[0].subject
+        assert "/relatorios#vendas-sem-acesso" in mails[0].body_text
+        # the same gap is not news the next time
+        assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
+        assert db.session.scalar(
+            select(func.count(OutboxEmail.id)).where(OutboxEmail.kind == "reconciliation_alert")
+        ) == 1
