@@ -46,8 +46,10 @@ def reconciliation_send_links():
     days = int_arg("days", reconciliation.DEFAULT_DAYS, 1, reconciliation.MAX_DAYS)
     if isinstance(payload, dict) and "days" in payload:
         value = payload["days"]
-        if not isinstance(value, int) or isinstance(value, bool) or not (
-            1 <= value <= reconciliation.MAX_DAYS
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not (1 <= value <= reconciliation.MAX_DAYS)
         ):
             abort(400, description=f"days deve estar entre 1 e {reconciliation.MAX_DAYS}.")
         days = value

@@ -81,10 +81,10 @@ def _webhook_replay() -> str:
 
 
 def _reconciliation_check() -> str:
-    from app.services import reconciliation
+    from app.services import reconciliation_watch as watch
 
-    result = reconciliation.check()
-    mailed = reconciliation.notify_operators(result)
+    result = watch.check()
+    mailed = watch.notify_operators(result)
     db.session.commit()
     summary = f"compradores sem acesso: {result['count']}, novos: {result['new']}"
     return summary + (f", operadores avisados: {mailed}" if mailed else "")

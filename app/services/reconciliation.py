@@ -262,16 +262,12 @@ class SendResult:
 def parse_send_body(payload) -> tuple[list[str] | None, bool]:
     """``{"transaction_ids": [...]}`` or ``{"all": true}`` → (ids, all); else a pt-BR error."""
     if not isinstance(payload, dict):
-        raise ReconciliationError(
-            'Envie um JSON com "transaction_ids" (lista) ou "all": true.'
-        )
+        raise ReconciliationError('Envie um JSON com "transaction_ids" (lista) ou "all": true.')
     if payload.get("all") is True:
         return None, True
     ids = payload.get("transaction_ids")
     if ids is None:
-        raise ReconciliationError(
-            'Informe "transaction_ids" (lista de transações) ou "all": true.'
-        )
+        raise ReconciliationError('Informe "transaction_ids" (lista de transações) ou "all": true.')
     if not isinstance(ids, list) or not ids:
         raise ReconciliationError('"transaction_ids" deve ser uma lista não vazia.')
     if len(ids) > MAX_SEND:
@@ -305,9 +301,7 @@ def _lock_gap(sale_id: int) -> Sale | None:
     if bulk.dialect_name() == "postgresql":
         # Lock the row first, then check again: a concurrent sender waits here and then finds
         # the link the first one issued.
-        locked = db.session.scalar(
-            select(Sale.id).where(Sale.id == sale_id).with_for_update()
-        )
+        locked = db.session.scalar(select(Sale.id).where(Sale.id == sale_id).with_for_update())
         if locked is None:
             return None
     return db.session.scalar(stmt.execution_options(populate_existing=True))
@@ -355,114 +349,7 @@ def send_links(transaction_ids: list[str] | None, days: int = DEFAULT_DAYS) -> S
         if issued.attached_to is not None:
             result.attached += 1
         log.info("reconciliation: access sent for sale %s", sale_id)
-    refresh_snapshot(days=DEFAULT_DAYS)
+    from app.services import reconciliation_watch
+
+    reconciliation_watch.refresh_snapshot()
     return result
-
-
-# ---------------------------------------------------------------------- scheduled snapshot
-
-SNAPSHOT_PLATFORM = "reconciliation"
-SNAPSHOT_KEY = "snapshot"
-SNAPSHOT_IDS = 1000
-
-
-def snapshot() -> dict | None:
-    """The last scheduled check: ``{"at", "count", "new"}`` (``None`` before the first)."""
-    import json
-
-    from app.models.settings import IntegrationSetting
-
-    row = db.session.scalar(
-        select(IntegrationSetting).where(
-            IntegrationSetting.platform == SNAPSHOT_PLATFORM,
-            IntegrationSetting.key == SNAPSHOT_KEY,
-        )
-    )
-    if row is None:
-        return None
-    try:
-        data = json.loads(row.value)
-    except (TypeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _store_snapshot(data: dict) -> None:
-    import json
-
-    from app.models.settings import IntegrationSetting
-
-    row = db.session.scalar(
-        select(IntegrationSetting).where(
-            IntegrationSetting.platform == SNAPSHOT_PLATFORM,
-            IntegrationSetting.key == SNAPSHOT_KEY,
-        )
-    )
-    if row is None:
-        row = IntegrationSetting(platform=SNAPSHOT_PLATFORM, key=SNAPSHOT_KEY, value="{}")
-        db.session.add(row)
-    row.value = json.dumps(data)
-    row.updated_by = audit.ACTOR_SYSTEM
-
-
-def check(days: int = DEFAULT_DAYS) -> dict:
-    """The scheduled job: count the gaps, find the new ones since the last check, store the
-    snapshot the overview shows (the caller commits)."""
-    previous = snapshot() or {}
-    ids = gap_ids(days, limit=SNAPSHOT_IDS)
-    seen = set(previous.get("ids") or [])
-    new_ids = [i for i in ids if i not in seen]
-    data = {
-        "at": utcnow().isoformat(),
-        "days": days,
-        "count": count_gaps(days),
-        "new": len(new_ids),
-        "ids": ids,
-    }
-    _store_snapshot(data)
-    return {**data, "new_ids": new_ids}
-
-
-def notify_operators(result: dict) -> int:
-    """E-mail every active operator when the check found new gaps and SMTP is set up (queued
-    in the outbox like every e-mail); returns how many were queued."""
-    from flask import current_app
-
-    from app.models import ROLE_ADMIN, User
-    from app.services import outbox
-
-    new = int(result.get("new") or 0)
-    if not new or not outbox.smtp_configured():
-        return 0
-    operators = db.session.scalars(
-        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True))
-    ).all()
-    url = f"{current_app.config['APP_URL']}/relatorios#vendas-sem-acesso"
-    subject = (
-        "1 novo comprador pagou e não recebeu acesso"
-        if new == 1
-        else f"{new} novos compradores pagaram e não receberam acesso"
-    )
-    for user in operators:
-        outbox.queue(
-            "reconciliation_alert",
-            to=user.email,
-            subject=subject,
-            context={"name": user.name or "", "new": new, "count": result["count"], "url": url},
-            ref_type="reconciliation",
-        )
-    return len(operators)
-
-
-def refresh_snapshot(days: int = DEFAULT_DAYS) -> None:
-    """After links went out: the overview's count drops at once (keeps the seen ids)."""
-    try:
-        previous = snapshot()
-        if previous is None:
-            return
-        previous["count"] = count_gaps(days)
-        _store_snapshot(previous)
-        db.session.commit()
-    except Exception:  # the links are committed already; the next check fixes the count
-        db.session.rollback()
-        log.exception("could not refresh the reconciliation snapshot")

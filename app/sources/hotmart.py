@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -72,7 +73,6 @@ from .base import (
     text,
     upper_token,
 )
-from . import tracking
 from .descriptor import WebhookSource
 
 PLATFORM = "hotmart"

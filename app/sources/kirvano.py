@@ -35,6 +35,7 @@ from typing import Any
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -70,7 +71,6 @@ from .base import (
     text,
     upper_token,
 )
-from . import tracking
 from .descriptor import MATCH_PLAN, WebhookSource
 
 PLATFORM = "kirvano"

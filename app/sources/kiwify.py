@@ -37,6 +37,7 @@ from typing import Any
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -65,7 +66,6 @@ from .base import (
     secure_equals,
     text,
 )
-from . import tracking
 from .descriptor import WebhookSource
 
 PLATFORM = "kiwify"

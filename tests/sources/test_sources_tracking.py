@@ -25,7 +25,9 @@ def test_hotmart_purchase_origin(webhook_body):
 
 
 def test_hotmart_without_origin_and_cancellation(webhook_body):
-    assert origin_of(SOURCES["hotmart"].parse(webhook_body("hotmart", "purchase_refunded"))) == EMPTY
+    assert (
+        origin_of(SOURCES["hotmart"].parse(webhook_body("hotmart", "purchase_refunded"))) == EMPTY
+    )
     cancel = SOURCES["hotmart"].parse(webhook_body("hotmart", "subscription_cancellation"))
     assert origin_of(cancel) == EMPTY
 
@@ -123,8 +125,9 @@ def test_long_values_are_cut_and_non_objects_ignored():
     assert tracking.flat({"utm_campaign": "x" * 1000})["utm_campaign"] == "x" * 255
     assert tracking.flat("utm_source=fb") == EMPTY
     assert tracking.hotmart_origin({"origin": "not-an-object"}) == EMPTY
-    assert tracking.hotmart_history({"tracking": {"source": "HOTMART", "source_sck": "s",
-                                                 "external_code": "e"}}) == {
+    assert tracking.hotmart_history(
+        {"tracking": {"source": "HOTMART", "source_sck": "s", "external_code": "e"}}
+    ) == {
         **EMPTY,
         "src": "HOTMART",
         "sck": "s",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Access, ActivationLink, AuditEntry, OutboxEmail, Sale, User, WebhookEvent
 from app.models.types import utcnow
-from app.services import accounts, reconciliation
+from app.services import accounts, reconciliation, reconciliation_watch
 from tests.conftest import Auth, csrf_token
 
 API = "/api/reports/reconciliation"
@@ -80,7 +80,7 @@ def operator(app, client):
 @pytest.fixture
 def scenario(app):
     """One sale per case; returns the transaction ids expected in the 30-day report."""
-    no_webhook = make_sale("NOWEBHOOK1", amount_cents=4990)
+    make_sale("NOWEBHOOK1", amount_cents=4990)
     not_activated = make_sale("NOTACT1", source="webhook")
     webhook_for(not_activated)
     expired = make_sale("EXPIRED1", source="webhook", status="complete")
@@ -121,8 +121,15 @@ def test_report_lists_exactly_the_gaps_with_the_spec_shape(operator, scenario):
     assert body["total"] == len(scenario) == len(body["items"])
     assert {i["transaction_id"]: i["problem"] for i in body["items"]} == scenario
     item = next(i for i in body["items"] if i["transaction_id"] == "NOWEBHOOK1")
-    assert {"platform", "transaction_id", "buyer_email", "product_name", "amount_cents",
-            "approved_at", "problem"} <= set(item)
+    assert {
+        "platform",
+        "transaction_id",
+        "buyer_email",
+        "product_name",
+        "amount_cents",
+        "approved_at",
+        "problem",
+    } <= set(item)
     assert item["amount_cents"] == 4990 and isinstance(item["amount_cents"], int)
     assert item["platform"] == "hotmart" and item["buyer_email"] == "nowebhook1@example.com"
     assert item["product_name"] == "Curso Exemplo" and item["approved_at"]
@@ -233,9 +240,12 @@ def test_send_all_then_nothing_left(operator, scenario):
     # refunded, test and pending-payment sales never got a link
     for tx in ("REFUND1", "CHARGE1", "TEST1", "PENDPAY1"):
         sale = db.session.scalar(select(Sale).where(Sale.transaction_id == tx))
-        assert db.session.scalar(
-            select(func.count(ActivationLink.id)).where(ActivationLink.sale_id == sale.id)
-        ) == 0
+        assert (
+            db.session.scalar(
+                select(func.count(ActivationLink.id)).where(ActivationLink.sale_id == sale.id)
+            )
+            == 0
+        )
 
 
 def test_existing_member_gets_the_purchase_attached(operator, app):
@@ -322,7 +332,8 @@ def test_reports_page_bulk_send_all_and_selected(operator, scenario):
     page = operator.get(response.headers["Location"]).get_data(as_text=True)
     assert "1 comprador recebeu o acesso por e-mail" in page and "1 venda ignorada" in page
     response = operator.post(
-        "/relatorios/vendas-sem-acesso", data={"csrf_token": token, "all": "1"},
+        "/relatorios/vendas-sem-acesso",
+        data={"csrf_token": token, "all": "1"},
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
@@ -351,7 +362,7 @@ def test_scheduled_check_shows_the_banner_and_finds_new_gaps(operator, scenario)
 
     assert "data-reconciliation-gaps" not in operator.get("/").get_data(as_text=True)
     assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
-    snap = reconciliation.snapshot()
+    snap = reconciliation_watch.snapshot()
     assert (snap["count"], snap["new"]) == (5, 5)
     html = operator.get("/").get_data(as_text=True)
     assert "5 compradores pagaram e não receberam acesso" in html
@@ -359,7 +370,7 @@ def test_scheduled_check_shows_the_banner_and_finds_new_gaps(operator, scenario)
     make_sale("LATER1")
     db.session.commit()
     assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
-    snap = reconciliation.snapshot()
+    snap = reconciliation_watch.snapshot()
     assert (snap["count"], snap["new"]) == (6, 1)
     assert "1 novo desde a verificação anterior" in operator.get("/").get_data(as_text=True)
     # no SMTP configured: nobody is e-mailed
@@ -367,7 +378,7 @@ def test_scheduled_check_shows_the_banner_and_finds_new_gaps(operator, scenario)
     # sending the links clears the banner at once
     operator.post(SEND, json={"all": True}, headers=_headers(operator))
     db.session.rollback()
-    assert reconciliation.snapshot()["count"] == 0
+    assert reconciliation_watch.snapshot()["count"] == 0
     assert "data-reconciliation-gaps" not in operator.get("/").get_data(as_text=True)
 
 
@@ -388,6 +399,9 @@ def test_scheduled_check_emails_the_operators_when_smtp_is_set(app_factory, smtp
         assert "/relatorios#vendas-sem-acesso" in mails[0].body_text
         # the same gap is not news the next time
         assert jobs.execute(jobs.find("reconciliation_check")) == "ok"
-        assert db.session.scalar(
-            select(func.count(OutboxEmail.id)).where(OutboxEmail.kind == "reconciliation_alert")
-        ) == 1
+        assert (
+            db.session.scalar(
+                select(func.count(OutboxEmail.id)).where(OutboxEmail.kind == "reconciliation_alert")
+            )
+            == 1
+        )

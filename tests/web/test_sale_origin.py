@@ -11,15 +11,27 @@ from app.models import Sale
 from tests.conftest import Auth
 
 CASES = {
-    "hotmart": ("purchase_approved", {"src": "instagram", "sck": "HOTMART_PRODUCT_PAGE",
-                                      "xcod": "campanha-black-friday"}),
+    "hotmart": (
+        "purchase_approved",
+        {"src": "instagram", "sck": "HOTMART_PRODUCT_PAGE", "xcod": "campanha-black-friday"},
+    ),
     "kiwify": ("order_approved", {"utm_source": "FB"}),
     "kirvano": ("sale_approved", {"utm_source": "FB"}),
-    "eduzz": ("invoice_paid", {"utm_source": "abc", "utm_medium": "jkl", "utm_campaign": "def",
-                               "utm_content": "ghi"}),
+    "eduzz": (
+        "invoice_paid",
+        {"utm_source": "abc", "utm_medium": "jkl", "utm_campaign": "def", "utm_content": "ghi"},
+    ),
 }
-FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "src", "sck",
-          "xcod")
+FIELDS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "src",
+    "sck",
+    "xcod",
+)
 
 
 @pytest.mark.parametrize("platform", sorted(CASES))
