@@ -94,6 +94,8 @@ def test_lists_exactly_the_history_sales_lacking_access_and_sends_once(synced):
     )
     delivery = synced.test_client().post("/webhook/hotmart", data=raw, headers=headers)
     assert delivery.status_code == 200
+    db.session.expire_all()
+    assert (sale.src, sale.sck) == ("FB", "HOTMART_PRODUCT_PAGE")  # the webhook's origin
     after = client.get("/api/reports/reconciliation", query_string={"limit": 200})
     assert after.status_code == 200, after.get_data(as_text=True)
     after = after.get_json()
