@@ -58,10 +58,18 @@ def _has_access():
     return exists().where(Access.sale_id == Sale.id, Access.status == ACCESS_ACTIVE)
 
 
+def _unindexed(column):
+    """The column as an expression no index matches: the probes below must go through their
+    per-sale index (``sale_id``, ``transaction_id``), not a status or platform index that
+    would scan every pending link or every event of the platform for each sale (SQLite's
+    planner picks those without statistics)."""
+    return func.coalesce(column, "")
+
+
 def _has_pending_link(now: datetime):
     return exists().where(
         ActivationLink.sale_id == Sale.id,
-        ActivationLink.status == LINK_PENDING,
+        _unindexed(ActivationLink.status) == LINK_PENDING,
         ActivationLink.expires_at > now,
     )
 
@@ -69,7 +77,7 @@ def _has_pending_link(now: datetime):
 def _has_webhook():
     return exists().where(
         WebhookEvent.transaction_id == Sale.transaction_id,
-        WebhookEvent.platform == Sale.platform,
+        _unindexed(WebhookEvent.platform) == Sale.platform,
     )
 
 
