@@ -228,12 +228,18 @@ def with_details(rows) -> list[Gap]:
 
 
 def page(days: int, page_no: int, limit: int, platform: str | None = None):
-    """``(gaps of the page, total)``."""
+    """``(gaps of the page, total)``: one pass over the window (``count(*) OVER ()`` carries
+    the total on every row); a page past the end counts separately."""
     now = utcnow()
-    rows = db.session.execute(
-        gaps_query(days, platform=platform, now=now).limit(limit).offset((page_no - 1) * limit)
-    ).all()
-    return with_details(rows), count_gaps(days, platform=platform, now=now)
+    stmt = gaps_query(days, platform=platform, now=now).add_columns(
+        func.count().over().label("total")
+    )
+    rows = db.session.execute(stmt.limit(limit).offset((page_no - 1) * limit)).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        total = count_gaps(days, platform=platform, now=now) if page_no > 1 else 0
+    return with_details([(row[0], row[1]) for row in rows]), total
 
 
 def failed_webhooks(days: int = DEFAULT_DAYS) -> int:
