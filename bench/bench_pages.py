@@ -38,6 +38,7 @@ PAGES = {
     "/ativacoes": "/ativacoes",
     "/webhooks": "/webhooks",
     "/relatorios": "/relatorios",
+    "reconciliation API": "/api/reports/reconciliation",
     "/kommo": "/kommo",
     "/gestao-click": "/gestao-click",
 }

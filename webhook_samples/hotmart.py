@@ -103,6 +103,8 @@ def build(c: Ctx) -> dict:
             "transaction": c.transaction or f"HP{r.randrange(10**13, 10**14)}",
             "payment": payment,
             "offer": {"code": c.code(8, string.ascii_lowercase + string.digits)},
+            # where the buyer came from: the checkout link's src/sck (xcod when the seller sets it)
+            "origin": {"src": "FB", "sck": "HOTMART_PRODUCT_PAGE"},
             "invoice_by": "HOTMART",
             "subscription_anticipation_purchase": False,
             "is_funnel": False,

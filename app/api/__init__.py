@@ -7,4 +7,4 @@ from app.security import require_operator
 bp = Blueprint("api", __name__)
 bp.before_request(require_operator)
 
-from app.api import gestao_click, gestao_click_schedule, kommo, routes  # noqa: E402,F401
+from app.api import gestao_click, gestao_click_schedule, kommo, reports, routes  # noqa: E402,F401

@@ -49,6 +49,8 @@ class Sale(db.Model):
         ),
         # Covers the overview's revoked count (status changes in the window).
         Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
+        # Reconciliation (app.services.reconciliation): approved sales by approval date.
+        Index("ix_sales_status_approved", "status", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +75,16 @@ class Sale(db.Model):
     # Several products in one purchase: the other products' sales point at the main one's
     # transaction (a Hotmart bump's parent_purchase_transaction; a Kirvano sale_id).
     parent_transaction_id: Mapped[str | None] = mapped_column(String(255))
+    # Where the sale came from (app.sources.tracking): UTM parameters and the platforms'
+    # tracking codes (Hotmart src/sck/xcod, Kiwify/Kirvano src/sck, Eduzz tracker codes).
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    src: Mapped[str | None] = mapped_column(String(255))
+    sck: Mapped[str | None] = mapped_column(String(255))
+    xcod: Mapped[str | None] = mapped_column(String(255))
     # A test delivery (the platform's own tool or the panel's "Enviar teste"): kept apart from
     # every total, shown only when a filter asks for tests.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false(), index=True)
@@ -98,6 +110,13 @@ class Sale(db.Model):
     @classmethod
     def _listed_at_expression(cls):
         return func.coalesce(cls.approved_at, cls.status_at, cls.created_at)
+
+    @property
+    def tracking_items(self) -> list[tuple[str, str]]:
+        """(pt-BR label, value) of the non-empty origin fields (UTM, src, sck, xcod)."""
+        from app.sources.tracking import LABELS, TRACKING_FIELDS
+
+        return [(LABELS[n], getattr(self, n)) for n in TRACKING_FIELDS if getattr(self, n)]
 
     @property
     def grants_access(self) -> bool:

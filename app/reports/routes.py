@@ -8,6 +8,7 @@ from flask import render_template, request
 
 from app.models.types import utcnow
 from app.reports import bp
+from app.reports import reconciliation as reconciliation_section
 from app.services import stats
 
 PERIODS = {7: "7 dias", 30: "30 dias", 90: "90 dias", 365: "12 meses"}
@@ -39,4 +40,5 @@ def index():
         platforms=stats.by_platform(since=since),
         products=stats.by_product(since=since),
         chart=chart,
+        reconciliation=reconciliation_section.section(days),
     )

@@ -24,6 +24,7 @@ ACTIVATION_RESENT = "activation.resent"
 ACTIVATION_REVOKED = "activation.revoked"
 ACTIVATION_EMAIL_CHANGED = "activation.email_changed"
 ACTIVATION_LINK_COPIED = "activation.link_copied"
+RECONCILIATION_LINK_SENT = "reconciliation.link_sent"
 EMAIL_RETRIED = "email.retried"
 AUTOMATION_RETRIED = "automation.retried"
 WEBHOOK_REPLAYED = "webhook.replayed"
@@ -42,6 +43,7 @@ ACTIONS: dict[str, str] = {
     ACTIVATION_REVOKED: "Link revogado",
     ACTIVATION_EMAIL_CHANGED: "E-mail corrigido",
     ACTIVATION_LINK_COPIED: "Novo link copiado pelo operador",
+    RECONCILIATION_LINK_SENT: "Acesso enviado a comprador sem acesso",
     EMAIL_RETRIED: "E-mail recolocado na fila",
     AUTOMATION_RETRIED: "Automação recolocada na fila",
     WEBHOOK_REPLAYED: "Webhook reprocessado",
@@ -175,6 +177,11 @@ _DESCRIBE = {
     ),
     ACTIVATION_REVOKED: lambda d: _join(d.get("email"), d.get("product")),
     ACTIVATION_LINK_COPIED: lambda d: _join(d.get("email"), d.get("product")),
+    RECONCILIATION_LINK_SENT: lambda d: _join(
+        d.get("email"),
+        d.get("product"),
+        "compra adicionada à conta existente" if d.get("attached") else None,
+    ),
     ACTIVATION_EMAIL_CHANGED: lambda d: f"{d.get('old_email', '?')} → {d.get('new_email', '?')}",
     EMAIL_RETRIED: lambda d: _join(d.get("to"), d.get("subject")),
     AUTOMATION_RETRIED: lambda d: _join(d.get("target"), f"{d.get('count', 1)} envio(s)"),

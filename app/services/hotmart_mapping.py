@@ -7,6 +7,7 @@ from typing import Any
 
 from app.clients.hotmart import from_epoch
 from app.services import bulk
+from app.sources import tracking
 from app.sources.base import (
     as_dict,
     as_int,
@@ -86,6 +87,7 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
             "recurrence_number": as_int(
                 purchase.get("recurrency_number") or purchase.get("recurrence_number")
             ),
+            **tracking.hotmart_history(purchase),
         },
     }
 

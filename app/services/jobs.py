@@ -92,6 +92,16 @@ def _webhook_replay() -> str:
     )
 
 
+def _reconciliation_check() -> str:
+    from app.services import reconciliation_watch as watch
+
+    result = watch.check()
+    mailed = watch.notify_operators(result)
+    db.session.commit()
+    summary = f"compradores sem acesso: {result['count']}, novos: {result['new']}"
+    return summary + (f", operadores avisados: {mailed}" if mailed else "")
+
+
 def _stale_runs() -> str:
     return f"sincronizações interrompidas: {sync.mark_stale_runs()}"
 
@@ -107,6 +117,12 @@ MAINTENANCE_JOBS: tuple[Job, ...] = (
         3600,
     ),
     Job("stale_sync_runs", "Detectar sincronizações interrompidas", _stale_runs, 300),
+    Job(
+        "reconciliation_check",
+        "Conferir compradores que pagaram e não receberam acesso",
+        _reconciliation_check,
+        900,
+    ),
 )
 
 

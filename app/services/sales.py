@@ -18,6 +18,7 @@ from app.services import activation, automations
 from app.sources import SOURCES
 from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
 from app.sources.descriptor import MATCH_PLAN, MATCH_PRODUCT, MATCH_SUBSCRIPTION
+from app.sources.tracking import TRACKING_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ SALE_FIELDS = (
     "subscription_id",
     "recurrence_number",
     "parent_transaction_id",
+    *TRACKING_FIELDS,  # utm_*, src, sck, xcod
 )
 
 

@@ -52,6 +52,7 @@ from typing import Any
 from app.schema import Field
 
 from . import eduzz_legacy as legacy
+from . import tracking
 from .contact import digits_only, document_type_for, normalize_email, normalize_phone
 from .descriptor import MATCH_PRODUCT, WebhookSource
 from .events import (
@@ -348,6 +349,7 @@ def _parse_v3(body: dict) -> NormalizedEvent:
         else None,
         test_origin=test_origin,
         checkout_url=text(data.get("checkoutUrl"), 500) if is_cart else None,
+        **tracking.eduzz(data),
         extra_items=extra_items,
     )
     ensure_valid(event, subscription_cancellation=cancellation)

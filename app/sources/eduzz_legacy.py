@@ -16,6 +16,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
+from . import tracking
 from .contact import digits_only, document_type_for, normalize_email, normalize_phone
 from .events import TEST_PLATFORM, Kind, NormalizedEvent, ensure_valid, panel_test
 from .jsonbody import body_hash_key, make_key
@@ -144,6 +145,7 @@ def parse(body: dict) -> NormalizedEvent:
         subscription_id=text(body.get("recurrence_cod")),
         recurrence_number=None,
         test_origin=TEST_PLATFORM if test else panel_test(transaction_id),
+        **tracking.eduzz_legacy(body),
     )
     ensure_valid(event, subscription_cancellation=cancellation)
     return event

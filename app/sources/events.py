@@ -72,6 +72,15 @@ class NormalizedEvent:
     # and access; and, for a Hotmart order bump, the transaction of the purchase it belongs to.
     extra_items: tuple[Item, ...] = ()
     parent_transaction_id: str | None = None
+    # Where the sale came from (app.sources.tracking.TRACKING_FIELDS), stored on the sale.
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_content: str | None = None
+    utm_term: str | None = None
+    src: str | None = None
+    sck: str | None = None
+    xcod: str | None = None
 
 
 TEST_PLATFORM = "platform"

@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -242,6 +243,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         if is_bump
         else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
+        **tracking.hotmart_origin(purchase, data),
     }
 
 

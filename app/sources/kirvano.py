@@ -35,6 +35,7 @@ from typing import Any
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -284,6 +285,7 @@ def parse(body: dict) -> NormalizedEvent:
             if is_cart
             else None
         ),
+        **tracking.flat(body.get("utm")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

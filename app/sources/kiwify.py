@@ -37,6 +37,7 @@ from typing import Any
 
 from app.schema import Field
 
+from . import tracking
 from .base import (
     NO_SECRET_REASON,
     TEST_PLATFORM,
@@ -284,6 +285,7 @@ def parse(body: dict) -> NormalizedEvent:
         recurrence_number=None,
         access_until=access_until,
         test_origin=_test_origin(order_id, customer.get("email")),
+        **tracking.flat(body.get("TrackingParameters")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

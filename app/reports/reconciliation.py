@@ -1,0 +1,74 @@
+"""/relatorios section "Vendas sem acesso": the reconciliation gaps and the bulk "Enviar links"
+(the same service as ``POST /api/reports/reconciliation/send-links``)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from app.reports import bp
+from app.services import reconciliation
+
+SECTION_LIMIT = 50
+ANCHOR = "vendas-sem-acesso"
+
+
+def section(days: int) -> dict:
+    """What ``reports/_reconciliation.html`` shows for the page's period."""
+    gaps, total = reconciliation.page(days, 1, SECTION_LIMIT)
+    return {
+        "days": days,
+        "gaps": gaps,
+        "total": total,
+        "shown": len(gaps),
+        "failed_webhooks": reconciliation.failed_webhooks(days),
+        "problems": reconciliation.PROBLEMS,
+    }
+
+
+def _days() -> int:
+    try:
+        days = int(request.form.get("dias") or reconciliation.DEFAULT_DAYS)
+    except ValueError:
+        days = reconciliation.DEFAULT_DAYS
+    return min(max(days, 1), reconciliation.MAX_DAYS)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@bp.post("/relatorios/vendas-sem-acesso")
+def send_links():
+    days = _days()
+    back = redirect(url_for("reports.index", dias=days, _anchor=ANCHOR))
+    if request.form.get("all") == "1":
+        ids = None
+    else:
+        try:
+            ids, _ = reconciliation.parse_send_body(
+                {"transaction_ids": request.form.getlist("transaction_ids")}
+            )
+        except reconciliation.ReconciliationError:
+            flash("Selecione ao menos uma venda da lista para enviar o link.", "warning")
+            return back
+    result = reconciliation.send_links(ids, days=days)
+    if result.issued:
+        message = _plural(result.issued, "comprador recebeu", "compradores receberam")
+        message += " o acesso por e-mail"
+        if result.attached:
+            message += (
+                f" ({_plural(result.attached, 'compra adicionada', 'compras adicionadas')}"
+                " a contas que já existiam)"
+            )
+        message += "."
+        if result.skipped:
+            message += f" {_plural(result.skipped, 'venda ignorada', 'vendas ignoradas')}"
+            message += " (já tinham link ou acesso, ou não estão mais aprovadas)."
+        flash(message, "success")
+    else:
+        flash(
+            "Nenhum link enviado: as vendas escolhidas já têm link pendente ou acesso, "
+            "ou não estão mais aprovadas.",
+            "info",
+        )
+    return back
