@@ -1,4 +1,4 @@
-"""What the sale → Kommo pushes say: lead names, prices, tags, notes (pt-BR), the UTM hook.
+"""What the sale → Kommo pushes say: lead names, prices, tags, notes (pt-BR), the sale's origin.
 
 Pure functions of the delivery's data (``app.services.kommo_push`` sends them).
 """
@@ -10,17 +10,19 @@ from typing import Any
 
 from app.extensions import db
 from app.formatting import brl, payment_method
-from app.models import WebhookEvent
+from app.models import Sale, WebhookEvent
 from app.models.automation import AutomationDelivery
+from app.sources.tracking import TRACKING_FIELDS
 
 PLATFORM_LABELS = {"hotmart": "Hotmart", "kiwify": "Kiwify", "kirvano": "Kirvano", "eduzz": "Eduzz"}
 
 
 def utm_of(delivery: AutomationDelivery) -> dict[str, str]:
-    """UTM parameters of the sale, for the note. Hook: the UTM storage replaces this reader
-    (``UTM_PROVIDER``); until then they are read from the stored webhook body, if any."""
-    if UTM_PROVIDER is not None:
-        return UTM_PROVIDER(delivery) or {}
+    """The sale's origin for the note: the UTM and tracking codes stored on the sale
+    (``app.sources.tracking``); a cart (no sale) reads the ``utm_*`` of its stored webhook."""
+    sale = db.session.get(Sale, delivery.sale_id) if delivery.sale_id else None
+    if sale is not None:
+        return {name: getattr(sale, name) for name in TRACKING_FIELDS if getattr(sale, name)}
     if not delivery.webhook_event_id:
         return {}
     row = db.session.get(WebhookEvent, delivery.webhook_event_id)
@@ -52,9 +54,6 @@ def utm_of(delivery: AutomationDelivery) -> dict[str, str]:
 
     walk(body, 0)
     return found
-
-
-UTM_PROVIDER = None  # set by the UTM storage: (delivery) -> {"utm_source": …}
 
 
 def same_product(a: dict, b: dict) -> bool:
