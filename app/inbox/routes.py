@@ -14,6 +14,7 @@ from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import paginate
+from app.sorting import SortKey, sort_from_args, sort_values
 from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
@@ -62,6 +63,14 @@ def rejection_help(platform: str, reason: str) -> str:
     return source.invalid_proof_help
 
 
+# Header sorts, each backed by a (column, id) index (app.models.webhooks).
+SORTS = {
+    "recebido": SortKey(WebhookEvent.received_at, "Recebido", lambda e: e.received_at, True),
+    "plataforma": SortKey(WebhookEvent.platform, "Plataforma", lambda e: e.platform),
+    "status": SortKey(WebhookEvent.status, "Status", lambda e: e.status),
+}
+
+
 @bp.get("/webhooks")
 def index():
     platform = request.args.get("platform", "")
@@ -81,11 +90,12 @@ def index():
                 db.func.lower(WebhookEvent.event_type).like(like),
             )
         )
+    sort = sort_from_args(request.args, SORTS, "recebido")
     page = paginate(
         stmt,
-        order=[(WebhookEvent.received_at, True), (WebhookEvent.id, True)],
+        order=sort.order(WebhookEvent.id),
         per_page=PER_PAGE,
-        key=lambda event: [event.received_at, event.id],
+        key=sort_values(sort),
     )
     secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(
@@ -99,6 +109,7 @@ def index():
         secrets=secrets,
         rejections=service.rejections(),
         rejection_help=rejection_help,
+        sort=sort,
     )
 
 

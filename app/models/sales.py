@@ -47,6 +47,10 @@ class Sale(db.Model):
             func.coalesce(text("approved_at"), text("status_at"), text("created_at")),
             "id",
         ),
+        # Header sorts of /vendas (app.sales_pages.routes.SORTS), keyset pages at size.
+        Index("ix_sales_amount_id", func.coalesce(text("amount_cents"), text("0")), "id"),
+        Index("ix_sales_platform_id", "platform", "id"),
+        Index("ix_sales_status_id", "status", "id"),
         # Covers the overview's revoked count (status changes in the window).
         Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
     )
@@ -98,6 +102,16 @@ class Sale(db.Model):
     @classmethod
     def _listed_at_expression(cls):
         return func.coalesce(cls.approved_at, cls.status_at, cls.created_at)
+
+    @hybrid_property
+    def amount_sort(self):
+        """The amount /vendas sorts by: a sale without one as zero (``ix_sales_amount_id``)."""
+        return self.amount_cents or 0
+
+    @amount_sort.inplace.expression
+    @classmethod
+    def _amount_sort_expression(cls):
+        return func.coalesce(cls.amount_cents, 0)
 
     @property
     def grants_access(self) -> bool:

@@ -13,11 +13,20 @@ from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import paginate
 from app.sales_pages import bp
+from app.sorting import SortKey, sort_from_args, sort_values
 
 PER_PAGE = 50
 STATUS_LABELS = SALE_STATUS_LABELS
 # Test deliveries (the platforms' own test tools and "Enviar teste") are hidden unless asked.
 TEST_FILTERS = {"": "Sem testes", "incluir": "Com testes", "apenas": "Só testes"}
+# Header sorts, each backed by an index (app.models.sales): the list's date, the amount
+# (a sale without one sorts as zero), the platform and the status.
+SORTS = {
+    "data": SortKey(Sale.listed_at, "Data", lambda s: s.listed_at, descending=True),
+    "valor": SortKey(Sale.amount_sort, "Valor", lambda s: s.amount_cents or 0, descending=True),
+    "origem": SortKey(Sale.platform, "Origem", lambda s: s.platform),
+    "status": SortKey(Sale.status, "Status", lambda s: s.status),
+}
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:
@@ -141,12 +150,13 @@ def index():
             .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
             .group_by(Sale.currency)
         ).all()
+    sort = sort_from_args(request.args, SORTS, "data")
     page = paginate(
         select(Sale).where(*conditions),
-        order=[(when, True), (Sale.id, True)],
+        order=sort.order(Sale.id),
         per_page=PER_PAGE,
         total=total,
-        key=lambda sale: [sale.listed_at, sale.id],
+        key=sort_values(sort),
     )
     return render_template(
         "sales/index.html",
@@ -156,6 +166,7 @@ def index():
         statuses=STATUS_LABELS,
         totals=totals,
         test_filters=TEST_FILTERS,
+        sort=sort,
     )
 
 
