@@ -27,9 +27,9 @@ from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
 from app.models.outbox import OUTBOX_FAILED, OUTBOX_PENDING
 from app.models.types import utcnow
 from app.paging import paginate
-from app.sorting import SortKey, sort_from_args, sort_values
 from app.security import safe_next
 from app.services import activation, audit, outbox, stats
+from app.sorting import SortKey, sort_from_args, sort_values
 from app.sources import PLATFORMS
 
 PER_PAGE = 50

@@ -14,10 +14,10 @@ from app.inbox import bp
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import paginate
-from app.sorting import SortKey, sort_from_args, sort_values
 from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
+from app.sorting import SortKey, sort_from_args, sort_values
 from app.sources import PLATFORMS, SOURCES
 from app.webhooks import http_status
 

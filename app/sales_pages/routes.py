@@ -118,7 +118,6 @@ def _conditions(f) -> list:
 def index():
     f = _filters()
     conditions = _conditions(f)
-    when = Sale.listed_at
     summary = _summary(f)
     if summary is not None:
         table, where = summary
