@@ -16,7 +16,7 @@ from app.extensions import db
 
 
 class SalesDaily(db.Model):
-    """Sales per São Paulo day of ``coalesce(approved_at, status_at, created_at)``."""
+    """Sales per São Paulo day of ``Sale.listed_at`` (order date, else approval, …)."""
 
     __tablename__ = "sales_daily"
 

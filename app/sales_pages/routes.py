@@ -22,7 +22,7 @@ TEST_FILTERS = {"": "Sem testes", "incluir": "Com testes", "apenas": "Só testes
 # Header sorts, each backed by an index (app.models.sales): the list's date, the amount
 # (a sale without one sorts as zero), the platform and the status.
 SORTS = {
-    "data": SortKey(Sale.listed_at, "Data", lambda s: s.listed_at, descending=True),
+    "data": SortKey(Sale.listed_at, "Data do pedido", lambda s: s.listed_at, descending=True),
     "valor": SortKey(Sale.amount_sort, "Valor", lambda s: s.amount_cents or 0, descending=True),
     "origem": SortKey(Sale.platform, "Origem", lambda s: s.platform),
     "status": SortKey(Sale.status, "Status", lambda s: s.status),
@@ -183,5 +183,29 @@ def detail(sale_id: int):
         select(WebhookEvent).where(WebhookEvent.sale_id == sale.id).order_by(WebhookEvent.id)
     ).all()
     return render_template(
-        "sales/detail.html", sale=sale, links=links, events=events, statuses=STATUS_LABELS
+        "sales/detail.html",
+        sale=sale,
+        links=links,
+        events=events,
+        statuses=STATUS_LABELS,
+        ended=_ended(sale),
     )
+
+
+ENDED_LABELS = {
+    "refunded": "Reembolsada em",
+    "chargeback": "Chargeback em",
+    "canceled": "Cancelada em",
+}
+
+
+def _ended(sale: Sale) -> list[tuple[str, datetime]]:
+    """(label, when) of the refund, chargeback or cancellation of the sale, from its history
+    (the platform's event time), else its current status time."""
+    found = {}
+    for change in sale.history:
+        if change.to_status in ENDED_LABELS and change.to_status not in found:
+            found[change.to_status] = change.occurred_at or change.changed_at
+    if sale.status in ENDED_LABELS and sale.status not in found and sale.status_at:
+        found[sale.status] = sale.status_at
+    return [(ENDED_LABELS[status], when) for status, when in found.items()]

@@ -37,6 +37,7 @@ SALE_FIELDS = (
     "subscription_id",
     "recurrence_number",
     "parent_transaction_id",
+    "ordered_at",
 )
 
 

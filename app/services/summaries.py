@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-SALE_WHEN = "coalesce({r}.approved_at, {r}.status_at, {r}.created_at)"
+SALE_WHEN = "coalesce({r}.ordered_at, {r}.approved_at, {r}.status_at, {r}.created_at)"
 SALE_COLUMNS = (
+    "ordered_at",
     "approved_at",
     "status_at",
     "created_at",

@@ -72,6 +72,9 @@ class NormalizedEvent:
     # and access; and, for a Hotmart order bump, the transaction of the purchase it belongs to.
     extra_items: tuple[Item, ...] = ()
     parent_transaction_id: str | None = None
+    # When the buyer placed the order (the platform's order/creation date; None when the
+    # payload has none): the date /vendas shows, filters and sorts a sale by.
+    ordered_at: datetime | None = None
 
 
 TEST_PLATFORM = "platform"

@@ -242,6 +242,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         if is_bump
         else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
+        "ordered_at": _hotmart_date(purchase.get("order_date")),
     }
 
 

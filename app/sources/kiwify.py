@@ -284,6 +284,7 @@ def parse(body: dict) -> NormalizedEvent:
         recurrence_number=None,
         access_until=access_until,
         test_origin=_test_origin(order_id, customer.get("email")),
+        ordered_at=local_to_utc(body.get("created_at")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event
