@@ -177,6 +177,19 @@ def event_label(value: str | None) -> str:
     return EVENT_LABELS.get(code, "Evento da plataforma")
 
 
+def platform_label(value: str | None) -> str:
+    """``gestao_click`` → "Gestão Click", ``kiwify`` → "Kiwify" (the registries' labels)."""
+    from app.registry import INTEGRATIONS
+    from app.sources.registry import SOURCES
+
+    if not value:
+        return "—"
+    if value in SOURCES:
+        return SOURCES[value].label
+    labels = {i.name: i.label for i in INTEGRATIONS}
+    return labels.get(value, value.replace("_", " ").title())
+
+
 def payment_method(value: str | None) -> str:
     return PAYMENT_LABELS.get((value or "").lower(), value or "—")
 
@@ -230,6 +243,7 @@ def init_app(app: Flask) -> None:
     for f in (
         sale_status,
         event_label,
+        platform_label,
         payment_method,
         link_status,
         event_kind,

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.formatting import DISPLAY_TZ, PAYMENT_LABELS, local
+from app.formatting import DISPLAY_TZ, PAYMENT_LABELS, local, platform_label
 from app.models import Sale, SalesDaily
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
@@ -139,15 +139,6 @@ def _reais(cents: int) -> float:
     return round(cents / 100, 2)
 
 
-def _platform_label(name: str) -> str:
-    from app.sources.registry import SOURCES
-
-    source = SOURCES.get(name)
-    if source is not None:
-        return source.label
-    return {"gestao_click": "Gestão Click"}.get(name, name.replace("_", " ").title())
-
-
 def sales_rows(r: DateRange):
     """(day, platform, status, n, cents) of non-test BRL sales per São Paulo day."""
     return db.session.execute(
@@ -189,7 +180,7 @@ def revenue_chart(r: DateRange, rows) -> dict:
         key = (platform, _bucket(date.fromisoformat(day), r.grain))
         values[key] = round(values.get(key, 0) + _reais(int(cents)), 2)
         platforms.add(platform)
-    chart = _series(r, values, sorted(platforms), _platform_label)
+    chart = _series(r, values, sorted(platforms), platform_label)
     return {**chart, "type": "bar", "stacked": True, "money": True, "empty": not platforms}
 
 
