@@ -60,7 +60,12 @@ def _chart(page, name):
 
 
 def _fits(page):
-    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    """No sideways scroll: neither the page nor any table's own scroll area."""
+    return page.evaluate(
+        """() => document.documentElement.scrollWidth <= window.innerWidth &&
+        [...document.querySelectorAll('.table-responsive')].every(
+            (box) => box.scrollWidth <= box.clientWidth + 1)"""
+    )
 
 
 @pytest.mark.parametrize("path", ["/", "/relatorios"])
@@ -112,4 +117,99 @@ def test_date_range_changes_the_charts(live_app, page, path, tmp_path):
         assert _fits(page), width
         box = page.locator("#chart-receita").bounding_box()
         assert box and box["width"] <= width
+    assert page.console_errors == []
+
+
+def _column(page, label):
+    return [t.strip() for t in page.locator(f"tbody td[data-label='{label}']").all_inner_texts()]
+
+
+def test_clicking_headers_sorts_and_keeps_filters(live_app, page, tmp_path):
+    _seed(live_app)
+    db.session.add(_sale("MEDIA", 5, 17_000, platform="kiwify"))
+    db.session.commit()
+    base = live_app.live_url
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, base)
+    page.goto(base + "/vendas?status=approved")
+    valor = page.locator("th[data-sort-key=valor] a")
+    valor.click()
+    page.wait_for_url("**ordem=valor**")
+    assert "status=approved" in page.url  # the filter stays
+    header = page.locator("th[data-sort-key=valor]")
+    assert header.get_attribute("aria-sort") == "descending" and "▼" in header.inner_text()
+    values = _column(page, "Valor")
+    assert values == ["R$\xa0250,00", "R$\xa0170,00", "R$\xa0100,00"]
+    page.locator("th[data-sort-key=valor] a").click()
+    page.wait_for_url("**dir=asc**")
+    assert _column(page, "Valor") == list(reversed(values))
+    assert page.locator("th[data-sort-key=valor]").get_attribute("aria-sort") == "ascending"
+    assert page.locator("th[data-sort-key=data]").get_attribute("aria-sort") == "none"
+    # The filter form keeps the sort too.
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**dir=asc**")
+    assert _column(page, "Valor") == list(reversed(values))
+
+    from tests.conftest import WebhookSender, load_fixture
+
+    sender = WebhookSender(live_app.test_client())
+    sender("hotmart", "purchase_approved")
+    sender("kiwify", load_fixture("kiwify", "order_approved"))
+    page.goto(base + "/webhooks")
+    page.locator("th[data-sort-key=recebido] a").click()  # the default column flips
+    page.wait_for_url("**ordem=recebido&dir=asc**")
+    assert page.locator("th[data-sort-key=recebido]").get_attribute("aria-sort") == "ascending"
+
+    # On a phone the header is hidden: the filter form's "Ordenar por" does the same.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/vendas")
+    page.select_option("#ordem", "valor")
+    page.select_option("#dir", "asc")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**ordem=valor**")
+    assert _column(page, "Valor")[0] == "R$\xa050,00"
+    assert page.console_errors == []
+
+
+def test_pages_fit_and_the_navbar_is_one_line(live_app, page, tmp_path):
+    from tests.conftest import WebhookSender, load_fixture
+
+    _seed(live_app)
+    sender = WebhookSender(live_app.test_client())
+    sender("hotmart", "purchase_approved")
+    body = load_fixture("kirvano", "sale_approved")
+    body["customer"]["email"] = "um.nome.bem.comprido.de.comprador@exemplo-de-dominio.com.br"
+    sender("kirvano", body)
+    sender("hotmart", "purchase_refunded")
+    base = live_app.live_url
+    _login(page, base)
+    pages = ["/", "/vendas", "/ativacoes", "/webhooks", "/relatorios", "/configuracoes"]
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in pages:
+            page.goto(base + path)
+            name = path.strip("/") or "visao-geral"
+            page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+            assert _fits(page), (path, width)
+        sale = db.session.query(Sale).filter_by(transaction_id="REEMB").one()
+        page.goto(f"{base}/vendas/{sale.id}")
+        assert _fits(page), ("detail", width)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(base + "/vendas")
+    nav = page.locator("nav.navbar").bounding_box()
+    assert nav["height"] < 70  # one line: brand, links and "Sair" side by side
+    page.click("#nav-integrations")
+    menu = page.locator("#nav-integrations + .dropdown-menu")
+    assert menu.is_visible() and "Kommo" in menu.inner_text()
+    menu.locator("text=Hotmart").click()
+    page.wait_for_url("**/hotmart")
+    assert "active" in page.locator("#nav-integrations").get_attribute("class")
+    # Phone: the menu opens from the toggler and reaches the integrations.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/")
+    page.click(".navbar-toggler")
+    page.click("#nav-integrations")
+    page.locator("#nav-integrations + .dropdown-menu >> text=Gestão Click").click()
+    page.wait_for_url("**/gestao-click")
+    assert _fits(page)
     assert page.console_errors == []
