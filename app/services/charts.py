@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, PAYMENT_LABELS, local, platform_label
-from app.models import Sale, SalesDaily
+from app.models import SalesDaily
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
 
@@ -200,25 +200,27 @@ def refunds_chart(r: DateRange, rows) -> dict:
 
 
 def payment_chart(r: DateRange) -> dict:
-    """Approved sales per payment method in the range (count and R$)."""
-    when = Sale.listed_at
-    conditions = [
-        when >= r.since,
-        Sale.status.in_(GRANTING_STATUSES),
-        Sale.is_test.is_(False),
-        func.coalesce(Sale.currency, "BRL") == "BRL",
-    ]
-    if r.until is not None:
-        conditions.append(when < r.until)
-    method = func.lower(func.coalesce(Sale.payment_method, ""))
+    """Approved sales per payment method in the range (count and R$), from ``sales_daily``."""
     rows = db.session.execute(
-        select(method, func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0))
-        .where(*conditions)
-        .group_by(method)
+        select(
+            func.lower(SalesDaily.payment_method),
+            func.sum(SalesDaily.n),
+            func.sum(SalesDaily.amount_cents),
+        )
+        .where(
+            SalesDaily.day >= r.start.isoformat(),
+            SalesDaily.day <= r.end.isoformat(),
+            SalesDaily.is_test.is_(False),
+            SalesDaily.currency.in_(("BRL", "")),
+            SalesDaily.status.in_(GRANTING_STATUSES),
+        )
+        .group_by(func.lower(SalesDaily.payment_method))
     ).all()
     merged: dict[str, list[int]] = {}
     for value, n, cents in rows:
-        label = PAYMENT_LABELS.get(value, value or "Não informado") if value else "Não informado"
+        if not n:
+            continue
+        label = PAYMENT_LABELS.get(value, value) if value else "Não informado"
         entry = merged.setdefault(label, [0, 0])
         entry[0] += int(n)
         entry[1] += int(cents or 0)
