@@ -69,7 +69,8 @@ def test_revenue_is_bucketed_by_sao_paulo_day(app, today):
     revenue = built["revenue"]
     index = revenue["labels"].index("29/11/2026")
     assert revenue["datasets"][0]["data"][index] == 123.45
-    assert built["payments"]["labels"] == ["PIX"] and built["payments"]["datasets"][0]["data"] == [1]
+    payments = built["payments"]
+    assert payments["labels"] == ["PIX"] and payments["datasets"][0]["data"] == [1]
     assert built["refunds"]["empty"] and built["funnel"]["empty"]
 
 
