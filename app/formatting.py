@@ -115,6 +115,82 @@ REMOTE_STATUS_LABELS = {
 }
 
 
+# Platform event names (app/sources/*.py EVENTS), lower case without the ``myeduzz.`` prefix,
+# as a seller reads them; unknown names read "Evento da plataforma".
+_EVENT_GROUPS = {
+    "Compra aprovada": ("purchase_approved", "order_approved", "sale_approved", "invoice_paid"),
+    "Compra concluída": ("purchase_complete",),
+    "Reembolso": ("purchase_refunded", "order_refunded", "sale_refunded", "invoice_refunded"),
+    "Chargeback": ("purchase_chargeback", "chargeback", "sale_chargeback", "invoice_chargeback"),
+    "Compra cancelada": ("purchase_canceled", "invoice_canceled"),
+    "Pagamento recusado": ("order_rejected", "sale_refused", "invoice_refused"),
+    "Reclamação do comprador": ("purchase_protest",),
+    "Pagamento em atraso": ("purchase_delayed", "subscription_late", "invoice_overdue"),
+    "Assinatura vencida": ("subscription_expired",),
+    "Boleto gerado": ("purchase_billet_printed", "billet_created", "bank_slip_generated"),
+    "PIX gerado": ("pix_created", "pix_generated"),
+    "Pagamento expirado": (
+        "purchase_expired",
+        "pix_expired",
+        "bank_slip_expired",
+        "invoice_expired",
+    ),
+    "Carrinho abandonado": (
+        "purchase_out_of_shopping_cart",
+        "abandoned_cart",
+        "cart_abandonment",
+    ),
+    "Assinatura cancelada": (
+        "subscription_cancellation",
+        "subscription_canceled",
+        "contract_canceled",
+    ),
+    "Assinatura suspensa": ("contract_suspended",),
+    "Assinatura renovada": ("subscription_renewed",),
+    "Aguardando pagamento": (
+        "invoice_opened",
+        "invoice_open",
+        "invoice_waiting_payment",
+        "invoice_recovering",
+        "invoice_scheduled",
+    ),
+    "Reembolso solicitado": ("invoice_waiting_refund",),
+    "Pagamento renegociado": ("invoice_negotiated",),
+    "Troca de plano": ("switch_plan",),
+    "Data de cobrança alterada": ("update_subscription_charge_date",),
+    "Primeiro acesso à área de membros": ("club_first_access",),
+    "Módulo concluído": ("club_module_completed",),
+    "Pedido enviado": ("order_fulfillment",),
+    "Assinatura criada": ("contract_created",),
+    "Contrato atualizado": ("contract_updated",),
+    "Comissão processada": ("commission_processed",),
+    "Teste de conexão": ("ping",),
+    "Sincronização": ("sync",),
+}
+EVENT_LABELS = {code: label for label, codes in _EVENT_GROUPS.items() for code in codes}
+
+
+def event_label(value: str | None) -> str:
+    """``PURCHASE_REFUNDED`` → "Reembolso" (any platform's event name, in pt-BR)."""
+    if not value:
+        return "—"
+    code = value.strip().lower().removeprefix("myeduzz.")
+    return EVENT_LABELS.get(code, "Evento da plataforma")
+
+
+def platform_label(value: str | None) -> str:
+    """``gestao_click`` → "Gestão Click", ``kiwify`` → "Kiwify" (the registries' labels)."""
+    from app.registry import INTEGRATIONS
+    from app.sources.registry import SOURCES
+
+    if not value:
+        return "—"
+    if value in SOURCES:
+        return SOURCES[value].label
+    labels = {i.name: i.label for i in INTEGRATIONS}
+    return labels.get(value, value.replace("_", " ").title())
+
+
 def payment_method(value: str | None) -> str:
     return PAYMENT_LABELS.get((value or "").lower(), value or "—")
 
@@ -167,6 +243,8 @@ def phone(value: str | None) -> str:
 def init_app(app: Flask) -> None:
     for f in (
         sale_status,
+        event_label,
+        platform_label,
         payment_method,
         link_status,
         event_kind,

@@ -29,6 +29,7 @@ from app.models.types import utcnow
 from app.paging import paginate
 from app.security import safe_next
 from app.services import activation, audit, outbox, stats
+from app.sorting import SortKey, sort_from_args, sort_values
 from app.sources import PLATFORMS
 
 PER_PAGE = 50
@@ -85,6 +86,13 @@ def _query(f: dict):
 
 
 ORDER = [(ActivationLink.created_at, True), (ActivationLink.id, True)]
+# Header sorts, each backed by a (column, id) index (app.models.activation).
+SORTS = {
+    "criado": SortKey(
+        ActivationLink.created_at, "Criado", lambda link: link.created_at, descending=True
+    ),
+    "comprador": SortKey(ActivationLink.buyer_email, "Comprador", lambda link: link.buyer_email),
+}
 
 
 def _products() -> list[tuple[str, str]]:
@@ -102,11 +110,12 @@ def _products() -> list[tuple[str, str]]:
 @bp.get("/ativacoes")
 def index():
     f = _filters()
+    sort = sort_from_args(request.args, SORTS, "criado")
     page = paginate(
         _query(f).order_by(None).options(selectinload(ActivationLink.sale)),
-        order=ORDER,
+        order=sort.order(ActivationLink.id),
         per_page=PER_PAGE,
-        key=lambda link: [link.created_at, link.id],
+        key=sort_values(sort),
     )
     failed_emails = db.session.scalars(
         select(OutboxEmail)
@@ -130,6 +139,7 @@ def index():
         queued_emails=queued,
         smtp_configured=outbox.smtp_configured(),
         now=utcnow(),
+        sort=sort,
     )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 
 from app.dashboard import bp
 from app.registry import join_pt
-from app.services import outbox, overview, reconciliation_watch
+from app.services import charts, outbox, overview, reconciliation_watch
 from app.services import settings as settings_service
 from app.services import sync as sync_service
 from app.sources import PLATFORMS, SOURCES
@@ -98,10 +98,15 @@ def index():
         }
         for g in groups
     ]
+    period = charts.from_args(request.args)
+    data = overview.build(since=period.since, until=period.until)
     return render_template(
         "dashboard/index.html",
         integrations=integrations,
-        data=overview.build(days=30),
+        data=data,
+        period=period,
+        presets=charts.PRESETS,
+        charts=charts.build(period, data.funnel),
         sections=SECTIONS,
         failed_syncs=sync_service.recent_failures(hours=24),
         smtp_configured=outbox.smtp_configured(),

@@ -17,6 +17,7 @@ from app.paging import paginate
 from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
+from app.sorting import SortKey, sort_from_args, sort_values
 from app.sources import PLATFORMS, SOURCES
 from app.webhooks import http_status
 
@@ -64,6 +65,14 @@ def rejection_help(platform: str, reason: str) -> str:
     return source.invalid_proof_help
 
 
+# Header sorts, each backed by a (column, id) index (app.models.webhooks).
+SORTS = {
+    "recebido": SortKey(WebhookEvent.received_at, "Recebido", lambda e: e.received_at, True),
+    "plataforma": SortKey(WebhookEvent.platform, "Plataforma", lambda e: e.platform),
+    "status": SortKey(WebhookEvent.status, "Status", lambda e: e.status),
+}
+
+
 @bp.get("/webhooks")
 def index():
     platform = request.args.get("platform", "")
@@ -83,11 +92,12 @@ def index():
                 db.func.lower(WebhookEvent.event_type).like(like),
             )
         )
+    sort = sort_from_args(request.args, SORTS, "recebido")
     page = paginate(
         stmt,
-        order=[(WebhookEvent.received_at, True), (WebhookEvent.id, True)],
+        order=sort.order(WebhookEvent.id),
         per_page=PER_PAGE,
-        key=lambda event: [event.received_at, event.id],
+        key=sort_values(sort),
     )
     secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(
@@ -102,6 +112,7 @@ def index():
         secrets=secrets,
         rejections=service.rejections(),
         rejection_help=rejection_help,
+        sort=sort,
     )
 
 

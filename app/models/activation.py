@@ -30,6 +30,7 @@ class ActivationLink(db.Model):
         Index("ix_activation_links_sale_email_status", "sale_id", "buyer_email", "status"),
         Index("ix_activation_links_status_expires", "status", "expires_at"),
         Index("ix_activation_links_created_id", "created_at", "id"),
+        Index("ix_activation_links_email_id", "buyer_email", "id"),  # /ativacoes sort
         # Covers the median time to activate (used links by creation time).
         Index(
             "ix_activation_links_status_created_used",

@@ -44,9 +44,15 @@ class Sale(db.Model):
         # overview's latest sales and the partial first day of its window).
         Index(
             "ix_sales_when_id",
-            func.coalesce(text("approved_at"), text("status_at"), text("created_at")),
+            func.coalesce(
+                text("ordered_at"), text("approved_at"), text("status_at"), text("created_at")
+            ),
             "id",
         ),
+        # Header sorts of /vendas (app.sales_pages.routes.SORTS), keyset pages at size.
+        Index("ix_sales_amount_id", func.coalesce(text("amount_cents"), text("0")), "id"),
+        Index("ix_sales_platform_id", "platform", "id"),
+        Index("ix_sales_status_id", "status", "id"),
         # Covers the overview's revoked count (status changes in the window).
         Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
         # Reconciliation (app.services.reconciliation): approved sales by approval date.
@@ -89,6 +95,8 @@ class Sale(db.Model):
     # every total, shown only when a filter asks for tests.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false(), index=True)
     source: Mapped[str] = mapped_column(String(16), default="webhook")  # webhook | sync
+    # When the buyer ordered (the platform's order/creation date), when known.
+    ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Time of the event that set the current status (orders out-of-order deliveries).
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -101,15 +109,26 @@ class Sale(db.Model):
 
     @hybrid_property
     def listed_at(self):
-        """The date lists show, sort and filter a sale by: approval, else the last status
-        change (a refund or cancellation seen first), else when it was recorded. In SQL the
-        same ``coalesce`` the ``ix_sales_when_id`` expression index holds."""
-        return self.approved_at or self.status_at or self.created_at
+        """The date lists show, sort and filter a sale by: the order date, else approval,
+        else the last status change (a refund or cancellation seen first), else when it was
+        recorded. In SQL the same ``coalesce`` the ``ix_sales_when_id`` expression index
+        and the ``sales_daily`` triggers (``app.services.summaries.SALE_WHEN``) hold."""
+        return self.ordered_at or self.approved_at or self.status_at or self.created_at
 
     @listed_at.inplace.expression
     @classmethod
     def _listed_at_expression(cls):
-        return func.coalesce(cls.approved_at, cls.status_at, cls.created_at)
+        return func.coalesce(cls.ordered_at, cls.approved_at, cls.status_at, cls.created_at)
+
+    @hybrid_property
+    def amount_sort(self):
+        """The amount /vendas sorts by: a sale without one as zero (``ix_sales_amount_id``)."""
+        return self.amount_cents or 0
+
+    @amount_sort.inplace.expression
+    @classmethod
+    def _amount_sort_expression(cls):
+        return func.coalesce(cls.amount_cents, 0)
 
     @property
     def tracking_items(self) -> list[tuple[str, str]]:

@@ -16,7 +16,8 @@ from app.extensions import db
 
 
 class SalesDaily(db.Model):
-    """Sales per São Paulo day of ``coalesce(approved_at, status_at, created_at)``."""
+    """Sales per São Paulo day of ``Sale.listed_at`` (order date, else approval, …), platform,
+    status, currency, test flag and payment method (the charts' "por forma de pagamento")."""
 
     __tablename__ = "sales_daily"
 
@@ -25,6 +26,7 @@ class SalesDaily(db.Model):
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     currency: Mapped[str] = mapped_column(String(8), primary_key=True)
     is_test: Mapped[bool] = mapped_column(primary_key=True)
+    payment_method: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     n: Mapped[int] = mapped_column(Integer, default=0)
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -26,6 +26,9 @@ class WebhookEvent(db.Model):
         UniqueConstraint("platform", "dedupe_key"),
         Index("ix_webhook_events_status_received", "status", "received_at"),
         Index("ix_webhook_events_received_id", "received_at", "id"),
+        # /webhooks header sorts.
+        Index("ix_webhook_events_platform_id", "platform", "id"),
+        Index("ix_webhook_events_status_id", "status", "id"),
         Index("ix_webhook_events_platform_received", "platform", "received_at", "id"),
     )
 

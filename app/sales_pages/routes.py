@@ -13,11 +13,20 @@ from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import paginate
 from app.sales_pages import bp
+from app.sorting import SortKey, sort_from_args, sort_values
 
 PER_PAGE = 50
 STATUS_LABELS = SALE_STATUS_LABELS
 # Test deliveries (the platforms' own test tools and "Enviar teste") are hidden unless asked.
 TEST_FILTERS = {"": "Sem testes", "incluir": "Com testes", "apenas": "Só testes"}
+# Header sorts, each backed by an index (app.models.sales): the list's date, the amount
+# (a sale without one sorts as zero), the platform and the status.
+SORTS = {
+    "data": SortKey(Sale.listed_at, "Data do pedido", lambda s: s.listed_at, descending=True),
+    "valor": SortKey(Sale.amount_sort, "Valor", lambda s: s.amount_cents or 0, descending=True),
+    "origem": SortKey(Sale.platform, "Origem", lambda s: s.platform),
+    "status": SortKey(Sale.status, "Status", lambda s: s.status),
+}
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:
@@ -109,7 +118,6 @@ def _conditions(f) -> list:
 def index():
     f = _filters()
     conditions = _conditions(f)
-    when = Sale.listed_at
     summary = _summary(f)
     if summary is not None:
         table, where = summary
@@ -141,12 +149,13 @@ def index():
             .where(*conditions, Sale.status.in_(GRANTING_STATUSES), Sale.is_test.is_(False))
             .group_by(Sale.currency)
         ).all()
+    sort = sort_from_args(request.args, SORTS, "data")
     page = paginate(
         select(Sale).where(*conditions),
-        order=[(when, True), (Sale.id, True)],
+        order=sort.order(Sale.id),
         per_page=PER_PAGE,
         total=total,
-        key=lambda sale: [sale.listed_at, sale.id],
+        key=sort_values(sort),
     )
     return render_template(
         "sales/index.html",
@@ -156,6 +165,7 @@ def index():
         statuses=STATUS_LABELS,
         totals=totals,
         test_filters=TEST_FILTERS,
+        sort=sort,
     )
 
 
@@ -173,5 +183,29 @@ def detail(sale_id: int):
         select(WebhookEvent).where(WebhookEvent.sale_id == sale.id).order_by(WebhookEvent.id)
     ).all()
     return render_template(
-        "sales/detail.html", sale=sale, links=links, events=events, statuses=STATUS_LABELS
+        "sales/detail.html",
+        sale=sale,
+        links=links,
+        events=events,
+        statuses=STATUS_LABELS,
+        ended=_ended(sale),
     )
+
+
+ENDED_LABELS = {
+    "refunded": "Reembolsada em",
+    "chargeback": "Chargeback em",
+    "canceled": "Cancelada em",
+}
+
+
+def _ended(sale: Sale) -> list[tuple[str, datetime]]:
+    """(label, when) of the refund, chargeback or cancellation of the sale, from its history
+    (the platform's event time), else its current status time."""
+    found = {}
+    for change in sale.history:
+        if change.to_status in ENDED_LABELS and change.to_status not in found:
+            found[change.to_status] = change.occurred_at or change.changed_at
+    if sale.status in ENDED_LABELS and sale.status not in found and sale.status_at:
+        found[sale.status] = sale.status_at
+    return [(ENDED_LABELS[status], when) for status, when in found.items()]

@@ -76,6 +76,7 @@ def sale_fields(item: dict, ucodes: dict[str, str]) -> dict[str, Any] | None:
             or (ucodes.get(product_id) if product_id else None)
             or product_id,
             "product_name": text(product.get("name")),
+            "ordered_at": order_at,
             "offer_code": text(dig(purchase, "offer", "code")),
             "amount_cents": decimal_to_cents(price.get("value")),
             "currency": normalize_currency(price.get("currency_code"))

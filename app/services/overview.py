@@ -30,14 +30,16 @@ class Overview:
     recent_sales: list[Sale]
 
 
-def approved_totals(since: datetime) -> tuple[int, int]:
-    """Count and BRL revenue of the non-test sales granting access whose time is >= since:
-    whole São Paulo days from the ``sales_daily`` summary, the partial first day from the
-    sales themselves (by the ``ix_sales_when_id`` index)."""
+def approved_totals(since: datetime, until: datetime | None = None) -> tuple[int, int]:
+    """Count and BRL revenue of the non-test sales granting access whose time is >= since
+    (and < until, a São Paulo midnight): whole São Paulo days from the ``sales_daily``
+    summary, the partial first day from the sales themselves (by the ``ix_sales_when_id``
+    index)."""
     from app.formatting import local
     from app.services.stats import _next_local_midnight
 
     boundary = _next_local_midnight(since)
+    last_day = [SalesDaily.day < local(until).date().isoformat()] if until is not None else []
     summary = db.session.execute(
         select(
             func.coalesce(func.sum(SalesDaily.n), 0),
@@ -47,6 +49,7 @@ def approved_totals(since: datetime) -> tuple[int, int]:
             SalesDaily.status.in_(GRANTING_STATUSES),
             SalesDaily.currency.in_(("BRL", "")),
             SalesDaily.is_test.is_(False),
+            *last_day,
         )
     ).one()
     when = Sale.listed_at
@@ -54,7 +57,7 @@ def approved_totals(since: datetime) -> tuple[int, int]:
         select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount_cents), 0)).where(
             Sale.status.in_(GRANTING_STATUSES),
             when >= since,
-            when < boundary,
+            when < (min(boundary, until) if until is not None else boundary),
             func.coalesce(Sale.currency, "BRL") == "BRL",
             Sale.is_test.is_(False),
         )
@@ -62,15 +65,19 @@ def approved_totals(since: datetime) -> tuple[int, int]:
     return int(summary[0]) + int(edge[0] or 0), int(summary[1]) + int(edge[1] or 0)
 
 
-def build(days: int = 30) -> Overview:
-    since = utcnow() - timedelta(days=days)
+def build(days: int = 30, since: datetime | None = None, until: datetime | None = None):
+    """The overview's figures for the ``days`` before now, or from ``since`` to ``until``."""
+    since = since if since is not None else utcnow() - timedelta(days=days)
     when = Sale.listed_at
-    approved = approved_totals(since)
+    approved = approved_totals(since, until)
+    revoked_when = [Sale.status_at >= since]
+    if until is not None:
+        revoked_when.append(Sale.status_at < until)
     revoked = db.session.scalar(
         select(func.count(Sale.id)).where(
             Sale.status.in_(REVOKED_STATUSES),
             Sale.approved_at.is_not(None),  # only sales that had granted access
-            Sale.status_at >= since,
+            *revoked_when,
             Sale.is_test.is_(False),
         )
     )
@@ -86,7 +93,7 @@ def build(days: int = 30) -> Overview:
         approved_count=approved[0],
         revenue_cents=approved[1],
         revoked_count=revoked or 0,
-        funnel=stats.funnel(since=since),
+        funnel=stats.funnel(since=since, until=until),
         failed_webhooks=db.session.scalar(
             select(func.count(WebhookEvent.id)).where(WebhookEvent.status == EVENT_FAILED)
         )

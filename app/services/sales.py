@@ -40,6 +40,7 @@ SALE_FIELDS = (
     "recurrence_number",
     "parent_transaction_id",
     *TRACKING_FIELDS,  # utm_*, src, sck, xcod
+    "ordered_at",
 )
 
 

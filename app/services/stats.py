@@ -170,12 +170,16 @@ def _next_local_midnight(moment: datetime) -> datetime:
 
 
 def _link_groups(
-    since: datetime | None, platform: str | None, product_id: str | None, keys: tuple[str, ...]
+    since: datetime | None,
+    platform: str | None,
+    product_id: str | None,
+    keys: tuple[str, ...],
+    until: datetime | None = None,
 ) -> dict[tuple, dict]:
     """Link counts grouped by ``keys`` (of "day", "platform", "product"), from the
     ``activation_daily`` summary for whole São Paulo days plus the links themselves for the
     partial first day of the window; pending links already past their expiry read as expired
-    (the cleanup job marks them later)."""
+    (the cleanup job marks them later). ``until`` (a São Paulo midnight) ends the window."""
     from app.models import ActivationDaily as D
 
     groups: dict[tuple, dict] = {}
@@ -205,6 +209,10 @@ def _link_groups(
         where.append(D.platform == platform)
     if product_id:
         where.append(D.product_id == product_id)
+    if until is not None:
+        from app.formatting import local
+
+        where.append(D.day < local(until).date().isoformat())
     stmt = (
         select(
             *(summary_cols[k].label(k) for k in keys),
@@ -234,6 +242,8 @@ def _link_groups(
             continue
         if boundary is not None and created_at < boundary:
             continue
+        if until is not None and created_at >= until:
+            continue
         if (platform and link_platform != platform) or (product_id and link_product != product_id):
             continue
         values = {
@@ -251,7 +261,10 @@ def _link_groups(
                 func.max(ActivationLink.product_name).label("name"),
                 *_counts_columns(),
             )
-            .where(*_where(since, platform, product_id), ActivationLink.created_at < boundary)
+            .where(
+                *_where(since, platform, product_id),
+                ActivationLink.created_at < (min(boundary, until) if until else boundary),
+            )
             .group_by(*(link_cols[k] for k in keys))
         )
         for row in db.session.execute(edge):
@@ -266,24 +279,34 @@ class _Counts:
 
 
 def funnel(
-    since: datetime | None = None, platform: str | None = None, product_id: str | None = None
+    since: datetime | None = None,
+    platform: str | None = None,
+    product_id: str | None = None,
+    until: datetime | None = None,
 ) -> Funnel:
-    entry = _link_groups(since, platform, product_id, ()).get(()) or dict.fromkeys(COUNT_NAMES, 0)
-    return Funnel(
-        **{c: entry[c] for c in COUNT_NAMES},
-        median_seconds_to_activate=_median_since(since)
-        if not platform and not product_id
-        else median_time_to_activate(_where(since, platform, product_id)),
+    """The funnel of links created from ``since`` (to ``until``, a São Paulo midnight)."""
+    entry = _link_groups(since, platform, product_id, (), until=until).get(()) or dict.fromkeys(
+        COUNT_NAMES, 0
     )
+    if platform or product_id or until is not None:
+        conditions = _where(since, platform, product_id)
+        if until is not None:
+            conditions.append(ActivationLink.created_at < until)
+        median = median_time_to_activate(conditions)
+    else:
+        median = _median_since(since)
+    return Funnel(**{c: entry[c] for c in COUNT_NAMES}, median_seconds_to_activate=median)
 
 
-def by_platform(since: datetime | None = None) -> list[dict]:
-    groups = _link_groups(since, None, None, ("platform",))
+def by_platform(since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+    groups = _link_groups(since, None, None, ("platform",), until=until)
     return [_row_dict(_Counts(groups[key]), key=key[0]) for key in sorted(groups)]
 
 
-def by_product(since: datetime | None = None, limit: int = 20) -> list[dict]:
-    groups = _link_groups(since, None, None, ("platform", "product"))
+def by_product(
+    since: datetime | None = None, limit: int = 20, until: datetime | None = None
+) -> list[dict]:
+    groups = _link_groups(since, None, None, ("platform", "product"), until=until)
     ranked = sorted(groups.items(), key=lambda item: (-item[1]["created"], item[0]))[:limit]
     result = []
     for (platform, product), entry in ranked:

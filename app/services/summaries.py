@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-SALE_WHEN = "coalesce({r}.approved_at, {r}.status_at, {r}.created_at)"
+SALE_WHEN = "coalesce({r}.ordered_at, {r}.approved_at, {r}.status_at, {r}.created_at)"
 SALE_COLUMNS = (
+    "ordered_at",
     "approved_at",
     "status_at",
     "created_at",
@@ -19,6 +20,7 @@ SALE_COLUMNS = (
     "currency",
     "is_test",
     "amount_cents",
+    "payment_method",
 )
 LINK_COLUMNS = (
     "used_at",
@@ -47,10 +49,12 @@ def _false(dialect: str) -> str:
 def _sales_upsert(dialect: str, r: str, sign: str) -> str:
     day = _day(dialect, SALE_WHEN.format(r=r))
     return (
-        "INSERT INTO sales_daily (day, platform, status, currency, is_test, n, amount_cents) "
+        "INSERT INTO sales_daily "
+        "(day, platform, status, currency, is_test, payment_method, n, amount_cents) "
         f"SELECT {day}, {r}.platform, {r}.status, coalesce({r}.currency, ''), {r}.is_test, "
-        f"{sign}1, {sign}coalesce({r}.amount_cents, 0) WHERE true "
-        "ON CONFLICT (day, platform, status, currency, is_test) DO UPDATE SET "
+        f"coalesce({r}.payment_method, ''), {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        "WHERE true ON CONFLICT (day, platform, status, currency, is_test, payment_method) "
+        "DO UPDATE SET "
         "n = sales_daily.n + excluded.n, "
         "amount_cents = sales_daily.amount_cents + excluded.amount_cents"
     )
@@ -267,8 +271,9 @@ def recompute_statements(dialect: str) -> dict[str, str]:
     return {
         "sales_daily": (
             f"SELECT {day} AS day, s.platform, s.status, coalesce(s.currency, '') AS currency, "
-            "s.is_test, count(*) AS n, sum(coalesce(s.amount_cents, 0)) AS amount_cents "
-            "FROM sales s GROUP BY 1, 2, 3, 4, 5"
+            "s.is_test, coalesce(s.payment_method, '') AS payment_method, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            "FROM sales s GROUP BY 1, 2, 3, 4, 5, 6"
         ),
         "sales_totals": (
             "SELECT s.platform, s.status, coalesce(s.currency, '') AS currency, s.is_test, "
@@ -301,7 +306,7 @@ def recompute_statements(dialect: str) -> dict[str, str]:
 
 
 COLUMNS = {
-    "sales_daily": "day, platform, status, currency, is_test, n, amount_cents",
+    "sales_daily": "day, platform, status, currency, is_test, payment_method, n, amount_cents",
     "sales_totals": "platform, status, currency, is_test, n, amount_cents",
     "activation_daily": "day, platform, product_id, product_name, " + ", ".join(LINK_COUNT_NAMES),
     "activation_hours": "day, hours, n",

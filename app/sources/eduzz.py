@@ -341,6 +341,7 @@ def _parse_v3(body: dict) -> NormalizedEvent:
         payment_method=_payment_method(data.get("paymentMethod"))
         or _payment_method(dig(contract, "payment", "method")),
         occurred_at=occurred_at,
+        ordered_at=None if (is_cart or is_contract) else local_to_utc(data.get("createdAt")),
         subscription_id=text(contract.get("id")),
         recurrence_number=recurrence,
         is_order_bump=is_bump,

@@ -142,6 +142,7 @@ def parse(body: dict) -> NormalizedEvent:
         payment_method=LEGACY_PAYMENT_METHODS.get(as_int(body.get("trans_paymentmethod"))),
         occurred_at=(_legacy_when(body, "paid") if kind is Kind.GRANT else None)
         or _legacy_when(body, "create"),
+        ordered_at=_legacy_when(body, "create"),
         subscription_id=text(body.get("recurrence_cod")),
         recurrence_number=None,
         test_origin=TEST_PLATFORM if test else panel_test(transaction_id),

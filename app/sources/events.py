@@ -81,6 +81,9 @@ class NormalizedEvent:
     src: str | None = None
     sck: str | None = None
     xcod: str | None = None
+    # When the buyer placed the order (the platform's order/creation date; None when the
+    # payload has none): the date /vendas shows, filters and sorts a sale by.
+    ordered_at: datetime | None = None
 
 
 TEST_PLATFORM = "platform"

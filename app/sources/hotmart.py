@@ -244,6 +244,7 @@ def _purchase_fields(data: dict) -> dict[str, Any]:
         else None,
         "approved_at": _hotmart_date(purchase.get("approved_date")),
         **tracking.hotmart_origin(purchase, data),
+        "ordered_at": _hotmart_date(purchase.get("order_date")),
     }
 
 

@@ -274,6 +274,7 @@ def parse(body: dict) -> NormalizedEvent:
         payment_method=normalize_payment_method(payment.get("method"))
         or normalize_payment_method(body.get("payment_method")),
         occurred_at=occurred_at,
+        ordered_at=created_at,
         subscription_id=None,
         recurrence_number=charge_number,
         is_order_bump=is_bump,

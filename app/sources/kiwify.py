@@ -286,6 +286,7 @@ def parse(body: dict) -> NormalizedEvent:
         access_until=access_until,
         test_origin=_test_origin(order_id, customer.get("email")),
         **tracking.flat(body.get("TrackingParameters")),
+        ordered_at=local_to_utc(body.get("created_at")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

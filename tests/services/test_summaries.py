@@ -13,7 +13,7 @@ from app.models.types import utcnow
 from app.services import overview, stats, summaries
 
 TABLES = {
-    "sales_daily": ("day", "platform", "status", "currency", "is_test"),
+    "sales_daily": ("day", "platform", "status", "currency", "is_test", "payment_method"),
     "sales_totals": ("platform", "status", "currency", "is_test"),
     "activation_daily": ("day", "platform", "product_id", "product_name"),
     "activation_hours": ("day", "hours"),

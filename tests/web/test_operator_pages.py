@@ -200,7 +200,7 @@ def test_overview_shows_figures_alerts_and_recent_sales(operator, send_webhook):
     send_webhook("hotmart", body)  # 422, stored as failed
     page = operator.get("/").get_data(as_text=True)
     assert "R$\xa0197,00" in page  # the refunded Kiwify sale is not revenue
-    assert "1 evento(s) de webhook com falha" in page
+    assert "1 evento de webhook com falha aguarda" in page
     assert "Reembolsada" in page and "Aprovada" in page
     assert "Configurado" in page  # webhook secrets of Kiwify/Kirvano are set
 
