@@ -161,6 +161,7 @@ class _LocalWindows:
     def __init__(self):
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, int], tuple[int, int, int]] = {}
+        self._pruned = -1
 
     def hit(self, key: str, amount: int, seconds: int, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -176,9 +177,15 @@ class _LocalWindows:
                 self._counts[slot] = (start, previous, current)
                 return False
             self._counts[slot] = (start, previous, current + 1)
-            if len(self._counts) > 50_000:  # many addresses: drop the windows that are over
+            if len(self._counts) > 50_000 and self._pruned != window:
+                # Many addresses: drop the windows that are over, once per window (a scan per
+                # hit would stall every delivery behind the lock); past twice the cap the
+                # counts start again rather than grow without bound.
+                self._pruned = window
                 for stale in [k for k, v in self._counts.items() if v[0] < window - 1]:
                     del self._counts[stale]
+                if len(self._counts) > 100_000:
+                    self._counts.clear()
             return True
 
     def clear(self) -> None:

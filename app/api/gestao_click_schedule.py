@@ -68,7 +68,7 @@ def _minutes(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         abort(400, description="interval_minutes deve ser um número inteiro de minutos.")
     text = str(value).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         abort(400, description="interval_minutes deve ser um número inteiro de minutos.")
     minutes = int(text)
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
@@ -103,7 +103,7 @@ def gestao_click_set_schedule():
     jobs = _jobs()
     wanted = payload.get("resources")
     if wanted is not None:
-        if not isinstance(wanted, list) or not wanted or not all(w in jobs for w in wanted):
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) and w in jobs for w in wanted):
             abort(400, description="resources deve ser uma lista com sales, clients e/ou products.")
         jobs = {r: jobs[r] for r in wanted}
     current = _state()["resources"]

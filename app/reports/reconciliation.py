@@ -25,6 +25,9 @@ def section(days: int) -> dict:
     }
 
 
+PERIOD_ARGS = ("periodo", "de", "ate")  # app.services.charts.from_args
+
+
 def _days() -> int:
     try:
         days = int(request.form.get("dias") or reconciliation.DEFAULT_DAYS)
@@ -40,7 +43,9 @@ def _plural(n: int, one: str, many: str) -> str:
 @bp.post("/relatorios/vendas-sem-acesso")
 def send_links():
     days = _days()
-    back = redirect(url_for("reports.index", dias=days, _anchor=ANCHOR))
+    # Back to the page's own date range (the form carries it): ?dias= is not one.
+    period = {k: request.form[k][:20] for k in PERIOD_ARGS if request.form.get(k)}
+    back = redirect(url_for("reports.index", **period, _anchor=ANCHOR))
     if request.form.get("all") == "1":
         ids = None
     else:

@@ -202,7 +202,7 @@ class KommoPusher:
     def cart(self, d: AutomationDelivery, data: dict) -> Any:
         status = int_setting("KOMMO_CART_STATUS_ID")
         if status is None:
-            return Cancel("Etapa de recuperação (KOMMO_CART_STATUS_ID) não configurada.")
+            return Cancel("A etapa de recuperação de carrinhos não está configurada em Automações.")
         contact_id = self.contact(d, data)
         if d.remote_lead_id is None:
             self.new_lead(d, {**data, "cart": True}, contact_id, status)

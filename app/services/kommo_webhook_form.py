@@ -49,6 +49,9 @@ class Change:
         return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
+MAX_DEPTH = 8  # levels of [..] in one key; deeper is not a Kommo delivery
+
+
 def _listify(value: Any) -> Any:
     """``{"0": a, "1": b}`` → ``[a, b]`` (keys all digits), recursively."""
     if not isinstance(value, dict):
@@ -84,6 +87,8 @@ def parse(raw: bytes) -> dict[str, Any]:
         if match is None:
             raise MalformedDelivery(f"Chave inválida no formulário: {key[:80]!r}.")
         path = [match.group(1), *PART.findall(match.group(2))]
+        if len(path) > MAX_DEPTH:  # Kommo nests four levels (leads[update][0][custom_fields]…)
+            raise MalformedDelivery(f"Chave aninhada demais no formulário: {key[:80]!r}.")
         node = root
         for part in path[:-1]:
             child = node.get(part)

@@ -160,6 +160,7 @@ def _store(values: dict[str, Any]) -> Received:
         db.session.rollback()
         existing = inbox._find(PLATFORM, values["dedupe_key"])
         inbox._count_duplicate(existing)
+        db.session.commit()
         return Received(Outcome.DUPLICATE, event_id=existing.id if existing else None)
     return Received(Outcome.ACCEPTED, event_id=row.id)
 

@@ -286,9 +286,11 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
             values = {"status": OUTBOX_SENT, "sent_at": utcnow(), "last_error": None}
             if item.ref_type in SINGLE_USE_REFS:
                 values["body_text"] = values["body_html"] = REDACTED_BODY  # no live token at rest
-            _record(item, **values)
-            counts["sent"] += 1
+            # Counted before it is recorded: a sent e-mail whose result fails to write is not
+            # handed back as due now (it waits for its send lease instead of going out again).
             done += 1
+            counts["sent"] += 1
+            _record(item, **values)
     finally:
         _release([item.id for item in items[done:]])
         if host is not None:

@@ -721,7 +721,10 @@ def _exhausted(row: WebhookEvent) -> dict:
 
 def _record_outcomes(updates: list[dict]) -> None:
     """The batch's rows updated in one ``executemany`` per set of columns (one round trip on
-    PostgreSQL with psycopg's pipeline) instead of one UPDATE per event."""
+    PostgreSQL with psycopg's pipeline) instead of one UPDATE per event. The session's pending
+    changes (an access's ``access_until``, a Kommo lead's new status) are flushed first: the
+    ``expire_all`` below would otherwise drop them."""
+    db.session.flush()
     table = WebhookEvent.__table__
     by_columns: dict[tuple, list[dict]] = {}
     for values in updates:

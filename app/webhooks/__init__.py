@@ -60,16 +60,16 @@ def _rate_limited(platform: str):
 
 @bp.post("/webhook/<platform>")
 def receive(platform: str):
-    refused = _rate_limited(platform)
-    if refused is not None:
-        return refused
-    if platform not in SOURCES:
+    if platform not in SOURCES:  # before counting: made-up names get no counters of their own
         return jsonify(
             {
                 "success": False,
                 "error": {"code": "not_found", "message": "Plataforma desconhecida."},
             }
         ), 404
+    refused = _rate_limited(platform)
+    if refused is not None:
+        return refused
     raw = request.get_data(cache=True)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and len(raw) >= limit:

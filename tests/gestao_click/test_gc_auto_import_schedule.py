@@ -82,6 +82,8 @@ def test_setting_the_schedule_stores_it_for_every_resource(gc_app, op):
         {"interval_minutes": 10, "resources": ["invoices"]},
         {"interval_minutes": 10, "resources": []},
         {"interval_minutes": 10, "foo": 1},
+        {"interval_minutes": "²"},  # a Unicode digit int() refuses
+        {"interval_minutes": 10, "resources": [{}]},  # unhashable
     ],
 )
 def test_invalid_schedules_are_400_with_a_message(op, body):

@@ -233,7 +233,14 @@ def test_no_secret_configured_is_a_clear_401(app_factory):
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"leads": {"add": []}}', b"\xff\xfe not utf-8", b"", b"hello=world", b"a[=1&&&"],
+    [
+        b'{"leads": {"add": []}}',
+        b"\xff\xfe not utf-8",
+        b"",
+        b"hello=world",
+        b"a[=1&&&",
+        b"leads" + b"[x]" * 1000 + b"=1",  # nested past any Kommo key: no RecursionError
+    ],
 )
 def test_malformed_bodies_are_4xx_and_stored_for_reading(post, body):
     resp = post(body)

@@ -287,3 +287,15 @@ def test_smtp_down_keeps_link_and_the_email_is_delivered_later(app_factory, smtp
         assert len(smtp_server.messages) == 1
         assert "/ativar/" in smtp_server.text_of(smtp_server.messages[0])
         assert db.session.scalar(select(ActivationLink)).sent_at is not None
+
+
+def test_made_up_platforms_are_404_and_spend_no_real_platform_budget(app_factory):
+    from tests.conftest import WEBHOOK_SECRETS, WebhookSender
+
+    app = app_factory(**WEBHOOK_SECRETS, WEBHOOK_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        client = app.test_client()
+        for i in range(10):
+            assert client.post(f"/webhook/nope{i}", data=b"{}").status_code == 404
+        sender = WebhookSender(client)
+        assert [sender("hotmart", "unknown_event").status_code for _ in range(3)] == [200] * 3

@@ -303,3 +303,27 @@ def test_a_poison_event_that_kills_processing_ends_failed_and_stays_replayable(
     db.session.rollback()
     assert db.session.get(WebhookEvent, event_id).status == "processed"
     assert count(Sale) == 1
+
+
+def test_a_batch_keeps_the_changes_it_did_not_flush_itself(background, drain):
+    """A subscription cancelled with paid time left keeps its ``access_until`` when the
+    worker processes it in a batch (the batch's direct UPDATE of the events used to drop the
+    session's unflushed changes)."""
+    from app.models import Access
+    from app.services import accounts
+
+    accounts.create_user("carla@example.com", "senha-da-carla-1", name="Carla")
+    db.session.commit()
+    sender = WebhookSender(background.test_client())
+    assert sender("hotmart", "purchase_approved_renewal").status_code == 200
+    drain()
+    cancellation = load_fixture("hotmart", "subscription_cancellation")
+    next_charge = utcnow() + timedelta(days=20)
+    cancellation["data"]["date_next_charge"] = int(next_charge.timestamp() * 1000)
+    assert sender("hotmart", cancellation).get_json() == {"status": "accepted"}
+    drain()
+    db.session.rollback()
+    access = db.session.scalar(select(Access))
+    assert access.status == "active"
+    assert access.access_until is not None
+    assert abs((access.access_until - next_charge).total_seconds()) < 1
