@@ -8,8 +8,10 @@ Every message is for the seller, in pt-BR.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -86,9 +88,37 @@ def _explain(exc: APIError) -> str:
     return f"O Kommo respondeu com erro: {detail or exc}."
 
 
+STATUS_TTL = 300.0  # seconds /kommo reuses Kommo's answer (a page view is not worth a request)
+
+
+def _status_cache() -> dict[str, tuple[float, dict]]:
+    """This app's copy of Kommo's last answers (per app: tests build one app each)."""
+    return current_app.extensions.setdefault("kommo_webhook_status", {})
+
+
+def forget_status() -> None:
+    _status_cache().clear()
+
+
 def status() -> dict:
-    """What /kommo shows: is a token set, and is its URL subscribed (one GET, only then)."""
+    """What /kommo shows: is a token set, and is its URL subscribed (one GET, only then; the
+    answer is kept ``STATUS_TTL`` seconds per destination, dropped when registering)."""
     token = settings_service.get(SECRET_KEY)
+    if token and kommo.is_configured():
+        key = hashlib.sha256(f"{destination(token)}|{kommo.credentials()}".encode()).hexdigest()
+        cache = _status_cache()
+        cached = cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < STATUS_TTL:
+            return dict(cached[1])
+        out = _status(token)
+        if out["error"] is None:
+            cache.clear()
+            cache[key] = (time.monotonic(), dict(out))
+        return out
+    return _status(token)
+
+
+def _status(token: str | None) -> dict:
     out = {
         "token_set": bool(token),
         "registered": None,
@@ -114,6 +144,7 @@ def status() -> dict:
 def register(by: str | None = None) -> Result:
     """Subscribe ``{APP_URL}/webhook/kommo/<token>`` (token generated if unset). Never raises
     for Kommo's answers; the token is saved (and audited) only once Kommo accepted it."""
+    forget_status()
     if not kommo.is_configured():
         return Result(False, MSG_NOT_CONFIGURED)
     token = settings_service.get(SECRET_KEY)
