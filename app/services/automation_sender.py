@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.clients.errors import (
@@ -86,6 +86,14 @@ def _claim_next(target: str) -> AutomationDelivery | None:
         )
         .exists()
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Claims of one target one at a time (a lock held until this claim commits): the
+        # busy-buyer check then sees the other sender's claim, so two senders never take two
+        # sales of one buyer at once (SQLite's write lock already serializes them).
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"automation-claim:{target}"},
+        )
     ids = claim(
         AutomationDelivery,
         and_(
