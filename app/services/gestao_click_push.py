@@ -74,7 +74,9 @@ METHOD_LABELS = {
 
 def marker(data: dict) -> str:
     """What the venda carries in ``observacoes`` to be found again: the transaction."""
-    return f"[Vendas Hub {data.get('platform') or ''} {data.get('transaction_id') or ''}]"
+    payment = int(data.get("recurrence_number") or 0)
+    suffix = f" #{payment}" if payment > 1 else ""  # each renewal payment is its own venda
+    return f"[Vendas Hub {data.get('platform') or ''} {data.get('transaction_id') or ''}{suffix}]"
 
 
 def _plain(text: Any) -> str:

@@ -318,6 +318,22 @@ def test_validation_error_fails_at_once_and_shows_on_the_page(app_factory, emu):
         assert "Venda aprovada → cliente e venda no Gestão Click" in page
 
 
+def test_a_renewal_payment_is_one_more_venda_of_the_same_cliente(hook, emu):
+    first = copy.deepcopy(load_fixture("hotmart", "purchase_approved_renewal"))
+    first["id"] = str(uuid.uuid4())
+    first["data"]["purchase"]["recurrence_number"] = 1
+    first["data"]["purchase"]["transaction"] = "HP-SUB-1"
+    assert hook("hotmart", first).status_code == 200
+    renewal = load_fixture("hotmart", "purchase_approved_renewal")
+    assert hook("hotmart", renewal).status_code == 200
+    assert hook("hotmart", renewal).status_code == 200  # replayed
+    opened, again = deliveries()
+    assert opened.status == again.status == DELIVERY_SENT
+    assert opened.remote_contact_id == again.remote_contact_id
+    assert opened.remote_lead_id != again.remote_lead_id
+    assert writes(emu).get(CREATE_CLIENTE) == 1 and writes(emu).get(CREATE_VENDA) == 2
+
+
 # ------------------------------------------------------------------------------ refunds
 
 
