@@ -379,6 +379,7 @@ def test_preview_shows_what_would_be_created_and_writes_nothing(app_factory, emu
         store = emu.app.extensions.get("emulator_gestaoclick_writes")
         before = (len(store.clientes), len(store.vendas)) if store else (0, 0)
         client = app.test_client()
+        assert client.get("/automacoes/gestao-click/previa").status_code in (302, 401)
         Auth(app, client).operator()
         page = client.get("/automacoes/gestao-click/previa").get_data(as_text=True)
         assert "pre.push@example.com" in page and "new.push@example.com" in page
