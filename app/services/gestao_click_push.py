@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ from app.models.automation import (
     TARGET_GESTAO_CLICK,
     AutomationDelivery,
 )
+from app.models.types import utcnow
 from app.services import gestao_click, settings
 from app.services.kommo_push import SENT, Cancel, Defer, KommoPusher
 
@@ -94,8 +95,6 @@ def sale_day(sale: Any) -> str:
         when = sale.approved_at or sale.ordered_at or sale.created_at
     when = when or datetime.now(DISPLAY_TZ)
     if when.tzinfo is None:
-        from datetime import UTC
-
         when = when.replace(tzinfo=UTC)
     return when.astimezone(DISPLAY_TZ).date().isoformat()
 
@@ -279,6 +278,8 @@ class GestaoClickPusher:
         known = None if d.remote_contact_id else self.known_cliente(d)
         plan = self.plan(data, d.sale, lookup_cliente=not (d.remote_contact_id or known))
         cliente_id = d.remote_contact_id or known
+        if cliente_id is None and plan.cliente is None and self.document_busy(d, plan):
+            return Defer(WAIT_SECONDS, "Aguardando o cadastro do mesmo CPF/CNPJ no Gestão Click")
         if cliente_id is None:
             cliente = plan.cliente or gcw.create_cliente(self.client, **plan.cliente_body)
             cliente_id = int(cliente["id"])
@@ -341,6 +342,24 @@ class GestaoClickPusher:
         if str(venda.get("situacao_id")) != situacao:
             gcw.update_venda_situacao(self.client, venda, situacao)
         return SENT
+
+    @staticmethod
+    def document_busy(d: AutomationDelivery, plan: Plan) -> bool:
+        """Another sender is creating the cliente of this CPF/CNPJ (a buyer with another
+        e-mail): the older delivery goes first, this one waits and then finds it."""
+        doc = plan.cliente_body.get("cpf_cnpj")
+        if not doc:
+            return False
+        rows = db.session.scalars(
+            select(AutomationDelivery.payload).where(
+                AutomationDelivery.target == TARGET_GESTAO_CLICK,
+                AutomationDelivery.status == DELIVERY_SENDING,
+                AutomationDelivery.next_attempt_at > utcnow(),
+                AutomationDelivery.remote_contact_id.is_(None),
+                AutomationDelivery.id < d.id,
+            )
+        )
+        return any(gcw.digits((p or {}).get("buyer_document")) == doc for p in rows)
 
     @staticmethod
     def known_cliente(d: AutomationDelivery) -> int | None:

@@ -285,6 +285,39 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         assert len(clientes_of(emu, "same.push@example.com")) == 1
 
 
+def test_two_buyers_with_one_cpf_sent_at_once_make_one_cliente(app_factory, emu):
+    app = app_factory(**push_config(emu, GESTAOCLICK_PUSH_SALES="false"))
+    with app.app_context():
+        sender = WebhookSender(app.test_client())
+        app.config["GESTAOCLICK_PUSH_SALES"] = "true"
+        app.extensions.pop("vendas_settings_cache", None)
+        app.config["AUTOMATIONS_IN_BACKGROUND"] = True
+        automation_sender._queued_runs.add(id(app))
+        for n in range(2):  # one CPF (the fixture's), two e-mails
+            assert sender("hotmart", approved(email=f"cpf{n}.push@example.com")).status_code == 200
+        automation_sender._queued_runs.discard(id(app))
+
+    def run():
+        with app.app_context():
+            try:
+                automation_sender.send_pending()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with app.app_context():
+        due_now()  # one may have waited for the other's cliente
+        automation_sender.send_pending()
+        one, two = deliveries()
+        assert one.status == two.status == DELIVERY_SENT
+        assert one.remote_contact_id == two.remote_contact_id
+        assert writes(emu).get(CREATE_CLIENTE) == 1 and writes(emu).get(CREATE_VENDA) == 2
+
+
 def test_429_is_honoured_and_retried_later_not_failed(push_app, hook, emu):
     emu.fault(api="gestaoclick", path="/clientes", method="POST", status=429, count=1)
     assert hook("hotmart", approved()).status_code == 200
