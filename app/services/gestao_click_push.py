@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.clients import gestao_click_writes as gcw
 from app.clients.errors import APIError
@@ -350,11 +350,17 @@ class GestaoClickPusher:
         doc = plan.cliente_body.get("cpf_cnpj")
         if not doc:
             return False
+        now = utcnow()
         rows = db.session.scalars(
             select(AutomationDelivery.payload).where(
                 AutomationDelivery.target == TARGET_GESTAO_CLICK,
-                AutomationDelivery.status == DELIVERY_SENDING,
-                AutomationDelivery.next_attempt_at > utcnow(),
+                # being sent (its lease on), or due and about to be claimed by another sender
+                or_(
+                    (AutomationDelivery.status == DELIVERY_SENDING)
+                    & (AutomationDelivery.next_attempt_at > now),
+                    (AutomationDelivery.status == DELIVERY_PENDING)
+                    & (AutomationDelivery.next_attempt_at <= now),
+                ),
                 AutomationDelivery.remote_contact_id.is_(None),
                 AutomationDelivery.id < d.id,
             )
