@@ -148,7 +148,7 @@ def outbox_send() -> None:
 
 @bp.cli.group("automations")
 def automations_group() -> None:
-    """Sales pushed to Kommo (SPEC §9)."""
+    """Sales pushed to Kommo and Gestão Click (SPEC §9)."""
 
 
 @automations_group.command("send")
@@ -160,7 +160,8 @@ def automations_send(retry_failed: bool) -> None:
 
     if not automations.enabled_targets():
         raise click.ClickException(
-            "Nenhuma automação ligada (KOMMO_PUSH_SALES): os envios continuam na fila."
+            "Nenhuma automação ligada (KOMMO_PUSH_SALES, GESTAOCLICK_PUSH_SALES): "
+            "os envios continuam na fila."
         )
     if retry_failed:
         automation_sender.retry_failed()

@@ -122,6 +122,33 @@ KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
     ),
 )
 
+# Sale → Gestão Click (SPEC §9): the switch, the situação and the loja; also set on /automacoes.
+GESTAOCLICK_PUSH_FIELDS: tuple[Field, ...] = (
+    Field(
+        "GESTAOCLICK_PUSH_SALES",
+        "Enviar vendas ao Gestão Click",
+        choices=("true", "false"),
+        labels=("Sim", "Não"),
+        help="Cada venda aprovada vira um cliente e uma venda no Gestão Click (veja Automações).",
+    ),
+    Field(
+        "GESTAOCLICK_SALE_SITUACAO_ID",
+        "Situação das vendas enviadas (id)",
+        kind="id",
+        help="Vazio: a situação padrão da conta (ou a primeira).",
+    ),
+    Field(
+        "GESTAOCLICK_LOJA_ID", "Loja das vendas enviadas (id)", kind="id", help="Vazio: a primeira."
+    ),
+    Field(
+        "GESTAOCLICK_REFUND_SITUACAO_ID",
+        "Situação do reembolso/cancelamento (id)",
+        kind="id",
+        help="Reembolsos, chargebacks e cancelamentos mudam a venda para esta situação. "
+        "Vazio: a venda não é alterada.",
+    ),
+)
+
 INTEGRATIONS: tuple[Integration, ...] = (
     Integration(
         "hotmart",
@@ -211,6 +238,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
             Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True, required=True),
             Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True, required=True),
             Field("GESTAOCLICK_API_URL", "URL da API", kind="url"),
+            *GESTAOCLICK_PUSH_FIELDS,
         ),
         "dashboard.gestao_click",
         "Gestão Click",

@@ -1,4 +1,5 @@
-"""Gestão Click writes: ``POST /clientes`` and ``POST /vendas`` (PLATFORMS-WRITES.md §3).
+"""Gestão Click writes: ``POST /clientes``, ``POST /vendas`` and ``PUT /vendas/{id}``
+(PLATFORMS-WRITES.md §3).
 
 Bodies are the real JSON objects (nested items wrapped: ``produtos: [{"produto": {…}}]``,
 ``pagamentos: [{"pagamento": {…}}]``); success is ``{"code": 200, "status": "success", "data":
@@ -354,6 +355,34 @@ def create_venda() -> Response:
         }
         st.vendas.append(record)
     return json_response({"code": 200, "status": "success", "data": record})
+
+
+@bp.put("/vendas/<ident>")
+def update_venda(ident: str) -> Response:
+    """``PUT /vendas/{id}``: the complete record is required (a partial PUT gets the 404
+    validation error, §3.1); the emulator applies its situação (what the app changes)."""
+    body = _object()
+    data = emulator().data.gc
+    st = store()
+    with st.lock:
+        record = next((r for r in st.vendas if r["id"] == ident), None)
+    if record is None:
+        raise invalid(f"Venda {ident} não encontrada")
+    for key, label in (("cliente_id", "cliente"), ("data", "data"), ("situacao_id", "situação")):
+        if not _text(body, key, 20):
+            raise invalid(f"O campo {label} é obrigatório")
+    if not _items(body, "produtos", "produto") and not _items(body, "servicos", "servico"):
+        raise invalid("Informe ao menos um produto ou serviço")
+    if not _items(body, "pagamentos", "pagamento"):
+        raise invalid("O valor do pedido não pode ser diferente do valor das parcelas")
+    situacoes = {s["id"]: s["nome"] for s in data.situacoes()}
+    situacao = _text(body, "situacao_id", 20)
+    if situacao not in situacoes:
+        raise invalid(f"Situação {situacao} não encontrada")
+    with st.lock:
+        record.update(situacao_id=situacao, nome_situacao=situacoes[situacao], modificado_em=_now())
+        out = dict(record)
+    return json_response({"code": 200, "status": "success", "data": out})
 
 
 # ---------------------------------------------------------------------------- reads

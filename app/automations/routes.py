@@ -1,4 +1,5 @@
-"""/automacoes: the sale → Kommo switch and mapping, and the delivery log with retries."""
+"""/automacoes: the sale → Kommo switch and mapping, and the delivery log with retries
+(the Gestão Click section lives in ``app.automations.gestao_click``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.automations import bp
+from app.automations.gestao_click import page_context as gestao_click_context
 from app.clients.errors import APIError
 from app.extensions import db
 from app.models import AutomationDelivery
-from app.models.automation import DELIVERY_FAILED, DELIVERY_STATUSES, TARGET_KOMMO
+from app.models.automation import DELIVERY_FAILED, DELIVERY_STATUSES
 from app.paging import paginate
 from app.registry import KOMMO_PUSH_FIELDS
 from app.services import audit, automation_sender, automations, kommo
@@ -35,7 +37,10 @@ STEP_LABELS = {
     "lost": "Reembolso/cancelamento → negócio perdido",
     "cart": "Carrinho/PIX/boleto → negócio de recuperação",
     "renewal_note": "Renovação → nota no negócio",
+    "gc_venda": "Venda aprovada → cliente e venda no Gestão Click",
+    "gc_refund": "Reembolso/cancelamento → situação da venda no Gestão Click",
 }
+TARGET_NAMES = {"kommo": "Kommo", "gestao_click": "Gestão Click"}
 MAPPING_KEYS = (
     "KOMMO_SALE_PIPELINE_ID",
     "KOMMO_SALE_STATUS_ID",
@@ -105,6 +110,8 @@ def index():
         pipelines_error=pipelines_error,
         kommo_configured=kommo.is_configured(),
         lead_url=lead_url,
+        targets=TARGET_NAMES,
+        **gestao_click_context(),
     )
 
 
@@ -158,18 +165,19 @@ def retry(delivery_id: int):
     if not automation_sender.retry(delivery):
         flash("Este envio não está com falha: nada a tentar de novo.", "info")
         return _back()
+    name = TARGET_NAMES.get(delivery.target, delivery.target)
     audit.record(
         audit.AUTOMATION_RETRIED,
         target_type="automation_delivery",
         target_id=delivery.id,
-        details={"target": "Kommo", "step": delivery.step, "count": 1},
+        details={"target": name, "step": delivery.step, "count": 1},
     )
     db.session.commit()  # the commit kicks the sender (app.events)
     db.session.refresh(delivery)
     if delivery.status == "sent":
-        flash("Enviado ao Kommo.", "success")
+        flash(f"Enviado ao {name}.", "success")
     elif delivery.status == DELIVERY_FAILED:
-        flash(f"O Kommo recusou de novo: {delivery.last_error}", "danger")
+        flash(f"O {name} recusou de novo: {delivery.last_error}", "danger")
     else:
         flash("Envio recolocado na fila.", "success")
     return _back()
@@ -177,12 +185,12 @@ def retry(delivery_id: int):
 
 @bp.post("/automacoes/retry-failed")
 def retry_failed():
-    count = automation_sender.retry_failed(TARGET_KOMMO)
+    count = automation_sender.retry_failed()
     if count:
         audit.record(
             audit.AUTOMATION_RETRIED,
             target_type="automation_delivery",
-            details={"target": "Kommo", "count": count},
+            details={"target": "todos", "count": count},
         )
     db.session.commit()
     flash(

@@ -50,10 +50,17 @@ def format_document(doc: str) -> str:
 
 def post(client: GestaoClickClient, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """``POST path`` (sent once) → the envelope's ``data``; errors as the client's APIErrors."""
+    return write(client, "POST", path, body)
+
+
+def write(
+    client: GestaoClickClient, method: str, path: str, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``POST``/``PUT`` ``path`` (sent once) → the envelope's ``data``."""
     if not client.has_credentials:
         raise AuthenticationError(MSG_MISSING, code="missing_credentials", api=API_NAME)
     try:
-        response = client.gateway.request("POST", path, json=dict(body), retry_attempts=0)
+        response = client.gateway.request(method, path, json=dict(body), retry_attempts=0)
     except NotFoundError as exc:
         # On a write, a 404 is the platform's validation error even when its message reads
         # "… não encontrado" (a cliente, situação or produto the body names).
@@ -262,6 +269,31 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 def create_venda(client: GestaoClickClient, body: Mapping[str, Any]) -> dict[str, Any]:
     return post(client, "/vendas", body)
+
+
+def get_venda(client: GestaoClickClient, venda_id: str) -> dict[str, Any] | None:
+    body = client.get(f"/vendas/{venda_id}")
+    data = body.get("data") if isinstance(body, dict) else None
+    return data if isinstance(data, dict) and data.get("id") else None
+
+
+VENDA_PUT_KEYS = (
+    "tipo", "codigo", "cliente_id", "vendedor_id", "data", "prazo_entrega", "situacao_id",
+    "transportadora_id", "centro_custo_id", "valor_frete", "condicao_pagamento", "loja_id",
+    "observacoes", "observacoes_interna", "produtos", "servicos", "pagamentos",
+)  # fmt: skip
+
+
+def update_venda_situacao(
+    client: GestaoClickClient, venda: Mapping[str, Any], situacao_id: str
+) -> dict[str, Any]:
+    """``PUT /vendas/{id}`` with the **complete** record (a partial PUT is refused, §3.1) and
+    the new ``situacao_id``; ``venda`` is the record as read (``get_venda``)."""
+    body = {k: venda[k] for k in VENDA_PUT_KEYS if venda.get(k) not in (None, "", [])}
+    if "prazo_entrega" not in body and venda.get("previsao_entrega"):
+        body["prazo_entrega"] = venda["previsao_entrega"]
+    body["situacao_id"] = str(situacao_id)
+    return write(client, "PUT", f"/vendas/{venda['id']}", body)
 
 
 def vendas_of_cliente(client: GestaoClickClient, cliente_id: str, tipo: str = "produto"):

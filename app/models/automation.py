@@ -29,11 +29,15 @@ DELIVERY_STATUSES = (
 )
 
 TARGET_KOMMO = "kommo"
+TARGET_GESTAO_CLICK = "gestao_click"
 
 STEP_CONTACT_LEAD = "contact_lead"  # approved sale: contact + won lead (+ note)
 STEP_LOST = "lost"  # refund / chargeback / cancellation: the lead to the lost status
 STEP_CART = "cart"  # abandoned cart / PIX or boleto issued: a recovery lead
 STEP_RENEWAL = "renewal_note"  # a renewal: a note on the subscription's lead
+# Gestão Click (remote_contact_id = the cliente, remote_lead_id = the venda)
+STEP_VENDA = "gc_venda"  # approved sale (or a renewal's payment): cliente + venda
+STEP_VENDA_REFUND = "gc_refund"  # refund / chargeback / cancellation: the venda's situação
 
 
 class AutomationDelivery(db.Model):
@@ -44,7 +48,7 @@ class AutomationDelivery(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target: Mapped[str] = mapped_column(String(32))  # kommo (gestao_click later)
+    target: Mapped[str] = mapped_column(String(32))  # kommo | gestao_click
     step: Mapped[str] = mapped_column(String(32))
     # target:step:subject (sale id, or the cart's transaction / buyer + product): unique, so a
     # replayed webhook or a second worker never queues a step twice.
@@ -61,6 +65,7 @@ class AutomationDelivery(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     # Remote ids, recorded after each call (retries pick up where the last attempt stopped).
+    # Kommo: contact and lead; Gestão Click: cliente and venda (its ids are digits).
     remote_contact_id: Mapped[int | None] = mapped_column(BigInteger)
     remote_lead_id: Mapped[int | None] = mapped_column(BigInteger)
     note_added: Mapped[bool] = mapped_column(default=False)

@@ -36,6 +36,7 @@ from app.models.automation import (
     DELIVERY_PENDING,
     DELIVERY_SENDING,
     DELIVERY_SENT,
+    TARGET_GESTAO_CLICK,
     TARGET_KOMMO,
     AutomationDelivery,
 )
@@ -62,12 +63,18 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _pusher(target: str):
-    if target == TARGET_KOMMO:
-        from app.services.kommo_push import KommoPusher
+# target → "module:Class" of its pusher (``deliver(d)``, ``pause(seconds)``, ``close()``).
+PUSHERS = {
+    TARGET_KOMMO: "app.services.kommo_push:KommoPusher",
+    TARGET_GESTAO_CLICK: "app.services.gestao_click_push:GestaoClickPusher",
+}
 
-        return KommoPusher()
-    raise LookupError(target)
+
+def _pusher(target: str):
+    from importlib import import_module
+
+    module, _, name = PUSHERS[target].partition(":")
+    return getattr(import_module(module), name)()
 
 
 def _claim_next(target: str) -> AutomationDelivery | None:

@@ -1,4 +1,4 @@
-"""Automations: sale changes queued for the outbound APIs (Kommo now; Gestão Click next).
+"""Automations: sale changes queued for the outbound APIs (Kommo and Gestão Click).
 
 SPEC §9. Each push is a row of ``automation_deliveries`` written **in the same transaction** as
 the sale change (``app.services.sales`` calls the hooks below beside the activation e-mail), so a
@@ -7,7 +7,8 @@ rolled-back change pushes nothing and a committed one is never forgotten. Its de
 twice. The transaction's commit kicks the sender (``app.events``); the scheduled job and
 ``flask --app wsgi automations send`` deliver what is left (``app.services.automation_sender``).
 
-Nothing is queued while a target is switched off (``KOMMO_PUSH_SALES``, env or Settings page).
+Nothing is queued while a target is switched off (``KOMMO_PUSH_SALES``,
+``GESTAOCLICK_PUSH_SALES``; env, Settings page or /automacoes).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from app.models.automation import (
     STEP_CONTACT_LEAD,
     STEP_LOST,
     STEP_RENEWAL,
+    STEP_VENDA,
+    STEP_VENDA_REFUND,
+    TARGET_GESTAO_CLICK,
     TARGET_KOMMO,
     AutomationDelivery,
 )
@@ -36,11 +40,16 @@ from config import TRUE_VALUES
 log = logging.getLogger(__name__)
 
 KOMMO_SWITCH = "KOMMO_PUSH_SALES"
+GESTAOCLICK_SWITCH = "GESTAOCLICK_PUSH_SALES"
 CART_STATUSES = ("abandoned", "pending")  # abandoned cart; PIX or boleto issued, not paid
 
 
 def kommo_enabled() -> bool:
     return (settings.cached(KOMMO_SWITCH) or "").strip().lower() in TRUE_VALUES
+
+
+def gestao_click_enabled() -> bool:
+    return (settings.cached(GESTAOCLICK_SWITCH) or "").strip().lower() in TRUE_VALUES
 
 
 def cart_status_id() -> int | None:
@@ -57,7 +66,8 @@ def int_setting(key: str) -> int | None:
 
 
 def enabled_targets() -> tuple[str, ...]:
-    return (TARGET_KOMMO,) if kommo_enabled() else ()
+    targets = (TARGET_KOMMO,) if kommo_enabled() else ()
+    return targets + ((TARGET_GESTAO_CLICK,) if gestao_click_enabled() else ())
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -127,10 +137,27 @@ def _queue(
 
 
 def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None) -> None:
-    """An approved (or renewed) sale: a contact + won lead, or a note on the renewal's lead."""
-    if event.test_origin == TEST_PLATFORM or not kommo_enabled():
+    """An approved (or renewed) sale: a contact + won lead, or a note on the renewal's lead;
+    in Gestão Click a venda for every payment (a renewal is one more venda)."""
+    if event.test_origin == TEST_PLATFORM:
         return
     recurrence = event.recurrence_number or sale.recurrence_number or 0
+    if gestao_click_enabled():
+        subject = (
+            str(sale.id)
+            if recurrence <= 1 and event.kind is not Kind.RENEW
+            else (f"{sale.id}:{recurrence or event.dedupe_key}")
+        )
+        _queue(
+            STEP_VENDA,
+            subject,
+            snapshot(sale, recurrence_number=recurrence or None),
+            sale=sale,
+            webhook_event_id=webhook_event_id,
+            target=TARGET_GESTAO_CLICK,
+        )
+    if not kommo_enabled():
+        return
     if event.kind is Kind.RENEW or recurrence > 1:
         payload = snapshot(sale, recurrence_number=recurrence or None)
         _queue(
@@ -151,7 +178,17 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
 
 
 def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:
-    """A refund, chargeback or cancellation of a sale that had been approved: lead → lost."""
+    """A refund, chargeback or cancellation of a sale that had been approved: lead → lost;
+    the Gestão Click venda to ``GESTAOCLICK_REFUND_SITUACAO_ID``."""
+    if gestao_click_enabled():
+        _queue(
+            STEP_VENDA_REFUND,
+            str(sale.id),
+            snapshot(sale),
+            sale=sale,
+            webhook_event_id=webhook_event_id,
+            target=TARGET_GESTAO_CLICK,
+        )
     if not kommo_enabled():
         return
     _queue(STEP_LOST, str(sale.id), snapshot(sale), sale=sale, webhook_event_id=webhook_event_id)

@@ -124,6 +124,32 @@ def test_a_service_line_when_there_is_no_product(emu):
         assert gcw.vendas_of_cliente(client, cliente["id"], tipo="servico")[0]["id"] == venda["id"]
 
 
+def test_update_venda_situacao_resends_the_complete_record(emu):
+    with gc(emu) as client:
+        cliente = gcw.create_cliente(client, nome="Duda", email="duda@example.com")
+        body = gcw.venda_body(
+            cliente_id=cliente["id"],
+            situacao_id="3150",
+            day="2026-08-01",
+            lines=[gcw.Line(valor_venda=20, nome="Aula avulsa")],
+        )
+        venda = gcw.create_venda(client, body)
+        read = gcw.get_venda(client, venda["id"])
+        updated = gcw.update_venda_situacao(client, read, "3153")
+        assert (updated["situacao_id"], updated["nome_situacao"]) == ("3153", "Cancelado")
+        assert gcw.get_venda(client, venda["id"])["valor_total"] == "20.00"
+        # A partial PUT is refused with the platform's validation error (§3.1).
+        with pytest.raises(InvalidRequestError, match="produto ou serviço"):
+            gcw.write(
+                client,
+                "PUT",
+                f"/vendas/{venda['id']}",
+                {"cliente_id": cliente["id"], "data": "2026-08-01", "situacao_id": "3150"},
+            )
+        with pytest.raises(InvalidRequestError, match="Situação 999"):
+            gcw.update_venda_situacao(client, read, "999")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
