@@ -30,6 +30,7 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
             ctx.item("unchanged")
         else:
             ctx.item("failed")
+            ctx.fail(event_id, "O evento falhou de novo; veja o erro na página do evento, em Webhooks recebidos.")
     outbox.send_pending()  # activation e-mails queued by the replay (no-op without SMTP)
 
 
