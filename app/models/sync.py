@@ -113,7 +113,7 @@ class SyncRun(db.Model):
 class SyncFailure(db.Model):
     """One record a run could not save: which (remote id, resource) and why, in pt-BR.
 
-    Written when the run ends (at most ``SYNC_FAILURES_KEPT`` per run; ``failed_count`` on the
+    Written when the run ends (at most ``sync.context.FAILURES_KEPT`` per run; ``failed_count`` on the
     run keeps the full count). Deleted with its run.
     """
 
