@@ -141,7 +141,10 @@ def _note_unmapped_sale(ctx: sync.SyncContext, item: Any) -> None:
     purchase = item.get("purchase") if isinstance(item, dict) else None
     transaction = purchase.get("transaction") if isinstance(purchase, dict) else None
     if isinstance(item, dict):
-        message = "A Hotmart enviou esta venda sem o código da transação ou sem dados essenciais; ela não foi salva."
+        message = (
+            "A Hotmart enviou esta venda sem o código da transação ou sem dados essenciais; "
+            "ela não foi salva."
+        )
     else:
         message = NOT_A_RECORD
     ctx.fail(transaction if isinstance(transaction, (str, int)) else None, message)
@@ -179,7 +182,7 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
             ctx.check_cancel()
             if None in sales:
                 ctx.tally({"failed": sales.count(None)})
-                for item, sale in zip(page.items, sales):
+                for item, sale in zip(page.items, sales, strict=True):
                     if sale is None:
                         _note_unmapped_sale(ctx, item)
             bulk_sales.upsert_sales_page(ctx, PLATFORM, [s for s in sales if s is not None])

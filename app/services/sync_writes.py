@@ -32,7 +32,9 @@ def map_page(
 
 
 UNMAPPABLE = "A plataforma enviou este registro sem o identificador; ele não foi salvo."
-NOT_A_RECORD = "A plataforma enviou um item em formato inesperado (não é um registro); ele não foi salvo."
+NOT_A_RECORD = (
+    "A plataforma enviou um item em formato inesperado (não é um registro); ele não foi salvo."
+)
 
 
 def note_unmappable(ctx: sync.SyncContext, item: Any, key: str = "id") -> None:

@@ -12,16 +12,14 @@ from tests.conftest import Auth, csrf_token
 from tests.integrations.test_sync_failures import (  # noqa: F401 - fixtures
     BROKEN,
     _stored,
-    broken,
-    emu,
-    hm_app,
     start_emulator,
 )
+from tests.integrations.test_sync_failures import broken as broken  # noqa: F401
+from tests.integrations.test_sync_failures import emu as emu  # noqa: F401
+from tests.integrations.test_sync_failures import hm_app as hm_app  # noqa: F401
 
 
-def test_failed_records_are_listed_and_reprocessed_from_the_integration_page(
-    hm_app, emu, broken
-):
+def test_failed_records_are_listed_and_reprocessed_from_the_integration_page(hm_app, emu, broken):
     client = hm_app.test_client()
     Auth(hm_app, client).operator()
     bad = sync.run_sync("hotmart", "sales", full=True)
@@ -54,9 +52,12 @@ def test_failed_records_are_listed_and_reprocessed_from_the_integration_page(
     retry = db.session.scalar(select(SyncRun).where(SyncRun.retry_of_id == bad.id))
     assert (retry.status, retry.created_count, retry.failed_count) == ("succeeded", BROKEN, 0)
     assert _stored(fixed) == BROKEN
-    assert db.session.scalar(
-        select(func.count()).select_from(SyncFailure).where(SyncFailure.run_id == retry.id)
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(SyncFailure).where(SyncFailure.run_id == retry.id)
+        )
+        == 0
+    )
     detail = client.get(f"/sincronizacoes/{bad.id}").get_data(as_text=True)
     assert "já foram reprocessadas" in detail and f"Execução #{retry.id}" in detail
     # "voltar" never leaves the site

@@ -85,9 +85,7 @@ def test_full_sync_ignores_the_incremental_cursor(client, operator, syncers):
     second = client.post(f"/api/sync/{SOURCE}/counting", headers=operator).get_json()["run_id"]
     assert wait_finished(second).cursor_at == done.started_at
     assert syncers.calls[-1] == {"full": False, "since": done.started_at}
-    response = client.post(
-        f"/api/sync/{SOURCE}/counting", data={"full": "1"}, headers=operator
-    )
+    response = client.post(f"/api/sync/{SOURCE}/counting", data={"full": "1"}, headers=operator)
     assert response.status_code == 202
     full = wait_finished(response.get_json()["run_id"])
     assert full.full is True and full.cursor_at is None
