@@ -1,5 +1,5 @@
 """/sincronizacoes: run history with filters, live progress partials, Sincronizar buttons and
-"Reprocessar falhas"."""
+"Reprocessar falhas", the detail of one run (its failed records)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from flask_login import current_user
 
 from app.dashboard import bp
 from app.extensions import db
-from app.models.sync import RUN_STATUSES, RUN_SUCCEEDED, SyncRun
+from app.models.sync import RUN_STATUSES, RUN_SUCCEEDED, SyncFailure, SyncRun
 from app.services import sync
 
 PER_PAGE = 25
+FAILURES_PER_PAGE = 50
 
 
 @bp.get("/sincronizacoes")
@@ -74,7 +75,42 @@ def reprocess_sync_run(run_id: int):
                 "reprocesse as falhas quando ela terminar.",
                 "info",
             )
-    return redirect(url_for("dashboard.sync_runs"))
+    return redirect(_back_to(request.form.get("voltar")) or url_for("dashboard.sync_runs"))
+
+
+def _back_to(path: str | None) -> str | None:
+    """A page of this site to return to (a path; never another host)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path
+
+
+@bp.get("/sincronizacoes/<int:run_id>")
+def sync_run_detail(run_id: int):
+    """One run: its summary and the records that failed, with the reason of each (paged)."""
+    run = sync.get_run(run_id)
+    if run is None:
+        abort(404)
+    failures = db.paginate(
+        db.select(SyncFailure).where(SyncFailure.run_id == run.id).order_by(SyncFailure.id),
+        page=request.args.get("page", 1, type=int),
+        per_page=FAILURES_PER_PAGE,
+        error_out=False,
+    )
+    retries = list(
+        db.session.scalars(
+            db.select(SyncRun).where(SyncRun.retry_of_id == run.id).order_by(SyncRun.id.desc())
+        )
+    )
+    fixed = any(r.status == RUN_SUCCEEDED and not r.failed_count for r in retries)
+    return render_template(
+        "sync/detail.html",
+        run=run,
+        failures=failures,
+        retries=retries,
+        fixed=fixed,
+        syncer=sync.get_syncer(run.source, run.resource),
+    )
 
 
 @bp.get("/sincronizacoes/<int:run_id>/progresso")

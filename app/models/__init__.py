@@ -20,7 +20,7 @@ from app.models.summaries import (
     SalesDaily,
     SalesTotal,
 )
-from app.models.sync import JobSetting, SchedulerLease, SyncRun
+from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
@@ -56,6 +56,7 @@ __all__ = [
     "Product",
     "SchedulerLease",
     "Subscription",
+    "SyncFailure",
     "SyncRun",
     "User",
     "UserSession",

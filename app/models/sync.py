@@ -110,6 +110,23 @@ class SyncRun(db.Model):
         }
 
 
+class SyncFailure(db.Model):
+    """One record a run could not save: which (remote id, resource) and why, in pt-BR.
+
+    Written when the run ends (at most ``sync.context.FAILURES_KEPT`` per run; the run's
+    ``failed_count`` keeps the full count). Deleted with its run.
+    """
+
+    __tablename__ = "sync_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    resource: Mapped[str] = mapped_column(String(64))
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SchedulerLease(db.Model):
     """One row per lease name; whoever holds an unexpired row runs the scheduled jobs."""
 

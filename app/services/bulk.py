@@ -83,12 +83,13 @@ def write_page(
     *,
     what: str,
     key_of: Callable[[Any], Any],
+    on_fail: Callable[[Any, str], None] | None = None,
 ) -> list[str]:
     """Run ``work(rows)`` (it writes the page; returns one outcome per row) and commit.
 
     When it fails because of its data, roll back and run it once per row, each in a savepoint:
-    the rows that fail again come back ``failed``. Lock errors propagate (the caller retries
-    the whole page).
+    the rows that fail again come back ``failed`` (and ``on_fail(key, pt-BR reason)`` hears of
+    each, e.g. ``SyncContext.fail``). Lock errors propagate (the caller retries the whole page).
     """
     try:
         outcomes = work(rows)
@@ -109,8 +110,23 @@ def write_page(
                 raise
             log.error("%s: record %s could not be saved: %s", what, key_of(row), _brief(exc))
             outcomes.append("failed")
+            if on_fail is not None:
+                on_fail(key_of(row), plain_error(exc))
     db.session.commit()
     return outcomes
+
+
+def plain_error(exc: BaseException) -> str:
+    """Why the database refused one record, for the seller (the technical cause in brackets)."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    if isinstance(exc, IntegrityError):
+        reason = "um dado obrigatório veio vazio ou repetido"
+    elif isinstance(exc, (DataError, OverflowError)):
+        reason = "um valor veio em formato ou tamanho que o banco de dados não aceita"
+    else:
+        reason = "o banco de dados recusou o registro"
+    return f"Não foi possível salvar: {reason} (detalhe técnico: {_brief(exc)})."
 
 
 def _brief(exc: BaseException) -> str:
@@ -161,6 +177,7 @@ def upsert_page(
             payload,
             what=what,
             key_of=lambda r: _key(r, keys),
+            on_fail=_fail_into(ctx),
         ),
         what=what,
     )
@@ -169,6 +186,17 @@ def upsert_page(
     if ctx is not None:
         ctx.tally(counts)
     return counts
+
+
+def _fail_into(ctx) -> Callable[[Any, str], None] | None:
+    """``ctx.fail`` for ``write_page`` (a composite key is shown as ``a / b``)."""
+    if ctx is None or not hasattr(ctx, "fail"):
+        return None
+
+    def fail(key: Any, error: str) -> None:
+        ctx.fail(" / ".join(map(str, key)) if isinstance(key, tuple) else key, error)
+
+    return fail
 
 
 def _key(row: dict, keys: tuple[str, ...]):

@@ -106,6 +106,7 @@ def upsert_sales_page(ctx, platform: str, sales: list[SyncedSale]) -> dict[str, 
             unique,
             what=what,
             key_of=lambda s: s.transaction_id,
+            on_fail=bulk._fail_into(ctx),
         ),
         what=what,
     )

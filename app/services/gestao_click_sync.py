@@ -72,13 +72,11 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     start, end = sales_range(ctx, full)
     db.session.commit()  # no read transaction held while the API answers
     seen: set[str] = set()
-    total = 0
+    # One pass per tipo, each with its own total: the run's total is not known ahead (and a
+    # venda seen in an earlier pass is skipped), so the page shows a running count.
     with client, prefetch.ahead(_venda_passes(client, start, end)) as fetched:
         for tipo, page in fetched:
             ctx.check_cancel()
-            if page.number == 1:
-                total += page.total if page.total is not None else len(page.items)
-                ctx.set_total(total)
             fresh = []
             for item in page.items:
                 key = text(item.get("id"), 32) if isinstance(item, dict) else None
@@ -93,9 +91,10 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
 
 
 def _first_page_total(page) -> int | None:
+    """The total the API sent on the first page (``None`` when it did not say)."""
     if page.number != 1:
         return None
-    return page.total if page.total is not None else len(page.items)
+    return page.total
 
 
 def sync_clients(ctx: sync.SyncContext, full: bool) -> None:

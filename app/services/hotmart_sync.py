@@ -25,7 +25,7 @@ from app.models.types import utcnow
 from app.registry import integration as declared
 from app.services import bulk_sales, integration, prefetch, sync
 from app.services.hotmart_mapping import product_fields, sale_fields, subscription_fields
-from app.services.sync_writes import upsert_pages
+from app.services.sync_writes import NOT_A_RECORD, upsert_pages
 
 HOTMART = declared("hotmart")
 PLATFORM = HOTMART.name
@@ -137,6 +137,19 @@ def synced_sale(item: Any, ucodes: dict[str, str]) -> bulk_sales.SyncedSale | No
     )
 
 
+def _note_unmapped_sale(ctx: sync.SyncContext, item: Any) -> None:
+    purchase = item.get("purchase") if isinstance(item, dict) else None
+    transaction = purchase.get("transaction") if isinstance(purchase, dict) else None
+    if isinstance(item, dict):
+        message = (
+            "A Hotmart enviou esta venda sem o código da transação ou sem dados essenciais; "
+            "ela não foi salva."
+        )
+    else:
+        message = NOT_A_RECORD
+    ctx.fail(transaction if isinstance(transaction, (str, int)) else None, message)
+
+
 def _sales_pages(client: HotmartClient, start: datetime, end: datetime, page_size: int):
     """Every page of every pass and date window, for one prefetch thread."""
     window_days = int(_cfg("HOTMART_SYNC_WINDOW_DAYS"))
@@ -161,14 +174,15 @@ def sync_sales(ctx: sync.SyncContext, full: bool) -> None:
     page_size = int(_cfg("HOTMART_PAGE_SIZE"))
     ucodes = _product_ucodes()
     db.session.commit()  # no read transaction held while the API answers
-    total = 0
+    # Several passes (status, date window) each say only their own total: the run's total is
+    # not known ahead, so the page shows a running count instead of a made-up "done / total".
     pages = _mapped_sales_pages(_sales_pages(client, start, end, page_size), ucodes)
     with client, prefetch.ahead(pages) as fetched:
         for page, sales in fetched:
             ctx.check_cancel()
-            if page.number == 1:
-                total += page.total_results or len(page.items)
-                ctx.set_total(total)
             if None in sales:
                 ctx.tally({"failed": sales.count(None)})
+                for item, sale in zip(page.items, sales, strict=True):
+                    if sale is None:
+                        _note_unmapped_sale(ctx, item)
             bulk_sales.upsert_sales_page(ctx, PLATFORM, [s for s in sales if s is not None])

@@ -23,11 +23,29 @@ def map_page(
         row = mapper(item) if isinstance(item, dict) else None
         if row is None:
             failed += 1
+            note_unmappable(ctx, item)
         else:
             rows.append(row)
     if failed:
         ctx.tally({"failed": failed})
     return rows
+
+
+UNMAPPABLE = "A plataforma enviou este registro sem o identificador; ele não foi salvo."
+NOT_A_RECORD = (
+    "A plataforma enviou um item em formato inesperado (não é um registro); ele não foi salvo."
+)
+
+
+def note_unmappable(ctx: sync.SyncContext, item: Any, key: str = "id") -> None:
+    """List an item the mapper refused on the run's page (with its id when it has one)."""
+    if not hasattr(ctx, "fail"):
+        return
+    if not isinstance(item, dict):
+        ctx.fail(None, NOT_A_RECORD)
+        return
+    remote_id = item.get(key)
+    ctx.fail(remote_id if isinstance(remote_id, (str, int)) else None, UNMAPPABLE)
 
 
 def upsert_pages(

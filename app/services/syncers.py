@@ -10,6 +10,7 @@ from app.services import sync
 
 WEBHOOK_REPLAY_LIMIT = 200
 WEBHOOK_REPLAY_LIMIT_FULL = 10_000
+REPLAY_FAILED = "O evento falhou de novo; veja o erro na página do evento, em Webhooks recebidos."
 
 
 def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
@@ -30,6 +31,7 @@ def replay_failed_webhooks(ctx: sync.SyncContext, full: bool) -> None:
             ctx.item("unchanged")
         else:
             ctx.item("failed")
+            ctx.fail(event_id, REPLAY_FAILED)
     outbox.send_pending()  # activation e-mails queued by the replay (no-op without SMTP)
 
 

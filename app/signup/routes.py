@@ -70,9 +70,22 @@ def _not_found():
 
 def _state_page(link, status: str):
     if status == LINK_USED:
+        if _signed_in_as(link):
+            # The buyer came back through the e-mail: they are already in; no dead end.
+            flash("Você já está na sua conta: o acesso desta compra já está liberado aqui.", "info")
+            return redirect(url_for("member.account"))
         return render_template("signup/used.html", link=link), 200
     can_resend = activation.buyer_can_resend(link)
     return render_template("signup/gone.html", link=link, status=status, can_resend=can_resend), 410
+
+
+def _signed_in_as(link) -> bool:
+    """The signed-in user is the very account this link created (or added the purchase to)."""
+    return bool(
+        link.user_id is not None
+        and current_user.is_authenticated
+        and getattr(current_user, "id", None) == link.user_id
+    )
 
 
 @bp.route("/ativar/<token>", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 COUNT_KINDS = ("created", "updated", "unchanged", "failed")
 DEFAULT_PROGRESS_INTERVAL = 0.5  # seconds between progress/heartbeat writes
+FAILURES_KEPT = 1000  # failed records listed per run (the run's failed_count has them all)
 
 
 class SyncContext:
@@ -42,6 +43,10 @@ class SyncContext:
         self.done = 0
         self.counts = dict.fromkeys(COUNT_KINDS, 0)
         self.cancel_requested = False
+        # the failed records to list on the run's page: remote id -> pt-BR error (first wins;
+        # a page written again after a lock reports the same record once)
+        self.failures: dict[str | None, str] = {}
+        self._anonymous_failures: list[str] = []
         self._interval = progress_interval
         self._last_flush = float("-inf")
 
@@ -75,6 +80,21 @@ class SyncContext:
             self.counts[kind] += n
             self.done += n
         self.flush()
+
+    def fail(self, remote_id, error: str) -> None:
+        """Note why record ``remote_id`` (``None``: it came without one) was not saved.
+
+        Only lists it for the run's page; count it with ``item``/``tally`` as usual."""
+        if len(self.failures) + len(self._anonymous_failures) >= FAILURES_KEPT:
+            return
+        if remote_id is None or str(remote_id).strip() == "":
+            self._anonymous_failures.append(error)
+        else:
+            self.failures.setdefault(str(remote_id)[:128], error)
+
+    def failure_rows(self) -> list[tuple[str | None, str]]:
+        """``(remote_id, error)`` of the noted failures, in the order they happened."""
+        return [*self.failures.items(), *((None, e) for e in self._anonymous_failures)]
 
     def check_cancel(self) -> None:
         """Raise ``Canceled`` if the operator asked to stop (the flag is re-read when due)."""

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.database import retry_on_lock
@@ -21,6 +21,7 @@ from app.models.sync import (
     RUN_SUCCEEDED,
     TRIGGER_MANUAL,
     TRIGGERS,
+    SyncFailure,
     SyncRun,
 )
 from app.models.types import utcnow
@@ -248,6 +249,22 @@ def _finish(run_id: int, ctx: SyncContext, status: str, error: str | None) -> No
             .values(status=status, error=error, finished_at=now, heartbeat_at=now, **values)
             .execution_options(synchronize_session=False)
         )
+        failures = ctx.failure_rows()
+        if failures:
+            resource = db.session.scalar(select(SyncRun.resource).where(SyncRun.id == run_id))
+            db.session.execute(
+                insert(SyncFailure),
+                [
+                    {
+                        "run_id": run_id,
+                        "resource": resource,
+                        "remote_id": remote_id,
+                        "error": text[:ERROR_MAX],
+                        "created_at": now,
+                    }
+                    for remote_id, text in failures
+                ],
+            )
         db.session.commit()
 
     try:
