@@ -21,6 +21,7 @@ from app.models.summaries import (
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncRun
+from app.models.telegram import TelegramMember
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
@@ -57,6 +58,7 @@ __all__ = [
     "SchedulerLease",
     "Subscription",
     "SyncRun",
+    "TelegramMember",
     "User",
     "UserSession",
 ]

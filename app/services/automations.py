@@ -29,7 +29,7 @@ from app.models.automation import (
     TARGET_KOMMO,
     AutomationDelivery,
 )
-from app.services import settings
+from app.services import settings, telegram_notify
 from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
 from config import TRUE_VALUES
 
@@ -57,7 +57,10 @@ def int_setting(key: str) -> int | None:
 
 
 def enabled_targets() -> tuple[str, ...]:
-    return (TARGET_KOMMO,) if kommo_enabled() else ()
+    from app.services import telegram
+
+    targets = (TARGET_KOMMO,) if kommo_enabled() else ()
+    return targets + (("telegram",) if telegram.notifications_enabled() else ())
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -128,6 +131,7 @@ def _queue(
 
 def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None) -> None:
     """An approved (or renewed) sale: a contact + won lead, or a note on the renewal's lead."""
+    telegram_notify.sale_granted(sale, event, webhook_event_id)  # the operator's "nova venda"
     if event.test_origin == TEST_PLATFORM or not kommo_enabled():
         return
     recurrence = event.recurrence_number or sale.recurrence_number or 0
@@ -152,6 +156,7 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
 
 def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:
     """A refund, chargeback or cancellation of a sale that had been approved: lead → lost."""
+    telegram_notify.sale_revoked(sale, webhook_event_id)  # the operator's "reembolso"
     if not kommo_enabled():
         return
     _queue(STEP_LOST, str(sale.id), snapshot(sale), sale=sale, webhook_event_id=webhook_event_id)

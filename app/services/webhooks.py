@@ -496,6 +496,16 @@ def _outcome_values(row: WebhookEvent, event: NormalizedEvent | None) -> dict:
             "last_error": row.last_error,
             "processed_at": row.processed_at,
         }
+    if row.platform == "telegram":  # Bot API updates (app.services.telegram_webhooks)
+        from app.services import telegram_webhooks
+
+        telegram_webhooks.apply_row(row)
+        return {
+            "status": row.status,
+            "sale_id": row.sale_id,
+            "last_error": row.last_error,
+            "processed_at": row.processed_at,
+        }
     if event is None:
         event = stored_event(row)
     outcome = sales.apply_event(event, webhook_event_id=row.id)
