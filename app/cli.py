@@ -142,8 +142,10 @@ def outbox_send() -> None:
 
         sent: dict[str, int] = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
         automation_sender._send_target("telegram", 1000, sent)
-        click.echo(f"avisos do Telegram enviados: {sent['sent']}, para nova tentativa: "
-                   f"{sent['retry']}, falharam: {sent['failed']}")
+        click.echo(
+            f"avisos do Telegram enviados: {sent['sent']}, para nova tentativa: "
+            f"{sent['retry']}, falharam: {sent['failed']}"
+        )
     if not outbox.smtp_configured():
         raise click.ClickException("SMTP_HOST não configurado: os e-mails continuam na fila.")
     counts = outbox.send_pending(limit=1000)

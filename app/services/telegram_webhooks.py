@@ -12,6 +12,7 @@ link used) in ``telegram_members``; every other update is ignored.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -93,10 +94,10 @@ def receive(raw: bytes, headers: Mapping[str, str], remote_addr: str | None = No
         error = None
     except ValueError as exc:
         body, error = None, str(exc)
-    import hashlib
-
-    key = f"telegram:update:{body['update_id']}" if body else (
-        f"telegram:sha256:{hashlib.sha256(raw).hexdigest()}"
+    key = (
+        f"telegram:update:{body['update_id']}"
+        if body
+        else (f"telegram:sha256:{hashlib.sha256(raw).hexdigest()}")
     )
     member = (body or {}).get("chat_member") or {}
     values = {

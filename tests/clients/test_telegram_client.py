@@ -8,8 +8,12 @@ import logging
 import pytest
 import requests
 
-from app.clients.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from app.clients.errors import RateLimitError
+from app.clients.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 from app.clients.telegram import ALLOWED_UPDATES, TelegramClient
 from emulator.telegram import BOT, DEFAULT_CHAT_ID, DEFAULT_TOKEN
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
