@@ -328,12 +328,14 @@ SETTINGS_ONLY: tuple[Group, ...] = (
             Field(
                 "TELEGRAM_CHAT_ID",
                 "Grupo ou canal dos compradores (id)",
+                kind="chats",
                 public=True,
                 help="No formato -100…; pode listar vários separados por vírgula.",
             ),
             Field(
                 "TELEGRAM_NOTIFY_CHAT_ID",
                 "Chat que recebe os avisos de vendas (id)",
+                kind="chats",
                 public=True,
                 help="Vendas aprovadas, reembolsos e falhas. Vazio: nenhum aviso.",
             ),
@@ -343,7 +345,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 secret=True,
                 help="Gerado ao registrar o webhook (flask telegram set-webhook) quando vazio.",
             ),
-            Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url", public=True),
+            Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url"),
         ),
     ),
 )

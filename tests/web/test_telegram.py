@@ -274,3 +274,39 @@ def test_429_defers_the_notification_by_retry_after(tg_app, emu):
     assert messages(emu) == []
     automation_sender.send_pending()  # not due yet: nothing sent
     assert messages(emu) == []
+
+
+def test_settings_page_saves_the_token_encrypted_and_checks_chat_ids(app_factory, emu):
+    app = app_factory(**tg_config(emu, TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID=""))
+    client = app.test_client()
+    auth = Auth(app, client)
+    auth.create()
+    auth.login()
+    token = csrf_token(client, "/configuracoes")
+    bad = client.post(
+        "/configuracoes/telegram",
+        data={"csrf_token": token, "TELEGRAM_CHAT_ID": "grupo vip"},
+    )
+    assert bad.status_code == 422 and "id do grupo" in bad.get_data(as_text=True)
+    ok = client.post(
+        "/configuracoes/telegram",
+        data={
+            "csrf_token": token,
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_CHAT_ID": f"{DEFAULT_CHAT_ID}, -1002",
+        },
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        from sqlalchemy import text
+
+        stored = db.session.execute(
+            text("SELECT value FROM integration_settings WHERE key = 'TELEGRAM_BOT_TOKEN'")
+        ).scalar_one()
+        assert stored and DEFAULT_TOKEN not in stored  # encrypted at rest
+        from app.services import telegram
+
+        assert telegram.token() == DEFAULT_TOKEN
+        assert telegram.chat_ids() == (str(DEFAULT_CHAT_ID), "-1002")
+    page = client.get("/configuracoes").get_data(as_text=True)
+    assert DEFAULT_TOKEN not in page
