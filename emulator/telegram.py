@@ -528,3 +528,37 @@ def deliver(update: dict, hook: dict) -> dict:
 
 
 __all__ = ["BOT", "DEFAULT_CHAT_ID", "DEFAULT_TOKEN", "init_app"]
+
+
+def cmd_join(argv: list[str]) -> int:
+    """``python -m emulator telegram-join EMULATOR_URL INVITE_LINK --user-id N [--username U]
+    [--first-name F]``: a user joins through the link; the emulator posts the chat_member
+    update to the registered webhook."""
+    import argparse
+    import json as json_module
+
+    parser = argparse.ArgumentParser(prog="python -m emulator telegram-join")
+    parser.add_argument("emulator", help="the emulator's base URL, e.g. http://127.0.0.1:8099")
+    parser.add_argument("invite_link")
+    parser.add_argument("--user-id", type=int, required=True)
+    parser.add_argument("--username")
+    parser.add_argument("--first-name", default="Membro")
+    args = parser.parse_args(argv)
+    user = {"id": args.user_id, "first_name": args.first_name}
+    if args.username:
+        user["username"] = args.username
+    try:
+        resp = requests.post(
+            f"{args.emulator.rstrip('/')}/_emulator/telegram/join",
+            json={"invite_link": args.invite_link, "user": user},
+            timeout=UPDATE_TIMEOUT + 5,
+        )
+    except requests.RequestException as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"HTTP {resp.status_code}")
+    try:
+        print(json_module.dumps(resp.json(), ensure_ascii=False, indent=2))
+    except ValueError:
+        print(resp.text)
+    return 0 if resp.ok else 1

@@ -153,3 +153,14 @@ def test_token_never_in_logs(emu, caplog):
         bot.get_chat("-1")
     assert DEFAULT_TOKEN not in caplog.text
     assert "/bot" in caplog.text
+
+
+def test_emulator_cli_makes_a_user_join(emu, capsys):
+    from emulator.__main__ import main
+
+    link = client(emu).create_chat_invite_link(CHAT, member_limit=1)["invite_link"]
+    assert main(["telegram-join", emu.url, link, "--user-id", "901", "--username", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert "HTTP 200" in out and '"chat_member"' in out and "no webhook set" in out
+    members = next(c for c in control(emu)["chats"] if c["id"] == DEFAULT_CHAT_ID)["members"]
+    assert members["901"]["status"] == "member"
