@@ -35,6 +35,9 @@ STEP_LABELS = {
     "lost": "Reembolso/cancelamento → negócio perdido",
     "cart": "Carrinho/PIX/boleto → negócio de recuperação",
     "renewal_note": "Renovação → nota no negócio",
+    "notify_sale": "Aviso no Telegram: venda aprovada",
+    "notify_revoked": "Aviso no Telegram: reembolso/cancelamento",
+    "notify_failure": "Aviso no Telegram: falha",
 }
 MAPPING_KEYS = (
     "KOMMO_SALE_PIPELINE_ID",

@@ -135,6 +135,33 @@ def test_join_through_an_invite_link_is_recorded(tg_app, emu):
     assert (row.platform, row.event_type, row.status) == ("telegram", "chat_member", "processed")
     other = post_update(client, {"update_id": 99, "message": {"text": "oi"}})
     assert other.status_code == 200 and other.get_json()["status"] == "ignored"
+    Auth(tg_app, client).operator()
+    inbox = client.get("/webhooks?platform=telegram")
+    assert inbox.status_code == 200 and "chat_member" in inbox.get_data(as_text=True)
+    assert client.get(f"/webhooks/{row.id}").status_code == 200
+    assert post_update(client, {"update_id": "x"}).status_code == 400  # stored as failed
+
+
+def test_a_kommo_push_that_fails_for_good_tells_the_operator(tg_app, emu):
+    from app.services.automation_sender import MAX_ATTEMPTS
+
+    row = AutomationDelivery(
+        target="kommo",
+        step="contact_lead",
+        dedupe_key="kommo:contact_lead:x",
+        buyer_email="bia.tg@example.com",
+        payload={},
+        attempts=MAX_ATTEMPTS,
+    )
+    db.session.add(row)
+    db.session.flush()
+    counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
+    automation_sender._retry(row, "Kommo: HTTP 503", automation_sender.backoff(1), counts)
+    db.session.commit()
+    automation_sender.send_pending()
+    [text] = messages(emu)
+    assert text.startswith("Falha que precisa de atenção — automação kommo/contact_lead")
+    assert "bia.tg@example.com" in text and "HTTP 503" in text
 
 
 def test_emulator_posts_the_update_to_the_registered_webhook(tg_app, emu):
@@ -251,6 +278,11 @@ def test_one_notification_for_a_sale_and_one_for_its_refund(tg_app, emu):
         select(AutomationDelivery).where(AutomationDelivery.target == "telegram")
     ).all()
     assert [r.status for r in rows] == [DELIVERY_SENT, DELIVERY_SENT]
+    client = tg_app.test_client()
+    Auth(tg_app, client).operator()
+    page = client.get("/automacoes")
+    assert page.status_code == 200
+    assert "Aviso no Telegram: venda aprovada" in page.get_data(as_text=True)
 
 
 def test_no_notification_when_not_configured(app_factory, emu):
