@@ -74,6 +74,21 @@ def delivery_failed(what: str, subject: str, reason: str) -> None:
     _queue(STEP_FAILURE, f"{what}:{subject}", {"what": what, "reason": reason[:500]})
 
 
+def failure_committed(what: str, subject: str, reason: str) -> None:
+    """``delivery_failed`` in its own short transaction, for senders that already committed
+    (the e-mail outbox, the webhook inbox); a problem here never disturbs the caller."""
+    from app.extensions import db
+
+    try:
+        if not telegram.notifications_enabled():
+            return
+        delivery_failed(what, subject, reason)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the notification is best effort, the failure is recorded
+        db.session.rollback()
+        log.exception("could not queue the Telegram failure notification of %s", what)
+
+
 # ---------------------------------------------------------------------------- texts
 
 

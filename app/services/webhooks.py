@@ -534,6 +534,12 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not record the failure of webhook event %s", event_id)
+        return
+    if attempts >= MAX_ATTEMPTS:  # out of automatic retries: a person must look at it
+        from app.services import telegram_notify
+
+        reason = f"evento #{event_id} ({error[:300]}); veja /webhooks/{event_id}"
+        telegram_notify.failure_committed("webhook falhou", str(event_id), reason)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -342,3 +342,23 @@ def test_settings_page_saves_the_token_encrypted_and_checks_chat_ids(app_factory
         assert telegram.chat_ids() == (str(DEFAULT_CHAT_ID), "-1002")
     page = client.get("/configuracoes").get_data(as_text=True)
     assert DEFAULT_TOKEN not in page
+
+
+def test_a_webhook_out_of_retries_and_a_lost_email_tell_the_operator(tg_app, emu):
+    from email.message import EmailMessage
+
+    from app.services import outbox, webhooks
+
+    assert post_update(tg_app.test_client(), {"update_id": 5, "message": {}}).status_code == 200
+    event_id = db.session.scalar(select(WebhookEvent.id))
+    webhooks._mark_failed(event_id, webhooks.MAX_ATTEMPTS - 1, "KeyError: a")  # still retried
+    webhooks._mark_failed(event_id, webhooks.MAX_ATTEMPTS, "KeyError: a")
+    webhooks._mark_failed(event_id, webhooks.MAX_ATTEMPTS, "KeyError: a")  # told once
+    message = EmailMessage()
+    message["To"] = "bia.tg@example.com"
+    outbox._notify_failed(outbox._Outgoing(41, 20, None, None, message), "550 mailbox unknown")
+    automation_sender.send_pending()
+    texts = messages(emu)
+    assert len(texts) == 2, texts
+    assert "webhook falhou" in texts[0] and f"/webhooks/{event_id}" in texts[0]
+    assert "e-mail não entregue" in texts[1] and "bia.tg@example.com: 550" in texts[1]
