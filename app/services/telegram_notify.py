@@ -28,6 +28,7 @@ TARGET = "telegram"
 STEP_SALE = "notify_sale"
 STEP_REVOKED = "notify_revoked"
 STEP_FAILURE = "notify_failure"
+MAX_WAIT = 5.0  # seconds a sender waits for Telegram's limits; longer: the row is deferred
 REVOKED_WORDS = {
     "refunded": "Reembolso",
     "chargeback": "Chargeback (contestação no cartão)",
@@ -125,8 +126,18 @@ class TelegramNotifier:
     """The automation sender's pusher for target ``telegram`` (``deliver``/``pause``/``close``)."""
 
     def __init__(self) -> None:
+        from flask import current_app
+
+        from app.clients.budget import budget_for, hashed
+        from app.services import rate_budget
+
         # A long 429 is not slept here: the row is deferred by retry_after instead.
-        self.client = telegram.client(max_retry_after=5.0)
+        self.client = telegram.client(max_retry_after=MAX_WAIT)
+        # Telegram's 20 messages per minute to one group, shared by every process.
+        per_minute = float(current_app.config.get("TELEGRAM_CHAT_PER_MINUTE") or 20)
+        chat = telegram.notify_chat_id()
+        key = f"{hashed(telegram.token())}:chat:{hashed(chat)}"
+        self.chat_budget = budget_for("telegram", key, per_minute / 60, rate_budget.store())
 
     def close(self) -> None:
         self.client.close()
@@ -138,10 +149,15 @@ class TelegramNotifier:
             log.exception("could not pause the Telegram budget")
 
     def deliver(self, d: AutomationDelivery):
-        from app.services.kommo_push import Cancel
+        from app.clients.throttle import BudgetPaused
+        from app.services.kommo_push import Cancel, Defer
 
         chat = telegram.notify_chat_id()
         if not chat:
             return Cancel("Chat de avisos do Telegram não configurado.")
+        try:
+            self.chat_budget.acquire(MAX_WAIT)
+        except BudgetPaused as paused:
+            return Defer(paused.wait, "Aguardando o limite de mensagens do Telegram.")
         self.client.send_message(chat, text_for(d))
         return None

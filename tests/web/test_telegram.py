@@ -51,6 +51,7 @@ def tg_config(emu, **overrides) -> dict:
         "RETRY_ATTEMPTS": 0,
         "RETRY_DELAY": 0.01,
         "APP_URL": "http://localhost",
+        "TELEGRAM_CHAT_PER_MINUTE": 1200,
     }
     config.update(overrides)
     return config
@@ -362,3 +363,16 @@ def test_a_webhook_out_of_retries_and_a_lost_email_tell_the_operator(tg_app, emu
     assert len(texts) == 2, texts
     assert "webhook falhou" in texts[0] and f"/webhooks/{event_id}" in texts[0]
     assert "e-mail não entregue" in texts[1] and "bia.tg@example.com: 550" in texts[1]
+
+
+def test_the_chat_pace_is_shared_and_defers_instead_of_waiting_long(tg_app, emu):
+    from app.services.telegram_notify import TelegramNotifier
+
+    other_sender = TelegramNotifier()
+    other_sender.chat_budget.pause_for(60)  # another process just filled the chat's minute
+    other_sender.close()
+    assert WebhookSender(tg_app.test_client())("hotmart", approved()).status_code == 200
+    db.session.expire_all()
+    [row] = db.session.scalars(select(AutomationDelivery)).all()
+    assert row.status == DELIVERY_PENDING and "limite de mensagens" in row.last_error
+    assert messages(emu) == []
