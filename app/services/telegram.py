@@ -97,6 +97,7 @@ def set_webhook(by: str = "cli") -> tuple[bool, str]:
     url = webhook_url()
     try:
         with client() as bot:
+            bot.gateway.add_secret(secret)  # masked in every log line, debug dumps included
             bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             info = bot.get_webhook_info()
     except APIError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import uuid
 
 import pytest
@@ -195,7 +196,8 @@ def test_emulator_posts_the_update_to_the_registered_webhook(tg_app, emu):
 # ------------------------------------------------------------------------------ CLI
 
 
-def test_set_webhook_cli_registers_chat_member_and_never_prints_secrets(app_factory, emu):
+def test_set_webhook_cli_registers_chat_member_and_never_prints_secrets(app_factory, emu, caplog):
+    caplog.set_level(logging.DEBUG)
     app = app_factory(
         **tg_config(emu, TELEGRAM_WEBHOOK_SECRET="", APP_URL="https://hub.example.com")
     )
@@ -207,6 +209,7 @@ def test_set_webhook_cli_registers_chat_member_and_never_prints_secrets(app_fact
     assert hook["secret_token"]  # generated and saved
     assert "Webhook registrado" in result.output and "segredo novo" in result.output
     assert DEFAULT_TOKEN not in result.output and hook["secret_token"] not in result.output
+    assert DEFAULT_TOKEN not in caplog.text and hook["secret_token"] not in caplog.text
     with app.app_context():
         from app.services import settings
 
