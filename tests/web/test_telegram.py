@@ -379,3 +379,12 @@ def test_the_chat_pace_is_shared_and_defers_instead_of_waiting_long(tg_app, emu)
     [row] = db.session.scalars(select(AutomationDelivery)).all()
     assert row.status == DELIVERY_PENDING and "limite de mensagens" in row.last_error
     assert messages(emu) == []
+
+
+def test_telegram_test_cli(app_factory, emu):
+    control(emu, "/chats", {"id": -1007, "title": "Sem banir", "bot": {"can_restrict_members": 0}})
+    app = app_factory(**tg_config(emu, TELEGRAM_CHAT_ID="-1007"))
+    result = app.test_cli_runner().invoke(args=["telegram", "test"])
+    assert result.exit_code == 1
+    assert "@vendashub_bot" in result.output and "permissão de banir" in result.output
+    assert DEFAULT_TOKEN not in result.output
