@@ -124,6 +124,7 @@ TUNABLES: dict[str, tuple] = {
     "HOTMART_THROTTLE_PER_SECOND": (_positive_float, "Hotmart requests per second (shared)"),
     "KOMMO_THROTTLE_PER_SECOND": (_positive_float, "Kommo requests per second (shared)"),
     "GESTAOCLICK_THROTTLE_PER_SECOND": (_positive_float, "Gestão Click requests per second"),
+    "TELEGRAM_CHAT_PER_MINUTE": (_positive_float, "Telegram notifications per minute per chat"),
 }
 
 

@@ -135,8 +135,17 @@ def outbox_group() -> None:
 @outbox_group.command("send")
 def outbox_send() -> None:
     """Deliver the e-mails that are due."""
-    from app.services import outbox
+    from app.services import outbox, telegram
 
+    if telegram.notifications_enabled():  # the Telegram notifications share this command
+        from app.services import automation_sender
+
+        sent: dict[str, int] = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
+        automation_sender._send_target("telegram", 1000, sent)
+        click.echo(
+            f"avisos do Telegram enviados: {sent['sent']}, para nova tentativa: "
+            f"{sent['retry']}, falharam: {sent['failed']}"
+        )
     if not outbox.smtp_configured():
         raise click.ClickException("SMTP_HOST não configurado: os e-mails continuam na fila.")
     counts = outbox.send_pending(limit=1000)
@@ -144,6 +153,33 @@ def outbox_send() -> None:
         f"enviados: {counts['sent']}, para nova tentativa: {counts['retry']}, "
         f"falharam: {counts['failed']}"
     )
+
+
+@bp.cli.group("telegram")
+def telegram_group() -> None:
+    """The Telegram bot (SPEC §10)."""
+
+
+@telegram_group.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register {APP_URL}/webhook/telegram with the secret (never printed) and chat_member."""
+    from app.services import telegram
+
+    ok, message = telegram.set_webhook(by="cli")
+    if not ok:
+        raise click.ClickException(message)
+    click.echo(message)
+
+
+@telegram_group.command("test")
+def telegram_test() -> None:
+    """The connection test: the bot, then each configured chat."""
+    from app.services import telegram
+
+    result = telegram.test_connection()
+    click.echo(result.message)
+    if not result.success:
+        raise SystemExit(1)
 
 
 @bp.cli.group("automations")

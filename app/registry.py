@@ -340,6 +340,42 @@ SETTINGS_ONLY: tuple[Group, ...] = (
         ),
         on_change=_email_saved,
     ),
+    # Telegram (SPEC §10): the bot, its groups and the operator's notifications.
+    Group(
+        "telegram",
+        "Telegram",
+        (
+            Field(
+                "TELEGRAM_BOT_TOKEN",
+                "Token do bot",
+                secret=True,
+                required=True,
+                help="Crie o bot com o @BotFather. Ele precisa ser administrador do grupo, "
+                "com permissão de convidar e de banir usuários.",
+            ),
+            Field(
+                "TELEGRAM_CHAT_ID",
+                "Grupo ou canal dos compradores (id)",
+                kind="chats",
+                public=True,
+                help="No formato -100…; pode listar vários separados por vírgula.",
+            ),
+            Field(
+                "TELEGRAM_NOTIFY_CHAT_ID",
+                "Chat que recebe os avisos de vendas (id)",
+                kind="chats",
+                public=True,
+                help="Vendas aprovadas, reembolsos e falhas. Vazio: nenhum aviso.",
+            ),
+            Field(
+                "TELEGRAM_WEBHOOK_SECRET",
+                "Segredo do webhook",
+                secret=True,
+                help="Gerado ao registrar o webhook (flask telegram set-webhook) quando vazio.",
+            ),
+            Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url"),
+        ),
+    ),
 )
 
 

@@ -19,7 +19,7 @@ class Field:
     choices: tuple[str, ...] = ()
     help: str = ""
     required: bool = False  # needed for the integration to count as configured
-    kind: str = "text"  # text | url | number | port | id (a remote record's number)
+    kind: str = "text"  # text | url | number | port | id (a remote record's number) | chats
     labels: tuple[str, ...] = ()  # what the page shows for each of ``choices``
     public: bool = False  # never a credential (a host name, a sender address)
 

@@ -269,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd(argv[2:])
     if argv and argv[0] == "send-webhook":
         return cmd_send_webhook(argv[1:])
+    if argv and argv[0] == "telegram-join":  # a join through an invite link (chat_member)
+        from .telegram import cmd_join
+
+        return cmd_join(argv[1:])
     if argv and argv[0] == "serve":
         argv = argv[1:]
     return cmd_serve(argv)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import gestaoclick, gestaoclick_writes, hotmart, kommo, kommo_webhooks
+from . import gestaoclick, gestaoclick_writes, hotmart, kommo, kommo_webhooks, telegram
 from .config import EmulatorConfig, env_lines
 from .datasets import Datasets
 from .runtime import APIS, Runtime
@@ -148,6 +148,7 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(control)
     kommo_webhooks.init_app(app)  # Kommo webhook subscriptions and the delivery sender
     gestaoclick_writes.init_app(app)  # Gestão Click POST clientes / vendas
+    telegram.init_app(app)  # Telegram Bot API (/telegram/bot<token>/<method>) and joins
 
     @app.before_request
     def _count_and_inject() -> Response | None:

@@ -39,6 +39,9 @@ STEP_LABELS = {
     "renewal_note": "Renovação → nota no negócio",
     "gc_venda": "Venda aprovada → cliente e venda no Gestão Click",
     "gc_refund": "Reembolso/cancelamento → situação da venda no Gestão Click",
+    "notify_sale": "Aviso no Telegram: venda aprovada",
+    "notify_revoked": "Aviso no Telegram: reembolso/cancelamento",
+    "notify_failure": "Aviso no Telegram: falha",
 }
 TARGET_NAMES = {"kommo": "Kommo", "gestao_click": "Gestão Click"}
 MAPPING_KEYS = (

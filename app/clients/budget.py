@@ -51,6 +51,7 @@ BUDGETS = {
     "kommo": Budget(ceiling=7.0, pace=5.0),
     "gestao_click": Budget(ceiling=3.0, pace=2.0),
     "hotmart": Budget(ceiling=500 / 60, pace=8.0),
+    "telegram": Budget(ceiling=30.0, pace=20.0),  # ~30/s per bot (PLATFORMS-WRITES §4.6)
 }
 
 

@@ -23,7 +23,7 @@ from app.webhooks import http_status
 
 PER_PAGE = 50
 # Kommo's account webhooks share the inbox (CRM changes, not sales): filterable, no test card.
-CRM_PLATFORMS = {"kommo": "Kommo"}
+CRM_PLATFORMS = {"kommo": "Kommo", "telegram": "Telegram"}
 STATUS_LABELS = {
     "received": "Recebido",
     "processed": "Processado",

@@ -21,6 +21,7 @@ from app.models.summaries import (
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
+from app.models.telegram import TelegramMember
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
@@ -58,6 +59,7 @@ __all__ = [
     "Subscription",
     "SyncFailure",
     "SyncRun",
+    "TelegramMember",
     "User",
     "UserSession",
 ]

@@ -67,6 +67,7 @@ def backoff(attempts: int) -> timedelta:
 PUSHERS = {
     TARGET_KOMMO: "app.services.kommo_push:KommoPusher",
     TARGET_GESTAO_CLICK: "app.services.gestao_click_push:GestaoClickPusher",
+    "telegram": "app.services.telegram_notify:TelegramNotifier",
 }
 
 
@@ -174,6 +175,7 @@ def _deliver_one(pusher, d: AutomationDelivery, counts: dict[str, int]) -> bool:
         d.next_attempt_at = utcnow()
         counts["failed"] += 1
         log.warning("automation %s (%s/%s) refused: %s", d.id, d.target, d.step, exc.message)
+        _notify_failed(d)
     except Exception as exc:  # a bug must not lose the delivery: kept for a retry
         db.session.rollback()
         log.exception("automation %s (%s/%s) crashed", d.id, d.target, d.step)
@@ -199,11 +201,23 @@ def _retry(d: AutomationDelivery, message: str, wait: timedelta, counts: dict[st
     if d.attempts >= MAX_ATTEMPTS:
         d.status = DELIVERY_FAILED
         counts["failed"] += 1
+        _notify_failed(d)
     else:
         d.status = DELIVERY_PENDING
         d.next_attempt_at = utcnow() + wait
         counts["retry"] += 1
     log.warning("automation %s (%s/%s) attempt %s: %s", d.id, d.target, d.step, d.attempts, message)
+
+
+def _notify_failed(d: AutomationDelivery) -> None:
+    """A push that failed for good tells the operator on Telegram (not a notification's own)."""
+    if d.target == "telegram":
+        return
+    from app.services import telegram_notify
+
+    what = f"automação {d.target}/{d.step}"
+    reason = f"{d.buyer_email or 'sem e-mail'}: {d.last_error or ''}"
+    telegram_notify.delivery_failed(what, str(d.id), reason)
 
 
 def retry(d: AutomationDelivery) -> bool:

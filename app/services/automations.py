@@ -33,7 +33,7 @@ from app.models.automation import (
     TARGET_KOMMO,
     AutomationDelivery,
 )
-from app.services import settings
+from app.services import settings, telegram_notify
 from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
 from config import TRUE_VALUES
 
@@ -66,8 +66,11 @@ def int_setting(key: str) -> int | None:
 
 
 def enabled_targets() -> tuple[str, ...]:
+    from app.services import telegram
+
     targets = (TARGET_KOMMO,) if kommo_enabled() else ()
-    return targets + ((TARGET_GESTAO_CLICK,) if gestao_click_enabled() else ())
+    targets += (TARGET_GESTAO_CLICK,) if gestao_click_enabled() else ()
+    return targets + (("telegram",) if telegram.notifications_enabled() else ())
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -139,6 +142,7 @@ def _queue(
 def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None) -> None:
     """An approved (or renewed) sale: a contact + won lead, or a note on the renewal's lead;
     in Gestão Click a venda for every payment (a renewal is one more venda)."""
+    telegram_notify.sale_granted(sale, event, webhook_event_id)  # the operator's "nova venda"
     if event.test_origin == TEST_PLATFORM:
         return
     recurrence = event.recurrence_number or sale.recurrence_number or 0
@@ -180,6 +184,7 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
 def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:
     """A refund, chargeback or cancellation of a sale that had been approved: lead → lost;
     the Gestão Click venda to ``GESTAOCLICK_REFUND_SITUACAO_ID``."""
+    telegram_notify.sale_revoked(sale, webhook_event_id)  # the operator's "reembolso"
     if gestao_click_enabled():
         _queue(
             STEP_VENDA_REFUND,

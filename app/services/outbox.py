@@ -268,6 +268,7 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
                 )
                 if _refused_for_this_message(exc) or item.attempts >= MAX_ATTEMPTS:
                     _record(item, status=OUTBOX_FAILED, last_error=error)
+                    _notify_failed(item, error)
                     counts["failed"] += 1
                     done += 1
                     continue
@@ -320,6 +321,14 @@ class _Outgoing:
             log.exception("e-mail %s from the outbox cannot be built", email.id)
             message, error = None, f"{type(exc).__name__}: {exc}"[:2000]
         return cls(email.id, email.attempts, email.ref_type, email.ref_id, message, error)
+
+
+def _notify_failed(item: _Outgoing, error: str) -> None:
+    """An e-mail that failed for good tells the operator on Telegram (when configured)."""
+    from app.services import telegram_notify
+
+    to = item.message["To"] if item.message is not None else "?"
+    telegram_notify.failure_committed("e-mail não entregue", str(item.id), f"{to}: {error}")
 
 
 def _record(item: _Outgoing, **values) -> None:

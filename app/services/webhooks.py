@@ -496,6 +496,16 @@ def _outcome_values(row: WebhookEvent, event: NormalizedEvent | None) -> dict:
             "last_error": row.last_error,
             "processed_at": row.processed_at,
         }
+    if row.platform == "telegram":  # Bot API updates (app.services.telegram_webhooks)
+        from app.services import telegram_webhooks
+
+        telegram_webhooks.apply_row(row)
+        return {
+            "status": row.status,
+            "sale_id": row.sale_id,
+            "last_error": row.last_error,
+            "processed_at": row.processed_at,
+        }
     if event is None:
         event = stored_event(row)
     outcome = sales.apply_event(event, webhook_event_id=row.id)
@@ -524,6 +534,12 @@ def _mark_failed(event_id: int, attempts: int, error: str) -> None:
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not record the failure of webhook event %s", event_id)
+        return
+    if attempts >= MAX_ATTEMPTS:  # out of automatic retries: a person must look at it
+        from app.services import telegram_notify
+
+        reason = f"evento #{event_id} ({error[:300]}); veja /webhooks/{event_id}"
+        telegram_notify.failure_committed("webhook falhou", str(event_id), reason)
 
 
 # ---------------------------------------------------------------------------------------------

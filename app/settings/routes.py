@@ -140,6 +140,17 @@ def test_email():
     return redirect(_section_url("email"))
 
 
+@bp.post("/configuracoes/telegram/teste")
+@limiter.limit("20 per hour")
+def test_telegram():
+    """getMe, then each configured chat: is the bot an admin that can invite and ban?"""
+    from app.services import telegram
+
+    result = telegram.test_connection()
+    flash(result.message, "success" if result.success else "danger")
+    return redirect(_section_url("telegram"))
+
+
 @bp.post("/configuracoes/agendamentos")
 def save_schedules():
     """Intervals (minutes) and on/off per job; the scheduler leader applies them at once."""

@@ -86,6 +86,23 @@ def receive(platform: str):
     return answer(result, platform)
 
 
+@bp.post("/webhook/telegram")
+def receive_telegram():
+    """Telegram Bot API updates (the ``X-Telegram-Bot-Api-Secret-Token`` header is the proof)."""
+    from app.services import telegram_webhooks
+
+    refused = _rate_limited("telegram")
+    if refused is not None:
+        return refused
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(raw) >= limit:
+        abort(413)
+    with worker.ingesting():
+        result = telegram_webhooks.receive(raw, request.headers, remote_addr=request.remote_addr)
+    return answer(result)
+
+
 @bp.post("/webhook/kommo/<token>")
 def receive_kommo(token: str):
     """Kommo's account webhooks (form-encoded; the token in the URL is the only proof)."""

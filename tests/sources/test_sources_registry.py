@@ -13,7 +13,7 @@ def test_platforms_follow_the_registry_line():
 
 def test_settings_schema_has_one_group_per_platform_with_secrets_marked():
     groups = {group.platform: group for group in registry.settings_schema()}
-    assert list(groups) == [*PLATFORMS, "kommo", "gestao_click", "email"]
+    assert list(groups) == [*PLATFORMS, "kommo", "gestao_click", "email", "telegram"]
     assert [f.key for f in groups["email"].fields if f.secret] == ["SMTP_PASSWORD"]
     for name, source in SOURCES.items():
         keys = {field.key: field for field in groups[name].fields}
@@ -37,7 +37,13 @@ def test_config_reads_every_declared_variable():
         "KOMMO_SALE_STATUS_ID",
         "KOMMO_LOST_STATUS_ID",
         "KOMMO_CART_STATUS_ID",
+        "GESTAOCLICK_PUSH_SALES",
+        "GESTAOCLICK_SALE_SITUACAO_ID",
+        "GESTAOCLICK_LOJA_ID",
+        "GESTAOCLICK_REFUND_SITUACAO_ID",
         "SMTP_HOST",
+        "TELEGRAM_CHAT_ID",
+        "TELEGRAM_NOTIFY_CHAT_ID",
         "SMTP_PORT",
         "SMTP_USE_TLS",
         "SMTP_USE_SSL",

@@ -1,0 +1,210 @@
+"""Telegram Bot API updates in: ``POST /webhook/telegram`` stored, then applied locally.
+
+Telegram signs nothing: ``setWebhook``'s ``secret_token`` comes back in the
+``X-Telegram-Bot-Api-Secret-Token`` header, compared in constant time with
+``TELEGRAM_WEBHOOK_SECRET`` (missing or wrong → 401). An update is stored in the webhook inbox
+(``webhook_events``, platform ``telegram``, kind ``bot``; deduplicated by ``update_id``) in one
+short transaction before the 200, so it is visible and replayable on ``/webhooks``, and
+applied like any event (``app.services.webhooks._outcome_values`` hands ``telegram`` rows
+here): a ``chat_member`` update records the member (chat, user, names, status and the invite
+link used) in ``telegram_members``; every other update is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.database import retry_on_lock
+from app.extensions import db
+from app.models import TelegramMember, WebhookEvent
+from app.models.types import utcnow
+from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EVENT_RECEIVED
+from app.services import settings as settings_service
+from app.services import webhooks as inbox
+from app.services.webhooks import Outcome, Received
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+KIND = "bot"
+SECRET_KEY = "TELEGRAM_WEBHOOK_SECRET"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+NO_SECRET = (
+    "TELEGRAM_WEBHOOK_SECRET não está configurado: toda entrega do Telegram é recusada. "
+    "Registre o webhook com “flask --app wsgi telegram set-webhook” (gera o segredo)."
+)
+BAD_SECRET = "Segredo do webhook do Telegram inválido ou ausente."
+JOINED = ("member", "administrator", "creator")
+OUTSIDE = ("left", "kicked")
+
+
+def secret_ok(given: str) -> tuple[bool, str]:
+    """(accepted, reason): the header against the secret, constant time; a mismatch is
+    checked once more against a fresh read (changed in another process)."""
+    expected = settings_service.cached(SECRET_KEY)
+    if expected and hmac.compare_digest(given.encode(), expected.encode()):
+        return True, ""
+    fresh = settings_service.cached(SECRET_KEY, fresh=True)
+    if not fresh:
+        return False, NO_SECRET
+    return hmac.compare_digest(given.encode(), fresh.encode()), BAD_SECRET
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("corpo não é JSON válido") from None
+    if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+        raise ValueError("atualização sem update_id")
+    return body
+
+
+def update_type(body: dict[str, Any]) -> str:
+    return next((k for k in body if k != "update_id"), "unknown")[:64]
+
+
+def receive(raw: bytes, headers: Mapping[str, str], remote_addr: str | None = None) -> Received:
+    """Check the secret header, store the update (one short transaction), apply it inline or
+    hand it to a worker. A malformed body is stored as failed and answered 400."""
+    given = headers.get(HEADER) or ""
+    try:
+        ok, reason = secret_ok(given[:300])
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
+    if not ok:
+        names = ", ".join(sorted({k.lower() for k in headers.keys()}))
+        log.warning("webhook telegram rejected from %s: %s", remote_addr, reason)
+        inbox._record_rejection(PLATFORM, reason, remote_addr, names)
+        return Received(Outcome.UNAUTHORIZED, reason)
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body: dict[str, Any] | None = _parse(raw)
+        error = None
+    except ValueError as exc:
+        body, error = None, str(exc)
+    key = (
+        f"telegram:update:{body['update_id']}"
+        if body
+        else (f"telegram:sha256:{hashlib.sha256(raw).hexdigest()}")
+    )
+    member = (body or {}).get("chat_member") or {}
+    values = {
+        "platform": PLATFORM,
+        "dedupe_key": key,
+        "event_type": update_type(body) if body else "invalid",
+        "kind": KIND if body else None,  # None: failed at receipt, replayed by hand only
+        "transaction_id": str((member.get("chat") or {}).get("id") or "")[:64] or None,
+        "raw_body": text,
+        "headers": inbox._kept_headers(headers),
+        "auth_location": "header",
+        "remote_addr": (remote_addr or "")[:64] or None,
+        "status": EVENT_RECEIVED if body else EVENT_FAILED,
+        "last_error": error,
+    }
+    try:
+        stored = retry_on_lock(lambda: _store(values), what="webhook telegram")
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("webhook telegram could not be stored")
+        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
+    if stored.outcome is not Outcome.ACCEPTED:
+        return stored
+    if body is None:
+        return Received(Outcome.INVALID_JSON, error or "", stored.event_id)
+    if current_app.config.get("WEBHOOK_PROCESS_INLINE", True):
+        status = inbox.process(stored.event_id)
+        return Received(
+            Outcome.IGNORED if status == EVENT_IGNORED else Outcome.ACCEPTED,
+            event_id=stored.event_id,
+        )
+    from app import worker
+
+    worker.submit_event(stored.event_id, None)
+    return Received(Outcome.ACCEPTED, event_id=stored.event_id)
+
+
+def _store(values: dict[str, Any]) -> Received:
+    row = WebhookEvent(**values)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:  # Telegram repeats an update it thinks was not delivered
+        db.session.rollback()
+        existing = inbox._find(PLATFORM, values["dedupe_key"])
+        inbox._count_duplicate(existing)
+        return Received(Outcome.DUPLICATE, event_id=existing.id if existing else None)
+    return Received(Outcome.ACCEPTED, event_id=row.id)
+
+
+# ---------------------------------------------------------------------------- applying
+
+
+def apply_row(row: WebhookEvent) -> str:
+    """Record a ``chat_member`` update on ``telegram_members`` (no commit); others ignored."""
+    from app.sources.base import MalformedPayload
+
+    try:
+        body = _parse(row.raw_body.encode("utf-8"))
+    except ValueError as exc:
+        raise MalformedPayload(str(exc)) from None
+    update = body.get("chat_member")
+    row.processed_at = utcnow()
+    if not isinstance(update, dict):
+        row.status, row.last_error = EVENT_IGNORED, f"atualização {update_type(body)} ignorada"
+        return row.status
+    note = record_member(update, row.id)
+    row.status, row.last_error = (EVENT_PROCESSED, None) if note is None else (EVENT_IGNORED, note)
+    return row.status
+
+
+def _clip(value: Any, size: int) -> str | None:
+    return str(value)[:size] if value not in (None, "") else None
+
+
+def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str | None:
+    """Upsert the member of a ``ChatMemberUpdated`` → None, or why nothing was recorded."""
+    chat = update.get("chat") or {}
+    new = update.get("new_chat_member") or {}
+    old = update.get("old_chat_member") or {}
+    user = new.get("user") or {}
+    try:
+        chat_id, user_id = int(chat["id"]), int(user["id"])
+    except (KeyError, TypeError, ValueError):
+        return "atualização sem chat ou usuário"
+    status = str(new.get("status") or "member")[:16]
+    member = db.session.scalar(
+        select(TelegramMember).where(
+            TelegramMember.chat_id == chat_id, TelegramMember.user_id == user_id
+        )
+    )
+    if member is None:
+        member = TelegramMember(chat_id=chat_id, user_id=user_id, status=status)
+        db.session.add(member)
+    member.chat_title = _clip(chat.get("title"), 255) or member.chat_title
+    member.username = _clip(user.get("username"), 64) or member.username
+    member.first_name = _clip(user.get("first_name"), 255) or member.first_name
+    member.last_name = _clip(user.get("last_name"), 255) or member.last_name
+    member.status = status
+    member.webhook_event_id = webhook_event_id
+    joined = status in JOINED or (status == "restricted" and new.get("is_member"))
+    if joined and old.get("status", "left") in OUTSIDE:
+        link = update.get("invite_link") or {}
+        member.invite_link = _clip(link.get("invite_link"), 255)
+        member.invite_link_name = _clip(link.get("name"), 64)
+        try:
+            member.joined_at = datetime.fromtimestamp(int(update.get("date")), UTC)
+        except (TypeError, ValueError, OverflowError):
+            member.joined_at = utcnow()
+    return None
