@@ -44,7 +44,13 @@ def person(send_webhook, webhook_app):
                 "phone": None,
                 "remote_updated_at": now,
             },
-            {"remote_id": 502, "name": "João Alguém", "email": "joao@example.com", "phone": None},
+            {
+                "remote_id": 502,
+                "name": "João Alguém",
+                "email": "joao@example.com",
+                "phone": None,
+                "remote_updated_at": now,
+            },
         ],
     )
     db.session.add(KommoContact(remote_id=503, name="Maria (WhatsApp)", phone="(11) 99999-8888"))
