@@ -2,9 +2,9 @@
 
 The only write hooks of the customer view, all here:
 
-* ORM flushes (webhooks, manual edits): ``_after_flush`` rewrites the keys of new or changed
-  ``Sale``/``KommoContact``/``GcClient`` objects whose matching columns changed, and drops
-  those of deleted ones, in the same transaction;
+* ORM flushes (webhooks, manual edits): ``_after_flush`` notes new, deleted and changed
+  ``Sale``/``KommoContact``/``GcClient`` objects (matching columns only) and ``_before_commit``
+  writes their keys in the same transaction, one DELETE and one INSERT per source;
 * a sale created by ``INSERT … RETURNING`` (the webhook fast path) is never "new" to the
   session: ``app.services.sales`` calls ``index_sale`` for it;
 * bulk sync pages (``bulk.upsert_page``, ``bulk_sales.upsert_sales_page``) call
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import String, bindparam, delete, event, literal, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ COLUMNS = {
     GC: ("email", "telefone", "celular", "cpf_cnpj", "nome", "razao_social"),
 }
 CHUNK = 2000
+PENDING = "customer_keys_pending"
 
 
 def keys_of(source: str, row) -> set[tuple[str, str]]:
@@ -78,28 +79,69 @@ def write_keys(conn, source: str, items: Sequence[tuple[int, set]], *, fresh=Fal
 
 
 def index_sale(sale: Sale) -> None:
-    """Keys of a sale just created by ``INSERT … RETURNING`` (no keys exist yet)."""
-    write_keys(db.session, SALE, [(sale.id, keys_of(SALE, sale))], fresh=True)
+    """A sale just created by ``INSERT … RETURNING`` (the session never saw it as new): its
+    keys are written with the transaction's others, before the commit."""
+    _pending(db.session)[(SALE, sale.id)] = (keys_of(SALE, sale), True)
 
 
-def after_page(model, natural: Sequence, *, platform: str | None = None) -> None:
-    """Rewrite the keys of one synced page's records, by their natural keys (``remote_id``;
-    ``transaction_id`` of ``platform`` for sales), and commit."""
+def after_page(model, rows: Sequence, *, platform: str | None = None) -> None:
+    """Rewrite the keys of one synced page's records and commit.
+
+    Contacts and clients (``rows``: the page's mapped dicts): keys from the page's own values,
+    joined to the local ids in SQL — one DELETE and one ``INSERT … SELECT``, no rows read.
+    Sales (``rows``: transaction ids of ``platform``): the stored rows are read (a synced sale
+    merges with what webhooks saw) and their keys rewritten."""
     source = SOURCE_OF.get(model)
-    if source is None or not natural:
+    if source is None or not rows:
         return
-    cols = [model.id, *(getattr(model, c) for c in COLUMNS[source])]
-    if source == SALE:
-        stmt = select(*cols).where(Sale.platform == platform, Sale.transaction_id.in_(natural))
-    else:
-        stmt = select(*cols).where(model.remote_id.in_(natural))
     try:
-        items = [(row.id, keys_of(source, row)) for row in db.session.execute(stmt)]
-        write_keys(db.session, source, items)
+        if source == SALE:
+            _sales_page(platform, rows)
+        else:
+            _records_page(source, model, rows)
         db.session.commit()
     except Exception:  # the page is saved; keys are repaired by the next sync or a rebuild
         db.session.rollback()
         log.exception("customer keys of a %s page could not be written", source)
+
+
+def _records_page(source: str, model, rows: Sequence[dict]) -> None:
+    table = CustomerKey.__table__
+    remote = [row["remote_id"] for row in rows]
+    ids = select(model.id).where(model.remote_id.in_(remote)).scalar_subquery()
+    db.session.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+    values = [
+        {"k": kind, "v": value, "rid": row["remote_id"]}
+        for row in rows
+        for kind, value in sorted(keys_of(source, _Row(row)))
+    ]
+    if not values:
+        return
+    pick = select(
+        bindparam("k", type_=table.c.kind.type),
+        bindparam("v", type_=String(254)),
+        literal(source, type_=table.c.source.type),
+        model.id,
+    ).where(model.remote_id == bindparam("rid", type_=model.remote_id.type))
+    stmt = table.insert().from_select(["kind", "value", "source", "source_id"], pick)
+    db.session.execute(stmt, values)
+
+
+class _Row:
+    """A mapped page row read like a record (columns the mapper left out are empty)."""
+
+    def __init__(self, row: dict) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str):
+        return self._row.get(name)
+
+
+def _sales_page(platform: str | None, transactions: Sequence) -> None:
+    cols = [Sale.id, *(getattr(Sale, c) for c in COLUMNS[SALE])]
+    stmt = select(*cols).where(Sale.platform == platform, Sale.transaction_id.in_(transactions))
+    items = [(row.id, keys_of(SALE, row)) for row in db.session.execute(stmt)]
+    write_keys(db.session, SALE, items)
 
 
 def _changed(obj, source: str) -> bool:
@@ -107,26 +149,58 @@ def _changed(obj, source: str) -> bool:
     return any(state.attrs[c].history.has_changes() for c in COLUMNS[source])
 
 
+def _pending(session) -> dict:
+    """``{(source, id): (keys, fresh)}`` of this transaction, written by ``_before_commit``
+    (``fresh``: created in this transaction, so no old keys to delete)."""
+    return session.info.setdefault(PENDING, {})
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session, _flush_context) -> None:
-    changed: dict[str, list] = {}
-    for obj in (*session.new, *session.dirty):
+    pending = None
+    for obj in (*session.new, *session.dirty, *session.deleted):
         source = SOURCE_OF.get(type(obj))
-        if source and obj.id is not None and (obj in session.new or _changed(obj, source)):
-            changed.setdefault(source, []).append(obj)
-    gone: dict[str, list[int]] = {}
-    for obj in session.deleted:
-        source = SOURCE_OF.get(type(obj))
-        if source and obj.id is not None:
-            gone.setdefault(source, []).append(obj.id)
-    if not changed and not gone:
+        if source is None or obj.id is None:
+            continue
+        is_new, is_gone = obj in session.new, obj in session.deleted
+        if not (is_new or is_gone or _changed(obj, source)):
+            continue
+        pending = _pending(session) if pending is None else pending
+        fresh = is_new or pending.get((source, obj.id), (None, False))[1]
+        pending[(source, obj.id)] = (set() if is_gone else keys_of(source, obj), fresh)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session) -> None:
+    """The transaction's key changes in one DELETE and one INSERT per source, however many
+    records it touched (a batch of webhook approvals costs one statement in all)."""
+    if not session.info.get(PENDING) and not (session.new or session.dirty or session.deleted):
         return
-    conn = session.connection()
+    session.flush()
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
     table = CustomerKey.__table__
-    for source, objs in changed.items():
-        write_keys(conn, source, [(o.id, keys_of(source, o)) for o in objs])
-    for source, ids in gone.items():
-        conn.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+    by_source: dict[str, list] = {}
+    for (source, rid), (keys, fresh) in pending.items():
+        by_source.setdefault(source, []).append((rid, keys, fresh))
+    for source, items in by_source.items():
+        stale = [rid for rid, _, fresh in items if not fresh]
+        for i in range(0, len(stale), CHUNK):
+            session.execute(
+                delete(table).where(
+                    table.c.source == source, table.c.source_id.in_(stale[i : i + CHUNK])
+                )
+            )
+        rows = _rows(source, [(rid, keys) for rid, keys, _ in items])
+        if rows:
+            session.execute(table.insert(), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_end(session, transaction) -> None:
+    if transaction.parent is None:  # committed (already written) or rolled back
+        session.info.pop(PENDING, None)
 
 
 def rebuild() -> dict[str, int]:
