@@ -207,3 +207,18 @@ def test_rebuild_cli_recomputes_every_key(person, webhook_app):
 def test_navbar_has_the_customer_search(person):
     html = _page(person, "/")
     assert 'aria-label="Buscar cliente"' in html and 'action="/clientes"' in html
+
+
+def test_a_rolled_back_savepoint_leaves_no_keys_behind(app):
+    db.session.add(KommoContact(remote_id=601, name="Fica", email="fica@example.com"))
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(KommoContact(remote_id=602, name="Some", email="some@example.com"))
+            db.session.flush()
+            raise RuntimeError("the savepoint fails")
+    except RuntimeError:
+        pass
+    db.session.commit()
+    values = set(db.session.scalars(select(CustomerKey.value).where(CustomerKey.kind == "email")))
+    assert values == {"fica@example.com"}

@@ -39,6 +39,7 @@ COLUMNS = {
 }
 CHUNK = 2000
 PENDING = "customer_keys_pending"
+RECHECK = "customer_keys_recheck"
 
 
 def keys_of(source: str, row) -> set[tuple[str, str]]:
@@ -180,6 +181,8 @@ def _before_commit(session) -> None:
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
+    if session.info.pop(RECHECK, False):
+        pending = _reread(session, pending)
     table = CustomerKey.__table__
     by_source: dict[str, list] = {}
     for (source, rid), (keys, fresh) in pending.items():
@@ -197,10 +200,33 @@ def _before_commit(session) -> None:
             session.execute(table.insert(), rows)
 
 
+def _reread(session, pending: dict) -> dict:
+    """After a savepoint rolled back, what was noted may not have happened: the keys of every
+    noted record are computed again from what the database now holds (gone: none)."""
+    out = {}
+    for source, model in MODELS.items():
+        ids = [rid for (s, rid) in pending if s == source]
+        if not ids:
+            continue
+        cols = [model.id, *(getattr(model, c) for c in COLUMNS[source])]
+        rows = {r.id: r for r in session.execute(select(*cols).where(model.id.in_(ids)))}
+        for rid in ids:
+            row = rows.get(rid)
+            out[(source, rid)] = (keys_of(source, row) if row else set(), False)
+    return out
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session, previous_transaction) -> None:
+    if previous_transaction.nested and session.info.get(PENDING):
+        session.info[RECHECK] = True
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_end(session, transaction) -> None:
     if transaction.parent is None:  # committed (already written) or rolled back
         session.info.pop(PENDING, None)
+        session.info.pop(RECHECK, None)
 
 
 def rebuild() -> dict[str, int]:
