@@ -27,9 +27,7 @@ def upgrade():
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("source_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "source", "source_id", "kind", "value", name="uq_customer_keys_record"
-        ),
+        sa.UniqueConstraint("source", "source_id", "kind", "value", name="uq_customer_keys_record"),
     )
     op.create_index(
         "ix_customer_keys_kind_value", "customer_keys", ["kind", "value", "id"], unique=False

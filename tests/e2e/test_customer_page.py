@@ -21,11 +21,26 @@ def _fits(page) -> bool:
 def _seed(app):
     assert WebhookSender(app.test_client())("hotmart", "purchase_approved").status_code == 200
     db.session.add(KommoContact(remote_id=501, name="Maria S.", email="maria@example.com"))
-    db.session.add(KommoLead(remote_id=9001, name="Mentoria anual", price=1500, currency="BRL",
-                             contact_id=501, is_won=True))
+    db.session.add(
+        KommoLead(
+            remote_id=9001,
+            name="Mentoria anual",
+            price=1500,
+            currency="BRL",
+            contact_id=501,
+            is_won=True,
+        )
+    )
     db.session.add(GcClient(remote_id="7001", nome="Maria Souza ME", cpf_cnpj="00000000191"))
-    db.session.add(GcSale(remote_id="8001", codigo="PED-8001", cliente_id="7001",
-                          data=date(2026, 11, 2), valor_total_cents=45990))
+    db.session.add(
+        GcSale(
+            remote_id="8001",
+            codigo="PED-8001",
+            cliente_id="7001",
+            data=date(2026, 11, 2),
+            valor_total_cents=45990,
+        )
+    )
     db.session.commit()
     Auth(app, app.test_client()).create()
 

@@ -67,7 +67,9 @@ def test_foreign_numbers_keep_their_country():
     assert phone_key("+351 912 345 678") == "+351912345678"
 
 
-@pytest.mark.parametrize("raw", [None, "", "123", "abc", "0000000000", "+55 11 1234", "9" * 30, True])
+@pytest.mark.parametrize(
+    "raw", [None, "", "123", "abc", "0000000000", "+55 11 1234", "9" * 30, True]
+)
 def test_invalid_phones_are_ignored(raw):
     assert phone_key(raw) is None
 
@@ -87,7 +89,8 @@ def test_documents_keep_digits_when_check_digits_are_right(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["123.456.789-00", "111.111.111-11", "12.345.678/0001-90", "00000000000000", "1234", "", None]
+    "raw",
+    ["123.456.789-00", "111.111.111-11", "12.345.678/0001-90", "00000000000000", "1234", "", None],
 )
 def test_documents_with_wrong_check_digits_are_ignored(raw):
     assert document_key(raw) is None
@@ -113,7 +116,9 @@ def test_union_find_joins_records_by_any_shared_key_transitively():
 
 def test_record_keys_leave_out_invalid_values():
     keys = record_keys(
-        emails=["ANA@x.com", "ruim"], phones=["11 98765-4321", "12"], documents=["123.456.789-09", "1"]
+        emails=["ANA@x.com", "ruim"],
+        phones=["11 98765-4321", "12"],
+        documents=["123.456.789-09", "1"],
     )
     assert keys == {(EMAIL, "ana@x.com"), (PHONE, "+5511987654321"), (DOC, "12345678909")}
 

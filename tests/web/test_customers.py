@@ -55,16 +55,36 @@ def person(send_webhook, webhook_app):
     )
     db.session.add(KommoContact(remote_id=503, name="Maria (WhatsApp)", phone="(11) 99999-8888"))
     db.session.add(
-        KommoLead(remote_id=9001, name="Mentoria anual", price=1500, currency="BRL",
-                  contact_id=501, is_won=True, status_name="Ganho", pipeline_name="Vendas")
+        KommoLead(
+            remote_id=9001,
+            name="Mentoria anual",
+            price=1500,
+            currency="BRL",
+            contact_id=501,
+            is_won=True,
+            status_name="Ganho",
+            pipeline_name="Vendas",
+        )
     )
     db.session.add(
-        GcClient(remote_id="7001", nome="Maria Souza ME", cpf_cnpj="00000000191",
-                 email="financeiro@empresa.com.br", cidade="Campinas", estado="SP")
+        GcClient(
+            remote_id="7001",
+            nome="Maria Souza ME",
+            cpf_cnpj="00000000191",
+            email="financeiro@empresa.com.br",
+            cidade="Campinas",
+            estado="SP",
+        )
     )
     db.session.add(
-        GcSale(remote_id="8001", codigo="PED-8001", cliente_id="7001", data=date(2026, 11, 2),
-               situacao_nome="Concretizada", valor_total_cents=45990)
+        GcSale(
+            remote_id="8001",
+            codigo="PED-8001",
+            cliente_id="7001",
+            data=date(2026, 11, 2),
+            situacao_nome="Concretizada",
+            valor_total_cents=45990,
+        )
     )
     db.session.commit()
     client = webhook_app.test_client()
@@ -94,8 +114,14 @@ def test_the_page_joins_the_three_sources_by_email_phone_and_cpf(person):
     # The same person from any of her records or keys.
     gc = db.session.scalar(select(GcClient))
     whatsapp = db.session.scalar(select(KommoContact).where(KommoContact.remote_id == 503))
-    for key in (f"gc:{gc.id}", f"kommo:{whatsapp.id}", f"sale:{sale.id}",
-                "phone:11 99999-8888", "doc:000.000.001-91", "email:financeiro@empresa.com.br"):
+    for key in (
+        f"gc:{gc.id}",
+        f"kommo:{whatsapp.id}",
+        f"sale:{sale.id}",
+        "phone:11 99999-8888",
+        "doc:000.000.001-91",
+        "email:financeiro@empresa.com.br",
+    ):
         other = _page(person, f"/clientes/{key}")
         assert other.count("data-customer-sale") == 1, key
         assert "PED-8001" in other and "Mentoria anual" in other, key
@@ -139,15 +165,24 @@ def test_search_without_matches_and_too_short(person):
 
 def test_search_is_keyset_paged(app):
     for i in range(30):
-        db.session.add(Sale(platform="kiwify", transaction_id=f"T{i}", status="approved",
-                            buyer_email=f"cliente{i:02d}@lote.com", buyer_name=f"Cliente {i:02d}"))
+        db.session.add(
+            Sale(
+                platform="kiwify",
+                transaction_id=f"T{i}",
+                status="approved",
+                buyer_email=f"cliente{i:02d}@lote.com",
+                buyer_name=f"Cliente {i:02d}",
+            )
+        )
     db.session.commit()
     client = app.test_client()
     Auth(app, client).operator()
     seen, url, pages = [], "/clientes?q=cliente", 0
     while url:
         html = _page(client, url)
-        seen += [f"cliente{i:02d}@lote.com" for i in range(30) if f"cliente{i:02d}@lote.com" in html]
+        seen += [
+            f"cliente{i:02d}@lote.com" for i in range(30) if f"cliente{i:02d}@lote.com" in html
+        ]
         nxt = re.search(r'href="(/clientes\?[^"]+)">Próxima</a>', html)
         url = nxt.group(1).replace("&amp;", "&") if nxt else None
         pages += 1
@@ -178,8 +213,11 @@ def test_keys_follow_edits_and_deletes(person):
     keys = _keys("kommo", contact.id)
     assert ("email", "joao.novo@example.com") in keys and ("email", "joao@example.com") not in keys
     # A synced page that changes an address rewrites that record's keys.
-    bulk.upsert_page(None, KommoContact, [{"remote_id": 501, "name": "Maria S.",
-                                           "email": "maria.nova@example.com", "phone": None}])
+    bulk.upsert_page(
+        None,
+        KommoContact,
+        [{"remote_id": 501, "name": "Maria S.", "email": "maria.nova@example.com", "phone": None}],
+    )
     first = db.session.scalar(select(KommoContact).where(KommoContact.remote_id == 501))
     assert ("email", "maria.nova@example.com") in _keys("kommo", first.id)
     assert ("email", "maria@example.com") not in _keys("kommo", first.id)
@@ -189,16 +227,22 @@ def test_keys_follow_edits_and_deletes(person):
 
 
 def test_rebuild_cli_recomputes_every_key(person, webhook_app):
-    before = set(db.session.execute(select(CustomerKey.kind, CustomerKey.value,
-                                           CustomerKey.source, CustomerKey.source_id)))
+    before = set(
+        db.session.execute(
+            select(CustomerKey.kind, CustomerKey.value, CustomerKey.source, CustomerKey.source_id)
+        )
+    )
     assert len(before) > 10
     db.session.execute(delete(CustomerKey))
     db.session.commit()
     result = webhook_app.test_cli_runner().invoke(args=["customers", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "chaves de clientes recalculadas" in result.output
-    after = set(db.session.execute(select(CustomerKey.kind, CustomerKey.value,
-                                          CustomerKey.source, CustomerKey.source_id)))
+    after = set(
+        db.session.execute(
+            select(CustomerKey.kind, CustomerKey.value, CustomerKey.source, CustomerKey.source_id)
+        )
+    )
     assert after == before
     assert db.session.scalar(select(func.count()).select_from(CustomerKey)) == len(before)
     assert "PED-8001" in _page(person, "/clientes/email:maria@example.com")

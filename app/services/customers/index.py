@@ -46,13 +46,17 @@ def keys_of(source: str, row) -> set[tuple[str, str]]:
     """The keys of one record (an ORM object or a row with the ``COLUMNS`` attributes)."""
     if source == SALE:
         return record_keys(
-            emails=[row.buyer_email], phones=[row.buyer_phone],
-            documents=[row.buyer_document], names=[row.buyer_name],
+            emails=[row.buyer_email],
+            phones=[row.buyer_phone],
+            documents=[row.buyer_document],
+            names=[row.buyer_name],
         )
     if source == KOMMO:
         return record_keys(emails=[row.email], phones=[row.phone], names=[row.name])
     return record_keys(
-        emails=[row.email], phones=[row.telefone, row.celular], documents=[row.cpf_cnpj],
+        emails=[row.email],
+        phones=[row.telefone, row.celular],
+        documents=[row.cpf_cnpj],
         names=[row.nome, row.razao_social],
     )
 

@@ -117,13 +117,19 @@ def name_keys(value: Any) -> set[str]:
 
 
 def record_keys(
-    *, emails: Iterable[Any] = (), phones: Iterable[Any] = (), documents: Iterable[Any] = (),
+    *,
+    emails: Iterable[Any] = (),
+    phones: Iterable[Any] = (),
+    documents: Iterable[Any] = (),
     names: Iterable[Any] = (),
 ) -> set[tuple[str, str]]:
     """Every (kind, value) key of one record; invalid values are left out."""
     out: set[tuple[str, str]] = set()
-    for kind, values, norm in ((EMAIL, emails, email_key), (PHONE, phones, phone_key),
-                               (DOC, documents, document_key)):
+    for kind, values, norm in (
+        (EMAIL, emails, email_key),
+        (PHONE, phones, phone_key),
+        (DOC, documents, document_key),
+    ):
         for value in values:
             key = norm(value)
             if key:

@@ -72,9 +72,11 @@ def _records_with(keys: set[tuple[str, str]]) -> set[tuple[str, int]]:
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
-    stmt = select(table.c.source, table.c.source_id).where(
-        or_(*(and_(table.c.kind == k, table.c.value.in_(v)) for k, v in by_kind.items()))
-    ).limit(MAX_RECORDS + 1)
+    stmt = (
+        select(table.c.source, table.c.source_id)
+        .where(or_(*(and_(table.c.kind == k, table.c.value.in_(v)) for k, v in by_kind.items())))
+        .limit(MAX_RECORDS + 1)
+    )
     return {(row.source, int(row.source_id)) for row in db.session.execute(stmt)}
 
 
@@ -140,46 +142,69 @@ class Profile:
 def profile(person: Person) -> Profile:
     """Everything the customer page shows, a few indexed selects."""
     sale_ids = sorted(person.records.get(SALE, ()))
-    sales = list(
-        db.session.scalars(
-            select(Sale).where(Sale.id.in_(sale_ids)).order_by(Sale.listed_at.desc(), Sale.id.desc())
+    sales = (
+        list(
+            db.session.scalars(
+                select(Sale)
+                .where(Sale.id.in_(sale_ids))
+                .order_by(Sale.listed_at.desc(), Sale.id.desc())
+            )
         )
-    ) if sale_ids else []
+        if sale_ids
+        else []
+    )
     links: dict[int, list] = {}
     accesses: dict[int, list] = {}
     if sale_ids:
         for link in db.session.scalars(
-            select(ActivationLink).where(ActivationLink.sale_id.in_(sale_ids))
+            select(ActivationLink)
+            .where(ActivationLink.sale_id.in_(sale_ids))
             .order_by(ActivationLink.id.desc())
         ):
             links.setdefault(link.sale_id, []).append(link)
         for access, user in db.session.execute(
-            select(Access, User).join(User, User.id == Access.user_id)
-            .where(Access.sale_id.in_(sale_ids)).order_by(Access.id)
+            select(Access, User)
+            .join(User, User.id == Access.user_id)
+            .where(Access.sale_id.in_(sale_ids))
+            .order_by(Access.id)
         ):
             accesses.setdefault(access.sale_id, []).append((access, user))
     contact_ids = sorted(person.records.get(KOMMO, ()))
-    contacts = list(
-        db.session.scalars(select(KommoContact).where(KommoContact.id.in_(contact_ids)))
-    ) if contact_ids else []
+    contacts = (
+        list(db.session.scalars(select(KommoContact).where(KommoContact.id.in_(contact_ids))))
+        if contact_ids
+        else []
+    )
     remote_contacts = [c.remote_id for c in contacts]
-    leads = list(
-        db.session.scalars(
-            select(KommoLead).where(KommoLead.contact_id.in_(remote_contacts))
-            .order_by(KommoLead.remote_created_at.desc(), KommoLead.id.desc())
+    leads = (
+        list(
+            db.session.scalars(
+                select(KommoLead)
+                .where(KommoLead.contact_id.in_(remote_contacts))
+                .order_by(KommoLead.remote_created_at.desc(), KommoLead.id.desc())
+            )
         )
-    ) if remote_contacts else []
+        if remote_contacts
+        else []
+    )
     client_ids = sorted(person.records.get(GC, ()))
-    clients = list(
-        db.session.scalars(select(GcClient).where(GcClient.id.in_(client_ids)))
-    ) if client_ids else []
+    clients = (
+        list(db.session.scalars(select(GcClient).where(GcClient.id.in_(client_ids))))
+        if client_ids
+        else []
+    )
     remote_clients = [c.remote_id for c in clients]
-    gc_sales = list(
-        db.session.scalars(
-            select(GcSale).where(GcSale.cliente_id.in_(remote_clients))
-            .order_by(GcSale.data.desc(), GcSale.id.desc())
+    gc_sales = (
+        list(
+            db.session.scalars(
+                select(GcSale)
+                .where(GcSale.cliente_id.in_(remote_clients))
+                .order_by(GcSale.data.desc(), GcSale.id.desc())
+            )
         )
-    ) if remote_clients else []
+        if remote_clients
+        else []
+    )
     names = [s.buyer_name for s in sales] + [c.name for c in contacts] + [c.nome for c in clients]
     return Profile(
         person=person,
@@ -240,7 +265,8 @@ def search(q: str, per_page: int = 25):
         if record is None:
             continue  # a key left behind by a bulk delete; the next rebuild drops it
         target = (
-            key_string(row.source, row.source_id) if row.kind == K.NAME
+            key_string(row.source, row.source_id)
+            if row.kind == K.NAME
             else key_string(row.kind, row.value)
         )
         hits.append(Hit(row.kind, row.value, row.source, record, target))
