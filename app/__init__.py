@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.automations import bp as automations_bp
+    from app.customers import bp as customers_bp
     from app.dashboard import bp as dashboard_bp
     from app.errors import bp as errors_bp
     from app.health import bp as health_bp
@@ -111,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
         member_bp,
         dashboard_bp,
         sales_bp,
+        customers_bp,
         activations_bp,
         inbox_bp,
         reports_bp,

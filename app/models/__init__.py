@@ -4,6 +4,7 @@ from app.models import guards  # noqa: F401  (column-safe values at flush time)
 from app.models.activation import ActivationLink
 from app.models.audit import AuditEntry
 from app.models.automation import AutomationDelivery
+from app.models.customers import CustomerKey
 from app.models.budget import RateBudgetSlot
 from app.models.gestao_click import GcClient, GcProduct, GcSale
 from app.models.hotmart import ApiToken, Product, Subscription
@@ -34,6 +35,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AutomationDelivery",
+    "CustomerKey",
     "GcClient",
     "GcProduct",
     "GcSale",

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import is_lock_error, retry_on_lock
 from app.extensions import db
 from app.models.types import utcnow
+from app.services.customers import index as customer_index
 from app.sources.base import normalize_email
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,8 @@ def upsert_page(
     )
     for outcome in outcomes:
         counts[outcome] += 1
+    if model in customer_index.SOURCE_OF and (counts["created"] or counts["updated"]):
+        customer_index.after_page(model, payload)
     if ctx is not None:
         ctx.tally(counts)
     return counts

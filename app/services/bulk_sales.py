@@ -32,6 +32,7 @@ from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES
 from app.models.types import utcnow
 from app.services import activation, bulk
 from app.services import sales as sales_service
+from app.services.customers import index as customer_index
 
 STATE_COLUMNS = ("id", "status", "status_at", "approved_at", *sales_service.SALE_FIELDS)
 
@@ -112,6 +113,8 @@ def upsert_sales_page(ctx, platform: str, sales: list[SyncedSale]) -> dict[str, 
     )
     for outcome in outcomes:
         counts[outcome] += 1
+    if counts["created"] or counts["updated"]:
+        customer_index.after_page(Sale, [s.transaction_id for s in unique], platform=platform)
     if ctx is not None:
         ctx.tally(counts)
     return counts

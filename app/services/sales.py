@@ -15,6 +15,7 @@ from app.models import Sale, SaleStatusChange
 from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
 from app.services import activation, automations
+from app.services.customers import index as customer_index
 from app.sources import SOURCES
 from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
 from app.sources.descriptor import MATCH_PLAN, MATCH_PRODUCT, MATCH_SUBSCRIPTION
@@ -84,6 +85,7 @@ def _get_or_create_sale(platform: str, transaction_id: str, defaults: dict) -> t
             .returning(Sale)
         ).first()
         if created is not None:
+            customer_index.index_sale(created)
             return created, True
         return db.session.scalar(stmt), False
     sale = db.session.scalar(stmt)
