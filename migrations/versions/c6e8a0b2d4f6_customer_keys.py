@@ -2,14 +2,14 @@
 Gestão Click clients (one customer across sources). Filled by ``flask customers rebuild``.
 
 Revision ID: c6e8a0b2d4f6
-Revises: d5f7b9c1e3a4
+Revises: e7a1c3b5d9f2
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "c6e8a0b2d4f6"
-down_revision = "d5f7b9c1e3a4"
+down_revision = 'e7a1c3b5d9f2'
 branch_labels = None
 depends_on = None
 
