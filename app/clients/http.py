@@ -13,9 +13,9 @@
 - request/response logs with method, path, status, duration and attempts, secrets masked.
 
 Clients take plain arguments and never use Flask's app/request context or the database.
-Around the retry loop (one job, hence ~450 lines): ``masking`` (secrets in logs), ``retry``
-(policy and hints), ``throttle``/``budget`` (rate), ``errors`` (types, default body parser),
-``results`` (``ApiResponse``).
+Around the retry loop (one job, hence ~460 lines with the clients' ``GatewayClient`` base):
+``masking`` (secrets in logs), ``retry`` (policy and hints), ``throttle``/``budget`` (rate),
+``errors`` (types, default body parser), ``results`` (``ApiResponse``).
 """
 
 from __future__ import annotations
