@@ -12,6 +12,8 @@ What is written stays readable through the read API: ``GET /clientes?cpf_cnpj=``
 formatted), ``?email=``, ``GET /vendas?cliente_id=``, ``GET /clientes/{id}``, ``/vendas/{id}``
 (``gestaoclick.list_resource`` / ``get_resource`` call ``matching`` / ``find`` here).
 ``GET /formas_pagamentos`` lists the payment methods the generated vendas use.
+
+Size: the two write endpoints with the platform's validation rules (a little over 400 lines).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Hotmart REST API: OAuth token, products, sales history, subscriptions (PLATFORMS.md §3.5)."""
+"""Hotmart REST API: OAuth token, products, sales history, subscriptions (PLATFORMS.md §3.5).
+
+Size: one platform's read API and its filters (a little over 400 lines); the records are
+generated in ``datasets_hotmart.py``.
+"""
 
 from __future__ import annotations
 

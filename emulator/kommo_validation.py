@@ -197,3 +197,24 @@ def check_stage(item: dict, errors: list, current: dict | None = None) -> None:
         errors.append(
             err("NotSupportedChoice", "status_id", "The selected value is not a valid choice.")
         )
+
+
+def request_id(item, n: int) -> str:
+    """The item's ``request_id`` as Kommo echoes it (its index when it has none)."""
+    return str(item.get("request_id", n)) if isinstance(item, dict) else str(n)
+
+
+def objects(items: list, groups: list[dict]):
+    """``(request_id, item)`` for each object of a batch; a non-object is recorded in
+    ``groups`` as Kommo's ``InvalidType`` error."""
+    for n, item in enumerate(items):
+        rid = request_id(item, n)
+        if not isinstance(item, dict):
+            groups.append(
+                {
+                    "request_id": rid,
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
+                }
+            )
+            continue
+        yield rid, item

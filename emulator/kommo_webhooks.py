@@ -16,6 +16,8 @@
 * ``python -m emulator send-webhook kommo …``: ``emulator/kommo_webhooks_cli.py``.
 
 Kept apart from ``emulator/kommo.py`` (reads) on purpose: its writes live in their own module.
+Size: one job (subscriptions and their deliveries, with the overlay they change), a little
+over 400 lines; the CLI sender is ``kommo_webhooks_cli.py``.
 """
 
 from __future__ import annotations

@@ -6,16 +6,29 @@
 (400 ``validation-errors``). Written contacts and leads are served by the read API
 (``contacts?query=``, ``contacts/{id}?with=leads``, ``leads/{id}?with=contacts``,
 ``leads?query=``) beside the generated dataset. Kept apart from ``kommo.py`` (the generated
-reads) so other additions to the emulator merge cleanly; ``register(bp)`` mounts the routes on
+reads) so other additions to the emulator merge cleanly; the store, the record views and the
+reads of written records are in ``kommo_store.py``; ``register(bp)`` mounts the routes on
 the Kommo blueprint, behind its auth and rate limit.
 """
 
 from __future__ import annotations
 
-import threading
+from flask import Blueprint, Response, request
 
-from flask import Blueprint, Response, current_app, request
-
+from .kommo_store import (  # noqa: F401 - re-exported (kommo.py reads them from here)
+    HAL,
+    KommoStore,
+    _href,
+    contact_view,
+    lead_view,
+    merge_list,
+    now,
+    store,
+    written_contact,
+    written_contacts,
+    written_lead,
+    written_leads,
+)
 from .kommo_validation import (
     Invalid,
     blank_problem,
@@ -25,143 +38,12 @@ from .kommo_validation import (
     err,
     int_field,
     main_pipeline,
+    objects,
     parse_tags,
+    request_id,
     validation_problem,
 )
 from .wire import emulator, json_response
-
-HAL = "application/hal+json"
-WRITTEN_CONTACT_BASE = 40_000_000
-WRITTEN_LEAD_BASE = 50_000_000
-WRITTEN_NOTE_BASE = 60_000_000
-
-
-class KommoStore:
-    """Contacts, leads and notes written through the API (one emulator, in memory)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.contacts: dict[int, dict] = {}
-        self.leads: dict[int, dict] = {}
-        self.notes: dict[int, dict] = {}
-        self._next = {"contact": WRITTEN_CONTACT_BASE, "lead": WRITTEN_LEAD_BASE}
-        self._next["note"] = WRITTEN_NOTE_BASE
-
-    def new_id(self, kind: str) -> int:
-        self._next[kind] += 1
-        return self._next[kind]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.contacts.clear()
-            self.leads.clear()
-            self.notes.clear()
-
-
-def store() -> KommoStore:
-    return current_app.extensions.setdefault("kommo_store", KommoStore())
-
-
-def now() -> int:
-    return int(emulator().config.clock())
-
-
-# ---------------------------------------------------------------------------- shapes
-
-
-def _href() -> str:
-    return request.host_url.rstrip("/") + "/kommo"
-
-
-def contact_view(contact: dict, with_leads: bool) -> dict:
-    href = _href()
-    body = {k: v for k, v in contact.items() if not k.startswith("_")}
-    embedded: dict = {"tags": contact["_tags"], "companies": []}
-    if with_leads:
-        st = store()
-        embedded["leads"] = [
-            {"id": lid, "_links": {"self": {"href": f"{href}/api/v4/leads/{lid}"}}}
-            for lid, lead in st.leads.items()
-            if contact["id"] in lead["_contacts"]
-        ]
-    body["_links"] = {"self": {"href": f"{href}/api/v4/contacts/{contact['id']}"}}
-    body["_embedded"] = embedded
-    return body
-
-
-def lead_view(lead: dict, with_contacts: bool) -> dict:
-    href = _href()
-    body = {k: v for k, v in lead.items() if not k.startswith("_")}
-    embedded: dict = {"tags": lead["_tags"], "companies": []}
-    if with_contacts:
-        embedded["contacts"] = [
-            {
-                "id": cid,
-                "is_main": n == 0,
-                "_links": {"self": {"href": f"{href}/api/v4/contacts/{cid}"}},
-            }
-            for n, cid in enumerate(lead["_contacts"])
-        ]
-    body["_links"] = {"self": {"href": f"{href}/api/v4/leads/{lead['id']}"}}
-    body["_embedded"] = embedded
-    return body
-
-
-def contact_text(contact: dict) -> str:
-    """What ``query`` searches: name and field values, phones also as bare digits."""
-    parts = [contact.get("name") or ""]
-    for field in contact.get("custom_fields_values") or []:
-        parts.extend(v["value"] for v in field["values"])
-        if field.get("field_code") == "PHONE":
-            parts.extend("".join(ch for ch in v["value"] if ch.isdigit()) for v in field["values"])
-    return " ".join(parts).lower()
-
-
-def lead_text(lead: dict) -> str:
-    return f"{lead.get('name') or ''} {lead['id']}".lower()
-
-
-# ---------------------------------------------------------------------------- reads (hooks)
-
-
-def written_contacts(query: str) -> list[dict]:
-    """Written contacts matching ``query`` (lower-cased; empty: all), for ``GET /contacts``."""
-    st = store()
-    with st.lock:
-        found = [c for c in st.contacts.values() if not query or query in contact_text(c)]
-    with_leads = "leads" in request.args.get("with", "")
-    return [contact_view(c, with_leads) for c in found]
-
-
-def written_leads(query: str) -> list[dict]:
-    st = store()
-    with st.lock:
-        found = [lead for lead in st.leads.values() if not query or query in lead_text(lead)]
-    with_contacts = "contacts" in request.args.get("with", "")
-    return [lead_view(lead, with_contacts) for lead in found]
-
-
-def written_contact(contact_id: int) -> dict | None:
-    contact = store().contacts.get(contact_id)
-    return contact_view(contact, "leads" in request.args.get("with", "")) if contact else None
-
-
-def written_lead(lead_id: int) -> dict | None:
-    lead = store().leads.get(lead_id)
-    return lead_view(lead, "contacts" in request.args.get("with", "")) if lead else None
-
-
-def merge_list(resp: Response, kind: str, extra: list[dict]) -> Response:
-    """Add written records to the first page of a generated list (or answer them alone)."""
-    if not extra or request.args.get("page", "1") not in ("", "1"):
-        return resp
-    if resp.status_code == 204:
-        body = {"_page": 1, "_links": {"self": {"href": request.url}}, "_embedded": {kind: extra}}
-        return json_response(body, content_type=HAL)
-    body = resp.get_json()
-    body["_embedded"][kind] = extra + body["_embedded"][kind]
-    return json_response(body, content_type=HAL)
-
 
 # ---------------------------------------------------------------------------- writes
 
@@ -171,17 +53,8 @@ def add_contacts() -> Response:
     if isinstance(items, Response):
         return items
     groups, made = [], []
-    for n, item in enumerate(items):
-        rid = str(item.get("request_id", n)) if isinstance(item, dict) else str(n)
+    for rid, item in objects(items, groups):
         errors: list[dict] = []
-        if not isinstance(item, dict):
-            groups.append(
-                {
-                    "request_id": rid,
-                    "errors": [err("InvalidType", "", "This value should be of type object.")],
-                }
-            )
-            continue
         for key in ("name", "first_name", "last_name"):
             if key in item and not isinstance(item[key], str):
                 errors.append(err("InvalidType", key, "This value should be of type string."))
@@ -242,16 +115,7 @@ def add_leads() -> Response:
         return items
     st = store()
     groups, made = [], []
-    for n, item in enumerate(items):
-        rid = str(item.get("request_id", n)) if isinstance(item, dict) else str(n)
-        if not isinstance(item, dict):
-            groups.append(
-                {
-                    "request_id": rid,
-                    "errors": [err("InvalidType", "", "This value should be of type object.")],
-                }
-            )
-            continue
+    for rid, item in objects(items, groups):
         errors: list[dict] = []
         if "name" in item and not isinstance(item["name"], str):
             errors.append(err("InvalidType", "name", "This value should be of type string."))
@@ -382,7 +246,7 @@ def patch_leads() -> Response:
     st, out, groups = store(), [], []
     with st.lock:
         for n, item in enumerate(items):
-            rid = str(item.get("request_id", n)) if isinstance(item, dict) else str(n)
+            rid = request_id(item, n)
             lead = st.leads.get(item.get("id")) if isinstance(item, dict) else None
             errors: list[dict] = []
             if lead is None:
@@ -405,17 +269,8 @@ def _add_notes(entity_id: int | None) -> Response:
     if isinstance(items, Response):
         return items
     st, groups, made = store(), [], []
-    for n, item in enumerate(items):
-        rid = str(item.get("request_id", n)) if isinstance(item, dict) else str(n)
+    for rid, item in objects(items, groups):
         errors: list[dict] = []
-        if not isinstance(item, dict):
-            groups.append(
-                {
-                    "request_id": rid,
-                    "errors": [err("InvalidType", "", "This value should be of type object.")],
-                }
-            )
-            continue
         target = entity_id if entity_id is not None else item.get("entity_id")
         if not isinstance(target, int) or target not in st.leads:
             errors.append(err("NotFound", "entity_id", "Entity not found."))

@@ -280,6 +280,15 @@ class SMTPInbox:
     def stop(self):
         self.controller.stop()
 
+    def config(self, **overrides) -> dict:
+        """The app settings that send mail to this server (``overrides`` win)."""
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": self.port,
+            **overrides,
+        }
+
     @staticmethod
     def text_of(message) -> str:
         return message.get_body(preferencelist=("plain",)).get_content()
@@ -315,6 +324,13 @@ WEBHOOK_SECRETS = {
     source.secret_key: _KNOWN_SECRETS.get(source.secret_key, f"{name}-secret-0123456789")
     for name, source in SOURCES.items()
 }
+
+
+def count_rows(model, *where) -> int:
+    """How many ``model`` rows match ``where`` (all of them without it)."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def load_fixture(platform: str, name: str) -> dict:
@@ -379,9 +395,7 @@ def webhook_app(app_factory, smtp_server):
     """App with webhook secrets set and a real SMTP server receiving the e-mails."""
     app = app_factory(
         **WEBHOOK_SECRETS,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
     )
     with app.app_context():
         yield app

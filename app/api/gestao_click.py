@@ -6,7 +6,7 @@ from flask import abort, jsonify, request
 
 from app.api import bp
 from app.api.paging import TRUE_VALUES, paginated, wants_full
-from app.api.routes import start_sync_response
+from app.api.routes import start_syncs_response
 
 MAX_LIMIT = 100
 NOUNS = {
@@ -100,21 +100,7 @@ def gestao_click_sync():
     if wanted and wanted not in gestao_click.RESOURCES:
         abort(400, description="Recurso inválido: use sales, clients ou products.")
     resources = [wanted] if wanted else list(gestao_click.RESOURCES)
-    full = wants_full()
-    run_ids: dict[str, int] = {}
-    created: dict[str, bool] = {}
-    for resource in resources:
-        response, _ = start_sync_response(gestao_click.SOURCE, resource, full=full)
-        body = response.get_json()
-        run_ids[resource] = body["run_id"]
-        created[resource] = body["created"]
-    body = {
-        "success": True,
-        "run_id": run_ids[resources[0]],
-        "run_ids": run_ids,
-        "created": created,
-    }
-    return jsonify(body), 202
+    return start_syncs_response(gestao_click.SOURCE, resources, resources[0], full=wants_full())
 
 
 @bp.post("/api/gestao-click/auto-import")

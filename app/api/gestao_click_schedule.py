@@ -103,7 +103,8 @@ def gestao_click_set_schedule():
     jobs = _jobs()
     wanted = payload.get("resources")
     if wanted is not None:
-        if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) and w in jobs for w in wanted):
+        known = isinstance(wanted, list) and all(isinstance(w, str) and w in jobs for w in wanted)
+        if not wanted or not known:
             abort(400, description="resources deve ser uma lista com sales, clients e/ou products.")
         jobs = {r: jobs[r] for r in wanted}
     current = _state()["resources"]

@@ -7,13 +7,11 @@ page view: re-reading the same data counts as API abuse there). ``<id>`` is the 
 from __future__ import annotations
 
 from flask import abort, jsonify, request
-from flask_login import current_user
 
 from app.api import bp
 from app.api.paging import paginated, wants_full
-from app.api.routes import record_sync
+from app.api.routes import start_syncs_response
 from app.clients.errors import APIError
-from app.services import audit, sync
 from app.services import kommo as kommo_service
 
 MAX_LIMIT = 250
@@ -164,30 +162,9 @@ def kommo_sync():
 
     ``run_id`` is the leads run (the one the deals tab waits for); both are in ``run_ids``.
     """
-    full = wants_full()
-    by = getattr(current_user, "email", None)
-    runs = {}
-    try:
-        for resource in kommo_service.RESOURCES:
-            run, created = sync.start_run(
-                kommo_service.SOURCE, resource, full=full, requested_by=by
-            )
-            runs[resource] = (run, created)
-            if created:
-                record_sync(audit.SYNC_STARTED, run)
-    except sync.SyncNotConfigured as exc:
-        abort(409, description=str(exc))
-    except sync.SyncError as exc:
-        abort(503, description=str(exc))
-    leads_run = runs["leads"][0]
-    body = {
-        "success": True,
-        "run_id": leads_run.id,
-        "run_ids": {resource: run.id for resource, (run, _) in runs.items()},
-        "created": {resource: created for resource, (_, created) in runs.items()},
-        "status": leads_run.status,
-    }
-    return jsonify(body), 202
+    return start_syncs_response(
+        kommo_service.SOURCE, kommo_service.RESOURCES, "leads", full=wants_full()
+    )
 
 
 @bp.get("/api/kommo/sync/status")

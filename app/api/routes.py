@@ -12,23 +12,48 @@ from app.models.sync import RUN_STATUSES
 from app.services import audit, sync
 
 
-def start_sync_response(source: str, resource: str, full: bool = False):
-    """Start (or join) a background run and answer ``202 {"success": true, "run_id": N}``.
-
-    For the integration endpoints of SPEC §5 (``POST /api/kommo/sync`` …): call it from the view.
-    """
+def start_runs(source: str, resources, full: bool = False) -> dict[str, tuple]:
+    """Start (or join) a background run per resource → ``{resource: (run, created)}``; a new
+    run is audited. Unknown → 404, not configured → 409, not startable → 503 (the runs started
+    before it stand)."""
+    by = getattr(current_user, "email", None)
+    runs: dict[str, tuple] = {}
     try:
-        run, created = sync.start_run(
-            source, resource, full=full, requested_by=getattr(current_user, "email", None)
-        )
+        for resource in resources:
+            run, created = sync.start_run(source, resource, full=full, requested_by=by)
+            runs[resource] = (run, created)
+            if created:
+                record_sync(audit.SYNC_STARTED, run)
     except sync.UnknownSyncer:
         abort(404, description="Sincronização desconhecida.")
     except sync.SyncNotConfigured as exc:
         abort(409, description=str(exc))
     except sync.SyncError as exc:
         abort(503, description=str(exc))
-    if created:
-        record_sync(audit.SYNC_STARTED, run)
+    return runs
+
+
+def start_syncs_response(source: str, resources, primary: str, full: bool = False):
+    """Start several resources: ``202 {"success", "run_id": <primary's run>, "run_ids",
+    "created", "status": <primary's status>}``."""
+    runs = start_runs(source, resources, full=full)
+    first = runs[primary][0]
+    body = {
+        "success": True,
+        "run_id": first.id,
+        "run_ids": {resource: run.id for resource, (run, _) in runs.items()},
+        "created": {resource: created for resource, (_, created) in runs.items()},
+        "status": first.status,
+    }
+    return jsonify(body), 202
+
+
+def start_sync_response(source: str, resource: str, full: bool = False):
+    """Start (or join) a background run and answer ``202 {"success": true, "run_id": N}``.
+
+    For the integration endpoints of SPEC §5 (``POST /api/kommo/sync`` …): call it from the view.
+    """
+    run, created = start_runs(source, (resource,), full=full)[resource]
     body = {"success": True, "run_id": run.id, "created": created, "status": run.status}
     return jsonify(body), 202
 

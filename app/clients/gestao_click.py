@@ -40,7 +40,7 @@ from .gestao_click_usage import (
     usage,
     usage_counter,
 )
-from .http import HttpGateway
+from .http import GatewayClient, HttpGateway
 from .results import ConnectionResult
 
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
@@ -164,7 +164,7 @@ class Page:
 # ---------------------------------------------------------------------------- client
 
 
-class GestaoClickClient:
+class GestaoClickClient(GatewayClient):
     """Gestão Click REST client on one ``HttpGateway``.
 
     ``api_url`` may be given with or without the ``/api`` suffix. Extra keyword arguments
@@ -210,15 +210,6 @@ class GestaoClickClient:
     @property
     def has_credentials(self) -> bool:
         return bool(self.access_token and self.secret_token)
-
-    def close(self) -> None:
-        self.gateway.close()
-
-    def __enter__(self) -> GestaoClickClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def requests_today(self) -> int:

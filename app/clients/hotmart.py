@@ -27,7 +27,7 @@ from .connection import ConnectionMessages, check_connection
 from .errors import AuthenticationError, ErrorInfo, UpstreamError, text_of
 from .hotmart_dates import _query, from_epoch, sales_windows, to_epoch_ms
 from .hotmart_tokens import MemoryTokenStore, TokenStore
-from .http import HttpGateway
+from .http import GatewayClient, HttpGateway
 from .results import ConnectionResult
 
 PRODUCTION_API_URL = "https://developers.hotmart.com"
@@ -136,7 +136,7 @@ def _decode_basic(basic: str) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------------- client
 
 
-class HotmartClient:
+class HotmartClient(GatewayClient):
     """Hotmart REST client on one ``HttpGateway``.
 
     ``env`` is ``sandbox`` or ``production``; ``api_url`` overrides that environment's host and
@@ -200,15 +200,6 @@ class HotmartClient:
     @property
     def token_key(self) -> str:
         return f"hotmart:{self.env}:{self.client_id}"
-
-    def close(self) -> None:
-        self.gateway.close()
-
-    def __enter__(self) -> HotmartClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ token
 

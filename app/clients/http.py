@@ -13,9 +13,9 @@
 - request/response logs with method, path, status, duration and attempts, secrets masked.
 
 Clients take plain arguments and never use Flask's app/request context or the database.
-Around the retry loop (one job, hence ~450 lines): ``masking`` (secrets in logs), ``retry``
-(policy and hints), ``throttle``/``budget`` (rate), ``errors`` (types, default body parser),
-``results`` (``ApiResponse``).
+Around the retry loop (one job, hence ~460 lines with the clients' ``GatewayClient`` base):
+``masking`` (secrets in logs), ``retry`` (policy and hints), ``throttle``/``budget`` (rate),
+``errors`` (types, default body parser), ``results`` (``ApiResponse``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -447,3 +447,19 @@ __all__ = [
     "parse_retry_after",
     "retry_hint",
 ]
+
+
+class GatewayClient:
+    """Base of the API clients: each owns one ``gateway``; closing the client (or leaving its
+    ``with`` block) closes it."""
+
+    gateway: HttpGateway
+
+    def close(self) -> None:
+        self.gateway.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

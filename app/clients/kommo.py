@@ -34,7 +34,7 @@ from .errors import (
     number_of,
     text_of,
 )
-from .http import HttpGateway
+from .http import GatewayClient, HttpGateway
 from .kommo_token import (
     API_PREFIX,
     DEFAULT_BASE_DOMAIN,
@@ -154,7 +154,7 @@ class Page:
 # ---------------------------------------------------------------------------- client
 
 
-class KommoClient:
+class KommoClient(GatewayClient):
     """Kommo API v4 client on one ``HttpGateway``.
 
     ``api_url`` is the account URL (``/api/v4`` appended when missing); without it the token's
@@ -232,15 +232,6 @@ class KommoClient:
     @property
     def host(self) -> str:
         return urlsplit(self.api_url or "").netloc or "?"
-
-    def close(self) -> None:
-        self.gateway.close()
-
-    def __enter__(self) -> KommoClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ calls
 

@@ -4,8 +4,8 @@ from app.models import guards  # noqa: F401  (column-safe values at flush time)
 from app.models.activation import ActivationLink
 from app.models.audit import AuditEntry
 from app.models.automation import AutomationDelivery
-from app.models.customers import CustomerKey
 from app.models.budget import RateBudgetSlot
+from app.models.customers import CustomerKey
 from app.models.gestao_click import GcClient, GcProduct, GcSale
 from app.models.hotmart import ApiToken, Product, Subscription
 from app.models.integrations import IntegrationCheck

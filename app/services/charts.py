@@ -139,6 +139,16 @@ def _reais(cents: int) -> float:
     return round(cents / 100, 2)
 
 
+def _real_sales_in(r: DateRange) -> tuple:
+    """``sales_daily`` rows of the range's São Paulo days, test sales and non-BRL left out."""
+    return (
+        SalesDaily.day >= r.start.isoformat(),
+        SalesDaily.day <= r.end.isoformat(),
+        SalesDaily.is_test.is_(False),
+        SalesDaily.currency.in_(("BRL", "")),
+    )
+
+
 def sales_rows(r: DateRange):
     """(day, platform, status, n, cents) of non-test BRL sales per São Paulo day."""
     return db.session.execute(
@@ -149,12 +159,7 @@ def sales_rows(r: DateRange):
             func.sum(SalesDaily.n),
             func.sum(SalesDaily.amount_cents),
         )
-        .where(
-            SalesDaily.day >= r.start.isoformat(),
-            SalesDaily.day <= r.end.isoformat(),
-            SalesDaily.is_test.is_(False),
-            SalesDaily.currency.in_(("BRL", "")),
-        )
+        .where(*_real_sales_in(r))
         .group_by(SalesDaily.day, SalesDaily.platform, SalesDaily.status)
     ).all()
 
@@ -207,13 +212,7 @@ def payment_chart(r: DateRange) -> dict:
             func.sum(SalesDaily.n),
             func.sum(SalesDaily.amount_cents),
         )
-        .where(
-            SalesDaily.day >= r.start.isoformat(),
-            SalesDaily.day <= r.end.isoformat(),
-            SalesDaily.is_test.is_(False),
-            SalesDaily.currency.in_(("BRL", "")),
-            SalesDaily.status.in_(GRANTING_STATUSES),
-        )
+        .where(*_real_sales_in(r), SalesDaily.status.in_(GRANTING_STATUSES))
         .group_by(func.lower(SalesDaily.payment_method))
     ).all()
     merged: dict[str, list[int]] = {}

@@ -2,9 +2,10 @@
 
 A delivery lives in the webhook inbox (``webhook_events``, platform ``kommo``, kind ``crm``):
 committed before the 2xx (Kommo wants an answer within 2 s), visible and replayable on
-``/webhooks``, and claimed like any event by the workers (``app.services.webhooks._apply_event``
-hands ``kommo`` rows here). Kommo signs nothing: the long random token in the URL
-(``KOMMO_WEBHOOK_SECRET``) is the proof, compared in constant time.
+``/webhooks``, and claimed like any event by the workers
+(``app.services.webhook_processing._outcome_values`` hands ``kommo`` rows here). Kommo signs
+nothing: the long random token in the URL (``KOMMO_WEBHOOK_SECRET``) is the proof, compared in
+constant time.
 
 Applying: each ``leads[…]`` / ``contacts[…]`` item updates the local ``KommoLead`` /
 ``KommoContact`` at once — re-read through the API (``GET /leads/{id}?with=contacts``) when the

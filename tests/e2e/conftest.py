@@ -45,9 +45,7 @@ def live_app(app_factory, smtp_server):
     with serving(
         app_factory,
         **WEBHOOK_SECRETS,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
     ) as app:
         yield app
 

@@ -18,9 +18,7 @@ from tests.faults.faultkit import wait_until
 def test_a_burst_of_kicks_queues_one_delivery_and_sends_every_email_once(app_factory, smtp_server):
     app = app_factory(
         **WEBHOOK_SECRETS,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
         SEND_MAIL_IN_BACKGROUND=True,
     )
     with app.app_context():

@@ -46,7 +46,7 @@ def test_worker_sigkilled_mid_burst_loses_nothing_and_duplicates_nothing(
 ):
     smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_server.port)}
     # the suite's migrated database (emptied after the test), mail to the same SMTP server
-    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    app = app_factory(**smtp_server.config())
     server = Gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, **smtp).start()
     killed: list[int] = []
     kill_lock = threading.Lock()

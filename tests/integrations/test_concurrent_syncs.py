@@ -11,14 +11,13 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Product, Sale, Subscription, User, WebhookEvent
 from app.services import activation, sync
 from emulator.webhooks import build_event
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
-from tests.conftest import csrf_token
+from tests.clients.conftest import LiveEmulator
+from tests.conftest import count_rows, csrf_token
 from tests.integrations.test_hotmart_integration import HOTTOK, expected_sales, hotmart_config
 
 PRODUCTS = 40
@@ -29,11 +28,11 @@ JOIN = 120  # seconds: a generous bound for a hung thread, never a speed asserti
 
 def _count(model, *where) -> int:
     db.session.rollback()  # a fresh snapshot
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+    return count_rows(model, *where)
 
 
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         products=PRODUCTS,
         sales=SALES,
@@ -183,9 +182,7 @@ def test_the_outbox_sender_beside_a_sync_sends_everything(app_factory, emu, smtp
     app = app_factory(
         **hotmart_config(emu, HOTMART_PAGE_SIZE=20),
         SYNC_PROGRESS_INTERVAL=0.0,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
     )
     emails = 12
     with app.app_context():

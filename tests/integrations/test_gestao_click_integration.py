@@ -19,8 +19,8 @@ from app.clients.gestao_click import GestaoClickClient, normalize_api_url, usage
 from app.extensions import db
 from app.models import GcClient, GcProduct, GcSale, Sale
 from app.services import gestao_click, sync
-from tests.clients.conftest import LiveEmulator, refused_url, start_emulator  # noqa: F401
-from tests.conftest import Auth, csrf_token
+from tests.clients.conftest import LiveEmulator
+from tests.conftest import Auth, count_rows, csrf_token
 
 SALES = 260
 CLIENTS = 130
@@ -29,12 +29,8 @@ PAGE = 25  # emulator page size: several pages per list
 LIST_ENDPOINT = "gestaoclick.list_resource"
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     usage_counter.reset()
     return start_emulator(
         gc_sales=SALES,
@@ -173,7 +169,7 @@ def test_sales_sync_reads_every_tipo_and_a_rerun_changes_nothing(gc_app, emu):
     assert sale.valor_total_cents > 0 and isinstance(sale.data, date)
     assert sale.cliente_nome and sale.situacao_nome and sale.forma_pagamento
     assert sale.items_count >= 1
-    assert _count(Sale) == 0  # ERP sales never enter the webhook sales table
+    assert count_rows(Sale) == 0  # ERP sales never enter the webhook sales table
 
     again = sync.run_sync("gestao_click", "sales", full=True)
     assert (again.created_count, again.updated_count, again.failed_count) == (0, 0, 0)
@@ -181,7 +177,7 @@ def test_sales_sync_reads_every_tipo_and_a_rerun_changes_nothing(gc_app, emu):
     trailing = sync.run_sync("gestao_click", "sales")  # last 30 days (+1 day of overlap)
     assert (trailing.created_count, trailing.updated_count) == (0, 0)
     assert 0 < trailing.unchanged_count < SALES
-    assert _count(GcSale) == SALES
+    assert count_rows(GcSale) == SALES
 
 
 def test_trailing_window_reaches_back_to_the_last_success(gc_app):
@@ -316,7 +312,7 @@ def test_connection_timeout(app_factory, emu):
     assert "não respondeu a tempo" in body["message"]
 
 
-def test_connection_error(app_factory, emu, refused_url):  # noqa: F811
+def test_connection_error(app_factory, emu, refused_url):
     body = _connection(app_factory, emu, GESTAOCLICK_API_URL=refused_url, RETRY_ATTEMPTS=0)
     assert (body["success"], body["code"]) == (False, "connection_error")
     assert "Não foi possível conectar" in body["message"]

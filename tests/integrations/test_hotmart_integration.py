@@ -17,8 +17,8 @@ from app.extensions import db
 from app.models import ActivationLink, ApiToken, OutboxEmail, Product, Sale, Subscription
 from app.services import hotmart, sync
 from emulator.webhooks import build_event
-from tests.clients.conftest import LiveEmulator, refused_url, start_emulator  # noqa: F401
-from tests.conftest import Auth
+from tests.clients.conftest import LiveEmulator
+from tests.conftest import Auth, count_rows
 
 PRODUCTS = 30
 SALES = 1000
@@ -26,12 +26,8 @@ SUBSCRIPTIONS = 120
 HOTTOK = "hottok-test-0123456789"
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         products=PRODUCTS,
         sales=SALES,
@@ -118,13 +114,13 @@ def test_products_sync_pages_everything_and_a_rerun_changes_nothing(hm_app, emu)
     first = sync.run_sync("hotmart", "products")
     assert (first.status, first.created_count, first.failed_count) == ("succeeded", PRODUCTS, 0)
     assert first.progress_total == PRODUCTS and first.progress_done == PRODUCTS
-    assert _count(Product) == PRODUCTS
+    assert count_rows(Product) == PRODUCTS
     product = db.session.scalars(select(Product).order_by(Product.remote_id)).first()
     assert product.ucode and product.name and product.status and product.raw["id"]
     second = sync.run_sync("hotmart", "products")
     assert (second.created_count, second.updated_count) == (0, 0)
     assert second.unchanged_count == PRODUCTS
-    assert _count(Product) == PRODUCTS
+    assert count_rows(Product) == PRODUCTS
 
 
 def test_sales_sync_reads_every_pass_exactly_and_is_idempotent(hm_app, emu):
@@ -135,7 +131,7 @@ def test_sales_sync_reads_every_pass_exactly_and_is_idempotent(hm_app, emu):
     first = sync.run_sync("hotmart", "sales", full=True)
     assert first.status == "succeeded", first.error
     assert (first.created_count, first.failed_count) == (total, 0)
-    assert _count(Sale, Sale.platform == "hotmart", Sale.source == "sync") == total
+    assert count_rows(Sale, Sale.platform == "hotmart", Sale.source == "sync") == total
     by_status = dict(
         db.session.execute(select(Sale.status, func.count()).group_by(Sale.status)).all()
     )
@@ -149,7 +145,7 @@ def test_sales_sync_reads_every_pass_exactly_and_is_idempotent(hm_app, emu):
     assert db.session.scalar(select(Product.id).where(Product.ucode == sale.product_id))
     assert sale.history[0].event_type == "sync"
     # a synced sale never issues activation links or e-mails by itself
-    assert _count(ActivationLink) == 0 and _count(OutboxEmail) == 0
+    assert count_rows(ActivationLink) == 0 and count_rows(OutboxEmail) == 0
 
     incremental = sync.run_sync("hotmart", "sales")  # since the last success minus 2 days
     assert (incremental.created_count, incremental.updated_count) == (0, 0)
@@ -157,7 +153,7 @@ def test_sales_sync_reads_every_pass_exactly_and_is_idempotent(hm_app, emu):
     again = sync.run_sync("hotmart", "sales", full=True)
     assert (again.created_count, again.updated_count, again.failed_count) == (0, 0, 0)
     assert again.unchanged_count == total
-    assert _count(Sale) == total
+    assert count_rows(Sale) == total
 
 
 def test_a_webhook_sale_and_the_same_sale_from_history_are_one_row(hm_app, emu):
@@ -176,24 +172,24 @@ def test_a_webhook_sale_and_the_same_sale_from_history_are_one_row(hm_app, emu):
     assert response.status_code == 200, response.get_data(as_text=True)
     webhook_sale = db.session.scalar(select(Sale).where(Sale.transaction_id == transaction))
     assert webhook_sale.source == "webhook" and webhook_sale.status == "approved"
-    links = _count(ActivationLink)
+    links = count_rows(ActivationLink)
     assert links == 1
 
     run = sync.run_sync("hotmart", "sales", full=True)
     assert run.status == "succeeded", run.error
-    assert _count(Sale, Sale.transaction_id == transaction) == 1
+    assert count_rows(Sale, Sale.transaction_id == transaction) == 1
     assert run.created_count == sum(expected_sales(emu).values()) - 1
     db.session.expire_all()
     sale = db.session.scalar(select(Sale).where(Sale.transaction_id == transaction))
     assert sale.id == webhook_sale.id and sale.source == "webhook"
     assert sale.offer_code and sale.amount_cents  # filled or kept, never duplicated
-    assert _count(ActivationLink) == links  # no second link
+    assert count_rows(ActivationLink) == links  # no second link
 
 
 def test_subscriptions_sync_and_rerun(hm_app, emu):
     first = sync.run_sync("hotmart", "subscriptions")
     assert (first.status, first.created_count) == ("succeeded", SUBSCRIPTIONS), first.error
-    assert _count(Subscription) == SUBSCRIPTIONS
+    assert count_rows(Subscription) == SUBSCRIPTIONS
     sub = db.session.scalars(select(Subscription)).first()
     assert sub.subscriber_code and sub.plan_name and sub.buyer_email and sub.accession_date
     second = sync.run_sync("hotmart", "subscriptions")
@@ -276,7 +272,7 @@ def test_connection_timeout(app_factory, emu):
     assert "não respondeu a tempo" in body["message"]
 
 
-def test_connection_error(app_factory, emu, refused_url):  # noqa: F811
+def test_connection_error(app_factory, emu, refused_url):
     app = app_factory(
         **hotmart_config(
             emu,
@@ -412,7 +408,7 @@ def test_from_epoch_reads_seconds_and_milliseconds_by_magnitude():
 @pytest.mark.parametrize("unit", ["s", "ms"])
 def test_syncs_read_rest_dates_in_seconds_or_milliseconds(
     app_factory,
-    start_emulator,  # noqa: F811
+    start_emulator,
     unit,
 ):
     emu = start_emulator(

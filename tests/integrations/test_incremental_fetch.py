@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import KommoLead, SyncRun
 from app.services import hotmart, sync
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.integrations.test_hotmart_integration import hotmart_config
 from tests.integrations.test_kommo_integration import direct_client, kommo_config
 
@@ -27,7 +27,7 @@ PAGE = 50
 
 
 @pytest.fixture
-def kommo_emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def kommo_emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         contacts=100, leads=LEADS, kommo_rate_limit=0, now=datetime.now(UTC).replace(microsecond=0)
     )
@@ -89,7 +89,7 @@ def test_kommo_rerun_requests_only_the_changed_leads(app_factory, kommo_emu):
         assert emu.hits("kommo.leads") - before == 1
 
 
-def test_hotmart_rerun_reads_only_the_recent_window(start_emulator, app_factory):  # noqa: F811
+def test_hotmart_rerun_reads_only_the_recent_window(start_emulator, app_factory):
     emu = start_emulator(
         products=5,
         sales=600,

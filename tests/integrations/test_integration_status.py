@@ -13,12 +13,12 @@ from app.clients.gestao_click import usage_counter
 from app.extensions import db
 from app.models import IntegrationCheck
 from app.services import settings, sync
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.conftest import Auth, csrf_token
 
 
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     usage_counter.reset()
     return start_emulator(
         gc_sales=5, gc_clients=5, gc_products=5, gc_rate_limit=0, now=datetime.now(UTC)
@@ -110,7 +110,7 @@ def test_a_sync_is_a_verdict_too(app_factory, emu):
         assert state == "error" and "Credenciais com erro" in html
 
 
-def test_an_expired_kommo_token_is_an_error_without_asking(app_factory, start_emulator):  # noqa: F811
+def test_an_expired_kommo_token_is_an_error_without_asking(app_factory, start_emulator):
     import time
 
     from tests.integrations.test_kommo_integration import kommo_config

@@ -14,26 +14,22 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.clients.kommo import KommoClient, base_url_for, jwt_claims, normalize_api_url
 from app.extensions import db
 from app.models import KommoContact, KommoLead, SyncRun
 from app.services import kommo, sync
-from tests.clients.conftest import LiveEmulator, refused_url, start_emulator  # noqa: F401
-from tests.conftest import Auth, csrf_token
+from tests.clients.conftest import LiveEmulator
+from tests.conftest import Auth, count_rows, csrf_token
 
 CONTACTS = 260
 LEADS = 310
 PAGE = 50
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         contacts=CONTACTS,
         leads=LEADS,
@@ -111,7 +107,7 @@ def test_pagination_reads_every_page_and_stops_without_next_or_on_204(emu):
         assert {142, 143} <= statuses
 
 
-def test_429_retry_after_is_honoured(start_emulator):  # noqa: F811
+def test_429_retry_after_is_honoured(start_emulator):
     emu = start_emulator(kommo_rate_limit=2, kommo_retry_after=1, kommo_block_after=0)
     waits: list[float] = []
 
@@ -146,7 +142,7 @@ def test_full_sync_then_rerun_is_idempotent(km_app, emu):
         0,
     ), first.error
     assert first.progress_done == CONTACTS
-    assert _count(KommoContact) == CONTACTS
+    assert count_rows(KommoContact) == CONTACTS
     with_email = db.session.scalars(
         select(KommoContact).where(KommoContact.email.is_not(None))
     ).first()
@@ -159,17 +155,17 @@ def test_full_sync_then_rerun_is_idempotent(km_app, emu):
         remote = list(client.iter_leads())
     won = sum(1 for lead in remote if lead["status_id"] == 142)
     lost = sum(1 for lead in remote if lead["status_id"] == 143)
-    assert _count(KommoLead, KommoLead.is_won.is_(True)) == won
-    assert _count(KommoLead, KommoLead.is_lost.is_(True)) == lost
-    assert _count(KommoLead, KommoLead.status_name.is_(None)) == 0
-    assert _count(KommoLead, KommoLead.pipeline_name.is_(None)) == 0
-    assert _count(KommoLead, KommoLead.contact_id.is_(None)) == 0
+    assert count_rows(KommoLead, KommoLead.is_won.is_(True)) == won
+    assert count_rows(KommoLead, KommoLead.is_lost.is_(True)) == lost
+    assert count_rows(KommoLead, KommoLead.status_name.is_(None)) == 0
+    assert count_rows(KommoLead, KommoLead.pipeline_name.is_(None)) == 0
+    assert count_rows(KommoLead, KommoLead.contact_id.is_(None)) == 0
 
     for resource, total in (("contacts", CONTACTS), ("leads", LEADS)):
         again = sync.run_sync("kommo", resource, full=True)
         assert (again.created_count, again.updated_count, again.failed_count) == (0, 0, 0)
         assert again.unchanged_count == total
-    assert _count(KommoContact) == CONTACTS and _count(KommoLead) == LEADS
+    assert count_rows(KommoContact) == CONTACTS and count_rows(KommoLead) == LEADS
 
 
 def test_incremental_sync_reads_only_what_changed_since_the_last_success(km_app, emu):
@@ -211,7 +207,7 @@ def test_429_during_a_sync_is_retried_and_the_sync_succeeds(km_app, emu):
     assert emu.statuses("kommo").get("429") == 2
 
 
-def test_throttle_keeps_a_sync_under_kommo_rate_limit(app_factory, start_emulator):  # noqa: F811
+def test_throttle_keeps_a_sync_under_kommo_rate_limit(app_factory, start_emulator):
     emu = start_emulator(contacts=CONTACTS, leads=10, kommo_rate_limit=7)
     app = app_factory(**kommo_config(emu, KOMMO_THROTTLE_PER_SECOND=5))
     with app.app_context():
@@ -310,7 +306,7 @@ def test_connection_timeout(app_factory, emu):
     assert "não respondeu a tempo" in body["message"]
 
 
-def test_connection_refused(app_factory, emu, refused_url):  # noqa: F811
+def test_connection_refused(app_factory, emu, refused_url):
     body = _body_for(app_factory, emu, KOMMO_API_URL=refused_url, RETRY_ATTEMPTS=0)
     assert (body["success"], body["code"]) == (False, "connection_error")
     assert "Não foi possível conectar" in body["message"]
@@ -451,14 +447,14 @@ def test_jwt_never_reaches_logs_or_the_page(operator_client, km_app, emu, caplog
 # ------------------------------------------------------------------------------ account currency
 
 
-def test_deal_amounts_are_in_the_account_currency(app_factory, start_emulator):  # noqa: F811
+def test_deal_amounts_are_in_the_account_currency(app_factory, start_emulator):
     emu = start_emulator(contacts=20, leads=40, kommo_rate_limit=0, kommo_currency="USD")
     app = app_factory(**kommo_config(emu))
     with app.app_context():
         for resource in ("contacts", "leads"):
             assert sync.run_sync("kommo", resource).status == "succeeded"
         assert emu.hits("kommo.account") == 1  # read once per leads run
-        assert _count(KommoLead, KommoLead.currency == "USD") == 40
+        assert count_rows(KommoLead, KommoLead.currency == "USD") == 40
         won = db.session.scalars(select(KommoLead).where(KommoLead.is_won.is_(True))).all()
         assert won, "the emulator always has won leads"
         client = app.test_client()

@@ -22,14 +22,14 @@ from app.models import AutomationDelivery, RateBudgetSlot
 from app.models.automation import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENT
 from app.models.types import utcnow
 from app.services import automation_sender
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, csrf_token, load_fixture
 
 API = "/api/v4"
 
 
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(contacts=30, leads=30, kommo_rate_limit=0)
 
 
@@ -264,7 +264,7 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         assert len(contacts_of(emu, "same.push@example.com")) == 1
 
 
-def test_429_is_honoured_and_retried_later_not_failed(start_emulator, app_factory):  # noqa: F811
+def test_429_is_honoured_and_retried_later_not_failed(start_emulator, app_factory):
     emu = start_emulator(contacts=5, leads=5, kommo_rate_limit=0)
     app = app_factory(**push_config(emu))
     with app.app_context():

@@ -14,13 +14,13 @@ from app.models import ActivationLink, OutboxEmail, Sale
 from app.models.types import utcnow
 from app.services import reconciliation, sync
 from emulator.webhooks import build_event
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.conftest import Auth, csrf_token
 from tests.integrations.test_hotmart_integration import HOTTOK, hotmart_config
 
 
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         products=8,
         sales=150,

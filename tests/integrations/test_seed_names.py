@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.clients.gestao_click import usage_counter
 from app.clients.kommo import jwt_claims, normalize_api_url
@@ -22,19 +22,15 @@ from app.extensions import db
 from app.models import IntegrationSetting, KommoContact, KommoLead
 from app.services import gestao_click, kommo, settings, sync
 from config import Config, seconds
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
-from tests.conftest import Auth, csrf_token
+from tests.clients.conftest import LiveEmulator
+from tests.conftest import Auth, count_rows, csrf_token
 
 CONTACTS = 30
 LEADS = 40
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     usage_counter.reset()
     return start_emulator(
         contacts=CONTACTS,
@@ -161,7 +157,7 @@ def test_a_seed_env_talks_to_kommo_and_gestao_click(seed_app, operator, emu):
         assert f"(ou <code>{alias}</code>)" in html
 
 
-def test_hotmart_basic_auth_alias_reaches_the_client(app_factory, start_emulator):  # noqa: F811
+def test_hotmart_basic_auth_alias_reaches_the_client(app_factory, start_emulator):
     emu = start_emulator(products=3, hotmart_rate_limit=0)
     client_id, secret = emu.sandbox_credentials
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
@@ -286,9 +282,9 @@ def test_post_test_connection_tests_the_given_token_without_saving_it(app_factor
         assert contacts["count"] == len(contacts["items"]) == kommo.DIAGNOSTIC_CONTACTS
         assert {"id", "name", "email", "phone"} <= set(contacts["items"][0])
         # not saved: the configured (broken) token is still the one in use
-        assert _count(IntegrationSetting) == 0
+        assert count_rows(IntegrationSetting) == 0
         assert settings.get("KOMMO_JWT_TOKEN") == "eyJ.invalid.token"
-        assert _count(KommoContact) == 0  # diagnostics are not a sync
+        assert count_rows(KommoContact) == 0  # diagnostics are not a sync
         configured = post_json(client, "/api/kommo/test-connection").get_json()
         assert (configured["success"], configured["connection"]["tokenSource"]) == (
             False,
@@ -324,19 +320,19 @@ def test_post_contacts_and_deals_by_id(operator, seed_app, emu):
     assert emu.hits("kommo.contact") == 1
     again = post_json(operator, "/api/kommo/contacts", {"contactId": str(contact["id"])})
     assert again.get_json()["data"]["id"] == contact["id"] and emu.hits("kommo.contact") == 1
-    assert _count(KommoContact) == 1
+    assert count_rows(KommoContact) == 1
 
     response = post_json(operator, "/api/kommo/deals", {"dealId": lead["id"]})
     assert response.status_code == 200, response.get_data(as_text=True)
     deal = response.get_json()["data"]
     assert deal["id"] == lead["id"] and deal["price"] == lead["price"]
     assert deal["currency"] == "BRL" and response.get_json()["deal"] == deal
-    assert emu.hits("kommo.lead") == 1 and _count(KommoLead) == 1
+    assert emu.hits("kommo.lead") == 1 and count_rows(KommoLead) == 1
     # the next sync completes it (pipeline and status names) without duplicating it
     assert sync.run_sync("kommo", "leads").status == "succeeded"
     db.session.expire_all()
     stored = db.session.scalar(select(KommoLead).where(KommoLead.remote_id == lead["id"]))
-    assert stored.status_name and _count(KommoLead) == LEADS
+    assert stored.status_name and count_rows(KommoLead) == LEADS
 
     for url, key in (("/api/kommo/contacts", "contactId"), ("/api/kommo/deals", "dealId")):
         missing = post_json(operator, url, {key: 1})
@@ -446,7 +442,7 @@ def test_gestao_click_post_test_connection_env_or_typed_credentials(app_factory,
         body = post_json(client, url, typed, "/gestao-click").get_json()
         assert (body["success"], body["code"], body["credentials"]) == (True, "ok", "request")
         assert body["usage"]["used"] >= 1
-        assert _count(IntegrationSetting) == 0 and not gestao_click.is_configured()
+        assert count_rows(IntegrationSetting) == 0 and not gestao_click.is_configured()
         wrong = {"accessToken": "wrong-access-token", "secretToken": cfg.gc_secret_token}
         body = post_json(client, url, wrong, "/gestao-click").get_json()
         assert (body["success"], body["code"]) == (False, "invalid_credentials")

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SyncRun
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.process
@@ -139,7 +139,7 @@ def _rates(emu: LiveEmulator, api: str) -> dict:
 
 
 def test_two_processes_syncing_kommo_never_exceed_7_per_second(
-    start_emulator,  # noqa: F811
+    start_emulator,
     app_factory,
     tmp_path,
     storage_uri,
@@ -168,7 +168,7 @@ def test_two_processes_syncing_kommo_never_exceed_7_per_second(
 
 
 def test_two_processes_syncing_gestao_click_never_exceed_3_per_second(
-    start_emulator,  # noqa: F811
+    start_emulator,
     app_factory,
     tmp_path,
     storage_uri,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.models import Sale, SyncRun
 from app.services import sync
-from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
+from tests.clients.conftest import LiveEmulator
 from tests.conftest import Auth, csrf_token
 from tests.integrations.test_hotmart_integration import expected_sales, hotmart_config
 
@@ -24,7 +24,7 @@ BROKEN = 7
 
 
 @pytest.fixture
-def emu(start_emulator) -> LiveEmulator:  # noqa: F811
+def emu(start_emulator) -> LiveEmulator:
     return start_emulator(
         products=5,
         sales=SALES,

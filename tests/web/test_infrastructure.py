@@ -124,7 +124,7 @@ def test_request_id_on_log_lines(app, client, caplog):
 
 
 def test_password_reset_mail_is_delivered_over_smtp(app_factory, smtp_server):
-    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    app = app_factory(**smtp_server.config())
     with app.app_context():
         client = app.test_client()
         Auth(app, client).create()

@@ -385,7 +385,7 @@ def test_scheduled_check_shows_the_banner_and_finds_new_gaps(operator, scenario)
 def test_scheduled_check_emails_the_operators_when_smtp_is_set(app_factory, smtp_server):
     from app.services import jobs
 
-    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    app = app_factory(**smtp_server.config())
     with app.app_context():
         accounts.create_user("operador@example.com", "senha-segura-123", name="Ana", role="admin")
         make_sale("ALERT1")

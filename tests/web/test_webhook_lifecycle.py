@@ -155,9 +155,7 @@ def smtp_later_app(app_factory, smtp_server):
 
     app = app_factory(
         **WEBHOOK_SECRETS,
-        SMTP_HOST="",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(SMTP_HOST=""),
         SEND_MAIL_IN_BACKGROUND=False,
     )
     with app.app_context():

@@ -250,7 +250,7 @@ def test_a_batch_of_emails_is_one_claim_one_connection_and_one_commit_each(
 ):
     from app.services import mail_settings
 
-    app = app_factory(SMTP_HOST="127.0.0.1", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    app = app_factory(**smtp_server.config())
     connections = []
     real_connect = mail_settings.connect
     monkeypatch.setattr(

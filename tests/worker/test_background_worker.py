@@ -41,9 +41,7 @@ def background(app_factory, smtp_server):
     """Background processing with no worker threads: the test drains the queue itself."""
     app = app_factory(
         **WEBHOOK_SECRETS,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
         WEBHOOK_PROCESS_INLINE=False,
         WORKER_THREADS=0,
     )
@@ -124,9 +122,7 @@ def test_a_failure_is_retried_after_its_back_off(background, drain, monkeypatch)
 def test_a_burst_is_processed_by_the_worker_threads_exactly_once(app_factory, smtp_server):
     app = app_factory(
         **WEBHOOK_SECRETS,
-        SMTP_HOST="127.0.0.1",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_server.port,
+        **smtp_server.config(),
         SEND_MAIL_IN_BACKGROUND=True,
         WEBHOOK_PROCESS_INLINE=False,
         WORKER_THREADS=2,
