@@ -23,17 +23,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.clients.errors import APIError
-from app.database import retry_on_lock
 from app.extensions import db
 from app.models import KommoContact, KommoLead, WebhookEvent
 from app.models.types import utcnow
 from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EVENT_RECEIVED
-from app.services import kommo
+from app.services import kommo, webhook_rows
 from app.services import settings as settings_service
 from app.services import webhooks as inbox
 from app.services.kommo_webhook_form import (
@@ -128,42 +126,7 @@ def receive(
         "status": EVENT_RECEIVED if body else EVENT_FAILED,
         "last_error": error,
     }
-    try:
-        stored = retry_on_lock(lambda: _store(values), what="webhook kommo")
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("webhook kommo could not be stored")
-        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
-    if stored.outcome is not Outcome.ACCEPTED:
-        return stored
-    if body is None:
-        return Received(Outcome.INVALID_JSON, error or "", stored.event_id)
-    if inline is None:
-        inline = current_app.config.get("WEBHOOK_PROCESS_INLINE", True)
-    if inline:
-        status = inbox.process(stored.event_id)
-        return Received(
-            Outcome.IGNORED if status == EVENT_IGNORED else Outcome.ACCEPTED,
-            event_id=stored.event_id,
-        )
-    from app import worker
-
-    worker.submit_event(stored.event_id, None)
-    return Received(Outcome.ACCEPTED, event_id=stored.event_id)
-
-
-def _store(values: dict[str, Any]) -> Received:
-    row = WebhookEvent(**values)
-    db.session.add(row)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same delivery (X-Amocrm-Requestid or body) came again
-        db.session.rollback()
-        existing = inbox._find(PLATFORM, values["dedupe_key"])
-        inbox._count_duplicate(existing)
-        db.session.commit()
-        return Received(Outcome.DUPLICATE, event_id=existing.id if existing else None)
-    return Received(Outcome.ACCEPTED, event_id=row.id)
+    return webhook_rows.store_and_dispatch(values, body is not None, error, inline)
 
 
 # ---------------------------------------------------------------------------- applying

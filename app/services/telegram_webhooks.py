@@ -20,16 +20,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.database import retry_on_lock
 from app.extensions import db
 from app.models import TelegramMember, WebhookEvent
 from app.models.types import utcnow
 from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EVENT_RECEIVED
 from app.services import settings as settings_service
+from app.services import webhook_rows
 from app.services import webhooks as inbox
 from app.services.webhooks import Outcome, Received
 
@@ -113,39 +112,7 @@ def receive(raw: bytes, headers: Mapping[str, str], remote_addr: str | None = No
         "status": EVENT_RECEIVED if body else EVENT_FAILED,
         "last_error": error,
     }
-    try:
-        stored = retry_on_lock(lambda: _store(values), what="webhook telegram")
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("webhook telegram could not be stored")
-        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
-    if stored.outcome is not Outcome.ACCEPTED:
-        return stored
-    if body is None:
-        return Received(Outcome.INVALID_JSON, error or "", stored.event_id)
-    if current_app.config.get("WEBHOOK_PROCESS_INLINE", True):
-        status = inbox.process(stored.event_id)
-        return Received(
-            Outcome.IGNORED if status == EVENT_IGNORED else Outcome.ACCEPTED,
-            event_id=stored.event_id,
-        )
-    from app import worker
-
-    worker.submit_event(stored.event_id, None)
-    return Received(Outcome.ACCEPTED, event_id=stored.event_id)
-
-
-def _store(values: dict[str, Any]) -> Received:
-    row = WebhookEvent(**values)
-    db.session.add(row)
-    try:
-        db.session.commit()
-    except IntegrityError:  # Telegram repeats an update it thinks was not delivered
-        db.session.rollback()
-        existing = inbox._find(PLATFORM, values["dedupe_key"])
-        inbox._count_duplicate(existing)
-        return Received(Outcome.DUPLICATE, event_id=existing.id if existing else None)
-    return Received(Outcome.ACCEPTED, event_id=row.id)
+    return webhook_rows.store_and_dispatch(values, body is not None, error)
 
 
 # ---------------------------------------------------------------------------- applying
