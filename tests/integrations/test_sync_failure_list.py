@@ -9,11 +9,7 @@ from app.extensions import db
 from app.models import SyncFailure, SyncRun
 from app.services import sync
 from tests.conftest import Auth, csrf_token
-from tests.integrations.test_sync_failures import (  # noqa: F401 - fixtures
-    BROKEN,
-    _stored,
-    start_emulator,
-)
+from tests.integrations.test_sync_failures import BROKEN, _stored  # start_emulator: conftest
 from tests.integrations.test_sync_failures import broken as broken  # noqa: F401
 from tests.integrations.test_sync_failures import emu as emu  # noqa: F401
 from tests.integrations.test_sync_failures import hm_app as hm_app  # noqa: F401
