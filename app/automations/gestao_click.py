@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import render_template, url_for
 from sqlalchemy import select
 
 from app.automations import bp
+from app.automations.saving import save_switch_and_mapping
 from app.clients import gestao_click_writes as gcw
 from app.clients.errors import APIError
 from app.extensions import db
 from app.models import Sale
 from app.registry import GESTAOCLICK_PUSH_FIELDS
-from app.services import audit, automations, gestao_click
+from app.services import automations, gestao_click
 from app.services import settings as settings_service
 from app.services.automations import snapshot
 
@@ -72,40 +72,14 @@ def page_context() -> dict:
 @bp.post("/automacoes/gestao-click")
 def save_gestao_click():
     """The switch and the mapping (same settings as /configuracoes → Gestão Click)."""
-    fields = {field.key: field for field in GESTAOCLICK_PUSH_FIELDS}
-    switch = automations.GESTAOCLICK_SWITCH
-    wanted = {switch: "true" if request.form.get("enabled") else "false"}
-    for key in GC_MAPPING_KEYS:
-        wanted[key] = (request.form.get(key) or "").strip()
-    changed, keys = [], []
-    try:
-        for key, value in wanted.items():
-            if value == (settings_service.get(key) or ""):
-                continue
-            if value == "":
-                settings_service.clear(key)
-            else:
-                settings_service.set_value(key, value, by=current_user.email)
-            changed.append(fields[key].label)
-            keys.append(key)
-    except settings_service.SettingsError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for("automations.index") + "#gestao-click")
-    if changed:
-        audit.record(
-            audit.SETTINGS_CHANGED,
-            target_type="settings",
-            target_id="gestao_click",
-            details={"group": "Automações (Gestão Click)", "fields": changed, "keys": keys},
-        )
-    db.session.commit()
-    if changed:
-        state = "ligado" if wanted[switch] == "true" else "desligado"
-        flash(f"Automações salvas: envio de vendas ao Gestão Click {state}.", "success")
-    else:
-        flash("Nada foi alterado.", "info")
-    return redirect(url_for("automations.index") + "#gestao-click")
+    return save_switch_and_mapping(
+        GESTAOCLICK_PUSH_FIELDS,
+        automations.GESTAOCLICK_SWITCH,
+        GC_MAPPING_KEYS,
+        "gestao_click",
+        "Gestão Click",
+        url_for("automations.index") + "#gestao-click",
+    )
 
 
 def _preview_rows(sales: list[Sale]) -> tuple[list[dict], str | None]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.automations import bp
 from app.automations.gestao_click import page_context as gestao_click_context
+from app.automations.saving import save_switch_and_mapping
 from app.clients.errors import APIError
 from app.extensions import db
 from app.models import AutomationDelivery
@@ -121,40 +121,14 @@ def index():
 @bp.post("/automacoes/kommo")
 def save_kommo():
     """The switch and the mapping (same settings as /configuracoes → Kommo)."""
-    fields = {field.key: field for field in KOMMO_PUSH_FIELDS}
-    changed, keys = [], []
-    wanted = {automations.KOMMO_SWITCH: "true" if request.form.get("enabled") else "false"}
-    for key in MAPPING_KEYS:
-        wanted[key] = (request.form.get(key) or "").strip()
-    try:
-        for key, value in wanted.items():
-            current = settings_service.get(key) or ""
-            if value == current:
-                continue
-            if value == "":
-                settings_service.clear(key)
-            else:
-                settings_service.set_value(key, value, by=current_user.email)
-            changed.append(fields[key].label)
-            keys.append(key)
-    except settings_service.SettingsError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for("automations.index"))
-    if changed:
-        audit.record(
-            audit.SETTINGS_CHANGED,
-            target_type="settings",
-            target_id="kommo",
-            details={"group": "Automações (Kommo)", "fields": changed, "keys": keys},
-        )
-    db.session.commit()
-    if changed:
-        state = "ligado" if wanted[automations.KOMMO_SWITCH] == "true" else "desligado"
-        flash(f"Automações salvas: envio de vendas ao Kommo {state}.", "success")
-    else:
-        flash("Nada foi alterado.", "info")
-    return redirect(url_for("automations.index"))
+    return save_switch_and_mapping(
+        KOMMO_PUSH_FIELDS,
+        automations.KOMMO_SWITCH,
+        MAPPING_KEYS,
+        "kommo",
+        "Kommo",
+        url_for("automations.index"),
+    )
 
 
 def _back():
