@@ -115,6 +115,29 @@ def syncers(sync_app):
     kit.unregister()
 
 
+@pytest.fixture
+def client(sync_app):
+    return sync_app.test_client()
+
+
+@pytest.fixture
+def operator(sync_app, client):
+    """A signed-in operator; the headers carry the CSRF token for the JSON API."""
+    from tests.conftest import Auth, csrf_token
+
+    Auth(sync_app, client).operator()
+    return {"X-CSRFToken": csrf_token(client, "/sincronizacoes")}
+
+
+def run_row(**values) -> SyncRun:
+    """A committed ``SyncRun`` of the kit's source (succeeded unless told otherwise)."""
+    defaults = {"source": SOURCE, "resource": "counting", "status": "succeeded"}
+    run = SyncRun(**{**defaults, **values})
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
 def wait_for(predicate, timeout: float = TIMEOUT, interval: float = 0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
 from app.extensions import db
 from app.models import JobSetting, SyncRun
 from app.models.types import utcnow
@@ -20,23 +18,9 @@ sync_app = sync_testkit.sync_app
 syncers = sync_testkit.syncers
 
 
-@pytest.fixture
-def client(sync_app):
-    return sync_app.test_client()
-
-
-@pytest.fixture
-def operator(sync_app, client):
-    Auth(sync_app, client).operator()
-    return {"X-CSRFToken": csrf_token(client, "/sincronizacoes")}
-
-
-def _run(**values) -> SyncRun:
-    defaults = {"source": SOURCE, "resource": "counting", "status": "succeeded"}
-    run = SyncRun(**{**defaults, **values})
-    db.session.add(run)
-    db.session.commit()
-    return run
+client = sync_testkit.client
+operator = sync_testkit.operator
+_run = sync_testkit.run_row
 
 
 def test_login_required_and_members_get_403(sync_app, client, syncers):

@@ -6,37 +6,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from app.extensions import db
-from app.models import SyncFailure, SyncRun
+from app.models import SyncFailure
 from app.models.types import utcnow
 from app.services import sync
 from tests import sync_testkit
-from tests.conftest import Auth, csrf_token
+from tests.conftest import Auth
 from tests.sync_testkit import SOURCE, wait_finished
 
 sync_app = sync_testkit.sync_app
 syncers = sync_testkit.syncers
 
 
-@pytest.fixture
-def client(sync_app):
-    return sync_app.test_client()
-
-
-@pytest.fixture
-def operator(sync_app, client):
-    Auth(sync_app, client).operator()
-    return {"X-CSRFToken": csrf_token(client, "/sincronizacoes")}
-
-
-def _run(**values) -> SyncRun:
-    defaults = {"source": SOURCE, "resource": "counting", "status": "succeeded"}
-    run = SyncRun(**{**defaults, **values})
-    db.session.add(run)
-    db.session.commit()
-    return run
+client = sync_testkit.client
+operator = sync_testkit.operator
+_run = sync_testkit.run_row
 
 
 def test_known_total_shows_done_of_total_and_a_bar(client, operator, syncers):
