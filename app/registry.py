@@ -57,6 +57,42 @@ class Page:
 
 
 @dataclass(frozen=True)
+class ApiTest:
+    """``{method} {api_prefix}{path}``: "Testar conexão" over JSON, always 200 with the
+    ``ConnectionResult`` (plus the service's ``Hooks.connection_extras``)."""
+
+    path: str
+    endpoint: str  # ``api.<endpoint>``
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class ApiList:
+    """``GET {api_prefix}{path}``: one page of a local table in the paginated envelope
+    (``app/api/paging.py``). The integration is never called per page view."""
+
+    path: str
+    endpoint: str
+    query: str  # ``module:function`` → the statement, given ``args`` in order
+    noun: tuple[str, str]  # ("contato encontrado", "contatos encontrados")
+    args: tuple[tuple[str, str], ...] = (("query", ""),)  # query-string (name, default)
+    serialize: str = ""  # ``module:function`` rows → list; default: each row's ``to_dict()``
+    max_limit: int = 200
+
+
+@dataclass(frozen=True)
+class ApiSync:
+    """``POST {api_prefix}{path}``: start (or join) runs → ``202`` with every run id
+    (``app.api.routes.start_syncs_response``); ``{"full": true}`` for a complete run."""
+
+    path: str
+    endpoint: str
+    resources: tuple[str, ...]
+    primary: str  # whose ``run_id``/``status`` the answer leads with
+    choosable: bool = False  # ``{"resource": …}`` or ``?resource=`` starts just that one
+
+
+@dataclass(frozen=True)
 class Integration:
     """An outbound API integration, declared as data.
 
@@ -78,6 +114,11 @@ class Integration:
     timeouts: tuple[str, str] = ("", "")  # (connect, read) tunables, seconds
     rate_budget: RateBudget | None = None
     page: Page | None = None
+    # The JSON routes under ``api_prefix`` that follow the shared shapes (``app/api/declared.py``
+    # registers them); the seeds' irregular ones stay hand-written in ``app/api/<name>.py``.
+    api_test: ApiTest | None = None
+    api_lists: tuple[ApiList, ...] = ()
+    api_syncs: tuple[ApiSync, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -198,6 +239,20 @@ INTEGRATIONS: tuple[Integration, ...] = (
             "hotmart-test-result",
             test_method="put",
         ),
+        api_test=ApiTest("/products", "hotmart_test_connection", method="put"),
+        api_lists=(
+            ApiList(
+                "/products",
+                "hotmart_list_products",
+                "app.services.hotmart_queries:products_query",
+                ("produto encontrado", "produtos encontrados"),
+                args=(("query", ""), ("sort", "name"), ("dir", "asc")),
+            ),
+        ),
+        api_syncs=tuple(
+            ApiSync(f"/{name}", f"hotmart_sync_{name}", (name,), name)
+            for name in ("products", "sales", "subscriptions")
+        ),
     ),
     Integration(
         "kommo",
@@ -233,6 +288,27 @@ INTEGRATIONS: tuple[Integration, ...] = (
             "kommo-test-result",
             missing_label="token não configurado",
         ),
+        api_test=ApiTest("/test-connection", "kommo_test_connection"),
+        api_lists=(
+            ApiList(
+                "/contacts",
+                "kommo_contacts",
+                "app.services.kommo_queries:contacts_query",
+                ("contato encontrado", "contatos encontrados"),
+                max_limit=250,
+            ),
+            ApiList(
+                "/deals",
+                "kommo_deals",
+                "app.services.kommo_queries:leads_query",
+                ("negócio encontrado", "negócios encontrados"),
+                args=(("query", ""), ("status", "")),
+                serialize="app.services.kommo_queries:deals_json",
+                max_limit=250,
+            ),
+        ),
+        # ``run_id`` is the leads run (the one the deals tab waits for).
+        api_syncs=(ApiSync("/sync", "kommo_sync", ("contacts", "leads"), "leads"),),
     ),
     Integration(
         "gestao_click",
@@ -273,6 +349,30 @@ INTEGRATIONS: tuple[Integration, ...] = (
             "gc-test-result",
             test_needs_credentials=True,
             missing_label="tokens não configurados",
+        ),
+        api_test=ApiTest("/test-connection", "gestao_click_test_connection"),
+        api_lists=tuple(
+            ApiList(
+                f"/{name}",
+                f"gestao_click_{name}",
+                f"app.services.gestao_click_queries:{name}_query",
+                noun,
+                args=(("query", ""), ("tipo", "")) if name == "sales" else (("query", ""),),
+                max_limit=100,
+            )
+            for name, noun in (
+                ("sales", ("venda encontrada", "vendas encontradas")),
+                ("clients", ("cliente encontrado", "clientes encontrados")),
+                ("products", ("produto encontrado", "produtos encontrados")),
+            )
+        ),
+        # Seed 003's "auto-import" is the same start under its own name.
+        api_syncs=tuple(
+            ApiSync(path, endpoint, ("sales", "clients", "products"), "sales", choosable=True)
+            for path, endpoint in (
+                ("/sync", "gestao_click_sync"),
+                ("/auto-import", "gestao_click_auto_import"),
+            )
         ),
     ),
 )

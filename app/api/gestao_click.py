@@ -1,29 +1,14 @@
-"""Gestão Click JSON API (SPEC §5): test connection, local lists, start the syncs."""
+"""Gestão Click JSON API (SPEC §5), what is its own: seed 003's test of typed tokens.
+
+The connection test, the local lists and the sync starts are declared in ``app.registry``
+(``app/api/declared.py``)."""
 
 from __future__ import annotations
 
 from flask import abort, jsonify, request
 
 from app.api import bp
-from app.api.paging import TRUE_VALUES, paginated, wants_full
-from app.api.routes import start_syncs_response
-
-MAX_LIMIT = 100
-NOUNS = {
-    "sales": ("venda encontrada", "vendas encontradas"),
-    "clients": ("cliente encontrado", "clientes encontrados"),
-    "products": ("produto encontrado", "produtos encontrados"),
-}
-
-
-@bp.get("/api/gestao-click/test-connection")
-def gestao_click_test_connection():
-    """Always 200: ``{"success", "message", "code", "details", "usage"}``."""
-    from app.services import gestao_click
-
-    body = gestao_click.test_connection().as_dict()
-    body["usage"] = gestao_click.usage()
-    return jsonify(body)
+from app.api.paging import TRUE_VALUES
 
 
 @bp.post("/api/gestao-click/test-connection")
@@ -57,53 +42,3 @@ def gestao_click_test_credentials():
     body["usage"] = usage
     body["credentials"] = source
     return jsonify(body)
-
-
-def _list(resource: str):
-    from app.services import gestao_click
-
-    query = request.args.get("query", "")
-    if resource == "sales":
-        stmt = gestao_click.sales_query(query, request.args.get("tipo", "").strip()[:20])
-    else:
-        stmt = gestao_click.QUERIES[resource](query)
-    return paginated(
-        stmt, lambda rows: [row.to_dict() for row in rows], NOUNS[resource], max_limit=MAX_LIMIT
-    )
-
-
-@bp.get("/api/gestao-click/sales")
-def gestao_click_sales():
-    return _list("sales")
-
-
-@bp.get("/api/gestao-click/clients")
-def gestao_click_clients():
-    return _list("clients")
-
-
-@bp.get("/api/gestao-click/products")
-def gestao_click_products():
-    return _list("products")
-
-
-@bp.post("/api/gestao-click/sync")
-def gestao_click_sync():
-    """Start sales, clients and products: ``202 {"success": true, "run_id": <sales run>,
-    "run_ids": {"sales": N, "clients": N, "products": N}}``. ``{"resource": "clients"}`` (or
-    ``?resource=``) starts just one."""
-    from app.services import gestao_click
-
-    payload = request.get_json(silent=True) if request.is_json else None
-    wanted = (payload or {}).get("resource") if isinstance(payload, dict) else None
-    wanted = wanted or request.values.get("resource")
-    if wanted and wanted not in gestao_click.RESOURCES:
-        abort(400, description="Recurso inválido: use sales, clients ou products.")
-    resources = [wanted] if wanted else list(gestao_click.RESOURCES)
-    return start_syncs_response(gestao_click.SOURCE, resources, resources[0], full=wants_full())
-
-
-@bp.post("/api/gestao-click/auto-import")
-def gestao_click_auto_import():
-    """Seed 003: start an import of every Gestão Click resource (``POST …/sync``'s answer)."""
-    return gestao_click_sync()

@@ -1,4 +1,6 @@
-"""Kommo over JSON (SPEC §5): connection test, synced contacts and deals, sync start/status.
+"""Kommo over JSON (SPEC §5), what is its own: a typed token's test, a contact or deal by id
+or by body (seed 002), the sync status shapes. The connection test, the lists and the sync
+start are declared in ``app.registry`` (``app/api/declared.py``).
 
 Lists and details read the **local** tables filled by the syncers (Kommo is never called per
 page view: re-reading the same data counts as API abuse there). ``<id>`` is the Kommo id.
@@ -9,12 +11,9 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 
 from app.api import bp
-from app.api.paging import paginated, wants_full
-from app.api.routes import start_syncs_response
 from app.clients.errors import APIError
 from app.services import kommo as kommo_service
-
-MAX_LIMIT = 250
+from app.services.kommo_queries import deals_json
 
 
 def _json_body() -> dict:
@@ -45,38 +44,6 @@ def _live(fetch, remote_id: int):
         return fetch(remote_id)
     except APIError as exc:
         abort(502, description=f"Kommo: {exc.message}")
-
-
-def _deals(leads) -> list[dict]:
-    contacts = kommo_service.contacts_by_remote_id({lead.contact_id for lead in leads})
-    out = []
-    for lead in leads:
-        item = lead.to_dict()
-        contact = contacts.get(lead.contact_id)
-        item["contact"] = (
-            {"id": contact.remote_id, "name": contact.name, "email": contact.email}
-            if contact
-            else None
-        )
-        out.append(item)
-    return out
-
-
-@bp.get("/api/kommo/test-connection")
-def kommo_test_connection():
-    """Always 200 with ``{"success", "message", "code", "details"}``."""
-    return jsonify(kommo_service.test_connection().as_dict())
-
-
-@bp.get("/api/kommo/contacts")
-def kommo_contacts():
-    stmt = kommo_service.contacts_query(request.args.get("query", ""))
-    return paginated(
-        stmt,
-        lambda rows: [c.to_dict() for c in rows],
-        ("contato encontrado", "contatos encontrados"),
-        max_limit=MAX_LIMIT,
-    )
 
 
 @bp.post("/api/kommo/test-connection")
@@ -120,7 +87,7 @@ def kommo_deal_by_body():
     lead = _live(kommo_service.fetch_lead, deal_id)
     if lead is None:
         abort(404, description="Negócio não encontrado no Kommo.")
-    body = _deals([lead])[0]
+    body = deals_json([lead])[0]
     return jsonify({"success": True, "deal": body, "data": body, "message": "Negócio encontrado."})
 
 
@@ -140,31 +107,12 @@ def kommo_contact(contact_id: int):
     return jsonify({"success": True, "contact": _contact_body(contact)})
 
 
-@bp.get("/api/kommo/deals")
-def kommo_deals():
-    stmt = kommo_service.leads_query(request.args.get("query", ""), request.args.get("status", ""))
-    return paginated(
-        stmt, _deals, ("negócio encontrado", "negócios encontrados"), max_limit=MAX_LIMIT
-    )
-
-
 @bp.get("/api/kommo/deals/<int(max=9223372036854775807):deal_id>")
 def kommo_deal(deal_id: int):
     lead = kommo_service.get_lead(deal_id)
     if lead is None:
         abort(404, description="Negócio não encontrado (sincronize os negócios do Kommo).")
-    return jsonify({"success": True, "deal": _deals([lead])[0]})
-
-
-@bp.post("/api/kommo/sync")
-def kommo_sync():
-    """Start (or join) the contacts and leads runs → ``202 {"success", "run_id", "run_ids"}``.
-
-    ``run_id`` is the leads run (the one the deals tab waits for); both are in ``run_ids``.
-    """
-    return start_syncs_response(
-        kommo_service.SOURCE, kommo_service.RESOURCES, "leads", full=wants_full()
-    )
+    return jsonify({"success": True, "deal": deals_json([lead])[0]})
 
 
 @bp.get("/api/kommo/sync/status")

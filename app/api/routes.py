@@ -6,7 +6,7 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.paging import paginated, wants_full
+from app.api.paging import wants_full
 from app.extensions import db
 from app.models.sync import RUN_STATUSES
 from app.services import audit, sync
@@ -109,45 +109,3 @@ def cancel_sync_run(run_id: int):
         abort(409, description="Esta sincronização já terminou.")
     record_sync(audit.SYNC_CANCELED, run)
     return jsonify({"success": True, "run": run.to_dict()})
-
-
-# ---------------------------------------------------------------------------- Hotmart (SPEC §5)
-
-
-@bp.put("/api/hotmart/products")
-def hotmart_test_connection():
-    """Test connection: always 200 with ``{"success", "message", "code", "details"}``."""
-    from app.services import hotmart
-
-    return jsonify(hotmart.test_connection().as_dict())
-
-
-@bp.post("/api/hotmart/products")
-def hotmart_sync_products():
-    return start_sync_response("hotmart", "products", full=wants_full())
-
-
-@bp.post("/api/hotmart/sales")
-def hotmart_sync_sales():
-    return start_sync_response("hotmart", "sales", full=wants_full())
-
-
-@bp.post("/api/hotmart/subscriptions")
-def hotmart_sync_subscriptions():
-    return start_sync_response("hotmart", "subscriptions", full=wants_full())
-
-
-@bp.get("/api/hotmart/products")
-def hotmart_list_products():
-    from app.services import hotmart
-
-    stmt = hotmart.products_query(
-        request.args.get("query", ""),
-        request.args.get("sort", "name"),
-        request.args.get("dir", "asc"),
-    )
-    return paginated(
-        stmt,
-        lambda rows: [p.to_dict() for p in rows],
-        ("produto encontrado", "produtos encontrados"),
-    )

@@ -101,6 +101,7 @@ HOOKS = integration.Hooks(
     ),
     defaults=DEFAULTS,
     overview=_overview,
+    connection_extras=lambda: {"usage": usage()},
 )
 
 

@@ -50,6 +50,7 @@ class Hooks:
     details: Callable[[Values], dict[str, Any]] | None = None  # a test result's base details
     overview: Callable[[Values], dict[str, Any]] | None = None  # the page's extra facts
     known_problem: Callable[[Values], str | None] | None = None  # bad without asking (pt-BR)
+    connection_extras: Callable[[], dict[str, Any]] | None = None  # more keys in the API's test
 
 
 def get(name: str) -> Integration:

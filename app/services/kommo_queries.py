@@ -89,6 +89,22 @@ def contacts_by_remote_id(ids: set[int]) -> dict[int, KommoContact]:
     return {c.remote_id: c for c in rows}
 
 
+def deals_json(leads) -> list[dict[str, Any]]:
+    """Deals as the API answers them: each lead with its contact's id, name and e-mail."""
+    contacts = contacts_by_remote_id({lead.contact_id for lead in leads})
+    out = []
+    for lead in leads:
+        item = lead.to_dict()
+        contact = contacts.get(lead.contact_id)
+        item["contact"] = (
+            {"id": contact.remote_id, "name": contact.name, "email": contact.email}
+            if contact
+            else None
+        )
+        out.append(item)
+    return out
+
+
 def leads_of_contact(remote_id: int, limit: int = 50) -> list[KommoLead]:
     return list(
         db.session.scalars(
