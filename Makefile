@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
-PYTEST_ARGS ?=
+# Two pytest-xdist workers (each with its own PostgreSQL database, tests/conftest.py);
+# `make test PYTEST_ARGS=` runs serially, `PYTEST_ARGS="-n 4"` uses more cores.
+PYTEST_ARGS ?= -n 2
 PAGES_SIZES ?= 1000 100000
 
 .PHONY: run demo test lint format audit bench bench-full bench-deps clean deps dev-deps browser-deps
