@@ -42,6 +42,8 @@ STEP_LABELS = {
     "notify_sale": "Aviso no Telegram: venda aprovada",
     "notify_revoked": "Aviso no Telegram: reembolso/cancelamento",
     "notify_failure": "Aviso no Telegram: falha",
+    "invite": "Telegram: link de convite do membro",
+    "remove": "Telegram: remoção do membro do grupo",
 }
 TARGET_NAMES = {"kommo": "Kommo", "gestao_click": "Gestão Click"}
 MAPPING_KEYS = (
