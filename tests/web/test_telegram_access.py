@@ -316,3 +316,17 @@ def test_a_late_join_through_a_revoked_access_is_removed(access_app, emu, smtp_s
         select(AutomationDelivery).where(AutomationDelivery.dedupe_key.like("%late%"))
     )
     assert late.status == DELIVERY_SENT and late.payload["telegram_user_id"] == 778
+
+
+def test_a_subscriptions_paid_period_ending_removes_the_member(access_app, emu, smtp_server):  # noqa: F811
+    from app.models import Access
+    from app.services import activation
+
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 556)["update"])
+    db.session.execute(update(Access).values(access_until=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert activation.end_lapsed_access() == 1
+    db.session.commit()  # the job's commit: the removal goes out right after it
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [556]
+    assert the_invite().status == INVITE_REVOKED
