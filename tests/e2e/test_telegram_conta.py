@@ -66,3 +66,33 @@ def test_conta_shows_the_personal_invite_link(tg_live_app, smtp_server, page, wi
     page.screenshot(path=f"{SHOTS}/conta-telegram-{width}.png", full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_operator_telegram_page(tg_live_app, smtp_server, page, width):
+    from app.services import automation_sender
+    from tests.conftest import Auth
+    from tests.web.test_telegram_access import buy_and_sign_up, join, post_update, refunded
+
+    client, tx = buy_and_sign_up(tg_live_app, smtp_server)
+    link = db.session.scalar(select(TelegramInvite.invite_link))
+    post_update(client, join(tg_live_app.emu, link, 555)["update"])
+    control(tg_live_app.emu, "/config", {"flood": {"count": 1, "retry_after": 40}})
+    from tests.conftest import WebhookSender
+
+    WebhookSender(client)("hotmart", refunded(tx))
+    automation_sender.send_pending()
+    Auth(tg_live_app, tg_live_app.test_client()).create()
+    base = tg_live_app.live_url
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(base + "/telegram")
+    assert page.locator("[data-removal]").count() == 1
+    assert page.locator("#chats td[data-label=Entraram]").inner_text() == "1"  # not removed yet
+    assert "Membros que entraram" in page.inner_text("body")
+    page.screenshot(path=f"{SHOTS}/telegram-page-{width}.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.console_errors == []

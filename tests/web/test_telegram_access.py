@@ -23,7 +23,7 @@ from app.models.types import utcnow
 from app.services import automation_sender
 from emulator.telegram import DEFAULT_CHAT_ID, DEFAULT_TOKEN
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
-from tests.conftest import WebhookSender, csrf_token
+from tests.conftest import Auth, WebhookSender, csrf_token
 from tests.web.test_telegram import (  # noqa: F401 - fixtures
     approved,
     control,
@@ -61,7 +61,7 @@ def buy_and_sign_up(app, smtp_server, body=None) -> tuple:
     assert WebhookSender(client)("hotmart", body).status_code == 200
     mail = smtp_server.text_of(smtp_server.messages[-1])
     assert "Grupo no Telegram" in mail and "/conta" in mail  # the activation e-mail says so
-    path = re.search(r"http://localhost(/ativar/[A-Za-z0-9_-]+)", mail).group(1)
+    path = re.search(r"https?://[^/\s]+(/ativar/[A-Za-z0-9_-]+)", mail).group(1)
     resp = client.post(
         path,
         data={
@@ -166,6 +166,13 @@ def test_refund_bans_then_unbans_exactly_that_user(access_app, emu, smtp_server)
     automation_sender.send_pending()
     assert len(calls(emu, "banChatMember")) == 1
     assert "Grupos no Telegram" not in client.get("/conta").get_data(as_text=True)
+    operator = access_app.test_client()
+    Auth(access_app, operator).operator()
+    assert client.get("/telegram").status_code == 403  # a member: not the operator's page
+    page = operator.get("/telegram").get_data(as_text=True)
+    assert "Membros que entraram" in page and "bia.tg@example.com" in page
+    assert "Removido" in page and "Telegram: remoção do membro do grupo" in page
+    assert "Nenhuma remoção pendente" in page and DEFAULT_TOKEN not in page
 
 
 def _other_link() -> str:
@@ -220,6 +227,10 @@ def test_429_is_retried_only_after_retry_after(access_app, emu, smtp_server):  #
     ).all()
     assert removal.status == DELIVERY_PENDING and "40" in removal.last_error
     assert (removal.next_attempt_at - utcnow()).total_seconds() > 35
+    operator = access_app.test_client()
+    Auth(access_app, operator).operator()
+    page = operator.get("/telegram").get_data(as_text=True)
+    assert "Remoções pendentes" in page and f'data-removal="{removal.id}"' in page
     before = len(control(emu)["calls"])
     automation_sender.send_pending()  # not due: nothing is sent to Telegram
     assert len(control(emu)["calls"]) == before
