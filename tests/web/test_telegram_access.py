@@ -341,3 +341,11 @@ def test_a_subscriptions_paid_period_ending_removes_the_member(access_app, emu, 
     db.session.commit()  # the job's commit: the removal goes out right after it
     assert [b["user_id"] for b in calls(emu, "banChatMember")] == [556]
     assert the_invite().status == INVITE_REVOKED
+
+
+def test_the_link_is_named_after_the_member_within_telegrams_32_characters():
+    from app.services.telegram_access import link_name
+
+    long = User(id=123456, email="x@example.com", name="Maria Aparecida dos Santos Oliveira")
+    assert link_name(long) == "Maria Aparecida dos Sant #123456" and len(link_name(long)) <= 32
+    assert link_name(User(id=7, email="joao.silva@example.com", name=None)) == "joao.silva #7"
