@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from app.sales_pages import bp as sales_bp
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
+    from app.telegram_page import bp as telegram_bp
     from app.webhooks import bp as webhooks_bp
 
     for bp in (
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         automations_bp,
         audit_bp,
         api_bp,
+        telegram_bp,
     ):
         app.register_blueprint(bp)
 

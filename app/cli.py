@@ -137,11 +137,13 @@ def outbox_send() -> None:
     """Deliver the e-mails that are due."""
     from app.services import outbox, telegram
 
-    if telegram.notifications_enabled():  # the Telegram notifications share this command
+    if telegram.configured():  # the Telegram notifications and access links share it
         from app.services import automation_sender
 
         sent: dict[str, int] = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
-        automation_sender._send_target("telegram", 1000, sent)
+        if telegram.notifications_enabled():
+            automation_sender._send_target("telegram", 1000, sent)
+        automation_sender._send_target("telegram_access", 1000, sent)
         click.echo(
             f"avisos do Telegram enviados: {sent['sent']}, para nova tentativa: "
             f"{sent['retry']}, falharam: {sent['failed']}"

@@ -11,8 +11,8 @@
   N`` with ``parameters.retry_after`` over 30 requests/s per bot, 1 message/s per chat or 20
   per minute per group (``rate_limit``), or when a flood is forced.
 * Control (``/_emulator/telegram``): ``GET`` the state (webhook, chats, links, sent messages,
-  calls with their monotonic times); ``POST /config`` ``{"rate_limit": bool, "flood":
-  {"count", "retry_after"}, "token"}``; ``POST /chats`` ``{"id", "title", "type", "bot":
+  calls with their monotonic times and HTTP status); ``POST /config`` ``{"rate_limit": bool,
+  "flood": {"count", "retry_after"}, "token"}``; ``POST /chats`` ``{"id", "title", "type", "bot":
   {"status", "can_invite_users", "can_restrict_members"}}`` adds or changes a chat;
   ``POST /join`` ``{"invite_link", "user": {"id", "first_name", "username"}}`` makes a user join
   through a link and POSTs the ``chat_member`` update to the registered webhook with the
@@ -392,6 +392,7 @@ METHODS = {
 def call(token: str, method: str) -> Response:
     st = state()
     with st.lock:
+        call: dict | None = None
         try:
             if not secrets.compare_digest(token.encode(), st.token.encode()):
                 raise BotError(401, "Unauthorized")
@@ -399,10 +400,13 @@ def call(token: str, method: str) -> Response:
             if fn is None:
                 raise BotError(404, "Not Found")
             params = _params()
-            st.calls.append({"method": fn.__name__, "params": params, "at": time.monotonic()})
+            call = {"method": fn.__name__, "params": params, "at": time.monotonic(), "status": 200}
+            st.calls.append(call)
             _rate(st, method.lower(), params)
             return _answer(fn(st, params))
         except BotError as exc:
+            if call is not None:
+                call["status"] = exc.code  # refused calls stay listed, with their error code
             return _error(exc)
 
 

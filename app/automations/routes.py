@@ -42,8 +42,15 @@ STEP_LABELS = {
     "notify_sale": "Aviso no Telegram: venda aprovada",
     "notify_revoked": "Aviso no Telegram: reembolso/cancelamento",
     "notify_failure": "Aviso no Telegram: falha",
+    "invite": "Telegram: link de convite do membro",
+    "remove": "Telegram: remoção do membro do grupo",
 }
-TARGET_NAMES = {"kommo": "Kommo", "gestao_click": "Gestão Click"}
+TARGET_NAMES = {
+    "kommo": "Kommo",
+    "gestao_click": "Gestão Click",
+    "telegram": "Telegram",
+    "telegram_access": "Telegram (grupos)",
+}
 MAPPING_KEYS = (
     "KOMMO_SALE_PIPELINE_ID",
     "KOMMO_SALE_STATUS_ID",

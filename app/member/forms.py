@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.auth.forms import PASSWORD_MISMATCH
@@ -17,3 +17,9 @@ class ChangePasswordForm(FlaskForm):
     password_confirm = PasswordField(
         "Confirme a nova senha", validators=[DataRequired(), EqualTo("password", PASSWORD_MISMATCH)]
     )
+
+
+class NewInviteForm(FlaskForm):
+    """ "Gerar novo link" of one Telegram chat (the chat id as configured)."""
+
+    chat = HiddenField(validators=[DataRequired(), Length(max=64)])

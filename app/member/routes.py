@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.auth.routes import start_session
 from app.extensions import db
 from app.member import bp
-from app.member.forms import ChangePasswordForm, ProfileForm
-from app.services import accounts, activation
+from app.member.forms import ChangePasswordForm, NewInviteForm, ProfileForm
+from app.services import accounts, activation, telegram_access
 from app.services.passwords import verify_password
 
 
@@ -26,7 +26,21 @@ def _page(profile_form, password_form, status=200):
         profile_form=profile_form,
         password_form=password_form,
         purchases=purchases,
+        telegram_chats=telegram_access.member_chats(current_user._get_current_object()),
+        invite_form=NewInviteForm(),
     ), status
+
+
+@bp.post("/conta/telegram/novo-link")
+@login_required
+def new_telegram_link():
+    """ "Gerar novo link" of one chat, once its link expired or was used."""
+    form = NewInviteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ok, message = telegram_access.regenerate(current_user._get_current_object(), form.chat.data)
+    flash(message, "success" if ok else "warning")
+    return redirect(url_for("member.account"))
 
 
 @bp.post("/conta/perfil")

@@ -22,7 +22,7 @@ from app.models.summaries import (
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
-from app.models.telegram import TelegramMember
+from app.models.telegram import TelegramInvite, TelegramMember
 from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
@@ -61,6 +61,7 @@ __all__ = [
     "Subscription",
     "SyncFailure",
     "SyncRun",
+    "TelegramInvite",
     "TelegramMember",
     "User",
     "UserSession",

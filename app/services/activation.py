@@ -36,6 +36,7 @@ from app.services.activation_links import (  # noqa: F401 - re-exported
     _products_label,
     _purchase_filter,
     _queue_activation_email,
+    _telegram_context,
     activation_url,
     find_by_token,
     grant_access,
@@ -78,6 +79,7 @@ def issue_for_sale(
                     "name": user.name or sale.buyer_name or "",
                     "product": product,
                     "login_url": f"{current_app.config['APP_URL']}/login",
+                    **_telegram_context(user=user, sale=sale),
                 },
                 ref_type="sale",
                 ref_id=sale.id,
@@ -105,12 +107,20 @@ def revoke_for_sale(sale: Sale, reason: str, until: datetime | None = None) -> N
             access.access_until = until  # paid period still running; a job ends it
         elif access.status == ACCESS_ACTIVE:
             access.status, access.revoked_at, access.revoked_reason = ACCESS_REVOKED, now, reason
+            _telegram_revoked(access.user_id, sale)
     if until is None or until <= now:
         db.session.execute(
             update(ActivationLink)
             .where(ActivationLink.sale_id == sale.id, ActivationLink.status == LINK_PENDING)
             .values(status=LINK_REVOKED, revoked_at=now, revoked_reason=reason)
         )
+
+
+def _telegram_revoked(user_id: int, sale: Sale) -> None:
+    """Removal from the chats this sale granted that the member no longer holds."""
+    from app.services import telegram_access
+
+    telegram_access.access_revoked(user_id, sale)
 
 
 def register_open(link: ActivationLink) -> None:
@@ -268,16 +278,20 @@ def expire_links() -> int:
 def end_lapsed_access() -> int:
     """Revoke accesses whose paid period (after a subscription cancellation) has ended."""
     now = utcnow()
+    lapsed = (
+        Access.status == ACCESS_ACTIVE,
+        Access.access_until.is_not(None),
+        Access.access_until <= now,
+    )
+    ended = db.session.execute(select(Access.user_id, Access.sale_id).where(*lapsed)).all()
     result = db.session.execute(
         update(Access)
-        .where(
-            Access.status == ACCESS_ACTIVE,
-            Access.access_until.is_not(None),
-            Access.access_until <= now,
-        )
+        .where(*lapsed)
         .values(status=ACCESS_REVOKED, revoked_at=now, revoked_reason="subscription_ended")
         .execution_options(synchronize_session=False)
     )
+    for user_id, sale_id in ended:
+        _telegram_revoked(user_id, db.session.get(Sale, sale_id))
     return result.rowcount or 0
 
 

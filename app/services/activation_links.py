@@ -148,6 +148,7 @@ def _queue_activation_email(
             "link": activation_url(token),
             "days": _link_days(),
             "expires_at": link.expires_at,
+            **_telegram_context(sale=link.sale),
         },
         ref_type="activation_link",
         ref_id=link.id,
@@ -163,14 +164,31 @@ def grant_access(user: User, sale: Sale) -> tuple[Access, bool]:
         access = Access(user_id=user.id, sale_id=sale.id, status=ACCESS_ACTIVE)
         db.session.add(access)
         db.session.flush()
+        _telegram_granted(user)
         return access, True
     if access.status != ACCESS_ACTIVE or access.access_until is not None:
         # Restored, or a renewal after a subscription cancellation: no end date any more.
         restored = access.status != ACCESS_ACTIVE
         access.status, access.revoked_at, access.revoked_reason = ACCESS_ACTIVE, None, None
         access.access_until = None
+        if restored:
+            _telegram_granted(user)
         return access, restored
     return access, False
+
+
+def _telegram_context(**kwargs) -> dict:
+    """The e-mail's Telegram lines: the group, and the member's links already made."""
+    from app.services import telegram_access
+
+    return telegram_access.email_context(**kwargs)
+
+
+def _telegram_granted(user: User) -> None:
+    """The member's Telegram invite links, made right after the commit."""
+    from app.services import telegram_access
+
+    telegram_access.access_granted(user)
 
 
 def _has_product_access_or_link(sale: Sale, email: str) -> bool:

@@ -68,6 +68,7 @@ PUSHERS = {
     TARGET_KOMMO: "app.services.kommo_push:KommoPusher",
     TARGET_GESTAO_CLICK: "app.services.gestao_click_push:GestaoClickPusher",
     "telegram": "app.services.telegram_notify:TelegramNotifier",
+    "telegram_access": "app.services.telegram_access:TelegramAccessPusher",
 }
 
 

@@ -70,7 +70,8 @@ def enabled_targets() -> tuple[str, ...]:
 
     targets = (TARGET_KOMMO,) if kommo_enabled() else ()
     targets += (TARGET_GESTAO_CLICK,) if gestao_click_enabled() else ()
-    return targets + (("telegram",) if telegram.notifications_enabled() else ())
+    targets += ("telegram",) if telegram.notifications_enabled() else ()
+    return targets + (("telegram_access",) if telegram.configured() else ())
 
 
 # ---------------------------------------------------------------------------- snapshots

@@ -174,4 +174,7 @@ def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str |
             member.joined_at = datetime.fromtimestamp(int(update.get("date")), UTC)
         except (TypeError, ValueError, OverflowError):
             member.joined_at = utcnow()
+        from app.services import telegram_access
+
+        telegram_access.record_joined(member.invite_link, user_id, member.joined_at)
     return None

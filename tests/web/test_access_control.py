@@ -20,6 +20,7 @@ ANY_USER_ENDPOINTS = {
     "member.account",
     "member.update_profile",
     "member.change_password",
+    "member.new_telegram_link",
     "auth.logout",
 }
 

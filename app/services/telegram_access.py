@@ -1,0 +1,422 @@
+"""Telegram access: each member's personal invite link, and removal when access ends.
+
+SPEC §10, issue 15. Which chats a sale grants and a member holds come from the access
+catalogue (``app.services.access_chats``: ``chats_for_sale``, ``member_chats``).
+
+* **Links.** A member holding a chat gets one ``telegram_invites`` row per chat: a link made
+  with ``createChatInviteLink`` (``member_limit`` 1, an expiry of ``TELEGRAM_INVITE_DAYS``,
+  named after the member). Granting access (signup, a purchase added to an account) queues
+  its creation on the automation outbox (target ``telegram_access``, step ``invite``), sent
+  right after the commit; /conta also creates it on demand when none exists, and "Gerar novo
+  link" re-issues it once it expired or was used. The link stays the same on every reload.
+* **Joins.** A ``chat_member`` update through one of these links (``record_joined``, called by
+  ``app.services.telegram_webhooks``) records the member's Telegram user.
+* **Removal.** When an access is revoked (refund, chargeback, cancellation, a subscription's
+  paid period over), every chat the sale granted that the member no longer holds through
+  another purchase gets one ``remove`` delivery (deduplicated per sale, member and chat):
+  the unused link revoked (``revokeChatInviteLink``), then ``banChatMember`` and
+  ``unbanChatMember`` with ``only_if_banned`` for the Telegram user who joined, each step
+  recorded on the row as it succeeds so a retry never repeats it. A 429 defers the row by
+  ``retry_after`` (``app.services.automation_sender``); nothing is sent before it passes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.clients.errors import APIError, InvalidRequestError, NotFoundError
+from app.extensions import db
+from app.models import TelegramInvite, User
+from app.models.telegram import INVITE_ACTIVE, INVITE_PENDING, INVITE_REVOKED, INVITE_USED
+from app.models.types import utcnow
+from app.services import access_chats, telegram
+
+log = logging.getLogger(__name__)
+
+TARGET = "telegram_access"
+STEP_INVITE = "invite"
+STEP_REMOVE = "remove"
+MAX_WAIT = 5.0  # a sender waits this long for Telegram's limits; longer: the row is deferred
+DEFAULT_DAYS = 7
+MSG_UNAVAILABLE = (
+    "Não conseguimos gerar seu link de entrada agora (o Telegram não respondeu). "
+    "Ele será criado automaticamente: recarregue esta página em alguns minutos."
+)
+MSG_STILL_VALID = "Seu link atual ainda vale: use-o para entrar no grupo."
+MSG_NEW_LINK = "Novo link gerado. Ele é pessoal e vale para uma única entrada."
+MSG_NO_CHAT = "Você não tem acesso a este grupo."
+
+
+def enabled() -> bool:
+    return telegram.configured()
+
+
+def invite_days() -> int:
+    try:
+        return max(1, int(current_app.config.get("TELEGRAM_INVITE_DAYS") or DEFAULT_DAYS))
+    except (TypeError, ValueError):
+        return DEFAULT_DAYS
+
+
+def link_name(user: User) -> str:
+    """Up to 32 characters (Telegram's limit) naming the member: "Maria Souza #12"."""
+    suffix = f" #{user.id}"
+    who = (user.name or user.email.split("@", 1)[0] or "membro").strip()
+    return who[: 32 - len(suffix)].rstrip() + suffix
+
+
+def _row(user_id: int, chat_id: str) -> TelegramInvite | None:
+    return db.session.scalar(
+        select(TelegramInvite).where(
+            TelegramInvite.user_id == user_id, TelegramInvite.chat_id == chat_id
+        )
+    )
+
+
+def _held(user_id: int) -> set[str]:
+    return {c.chat_id for c in access_chats.member_chats(user_id)}
+
+
+def _ensure(user_id: int, chat_id: str) -> tuple[TelegramInvite, bool]:
+    """The member's row for ``chat_id`` → (row, a link must be made). A new purchase after a
+    removal, or an expired link, starts a new generation."""
+    row = _row(user_id, chat_id)
+    if row is None:
+        row = TelegramInvite(user_id=user_id, chat_id=chat_id, status=INVITE_PENDING)
+        db.session.add(row)
+        db.session.flush()
+        return row, True
+    if row.status == INVITE_PENDING:
+        return row, True
+    if row.status == INVITE_REVOKED or (row.status == INVITE_ACTIVE and not row.usable()):
+        _new_generation(row)
+        return row, True
+    return row, False  # a usable link, or the member already joined through it
+
+
+def _new_generation(row: TelegramInvite) -> None:
+    row.generation += 1
+    row.status, row.invite_link, row.expires_at, row.last_error = INVITE_PENDING, None, None, None
+    row.link_created_at = row.revoked_at = row.removed_at = None
+    if row.joined_at is None:
+        row.telegram_user_id = None
+    db.session.flush()
+
+
+def _queue(step: str, subject: str, payload: dict) -> None:
+    from app.services import automations
+
+    automations._queue(step, subject, payload, target=TARGET)
+
+
+def _queue_invite(row: TelegramInvite, email: str | None) -> None:
+    payload = {
+        "buyer_email": email,
+        "user_id": row.user_id,
+        "chat_id": row.chat_id,
+        "invite_id": row.id,
+        "generation": row.generation,
+    }
+    _queue(STEP_INVITE, f"{row.id}:{row.generation}", payload)
+
+
+# ---------------------------------------------------------------------------- hooks
+
+
+def access_granted(user: User) -> None:
+    """An access was created or restored: a link for every chat still without one, made
+    right after the commit (app.services.activation_links.grant_access calls this)."""
+    if not enabled():
+        return
+    for chat in access_chats.member_chats(user.id):
+        row, needed = _ensure(user.id, chat.chat_id)
+        if needed:
+            _queue_invite(row, user.email)
+
+
+def access_revoked(user_id: int, sale) -> None:
+    """An access of ``user_id`` to ``sale`` was revoked (this transaction): one removal per
+    chat the sale granted that the member no longer holds."""
+    if not enabled():
+        return
+    lost = set(access_chats.chats_for_sale(sale)) - _held(user_id)
+    for chat_id in sorted(lost):
+        row = _row(user_id, chat_id)
+        if row is None or row.status == INVITE_REVOKED:
+            continue  # never had a link (or already removed): nothing to take back
+        if row.status == INVITE_PENDING:  # no link made yet: none will be
+            row.status, row.revoked_at = INVITE_REVOKED, utcnow()
+            continue
+        payload = {
+            "buyer_email": _email(user_id),
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "sale_id": sale.id,
+            "reason": sale.status,
+        }
+        _queue(STEP_REMOVE, f"{sale.id}:{user_id}:{chat_id}", payload)
+
+
+def _email(user_id: int) -> str | None:
+    return db.session.scalar(select(User.email).where(User.id == user_id))
+
+
+def record_joined(invite_link: str | None, telegram_user_id: int, when: datetime) -> None:
+    """A join through ``invite_link``: the member's Telegram user, when it is one of ours.
+    A join through a link whose access already ended is removed again."""
+    if not invite_link:
+        return
+    row = db.session.scalar(select(TelegramInvite).where(TelegramInvite.invite_link == invite_link))
+    if row is None:
+        return
+    row.telegram_user_id, row.joined_at = telegram_user_id, when
+    if row.status == INVITE_ACTIVE:
+        row.status = INVITE_USED
+    if row.status == INVITE_REVOKED or row.chat_id not in _held(row.user_id):
+        if _removal_waiting(row.user_id, row.chat_id):
+            return  # the refund's removal, not sent yet, takes this user
+        payload = {
+            "buyer_email": _email(row.user_id),
+            "user_id": row.user_id,
+            "chat_id": row.chat_id,
+            "telegram_user_id": telegram_user_id,
+            "reason": "late_join",
+        }
+        _queue(STEP_REMOVE, f"late:{row.id}:{row.generation}:{telegram_user_id}", payload)
+
+
+def _removal_waiting(user_id: int, chat_id: str) -> bool:
+    from app.models.automation import DELIVERY_PENDING, DELIVERY_SENDING, AutomationDelivery
+
+    suffix = f"%:{user_id}:{chat_id}"
+    return (
+        db.session.scalar(
+            select(AutomationDelivery.id).where(
+                AutomationDelivery.target == TARGET,
+                AutomationDelivery.step == STEP_REMOVE,
+                AutomationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
+                AutomationDelivery.dedupe_key.like(suffix),
+            )
+        )
+        is not None
+    )
+
+
+def email_context(user: User | None = None, sale=None) -> dict:
+    """For the activation / "compra adicionada" e-mails: does the purchase include a
+    Telegram group, and the member's links already made."""
+    if not enabled():
+        return {"telegram_group": False, "telegram_links": []}
+    has_chat = bool(access_chats.chats_for_sale(sale)) if sale is not None else False
+    links = []
+    if user is not None:
+        held = access_chats.member_chats(user.id)
+        has_chat = has_chat or bool(held)
+        for chat in held:
+            row = _row(user.id, chat.chat_id)
+            if row is not None and row.usable():
+                links.append({"title": _title(chat), "link": row.invite_link})
+    return {"telegram_group": has_chat, "telegram_links": links}
+
+
+# ---------------------------------------------------------------------------- making links
+
+
+def _create(bot, row: TelegramInvite, user: User) -> bool:
+    """``createChatInviteLink`` for this generation; True when this call's link was kept.
+    A twin made at the same moment (the outbox and /conta) loses and is revoked."""
+    generation = row.generation
+    expires = utcnow() + timedelta(days=invite_days())
+    name = link_name(user)
+    link = bot.create_chat_invite_link(
+        row.chat_id, name=name, expire_date=int(expires.timestamp()), member_limit=1
+    )
+    url = str(link.get("invite_link") or "")
+    kept = db.session.execute(
+        update(TelegramInvite)
+        .where(
+            TelegramInvite.id == row.id,
+            TelegramInvite.generation == generation,
+            TelegramInvite.status == INVITE_PENDING,
+        )
+        .values(
+            status=INVITE_ACTIVE,
+            invite_link=url,
+            name=name,
+            expires_at=expires,
+            link_created_at=utcnow(),
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(row)
+    if kept != 1:
+        try:
+            bot.revoke_chat_invite_link(row.chat_id, url)
+        except APIError:
+            log.warning("could not revoke the surplus invite link of invite %s", row.id)
+        return False
+    log.info("telegram invite %s (user %s, chat %s) created", row.id, row.user_id, row.chat_id)
+    return True
+
+
+@dataclass
+class ChatAccess:
+    """One chat on /conta: the member's link (or why there is none yet)."""
+
+    chat: access_chats.MemberChat
+    invite: TelegramInvite
+    error: str | None = None
+
+    @property
+    def title(self) -> str:
+        return _title(self.chat)
+
+    @property
+    def state(self) -> str:
+        """link (join through it), joined, expired, waiting (not made yet)."""
+        if self.invite.usable():
+            return "link"
+        if self.invite.status == INVITE_USED:
+            return "joined"
+        if self.invite.status == INVITE_ACTIVE:
+            return "expired"
+        return "waiting"
+
+
+def _title(chat: access_chats.MemberChat) -> str:
+    return chat.title if chat.title and chat.title != chat.chat_id else "Grupo no Telegram"
+
+
+def _create_now(row: TelegramInvite, user: User) -> str | None:
+    """Make the link inside this request; on failure the outbox keeps trying → a message."""
+    try:
+        with telegram.client(retry_attempts=0, max_retry_after=1.0, timeout=(2.0, 5.0)) as bot:
+            _create(bot, row, user)
+        return None
+    except APIError as exc:
+        db.session.rollback()
+        row = db.session.get(TelegramInvite, row.id)
+        row.last_error = exc.message[:500]
+        _queue_invite(row, user.email)
+        db.session.commit()
+        log.warning("telegram invite %s not created on demand: %s", row.id, exc.message)
+        return MSG_UNAVAILABLE
+
+
+def member_chats(user: User) -> list[ChatAccess]:
+    """/conta: each chat the member holds with its link, made now when none exists."""
+    if not enabled():
+        return []
+    shown = []
+    for chat in access_chats.member_chats(user.id):
+        row, needed = _ensure(user.id, chat.chat_id)
+        error = None
+        if needed and row.status == INVITE_PENDING:
+            db.session.commit()
+            error = _create_now(row, user)
+            row = db.session.get(TelegramInvite, row.id)
+        shown.append(ChatAccess(chat, row, error))
+    db.session.commit()
+    return shown
+
+
+def regenerate(user: User, chat_id: str) -> tuple[bool, str]:
+    """ "Gerar novo link": a new link once the current one expired or was used."""
+    if not enabled() or chat_id not in _held(user.id):
+        return False, MSG_NO_CHAT
+    row, _ = _ensure(user.id, chat_id)
+    if row.usable():
+        return False, MSG_STILL_VALID
+    if row.status != INVITE_PENDING:
+        _new_generation(row)
+    db.session.commit()
+    error = _create_now(row, user)
+    return (False, error) if error else (True, MSG_NEW_LINK)
+
+
+# ---------------------------------------------------------------------------- sender
+
+
+class TelegramAccessPusher:
+    """The automation sender's pusher for target ``telegram_access``."""
+
+    def __init__(self) -> None:
+        # A long 429 is not slept here: the row is deferred by retry_after instead.
+        self.client = telegram.client(max_retry_after=MAX_WAIT)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def pause(self, seconds: float) -> None:
+        try:
+            self.client.gateway.throttle.pause_for(seconds)
+        except Exception:  # a budget store down must not lose the delivery's state
+            log.exception("could not pause the Telegram budget")
+
+    def deliver(self, d):
+        if d.step == STEP_INVITE:
+            return self._invite(d)
+        return self._remove(d)
+
+    def _invite(self, d):
+        from app.services.kommo_push import Cancel
+
+        p = d.payload or {}
+        row = db.session.get(TelegramInvite, p.get("invite_id"))
+        if row is None or row.generation != p.get("generation"):
+            return Cancel("Link substituído por um mais novo.")
+        if row.status != INVITE_PENDING:
+            return Cancel("O link já existe.")
+        if row.chat_id not in _held(row.user_id):
+            return Cancel("O membro não tem mais acesso a este grupo.")
+        user = db.session.get(User, row.user_id)
+        _create(self.client, row, user)
+        return None
+
+    def _remove(self, d):
+        from app.services.kommo_push import Cancel
+
+        p = dict(d.payload or {})
+        user_id, chat_id = p["user_id"], p["chat_id"]
+        if chat_id in _held(user_id):
+            return Cancel("O membro voltou a ter acesso a este grupo por outra compra.")
+        row = _row(user_id, chat_id)
+        if row is not None and not p.get("link_revoked"):
+            if row.invite_link and row.status == INVITE_ACTIVE:
+                try:
+                    self.client.revoke_chat_invite_link(chat_id, row.invite_link)
+                except (InvalidRequestError, NotFoundError) as exc:  # expired or gone already
+                    log.info("invite %s already unusable: %s", row.id, exc.message)
+            if row.status != INVITE_REVOKED:
+                row.status, row.revoked_at = INVITE_REVOKED, utcnow()
+            p["link_revoked"] = True
+            self._record(d, p)
+        who = p.get("telegram_user_id") or (row.telegram_user_id if row is not None else None)
+        if not who:
+            return None  # never joined: revoking the link was all there was to do
+        p["telegram_user_id"] = int(who)
+        if not p.get("banned"):
+            self.client.ban_chat_member(chat_id, int(who))
+            p["banned"] = True
+            self._record(d, p)
+        if not p.get("unbanned"):
+            self.client.unban_chat_member(chat_id, int(who), only_if_banned=True)
+            p["unbanned"] = True
+            if row is not None:
+                row.removed_at = utcnow()
+            self._record(d, p)
+        log.info("telegram user of member %s removed from chat %s", user_id, chat_id)
+        return None
+
+    @staticmethod
+    def _record(d, payload: dict) -> None:
+        """Keep each step done before the next can fail (the row stays leased)."""
+        d.payload = dict(payload)
+        db.session.commit()

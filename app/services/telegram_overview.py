@@ -1,0 +1,98 @@
+"""What the operator's Telegram page shows: chats, members who joined, pending removals and
+the bot's delivery log (notifications, invite links, removals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func, select
+
+from app.extensions import db
+from app.models import AutomationDelivery, TelegramInvite, TelegramMember, User
+from app.models.automation import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENDING
+from app.models.telegram import INVITE_ACTIVE
+from app.services import telegram
+from app.services.telegram_access import STEP_REMOVE, TARGET
+
+TARGETS = ("telegram", TARGET)
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    chat_id: str
+    title: str
+    joined: int  # members who joined through their personal link and were not removed
+    open_links: int  # links made, nobody joined through them yet
+
+
+def chats() -> list[ChatRow]:
+    rows = []
+    for chat_id in telegram.chat_ids():
+        title = db.session.scalar(
+            select(TelegramMember.chat_title)
+            .where(cast(TelegramMember.chat_id, String) == chat_id)
+            .order_by(TelegramMember.updated_at.desc())
+            .limit(1)
+        )
+        counts = dict(
+            db.session.execute(
+                select(TelegramInvite.status, func.count())
+                .where(TelegramInvite.chat_id == chat_id)
+                .group_by(TelegramInvite.status)
+            ).all()
+        )
+        joined = db.session.scalar(
+            select(func.count()).where(
+                TelegramInvite.chat_id == chat_id,
+                TelegramInvite.joined_at.is_not(None),
+                TelegramInvite.removed_at.is_(None),
+            )
+        )
+        rows.append(ChatRow(chat_id, title or "", joined or 0, counts.get(INVITE_ACTIVE, 0)))
+    return rows
+
+
+def joined_members(limit: int = LIMIT) -> list[tuple[TelegramInvite, User, TelegramMember | None]]:
+    member = TelegramMember
+    stmt = (
+        select(TelegramInvite, User, member)
+        .join(User, User.id == TelegramInvite.user_id)
+        .outerjoin(
+            member,
+            (member.user_id == TelegramInvite.telegram_user_id)
+            & (cast(member.chat_id, String) == TelegramInvite.chat_id),
+        )
+        .where(TelegramInvite.joined_at.is_not(None))
+        .order_by(TelegramInvite.joined_at.desc(), TelegramInvite.id.desc())
+        .limit(limit)
+    )
+    return [tuple(r) for r in db.session.execute(stmt).all()]
+
+
+def pending_removals(limit: int = LIMIT) -> list[AutomationDelivery]:
+    return list(
+        db.session.scalars(
+            select(AutomationDelivery)
+            .where(
+                AutomationDelivery.target == TARGET,
+                AutomationDelivery.step == STEP_REMOVE,
+                AutomationDelivery.status.in_(
+                    (DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_FAILED)
+                ),
+            )
+            .order_by(AutomationDelivery.next_attempt_at, AutomationDelivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def delivery_log(limit: int = LIMIT) -> list[AutomationDelivery]:
+    return list(
+        db.session.scalars(
+            select(AutomationDelivery)
+            .where(AutomationDelivery.target.in_(TARGETS))
+            .order_by(AutomationDelivery.updated_at.desc(), AutomationDelivery.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,351 @@
+"""Telegram access over HTTP against the live emulator (issue 15): approval → signup → /conta
+shows a personal invite link (member_limit 1) for the default chat; a chat_member update links
+the Telegram user; a refund bans + unbans exactly that user and revokes unused links; a 429 is
+retried only after retry_after; the bot token never reaches the logs.
+
+Written against the default ``TELEGRAM_CHAT_ID``, so they hold with the access catalogue's stub
+and with the real catalogue (every product falls back to the default chat)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from app.extensions import db
+from app.models import AutomationDelivery, OutboxEmail, TelegramInvite, User
+from app.models.automation import DELIVERY_PENDING, DELIVERY_SENT
+from app.models.telegram import INVITE_ACTIVE, INVITE_REVOKED, INVITE_USED
+from app.models.types import utcnow
+from app.services import automation_sender
+from emulator.telegram import DEFAULT_CHAT_ID, DEFAULT_TOKEN
+from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
+from tests.conftest import Auth, WebhookSender, csrf_token
+from tests.web.test_telegram import (  # noqa: F401 - fixtures
+    approved,
+    control,
+    emu,
+    post_update,
+    refunded,
+    tg_config,
+)
+
+PASSWORD = "senha-nova-123"
+CHAT = str(DEFAULT_CHAT_ID)
+
+
+@pytest.fixture
+def access_app(app_factory, emu, smtp_server):  # noqa: F811
+    app = app_factory(**tg_config(emu, TELEGRAM_NOTIFY_CHAT_ID=""), **smtp_server.config())
+    with app.app_context():
+        yield app
+
+
+def calls(emu, method: str, status: int = 200) -> list[dict]:  # noqa: F811
+    """The Bot API calls of ``method`` the emulator answered with ``status``."""
+    wanted = method.lower()
+    return [
+        c["params"]
+        for c in control(emu)["calls"]
+        if c["method"].replace("_", "") == wanted and c["status"] == status
+    ]
+
+
+def buy_and_sign_up(app, smtp_server, body=None) -> tuple:
+    """A Hotmart approval, then the buyer's signup through the e-mailed link."""
+    client = app.test_client()
+    body = body or approved()
+    assert WebhookSender(client)("hotmart", body).status_code == 200
+    mail = smtp_server.text_of(smtp_server.messages[-1])
+    assert "Grupo no Telegram" in mail and "/conta" in mail  # the activation e-mail says so
+    path = re.search(r"https?://[^/\s]+(/ativar/[A-Za-z0-9_-]+)", mail).group(1)
+    resp = client.post(
+        path,
+        data={
+            "name": "Maria Souza",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return client, body["data"]["purchase"]["transaction"]
+
+
+def the_invite() -> TelegramInvite:
+    db.session.expire_all()
+    return db.session.scalar(select(TelegramInvite))
+
+
+def join(emu, link: str, user_id: int = 555):  # noqa: F811
+    return control(
+        emu, "/join", {"invite_link": link, "user": {"id": user_id, "first_name": "Ana"}}
+    )
+
+
+def test_signup_makes_a_personal_link_shown_on_every_reload(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    # Created through the outbox right after the signup's commit, before /conta is opened.
+    [made] = calls(emu, "createChatInviteLink")
+    assert made["member_limit"] == 1 and str(made["chat_id"]) == CHAT
+    assert made["name"] == f"Maria Souza #{db.session.scalar(select(User.id))}"
+    assert made["expire_date"] > utcnow().timestamp() + 6 * 86400
+    invite = the_invite()
+    assert invite.status == INVITE_ACTIVE and invite.invite_link.startswith("https://t.me/+")
+    [delivery] = db.session.scalars(select(AutomationDelivery)).all()
+    assert (delivery.target, delivery.step, delivery.status) == (
+        "telegram_access",
+        "invite",
+        DELIVERY_SENT,
+    )
+    first = client.get("/conta").get_data(as_text=True)
+    assert "Grupos no Telegram" in first and invite.invite_link in first
+    assert "Entrar no grupo" in first
+    again = client.get("/conta").get_data(as_text=True)
+    assert invite.invite_link in again
+    assert len(calls(emu, "createChatInviteLink")) == 1  # the same link on every reload
+    link = next(x for x in control(emu)["links"] if x["invite_link"] == invite.invite_link)
+    assert link["member_limit"] == 1 and link["is_revoked"] is False
+
+
+def test_a_join_through_the_link_records_the_members_telegram_user(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    invite = the_invite()
+    joined = join(emu, invite.invite_link, 555)
+    assert post_update(client, joined["update"]).status_code == 200
+    invite = the_invite()
+    assert invite.telegram_user_id == 555 and invite.status == INVITE_USED
+    first_link = invite.invite_link
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Você entrou" in page and "Gerar novo link" in page
+    # "Gerar novo link" (CSRF) once used: a new link, shown from then on.
+    resp = client.post(
+        "/conta/telegram/novo-link",
+        data={"chat": CHAT, "csrf_token": csrf_token(client, "/conta")},
+        follow_redirects=True,
+    )
+    assert "Novo link gerado" in resp.get_data(as_text=True)
+    renewed = the_invite()
+    assert renewed.invite_link != first_link and renewed.status == INVITE_ACTIVE
+    assert renewed.telegram_user_id == 555  # still known for a later removal
+    assert client.post("/conta/telegram/novo-link", data={"chat": CHAT}).status_code == 400
+    still = client.post(
+        "/conta/telegram/novo-link",
+        data={"chat": CHAT, "csrf_token": csrf_token(client, "/conta")},
+        follow_redirects=True,
+    )
+    assert "ainda vale" in still.get_data(as_text=True)
+    assert the_invite().invite_link == renewed.invite_link
+
+
+def test_refund_bans_then_unbans_exactly_that_user(access_app, emu, smtp_server):  # noqa: F811
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    invite = the_invite()
+    post_update(client, join(emu, invite.invite_link, 555)["update"])
+    post_update(client, join(emu, _other_link(), 999)["update"])  # someone else in the group
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    bans, unbans = calls(emu, "banChatMember"), calls(emu, "unbanChatMember")
+    assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(CHAT, 555)]
+    assert [(str(u["chat_id"]), u["user_id"], u["only_if_banned"]) for u in unbans] == [
+        (CHAT, 555, True)
+    ]
+    chat = next(c for c in control(emu)["chats"] if c["id"] == DEFAULT_CHAT_ID)
+    assert chat["members"]["555"]["status"] == "left"  # out, and may rejoin after a new purchase
+    assert chat["members"]["999"]["status"] == "member"
+    invite = the_invite()
+    assert invite.status == INVITE_REVOKED and invite.removed_at is not None
+    [removal] = db.session.scalars(
+        select(AutomationDelivery).where(AutomationDelivery.step == "remove")
+    ).all()
+    assert removal.status == DELIVERY_SENT and removal.payload["unbanned"] is True
+    # A replayed refund and another sender run: never a second removal.
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    automation_sender.send_pending()
+    assert len(calls(emu, "banChatMember")) == 1
+    assert "Grupos no Telegram" not in client.get("/conta").get_data(as_text=True)
+    operator = access_app.test_client()
+    Auth(access_app, operator).operator()
+    assert client.get("/telegram").status_code == 403  # a member: not the operator's page
+    page = operator.get("/telegram").get_data(as_text=True)
+    assert "Membros que entraram" in page and "bia.tg@example.com" in page
+    assert "Removido" in page and "Telegram: remoção do membro do grupo" in page
+    assert "Nenhuma remoção pendente" in page and DEFAULT_TOKEN not in page
+
+
+def _other_link() -> str:
+    from app.services import telegram
+
+    with telegram.client() as bot:
+        return bot.create_chat_invite_link(CHAT, member_limit=1)["invite_link"]
+
+
+def test_refund_before_joining_revokes_the_unused_link(access_app, emu, smtp_server):  # noqa: F811
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    link = the_invite().invite_link
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    assert [r["invite_link"] for r in calls(emu, "revokeChatInviteLink")] == [link]
+    assert calls(emu, "banChatMember") == []  # nobody joined: nobody to remove
+    assert next(x for x in control(emu)["links"] if x["invite_link"] == link)["is_revoked"]
+    assert the_invite().status == INVITE_REVOKED
+
+
+def test_a_second_purchase_keeps_the_group_and_a_new_one_gives_a_new_link(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+):
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    second = approved()
+    assert WebhookSender(client)("hotmart", second).status_code == 200  # "compra adicionada"
+    mail = smtp_server.text_of(smtp_server.messages[-1])
+    assert "Compra adicionada" in smtp_server.messages[-1]["Subject"]
+    assert "Grupo no Telegram" in mail
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    assert calls(emu, "banChatMember") == []  # still in the group through the second purchase
+    assert WebhookSender(client)("hotmart", refunded(second["data"]["purchase"]["transaction"]))
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [555]
+    old = the_invite().invite_link
+    third = approved()
+    assert WebhookSender(client)("hotmart", third).status_code == 200
+    invite = the_invite()
+    assert invite.status == INVITE_ACTIVE and invite.invite_link != old and invite.generation == 2
+    assert invite.invite_link in client.get("/conta").get_data(as_text=True)
+
+
+def test_429_is_retried_only_after_retry_after(access_app, emu, smtp_server):  # noqa: F811
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    control(emu, "/config", {"flood": {"count": 1, "retry_after": 40}})
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    db.session.expire_all()
+    [removal] = db.session.scalars(
+        select(AutomationDelivery).where(AutomationDelivery.step == "remove")
+    ).all()
+    assert removal.status == DELIVERY_PENDING and "40" in removal.last_error
+    assert (removal.next_attempt_at - utcnow()).total_seconds() > 35
+    operator = access_app.test_client()
+    Auth(access_app, operator).operator()
+    page = operator.get("/telegram").get_data(as_text=True)
+    assert "Remoções pendentes" in page and f'data-removal="{removal.id}"' in page
+    before = len(control(emu)["calls"])
+    automation_sender.send_pending()  # not due: nothing is sent to Telegram
+    assert len(control(emu)["calls"]) == before
+    # 40 seconds later (the row and the bot's shared pause both move back in time):
+    _travel(removal, seconds=41)
+    automation_sender.send_pending()
+    db.session.expire_all()
+    assert db.session.get(AutomationDelivery, removal.id).status == DELIVERY_SENT
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [555]
+    assert [u["user_id"] for u in calls(emu, "unbanChatMember")] == [555]
+    assert len(calls(emu, "banChatMember", status=429)) == 1  # the refused try, 40 s earlier
+
+
+def _travel(removal: AutomationDelivery, seconds: float) -> None:
+    db.session.execute(
+        update(AutomationDelivery)
+        .where(AutomationDelivery.id == removal.id)
+        .values(next_attempt_at=removal.next_attempt_at - timedelta(seconds=seconds))
+    )
+    db.session.execute(
+        text("UPDATE rate_budgets SET paused_until = paused_until - :s, next_slot = 0"),
+        {"s": seconds},
+    )
+    db.session.commit()
+
+
+def test_conta_tells_plainly_when_telegram_is_down(app_factory, emu, smtp_server, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    app = app_factory(
+        **tg_config(emu, TELEGRAM_NOTIFY_CHAT_ID=""),
+        **smtp_server.config(),
+    )
+    with app.app_context():
+        control(emu, "/config", {"flood": {"count": 2, "retry_after": 30}})
+        client, _ = buy_and_sign_up(app, smtp_server)  # the outbox's try: a 429, deferred
+        from app.clients.budget import process_store
+
+        db.session.execute(text("UPDATE rate_budgets SET paused_until = 0"))
+        db.session.commit()
+        process_store.reset()
+        page = client.get("/conta")  # the on-demand try: another 429
+        assert page.status_code == 200
+        body = page.get_data(as_text=True)
+        assert "Não conseguimos gerar seu link de entrada agora" in body
+        assert the_invite().invite_link is None
+        db.session.execute(text("UPDATE rate_budgets SET paused_until = 0"))  # 30 s later
+        db.session.commit()
+        later = client.get("/conta").get_data(as_text=True)  # Telegram answers again
+        invite = the_invite()
+        assert invite.invite_link and invite.invite_link in later
+    assert DEFAULT_TOKEN not in caplog.text
+    assert "AAHtestEmulatorTelegramToken" not in caplog.text
+
+
+def test_the_bot_token_never_appears_in_logs(access_app, emu, smtp_server, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    assert calls(emu, "banChatMember")
+    assert DEFAULT_TOKEN not in caplog.text
+    assert DEFAULT_TOKEN.split(":", 1)[1] not in caplog.text
+    emails = db.session.scalars(select(OutboxEmail.body_text)).all()
+    assert all(DEFAULT_TOKEN not in e for e in emails)
+
+
+def test_a_late_join_through_a_revoked_access_is_removed(access_app, emu, smtp_server):  # noqa: F811
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    link = the_invite().invite_link
+    control(emu, "/config", {"flood": {"count": 1, "retry_after": 40}})
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200  # removal waits
+    joined = join(emu, link, 777)  # the member got in before the link was revoked
+    assert post_update(client, joined["update"]).status_code == 200
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(AutomationDelivery).where(AutomationDelivery.step == "remove")
+    ).all()
+    [row] = rows  # the refund's removal, still waiting, takes the new user
+    _travel(row, seconds=41)
+    automation_sender.send_pending()
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [777]  # once, not twice
+    # A join through the revoked access after its removal: removed once more.
+    control(emu, "/join", {"invite_link": _other_link(), "user": {"id": 1}})
+    the_invite()
+    db.session.execute(
+        update(TelegramInvite).values(invite_link="https://t.me/+late", status=INVITE_REVOKED)
+    )
+    db.session.commit()
+    update_body = join(emu, _other_link(), 778)["update"]
+    update_body["chat_member"]["invite_link"]["invite_link"] = "https://t.me/+late"
+    assert post_update(client, update_body).status_code == 200
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [777, 778]
+    late = db.session.scalar(
+        select(AutomationDelivery).where(AutomationDelivery.dedupe_key.like("%late%"))
+    )
+    assert late.status == DELIVERY_SENT and late.payload["telegram_user_id"] == 778
+
+
+def test_a_subscriptions_paid_period_ending_removes_the_member(access_app, emu, smtp_server):  # noqa: F811
+    from app.models import Access
+    from app.services import activation
+
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 556)["update"])
+    db.session.execute(update(Access).values(access_until=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert activation.end_lapsed_access() == 1
+    db.session.commit()  # the job's commit: the removal goes out right after it
+    assert [b["user_id"] for b in calls(emu, "banChatMember")] == [556]
+    assert the_invite().status == INVITE_REVOKED
+
+
+def test_the_link_is_named_after_the_member_within_telegrams_32_characters():
+    from app.services.telegram_access import link_name
+
+    long = User(id=123456, email="x@example.com", name="Maria Aparecida dos Santos Oliveira")
+    assert link_name(long) == "Maria Aparecida dos Sant #123456" and len(link_name(long)) <= 32
+    assert link_name(User(id=7, email="joao.silva@example.com", name=None)) == "joao.silva #7"
