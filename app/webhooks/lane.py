@@ -8,9 +8,11 @@ unstorable-input guards let the blueprint through, and the session and remember-
 a session a delivery never has (``app.security._SessionInterface``). Each of them decides that
 again on every delivery. Here they are left out of the webhooks blueprint's requests, named
 one by one (``_skipped``); every other hook — the request id, the body-size guard, Talisman's
-HTTPS redirect and security headers, the worker start, any hook added later — still runs, in
-Flask's order. The hook lists are resolved once per blueprint chain (Flask forbids adding
-hooks after the first request), so a delivery pays no ``ensure_sync`` or lookup per hook.
+HTTPS redirect and security headers (copied from Talisman's own answer, computed once per
+endpoint and scheme: ``_Lane.security_headers``), the worker start, any hook added later —
+still runs, in Flask's order. The hook lists are resolved once per blueprint chain (Flask
+forbids adding hooks after the first request), so a delivery pays no ``ensure_sync`` or
+lookup per hook.
 """
 
 from __future__ import annotations
@@ -56,9 +58,30 @@ def _skipped(app: Flask) -> tuple[set, set]:
 
 class _Lane:
     def __init__(self, app: Flask):
+        from app.extensions import talisman
+
         self.app = app
         self.skip_before, self.skip_after = _skipped(app)
         self.chains: dict[tuple[str, ...], tuple] = {}
+        self.talisman_headers = talisman._set_response_headers
+        self.header_sets: dict[tuple, tuple] = {}
+
+    def security_headers(self, response):
+        """Talisman's headers, computed by Talisman once per endpoint and scheme and then
+        copied: without a CSP nonce (no template here) they depend on nothing else."""
+        https = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+        key = (request.endpoint, https)
+        found = self.header_sets.get(key)
+        if found is None:
+            blank = self.app.response_class()
+            before = set(blank.headers.items())
+            self.talisman_headers(blank)
+            found = tuple(item for item in blank.headers.items() if item not in before)
+            self.header_sets[key] = found
+        headers = response.headers
+        for name, value in found:
+            headers[name] = value
+        return response
 
     def hooks(self, blueprints: tuple[str, ...]) -> tuple:
         found = self.chains.get(blueprints)
@@ -77,7 +100,7 @@ class _Lane:
             if f not in self.skip_before
         )
         after = tuple(
-            app.ensure_sync(f)
+            self.security_headers if f == self.talisman_headers else app.ensure_sync(f)
             for n in chain(blueprints, (None,))
             for f in reversed(app.after_request_funcs.get(n, ()))
             if f not in self.skip_after
