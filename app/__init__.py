@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: object | None = None, instance_path: str | None = None) -> Flask:
-    app = Flask(
+    from app.webhooks.lane import LaneFlask  # Flask, with /webhook/* on a lean hook lane
+
+    app = LaneFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -12,6 +12,7 @@ import os
 
 from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 app = Flask(__name__)
 TOKEN = os.environ.get("BARE_TOKEN", "")
@@ -29,8 +30,12 @@ if engine.dialect.name == "sqlite":
 
 
 ID = "INTEGER PRIMARY KEY" if engine.dialect.name == "sqlite" else "BIGSERIAL PRIMARY KEY"
-with engine.begin() as conn:
-    conn.execute(text(f"CREATE TABLE IF NOT EXISTS bare_events (id {ID}, body TEXT NOT NULL)"))
+try:
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS bare_events (id {ID}, body TEXT NOT NULL)"))
+except DBAPIError:  # the other gunicorn worker created it at the same moment (PostgreSQL)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1 FROM bare_events LIMIT 1"))
 
 
 @app.post("/webhook/hotmart")

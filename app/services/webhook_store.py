@@ -135,19 +135,21 @@ def _insert_new(delivery: _Delivery, event: NormalizedEvent) -> int | None:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the id of the new row (committed), or
     ``None`` when the (platform, dedupe key) is already stored. One statement, one commit."""
     values = _row_values(delivery, event.dedupe_key, event.event_type, event, EVENT_RECEIVED, None)
-    dialect = db.session.get_bind().dialect.name
+    session = db.session()  # the request's session, looked up once
+    connection = session.connection()
+    dialect = connection.dialect.name
     if dialect not in _INSERTS:  # another database: the portable way
         try:
             row = WebhookEvent(**values)
-            db.session.add(row)
-            db.session.commit()
+            session.add(row)
+            session.commit()
             return row.id
         except IntegrityError:
-            db.session.rollback()
+            session.rollback()
             return None
-    row_id = db.session.connection().execute(_insert_statement(dialect), values).scalar()
+    row_id = connection.execute(_insert_statement(dialect), values).scalar()
     if row_id is not None:
-        db.session.commit()  # a duplicate goes on in the same transaction (counted, one commit)
+        session.commit()  # a duplicate goes on in the same transaction (counted, one commit)
     return row_id
 
 

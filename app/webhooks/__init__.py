@@ -5,6 +5,8 @@ blueprint (``limiter.exempt``) and the per-platform-and-address limit is one cou
 (``app.ratelimit.webhook_allowed``); no session is opened (``app.security``).
 """
 
+import json
+
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,10 +40,19 @@ def http_status(result: Received, platform: str | None = None) -> int:
     return HTTP_STATUS[result.outcome]
 
 
+# The 2xx bodies, serialized once (what ``jsonify`` gives): a delivery builds no JSON answer.
+_OK_BODIES = {
+    outcome: json.dumps({"status": outcome.value}).encode() + b"\n"
+    for outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE, Outcome.IGNORED)
+}
+
+
 def answer(result: Received, platform: str | None = None):
     status = http_status(result, platform)
     if result.ok:
-        return jsonify({"status": result.outcome.value}), status
+        return current_app.response_class(
+            _OK_BODIES[result.outcome], status, mimetype="application/json"
+        )
     error = {"code": result.outcome.value, "message": result.message}
     return jsonify({"success": False, "error": error}), status
 
