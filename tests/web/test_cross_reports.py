@@ -270,3 +270,16 @@ def test_login_and_operator_required(app, client):
     assert auth.login(email="membro@example.com").status_code == 302
     assert client.get("/api/reports/refunds").status_code == 403
     assert client.get("/relatorios/cruzados/reembolsos.csv").status_code == 403
+
+
+def test_a_contact_without_leads_gives_its_own_responsible(operator):
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        contact(5, 555, email="lia@x.com")
+        contact(6, None, email="rui@x.com")
+        sale("L1", "lia@x.com", 700)
+        sale("R1", "rui@x.com", 800)
+        db.session.commit()
+    items = {i["responsible"]: i for i in api(operator, "revenue-by-responsible")["items"]}
+    assert items["Usuário 555"]["amount_cents"] == 700
+    assert items["No CRM, sem responsável"]["amount_cents"] == 800
+    assert operator.get("/api/reports/nada").status_code == 404
