@@ -79,7 +79,7 @@ def test_cross_reports_fit_the_screen(live_app, page, width, height):
         assert section.is_visible()
         assert report.title in section.inner_text()
         assert section.locator("a", has_text="Baixar CSV").count() == 1
-        assert section.locator(f"#chart-{slug}").count() == 1
+        assert section.locator(f"#chart-cruzado-{slug}").count() == 1
         assert section.locator("table[data-cross-table] tbody tr").count() >= 1
     # Chart.js drew every canvas (it sizes them), and nothing overflows the viewport.
     assert page.evaluate(
