@@ -6,7 +6,7 @@ from flask import abort, jsonify, request
 
 from app.api import bp
 from app.api.paging import MAX_PAGE, int_arg, list_body
-from app.services import reconciliation
+from app.services import charts, cross_reports, reconciliation
 from app.sources import PLATFORMS
 
 
@@ -54,3 +54,21 @@ def reconciliation_send_links():
             abort(400, description=f"days deve estar entre 1 e {reconciliation.MAX_DAYS}.")
         days = value
     return jsonify(reconciliation.send_links(ids, days=days).to_dict())
+
+
+@bp.get("/api/reports/<name>")
+def cross_report(name: str):
+    """A cross report (app.services.cross_reports) over ``?periodo=``/``?de=``/``?ate=`` (the
+    page's São Paulo range) in the paging envelope, plus ``period`` and ``chart``."""
+    if name not in cross_reports.API_NAMES:  # after the login check (a plain <name>)
+        abort(404, description="Relatório desconhecido.")
+    report = cross_reports.REPORTS[cross_reports.API_NAMES[name]]
+    period = charts.from_args(request.args)
+    page = int_arg("page", 1, 1, MAX_PAGE)
+    limit = int_arg("limit", 50, 1, 500)
+    total = report.total(period)
+    items = report.rows(period, (page - 1) * limit, limit)
+    body = list_body(items, page, limit, total, ("linha", "linhas"))
+    body["period"] = cross_reports.period_dict(period)
+    body["chart"] = report.chart(period)
+    return jsonify(body)

@@ -21,6 +21,8 @@ class CustomerKey(db.Model):
         UniqueConstraint("source", "source_id", "kind", "value", name="uq_customer_keys_record"),
         # Lookups by key and prefix searches (value range) with keyset order by id.
         Index("ix_customer_keys_kind_value", "kind", "value", "id"),
+        # The cross reports' probe "does another source hold this key?" (index only).
+        Index("ix_customer_keys_match", "kind", "value", "source", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

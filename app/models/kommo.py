@@ -62,6 +62,8 @@ class KommoLead(db.Model):
     __table_args__ = (
         Index("ix_kommo_leads_pipeline_status", "pipeline_id", "status_id"),
         Index("ix_kommo_leads_updated_id", "remote_updated_at", "id"),
+        # Won leads by closing date (the cross report "ganhos no Kommo sem venda").
+        Index("ix_kommo_leads_won_closed", "is_won", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from app.reports import bp
+from app.reports import cross as cross_section
 from app.reports import reconciliation as reconciliation_section
 from app.services import charts, reconciliation, stats
 
@@ -25,4 +26,5 @@ def index():
         products=stats.by_product(since=since, until=until),
         # The gaps of the last N days of the range (the report counts back from today).
         reconciliation=reconciliation_section.section(min(period.days, reconciliation.MAX_DAYS)),
+        cross=cross_section.sections(period),
     )

@@ -1,0 +1,90 @@
+"""/relatorios cross reports (app.services.cross_reports): a section per report on the page
+(chart and the first rows), the whole table at /relatorios/cruzados/<slug> (numbered pages)
+and its CSV at /relatorios/cruzados/<slug>.csv, all over the page's date range."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from app import csv_export
+from app.paging import page_arg
+from app.reports import bp
+from app.services import charts
+from app.services import cross_reports as cr
+
+SECTION_ROWS = 5
+PER_PAGE = 50
+
+
+def _report(slug: str) -> cr.Report:
+    report = cr.REPORTS.get(slug)
+    if report is None:
+        abort(404)
+    return report
+
+
+def sections(period: charts.DateRange) -> list[dict]:
+    """What ``reports/_cross.html`` shows on /relatorios: each report's chart and top rows."""
+    return [
+        {
+            "report": report,
+            "chart": report.chart(period),
+            "rows": report.rows(period, 0, SECTION_ROWS),
+            "total": report.total(period),
+        }
+        for report in cr.REPORTS.values()
+    ]
+
+
+class NumberedPage:
+    """The ``_pagination.html`` ``pagination`` macro's page (offset pages of a grouped result)."""
+
+    def __init__(self, page: int, per_page: int, total: int) -> None:
+        self.page, self.per_page, self.total = page, per_page, total
+        self.pages = max(1, -(-total // per_page))
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num, self.next_num = page - 1, page + 1
+
+    def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
+        last = 0
+        for num in range(1, self.pages + 1):
+            if (
+                num <= left_edge
+                or self.page - left_current <= num <= self.page + right_current
+                or num > self.pages - right_edge
+            ):
+                if last and num != last + 1:
+                    yield None
+                yield num
+                last = num
+
+
+@bp.get("/relatorios/cruzados/<slug>")
+def cross_report(slug: str):
+    report = _report(slug)
+    period = charts.from_args(request.args)
+    total = report.total(period)
+    page = NumberedPage(page_arg(), PER_PAGE, total)
+    if page.page > page.pages:
+        page = NumberedPage(page.pages, PER_PAGE, total)
+    return render_template(
+        "reports/cross_report.html",
+        report=report,
+        period=period,
+        presets=charts.PRESETS,
+        chart=report.chart(period),
+        rows=report.rows(period, (page.page - 1) * PER_PAGE, PER_PAGE),
+        total=total,
+        page=page,
+    )
+
+
+@bp.get("/relatorios/cruzados/<slug>.csv")
+def cross_report_csv(slug: str):
+    report = _report(slug)
+    period = charts.from_args(request.args)
+    rows = (
+        [cr.csv_value(c, row.get(c.key)) for c in report.columns] for row in report.all_rows(period)
+    )
+    filename = f"{report.slug}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+    return csv_export.stream([c.label for c in report.columns], rows, filename)

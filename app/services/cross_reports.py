@@ -1,0 +1,759 @@
+"""Cross reports of /relatorios (issue 16, SPEC §11): sales read against the Kommo CRM, the
+sales' origin (UTM/src) and their outcome, over one São Paulo date range.
+
+Every figure is a SQL aggregate (``GROUP BY`` in the database); a page of rows is
+``OFFSET``/``LIMIT`` over the grouped result. Test sales are never counted and money is BRL in
+integer cents (sales in other currencies are left out of every report, as on the charts).
+
+People are matched through ``customer_keys`` (normalized e-mail, E.164 phone, CPF/CNPJ): a
+sale is "in the CRM" when one of its keys is also a Kommo contact's; a won lead "has a sale"
+when its contact shares a key with a non-test approved sale. The probes read
+``uq_customer_keys_record`` (source, source_id, kind, value) for a record's keys and
+``ix_customer_keys_match`` (kind, value, source, source_id) for the other side.
+
+A sale's date is ``Sale.listed_at`` (the ``ix_sales_when_id`` expression, the day the charts
+and ``sales_daily`` use); a won lead's is its ``closed_at`` (``ix_kommo_leads_won_closed``).
+Refund rates read ``sales_daily`` (São Paulo days), so they cost the same at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select
+
+from app.extensions import db
+from app.formatting import PAYMENT_LABELS, platform_label
+from app.models import CustomerKey, KommoContact, KommoLead, Sale, SalesDaily
+from app.models.sales import GRANTING_STATUSES
+from app.services.charts import DateRange
+from app.services.customers.keys import MATCH_KINDS
+
+MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
+PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
+TOP = 10  # bars on a chart
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the API item's key (money as ``*_cents``)
+    label: str  # the table header and the CSV header (pt-BR)
+    kind: str = TEXT
+
+
+@dataclass(frozen=True)
+class Report:
+    slug: str
+    title: str
+    explanation: str  # one plain sentence under the title
+    empty: str
+    columns: tuple[Column, ...]
+    query: Callable[[DateRange], object]  # the grouped SELECT of the table's rows (ordered)
+    row: Callable[[object], dict]
+    chart: Callable[[DateRange], dict]
+
+    def cell(self, column: Column, value) -> str:
+        return cell(column, value)
+
+    def total(self, period: DateRange) -> int:
+        stmt = self.query(period).order_by(None).subquery()
+        return int(db.session.scalar(select(func.count()).select_from(stmt)) or 0)
+
+    def rows(self, period: DateRange, offset: int = 0, limit: int | None = None) -> list[dict]:
+        stmt = self.query(period).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [self.row(r) for r in db.session.execute(stmt)]
+
+    def all_rows(self, period: DateRange, chunk: int = 1000) -> Iterator[dict]:
+        """Every row in pages of ``chunk`` (the CSV), never the whole result in memory."""
+        offset = 0
+        while True:
+            batch = self.rows(period, offset, chunk)
+            yield from batch
+            if len(batch) < chunk:
+                return
+            offset += chunk
+
+
+# --- shared pieces ---------------------------------------------------------------------
+
+
+def _brl(column=Sale.currency):
+    return func.coalesce(column, "BRL").in_(("BRL", ""))
+
+
+def _sales_in(period: DateRange) -> list:
+    where = [Sale.is_test.is_(False), _brl(), Sale.listed_at >= period.since]
+    if period.until is not None:
+        where.append(Sale.listed_at < period.until)
+    return where
+
+
+def _approved():
+    return Sale.status.in_(GRANTING_STATUSES)
+
+
+def _keys(name: str):
+    return CustomerKey.__table__.alias(name)
+
+
+def _in_crm():
+    """The sale (correlated) shares an e-mail, phone or document with a Kommo contact."""
+    mine, theirs = _keys("sk"), _keys("kk")
+    return (
+        exists()
+        .select_from(
+            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
+        )
+        .where(
+            mine.c.source == "sale",
+            mine.c.source_id == Sale.id,
+            mine.c.kind.in_(MATCH_KINDS),
+            theirs.c.source == "kommo",
+        )
+    )
+
+
+def _contact_bought():
+    """The contact (correlated ``KommoContact``) shares a key with a real approved sale."""
+    mine, theirs = _keys("ck"), _keys("bk")
+    buyer = Sale.__table__.alias("bs")
+    return (
+        exists()
+        .select_from(
+            mine.join(
+                theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value)
+            ).join(buyer, buyer.c.id == theirs.c.source_id)
+        )
+        .where(
+            mine.c.source == "kommo",
+            mine.c.source_id == KommoContact.id,
+            mine.c.kind.in_(MATCH_KINDS),
+            theirs.c.source == "sale",
+            buyer.c.is_test.is_(False),
+            buyer.c.status.in_(GRANTING_STATUSES),
+        )
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _bar(labels: list[str], datasets: list[dict], *, money: bool, horizontal=False, **extra):
+    return {
+        "type": "bar",
+        "horizontal": horizontal,
+        "money": money,
+        "labels": labels,
+        "datasets": datasets,
+        "empty": not labels,
+        **extra,
+    }
+
+
+def _reais(cents) -> float:
+    return round(int(cents or 0) / 100, 2)
+
+
+def user_label(user_id: int | None) -> str:
+    return f"Usuário {user_id}" if user_id else "Sem responsável"
+
+
+# --- 1. bought but not in the CRM --------------------------------------------------------
+
+
+def _buyer():
+    """One buyer: the e-mail (lower case), else the sale itself."""
+    return func.coalesce(
+        func.lower(func.nullif(Sale.buyer_email, "")),
+        literal("sale:", String) + cast(Sale.id, String),
+    )
+
+
+def _not_in_crm_query(period: DateRange):
+    buyer = _buyer().label("buyer")
+    last = func.max(Sale.listed_at).label("last_at")
+    return (
+        select(
+            buyer,
+            func.max(Sale.buyer_name).label("name"),
+            func.count().label("sales"),
+            func.coalesce(func.sum(Sale.amount_cents), 0).label("cents"),
+            last,
+            func.min(Sale.id).label("sale_id"),
+        )
+        .where(*_sales_in(period), _approved(), ~_in_crm())
+        .group_by(buyer)
+        .order_by(last.desc(), buyer)
+    )
+
+
+def _not_in_crm_row(r) -> dict:
+    email = None if r.buyer.startswith("sale:") else r.buyer
+    return {
+        "buyer_email": email,
+        "buyer_name": r.name,
+        "sales": int(r.sales),
+        "amount_cents": int(r.cents),
+        "last_sale_at": r.last_at.isoformat() if r.last_at else None,
+        "customer_key": f"email:{email}" if email else f"sale:{r.sale_id}",
+    }
+
+
+def _not_in_crm_chart(period: DateRange) -> dict:
+    in_crm = case((_in_crm(), 1), else_=0).label("in_crm")
+    rows = db.session.execute(
+        select(Sale.platform, in_crm, func.count(func.distinct(_buyer())))
+        .where(*_sales_in(period), _approved())
+        .group_by(Sale.platform, in_crm)
+    ).all()
+    counts: dict[str, list[int]] = {}
+    for platform, flag, n in rows:
+        counts.setdefault(platform, [0, 0])[0 if flag else 1] += int(n)
+    platforms = sorted(counts)
+    return _bar(
+        [platform_label(p) for p in platforms],
+        [
+            {"label": "Fora do CRM", "data": [counts[p][1] for p in platforms]},
+            {"label": "No CRM", "data": [counts[p][0] for p in platforms]},
+        ],
+        money=False,
+        stacked=True,
+    )
+
+
+# --- 2. won in Kommo without a sale ------------------------------------------------------
+
+
+def _won_in(period: DateRange) -> list:
+    where = [KommoLead.is_won.is_(True), KommoLead.closed_at >= period.since]
+    if period.until is not None:
+        where.append(KommoLead.closed_at < period.until)
+    return where
+
+
+def _won_without_sale_query(period: DateRange):
+    contact_has_sale = and_(KommoContact.id.is_not(None), _contact_bought())
+    return (
+        select(
+            KommoLead.id,
+            KommoLead.remote_id,
+            KommoLead.name,
+            KommoLead.price,
+            KommoLead.closed_at,
+            KommoLead.responsible_user_id,
+            KommoContact.id.label("contact_id"),
+            KommoContact.name.label("contact_name"),
+            KommoContact.email,
+            KommoContact.phone,
+        )
+        .select_from(KommoLead)
+        .outerjoin(KommoContact, KommoContact.remote_id == KommoLead.contact_id)
+        .where(*_won_in(period), ~contact_has_sale)
+        .order_by(KommoLead.closed_at.desc(), KommoLead.id.desc())
+    )
+
+
+def _won_without_sale_row(r) -> dict:
+    return {
+        "lead_id": r.remote_id,
+        "lead_name": r.name,
+        "contact_name": r.contact_name,
+        "contact_email": r.email,
+        "contact_phone": r.phone,
+        "responsible_user_id": r.responsible_user_id,
+        "responsible": user_label(r.responsible_user_id),
+        "price_cents": int(r.price) * 100 if r.price is not None else None,
+        "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+        "customer_key": f"kommo:{r.contact_id}" if r.contact_id else None,
+    }
+
+
+def _won_without_sale_chart(period: DateRange) -> dict:
+    has_sale = case((and_(KommoContact.id.is_not(None), _contact_bought()), 1), else_=0)
+    has_sale = has_sale.label("has_sale")
+    rows = db.session.execute(
+        select(KommoLead.responsible_user_id, has_sale, func.count())
+        .select_from(KommoLead)
+        .outerjoin(KommoContact, KommoContact.remote_id == KommoLead.contact_id)
+        .where(*_won_in(period))
+        .group_by(KommoLead.responsible_user_id, has_sale)
+    ).all()
+    counts: dict[int | None, list[int]] = {}
+    for user, flag, n in rows:
+        counts.setdefault(user, [0, 0])[0 if flag else 1] += int(n)
+    users = sorted(counts, key=lambda u: (-counts[u][1], -counts[u][0], u or 0))[:TOP]
+    return _bar(
+        [user_label(u) for u in users],
+        [
+            {"label": "Sem venda", "data": [counts[u][1] for u in users]},
+            {"label": "Com venda", "data": [counts[u][0] for u in users]},
+        ],
+        money=False,
+        stacked=True,
+        horizontal=True,
+    )
+
+
+# --- 3. revenue per Kommo responsible user ----------------------------------------------
+
+
+def _owner():
+    """The responsible user of the sale's CRM contact: of its won lead first (then its
+    latest lead), else the contact's own; NULL when matched to no contact or nobody."""
+    mine, theirs = _keys("ok"), _keys("ov")
+    won_first = func.coalesce(KommoLead.is_won, False)
+    return (
+        select(func.coalesce(KommoLead.responsible_user_id, KommoContact.responsible_user_id))
+        .select_from(
+            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
+            .join(KommoContact, KommoContact.id == theirs.c.source_id)
+            .outerjoin(KommoLead, KommoLead.contact_id == KommoContact.remote_id)
+        )
+        .where(
+            mine.c.source == "sale",
+            mine.c.source_id == Sale.id,
+            mine.c.kind.in_(MATCH_KINDS),
+            theirs.c.source == "kommo",
+        )
+        .order_by(won_first.desc(), KommoLead.id.desc(), KommoContact.id)
+        .limit(1)
+        .correlate(Sale)
+        .scalar_subquery()
+    )
+
+
+def _per_sale_owner(period: DateRange):
+    return (
+        select(
+            Sale.amount_cents.label("cents"),
+            _owner().label("owner"),
+            case((_in_crm(), 1), else_=0).label("in_crm"),
+        )
+        .where(*_sales_in(period), _approved())
+        .subquery()
+    )
+
+
+def _by_responsible_query(period: DateRange):
+    per_sale = _per_sale_owner(period)
+    cents = func.coalesce(func.sum(per_sale.c.cents), 0).label("cents")
+    total = select(func.coalesce(func.sum(Sale.amount_cents), 0)).where(
+        *_sales_in(period), _approved()
+    )
+    return (
+        select(
+            per_sale.c.owner,
+            per_sale.c.in_crm,
+            func.count().label("sales"),
+            cents,
+            total.scalar_subquery().label("all_cents"),
+        )
+        .group_by(per_sale.c.owner, per_sale.c.in_crm)
+        .order_by(cents.desc(), per_sale.c.in_crm.desc(), per_sale.c.owner)
+    )
+
+
+def _owner_label(owner, in_crm) -> str:
+    if owner:
+        return user_label(owner)
+    return "No CRM, sem responsável" if in_crm else "Fora do CRM"
+
+
+def _by_responsible_row(r) -> dict:
+    cents, sales = int(r.cents), int(r.sales)
+    return {
+        "responsible_user_id": r.owner,
+        "responsible": _owner_label(r.owner, r.in_crm),
+        "in_crm": bool(r.in_crm),
+        "sales": sales,
+        "amount_cents": cents,
+        "average_cents": cents // sales if sales else 0,
+        "share": _share(cents, int(r.all_cents or 0)),
+    }
+
+
+def _by_responsible_chart(period: DateRange) -> dict:
+    rows = REPORTS["receita-por-responsavel"].rows(period, 0, TOP)
+    return _bar(
+        [r["responsible"] for r in rows],
+        [{"label": "Receita", "data": [_reais(r["amount_cents"]) for r in rows]}],
+        money=True,
+        horizontal=True,
+    )
+
+
+# --- 4. revenue and conversion per UTM source / campaign ------------------------------
+
+
+def _source():
+    """utm_source, else the platform's src code (Hotmart sellers tag links with src)."""
+    return func.coalesce(
+        func.nullif(Sale.utm_source, ""), func.nullif(Sale.src, ""), literal("", String)
+    )
+
+
+def _campaign():
+    return func.coalesce(func.nullif(Sale.utm_campaign, ""), literal("", String))
+
+
+def _by_utm_query(period: DateRange):
+    source, campaign = _source().label("source"), _campaign().label("campaign")
+    approved = func.sum(case((_approved(), 1), else_=0)).label("approved")
+    cents = func.coalesce(func.sum(case((_approved(), Sale.amount_cents), else_=0)), 0)
+    cents = cents.label("cents")
+    return (
+        select(source, campaign, func.count().label("sales"), approved, cents)
+        .where(*_sales_in(period))
+        .group_by(source, campaign)
+        .order_by(cents.desc(), approved.desc(), source, campaign)
+    )
+
+
+def _by_utm_row(r) -> dict:
+    approved, sales = int(r.approved or 0), int(r.sales)
+    return {
+        "source": r.source or None,
+        "campaign": r.campaign or None,
+        "sales": sales,
+        "approved": approved,
+        "conversion": _share(approved, sales),
+        "amount_cents": int(r.cents or 0),
+    }
+
+
+def _by_utm_chart(period: DateRange) -> dict:
+    source = _source().label("source")
+    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    rows = db.session.execute(
+        select(source, cents)
+        .where(*_sales_in(period), _approved())
+        .group_by(source)
+        .order_by(cents.desc(), source)
+        .limit(TOP)
+    ).all()
+    return _bar(
+        [r.source or "Sem origem" for r in rows],
+        [{"label": "Receita aprovada", "data": [_reais(r.cents) for r in rows]}],
+        money=True,
+        horizontal=True,
+    )
+
+
+# --- 5. revenue per platform, product and payment method ---------------------------------
+
+
+def _by_product_query(period: DateRange):
+    product = func.coalesce(Sale.product_name, literal("", String)).label("product")
+    method = func.coalesce(func.lower(Sale.payment_method), literal("", String)).label("method")
+    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    return (
+        select(Sale.platform, product, method, func.count().label("sales"), cents)
+        .where(*_sales_in(period), _approved())
+        .group_by(Sale.platform, product, method)
+        .order_by(cents.desc(), Sale.platform, product, method)
+    )
+
+
+def payment_label(method: str | None) -> str:
+    return PAYMENT_LABELS.get(method, method) if method else "Não informado"
+
+
+def _by_product_row(r) -> dict:
+    return {
+        "platform": r.platform,
+        "platform_label": platform_label(r.platform),
+        "product_name": r.product or None,
+        "payment_method": r.method or None,
+        "payment_label": payment_label(r.method),
+        "sales": int(r.sales),
+        "amount_cents": int(r.cents),
+    }
+
+
+def _daily_in(period: DateRange) -> list:
+    return [
+        SalesDaily.day >= period.start.isoformat(),
+        SalesDaily.day <= period.end.isoformat(),
+        SalesDaily.is_test.is_(False),
+        SalesDaily.currency.in_(("BRL", "")),
+    ]
+
+
+def _by_product_chart(period: DateRange) -> dict:
+    """Approved revenue per platform, one stacked series per payment method (``sales_daily``)."""
+    method = func.lower(SalesDaily.payment_method)
+    rows = db.session.execute(
+        select(SalesDaily.platform, method, func.sum(SalesDaily.amount_cents))
+        .where(*_daily_in(period), SalesDaily.status.in_(GRANTING_STATUSES))
+        .group_by(SalesDaily.platform, method)
+    ).all()
+    values: dict[tuple[str, str], int] = {}
+    for platform, value, cents in rows:
+        if cents:
+            key = (platform, payment_label(value))
+            values[key] = values.get(key, 0) + int(cents)
+    platforms = sorted({p for p, _ in values})
+    methods = sorted({m for _, m in values})
+    return _bar(
+        [platform_label(p) for p in platforms],
+        [{"label": m, "data": [_reais(values.get((p, m), 0)) for p in platforms]} for m in methods],
+        money=True,
+        stacked=True,
+    )
+
+
+# --- 6. refunds and chargebacks rate -----------------------------------------------------
+
+
+def _month():
+    return func.substr(SalesDaily.day, 1, 7)
+
+
+def _refunds_query(period: DateRange):
+    month = _month().label("month")
+
+    def n(statuses):
+        return func.coalesce(
+            func.sum(case((SalesDaily.status.in_(statuses), SalesDaily.n), else_=0)), 0
+        )
+
+    def cents(statuses):
+        return func.coalesce(
+            func.sum(case((SalesDaily.status.in_(statuses), SalesDaily.amount_cents), else_=0)),
+            0,
+        )
+
+    return (
+        select(
+            month,
+            SalesDaily.platform,
+            n(PAID_STATUSES).label("paid"),
+            n(("refunded",)).label("refunded"),
+            n(("chargeback",)).label("chargeback"),
+            cents(("refunded", "chargeback")).label("lost_cents"),
+        )
+        .where(*_daily_in(period), SalesDaily.status.in_(PAID_STATUSES))
+        .group_by(month, SalesDaily.platform)
+        .order_by(month.desc(), SalesDaily.platform)
+    )
+
+
+def _refunds_row(r) -> dict:
+    paid, refunded, chargeback = int(r.paid), int(r.refunded), int(r.chargeback)
+    return {
+        "month": r.month,
+        "platform": r.platform,
+        "platform_label": platform_label(r.platform),
+        "paid": paid,
+        "refunded": refunded,
+        "chargeback": chargeback,
+        "refund_rate": _share(refunded, paid),
+        "chargeback_rate": _share(chargeback, paid),
+        "lost_cents": int(r.lost_cents),
+    }
+
+
+def month_label(month: str) -> str:
+    from app.services.charts import MONTHS
+
+    year, number = month.split("-")
+    return f"{MONTHS[int(number) - 1]}/{year}"
+
+
+def _refunds_chart(period: DateRange) -> dict:
+    totals: dict[str, list[int]] = {}
+    for row in REPORTS["reembolsos"].rows(period):  # one row per month and platform
+        entry = totals.setdefault(row["month"], [0, 0, 0])
+        entry[0] += row["paid"]
+        entry[1] += row["refunded"]
+        entry[2] += row["chargeback"]
+    months = sorted(totals)
+
+    def rate(i: int) -> list[float]:
+        return [round(100 * totals[m][i] / totals[m][0], 1) if totals[m][0] else 0 for m in months]
+
+    return _bar(
+        [month_label(m) for m in months],
+        [
+            {"label": "Reembolsos (%)", "data": rate(1)},
+            {"label": "Chargebacks (%)", "data": rate(2)},
+        ],
+        money=False,
+    )
+
+
+# --- the registry ------------------------------------------------------------------------
+
+REPORTS: dict[str, Report] = {
+    r.slug: r
+    for r in (
+        Report(
+            "comprou-fora-do-crm",
+            "Compraram, mas não estão no CRM",
+            "Compradores com venda aprovada no período que não aparecem como contato no Kommo "
+            "(nem pelo e-mail, nem pelo telefone, nem pelo CPF/CNPJ).",
+            "Todos os compradores do período estão no Kommo.",
+            (
+                Column("buyer_email", "E-mail"),
+                Column("buyer_name", "Nome"),
+                Column("sales", "Compras", INT),
+                Column("amount_cents", "Valor", MONEY),
+                Column("last_sale_at", "Última compra", WHEN),
+            ),
+            _not_in_crm_query,
+            _not_in_crm_row,
+            _not_in_crm_chart,
+        ),
+        Report(
+            "ganho-sem-venda",
+            "Ganhos no Kommo sem venda",
+            "Negócios marcados como ganhos no Kommo no período cujo contato não tem nenhuma "
+            "compra aprovada nas plataformas.",
+            "Todos os negócios ganhos do período têm uma compra aprovada.",
+            (
+                Column("lead_name", "Negócio"),
+                Column("contact_name", "Contato"),
+                Column("contact_email", "E-mail"),
+                Column("contact_phone", "Telefone"),
+                Column("responsible", "Responsável"),
+                Column("price_cents", "Valor no Kommo", MONEY),
+                Column("closed_at", "Ganho em", WHEN),
+            ),
+            _won_without_sale_query,
+            _won_without_sale_row,
+            _won_without_sale_chart,
+        ),
+        Report(
+            "receita-por-responsavel",
+            "Receita por responsável no Kommo",
+            "Vendas aprovadas do período somadas pelo responsável do contato no Kommo "
+            "(o do negócio ganho, quando houver).",
+            "Nenhuma venda aprovada neste período.",
+            (
+                Column("responsible", "Responsável"),
+                Column("sales", "Vendas", INT),
+                Column("amount_cents", "Receita", MONEY),
+                Column("average_cents", "Ticket médio", MONEY),
+                Column("share", "Parte da receita", PERCENT),
+            ),
+            _by_responsible_query,
+            _by_responsible_row,
+            _by_responsible_chart,
+        ),
+        Report(
+            "por-origem",
+            "Receita e conversão por origem (UTM)",
+            "De onde vieram as vendas: utm_source (ou o código src) e utm_campaign. Conversão é "
+            "a parte das vendas daquela origem que foi aprovada.",
+            "Nenhuma venda neste período.",
+            (
+                Column("source", "Origem"),
+                Column("campaign", "Campanha"),
+                Column("sales", "Vendas", INT),
+                Column("approved", "Aprovadas", INT),
+                Column("conversion", "Conversão", PERCENT),
+                Column("amount_cents", "Receita", MONEY),
+            ),
+            _by_utm_query,
+            _by_utm_row,
+            _by_utm_chart,
+        ),
+        Report(
+            "por-produto",
+            "Receita por plataforma, produto e forma de pagamento",
+            "Vendas aprovadas do período somadas por plataforma, produto e forma de pagamento.",
+            "Nenhuma venda aprovada neste período.",
+            (
+                Column("platform_label", "Plataforma"),
+                Column("product_name", "Produto"),
+                Column("payment_label", "Pagamento"),
+                Column("sales", "Vendas", INT),
+                Column("amount_cents", "Receita", MONEY),
+            ),
+            _by_product_query,
+            _by_product_row,
+            _by_product_chart,
+        ),
+        Report(
+            "reembolsos",
+            "Taxa de reembolsos e chargebacks",
+            "De cada 100 vendas pagas no mês, quantas foram reembolsadas ou contestadas no "
+            "cartão (chargeback), por plataforma.",
+            "Nenhuma venda paga neste período.",
+            (
+                Column("month", "Mês", DAY),
+                Column("platform_label", "Plataforma"),
+                Column("paid", "Vendas pagas", INT),
+                Column("refunded", "Reembolsos", INT),
+                Column("refund_rate", "Taxa de reembolso", PERCENT),
+                Column("chargeback", "Chargebacks", INT),
+                Column("chargeback_rate", "Taxa de chargeback", PERCENT),
+                Column("lost_cents", "Valor devolvido", MONEY),
+            ),
+            _refunds_query,
+            _refunds_row,
+            _refunds_chart,
+        ),
+    )
+}
+
+# API paths (/api/reports/<name>) in English, like /api/reports/reconciliation.
+API_NAMES = {
+    "not-in-crm": "comprou-fora-do-crm",
+    "won-without-sale": "ganho-sem-venda",
+    "revenue-by-responsible": "receita-por-responsavel",
+    "by-utm": "por-origem",
+    "by-product": "por-produto",
+    "refunds": "reembolsos",
+}
+
+
+def cell(column: Column, value) -> str:
+    """A cell as the page shows it (R$, thousands, %, São Paulo dates)."""
+    from datetime import datetime
+
+    from app import formatting
+
+    if value is None or value == "":
+        return "—"
+    if column.kind == MONEY:
+        return formatting.brl(value)
+    if column.kind == INT:
+        return formatting.number(value)
+    if column.kind == PERCENT:
+        return formatting.percent(value)
+    if column.kind == WHEN:
+        return formatting.datetime_br(datetime.fromisoformat(value))
+    if column.kind == DAY:
+        return month_label(value)
+    return str(value)
+
+
+def csv_value(column: Column, value):
+    """A cell as a seller's spreadsheet reads it: money in reais with a comma, rates in %."""
+    from app.formatting import datetime_br
+
+    if value is None:
+        return ""
+    if column.kind == MONEY:
+        return f"{value / 100:.2f}".replace(".", ",")
+    if column.kind == PERCENT:
+        return f"{100 * value:.1f}".replace(".", ",")
+    if column.kind == WHEN:
+        from datetime import datetime
+
+        return datetime_br(datetime.fromisoformat(value))
+    if column.kind == DAY:
+        return month_label(value)
+    return value
+
+
+def period_dict(period: DateRange) -> dict:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat(), "key": period.key}
+
+
+__all__ = ["API_NAMES", "REPORTS", "Column", "Report", "cell", "csv_value"]

@@ -1,0 +1,285 @@
+"""Cross reports of /relatorios (issue 16): each report's numbers on a small known dataset
+(matching by e-mail and phone through customer_keys, test sales left out, the date range's
+edges in São Paulo time), the JSON API's shape, the CSV's formula safety and login."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from app.extensions import db
+from app.models import KommoContact, KommoLead, Sale
+from tests.conftest import Auth
+
+DAY = "2026-11-10"  # the report range: this one São Paulo day (UTC-3)
+RANGE = {"periodo": "personalizado", "de": DAY, "ate": DAY}
+NOON = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)  # 12:00 in São Paulo
+FIRST_MINUTE = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)  # 00:00 in São Paulo
+LAST_MINUTE = datetime(2026, 11, 11, 2, 59, 59, tzinfo=UTC)  # 23:59:59 in São Paulo
+BEFORE = datetime(2026, 11, 10, 2, 59, 59, tzinfo=UTC)  # 23:59:59 of the day before
+AFTER = datetime(2026, 11, 11, 3, 0, tzinfo=UTC)  # 00:00 of the day after
+
+
+def sale(tx, email, cents, *, status="approved", at=NOON, platform="hotmart", **extra):
+    extra.setdefault("product_name", "Curso A")
+    extra.setdefault("payment_method", "pix")
+    db.session.add(
+        Sale(
+            platform=platform,
+            transaction_id=tx,
+            status=status,
+            buyer_email=email,
+            amount_cents=cents,
+            currency="BRL",
+            ordered_at=at,
+            approved_at=at if status != "pending" else None,
+            status_at=at,
+            **extra,
+        )
+    )
+
+
+def contact(remote_id, responsible=None, **fields):
+    db.session.add(
+        KommoContact(
+            remote_id=remote_id,
+            name=f"Contato {remote_id}",
+            responsible_user_id=responsible,
+            **fields,
+        )
+    )
+
+
+def lead(remote_id, contact_id, responsible, *, won=True, closed=NOON, price=100):
+    db.session.add(
+        KommoLead(
+            remote_id=remote_id,
+            name=f"Negócio {remote_id}",
+            contact_id=contact_id,
+            responsible_user_id=responsible,
+            is_won=won,
+            closed_at=closed,
+            price=price,
+        )
+    )
+
+
+@pytest.fixture
+def operator(app, client):
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        Auth(app, client).operator()
+        # Kommo: Ana by e-mail (contact owner 100, her won lead's owner 200); Carlos's
+        # contact has only a phone; Zé and the test buyer's contact bought nothing real.
+        contact(1, 100, email="Ana@Example.com")
+        contact(2, 900, phone="+55 11 98888-7777")
+        contact(3, 300, email="zé@x.com")
+        contact(4, 300, email="teste@x.com")
+        lead(11, 1, 200)
+        lead(12, 2, 300)
+        lead(13, 3, 300, closed=datetime(2026, 11, 10, 16, 0, tzinfo=UTC), price=500)
+        lead(14, 4, 300, closed=datetime(2026, 11, 10, 15, 30, tzinfo=UTC))
+        lead(15, 999, None, closed=datetime(2026, 11, 10, 14, 0, tzinfo=UTC))  # no contact
+        lead(16, 3, 300, won=False)  # open: never a won lead
+        lead(17, 3, 300, closed=BEFORE)  # won the day before
+        sale("S1", "ANA@example.com", 10000, utm_source="google", utm_campaign="bf")
+        sale(
+            "S2",
+            "carlos@x.com",
+            5000,
+            platform="kiwify",
+            buyer_phone="(11) 98888-7777",
+            src="insta",
+            product_name="Curso B",
+            payment_method="credit_card",
+        )
+        sale("S3", "dani@x.com", 3000, buyer_document="123.456.789-09")
+        sale("S4", "Dani@x.com", 2000)
+        sale("S5", "teste@x.com", 99900, is_test=True, utm_source="google")
+        sale(
+            "S6",
+            "carlos2@x.com",
+            7000,
+            status="refunded",
+            platform="kiwify",
+            utm_source="google",
+            utm_campaign="bf",
+        )
+        sale("S7", "eve@x.com", 4000, status="chargeback")
+        sale("S8", "frank@x.com", 1000, status="pending", utm_source="google", utm_campaign="bf")
+        sale("S9", "gina@x.com", 100, at=FIRST_MINUTE)
+        sale("S10", "hugo@x.com", 100, at=BEFORE)
+        sale("S11", "ivan@x.com", 200, at=LAST_MINUTE)
+        sale("S12", "joao@x.com", 100, at=AFTER)
+        db.session.commit()
+        yield client
+
+
+def api(client, name, **args):
+    response = client.get(f"/api/reports/{name}", query_string={**RANGE, **args})
+    assert response.status_code == 200, response.text
+    body = response.get_json()
+    assert body["success"] is True and isinstance(body["items"], list)
+    assert isinstance(body["total"], int) and body["period"]["start"] == DAY
+    return body
+
+
+def test_bought_but_not_in_the_crm(operator):
+    body = api(operator, "not-in-crm")
+    # Ana (e-mail, any case) and Carlos (phone only) are Kommo contacts; Dani's two sales are
+    # one buyer; the first and last São Paulo minute count, the minutes around them do not;
+    # the test sale never counts.
+    assert [(i["buyer_email"], i["sales"], i["amount_cents"]) for i in body["items"]] == [
+        ("ivan@x.com", 1, 200),
+        ("dani@x.com", 2, 5000),
+        ("gina@x.com", 1, 100),
+    ]
+    assert body["total"] == 3
+    assert body["items"][1]["customer_key"] == "email:dani@x.com"
+    chart = body["chart"]
+    assert chart["labels"] == ["Hotmart", "Kiwify"]
+    assert [ds["data"] for ds in chart["datasets"]] == [[3, 0], [1, 1]]  # out / in the CRM
+
+
+def test_won_in_kommo_without_a_sale(operator):
+    body = api(operator, "won-without-sale")
+    # Ana's and Carlos's (phone) leads have sales; Zé's has none, the test buyer's only a
+    # test sale, lead 15 no contact at all. Open leads and the day before are left out.
+    assert [i["lead_id"] for i in body["items"]] == [13, 14, 15]
+    assert (
+        body["items"][0]["price_cents"] == 50000
+        and body["items"][0]["responsible"] == "Usuário 300"
+    )
+    assert body["total"] == 3
+
+
+def test_revenue_per_kommo_responsible(operator):
+    items = api(operator, "revenue-by-responsible")["items"]
+    # Ana's sale goes to her won lead's owner (200, not the contact's 100), Carlos's (by
+    # phone) to 300; the rest is outside the CRM. Approved only, tests out.
+    assert [(i["responsible"], i["sales"], i["amount_cents"]) for i in items] == [
+        ("Usuário 200", 1, 10000),
+        ("Fora do CRM", 4, 5300),
+        ("Usuário 300", 1, 5000),
+    ]
+    assert items[0]["share"] == pytest.approx(10000 / 20300)
+    assert items[1]["average_cents"] == 1325
+
+
+def test_revenue_and_conversion_per_utm_origin(operator):
+    items = api(operator, "by-utm")["items"]
+    rows = [
+        (i["source"], i["campaign"], i["sales"], i["approved"], i["amount_cents"]) for i in items
+    ]
+    assert rows == [
+        ("google", "bf", 3, 1, 10000),  # approved, refunded, pending; the test sale left out
+        (None, None, 5, 4, 5300),  # S3, S4, S7 (chargeback), S9, S11
+        ("insta", None, 1, 1, 5000),  # Hotmart/Kiwify src when there is no utm_source
+    ]
+    assert items[0]["conversion"] == pytest.approx(1 / 3)
+
+
+def test_revenue_per_platform_product_and_payment(operator):
+    items = api(operator, "by-product")["items"]
+    assert [
+        (i["platform"], i["product_name"], i["payment_method"], i["sales"], i["amount_cents"])
+        for i in items
+    ] == [("hotmart", "Curso A", "pix", 5, 15300), ("kiwify", "Curso B", "credit_card", 1, 5000)]
+    assert items[1]["payment_label"] == "Cartão de crédito"
+    chart = api(operator, "by-product")["chart"]
+    assert chart["labels"] == ["Hotmart", "Kiwify"]
+
+
+def test_refund_and_chargeback_rates(operator):
+    items = {i["platform"]: i for i in api(operator, "refunds")["items"]}
+    assert set(items) == {"hotmart", "kiwify"}
+    hotmart, kiwify = items["hotmart"], items["kiwify"]
+    assert (hotmart["month"], hotmart["paid"], hotmart["chargeback"]) == ("2026-11", 6, 1)
+    assert hotmart["chargeback_rate"] == pytest.approx(1 / 6) and hotmart["lost_cents"] == 4000
+    assert (kiwify["paid"], kiwify["refunded"], kiwify["refund_rate"]) == (2, 1, 0.5)
+    assert kiwify["lost_cents"] == 7000
+
+
+def test_paging_of_the_api_and_the_full_page(operator):
+    first = api(operator, "not-in-crm", limit=2)
+    second = api(operator, "not-in-crm", limit=2, page=2)
+    assert [i["buyer_email"] for i in first["items"] + second["items"]] == [
+        "ivan@x.com",
+        "dani@x.com",
+        "gina@x.com",
+    ]
+    assert first["total"] == second["total"] == 3 and first["pagination"]["pageCount"] == 2
+    assert operator.get("/api/reports/not-in-crm", query_string={"limit": "x"}).status_code == 400
+    page = operator.get("/relatorios/cruzados/comprou-fora-do-crm", query_string=RANGE)
+    assert page.status_code == 200
+    assert "dani@x.com" in page.text and "R$\xa050,00" in page.text
+    assert operator.get("/relatorios/cruzados/nada").status_code == 404
+
+
+def test_relatorios_shows_every_cross_report(operator):
+    page = operator.get("/relatorios", query_string=RANGE).text
+    for title in (
+        "Compraram, mas não estão no CRM",
+        "Ganhos no Kommo sem venda",
+        "Receita por responsável no Kommo",
+        "Receita e conversão por origem (UTM)",
+        "Receita por plataforma, produto e forma de pagamento",
+        "Taxa de reembolsos e chargebacks",
+    ):
+        assert title in page
+    assert "R$\xa0100,00" in page  # Ana's sale under Usuário 200
+
+
+def _csv(client, slug):
+    response = client.get(f"/relatorios/cruzados/{slug}.csv", query_string=RANGE)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+
+
+def test_csv_has_the_table_in_reais(operator):
+    rows = _csv(operator, "receita-por-responsavel")
+    assert rows[0] == ["Responsável", "Vendas", "Receita", "Ticket médio", "Parte da receita"]
+    assert rows[1] == ["Usuário 200", "1", "100,00", "100,00", "49,3"]
+
+
+def test_csv_neutralizes_formulas(operator):
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        for i, value in enumerate(('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx")):
+            sale(f"F{i}", f"f{i}@x.com", 10 + i, utm_source=value)
+        db.session.commit()
+    sources = [row[0] for row in _csv(operator, "por-origem")[1:]]
+    for value in ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"):
+        assert "'" + value in sources
+    assert not any(s[:1] in ("=", "+", "-", "@", "\t", "\r") for s in sources)
+
+
+def test_login_and_operator_required(app, client):
+    auth = Auth(app, client)
+    auth.create()
+    for path in (
+        "/api/reports/not-in-crm",
+        "/relatorios/cruzados/reembolsos",
+        "/relatorios/cruzados/reembolsos.csv",
+    ):
+        assert client.get(path).status_code in (302, 401)
+    auth.create(email="membro@example.com", role="member", name="Bia")
+    assert auth.login(email="membro@example.com").status_code == 302
+    assert client.get("/api/reports/refunds").status_code == 403
+    assert client.get("/relatorios/cruzados/reembolsos.csv").status_code == 403
+
+
+def test_a_contact_without_leads_gives_its_own_responsible(operator):
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        contact(5, 555, email="lia@x.com")
+        contact(6, None, email="rui@x.com")
+        sale("L1", "lia@x.com", 700)
+        sale("R1", "rui@x.com", 800)
+        db.session.commit()
+    items = {i["responsible"]: i for i in api(operator, "revenue-by-responsible")["items"]}
+    assert items["Usuário 555"]["amount_cents"] == 700
+    assert items["No CRM, sem responsável"]["amount_cents"] == 800
+    assert operator.get("/api/reports/nada").status_code == 404
