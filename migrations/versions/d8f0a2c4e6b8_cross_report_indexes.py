@@ -1,14 +1,14 @@
 """Indexes of the cross reports (/relatorios): customer key matches and won Kommo leads.
 
 Revision ID: d8f0a2c4e6b8
-Revises: c6e8a0b2d4f6
+Revises: f3b5d7a9c1e2
 Create Date: 2026-12-01 19:50:00
 """
 
 from alembic import op
 
 revision = "d8f0a2c4e6b8"
-down_revision = "c6e8a0b2d4f6"
+down_revision = "f3b5d7a9c1e2"
 branch_labels = None
 depends_on = None
 
