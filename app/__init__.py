@@ -86,6 +86,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.access import bp as access_bp
     from app.activations import bp as activations_bp
     from app.api import bp as api_bp
     from app.audit import bp as audit_bp
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         automations_bp,
         audit_bp,
         api_bp,
+        access_bp,
     ):
         app.register_blueprint(bp)
 

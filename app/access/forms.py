@@ -1,0 +1,87 @@
+"""Forms of /acessos: an access item and a rule mapping a product to items."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models.access_catalogue import KIND_TELEGRAM, KINDS
+
+try:  # WTForms 3.3 deprecates (value, label) tuples for SelectChoice
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def choices(pairs) -> list:
+    """``(value, label)`` pairs as the installed WTForms wants select options."""
+    pairs = list(pairs)
+    return [SelectChoice(v, label) for v, label in pairs] if SelectChoice else pairs
+
+
+# A chat id as the Bot API takes it: -100… for groups and channels, or @username of a channel.
+CHAT_ID_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+
+
+class ItemForm(FlaskForm):
+    kind = SelectField("Tipo", choices=choices(KINDS.items()))
+    title = StringField("Nome", validators=[DataRequired("Dê um nome ao item."), Length(max=255)])
+    url = StringField("Link", validators=[Optional(), Length(max=2000)])
+    chat_id = StringField("Id do grupo ou canal", validators=[Optional(), Length(max=64)])
+    instructions = TextAreaField(
+        "Instruções para o comprador", validators=[Optional(), Length(max=5000)]
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        url = (self.url.data or "").strip()
+        chat = (self.chat_id.data or "").strip()
+        if self.kind.data == KIND_TELEGRAM:
+            if not chat:
+                self.chat_id.errors.append("Informe o id do grupo ou canal (ex.: -1001234567890).")
+                ok = False
+            elif not CHAT_ID_RE.match(chat):
+                self.chat_id.errors.append(
+                    "Id inválido: use o número do grupo (ex.: -1001234567890) ou @canal."
+                )
+                ok = False
+        elif not url:
+            self.url.errors.append("Informe o link (começando com https://).")
+            ok = False
+        elif urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            self.url.errors.append("Link inválido: use um endereço começando com https://.")
+            ok = False
+        return ok
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RuleForm(FlaskForm):
+    product = SelectField("Produto", validators=[DataRequired("Escolha o produto.")])
+    offer_code = StringField(
+        "Oferta ou plano (opcional)",
+        validators=[Optional(), Length(max=255)],
+        description="Código da oferta ou nome do plano. Vazio: todas as ofertas do produto.",
+    )
+    priority = IntegerField(
+        "Prioridade",
+        default=0,
+        validators=[Optional(), NumberRange(-1000, 1000, "Use um número entre -1000 e 1000.")],
+        description="Quando mais de uma regra vale para a venda, vale a de maior prioridade.",
+    )
+    items = MultiCheckboxField("Itens liberados", coerce=int)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if not self.items.data:
+            self.items.errors = [*self.items.errors, "Marque pelo menos um item."]
+            ok = False
+        return ok
