@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models.access_catalogue import KIND_TELEGRAM, KINDS
@@ -28,13 +28,43 @@ def choices(pairs) -> list:
 CHAT_ID_RE = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 
 
+class ChoiceField(SelectField):
+    """A select whose refusal of an unknown value reads in Portuguese."""
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError("Escolha uma opção da lista.") from None
+
+
+class NumberField(IntegerField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Use um número inteiro, por exemplo 0 ou 10.") from None
+
+
 class ItemForm(FlaskForm):
-    kind = SelectField("Tipo", choices=choices(KINDS.items()))
-    title = StringField("Nome", validators=[DataRequired("Dê um nome ao item."), Length(max=255)])
-    url = StringField("Link", validators=[Optional(), Length(max=2000)])
-    chat_id = StringField("Id do grupo ou canal", validators=[Optional(), Length(max=64)])
+    kind = ChoiceField("Tipo", choices=choices(KINDS.items()))
+    title = StringField(
+        "Nome",
+        validators=[
+            DataRequired("Dê um nome ao item."),
+            Length(max=255, message="Use no máximo 255 caracteres."),
+        ],
+    )
+    url = StringField(
+        "Link", validators=[Optional(), Length(max=2000, message="Use no máximo 2000 caracteres.")]
+    )
+    chat_id = StringField(
+        "Id do grupo ou canal",
+        validators=[Optional(), Length(max=64, message="Use no máximo 64 caracteres.")],
+    )
     instructions = TextAreaField(
-        "Instruções para o comprador", validators=[Optional(), Length(max=5000)]
+        "Instruções para o comprador",
+        validators=[Optional(), Length(max=5000, message="Use no máximo 5000 caracteres.")],
     )
 
     def validate(self, extra_validators=None) -> bool:
@@ -59,19 +89,34 @@ class ItemForm(FlaskForm):
         return ok
 
 
+STALE_ITEMS = "Um dos itens não existe mais: recarregue a página."
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(STALE_ITEMS) from None
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(STALE_ITEMS) from None
+
 
 class RuleForm(FlaskForm):
-    product = SelectField("Produto", validators=[DataRequired("Escolha o produto.")])
+    product = ChoiceField("Produto", validators=[DataRequired("Escolha o produto.")])
     offer_code = StringField(
         "Oferta ou plano (opcional)",
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=255, message="Use no máximo 255 caracteres.")],
         description="Código da oferta ou nome do plano. Vazio: todas as ofertas do produto.",
     )
-    priority = IntegerField(
+    priority = NumberField(
         "Prioridade",
         default=0,
         validators=[Optional(), NumberRange(-1000, 1000, "Use um número entre -1000 e 1000.")],

@@ -49,7 +49,10 @@ def test_item_crud_with_readable_errors(operator):
     no_chat = post(operator, "/acessos/itens", kind="telegram", title="Grupo VIP")
     assert no_chat.status_code == 422 and "id do grupo" in no_chat.get_data(as_text=True)
     bad_kind = post(operator, "/acessos/itens", kind="ftp", title="X", url="https://a.example")
-    assert bad_kind.status_code == 422 and count_rows(AccessItem) == 0
+    assert bad_kind.status_code == 422 and "Escolha uma opção da lista." in bad_kind.text
+    long = post(operator, "/acessos/itens", kind="url", title="x" * 300, url="https://a.example")
+    assert long.status_code == 422 and "Use no máximo 255 caracteres." in long.text
+    assert count_rows(AccessItem) == 0
 
     created = post(
         operator,
@@ -100,7 +103,14 @@ def test_rule_crud_picks_products_from_every_platform(operator):
 
     assert post(operator, "/acessos/regras", product="hotmart:uc-42").status_code == 422
     unknown = post(operator, "/acessos/regras", product="eduzz:nope", items=str(course.id))
-    assert unknown.status_code == 422 and count_rows(AccessRule) == 0
+    assert unknown.status_code == 422 and "Escolha uma opção da lista." in unknown.text
+    stale = post(operator, "/acessos/regras", product="hotmart:uc-42", items=["999", "abc"])
+    assert stale.status_code == 422 and "recarregue a página" in stale.text
+    fields = {"product": "hotmart:uc-42", "items": course.id}
+    words = post(operator, "/acessos/regras", **fields, priority="x")
+    assert words.status_code == 422 and "Use um número inteiro" in words.text
+    assert "Not a valid" not in unknown.text + stale.text + words.text
+    assert count_rows(AccessRule) == 0
     created = post(
         operator, "/acessos/regras", product="hotmart:uc-42", items=[course.id, group.id]
     )
