@@ -88,6 +88,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.access import bp as access_bp
     from app.activations import bp as activations_bp
     from app.api import bp as api_bp
     from app.audit import bp as audit_bp
@@ -124,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         api_bp,
         telegram_bp,
+        access_bp,
     ):
         app.register_blueprint(bp)
 

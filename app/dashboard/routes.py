@@ -6,7 +6,7 @@ from flask import render_template, request
 
 from app.dashboard import bp
 from app.registry import join_pt
-from app.services import charts, outbox, overview, reconciliation_watch
+from app.services import access_catalogue, charts, outbox, overview, reconciliation_watch
 from app.services import settings as settings_service
 from app.services import sync as sync_service
 from app.sources import PLATFORMS, SOURCES
@@ -111,4 +111,5 @@ def index():
         failed_syncs=sync_service.recent_failures(hours=24),
         smtp_configured=outbox.smtp_configured(),
         reconciliation=reconciliation_watch.snapshot(),
+        unmapped_products=access_catalogue.unmapped_if_catalogue(),
     )

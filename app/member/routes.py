@@ -9,7 +9,7 @@ from app.auth.routes import start_session
 from app.extensions import db
 from app.member import bp
 from app.member.forms import ChangePasswordForm, NewInviteForm, ProfileForm
-from app.services import accounts, activation, telegram_access
+from app.services import access_catalogue, access_chats, accounts, activation, telegram_access
 from app.services.passwords import verify_password
 
 
@@ -21,6 +21,7 @@ def account():
 
 def _page(profile_form, password_form, status=200):
     purchases = activation.member_purchases(current_user)
+    held = access_catalogue.member_holdings(current_user.id).items
     return render_template(
         "member/account.html",
         profile_form=profile_form,
@@ -28,6 +29,11 @@ def _page(profile_form, password_form, status=200):
         purchases=purchases,
         telegram_chats=telegram_access.member_chats(current_user._get_current_object()),
         invite_form=NewInviteForm(),
+        access_items=held,
+        member_chats=access_chats.member_chats(current_user.id),
+        chat_instructions={
+            h.item.chat_id: h.item.instructions for h in held if h.item.kind == "telegram"
+        },
     ), status
 
 

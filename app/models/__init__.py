@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from app.models import guards  # noqa: F401  (column-safe values at flush time)
+from app.models.access_catalogue import AccessItem, AccessRule
 from app.models.activation import ActivationLink
 from app.models.audit import AuditEntry
 from app.models.automation import AutomationDelivery
@@ -28,6 +29,8 @@ from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
     "Access",
+    "AccessItem",
+    "AccessRule",
     "ActivationDaily",
     "ActivationHour",
     "ActivationLink",

@@ -1,8 +1,10 @@
-"""Which Telegram chats a sale grants and a member holds.
+"""Telegram chats of the access catalogue: the contract the Telegram delivery reads.
 
-STUB with the access catalogue's contract (issue 15; the ``access`` slice replaces the bodies):
-every product grants the default chats (``TELEGRAM_CHAT_ID``). Telegram access delivery
-(``app.services.telegram_access``) calls only these two functions.
+A sale grants the chats of its product's telegram items (``app.services.access_catalogue``);
+a product without a telegram item grants the default chats (``TELEGRAM_CHAT_ID``,
+``telegram.chat_ids()``). Revocation computes
+``set(chats_for_sale(sale)) - {c.chat_id for c in member_chats(user_id)}`` after the sale's
+access is revoked: a chat another active purchase still grants stays.
 """
 
 from __future__ import annotations
@@ -12,31 +14,51 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Access, Sale
-from app.models.sales import ACCESS_ACTIVE
-from app.services import telegram
+from app.models import AccessItem, Sale
+from app.models.access_catalogue import KIND_TELEGRAM
+from app.services import access_catalogue, telegram
 
 
 @dataclass(frozen=True)
 class MemberChat:
     chat_id: str
-    title: str  # chat title, or the chat id when unknown
+    title: str  # item title, or the chat id when unknown
     product_names: tuple[str, ...]
 
 
-def chats_for_sale(sale) -> list[str]:
-    """The chats this sale grants (stub: the default chats)."""
-    return list(telegram.chat_ids())
+def _chats(rule) -> list[str]:
+    items = rule.items if rule is not None else []
+    chats = [i.chat_id for i in items if i.kind == KIND_TELEGRAM and i.chat_id]
+    return list(dict.fromkeys(chats)) or list(telegram.chat_ids())
+
+
+def chats_for_sale(sale: Sale) -> list[str]:
+    """Telegram chat ids the sale grants: its product's telegram items; when its product has
+    no telegram item, the default chats of telegram.chat_ids() (TELEGRAM_CHAT_ID)."""
+    return _chats(access_catalogue.rule_for(sale))
 
 
 def member_chats(user_id: int) -> list[MemberChat]:
-    """The chats the member holds through an ACTIVE access (stub: the default chats)."""
-    names = db.session.scalars(
-        select(Sale.product_name)
-        .join(Access, Access.sale_id == Sale.id)
-        .where(Access.user_id == user_id, Access.status == ACCESS_ACTIVE)
-    ).all()
-    if not names:
+    """Chats the member holds now through any ACTIVE access (same fallback), one per chat id."""
+    sales = access_catalogue.active_sales(user_id)
+    rules = access_catalogue.rules_for_sales(sales)
+    products: dict[str, list[str]] = {}
+    for sale in sales:
+        for chat_id in _chats(rules[sale.id]):
+            names = products.setdefault(chat_id, [])
+            name = sale.product_name or sale.product_id or ""
+            if name and name not in names:
+                names.append(name)
+    if not products:
         return []
-    products = tuple(dict.fromkeys(n for n in names if n))
-    return [MemberChat(chat, chat, products) for chat in telegram.chat_ids()]
+    titles = dict(
+        db.session.execute(
+            select(AccessItem.chat_id, AccessItem.title)
+            .where(AccessItem.kind == KIND_TELEGRAM, AccessItem.chat_id.in_(products))
+            .order_by(AccessItem.id.desc())  # the oldest item's title wins (last in the dict)
+        ).all()
+    )
+    return [
+        MemberChat(chat_id=c, title=titles.get(c) or c, product_names=tuple(names))
+        for c, names in products.items()
+    ]

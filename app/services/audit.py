@@ -36,6 +36,7 @@ SYNC_CANCELED = "sync.canceled"
 OPERATOR_CREATED = "operator.created"
 LOGIN = "auth.login"
 LOGOUT = "auth.logout"
+ACCESS_CHANGED = "access.changed"
 
 # What a seller reads on /auditoria (pt-BR), in the order of the filter menu.
 ACTIONS: dict[str, str] = {
@@ -55,6 +56,7 @@ ACTIONS: dict[str, str] = {
     OPERATOR_CREATED: "Operador criado",
     LOGIN: "Entrada no painel",
     LOGOUT: "Saída do painel",
+    ACCESS_CHANGED: "Catálogo de acessos alterado",
 }
 
 ACTOR_CLI = "linha de comando"

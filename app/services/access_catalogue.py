@@ -1,0 +1,218 @@
+"""The access catalogue (issue 15): which items a sale grants, which a member holds, and the
+products the operator can map.
+
+A sale grants the items of the one rule that fits it best (``rule_for``): rules of its platform
+and product whose offer/plan code is empty or equals the sale's offer code or plan name, the
+highest priority first, then the one naming an offer or plan, then the oldest. An order bump or
+a bundle product is a sale row of its own (issue 11: ``parent_transaction_id``), so it grants
+its own items; a member holds the union of the items of their *active* accesses, each item once.
+A refund revokes the sale's ``Access`` (``app.services.activation.revoke_for_sale``): the
+items it granted go unless another active purchase still grants them (``items_lost``). A sale
+whose product has no rule grants the product itself, as before the catalogue existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Access, AccessItem, AccessRule, Product, Sale
+from app.models.sales import ACCESS_ACTIVE
+from app.models.types import utcnow
+
+
+@dataclass
+class HeldItem:
+    """An item a member holds and the products (names) that give it to them."""
+
+    item: AccessItem
+    product_names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KnownProduct:
+    """A product the operator can map: synced from a platform's catalogue or seen in sales."""
+
+    platform: str
+    product_id: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return product_key(self.platform, self.product_id)
+
+
+def product_key(platform: str, product_id: str) -> str:
+    return f"{platform}:{product_id}"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    platform, sep, product_id = (key or "").partition(":")
+    return (platform, product_id) if sep and platform and product_id else None
+
+
+def _fits(rule: AccessRule, sale: Sale) -> bool:
+    return not rule.offer_code or rule.offer_code in (sale.offer_code, sale.plan_name)
+
+
+def _rank(rule: AccessRule):
+    return (-rule.priority, 0 if rule.offer_code else 1, rule.id)
+
+
+def rules_for_sales(sales: Iterable[Sale]) -> dict[int, AccessRule | None]:
+    """The winning rule of each sale (``None``: its product is not mapped), in one query."""
+    sales = list(sales)
+    keys = {(s.platform, s.product_id) for s in sales if s.product_id}
+    by_product: dict[tuple[str, str], list[AccessRule]] = {}
+    if keys:
+        platforms = {p for p, _ in keys}
+        product_ids = {p for _, p in keys}
+        rules = db.session.scalars(
+            select(AccessRule)
+            .where(AccessRule.platform.in_(platforms), AccessRule.product_id.in_(product_ids))
+            .options(selectinload(AccessRule.items))
+        ).all()
+        for rule in sorted(rules, key=_rank):
+            by_product.setdefault((rule.platform, rule.product_id), []).append(rule)
+    return {
+        sale.id: next(
+            (r for r in by_product.get((sale.platform, sale.product_id), ()) if _fits(r, sale)),
+            None,
+        )
+        for sale in sales
+    }
+
+
+def rule_for(sale: Sale) -> AccessRule | None:
+    return rules_for_sales([sale])[sale.id]
+
+
+def items_for_sale(sale: Sale) -> list[AccessItem]:
+    """The items ``sale`` grants; ``[]`` when its product is not mapped (the product itself)."""
+    rule = rule_for(sale)
+    return list(rule.items) if rule is not None else []
+
+
+def active_sales(user_id: int, now: datetime | None = None) -> list[Sale]:
+    """Sales behind the member's active accesses (a subscription canceled with a paid period
+    still running counts until ``access_until``)."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Sale)
+            .join(Access, Access.sale_id == Sale.id)
+            .where(
+                Access.user_id == user_id,
+                Access.status == ACCESS_ACTIVE,
+                or_(Access.access_until.is_(None), Access.access_until > now),
+            )
+            .order_by(Sale.id)
+        )
+    )
+
+
+@dataclass
+class Holdings:
+    """What a member reaches now: catalogue items, and the unmapped products (fallback)."""
+
+    items: list[HeldItem]
+    products: list[Sale]  # active sales whose product has no rule
+
+
+def member_holdings(user_id: int) -> Holdings:
+    sales = active_sales(user_id)
+    rules = rules_for_sales(sales)
+    held: dict[int, HeldItem] = {}
+    unmapped: list[Sale] = []
+    for sale in sales:
+        rule = rules[sale.id]
+        if rule is None:
+            unmapped.append(sale)
+            continue
+        name = sale.product_name or rule.product_name or sale.product_id or ""
+        for item in rule.items:
+            entry = held.setdefault(item.id, HeldItem(item))
+            if name and name not in entry.product_names:
+                entry.product_names.append(name)
+    items = sorted(held.values(), key=lambda h: (h.item.title.lower(), h.item.id))
+    return Holdings(items=items, products=unmapped)
+
+
+def member_items(user_id: int) -> list[AccessItem]:
+    """Every item the member holds now (the union over their active accesses), each once."""
+    return [h.item for h in member_holdings(user_id).items]
+
+
+def items_lost(sale: Sale, user_id: int) -> list[AccessItem]:
+    """After ``sale``'s access was revoked: the items it granted that the member no longer
+    holds through another active purchase (what to take away)."""
+    kept = {item.id for item in member_items(user_id)}
+    return [item for item in items_for_sale(sale) if item.id not in kept]
+
+
+# --- Products the operator maps ---------------------------------------------------------------
+
+
+def known_products() -> list[KnownProduct]:
+    """Every product of every platform: synced catalogues (Hotmart's under the ucode sales
+    use) and the products seen in sales (webhooks and syncs), one per platform and id."""
+    found: dict[tuple[str, str], str] = {}
+    synced = db.session.execute(
+        select(Product.platform, func.coalesce(Product.ucode, Product.remote_id), Product.name)
+    ).all()
+    for platform, product_id, name in synced:
+        found[(platform, product_id)] = name or ""
+    seen = db.session.execute(
+        select(Sale.platform, Sale.product_id, func.max(Sale.product_name))
+        .where(Sale.product_id.is_not(None), Sale.is_test.is_(False))
+        .group_by(Sale.platform, Sale.product_id)
+    ).all()
+    for platform, product_id, name in seen:
+        if not found.get((platform, product_id)):
+            found[(platform, product_id)] = name or ""
+    products = [KnownProduct(p, i, n or i) for (p, i), n in found.items()]
+    return sorted(products, key=lambda k: (k.name.lower(), k.platform, k.product_id))
+
+
+def has_items() -> bool:
+    return db.session.scalar(select(AccessItem.id).limit(1)) is not None
+
+
+def unmapped_products() -> list[KnownProduct]:
+    """Known products without any rule (their buyers get the product itself only)."""
+    mapped = set(db.session.execute(select(AccessRule.platform, AccessRule.product_id)).all())
+    return [p for p in known_products() if (p.platform, p.product_id) not in mapped]
+
+
+def unmapped_if_catalogue() -> list[KnownProduct]:
+    """For the overview: the unmapped products, once the catalogue has an item (before that,
+    every product grants itself and nothing needs flagging)."""
+    return unmapped_products() if has_items() else []
+
+
+def rules() -> list[AccessRule]:
+    return list(
+        db.session.scalars(
+            select(AccessRule)
+            .options(selectinload(AccessRule.items))
+            .order_by(
+                AccessRule.product_name, AccessRule.platform, AccessRule.priority.desc(),
+                AccessRule.id,
+            )
+        )
+    )  # fmt: skip
+
+
+def items() -> list[AccessItem]:
+    return list(
+        db.session.scalars(
+            select(AccessItem)
+            .options(selectinload(AccessItem.rules))
+            .order_by(func.lower(AccessItem.title), AccessItem.id)
+        )
+    )
