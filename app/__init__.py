@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from app.sales_pages import bp as sales_bp
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
+    from app.subscriptions import bp as subscriptions_bp
     from app.webhooks import bp as webhooks_bp
 
     for bp in (
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         activations_bp,
         inbox_bp,
         reports_bp,
+        subscriptions_bp,
         settings_bp,
         automations_bp,
         audit_bp,

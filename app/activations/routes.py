@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.activations import bp
+from app.csv_export import csv_cell as _csv_cell
 from app.extensions import db
 from app.models import ActivationLink, ActivationProduct, OutboxEmail
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
@@ -305,20 +306,6 @@ def retry_email(email_id: int):
     db.session.commit()
     flash(f"E-mail para {email.to_email} colocado de volta na fila de envio.", "success")
     return _back()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def _csv_cell(value) -> str:
-    """Neutralize spreadsheet formulas (CSV injection) in exported text.
-
-    A cell starting with = + - @ tab CR or LF (also after leading spaces, which some
-    spreadsheets skip) gets a leading apostrophe, so it is shown as text, never evaluated.
-    """
-    text = "" if value is None else str(value)
-    first = text[:1] if text[:1] in FORMULA_STARTS else text.lstrip(" ")[:1]
-    return "'" + text if first and first in FORMULA_STARTS else text
 
 
 @bp.get("/ativacoes/exportar.csv")
