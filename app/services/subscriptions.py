@@ -212,34 +212,37 @@ def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]
 
 
 def _book(moves: dict[Bucket, list]) -> None:
-    """Add ``moves`` to ``subscription_movements`` (atomic increments)."""
+    """Add ``moves`` to ``subscription_movements``: one ``INSERT … ON CONFLICT DO UPDATE``
+    (atomic increments) for every bucket, sent as one executemany."""
     if not moves:
         return
     table = SubscriptionMovement.__table__
-    for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items():
-        stmt = insert_for(table).values(
-            month=month,
-            platform=platform,
-            product_id=product_id,
-            plan_name=plan_name,
-            kind=kind,
-            product_name=name[:255],
-            n=n,
-            mrr_cents=cents,
-        )
-        db.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["month", "platform", "product_id", "plan_name", "kind"],
-                set_={
-                    "n": table.c.n + stmt.excluded.n,
-                    "mrr_cents": table.c.mrr_cents + stmt.excluded.mrr_cents,
-                    "product_name": stmt.excluded.product_name,
-                },
-            )
-        )
+    stmt = insert_for(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month", "platform", "product_id", "plan_name", "kind"],
+        set_={
+            "n": table.c.n + stmt.excluded.n,
+            "mrr_cents": table.c.mrr_cents + stmt.excluded.mrr_cents,
+            "product_name": stmt.excluded.product_name,
+        },
+    )
+    rows = [
+        {
+            "month": month,
+            "platform": platform,
+            "product_id": product_id,
+            "plan_name": plan_name,
+            "kind": kind,
+            "product_name": name[:255],
+            "n": n,
+            "mrr_cents": cents,
+        }
+        for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items()
+    ]
+    db.session.execute(stmt, rows)
 
 
-def settle_pending(platform: str | None = None, batch: int = 500) -> int:
+def settle_pending(platform: str | None = None, batch: int = 2000) -> int:
     """Count every subscription whose state or value changed since it was last counted (after
     a sync). Returns how many were settled; commits."""
     active = Subscription.state.in_(ACTIVE_STATES)
