@@ -68,7 +68,7 @@ class Subscription(db.Model):
         UniqueConstraint("platform", "subscriber_code", "product_id"),
         Index("ix_subscriptions_platform_status", "platform", "status"),
         # /assinaturas: next charges and overdue lists, and the header sorts (keyset pages).
-        Index("ix_subscriptions_state_next", "state", "date_next_charge"),
+        Index("ix_subscriptions_state_next", "state", "is_test", "date_next_charge", "mrr_cents"),
         Index(
             "ix_subscriptions_started_id",
             func.coalesce(text("accession_date"), text("created_at")),

@@ -20,7 +20,7 @@ from app.models import Subscription, SubscriptionMovement
 from app.models.types import utcnow
 from app.paging import capped_count
 from app.services.charts import MONTHS, DateRange
-from app.services.subscriptions import ACTIVE_STATES, ADDS, KINDS, STATES
+from app.services.subscriptions import ACTIVE_STATES, ADDS, KINDS, STATES, month_of
 
 STATE_LABELS = {
     "active": "Ativa",
@@ -45,6 +45,7 @@ KIND_LABELS = {
     "churn": "Canceladas",
 }
 NEXT_CHARGE_DAYS = 30
+NEXT_CHARGES_CAP = 1_000  # the card says "1.000+" beyond
 
 
 @dataclass(frozen=True)
@@ -234,12 +235,10 @@ class Summary:
         }
 
 
-def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
-    """Subscribers and MRR now (the running sums), overdue and the next charges."""
+def _running_totals(f: Filters) -> tuple[int, int]:
+    """Subscribers and MRR now: every movement ever, summed."""
     M = SubscriptionMovement
-    sign = func.sum(
-        db.case((M.kind.in_(ADDS), M.mrr_cents), else_=-M.mrr_cents)  # type: ignore[attr-defined]
-    )
+    sign = func.sum(db.case((M.kind.in_(ADDS), M.mrr_cents), else_=-M.mrr_cents))
     counted = func.sum(
         db.case(
             (M.kind.in_(("new", "reactivation")), M.n),
@@ -247,12 +246,20 @@ def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
             else_=0,
         )
     )
-    active, mrr = db.session.execute(select(counted, sign).where(*_dimensions(M, f))).one()
+    return db.session.execute(select(counted, sign).where(*_dimensions(M, f))).one()
+
+
+def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
+    """Subscribers and MRR now (the running sums), overdue and the next charges."""
+    if months and months[-1].month >= month_of(utcnow()):
+        active, mrr = months[-1].active_end, months[-1].mrr_end  # the range runs to today
+    else:
+        active, mrr = _running_totals(f)
     base = [Subscription.is_test.is_(False), *_dimensions(Subscription, f)]
     overdue, overdue_mrr = db.session.execute(
-        select(
-            func.count(Subscription.id), func.coalesce(func.sum(Subscription.mrr_cents), 0)
-        ).where(Subscription.state == "overdue", *base)
+        select(func.count(), func.coalesce(func.sum(Subscription.mrr_cents), 0)).where(
+            Subscription.state == "overdue", *base
+        )
     ).one()
     now = utcnow()
     upcoming = select(Subscription).where(
@@ -261,7 +268,7 @@ def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
         Subscription.date_next_charge < now + timedelta(days=NEXT_CHARGE_DAYS),
         *base,
     )
-    total, capped = capped_count(upcoming, cap=10_000)
+    total, capped = capped_count(upcoming, cap=NEXT_CHARGES_CAP)
     next_charges = db.session.scalars(
         upcoming.order_by(Subscription.date_next_charge, Subscription.id).limit(limit)
     ).all()

@@ -22,7 +22,7 @@ import hashlib
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.formatting import local
@@ -289,3 +289,70 @@ def rebuild() -> int:
     )
     db.session.commit()
     return settle_pending()
+
+
+def backfill_from_sales(batch: int = 1000) -> int:
+    """Derive the Kiwify/Kirvano subscriptions of sales stored before subscriptions were kept
+    (``flask subscriptions rebuild --from-sales``): each subscription sale, oldest first, is
+    replayed as its payment at ``approved_at`` and, when its status moved on (overdue,
+    refunded, canceled), that change at ``status_at``. Idempotent; returns the sales read."""
+    from dataclasses import replace as copy_event
+
+    stmt = (
+        select(Sale)
+        .where(
+            Sale.platform.in_(WEBHOOK_PLATFORMS),
+            or_(Sale.subscription_id.is_not(None), Sale.plan_name.is_not(None)),
+        )
+        .order_by(func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at), Sale.id)
+    )
+    done = 0
+    for sale in db.session.scalars(stmt.execution_options(yield_per=batch)).all():
+        paid = NormalizedEvent(
+            platform=sale.platform,
+            event_type="backfill",
+            kind=Kind.RENEW if (sale.recurrence_number or 1) > 1 else Kind.GRANT,
+            dedupe_key="",
+            transaction_id=sale.transaction_id,
+            status="approved",
+            buyer_email=sale.buyer_email,
+            buyer_name=sale.buyer_name,
+            buyer_phone=None,
+            buyer_document=None,
+            buyer_document_type=None,
+            product_id=sale.product_id,
+            product_name=sale.product_name,
+            offer_code=None,
+            plan_name=sale.plan_name,
+            amount_cents=sale.amount_cents,
+            currency=sale.currency,
+            payment_method=None,
+            occurred_at=sale.approved_at,
+            subscription_id=sale.subscription_id,
+            recurrence_number=sale.recurrence_number,
+            plan_frequency=sale.plan_frequency,
+            next_charge_at=sale.next_charge_at,
+        )
+        if sale.approved_at is not None:
+            record_event(paid, _as_paid(sale))
+        if sale.status in ("overdue", "refunded", "chargeback", "canceled"):
+            later = copy_event(paid, kind=Kind.FLAG, status=sale.status, occurred_at=sale.status_at)
+            record_event(later, sale, cancels=sale.status == "canceled")
+        done += 1
+    db.session.commit()
+    return done
+
+
+class _PaidView:
+    """A sale seen as approved (its first payment), whatever its status is now."""
+
+    def __init__(self, sale: Sale):
+        self._sale = sale
+        self.status = "approved"
+
+    def __getattr__(self, name):
+        return getattr(self._sale, name)
+
+
+def _as_paid(sale: Sale):
+    return _PaidView(sale)

@@ -1,7 +1,9 @@
-"""/assinaturas (page and CSV) and its JSON: ``GET /api/subscriptions``, ``/api/reports/mrr``."""
+"""/assinaturas (page and CSV), its JSON (``GET /api/subscriptions``, ``/api/reports/mrr``)
+and ``flask subscriptions rebuild``."""
 
 from __future__ import annotations
 
+import click
 from flask import jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
@@ -157,3 +159,18 @@ def api_mrr():
             "months": [m.to_dict() for m in months],
         }
     )
+
+
+@bp.cli.command("rebuild")
+@click.option(
+    "--from-sales",
+    is_flag=True,
+    help="Também deriva as assinaturas Kiwify/Kirvano de vendas recebidas antes desta versão.",
+)
+def rebuild_command(from_sales: bool) -> None:
+    """Recount the MRR movement of every subscription from its current state."""
+    from app.services import subscriptions
+
+    if from_sales:
+        click.echo(f"vendas de assinatura lidas: {subscriptions.backfill_from_sales()}")
+    click.echo(f"assinaturas recontadas: {subscriptions.rebuild()}")

@@ -35,7 +35,10 @@ def upgrade():
     for column in columns:
         op.add_column("subscriptions", column)
     op.create_index(
-        "ix_subscriptions_state_next", "subscriptions", ["state", "date_next_charge"], unique=False
+        "ix_subscriptions_state_next",
+        "subscriptions",
+        ["state", "is_test", "date_next_charge", "mrr_cents"],
+        unique=False,
     )
     op.create_index(
         "ix_subscriptions_started_id",

@@ -176,3 +176,10 @@ def test_csv_is_formula_safe(known, client, auth):
     x = next(r for r in rows if r[1] == "x@example.com")
     assert x[2].startswith("'=") and x[3].startswith("'+")
     assert len(rows) == 1 + count_rows(Subscription, Subscription.is_test.is_(False))
+
+
+def test_rebuild_command(known, runner):
+    result = runner.invoke(args=["subscriptions", "rebuild"])
+    assert result.exit_code == 0 and "assinaturas recontadas: " in result.output
+    summary = report.summary(report.Filters(), report.movement(report.Filters(), RANGE))
+    assert (summary.active, summary.mrr_cents) == (4, 33000)

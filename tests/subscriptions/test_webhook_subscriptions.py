@@ -153,3 +153,21 @@ def test_kirvano_one_off_sale_is_no_subscription(send_webhook):
     body.pop("plan")
     accepted(send_webhook("kirvano", body))
     assert count_rows(Subscription) == 0
+
+
+def test_sales_stored_before_subscriptions_are_backfilled(send_webhook, webhook_app):
+    from app.models import SubscriptionMovement
+
+    accepted(send_webhook("kiwify", "order_approved"))
+    accepted(send_webhook("kiwify", "subscription_canceled"))
+    accepted(send_webhook("kirvano", "sale_approved"))
+    accepted(send_webhook("kirvano", "subscription_renewed"))
+    expected = {k: (m.n, m.cents, m.mrr_end) for k, m in months().items()}
+    db.session.query(SubscriptionMovement).delete()
+    db.session.query(Subscription).delete()
+    db.session.commit()
+    result = webhook_app.test_cli_runner().invoke(args=["subscriptions", "rebuild", "--from-sales"])
+    assert result.exit_code == 0, result.output
+    assert "vendas de assinatura lidas: 3" in result.output
+    assert {k: (m.n, m.cents, m.mrr_end) for k, m in months().items()} == expected
+    assert {s.state for s in db.session.query(Subscription)} == {"canceled", "active"}
