@@ -69,6 +69,23 @@ class Subscription(db.Model):
         Index("ix_subscriptions_platform_status", "platform", "status"),
         # /assinaturas: next charges and overdue lists, and the header sorts (keyset pages).
         Index("ix_subscriptions_state_next", "state", "is_test", "date_next_charge", "mrr_cents"),
+        # The same with a platform or product filter.
+        Index(
+            "ix_subscriptions_platform_state_next",
+            "platform",
+            "state",
+            "is_test",
+            "date_next_charge",
+            "mrr_cents",
+        ),
+        Index(
+            "ix_subscriptions_product_state_next",
+            "product_id",
+            "state",
+            "is_test",
+            "date_next_charge",
+            "mrr_cents",
+        ),
         Index(
             "ix_subscriptions_started_id",
             func.coalesce(text("accession_date"), text("created_at")),

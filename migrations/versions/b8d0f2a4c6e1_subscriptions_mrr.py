@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from alembic import op
 
 
-
 revision = "b8d0f2a4c6e1"
 down_revision = "c6e8a0b2d4f6"
 branch_labels = None
@@ -34,12 +33,17 @@ def upgrade():
     )
     for column in columns:
         op.add_column("subscriptions", column)
-    op.create_index(
-        "ix_subscriptions_state_next",
-        "subscriptions",
-        ["state", "is_test", "date_next_charge", "mrr_cents"],
-        unique=False,
-    )
+    for name, lead in (
+        ("ix_subscriptions_state_next", []),
+        ("ix_subscriptions_platform_state_next", ["platform"]),
+        ("ix_subscriptions_product_state_next", ["product_id"]),
+    ):
+        op.create_index(
+            name,
+            "subscriptions",
+            [*lead, "state", "is_test", "date_next_charge", "mrr_cents"],
+            unique=False,
+        )
     op.create_index(
         "ix_subscriptions_started_id",
         "subscriptions",
@@ -65,6 +69,8 @@ def downgrade():
     op.drop_table("subscription_movements")
     op.drop_index("ix_subscriptions_mrr_id", table_name="subscriptions")
     op.drop_index("ix_subscriptions_started_id", table_name="subscriptions")
+    op.drop_index("ix_subscriptions_product_state_next", table_name="subscriptions")
+    op.drop_index("ix_subscriptions_platform_state_next", table_name="subscriptions")
     op.drop_index("ix_subscriptions_state_next", table_name="subscriptions")
     # Plain DROP COLUMN (SQLite ≥ 3.35): a batch copy of ``sales`` would lose its triggers
     # and expression indexes.
