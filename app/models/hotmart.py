@@ -144,6 +144,10 @@ class SubscriptionMovement(db.Model):
     sum, so the reports read a few rows per month whatever the number of subscriptions."""
 
     __tablename__ = "subscription_movements"
+    __table_args__ = (
+        # One slice of the cube (platform, product, plan, each a value or "*"), by month.
+        Index("ix_subscription_movements_slice", "platform", "product_id", "plan_name", "month"),
+    )
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)

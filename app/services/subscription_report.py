@@ -20,7 +20,7 @@ from app.models import Subscription, SubscriptionMovement
 from app.models.types import utcnow
 from app.paging import capped_count
 from app.services.charts import MONTHS, DateRange
-from app.services.subscriptions import ACTIVE_STATES, ADDS, KINDS, STATES, month_of
+from app.services.subscriptions import ACTIVE_STATES, ADDS, ALL, KINDS, STATES, month_of
 
 STATE_LABELS = {
     "active": "Ativa",
@@ -70,6 +70,16 @@ class Filters:
     def args(self) -> dict:
         names = {"platform": self.platform, "status": self.state, "product": self.product}
         return {k: v for k, v in {**names, "plan": self.plan}.items() if v}
+
+
+def _slice(f: Filters) -> list:
+    """The ``subscription_movements`` rows of these filters (``ALL`` where none is set)."""
+    M = SubscriptionMovement
+    return [
+        M.platform == (f.platform or ALL),
+        M.product_id == (f.product or ALL),
+        M.plan_name == (f.plan or ALL),
+    ]
 
 
 def _dimensions(model, f: Filters) -> list:
@@ -150,7 +160,7 @@ def movement(f: Filters, period: DateRange) -> list[Month]:
     M = SubscriptionMovement
     rows = db.session.execute(
         select(M.month, M.kind, func.sum(M.n), func.sum(M.mrr_cents))
-        .where(M.month <= keys[-1], *_dimensions(M, f))
+        .where(*_slice(f), M.month <= keys[-1])
         .group_by(M.month, M.kind)
     ).all()
     by_month: dict[str, Month] = {key: Month(key) for key in keys}
@@ -246,7 +256,7 @@ def _running_totals(f: Filters) -> tuple[int, int]:
             else_=0,
         )
     )
-    return db.session.execute(select(counted, sign).where(*_dimensions(M, f))).one()
+    return db.session.execute(select(counted, sign).where(*_slice(f))).one()
 
 
 def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
@@ -285,14 +295,21 @@ def summary(f: Filters, months: list[Month], limit: int = 10) -> Summary:
 
 
 def options() -> tuple[list[tuple[str, str]], list[str]]:
-    """(product id, name) and plan names for the filters (from the small movements table)."""
+    """(product id, name) and plan names for the filters: the movements' per-product and
+    per-plan slices (``ix_subscription_movements_slice``), a few rows per month."""
     M = SubscriptionMovement
     name = func.max(func.nullif(M.product_name, ""))
     products = db.session.execute(
-        select(M.product_id, name).group_by(M.product_id).order_by(name)
+        select(M.product_id, name)
+        .where(M.platform == ALL, M.plan_name == ALL, M.product_id != ALL)
+        .group_by(M.product_id)
+        .order_by(name)
     ).all()
     plans = db.session.scalars(
-        select(M.plan_name).where(M.plan_name != "").group_by(M.plan_name).order_by(M.plan_name)
+        select(M.plan_name)
+        .where(M.platform == ALL, M.product_id == ALL, M.plan_name.not_in((ALL, "")))
+        .group_by(M.plan_name)
+        .order_by(M.plan_name)
     ).all()
     return [(pid, label or pid) for pid, label in products], list(plans)
 

@@ -13,7 +13,8 @@ subscriptions started (``new``), ended (``churn``), came back (``reactivation``)
 value (``expansion`` / ``contraction``) and by how much monthly value. Each subscription
 remembers what the movements already count of it (``counted_active``,
 ``counted_mrr_cents``); ``settle`` books only the difference, so re-applying an event or
-re-running a sync counts nothing twice.
+re-running a sync counts nothing twice. Each movement is also booked under ``ALL`` for each
+of platform, product and plan (a small cube), so any mix of filters reads one slice.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ ACTIVE_STATES = ("active", "overdue")  # still a subscriber: counted in MRR
 STATES = ("active", "overdue", "canceled", "ended", "pending")
 KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
 ADDS = ("new", "reactivation", "expansion")  # the other kinds subtract
+ALL = "*"  # subscription_movements rows summed over every value of that dimension
 
 # A webhook sale's status → the subscription's state (others leave the state as it is).
 SALE_STATES = {
@@ -226,6 +228,16 @@ def _book(moves: dict[Bucket, list]) -> None:
             "product_name": stmt.excluded.product_name,
         },
     )
+    cube: dict[Bucket, list] = {}
+    for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items():
+        # Also under ALL for each dimension: any mix of filters reads one slice of rows.
+        for p in (platform, ALL):
+            for product in (product_id, ALL):
+                for plan in (plan_name, ALL):
+                    entry = cube.setdefault((month, p, product, plan, kind), [0, 0, ""])
+                    entry[0] += n
+                    entry[1] += cents
+                    entry[2] = name if product != ALL else ""
     rows = [
         {
             "month": month,
@@ -237,7 +249,7 @@ def _book(moves: dict[Bucket, list]) -> None:
             "n": n,
             "mrr_cents": cents,
         }
-        for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items()
+        for (month, platform, product_id, plan_name, kind), (n, cents, name) in cube.items()
     ]
     db.session.execute(stmt, rows)
 

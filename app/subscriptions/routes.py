@@ -14,7 +14,7 @@ from app.extensions import db
 from app.formatting import datetime_br, platform_label
 from app.models import Subscription
 from app.models.types import utcnow
-from app.paging import paginate
+from app.paging import capped_count, paginate
 from app.services import charts
 from app.services import subscription_report as report
 from app.sorting import SortKey, sort_from_args, sort_values
@@ -125,21 +125,21 @@ def api_subscriptions():
     f = report.Filters.from_args(request.args, PLATFORMS)
     page = int_arg("page", 1, 1, MAX_PAGE)
     limit = int_arg("limit", 50, 1, 200)
-    result = db.paginate(
-        report.subscriptions_query(f).order_by(
-            Subscription.started_at.desc(), Subscription.id.desc()
-        ),
-        page=page,
-        per_page=limit,
-        error_out=False,
-    )
+    stmt = report.subscriptions_query(f)
+    total, capped = capped_count(stmt)  # "more than 10,000" rather than a full count
+    items = db.session.scalars(
+        stmt.order_by(Subscription.started_at.desc(), Subscription.id.desc())
+        .offset((page - 1) * limit)
+        .limit(limit)
+    ).all()
     body = list_body(
-        [report.to_dict(sub) for sub in result.items],
+        [report.to_dict(sub) for sub in items],
         page,
         limit,
-        result.total,
+        total,
         ("assinatura encontrada", "assinaturas encontradas"),
     )
+    body["total_capped"] = capped
     body["filters"] = f.args
     return jsonify(body)
 

@@ -63,9 +63,16 @@ def upgrade():
         sa.Column("mrr_cents", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("month", "platform", "product_id", "plan_name", "kind"),
     )
+    op.create_index(
+        "ix_subscription_movements_slice",
+        "subscription_movements",
+        ["platform", "product_id", "plan_name", "month"],
+        unique=False,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_subscription_movements_slice", table_name="subscription_movements")
     op.drop_table("subscription_movements")
     op.drop_index("ix_subscriptions_mrr_id", table_name="subscriptions")
     op.drop_index("ix_subscriptions_started_id", table_name="subscriptions")
