@@ -147,6 +147,8 @@ class SubscriptionMovement(db.Model):
     __table_args__ = (
         # One slice of the cube (platform, product, plan, each a value or "*"), by month.
         Index("ix_subscription_movements_slice", "platform", "product_id", "plan_name", "month"),
+        # The product filter's choices: the per-product slices (platform and plan "*").
+        Index("ix_subscription_movements_products", "platform", "plan_name", "product_id"),
     )
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)

@@ -69,9 +69,16 @@ def upgrade():
         ["platform", "product_id", "plan_name", "month"],
         unique=False,
     )
+    op.create_index(
+        "ix_subscription_movements_products",
+        "subscription_movements",
+        ["platform", "plan_name", "product_id"],
+        unique=False,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_subscription_movements_products", table_name="subscription_movements")
     op.drop_index("ix_subscription_movements_slice", table_name="subscription_movements")
     op.drop_table("subscription_movements")
     op.drop_index("ix_subscriptions_mrr_id", table_name="subscriptions")
