@@ -104,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from app.sales_pages import bp as sales_bp
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
+    from app.subscriptions import bp as subscriptions_bp
     from app.telegram_page import bp as telegram_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         activations_bp,
         inbox_bp,
         reports_bp,
+        subscriptions_bp,
         settings_bp,
         automations_bp,
         audit_bp,

@@ -76,6 +76,13 @@ HOTMART_SUB_STATUS = [
     ("STARTED", 0.03),
     ("EXPIRED", 0.05),
 ]
+ENDED_SUB_STATUSES = {
+    "CANCELLED_BY_CUSTOMER",
+    "CANCELLED_BY_SELLER",
+    "CANCELLED_BY_ADMIN",
+    "INACTIVE",
+    "EXPIRED",
+}
 PAID_STATUSES = {"APPROVED", "COMPLETE", "REFUNDED", "CHARGEBACK", "PROTESTED"}
 PLANS = [("Plano Mensal", 30, 1), ("Plano Anual", 365, 10)]  # name, period days, price factor
 
@@ -301,13 +308,18 @@ class HotmartData:
         accession = self.sub_ms(k)
         period = period_days * DAY * 1000
         charges = max(1, math.ceil((self.now_ms - accession) / period))
-        return {
+        status = self.sub_status(k)
+        item = {
             "subscriber_code": self.subscriber_code(k),
             "subscription_id": self.sub_id_base + k,
-            "status": self.sub_status(k),
+            "status": status,
             "accession_date": accession,
             "date_next_charge": accession + charges * period,
-            "plan": {"id": self.plan_id(j, plan), "name": plan_name},
+            "plan": {
+                "id": self.plan_id(j, plan),
+                "name": plan_name,
+                "recurrency_period": period_days,
+            },
             "product": {
                 "id": self.product_id(j),
                 "name": self.product_name(j),
@@ -320,6 +332,11 @@ class HotmartData:
                 "ucode": stable_uuid(self.cfg.seed, "buyer", self.sub_buyer(k)),
             },
         }
+        if status in ENDED_SUB_STATUSES:
+            # Ended subscriptions say when (somewhere between accession and now).
+            share = unit(self.key, "subend", k)
+            item["end_accession_date"] = accession + int((self.now_ms - accession) * share)
+        return item
 
 
 # ============================================================================ Kommo

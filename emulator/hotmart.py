@@ -235,7 +235,14 @@ def int_param(name: str) -> int | None:
 
 # Epoch-millisecond fields of the REST items (products, sales history, subscriptions).
 DATE_KEYS = frozenset(
-    {"created_at", "order_date", "approved_date", "accession_date", "date_next_charge"}
+    {
+        "created_at",
+        "order_date",
+        "approved_date",
+        "accession_date",
+        "end_accession_date",
+        "date_next_charge",
+    }
 )
 
 

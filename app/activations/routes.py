@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from urllib.parse import quote
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from sqlalchemy import and_, or_, select
@@ -22,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from app.activations import bp
 from app.csv_export import safe_cell
+from app.csv_export import stream as csv_stream
 from app.extensions import db
 from app.models import ActivationLink, ActivationProduct, OutboxEmail
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_STATUSES
@@ -315,60 +312,38 @@ _csv_cell = safe_cell  # app.csv_export: the formula-safe cell every export uses
 def export_csv():
     from app.formatting import datetime_br
 
-    def when(value):
-        return datetime_br(value) if value else ""
-
     f = _filters()
     now = utcnow()
+    header = (
+        "id",
+        "email",
+        "nome",
+        "plataforma",
+        "produto",
+        "transacao",
+        "status",
+        "criado_em",
+        "enviado_em",
+        "aberto_em",
+        "aberturas",
+        "usado_em",
+    )
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        writer.writerow(
-            [
-                "id",
-                "email",
-                "nome",
-                "plataforma",
-                "produto",
-                "transacao",
-                "status",
-                "criado_em",
-                "enviado_em",
-                "aberto_em",
-                "aberturas",
-                "usado_em",
-            ]
-        )
-        yield "\ufeff" + buffer.getvalue()
-        stmt = _query(f).execution_options(yield_per=500)
-        for link in db.session.scalars(stmt):
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(
-                [
-                    _csv_cell(v)
-                    for v in (
-                        link.id,
-                        link.buyer_email,
-                        link.buyer_name,
-                        link.platform,
-                        link.product_name,
-                        link.sale.transaction_id,
-                        STATUS_LABELS[link.effective_status(now)],
-                        datetime_br(link.created_at),
-                        datetime_br(link.sent_at),
-                        datetime_br(link.opened_at),
-                        link.open_count,
-                        datetime_br(link.used_at),
-                    )
-                ]
+        for link in db.session.scalars(_query(f).execution_options(yield_per=500)):
+            yield (
+                link.id,
+                link.buyer_email,
+                link.buyer_name,
+                link.platform,
+                link.product_name,
+                link.sale.transaction_id,
+                STATUS_LABELS[link.effective_status(now)],
+                datetime_br(link.created_at),
+                datetime_br(link.sent_at),
+                datetime_br(link.opened_at),
+                link.open_count,
+                datetime_br(link.used_at),
             )
-            yield buffer.getvalue()
 
-    filename = f"ativacoes-{now:%Y%m%d-%H%M}.csv"
-    return Response(
-        stream_with_context(rows()),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_stream(header, rows(), f"ativacoes-{now:%Y%m%d-%H%M}.csv")

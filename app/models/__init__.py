@@ -8,7 +8,7 @@ from app.models.automation import AutomationDelivery
 from app.models.budget import RateBudgetSlot
 from app.models.customers import CustomerKey
 from app.models.gestao_click import GcClient, GcProduct, GcSale
-from app.models.hotmart import ApiToken, Product, Subscription
+from app.models.hotmart import ApiToken, Product, Subscription, SubscriptionMovement
 from app.models.integrations import IntegrationCheck
 from app.models.kommo import KommoContact, KommoLead
 from app.models.outbox import OutboxEmail
@@ -62,6 +62,7 @@ __all__ = [
     "Product",
     "SchedulerLease",
     "Subscription",
+    "SubscriptionMovement",
     "SyncFailure",
     "SyncRun",
     "TelegramInvite",

@@ -77,6 +77,10 @@ class Sale(db.Model):
     payment_method: Mapped[str | None] = mapped_column(String(32))
     subscription_id: Mapped[str | None] = mapped_column(String(255))
     recurrence_number: Mapped[int | None] = mapped_column()
+    # Subscription sales (app.services.subscriptions): the plan's billing frequency
+    # (app.sources.recurrence) and the next charge date the platform announced.
+    plan_frequency: Mapped[str | None] = mapped_column(String(16))
+    next_charge_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_order_bump: Mapped[bool] = mapped_column(default=False)
     # Several products in one purchase: the other products' sales point at the main one's
     # transaction (a Hotmart bump's parent_purchase_transaction; a Kirvano sale_id).

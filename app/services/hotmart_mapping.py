@@ -18,6 +18,12 @@ from app.sources.base import (
     normalize_status,
     text,
 )
+from app.sources.recurrence import (
+    frequency_from_days,
+    frequency_from_name,
+    hotmart_state,
+    monthly_cents,
+)
 
 
 def _ms(value: Any) -> datetime | None:
@@ -117,4 +123,20 @@ def subscription_fields(item: dict) -> dict[str, Any] | None:
         "date_next_charge": _ms(item.get("date_next_charge")),
         "price_cents": decimal_to_cents(price.get("value")),
         "currency": normalize_currency(price.get("currency_code")),
+        **_subscription_state(item, plan, price),
+    }
+
+
+def _subscription_state(item: dict, plan: dict, price: dict) -> dict[str, Any]:
+    """The normalized state, frequency and monthly value (app.services.subscriptions)."""
+    state = hotmart_state(text(item.get("status"), 32))
+    frequency = frequency_from_days(as_int(plan.get("recurrency_period"))) or (
+        frequency_from_name(text(plan.get("name")))
+    )
+    ended = _ms(item.get("end_accession_date")) if state in ("canceled", "ended") else None
+    return {
+        "state": state,
+        "frequency": frequency,
+        "mrr_cents": monthly_cents(decimal_to_cents(price.get("value")), frequency),
+        "canceled_at": ended,
     }

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Product, Sale, Subscription
 from app.models.types import utcnow
 from app.registry import integration as declared
-from app.services import bulk_sales, integration, prefetch, sync
+from app.services import bulk_sales, integration, prefetch, subscriptions, sync
 from app.services.hotmart_mapping import product_fields, sale_fields, subscription_fields
 from app.services.sync_writes import NOT_A_RECORD, upsert_pages
 
@@ -102,6 +102,7 @@ def sync_subscriptions(ctx: sync.SyncContext, full: bool) -> None:
             keys=("subscriber_code", "product_id"),
             fixed={"platform": PLATFORM},
         )
+    subscriptions.settle_pending(PLATFORM)  # the MRR movement of what changed
 
 
 def sales_range(ctx: sync.SyncContext, full: bool, now: datetime | None = None):

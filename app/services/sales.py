@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Sale, SaleStatusChange
 from app.models.sales import GRANTING_STATUSES, REVOKED_STATUSES, STATUS_RANK
 from app.models.types import utcnow
-from app.services import activation, automations
+from app.services import activation, automations, subscriptions
 from app.services.customers import index as customer_index
 from app.sources import SOURCES
 from app.sources.base import TEST_PLATFORM, Item, Kind, NormalizedEvent
@@ -43,6 +43,8 @@ SALE_FIELDS = (
     "payment_method",
     "subscription_id",
     "recurrence_number",
+    "plan_frequency",
+    "next_charge_at",
     "parent_transaction_id",
     *TRACKING_FIELDS,  # utm_*, src, sck, xcod
     "ordered_at",
@@ -346,9 +348,17 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
 
     A purchase of several products (``extra_items``) becomes one sale per product — each its
     own access and amount — with one activation link (or one "compra adicionada") for all.
+    The sale's subscription (Kiwify, Kirvano) follows (``app.services.subscriptions``).
     """
-    if _cancels_subscription(event):
-        return _cancel_subscription(event, webhook_event_id)
+    cancels = _cancels_subscription(event)
+    outcome = _cancel_subscription(event, webhook_event_id) if cancels else None
+    if outcome is None:
+        outcome = _apply_purchase(event, webhook_event_id)
+    subscriptions.record_event(event, outcome.sale, cancels=cancels)
+    return outcome
+
+
+def _apply_purchase(event: NormalizedEvent, webhook_event_id: int | None) -> Outcome:
     if is_informational(event):
         automations.cart_event(event, webhook_event_id)  # a recovery lead, when switched on
         return Outcome(handled=False, note="evento informativo")

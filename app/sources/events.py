@@ -84,6 +84,10 @@ class NormalizedEvent:
     # When the buyer placed the order (the platform's order/creation date; None when the
     # payload has none): the date /vendas shows, filters and sorts a sale by.
     ordered_at: datetime | None = None
+    # Subscription sales: the plan's billing frequency (app.sources.recurrence) and the date
+    # of the next charge, when the platform sends them (the /assinaturas figures).
+    plan_frequency: str | None = None
+    next_charge_at: datetime | None = None
 
 
 TEST_PLATFORM = "platform"

@@ -72,6 +72,7 @@ from .base import (
     upper_token,
 )
 from .descriptor import MATCH_PLAN, WebhookSource
+from .recurrence import normalize_frequency
 
 PLATFORM = "kirvano"
 DEFAULT_CURRENCY = "BRL"
@@ -287,6 +288,8 @@ def parse(body: dict) -> NormalizedEvent:
             else None
         ),
         **tracking.flat(body.get("utm")),
+        plan_frequency=normalize_frequency(plan.get("charge_frequency")),
+        next_charge_at=local_to_utc(plan.get("next_charge_date")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

@@ -67,6 +67,7 @@ from .base import (
     text,
 )
 from .descriptor import WebhookSource
+from .recurrence import normalize_frequency
 
 PLATFORM = "kiwify"
 ABANDONED_CART = "abandoned_cart"
@@ -287,6 +288,8 @@ def parse(body: dict) -> NormalizedEvent:
         test_origin=_test_origin(order_id, customer.get("email")),
         **tracking.flat(body.get("TrackingParameters")),
         ordered_at=local_to_utc(body.get("created_at")),
+        plan_frequency=normalize_frequency(dig(subscription, "plan", "frequency")),
+        next_charge_at=local_to_utc(subscription.get("next_payment")),
     )
     ensure_valid(event, subscription_cancellation=event_type == SUBSCRIPTION_CANCELED)
     return event

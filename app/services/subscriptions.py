@@ -1,0 +1,370 @@
+"""Subscriptions of every platform in one table, and their MRR movement per month.
+
+* **Hotmart**: synced from its subscriptions API (``app.services.hotmart_sync``); the mapping
+  fills ``state``, ``frequency``, ``mrr_cents`` and ``canceled_at`` and ``settle_pending``
+  then counts what changed.
+* **Kiwify / Kirvano**: derived from their webhook sales as each event is applied
+  (``record_event``, called by ``app.services.sales.apply_event``). Kiwify names the
+  subscription (``Subscription.id``); Kirvano does not, so the key is a digest of buyer
+  e-mail + product + plan (PLATFORMS.md §2.3). Test deliveries are kept but never counted.
+
+``subscription_movements`` holds, per São Paulo month, platform, product and plan, how many
+subscriptions started (``new``), ended (``churn``), came back (``reactivation``) or changed
+value (``expansion`` / ``contraction``) and by how much monthly value. Each subscription
+remembers what the movements already count of it (``counted_active``,
+``counted_mrr_cents``); ``settle`` books only the difference, so re-applying an event or
+re-running a sync counts nothing twice. Each movement is also booked under ``ALL`` for each
+of platform, product and plan (a small cube), so any mix of filters reads one slice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.formatting import local
+from app.models import Sale, Subscription, SubscriptionMovement
+from app.models.types import utcnow
+from app.services.bulk import insert_for
+from app.sources.base import Kind, NormalizedEvent
+from app.sources.recurrence import frequency_from_name, monthly_cents
+
+# Platforms whose subscriptions come from webhook sales (Hotmart's come from its API).
+WEBHOOK_PLATFORMS = ("kiwify", "kirvano")
+ACTIVE_STATES = ("active", "overdue")  # still a subscriber: counted in MRR
+STATES = ("active", "overdue", "canceled", "ended", "pending")
+KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
+ADDS = ("new", "reactivation", "expansion")  # the other kinds subtract
+ALL = "*"  # subscription_movements rows summed over every value of that dimension
+
+# A webhook sale's status → the subscription's state (others leave the state as it is).
+SALE_STATES = {
+    "approved": "active",
+    "complete": "active",
+    "overdue": "overdue",
+    "refunded": "canceled",
+    "chargeback": "canceled",
+    "canceled": "canceled",
+}
+
+
+def month_of(moment: datetime) -> str:
+    """The São Paulo month (``YYYY-MM``) of a UTC moment."""
+    return local(moment).strftime("%Y-%m")
+
+
+# ---------------------------------------------------------------- webhook sales
+
+
+def subscription_key(event: NormalizedEvent, sale: Sale) -> str | None:
+    """The subscription a Kiwify/Kirvano sale belongs to, or None for a one-off sale."""
+    if event.platform == "kiwify":
+        return (event.subscription_id or sale.subscription_id or "")[:64] or None
+    plan = event.plan_name or sale.plan_name
+    email = event.buyer_email or sale.buyer_email
+    product = event.product_id or sale.product_id
+    if not (plan and email and product):
+        return None
+    digest = hashlib.sha256(f"{email}\n{product}\n{plan}".encode()).hexdigest()[:40]
+    return f"kv-{digest}"
+
+
+def _locked(platform: str, code: str, product_id: str) -> Subscription:
+    """The subscription row, created when new, locked for this transaction."""
+    db.session.execute(
+        insert_for(Subscription.__table__)
+        .values(
+            platform=platform,
+            subscriber_code=code,
+            product_id=product_id,
+            state="pending",
+            mrr_cents=0,
+            is_test=False,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "subscriber_code", "product_id"])
+    )
+    return db.session.scalars(
+        select(Subscription)
+        .where(
+            Subscription.platform == platform,
+            Subscription.subscriber_code == code,
+            Subscription.product_id == product_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _event_state(event: NormalizedEvent, sale: Sale, cancels: bool) -> str | None:
+    if cancels:
+        return "canceled"
+    if event.kind in (Kind.GRANT, Kind.RENEW) and sale.status not in SALE_STATES:
+        return None  # a refused or pending charge changes nothing
+    return SALE_STATES.get(event.status or "")
+
+
+def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = False) -> None:
+    """Fold one applied Kiwify/Kirvano event into its subscription (no-op for other sales)."""
+    if sale is None or event.platform not in WEBHOOK_PLATFORMS:
+        return
+    code = subscription_key(event, sale)
+    product_id = (event.product_id or sale.product_id or "")[:64]
+    if code is None or not product_id:
+        return
+    if cancels and not db.session.scalar(
+        select(Subscription.id).where(
+            Subscription.platform == event.platform,
+            Subscription.subscriber_code == code,
+            Subscription.product_id == product_id,
+        )
+    ):
+        return  # never seen paid: nothing to end
+    sub = _locked(event.platform, code, product_id)
+    for field, value in (
+        ("product_name", event.product_name or sale.product_name),
+        ("plan_name", event.plan_name or sale.plan_name),
+        ("buyer_email", event.buyer_email or sale.buyer_email),
+        ("buyer_name", event.buyer_name or sale.buyer_name),
+        ("subscription_id", event.subscription_id),
+        ("currency", event.currency or sale.currency),
+    ):
+        if value:
+            setattr(sub, field, value[:255] if field != "subscription_id" else value[:64])
+    sub.is_test = sub.is_test or sale.is_test
+    frequency = event.plan_frequency or sale.plan_frequency or frequency_from_name(sub.plan_name)
+    if frequency:
+        sub.frequency = frequency
+    moment = event.occurred_at or utcnow()
+    paid = event.kind in (Kind.GRANT, Kind.RENEW) and event.status in ("approved", "complete")
+    if paid and event.amount_cents:
+        sub.price_cents = event.amount_cents
+    if paid and sub.accession_date is None:
+        sub.accession_date = sale.approved_at or moment
+    state = _event_state(event, sale, cancels)
+    newer = sub.state_at is None or moment >= sub.state_at
+    if state is not None and newer:
+        sub.state, sub.state_at = state, moment
+        sub.canceled_at = moment if state == "canceled" else None
+        if event.next_charge_at:
+            sub.date_next_charge = event.next_charge_at
+    sub.mrr_cents = monthly_cents(sub.price_cents, sub.frequency)
+    sub.updated_at = utcnow()
+    _book(settle(sub))
+
+
+# ---------------------------------------------------------------- movements
+
+
+Bucket = tuple[str, str, str, str, str]  # month, platform, product_id, plan_name, kind
+
+
+def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]:
+    """The movements ``sub`` owes since it was last counted, and marks it counted.
+
+    ``{(month, platform, product, plan, kind): [n, cents, product_name]}``."""
+    out: dict[Bucket, list] = {}
+    if sub.is_test:
+        return out
+    now = now or utcnow()
+    active = sub.state in ACTIVE_STATES
+    was, counted = sub.counted_active, sub.counted_mrr_cents or 0
+    mrr = sub.mrr_cents or 0
+
+    def add(kind: str, moment: datetime | None, cents: int) -> None:
+        key = (
+            month_of(moment or now),
+            sub.platform,
+            sub.product_id,
+            (sub.plan_name or "")[:255],
+            kind,
+        )
+        entry = out.setdefault(key, [0, 0, sub.product_name or ""])
+        entry[0] += 1
+        entry[1] += cents
+
+    started = sub.accession_date or sub.state_at or sub.created_at
+    ended = sub.canceled_at or sub.state_at
+    if was is None:
+        if active:
+            add("new", started, mrr)
+        elif sub.state in ("canceled", "ended") and sub.accession_date is not None:
+            add("new", started, mrr)  # a history: it started, then it ended
+            add("churn", ended or started, mrr)
+        elif sub.state == "pending":
+            return out  # not paid yet: counted once it is
+    elif was and not active and sub.state != "pending":
+        add("churn", ended, counted)
+    elif not was and active:
+        add("reactivation", sub.state_at, mrr)
+    elif was and active and mrr != counted:
+        if mrr > counted:
+            add("expansion", sub.state_at, mrr - counted)
+        else:
+            add("contraction", sub.state_at, counted - mrr)
+    if was is None or active != was or (active and mrr != counted):
+        sub.counted_active = active if sub.state != "pending" else was
+        sub.counted_mrr_cents = mrr if active else counted
+    return out
+
+
+def _book(moves: dict[Bucket, list]) -> None:
+    """Add ``moves`` to ``subscription_movements``: one ``INSERT … ON CONFLICT DO UPDATE``
+    (atomic increments) for every bucket, sent as one executemany."""
+    if not moves:
+        return
+    table = SubscriptionMovement.__table__
+    stmt = insert_for(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month", "platform", "product_id", "plan_name", "kind"],
+        set_={
+            "n": table.c.n + stmt.excluded.n,
+            "mrr_cents": table.c.mrr_cents + stmt.excluded.mrr_cents,
+            "product_name": stmt.excluded.product_name,
+        },
+    )
+    cube: dict[Bucket, list] = {}
+    for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items():
+        # Also under ALL for each dimension: any mix of filters reads one slice of rows.
+        for p in (platform, ALL):
+            for product in (product_id, ALL):
+                for plan in (plan_name, ALL):
+                    entry = cube.setdefault((month, p, product, plan, kind), [0, 0, ""])
+                    entry[0] += n
+                    entry[1] += cents
+                    entry[2] = name if product != ALL else ""
+    rows = [
+        {
+            "month": month,
+            "platform": platform,
+            "product_id": product_id,
+            "plan_name": plan_name,
+            "kind": kind,
+            "product_name": name[:255],
+            "n": n,
+            "mrr_cents": cents,
+        }
+        for (month, platform, product_id, plan_name, kind), (n, cents, name) in cube.items()
+    ]
+    db.session.execute(stmt, rows)
+
+
+def settle_pending(platform: str | None = None, batch: int = 2000) -> int:
+    """Count every subscription whose state or value changed since it was last counted (after
+    a sync). Returns how many were settled; commits."""
+    active = Subscription.state.in_(ACTIVE_STATES)
+    stmt = (
+        select(Subscription)
+        .where(
+            Subscription.is_test.is_(False),
+            or_(
+                Subscription.counted_active.is_(None),
+                Subscription.counted_active != active,
+                active & (Subscription.counted_mrr_cents != Subscription.mrr_cents),
+            ),
+        )
+        .order_by(Subscription.id)
+        .limit(batch)
+    )
+    if platform:
+        stmt = stmt.where(Subscription.platform == platform)
+    done, last_id = 0, 0
+    while True:
+        subs = db.session.scalars(stmt.where(Subscription.id > last_id)).all()
+        if not subs:
+            break
+        moves: dict[Bucket, list] = defaultdict(lambda: [0, 0, ""])
+        for sub in subs:
+            for key, (n, cents, name) in settle(sub).items():
+                entry = moves[key]
+                entry[0] += n
+                entry[1] += cents
+                entry[2] = name
+        _book(dict(moves))
+        db.session.commit()
+        done += len(subs)
+        last_id = subs[-1].id
+    return done
+
+
+def rebuild() -> int:
+    """Recount every movement from the subscriptions as they are now (``flask subscriptions
+    rebuild``): clears the movements and the counted marks, then settles everything."""
+    db.session.execute(SubscriptionMovement.__table__.delete())
+    db.session.execute(
+        Subscription.__table__.update().values(counted_active=None, counted_mrr_cents=None)
+    )
+    db.session.commit()
+    return settle_pending()
+
+
+def backfill_from_sales(batch: int = 1000) -> int:
+    """Derive the Kiwify/Kirvano subscriptions of sales stored before subscriptions were kept
+    (``flask subscriptions rebuild --from-sales``): each subscription sale, oldest first, is
+    replayed as its payment at ``approved_at`` and, when its status moved on (overdue,
+    refunded, canceled), that change at ``status_at``. Idempotent; returns the sales read."""
+    from dataclasses import replace as copy_event
+
+    stmt = (
+        select(Sale)
+        .where(
+            Sale.platform.in_(WEBHOOK_PLATFORMS),
+            or_(Sale.subscription_id.is_not(None), Sale.plan_name.is_not(None)),
+        )
+        .order_by(func.coalesce(Sale.approved_at, Sale.status_at, Sale.created_at), Sale.id)
+    )
+    done = 0
+    for sale in db.session.scalars(stmt.execution_options(yield_per=batch)).all():
+        paid = NormalizedEvent(
+            platform=sale.platform,
+            event_type="backfill",
+            kind=Kind.RENEW if (sale.recurrence_number or 1) > 1 else Kind.GRANT,
+            dedupe_key="",
+            transaction_id=sale.transaction_id,
+            status="approved",
+            buyer_email=sale.buyer_email,
+            buyer_name=sale.buyer_name,
+            buyer_phone=None,
+            buyer_document=None,
+            buyer_document_type=None,
+            product_id=sale.product_id,
+            product_name=sale.product_name,
+            offer_code=None,
+            plan_name=sale.plan_name,
+            amount_cents=sale.amount_cents,
+            currency=sale.currency,
+            payment_method=None,
+            occurred_at=sale.approved_at,
+            subscription_id=sale.subscription_id,
+            recurrence_number=sale.recurrence_number,
+            plan_frequency=sale.plan_frequency,
+            next_charge_at=sale.next_charge_at,
+        )
+        if sale.approved_at is not None:
+            record_event(paid, _as_paid(sale))
+        if sale.status in ("overdue", "refunded", "chargeback", "canceled"):
+            later = copy_event(paid, kind=Kind.FLAG, status=sale.status, occurred_at=sale.status_at)
+            record_event(later, sale, cancels=sale.status == "canceled")
+        done += 1
+    db.session.commit()
+    return done
+
+
+class _PaidView:
+    """A sale seen as approved (its first payment), whatever its status is now."""
+
+    def __init__(self, sale: Sale):
+        self._sale = sale
+        self.status = "approved"
+
+    def __getattr__(self, name):
+        return getattr(self._sale, name)
+
+
+def _as_paid(sale: Sale):
+    return _PaidView(sale)

@@ -1,0 +1,164 @@
+"""Subscriptions and MRR at size: /assinaturas, GET /api/reports/mrr and GET /api/subscriptions
+at 1k and 100k subscriptions (any sizes as arguments), with the time the movements take to
+settle after a bulk load (``subscriptions.settle_pending``, what a Hotmart sync runs).
+
+Subscriptions spread over 36 months, three platforms, 20 products, monthly / quarterly /
+annual plans, ~62 % active, ~7 % overdue, the rest canceled or ended. Pages are fetched through
+the app with the Flask test client, median of REPEAT GETs after one warm-up, on SQLite and,
+with BENCH_DATABASE_URL, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_pages import login  # noqa: E402
+from bench.bench_pages import make_app as pages_app  # noqa: E402
+
+REPEAT = 5
+GOAL = 3.0
+PAGES = {
+    "/assinaturas": "/assinaturas",
+    "/assinaturas (kiwify, por MRR)": "/assinaturas?platform=kiwify&ordem=mrr&dir=desc",
+    "/api/reports/mrr": "/api/reports/mrr",
+    "/api/reports/mrr (produto, 36 meses)": "/api/reports/mrr?product=p3&periodo=personalizado"
+    "&de=2024-01-01&ate=2026-12-31",
+    "/api/subscriptions": "/api/subscriptions",
+    "/api/subscriptions (em atraso)": "/api/subscriptions?status=overdue",
+}
+PLANS = (
+    ("Plano Mensal", "monthly", 9700),
+    ("Plano Trimestral", "quarterly", 27000),
+    ("Plano Anual", "annual", 97000),
+)
+STATES = (("active", 0.62), ("overdue", 0.07), ("canceled", 0.21), ("ended", 0.10))
+
+
+def seed(start: int, stop: int, now: datetime) -> float:
+    """Insert subscriptions ``start``..``stop`` and settle them; returns the settle time."""
+    from sqlalchemy import insert
+
+    from app.extensions import db
+    from app.models import Subscription
+    from app.services import subscriptions
+    from app.sources.recurrence import monthly_cents
+
+    rng = random.Random(start)
+    rows = []
+    for i in range(start, stop):
+        plan, frequency, price = PLANS[i % 3 if i % 5 else 0]
+        roll, state = rng.random(), "active"
+        for name, share in STATES:
+            if roll < share:
+                state = name
+                break
+            roll -= share
+        started = now - timedelta(days=rng.randrange(1, 36 * 30))
+        ended = started + (now - started) * rng.random() if state in ("canceled", "ended") else None
+        rows.append(
+            {
+                "platform": ("hotmart", "kiwify", "kirvano")[i % 3],
+                "subscriber_code": f"S{i:08d}",
+                "product_id": f"p{i % 20}",
+                "product_name": f"Produto {i % 20}",
+                "plan_name": plan,
+                "frequency": frequency,
+                "price_cents": price,
+                "mrr_cents": monthly_cents(price, frequency),
+                "currency": "BRL",
+                "state": state,
+                "status": state.upper(),
+                "buyer_email": f"s{i}@example.com",
+                "buyer_name": f"Assinante {i}",
+                "accession_date": started,
+                "canceled_at": ended,
+                "date_next_charge": now + timedelta(days=rng.randrange(-10, 60)),
+                "is_test": False,
+                "created_at": started,
+                "updated_at": now,
+            }
+        )
+        if len(rows) == 5_000:
+            db.session.execute(insert(Subscription), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(Subscription), rows)
+    db.session.commit()
+    began = time.perf_counter()
+    subscriptions.settle_pending()
+    return time.perf_counter() - began
+
+
+def measure(client) -> dict[str, float]:
+    result = {}
+    for name, path in PAGES.items():
+        samples = []
+        for _ in range(REPEAT + 1):
+            began = time.perf_counter()
+            response = client.get(path)
+            samples.append(time.perf_counter() - began)
+            assert response.status_code == 200, (path, response.status_code)
+        result[name] = statistics.median(samples[1:])
+    return result
+
+
+def analyze() -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+
+def run(label: str, url: str, sizes: list[int]) -> None:
+    app = pages_app(url)
+    client = login(app)
+    now = datetime.now(UTC)
+    figures, done = {}, 0
+    for size in sizes:
+        with app.app_context():
+            settle = seed(done, size, now)
+            analyze()
+        print(
+            f"[{label}] {size:,} subscriptions; settling {size - done:,} took {settle:.1f} s "
+            f"({(size - done) / settle:,.0f}/s)"
+        )
+        done = size
+        figures[size] = measure(client)
+    base = sizes[0]
+    print(f"\n{label}: median of {REPEAT} GETs (ms), ratio vs {base:,}, goal <= {GOAL:g}x")
+    print("| page | " + " | ".join(f"{s:,}" for s in sizes) + f" | ratio at {sizes[-1]:,} |")
+    print("|---|" + "---|" * (len(sizes) + 1))
+    for name in PAGES:
+        cells = [f"{figures[s][name] * 1000:,.1f}" for s in sizes]
+        ratio = figures[sizes[-1]][name] / figures[base][name]
+        verdict = "met" if ratio <= GOAL else "gap"
+        print(f"| {name} | " + " | ".join(cells) + f" | ×{ratio:.1f} ({verdict}) |")
+    print()
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 100_000]
+    tmp = Path(tempfile.mkdtemp(prefix="vendashub-subs-db-"))
+    run("SQLite", f"sqlite:///{tmp / 'subs.db'}", sizes)
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        run("PostgreSQL", url, sizes)
+
+
+if __name__ == "__main__":
+    main()

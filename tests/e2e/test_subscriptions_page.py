@@ -1,0 +1,90 @@
+"""/assinaturas in a browser: reached from the navbar, cards, the MRR charts drawn, filters and
+a header sort, readable at 1366 and 390 px with no sideways scroll."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models.types import utcnow
+from app.services import subscriptions
+from tests.conftest import Auth
+from tests.e2e.test_charts_and_sorting import _fits, _login
+from tests.subscriptions.conftest import make
+
+pytestmark = pytest.mark.browser
+
+
+def _seed(app):
+    now = utcnow()
+    make(
+        "MENSAL1",
+        price_cents=9700,
+        accession_date=now - timedelta(days=95),
+        date_next_charge=now + timedelta(days=3),
+        buyer_name="Maria Souza",
+    )
+    make(
+        "ANUAL1",
+        plan_name="Plano Anual",
+        frequency="annual",
+        price_cents=118800,
+        accession_date=now - timedelta(days=40),
+        date_next_charge=now + timedelta(days=325),
+    )
+    make(
+        "ATRASO",
+        platform="kiwify",
+        product_id="K1",
+        product_name="Mentoria de Vendas Online",
+        price_cents=4990,
+        state="overdue",
+        accession_date=now - timedelta(days=70),
+        buyer_name="Carla Dias com um nome bem comprido para caber no celular",
+    )
+    make(
+        "CANCEL",
+        price_cents=9700,
+        state="canceled",
+        accession_date=now - timedelta(days=200),
+        canceled_at=now - timedelta(days=20),
+    )
+    db.session.commit()
+    subscriptions.settle_pending()
+    Auth(app, app.test_client()).create()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_subscriptions_page(live_app, page, width):
+    _seed(live_app)
+    base = live_app.live_url
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, base)
+    page.click("nav >> text=Assinaturas")
+    page.wait_for_url(base + "/assinaturas")
+    page.set_viewport_size({"width": width, "height": 900})
+    cards = page.locator("[data-subscription-cards]")
+    assert "Assinantes ativos" in cards.inner_text()
+    assert "R$ 245,90" in cards.inner_text().replace("\xa0", " ")  # 97 + 1188/12 + 49,90
+    page.wait_for_function("() => !!window.Chart && Chart.getChart('chart-mrr-movimento')")
+    assert page.locator("#chart-mrr").count() == 1
+    assert page.locator("[data-next-charges] li").count() == 1  # the monthly plan, in 3 days
+    assert page.locator("[data-subscriptions-table] tbody tr").count() == 4
+    page.screenshot(path=f"/tmp/assinaturas-{width}.png", full_page=True)
+    page.screenshot(path=f"/tmp/assinaturas-{width}-top.png")
+    assert _fits(page)
+
+    page.select_option("#filtro-status", "overdue")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**status=overdue**")
+    rows = page.locator("[data-subscriptions-table] tbody tr")
+    assert rows.count() == 1 and "Em atraso" in rows.first.inner_text()
+    if width == 1366:
+        page.goto(base + "/assinaturas")
+        page.click("[data-sort-key=mrr] a")
+        page.wait_for_url("**ordem=mrr**")
+        first = page.locator("[data-subscriptions-table] tbody tr").first.inner_text()
+        assert "Plano Anual" in first  # R$ 1.188/12 = R$ 99 a month, the highest
+    assert not page.console_errors
