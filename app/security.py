@@ -174,6 +174,8 @@ def require_operator():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.is_admin:
+        if request.endpoint == "dashboard.index":  # a buyer's home is their account page
+            return redirect(url_for("member.account"))
         abort(403)
     return None
 
