@@ -76,6 +76,28 @@ def db_rebuild_summaries() -> None:
     click.echo("Resumos recalculados.")
 
 
+@bp.cli.group("sales")
+def sales_group() -> None:
+    """Sales maintenance."""
+
+
+@sales_group.command("backfill-order-dates")
+def sales_backfill_order_dates() -> None:
+    """Fill the order date of old sales from their stored webhooks (app.services.order_dates)."""
+    from app.services import order_dates
+
+    result = order_dates.backfill()
+    sales = "venda" if result.filled == 1 else "vendas"
+    click.echo(f"Data do pedido preenchida em {result.filled} {sales} a partir dos webhooks.")
+    if result.without_payload:
+        left = result.without_payload
+        click.echo(
+            f"{left} {'venda continua' if left == 1 else 'vendas continuam'} sem data do pedido "
+            "nos webhooks guardados (as sincronizadas ganham a data na sincronização completa "
+            "da plataforma) e seguem listadas pela data de aprovação."
+        )
+
+
 @bp.cli.command("rotate-key")
 def rotate_key() -> None:
     """Re-encrypt every stored secret with the first key of SETTINGS_ENCRYPTION_KEYS."""

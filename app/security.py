@@ -174,6 +174,9 @@ def require_operator():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.is_admin:
+        if request.endpoint == "dashboard.index" and not wants_json():
+            # a buyer's home (in a browser) is their account page
+            return redirect(url_for("member.account"))
         abort(403)
     return None
 

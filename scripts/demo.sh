@@ -46,6 +46,7 @@ PYEOF
   sleep 0.2
 done
 
+# Fixed transaction ids: a restarted demo sends the same sales again, which the app dedupes.
 send() {  # platform event secret [extra args]
   $PY -m emulator send-webhook "$1" "$2" --to "$APP_URL/webhook/$1" --secret "$3" "${@:4}" \
     >/dev/null || echo "demo: webhook $1 $2 failed" >&2
@@ -53,11 +54,11 @@ send() {  # platform event secret [extra args]
 send hotmart approved "$HOTMART_WEBHOOK_HOTTOK" --email maria.souza@example.com --name "Maria Souza" --transaction HPDEMO0001
 send hotmart approved "$HOTMART_WEBHOOK_HOTTOK" --email joao.lima@example.com --name "João Lima" --transaction HPDEMO0002
 send hotmart refunded "$HOTMART_WEBHOOK_HOTTOK" --email joao.lima@example.com --name "João Lima" --transaction HPDEMO0002
-send kiwify approved "$KIWIFY_WEBHOOK_SECRET" --email ana.costa@example.com --name "Ana Costa"
-send kiwify pix_generated "$KIWIFY_WEBHOOK_SECRET" --email pedro@example.com
-send kirvano approved "$KIRVANO_WEBHOOK_SECRET" --email carla.dias@example.com --name "Carla Dias"
-send kirvano abandoned_cart "$KIRVANO_WEBHOOK_SECRET" --email lucas@example.com
-send eduzz approved "$EDUZZ_WEBHOOK_SECRET" --email bruna.alves@example.com --name "Bruna Alves"
+send kiwify approved "$KIWIFY_WEBHOOK_SECRET" --email ana.costa@example.com --name "Ana Costa" --transaction KWDEMO0001
+send kiwify pix_generated "$KIWIFY_WEBHOOK_SECRET" --email pedro@example.com --transaction KWDEMO0002
+send kirvano approved "$KIRVANO_WEBHOOK_SECRET" --email carla.dias@example.com --name "Carla Dias" --transaction KVDEMO0001
+send kirvano abandoned_cart "$KIRVANO_WEBHOOK_SECRET" --email lucas@example.com --transaction KVDEMO0002
+send eduzz approved "$EDUZZ_WEBHOOK_SECRET" --email bruna.alves@example.com --name "Bruna Alves" --transaction 70000001
 
 cat <<MSG
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
+from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
@@ -102,6 +104,7 @@ def index():
     secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(
         "inbox/index.html",
+        address=webhook_address(current_app.config.get("APP_URL") or "", request.host_url),
         page=page,
         platforms=PLATFORMS,
         labels={name: source.label for name, source in SOURCES.items()} | CRM_PLATFORMS,
@@ -114,6 +117,25 @@ def index():
         rejection_help=rejection_help,
         sort=sort,
     )
+
+
+def webhook_address(app_url: str, used: str) -> dict:
+    """Where the platforms must send: the address the operator is using when it differs from
+    ``APP_URL`` (both shown), and whether the platforms can reach it at all (a public HTTPS
+    address; localhost and private networks only work on this computer or network)."""
+    configured, used = app_url.rstrip("/"), used.rstrip("/")
+    base = used or configured
+    parts = urlsplit(base)
+    host = (parts.hostname or "").lower()
+    try:
+        private = ipaddress.ip_address(host).is_private or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        private = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    return {
+        "base": base,
+        "configured": configured if configured and configured != base else None,
+        "public_https": parts.scheme == "https" and not private,
+    }
 
 
 @bp.get("/webhooks/<int(max=2147483647):event_id>")

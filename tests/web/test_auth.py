@@ -177,8 +177,9 @@ def test_login_next_allows_local_paths(client, auth):
 def test_member_gets_403_on_operator_pages(client, auth):
     auth.member()
     assert client.get("/conta").status_code == 200
-    for path in ("/", "/configuracoes", "/vendas", "/webhooks"):
+    for path in ("/configuracoes", "/vendas", "/webhooks"):
         assert client.get(path).status_code == 403
+    assert client.get("/").headers["Location"].endswith("/conta")  # a buyer's home
     response = client.get("/", headers={"Accept": "application/json"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"

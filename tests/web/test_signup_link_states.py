@@ -101,3 +101,13 @@ def test_a_wrong_token_reveals_nothing(send_webhook, smtp_server):
     html = page.get_data(as_text=True)
     assert "maria@example.com" not in html and "já foi usado" not in html
     assert PASSWORD not in html
+
+
+def test_a_signed_in_buyer_opening_the_home_page_goes_to_conta(app, client):
+    from tests.conftest import Auth
+
+    Auth(app, client).member()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/conta")
+    assert client.get("/vendas").status_code == 403  # the operator pages stay closed

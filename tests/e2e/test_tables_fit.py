@@ -1,0 +1,169 @@
+"""Every list of the panel fits the screen (templates/_tables.html): at 390 px nothing scrolls
+sideways and each row is a card whose cells all say which column they are; at 1366 px no
+table is wider than its box (no clipped column) and the navbar is one line."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    GcClient,
+    GcProduct,
+    GcSale,
+    KommoContact,
+    KommoLead,
+    Product,
+    Sale,
+    Subscription,
+    SyncRun,
+)
+from app.models.types import utcnow
+from tests.conftest import Auth, WebhookSender, load_fixture
+
+pytestmark = pytest.mark.browser
+
+LONG_EMAIL = "um.nome.bem.comprido.de.comprador@exemplo-de-dominio-comprido.com.br"
+
+# (path, a selector that must be on the page: the list really rendered)
+PAGES = [
+    ("/", "[data-sales-charts] table.table-stack"),
+    ("/vendas", "table.table-stack"),
+    ("/ativacoes", "table.table-stack"),
+    ("/webhooks", "table.table-stack"),
+    ("/sincronizacoes", "table.table-stack"),
+    ("/relatorios", "[data-sales-charts] table.table-stack"),
+    ("/auditoria", "table.table-stack"),
+    ("/configuracoes", "table.table-stack"),
+    ("/hotmart?aba=produtos", "table.table-stack"),
+    ("/hotmart?aba=vendas", "table.table-stack"),
+    ("/hotmart?aba=assinaturas", "table.table-stack"),
+    ("/kommo?aba=contatos", "table.table-stack"),
+    ("/kommo?aba=negocios", "table.table-stack"),
+    ("/gestao-click?aba=vendas", "table.table-stack"),
+    ("/gestao-click?aba=clientes", "table.table-stack"),
+    ("/gestao-click?aba=produtos", "table.table-stack"),
+]
+
+
+def _seed(app):
+    sender = WebhookSender(app.test_client())
+    sender("hotmart", "purchase_approved")
+    sender("hotmart", "purchase_refunded")
+    body = load_fixture("kirvano", "sale_approved")
+    body["customer"]["email"] = LONG_EMAIL
+    sender("kirvano", body)
+    now = utcnow()
+    db.session.add_all(
+        [
+            Sale(
+                platform="kiwify",
+                transaction_id="KW-" + "9" * 40,
+                status="approved",
+                buyer_email=LONG_EMAIL,
+                buyer_name="Compradora Com Um Nome Bastante Comprido Da Silva",
+                product_name="Curso Completo de Algo Com Um Nome Muito Longo Mesmo — Turma 2026",
+                amount_cents=123_456_789,
+                currency="BRL",
+                payment_method="credit_card",
+                ordered_at=now - timedelta(days=3),
+                approved_at=now - timedelta(days=3),
+            ),
+            Product(
+                platform="hotmart",
+                remote_id="4722320",
+                ucode="b9c9ebff-42d8-4721-94aa-b99e15397cb4",
+                name="Clube de Assinantes Premium — Turma 2026 com nome longo",
+                status="ACTIVE",
+                format="ONLINE_COURSE",
+                price_cents=9_700,
+                currency="BRL",
+            ),
+            Subscription(
+                platform="hotmart",
+                subscriber_code="SUB" + "7" * 20,
+                product_id="4722320",
+                product_name="Clube de Assinantes Premium",
+                buyer_email=LONG_EMAIL,
+                status="ACTIVE",
+            ),
+            KommoContact(remote_id=1, name="Contato Com Nome Longo", email=LONG_EMAIL),
+            KommoLead(remote_id=2, name="Negócio de exemplo com nome comprido", contact_id=1),
+            GcSale(remote_id="801", codigo="PED-8001", cliente_nome="Cliente Comprido Ltda"),
+            GcClient(remote_id="802", nome="Cliente Comprido Ltda", email=LONG_EMAIL),
+            GcProduct(remote_id="803", nome="Produto físico com nome bem comprido"),
+            SyncRun(
+                source="hotmart",
+                resource="sales",
+                status="failed",
+                failed_count=3,
+                error="Tempo esgotado ao falar com a API da Hotmart depois de três tentativas.",
+                started_at=now - timedelta(minutes=5),
+                finished_at=now,
+            ),
+            AuditEntry(
+                actor_email=LONG_EMAIL,
+                action="settings.saved",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            ),
+        ]
+    )
+    db.session.commit()
+    Auth(app, app.test_client()).create()
+
+
+def _login(page, base):
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def _open_chart_tables(page):
+    page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+
+
+OVERFLOW = """() => ({
+  page: document.documentElement.scrollWidth - window.innerWidth,
+  boxes: [...document.querySelectorAll('.table-responsive')]
+    .filter((box) => box.offsetParent && box.scrollWidth > box.clientWidth + 1)
+    .map((box) => (box.querySelector('table') || box).className),
+  unlabelled: [...document.querySelectorAll('table.table-stack tbody td:not([data-label])')]
+    .map((td) => td.textContent.trim().slice(0, 40)),
+})"""
+
+
+def test_every_list_fits_a_phone_and_a_laptop(live_app, page, tmp_path):
+    _seed(live_app)
+    base = live_app.live_url
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, base)
+    assert page.locator("nav.navbar").bounding_box()["height"] < 70  # one line
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path, selector in PAGES:
+            page.goto(base + path)
+            _open_chart_tables(page)
+            assert page.locator(selector).count(), (path, "no list rendered")
+            name = path.strip("/").replace("?aba=", "-") or "visao-geral"
+            page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+            found = page.evaluate(OVERFLOW)
+            assert found["page"] <= 0, (path, width, "page scrolls sideways")
+            assert found["boxes"] == [], (path, width, "a table is wider than its box")
+            assert found["unlabelled"] == [], (path, "cells without data-label")
+    # On the phone a row is a card: its cells stack inside the screen, the label beside them.
+    page.goto(base + "/vendas")
+    cell = page.locator("td[data-label='Comprador']").first
+    box = cell.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    label = cell.evaluate("(td) => getComputedStyle(td, '::before').content")
+    assert label == '"Comprador"'
+    assert page.locator("table.table-stack thead").first.is_hidden()
+    page.goto(base + "/")
+    _open_chart_tables(page)
+    period = page.locator("[data-chart-card=receita] tbody th").first.bounding_box()
+    value = page.locator("[data-chart-card=receita] tbody td").first.bounding_box()
+    assert period["y"] < value["y"]  # the period is the card's title, its values below
+    assert page.console_errors == []
