@@ -102,20 +102,20 @@ def configured_workers(environ: Mapping[str, str] | None = None) -> int:
     """
     env = os.environ if environ is None else environ
     for name in ("VENDAS_WORKERS",):
-        if (env.get(name) or "").strip().isdigit():
+        if (env.get(name) or "").strip().isdecimal():
             return int(env[name])
     try:
         args = shlex.split(env.get("GUNICORN_CMD_ARGS") or "")
     except ValueError:
         args = []
     for i, arg in enumerate(args):
-        if arg in ("-w", "--workers") and i + 1 < len(args) and args[i + 1].isdigit():
+        if arg in ("-w", "--workers") and i + 1 < len(args) and args[i + 1].isdecimal():
             return int(args[i + 1])
-        if arg.startswith("--workers=") and arg.split("=", 1)[1].isdigit():
+        if arg.startswith("--workers=") and arg.split("=", 1)[1].isdecimal():
             return int(arg.split("=", 1)[1])
-        if arg.startswith("-w") and arg[2:].isdigit():
+        if arg.startswith("-w") and arg[2:].isdecimal():
             return int(arg[2:])
-    if (env.get("WEB_CONCURRENCY") or "").strip().isdigit():
+    if (env.get("WEB_CONCURRENCY") or "").strip().isdecimal():
         return int(env["WEB_CONCURRENCY"])
     return 1
 

@@ -109,7 +109,7 @@ def _load_user(user_id: str):
     from app.services import user_sessions
 
     ident, nonce, token = (user_id.split(":", 2) + ["", ""])[:3]
-    if not ident.isdigit() or len(ident) > 18:
+    if not ident.isdecimal() or len(ident) > 18:
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.session_nonce or user.session_nonce != nonce:

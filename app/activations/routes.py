@@ -225,7 +225,7 @@ def copy_link(link_id: int):
     if issued is None or issued.attached_to is not None:
         return _back()
     url = activation.activation_url(issued.token)
-    phone = "".join(ch for ch in (link.sale.buyer_phone or "") if ch.isdigit())
+    phone = "".join(ch for ch in (link.sale.buyer_phone or "") if ch.isdecimal())
     message = (
         f"Olá{', ' + link.buyer_name.split()[0] if link.buyer_name else ''}! "
         f"Seu acesso a {issued.link.product_name or 'sua compra'} está pronto. "

@@ -68,7 +68,7 @@ def _minutes(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         abort(400, description="interval_minutes deve ser um número inteiro de minutos.")
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    if not (text.isascii() and text.isdecimal()) or len(text) > 6:
         abort(400, description="interval_minutes deve ser um número inteiro de minutos.")
     minutes = int(text)
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:

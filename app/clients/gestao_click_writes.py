@@ -35,7 +35,7 @@ CENT = Decimal("0.01")
 
 
 def digits(value: Any) -> str:
-    return "".join(ch for ch in str(value or "") if ch.isdigit())
+    return "".join(ch for ch in str(value or "") if ch.isdecimal())
 
 
 def format_document(doc: str) -> str:

@@ -78,11 +78,15 @@ def today() -> date:
     return local(utcnow()).date()
 
 
+EARLIEST = date(2000, 1, 1)  # before any sale here; keeps date arithmetic in range
+
+
 def _parse_day(value: str | None) -> date | None:
     try:
-        return date.fromisoformat((value or "")[:10])
+        day = date.fromisoformat((value or "")[:10])
     except ValueError:
         return None
+    return max(day, EARLIEST)
 
 
 def from_args(args) -> DateRange:

@@ -29,7 +29,7 @@ def contacts_query(query: str = ""):
     query = (query or "").strip()[:200]
     if query:
         like = _like(query)
-        digits = "".join(ch for ch in query if ch.isdigit())
+        digits = "".join(ch for ch in query if ch.isdecimal())
         conditions = [
             func.lower(KommoContact.name).like(like, escape="\\"),
             func.lower(KommoContact.email).like(like, escape="\\"),
@@ -48,7 +48,7 @@ def leads_query(query: str = "", outcome: str = ""):
     query = (query or "").strip()[:200]
     if query:
         like = _like(query)
-        digits = "".join(ch for ch in query if ch.isdigit())
+        digits = "".join(ch for ch in query if ch.isdecimal())
         contact_ids = select(KommoContact.remote_id).where(
             or_(
                 func.lower(KommoContact.name).like(like, escape="\\"),

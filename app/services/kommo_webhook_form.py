@@ -46,7 +46,7 @@ class Change:
     @property
     def remote_id(self) -> int | None:
         value = str(self.item.get("id") or "").strip()
-        return int(value) if value.isdigit() and len(value) <= 18 else None
+        return int(value) if value.isdecimal() and len(value) <= 18 else None
 
 
 MAX_DEPTH = 8  # levels of [..] in one key; deeper is not a Kommo delivery
@@ -57,7 +57,7 @@ def _listify(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     out = {k: _listify(v) for k, v in value.items()}
-    if out and all(k.isdigit() for k in out):
+    if out and all(k.isdecimal() for k in out):
         return [out[k] for k in sorted(out, key=int)]
     return out
 

@@ -48,7 +48,7 @@ def current() -> SmtpSettings:
     port = saved.get("SMTP_PORT")
     use_ssl = _flag(saved.get("SMTP_USE_SSL"), config.get("MAIL_USE_SSL", False))
     use_tls = _flag(saved.get("SMTP_USE_TLS"), config.get("MAIL_USE_TLS", False))
-    if port and port.isdigit():
+    if port and port.isdecimal():
         port_number = int(port)
     elif host:  # a host saved on the page without a port: the usual one for its security
         port_number = 465 if use_ssl else 587 if use_tls else 25

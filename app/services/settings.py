@@ -151,20 +151,20 @@ def _check_kind(field: Field, value: str) -> str | None:
     from urllib.parse import urlsplit
 
     if field.kind == "id":
-        if not value.isdigit() or len(value) > 18:
+        if not value.isdecimal() or len(value) > 18:
             return "informe o número (id), só com dígitos."
         return None
     if field.kind == "chats":  # Telegram chat ids (-100…) or @channel names, comma-separated
         items = [item.strip() for item in value.split(",")]
         if not all(
-            item.lstrip("-").isdigit()
+            item.lstrip("-").isdecimal()
             or (item.startswith("@") and item[1:].replace("_", "").isalnum())
             for item in items
         ):
             return "informe o id do grupo (ex.: -1001234567890) ou @canal; vários com vírgula."
         return None
     if field.kind == "port":
-        if not value.isdigit() or not 1 <= int(value) <= 65535:
+        if not value.isdecimal() or not 1 <= int(value) <= 65535:
             return "informe a porta, um número entre 1 e 65535 (ex.: 587)."
         return None
     if field.kind == "number":

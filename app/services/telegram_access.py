@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from app.clients.errors import APIError, InvalidRequestError, NotFoundError
 from app.extensions import db
-from app.models import TelegramInvite, User
+from app.models import TelegramInvite, TelegramMember, User
 from app.models.telegram import INVITE_ACTIVE, INVITE_PENDING, INVITE_REVOKED, INVITE_USED
 from app.models.types import utcnow
 from app.services import access_chats, telegram
@@ -50,6 +50,10 @@ MSG_UNAVAILABLE = (
 MSG_STILL_VALID = "Seu link atual ainda vale: use-o para entrar no grupo."
 MSG_NEW_LINK = "Novo link gerado. Ele é pessoal e vale para uma única entrada."
 MSG_NO_CHAT = "Você não tem acesso a este grupo."
+MSG_STILL_IN = (
+    "Você já está no grupo. Um link novo só pode ser gerado depois que você sair dele "
+    "(ele vale para uma única pessoa)."
+)
 
 
 def enabled() -> bool:
@@ -152,6 +156,8 @@ def access_revoked(user_id: int, sale) -> None:
         if row.status == INVITE_PENDING:  # no link made yet: none will be
             row.status, row.revoked_at = INVITE_REVOKED, utcnow()
             continue
+        if _removal_waiting(user_id, chat_id):
+            continue  # another purchase's revocation (same moment) already removes them
         payload = {
             "buyer_email": _email(user_id),
             "user_id": user_id,
@@ -193,14 +199,15 @@ def record_joined(invite_link: str | None, telegram_user_id: int, when: datetime
 def _removal_waiting(user_id: int, chat_id: str) -> bool:
     from app.models.automation import DELIVERY_PENDING, DELIVERY_SENDING, AutomationDelivery
 
-    suffix = f"%:{user_id}:{chat_id}"
+    escaped = str(chat_id).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    suffix = f"%:{user_id}:{escaped}"
     return (
         db.session.scalar(
             select(AutomationDelivery.id).where(
                 AutomationDelivery.target == TARGET,
                 AutomationDelivery.step == STEP_REMOVE,
                 AutomationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
-                AutomationDelivery.dedupe_key.like(suffix),
+                AutomationDelivery.dedupe_key.like(suffix, escape="\\"),
             )
         )
         is not None
@@ -237,6 +244,8 @@ def _create(bot, row: TelegramInvite, user: User) -> bool:
         row.chat_id, name=name, expire_date=int(expires.timestamp()), member_limit=1
     )
     url = str(link.get("invite_link") or "")
+    if not url.startswith(("https://", "http://")):
+        raise APIError("O Telegram não devolveu o link do convite.")
     kept = db.session.execute(
         update(TelegramInvite)
         .where(
@@ -289,6 +298,13 @@ class ChatAccess:
             return "expired"
         return "waiting"
 
+    @property
+    def can_renew(self) -> bool:
+        """ "Gerar novo link" is offered: expired unused, or joined and since left."""
+        if self.state == "joined":
+            return not still_in_chat(self.invite)
+        return self.state == "expired"
+
 
 def _title(chat: access_chats.MemberChat) -> str:
     return chat.title if chat.title and chat.title != chat.chat_id else "Grupo no Telegram"
@@ -327,13 +343,34 @@ def member_chats(user: User) -> list[ChatAccess]:
     return shown
 
 
+def still_in_chat(row: TelegramInvite) -> bool:
+    """The Telegram user who joined through this row's link is still in the chat (no
+    ``left``/``kicked`` update since). A new link then would let a second account in while
+    a removal would only know one of them: it is refused until they leave."""
+    if row.status != INVITE_USED or row.telegram_user_id is None:
+        return False
+    try:
+        chat = int(row.chat_id)
+    except ValueError:
+        return True  # an @username chat: updates name it by number; assume still in
+    status = db.session.scalar(
+        select(TelegramMember.status).where(
+            TelegramMember.chat_id == chat, TelegramMember.user_id == row.telegram_user_id
+        )
+    )
+    return status not in ("left", "kicked")
+
+
 def regenerate(user: User, chat_id: str) -> tuple[bool, str]:
-    """ "Gerar novo link": a new link once the current one expired or was used."""
+    """ "Gerar novo link": a new link once the current one expired unused, or once the
+    member who joined through it has left the chat."""
     if not enabled() or chat_id not in _held(user.id):
         return False, MSG_NO_CHAT
     row, _ = _ensure(user.id, chat_id)
     if row.usable():
         return False, MSG_STILL_VALID
+    if still_in_chat(row):
+        return False, MSG_STILL_IN
     if row.status != INVITE_PENDING:
         _new_generation(row)
     db.session.commit()

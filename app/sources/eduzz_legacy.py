@@ -83,7 +83,7 @@ def form(raw: Any) -> dict[str, str]:
 
 def _legacy_when(body: dict, prefix: str) -> Any:
     day = text(body.get(f"trans_{prefix}date"), 16)
-    if day is None or len(day) != 8 or not day.isdigit():
+    if day is None or len(day) != 8 or not day.isdecimal():
         return None
     clock = text(body.get(f"trans_{prefix}time"), 16) or "00:00:00"
     return local_to_utc(f"{day[:4]}-{day[4:6]}-{day[6:]} {clock}")

@@ -101,3 +101,18 @@ def test_a_declared_sync_refuses_an_unknown_resource_in_words(app_factory):
     assert answer.status_code == 409
     answer = client.put("/api/nova/ping", headers={"X-CSRFToken": csrf})
     assert answer.status_code == 200 and answer.get_json()["success"] is False
+
+
+def test_odd_digits_and_dates_are_answered_not_crashed_on(client, auth):
+    """Superscript digits are not decimal digits (``int('²')`` fails); a year-1 date must not
+    overflow the range arithmetic."""
+    auth.operator()
+    for path in ("/api/kommo/contacts?query=²", "/api/kommo/deals?query=¹²"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.get_json()["total"] == 0
+    for path in (
+        "/relatorios?periodo=personalizado&ate=0001-01-01",
+        "/assinaturas?periodo=personalizado&de=0001-01-01&ate=0001-01-02",
+        "/api/reports/mrr?periodo=personalizado&ate=0001-01-01",
+    ):
+        assert client.get(path).status_code == 200, path

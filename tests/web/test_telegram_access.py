@@ -8,6 +8,7 @@ and with the real catalogue (every product falls back to the default chat)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from datetime import timedelta
@@ -120,8 +121,28 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     assert invite.telegram_user_id == 555 and invite.status == INVITE_USED
     first_link = invite.invite_link
     page = client.get("/conta").get_data(as_text=True)
-    assert "Você entrou" in page and "Gerar novo link" in page
-    # "Gerar novo link" (CSRF) once used: a new link, shown from then on.
+    assert "Você entrou" in page and "Gerar novo link" not in page
+    # While 555 is in the group a second link would let another account in that a removal
+    # would not know: refused.
+    refused = client.post(
+        "/conta/telegram/novo-link",
+        data={"chat": CHAT, "csrf_token": csrf_token(client, "/conta")},
+        follow_redirects=True,
+    )
+    assert "Você já está no grupo" in refused.get_data(as_text=True)
+    assert the_invite().invite_link == first_link
+    left = copy.deepcopy(joined["update"])
+    left["update_id"] += 1000
+    left["chat_member"]["old_chat_member"] = left["chat_member"]["new_chat_member"]
+    left["chat_member"]["new_chat_member"] = {
+        **left["chat_member"]["new_chat_member"],
+        "status": "left",
+    }
+    left["chat_member"].pop("invite_link", None)
+    assert post_update(client, left).status_code == 200
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Você saiu do grupo" in page and "Gerar novo link" in page
+    # "Gerar novo link" (CSRF) once they left: a new link, shown from then on.
     resp = client.post(
         "/conta/telegram/novo-link",
         data={"chat": CHAT, "csrf_token": csrf_token(client, "/conta")},

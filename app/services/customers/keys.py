@@ -73,7 +73,7 @@ def _check_digit(digits: str, weights: Iterable[int]) -> str:
 
 
 def valid_cpf(digits: str) -> bool:
-    if len(digits) != 11 or not digits.isdigit() or len(set(digits)) == 1:
+    if len(digits) != 11 or not digits.isdecimal() or len(set(digits)) == 1:
         return False
     first = _check_digit(digits[:9], range(10, 1, -1))
     second = _check_digit(digits[:10], range(11, 1, -1))
@@ -81,7 +81,7 @@ def valid_cpf(digits: str) -> bool:
 
 
 def valid_cnpj(digits: str) -> bool:
-    if len(digits) != 14 or not digits.isdigit() or len(set(digits)) == 1:
+    if len(digits) != 14 or not digits.isdecimal() or len(set(digits)) == 1:
         return False
     weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
     first = _check_digit(digits[:12], weights)

@@ -38,7 +38,7 @@ def parse_key(raw: str) -> tuple[str, str] | None:
     if kind in KEY_NORMALIZERS:
         normalized = KEY_NORMALIZERS[kind](value)
         return (kind, normalized) if normalized else None
-    if kind in RECORD_SOURCES and value.isdigit() and len(value) < 19:
+    if kind in RECORD_SOURCES and value.isdecimal() and len(value) < 19:
         return (kind, value)
     return None
 
