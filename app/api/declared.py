@@ -44,9 +44,11 @@ def test_view(integ: Integration) -> Callable:
 
 
 def list_view(spec: ApiList) -> Callable:
+    # Resolved when registered: a wrong declaration fails at start-up, not at the first call.
+    query = _resolve(spec.query)
+    serialize = _resolve(spec.serialize) if spec.serialize else _to_dicts
+
     def view():
-        query = _resolve(spec.query)
-        serialize = _resolve(spec.serialize) if spec.serialize else _to_dicts
         args = request.args
         values = [(args.get(name) or default).strip()[:ARG_MAX] for name, default in spec.args]
         return paginated(query(*values), serialize, spec.noun, max_limit=spec.max_limit)

@@ -34,11 +34,14 @@ def _skipped(app: Flask) -> tuple[set, set]:
     from app import hostile, security
     from app.extensions import limiter, login_manager, talisman
 
+    # Private names of the extensions: looked up softly, so a library that renames one only
+    # stops that hook being skipped (it then runs, as on any page) instead of breaking every
+    # delivery. tests/web/test_webhook_lane.py checks that each one is still found.
     before = {
-        limiter._check_request_limit,
+        getattr(limiter, "_check_request_limit", None),
         hostile.reject_unstorable_input,
         security._require_setup,
-        talisman._make_nonce,
+        getattr(talisman, "_make_nonce", None),
     }
     before.update(
         func
@@ -47,12 +50,17 @@ def _skipped(app: Flask) -> tuple[set, set]:
         and getattr(func, "__name__", "") == "csrf_protect"
     )
     inject = getattr(Limiter, "_Limiter__inject_headers", None)
-    after = {security._no_store_when_logged_in, login_manager._update_remember_cookie}
+    after = {
+        security._no_store_when_logged_in,
+        getattr(login_manager, "_update_remember_cookie", None),
+    }
     after.update(
         func
         for func in app.after_request_funcs.get(None, ())
         if isinstance(func, partial) and func.func is inject
     )
+    before.discard(None)
+    after.discard(None)
     return before, after
 
 
@@ -63,7 +71,8 @@ class _Lane:
         self.app = app
         self.skip_before, self.skip_after = _skipped(app)
         self.chains: dict[tuple[str, ...], tuple] = {}
-        self.talisman_headers = talisman._set_response_headers
+        # Without it (renamed), Talisman's own hook runs per delivery: slower, same headers.
+        self.talisman_headers = getattr(talisman, "_set_response_headers", None)
         self.header_sets: dict[tuple, tuple] = {}
 
     def security_headers(self, response):
@@ -100,7 +109,9 @@ class _Lane:
             if f not in self.skip_before
         )
         after = tuple(
-            self.security_headers if f == self.talisman_headers else app.ensure_sync(f)
+            self.security_headers
+            if self.talisman_headers is not None and f == self.talisman_headers
+            else app.ensure_sync(f)
             for n in chain(blueprints, (None,))
             for f in reversed(app.after_request_funcs.get(n, ()))
             if f not in self.skip_after

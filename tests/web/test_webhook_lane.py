@@ -116,3 +116,15 @@ def test_a_declared_body_over_the_cap_is_refused_before_the_view(app_factory):
             headers={"Content-Type": "application/json"},
         )
     assert response.status_code == 413
+
+
+def test_every_hook_the_lane_skips_is_still_found_in_the_extensions(app):
+    """The lane names private hooks of Flask-Limiter, Talisman and Flask-Login softly (a
+    rename only stops the skip): this test is what notices a rename after an upgrade."""
+    from app.extensions import talisman
+    from app.webhooks.lane import _Lane, _skipped
+
+    before, after = _skipped(app)
+    assert len(before) == 5  # limiter, unstorable input, setup, nonce, CSRF
+    assert len(after) == 3  # no-store, remember cookie, limiter headers
+    assert _Lane(app).talisman_headers == talisman._set_response_headers
