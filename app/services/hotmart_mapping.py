@@ -137,6 +137,9 @@ def _subscription_state(item: dict, plan: dict, price: dict) -> dict[str, Any]:
     return {
         "state": state,
         "frequency": frequency,
-        "mrr_cents": monthly_cents(decimal_to_cents(price.get("value")), frequency),
+        # R$ only: a plan in another currency adds nothing to the MRR (shown in reais).
+        "mrr_cents": monthly_cents(decimal_to_cents(price.get("value")), frequency)
+        if (normalize_currency(price.get("currency_code")) or "BRL") == "BRL"
+        else 0,
         "canceled_at": ended,
     }

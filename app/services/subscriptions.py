@@ -153,7 +153,7 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
         sub.canceled_at = moment if state == "canceled" else None
         if event.next_charge_at:
             sub.date_next_charge = event.next_charge_at
-    sub.mrr_cents = monthly_cents(sub.price_cents, sub.frequency)
+    sub.mrr_cents = mrr_of(sub)
     sub.updated_at = utcnow()
     _book(settle(sub))
 
@@ -211,6 +211,14 @@ def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]
         sub.counted_active = active if sub.state != "pending" else was
         sub.counted_mrr_cents = mrr if active else counted
     return out
+
+
+def mrr_of(sub: Subscription) -> int:
+    """Its monthly value in R$ cents; a plan charged in another currency adds none (the
+    panel's money is reais, as in every report)."""
+    if (sub.currency or "BRL").upper() != "BRL":
+        return 0
+    return monthly_cents(sub.price_cents, sub.frequency)
 
 
 def _book(moves: dict[Bucket, list]) -> None:

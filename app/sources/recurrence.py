@@ -9,6 +9,7 @@ read from its name ("Plano Anual"), else assumed monthly by the reports.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -86,9 +87,10 @@ def frequency_from_name(name: Any) -> str | None:
     """The frequency a plan's name says ("Plano Anual" → annual), when it says one."""
     if not isinstance(name, str):
         return None
-    folded = _fold(name)
+    # Whole words only: "Renovação manual" is not "anual", "Semestral" not "mestral".
+    words = set(re.findall(r"[a-z]+", _fold(name)))
     for word, frequency in _NAME_WORDS:
-        if word in folded:
+        if word in words:
             return frequency
     return None
 

@@ -65,6 +65,8 @@ def test_frequency_from_hotmart_days(days, expected):
         ("Assinatura Mensal", "monthly"),
         ("Trimestral VIP", "quarterly"),
         ("Plano Ouro", None),
+        ("Renovação manual", None),  # "manual" holds "anual": whole words only
+        ("PLANO-ANUAL 2026", "annual"),
         (None, None),
     ],
 )
@@ -101,3 +103,12 @@ def test_hotmart_states():
     assert hotmart_state("CANCELLED_BY_CUSTOMER") == "canceled"
     assert hotmart_state("INACTIVE") == hotmart_state("EXPIRED") == "ended"
     assert hotmart_state("STARTED") == hotmart_state(None) == "pending"
+
+
+def test_a_plan_in_another_currency_adds_no_reais_to_the_mrr():
+    from app.models import Subscription
+    from app.services.subscriptions import mrr_of
+
+    brl = Subscription(price_cents=12000, frequency="annual", currency="BRL")
+    usd = Subscription(price_cents=12000, frequency="annual", currency="USD")
+    assert (mrr_of(brl), mrr_of(usd)) == (1000, 0)
