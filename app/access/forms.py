@@ -83,7 +83,11 @@ class ItemForm(FlaskForm):
         elif not url:
             self.url.errors.append("Informe o link (começando com https://).")
             ok = False
-        elif urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        elif (
+            urlsplit(url).scheme not in ("http", "https")
+            or not urlsplit(url).netloc
+            or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
+        ):
             self.url.errors.append("Link inválido: use um endereço começando com https://.")
             ok = False
         return ok

@@ -81,7 +81,13 @@ def rules_for_sales(sales: Iterable[Sale]) -> dict[int, AccessRule | None]:
             by_product.setdefault((rule.platform, rule.product_id), []).append(rule)
     return {
         sale.id: next(
-            (r for r in by_product.get((sale.platform, sale.product_id), ()) if _fits(r, sale)),
+            # A rule left without items (they were deleted) maps nothing: the product is
+            # unmapped again (its own access, flagged on the overview), not an empty grant.
+            (
+                r
+                for r in by_product.get((sale.platform, sale.product_id), ())
+                if r.items and _fits(r, sale)
+            ),
             None,
         )
         for sale in sales

@@ -179,3 +179,16 @@ def test_known_products_join_synced_catalogues_and_sales_of_every_platform(app):
         "kv-1",
         "ed-1",
     }
+
+
+def test_a_rule_whose_items_were_all_deleted_maps_nothing(app):
+    item = make_item("Curso")
+    make_rule("hotmart", "HP-9", item)
+    sale = make_sale("hotmart", "HP9", "HP-9", "Curso")
+    db.session.commit()
+    assert catalogue.rule_for(sale) is not None
+    db.session.delete(item)
+    db.session.commit()
+    # The product is unmapped again: its own access, not an empty grant.
+    assert catalogue.rule_for(sale) is None
+    assert catalogue.items_for_sale(sale) == []

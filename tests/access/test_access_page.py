@@ -46,6 +46,9 @@ def test_item_crud_with_readable_errors(operator):
 
     bad = post(operator, "/acessos/itens", kind="url", title="Curso", url="javascript:alert(1)")
     assert bad.status_code == 422 and "Link inválido" in bad.get_data(as_text=True)
+    for spaced in ("https://a b.example", "https://a.example/\nx"):
+        refused = post(operator, "/acessos/itens", kind="url", title="Curso", url=spaced)
+        assert refused.status_code == 422 and "Link inválido" in refused.text
     no_chat = post(operator, "/acessos/itens", kind="telegram", title="Grupo VIP")
     assert no_chat.status_code == 422 and "id do grupo" in no_chat.get_data(as_text=True)
     bad_kind = post(operator, "/acessos/itens", kind="ftp", title="X", url="https://a.example")
