@@ -73,6 +73,18 @@ METHOD_LABELS = {
 }
 
 
+MSG_SAME_DOCUMENT = "Aguardando o cadastro do mesmo CPF/CNPJ no Gestão Click"
+
+
+def _spellings(doc: str) -> tuple[str, ...]:
+    """How a platform may have written this CPF/CNPJ (digits, or with its punctuation)."""
+    if len(doc) == 11:
+        return doc, f"{doc[:3]}.{doc[3:6]}.{doc[6:9]}-{doc[9:]}"
+    if len(doc) == 14:
+        return doc, f"{doc[:2]}.{doc[2:5]}.{doc[5:8]}/{doc[8:12]}-{doc[12:]}"
+    return (doc,)
+
+
 def marker(data: dict) -> str:
     """What the venda carries in ``observacoes`` to be found again: the transaction."""
     payment = int(data.get("recurrence_number") or 0)
@@ -278,8 +290,12 @@ class GestaoClickPusher:
         known = None if d.remote_contact_id else self.known_cliente(d)
         plan = self.plan(data, d.sale, lookup_cliente=not (d.remote_contact_id or known))
         cliente_id = d.remote_contact_id or known
-        if cliente_id is None and plan.cliente is None and self.document_busy(d, plan):
-            return Defer(WAIT_SECONDS, "Aguardando o cadastro do mesmo CPF/CNPJ no Gestão Click")
+        if cliente_id is None and plan.cliente is None:
+            # Another e-mail with this CPF/CNPJ: its cliente (made meanwhile, after this
+            # plan's lookup) is this buyer's too; while it is being made, wait for it.
+            cliente_id, busy = self.document_cliente(d, plan)
+            if cliente_id is None and busy:
+                return Defer(WAIT_SECONDS, MSG_SAME_DOCUMENT)
         if cliente_id is None:
             cliente = plan.cliente or gcw.create_cliente(self.client, **plan.cliente_body)
             cliente_id = int(cliente["id"])
@@ -344,28 +360,36 @@ class GestaoClickPusher:
         return SENT
 
     @staticmethod
-    def document_busy(d: AutomationDelivery, plan: Plan) -> bool:
-        """Another sender is creating the cliente of this CPF/CNPJ (a buyer with another
-        e-mail): the older delivery goes first, this one waits and then finds it."""
+    def document_cliente(d: AutomationDelivery, plan: Plan) -> tuple[int | None, bool]:
+        """(the cliente another delivery of this CPF/CNPJ found or created, whether an older
+        one is being sent or about to be), read in ONE statement: a sender that records its
+        new cliente between two separate reads could otherwise be missed by both."""
         doc = plan.cliente_body.get("cpf_cnpj")
         if not doc:
-            return False
+            return None, False
         now = utcnow()
-        rows = db.session.scalars(
-            select(AutomationDelivery.payload).where(
-                AutomationDelivery.target == TARGET_GESTAO_CLICK,
-                # being sent (its lease on), or due and about to be claimed by another sender
-                or_(
-                    (AutomationDelivery.status == DELIVERY_SENDING)
-                    & (AutomationDelivery.next_attempt_at > now),
-                    (AutomationDelivery.status == DELIVERY_PENDING)
-                    & (AutomationDelivery.next_attempt_at <= now),
-                ),
-                AutomationDelivery.remote_contact_id.is_(None),
-                AutomationDelivery.id < d.id,
-            )
+        being_sent = or_(
+            (AutomationDelivery.status == DELIVERY_SENDING)
+            & (AutomationDelivery.next_attempt_at > now),
+            (AutomationDelivery.status == DELIVERY_PENDING)
+            & (AutomationDelivery.next_attempt_at <= now),
         )
-        return any(gcw.digits((p or {}).get("buyer_document")) == doc for p in rows)
+        rows = db.session.execute(
+            select(AutomationDelivery.payload, AutomationDelivery.remote_contact_id)
+            .where(
+                AutomationDelivery.target == TARGET_GESTAO_CLICK,
+                AutomationDelivery.id != d.id,
+                AutomationDelivery.payload["buyer_document"].as_string().in_(_spellings(doc)),
+                or_(
+                    AutomationDelivery.remote_contact_id.is_not(None),
+                    being_sent & (AutomationDelivery.id < d.id),
+                ),
+            )
+            .order_by(AutomationDelivery.id)
+        ).all()
+        rows = [r for r in rows if gcw.digits((r.payload or {}).get("buyer_document")) == doc]
+        known = next((int(r.remote_contact_id) for r in rows if r.remote_contact_id), None)
+        return known, any(r.remote_contact_id is None for r in rows)
 
     @staticmethod
     def known_cliente(d: AutomationDelivery) -> int | None:

@@ -316,13 +316,6 @@ def test_two_buyers_with_one_cpf_sent_at_once_make_one_cliente(app_factory, emu)
         automation_sender.send_pending()
         one, two = deliveries()
         assert one.status == two.status == DELIVERY_SENT
-        if (
-            one.remote_contact_id != two.remote_contact_id
-            and db.engine.dialect.name == "postgresql"
-        ):
-            # Known gap, not fixed yet: on PostgreSQL two senders claiming two e-mails of one
-            # CPF at the same instant can each create the cliente (the wait is by e-mail).
-            pytest.xfail("two e-mails with one CPF sent at the same instant on PostgreSQL")
         assert one.remote_contact_id == two.remote_contact_id
         assert writes(emu).get(CREATE_CLIENTE) == 1 and writes(emu).get(CREATE_VENDA) == 2
 
