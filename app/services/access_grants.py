@@ -40,6 +40,7 @@ class MailItem:
     url: str | None  # http(s) only (anything else is not linked)
     instructions: str
     invite_link: str | None = None  # telegram: the member's personal link, when made
+    joined: bool = False  # telegram: the member already joined through their link
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -65,7 +66,7 @@ def email_context(sales: list[Sale], user=None, sale: Sale | None = None) -> dic
     from app.services import telegram_access
 
     items = purchase_items(sales)
-    links = telegram_access.usable_links(user.id) if user is not None else {}
+    links = telegram_access.member_links(user.id) if user is not None else {}
     mail_items = [
         MailItem(
             kind=item.kind,
@@ -73,6 +74,7 @@ def email_context(sales: list[Sale], user=None, sale: Sale | None = None) -> dic
             url=_safe_url(item.url),
             instructions=(item.instructions or "").strip(),
             invite_link=links.get(item.chat_id) if item.kind == KIND_TELEGRAM else None,
+            joined=item.kind == KIND_TELEGRAM and item.chat_id in links and not links[item.chat_id],
         )
         for item in items
     ]

@@ -232,12 +232,19 @@ def email_context(user: User | None = None, sale=None, shown=frozenset()) -> dic
     return {"telegram_group": bool(chats - set(shown)), "telegram_links": links}
 
 
-def usable_links(user_id: int) -> dict[str, str]:
-    """The member's invite links that still work, by chat id (none without the bot)."""
+def member_links(user_id: int) -> dict[str, str | None]:
+    """By chat id, the member's invite link that still works, or ``None`` when they already
+    joined through theirs (chats with neither are left out; nothing without the bot)."""
     if not enabled():
         return {}
     rows = db.session.scalars(select(TelegramInvite).where(TelegramInvite.user_id == user_id))
-    return {row.chat_id: row.invite_link for row in rows if row.usable()}
+    found: dict[str, str | None] = {}
+    for row in rows:
+        if row.usable():
+            found[row.chat_id] = row.invite_link
+        elif row.status == INVITE_USED:
+            found[row.chat_id] = None
+    return found
 
 
 # ---------------------------------------------------------------------------- making links

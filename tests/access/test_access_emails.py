@@ -15,7 +15,14 @@ from app.services import outbox
 from tests.access_kit import make_item, make_rule
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
 from tests.conftest import WEBHOOK_SECRETS, WebhookSender, csrf_token
-from tests.web.test_telegram import approved, emu, refunded, tg_config  # noqa: F401 - fixtures
+from tests.web.test_telegram import (  # noqa: F401 - fixtures
+    approved,
+    control,
+    emu,
+    post_update,
+    refunded,
+    tg_config,
+)
 
 PRODUCT = "fb056612-bcc6-4217-9e6d-2a5d1110ac2f"  # the Hotmart fixture's ucode
 INTRO = "O que a sua compra inclui"
@@ -138,6 +145,15 @@ def test_purchase_added_lists_the_items_with_the_members_telegram_link(
         # The group is named once: the generic Telegram paragraph does not repeat it.
         assert text.count(invite.invite_link) == 1
         assert "Este produto inclui um grupo no Telegram" not in html
+
+        # Once the member joined through it, the next purchase's e-mail says so.
+        member = {"id": 555, "first_name": "Bia"}
+        joined = control(emu, "/join", {"invite_link": invite.invite_link, "user": member})
+        assert post_update(client, joined["update"]).status_code == 200
+        assert WebhookSender(client)("hotmart", approved()).status_code == 200
+        text, html = parts(smtp_server, smtp_server.messages[-1])
+        assert "- Grupo VIP (grupo no Telegram): você já está no grupo" in text
+        assert "você já está no grupo" in html and invite.invite_link not in text
 
 
 def test_a_refunded_sales_activation_email_never_goes_out(smtp_later_app, smtp_server):
