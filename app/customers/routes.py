@@ -7,6 +7,7 @@ from flask import abort, render_template, request
 
 from app.customers import bp
 from app.formatting import SALE_STATUS_LABELS
+from app.services import access_grants
 from app.services.customers import index, lookup
 
 SOURCE_LABELS = {"sale": "Venda", "kommo": "Kommo", "gc": "Gestão Click"}
@@ -33,10 +34,12 @@ def detail(key: str):
     person = lookup.resolve(key[:300])
     if person is None:
         abort(404)
+    profile = lookup.profile(person)
     return render_template(
         "customers/detail.html",
-        p=lookup.profile(person),
+        p=profile,
         statuses=SALE_STATUS_LABELS,
+        grants=access_grants.sale_grants(profile.sales),
     )
 
 

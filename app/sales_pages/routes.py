@@ -13,6 +13,7 @@ from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import paginate
 from app.sales_pages import bp
+from app.services import access_grants
 from app.sorting import SortKey, sort_from_args, sort_values
 
 PER_PAGE = 50
@@ -189,6 +190,7 @@ def detail(sale_id: int):
         events=events,
         statuses=STATUS_LABELS,
         ended=_ended(sale),
+        grants=access_grants.sale_grants([sale])[sale.id],
     )
 
 

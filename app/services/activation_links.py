@@ -130,12 +130,12 @@ def _new_link(
 def _queue_activation_email(
     link: ActivationLink, token: str, sales: list[Sale] | None = None
 ) -> None:
-    if sales is not None:
+    if sales is None:
+        sales = purchase_sales(link.sale) if link.sale else []
+    if sales:
         products = purchase_products(link.sale or sales[0], sales)
     else:
-        products = (
-            purchase_products(link.sale) if link.sale else [link.product_name or "sua compra"]
-        )
+        products = [link.product_name or "sua compra"]
     product = _products_label(products)
     outbox.queue(
         "activation",
@@ -148,7 +148,8 @@ def _queue_activation_email(
             "link": activation_url(token),
             "days": _link_days(),
             "expires_at": link.expires_at,
-            **_telegram_context(sale=link.sale),
+            "signup": True,  # the items' "Minha conta" exists once the buyer signs up
+            **_access_context(sales, sale=link.sale),
         },
         ref_type="activation_link",
         ref_id=link.id,
@@ -177,11 +178,12 @@ def grant_access(user: User, sale: Sale) -> tuple[Access, bool]:
     return access, False
 
 
-def _telegram_context(**kwargs) -> dict:
-    """The e-mail's Telegram lines: the group, and the member's links already made."""
-    from app.services import telegram_access
+def _access_context(sales: list[Sale], **kwargs) -> dict:
+    """The e-mail's access lines: the purchase's catalogue items, and the Telegram group of
+    the chats they do not name, with the member's links already made."""
+    from app.services import access_grants
 
-    return telegram_access.email_context(**kwargs)
+    return access_grants.email_context(sales, **kwargs)
 
 
 def _telegram_granted(user: User) -> None:

@@ -214,21 +214,37 @@ def _removal_waiting(user_id: int, chat_id: str) -> bool:
     )
 
 
-def email_context(user: User | None = None, sale=None) -> dict:
+def email_context(user: User | None = None, sale=None, shown=frozenset()) -> dict:
     """For the activation / "compra adicionada" e-mails: does the purchase include a
-    Telegram group, and the member's links already made."""
+    Telegram group, and the member's links already made (``shown``: chats the e-mail's list
+    of access items already names, left out here)."""
     if not enabled():
         return {"telegram_group": False, "telegram_links": []}
-    has_chat = bool(access_chats.chats_for_sale(sale)) if sale is not None else False
+    chats = set(access_chats.chats_for_sale(sale)) if sale is not None else set()
     links = []
     if user is not None:
-        held = access_chats.member_chats(user.id)
-        has_chat = has_chat or bool(held)
+        held = [c for c in access_chats.member_chats(user.id) if c.chat_id not in shown]
+        chats |= {c.chat_id for c in held}
         for chat in held:
             row = _row(user.id, chat.chat_id)
             if row is not None and row.usable():
                 links.append({"title": _title(chat), "link": row.invite_link})
-    return {"telegram_group": has_chat, "telegram_links": links}
+    return {"telegram_group": bool(chats - set(shown)), "telegram_links": links}
+
+
+def member_links(user_id: int) -> dict[str, str | None]:
+    """By chat id, the member's invite link that still works, or ``None`` when they already
+    joined through theirs (chats with neither are left out; nothing without the bot)."""
+    if not enabled():
+        return {}
+    rows = db.session.scalars(select(TelegramInvite).where(TelegramInvite.user_id == user_id))
+    found: dict[str, str | None] = {}
+    for row in rows:
+        if row.usable():
+            found[row.chat_id] = row.invite_link
+        elif row.status == INVITE_USED:
+            found[row.chat_id] = None
+    return found
 
 
 # ---------------------------------------------------------------------------- making links
