@@ -148,7 +148,17 @@ def access_revoked(user_id: int, sale) -> None:
     chat the sale granted that the member no longer holds."""
     if not enabled():
         return
-    lost = set(access_chats.chats_for_sale(sale)) - _held(user_id)
+    # The chats this sale grants under today's catalogue, and every chat the member has a
+    # link or joined through one: an item edited or deleted since the purchase must not
+    # keep a refunded member in the old group.
+    invited = set(
+        db.session.scalars(
+            select(TelegramInvite.chat_id).where(
+                TelegramInvite.user_id == user_id, TelegramInvite.status != INVITE_REVOKED
+            )
+        )
+    )
+    lost = (set(access_chats.chats_for_sale(sale)) | invited) - _held(user_id)
     for chat_id in sorted(lost):
         row = _row(user_id, chat_id)
         if row is None or row.status == INVITE_REVOKED:

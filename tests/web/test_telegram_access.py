@@ -162,6 +162,21 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     assert the_invite().invite_link == renewed.invite_link
 
 
+def test_a_refund_removes_from_the_group_joined_even_after_the_chat_setting_changed(
+    access_app,
+    emu,
+    smtp_server,  # noqa: F811
+):
+    client, tx = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    # The operator points the products at another group after the purchase.
+    access_app.config["TELEGRAM_CHAT_ID"] = "-100777"
+    access_app.extensions.pop("vendas_settings_cache", None)
+    assert WebhookSender(client)("hotmart", refunded(tx)).status_code == 200
+    bans = calls(emu, "banChatMember")
+    assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(CHAT, 555)]
+
+
 def test_refund_bans_then_unbans_exactly_that_user(access_app, emu, smtp_server):  # noqa: F811
     client, tx = buy_and_sign_up(access_app, smtp_server)
     invite = the_invite()
