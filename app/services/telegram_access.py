@@ -23,13 +23,14 @@ catalogue (``app.services.access_chats``: ``chats_for_sale``, ``member_chats``).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.clients.errors import APIError, InvalidRequestError, NotFoundError
+from app.clients.errors import APIError, InvalidRequestError, NotFoundError, RateLimitError
 from app.extensions import db
 from app.models import TelegramInvite, TelegramMember, User
 from app.models.telegram import INVITE_ACTIVE, INVITE_PENDING, INVITE_REVOKED, INVITE_USED
@@ -336,13 +337,32 @@ def _title(chat: access_chats.MemberChat) -> str:
     return chat.title if chat.title and chat.title != chat.chat_id else "Grupo no Telegram"
 
 
+# On-demand tries that failed (invite row and generation → monotonic time): /conta reloaded
+# while Telegram is down or slow (timeouts, 5xx; a 429 already pauses the shared budget)
+# waits this long before asking again (the outbox keeps trying meanwhile), so a member's
+# reloads never spend the bot's budget that removals need.
+ON_DEMAND_PAUSE = 60.0
+_failed_on_demand: dict[tuple, float] = {}
+
+
+def _attempt_key(row: TelegramInvite) -> tuple:
+    return row.id, row.generation, row.created_at
+
+
 def _create_now(row: TelegramInvite, user: User) -> str | None:
     """Make the link inside this request; on failure the outbox keeps trying → a message."""
+    key = _attempt_key(row)
+    failed = _failed_on_demand.get(key)
+    if failed is not None and time.monotonic() - failed < ON_DEMAND_PAUSE:
+        return MSG_UNAVAILABLE
     try:
         with telegram.client(retry_attempts=0, max_retry_after=1.0, timeout=(2.0, 5.0)) as bot:
             _create(bot, row, user)
+        _failed_on_demand.pop(key, None)
         return None
     except APIError as exc:
+        if not isinstance(exc, RateLimitError):  # a 429 pauses the shared budget already
+            _failed_on_demand[key] = time.monotonic()
         db.session.rollback()
         row = db.session.get(TelegramInvite, row.id)
         row.last_error = exc.message[:500]

@@ -162,10 +162,10 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     assert the_invite().invite_link == renewed.invite_link
 
 
-def test_a_refund_removes_from_the_group_joined_even_after_the_chat_setting_changed(
+def test_a_refund_removes_from_the_group_joined_even_after_the_settings_changed(
     access_app,
-    emu,
-    smtp_server,  # noqa: F811
+    emu,  # noqa: F811
+    smtp_server,
 ):
     client, tx = buy_and_sign_up(access_app, smtp_server)
     post_update(client, join(emu, the_invite().invite_link, 555)["update"])
@@ -385,3 +385,36 @@ def test_the_link_is_named_after_the_member_within_telegrams_32_characters():
     long = User(id=123456, email="x@example.com", name="Maria Aparecida dos Santos Oliveira")
     assert link_name(long) == "Maria Aparecida dos Sant #123456" and len(link_name(long)) <= 32
     assert link_name(User(id=7, email="joao.silva@example.com", name=None)) == "joao.silva #7"
+
+
+def test_conta_reloads_while_telegram_times_out_ask_once_a_minute(access_app, monkeypatch):
+    """A timeout or 5xx on the on-demand link: the next reloads within a minute don't call
+    Telegram again (the outbox keeps trying), so they never spend the removals' budget."""
+    from app.clients.errors import UpstreamError
+    from app.models import TelegramInvite
+    from app.services import telegram, telegram_access
+
+    user = User(email="lento.tg@example.com", name="Lento", role="member", password_hash="x")
+    db.session.add(user)
+    db.session.flush()
+    row = TelegramInvite(user_id=user.id, chat_id=CHAT)
+    db.session.add(row)
+    db.session.commit()
+    tries = []
+
+    class Down:
+        def __enter__(self):
+            tries.append(1)
+            raise UpstreamError("Telegram fora do ar")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(telegram, "client", lambda **options: Down())
+    assert telegram_access._create_now(row, user) == telegram_access.MSG_UNAVAILABLE
+    row = db.session.get(TelegramInvite, row.id)
+    assert telegram_access._create_now(row, user) == telegram_access.MSG_UNAVAILABLE
+    assert len(tries) == 1
+    monkeypatch.setattr(telegram_access, "ON_DEMAND_PAUSE", 0.0)
+    telegram_access._create_now(row, user)
+    assert len(tries) == 2
