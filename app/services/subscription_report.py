@@ -62,14 +62,20 @@ class Filters:
         return cls(
             platform=platform if platform in platforms else "",
             state=state if state in STATES else "",
-            product=(args.get("product") or "").strip()[:64],
-            plan=(args.get("plan") or "").strip()[:255],
+            product=_value(args.get("product"), 64),
+            plan=_value(args.get("plan"), 255),
         )
 
     @property
     def args(self) -> dict:
         names = {"platform": self.platform, "status": self.state, "product": self.product}
         return {k: v for k, v in {**names, "plan": self.plan}.items() if v}
+
+
+def _value(raw, limit: int) -> str:
+    """A product or plan filter; the summary's own "every one" marker is no product name."""
+    value = (raw or "").strip()[:limit]
+    return "" if value == ALL else value
 
 
 def _slice(f: Filters) -> list:

@@ -183,3 +183,12 @@ def test_rebuild_command(known, runner):
     assert result.exit_code == 0 and "assinaturas recontadas: " in result.output
     summary = report.summary(report.Filters(), report.movement(report.Filters(), RANGE))
     assert (summary.active, summary.mrr_cents) == (4, 33000)
+
+
+def test_the_summary_marker_is_no_product_or_plan_filter():
+    from werkzeug.datastructures import MultiDict
+
+    from app.services.subscription_report import Filters
+
+    f = Filters.from_args(MultiDict({"product": "*", "plan": " * "}), ("hotmart",))
+    assert (f.product, f.plan) == ("", "")
