@@ -1,0 +1,137 @@
+"""CSV exports of the filtered lists (/vendas, /webhooks): the list's own filters, date and
+sort, formula-safe cells, Portuguese headers, reais with a comma, streamed in batches."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Sale, WebhookEvent
+
+
+def _lines(response):
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return [line.split(";") for line in text.lstrip("\ufeff").strip().splitlines()]
+
+
+def _sale(tx, **kw):
+    values = {
+        "platform": "hotmart",
+        "transaction_id": tx,
+        "status": "approved",
+        "buyer_email": f"{tx.lower()}@example.com",
+        "buyer_name": "Maria",
+        "product_name": "Curso",
+        "amount_cents": 123456,
+        "currency": "BRL",
+        "payment_method": "pix",
+        "ordered_at": datetime(2026, 11, 10, 15, 0, tzinfo=UTC),
+    }
+    values.update(kw)
+    db.session.add(Sale(**values))
+
+
+@pytest.fixture
+def sales(app, auth):
+    _sale("HP1", buyer_name='=HYPERLINK("http://x")')
+    _sale(
+        "KW2",
+        platform="kiwify",
+        status="refunded",
+        amount_cents=990,
+        ordered_at=datetime(2026, 11, 12, 2, 30, tzinfo=UTC),
+    )  # 11/11 23:30 in São Paulo
+    _sale("TESTE-3", is_test=True)
+    db.session.commit()
+    auth.operator()
+
+
+def test_sales_export_honours_the_list_filters_and_dates(client, sales):
+    rows = _lines(client.get("/vendas/exportar.csv"))
+    assert rows[0][:3] == ["Data do pedido", "Origem", "Transação"] and "Valor (R$)" in rows[0]
+    txs = [r[2] for r in rows[1:]]
+    assert txs == ["KW2", "HP1"]  # newest order first, the test sale left out
+    by_tx = {r[2]: r for r in rows[1:]}
+    assert by_tx["HP1"][0] == "10/11/2026 12:00" and by_tx["HP1"][6] == "1234,56"
+    assert by_tx["KW2"][0] == "11/11/2026 23:30" and by_tx["KW2"][6] == "9,90"
+    assert by_tx["KW2"][1] == "Kiwify" and by_tx["KW2"][9] == "Reembolsada"
+    assert by_tx["HP1"][8] == "PIX"
+
+    def txs_of(query):
+        return [r[2] for r in _lines(client.get(f"/vendas/exportar.csv?{query}"))[1:]]
+
+    assert txs_of("platform=kiwify") == ["KW2"]
+    assert txs_of("status=approved") == ["HP1"]
+    assert txs_of("q=kw2") == ["KW2"]
+    # The São Paulo day, as the list: 02:30 UTC on the 12th is still the 11th.
+    assert txs_of("de=2026-11-11&ate=2026-11-11") == ["KW2"]
+    assert txs_of("ordem=valor&dir=asc") == ["KW2", "HP1"]
+    assert txs_of("ordem=valor&dir=desc") == ["HP1", "KW2"]
+    assert sorted(txs_of("testes=incluir")) == ["HP1", "KW2", "TESTE-3"]
+    assert txs_of("testes=apenas") == ["TESTE-3"]
+    # The page lists exactly what its button exports.
+    page = client.get("/vendas?platform=kiwify&ordem=valor&dir=asc").get_data(as_text=True)
+    assert "/vendas/exportar.csv?" in page and "Baixar CSV" in page
+    assert "platform=kiwify" in page.split("/vendas/exportar.csv?", 1)[1].split('"', 1)[0]
+
+
+def test_sales_export_neutralizes_formulas(client, sales):
+    text = client.get("/vendas/exportar.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
+
+
+def test_exports_stream_in_batches(client, sales, monkeypatch):
+    seen = []
+    original = Session.scalars
+
+    def spy(self, statement, *args, **kwargs):
+        seen.append(statement.get_execution_options().get("yield_per"))
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "scalars", spy)
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv"):
+        seen.clear()
+        client.get(path).get_data()
+        assert seen and all(n == 500 for n in seen), path
+
+
+def test_exports_require_login(client, app):
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv"):
+        response = client.get(path)
+        assert response.status_code in (302, 401, 403) and "text/csv" not in response.mimetype
+
+
+def test_webhooks_export_honours_filters(app, auth, client):
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    for i, (platform, status, email) in enumerate(
+        [("hotmart", "processed", "@evil.com"), ("kiwify", "failed", "b@example.com")]
+    ):
+        db.session.add(
+            WebhookEvent(
+                platform=platform,
+                dedupe_key=f"k{i}",
+                event_type="PURCHASE_APPROVED",
+                transaction_id=f"T{i}",
+                buyer_email=email,
+                raw_body="{}",
+                status=status,
+                received_at=when,
+                last_error="=cmd" if i else None,
+            )
+        )
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/webhooks/exportar.csv"))
+    assert rows[0][:3] == ["Recebido em", "Plataforma", "Evento"]
+    assert {r[3] for r in rows[1:]} == {"T0", "T1"}
+    failed = _lines(client.get("/webhooks/exportar.csv?status=failed"))[1:]
+    assert [r[3] for r in failed] == ["T1"] and failed[0][5] == "Falhou"
+    assert failed[0][8] == "'=cmd" and failed[0][2] == "Compra aprovada"
+    hotmart = _lines(client.get("/webhooks/exportar.csv?platform=hotmart"))[1:]
+    assert [r[4] for r in hotmart] == ["'@evil.com"]
+    page = client.get("/webhooks?status=failed").get_data(as_text=True)
+    href = page.split("/webhooks/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=failed" in href
