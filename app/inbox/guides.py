@@ -154,7 +154,7 @@ GUIDES: dict[str, Guide] = {
                 "https://suaempresa.kommo.com). Salve.",
                 "Na página Kommo, clique em “Testar conexão”.",
                 "Ainda na página Kommo, clique em “Registrar webhook no Kommo”: o painel gera o "
-                "endereço secreto abaixo e pede ao Kommo para avisar as mudanças de negócios e "
+                "endereço secreto acima e pede ao Kommo para avisar as mudanças de negócios e "
                 "contatos.",
             ),
             notes=(
