@@ -53,7 +53,7 @@ def export_csv():
     from datetime import datetime
 
     q = request.args.get("q", "").strip()[:200]
-    rows = (_export_row(hit) for hit in lookup.search_all(q))
+    rows = map(_export_row, lookup.search_all(q))  # lazy: search_all is a generator
     now = datetime.now(DISPLAY_TZ)
     return csv_export.stream(EXPORT_HEADER, rows, f"clientes-{now:%Y%m%d-%H%M}.csv")
 

@@ -92,14 +92,14 @@ def test_exports_stream_in_batches(client, sales, monkeypatch):
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(Session, "scalars", spy)
-    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv"):
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
         seen.clear()
         client.get(path).get_data()
         assert seen and all(n == 500 for n in seen), path
 
 
 def test_exports_require_login(client, app):
-    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv"):
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
         response = client.get(path)
         assert response.status_code in (302, 401, 403) and "text/csv" not in response.mimetype
 
@@ -135,3 +135,30 @@ def test_webhooks_export_honours_filters(app, auth, client):
     page = client.get("/webhooks?status=failed").get_data(as_text=True)
     href = page.split("/webhooks/exportar.csv?", 1)[1].split('"', 1)[0]
     assert "status=failed" in href
+
+
+def test_audit_export_honours_filters(app, auth, client, monkeypatch):
+    from app.models import AuditEntry
+    from app.services import audit
+
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    for actor, action in (
+        ("ana@example.com", audit.WEBHOOK_REPLAYED),
+        ("=bia@example.com", audit.WEBHOOK_TEST_SENT),
+    ):
+        db.session.add(AuditEntry(actor_email=actor, action=action, created_at=when, details={}))
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/auditoria/exportar.csv"))
+    assert rows[0] == ["Quando", "Quem", "O quê", "Detalhes", "Endereço IP"]
+    assert {r[1] for r in rows[1:]} >= {"ana@example.com", "'=bia@example.com"}
+    replayed = _lines(client.get(f"/auditoria/exportar.csv?action={audit.WEBHOOK_REPLAYED}"))
+    assert [r[1] for r in replayed[1:]] == ["ana@example.com"]
+    assert (
+        replayed[1][0] == "10/11/2026 12:00"
+        and replayed[1][2] == audit.ACTIONS[audit.WEBHOOK_REPLAYED]
+    )
+    by_actor = _lines(client.get("/auditoria/exportar.csv?actor=ana@example.com"))[1:]
+    assert [r[1] for r in by_actor] == ["ana@example.com"]
+    page = client.get(f"/auditoria?action={audit.WEBHOOK_REPLAYED}").get_data(as_text=True)
+    assert f"/auditoria/exportar.csv?action={audit.WEBHOOK_REPLAYED}" in page
