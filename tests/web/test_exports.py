@@ -162,3 +162,41 @@ def test_audit_export_honours_filters(app, auth, client, monkeypatch):
     assert [r[1] for r in by_actor] == ["ana@example.com"]
     page = client.get(f"/auditoria?action={audit.WEBHOOK_REPLAYED}").get_data(as_text=True)
     assert f"/auditoria/exportar.csv?action={audit.WEBHOOK_REPLAYED}" in page
+
+
+def test_kommo_export_of_contacts_and_deals(app, auth, client):
+    from app.models import KommoContact, KommoLead
+
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    db.session.add(
+        KommoContact(remote_id=501, name="=Maria", email="m@example.com", remote_updated_at=when)
+    )
+    db.session.add(KommoContact(remote_id=502, name="João", remote_updated_at=when))
+    db.session.add(
+        KommoLead(
+            remote_id=9001,
+            name="Mentoria",
+            price=1500,
+            currency="BRL",
+            is_won=True,
+            status_name="Ganho",
+            contact_id=501,
+            remote_updated_at=when,
+        )
+    )
+    db.session.add(KommoLead(remote_id=9002, name="Curso", price=97, is_lost=True))
+    db.session.commit()
+    auth.operator()
+    contacts = _lines(client.get("/kommo/exportar.csv?aba=contatos"))
+    assert contacts[0][0] == "Contato"
+    assert {r[0] for r in contacts[1:]} == {"'=Maria", "João"}
+    only = _lines(client.get("/kommo/exportar.csv?aba=contatos&q=joão"))[1:]
+    assert [r[0] for r in only] == ["João"]
+    won = _lines(client.get("/kommo/exportar.csv?aba=negocios&status=won"))
+    assert won[0][0] == "Negócio" and len(won) == 2
+    assert won[1][:3] == ["Mentoria", "9001", "1500,00"] and won[1][6] == "Ganho"
+    every = _lines(client.get("/kommo/exportar.csv?aba=negocios"))[1:]
+    assert [r[0] for r in every] == ["Mentoria", "Curso"]  # never-updated deals last
+    page = client.get("/kommo?aba=negocios&status=won").get_data(as_text=True)
+    href = page.split("/kommo/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=won" in href and "aba=negocios" in href
