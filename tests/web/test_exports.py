@@ -200,3 +200,42 @@ def test_kommo_export_of_contacts_and_deals(app, auth, client):
     page = client.get("/kommo?aba=negocios&status=won").get_data(as_text=True)
     href = page.split("/kommo/exportar.csv?", 1)[1].split('"', 1)[0]
     assert "status=won" in href and "aba=negocios" in href
+
+
+def test_gestao_click_export_of_sales_and_clients(app, auth, client):
+    from datetime import date
+
+    from app.models import GcClient, GcSale
+
+    db.session.add(
+        GcSale(
+            remote_id="1",
+            codigo="PED-1",
+            data=date(2026, 11, 2),
+            tipo="produto",
+            cliente_nome="=Loja",
+            valor_total_cents=45990,
+        )
+    )
+    db.session.add(
+        GcSale(
+            remote_id="2",
+            codigo="PED-2",
+            data=date(2026, 11, 5),
+            tipo="servico",
+            cliente_nome="Outra",
+            valor_total_cents=1000,
+        )
+    )
+    db.session.add(GcClient(remote_id="7", nome="Maria Souza ME", cpf_cnpj="00000000191"))
+    db.session.commit()
+    auth.operator()
+    sales = _lines(client.get("/gestao-click/exportar.csv?aba=vendas"))
+    assert sales[0][0] == "Código" and [r[0] for r in sales[1:]] == ["PED-2", "PED-1"]
+    assert sales[2][1:3] == ["02/11/2026", "'=Loja"] and sales[2][8] == "459,90"
+    services = _lines(client.get("/gestao-click/exportar.csv?aba=vendas&tipo=servico"))[1:]
+    assert [r[0] for r in services] == ["PED-2"]
+    clients = _lines(client.get("/gestao-click/exportar.csv?aba=clientes&q=maria"))
+    assert clients[0][0] == "Nome" and [r[0] for r in clients[1:]] == ["Maria Souza ME"]
+    page = client.get("/gestao-click?aba=vendas&tipo=servico").get_data(as_text=True)
+    assert "tipo=servico" in page.split("/gestao-click/exportar.csv?", 1)[1].split('"', 1)[0]
