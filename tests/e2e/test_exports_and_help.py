@@ -49,7 +49,8 @@ def test_download_and_guides_fit(app_factory, page):
         assert text.startswith("\ufeffData do pedido;") and "KW-2" in text and "HP-1" not in text
         assert "199,90" in text
 
-        pages = ["/vendas", "/webhooks", "/clientes?q=hp", "/configuracoes", "/ajuda"]
+        pages = ["/vendas", "/webhooks", "/clientes?q=hp", "/configuracoes", "/ajuda", "/auditoria"]
+        pages += ["/kommo?aba=negocios", "/gestao-click?aba=vendas"]
         pages += [f"/ajuda/{slug}" for slug in GUIDES]
         for width in (1366, 390):
             page.set_viewport_size({"width": width, "height": 900})
