@@ -20,6 +20,15 @@ def safe_cell(value) -> str:
     return "'" + text if first and first in FORMULA_STARTS else text
 
 
+def money(cents: int | None) -> str:
+    """Reais with a comma and no thousands separator (``1234,56``): a number in Excel-BR."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole},{rest:02d}"
+
+
 def stream(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:
     """A streamed attachment: the header, then ``rows`` (each cell through ``safe_cell``)."""
 

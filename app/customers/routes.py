@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from flask import abort, render_template, request
 
+from app import csv_export
 from app.customers import bp
-from app.formatting import SALE_STATUS_LABELS
+from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS, platform_label
 from app.services import access_grants
 from app.services.customers import index, lookup
 
@@ -27,6 +28,35 @@ def index_page():
         source_labels=SOURCE_LABELS,
         kind_labels=KIND_LABELS,
     )
+
+
+EXPORT_HEADER = ("Nome", "E-mail", "Telefone", "CPF/CNPJ", "Origem", "Encontrado por", "Produto")
+
+
+def _export_row(hit) -> tuple:
+    r = hit.record
+    if hit.source == "sale":
+        name, email, phone, doc = r.buyer_name, r.buyer_email, r.buyer_phone, r.buyer_document
+        origin = f"{SOURCE_LABELS['sale']} · {platform_label(r.platform)}"
+        product = r.product_name
+    elif hit.source == "kommo":
+        name, email, phone, doc, origin, product = r.name, r.email, r.phone, None, "Kommo", None
+    else:
+        name, email, doc, product = r.nome, r.email, r.cpf_cnpj, None
+        phone, origin = r.celular or r.telefone, SOURCE_LABELS["gc"]
+    kind = KIND_LABELS[hit.kind]
+    return (name or "", email or "", phone or "", doc or "", origin, kind, product or "")
+
+
+@bp.get("/clientes/exportar.csv")
+def export_csv():
+    """Every person the search finds (not only the page shown), as CSV, in batches."""
+    from datetime import datetime
+
+    q = request.args.get("q", "").strip()[:200]
+    rows = map(_export_row, lookup.search_all(q))  # lazy: search_all is a generator
+    now = datetime.now(DISPLAY_TZ)
+    return csv_export.stream(EXPORT_HEADER, rows, f"clientes-{now:%Y%m%d-%H%M}.csv")
 
 
 @bp.get("/clientes/<path:key>")

@@ -6,11 +6,13 @@ import hashlib
 import ipaddress
 import json
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app import csv_export
 from app.extensions import db
 from app.inbox import bp
 from app.models import WebhookEvent
@@ -75,16 +77,20 @@ SORTS = {
 }
 
 
-@bp.get("/webhooks")
-def index():
+def _filtered():
+    """(filters, statement) of the list and its export: platform, status and search."""
     platform = request.args.get("platform", "")
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()[:200]
     stmt = select(WebhookEvent)
     if platform in PLATFORMS or platform in CRM_PLATFORMS:
         stmt = stmt.where(WebhookEvent.platform == platform)
+    else:
+        platform = ""
     if status in EVENT_STATUSES:
         stmt = stmt.where(WebhookEvent.status == status)
+    else:
+        status = ""
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(
@@ -94,6 +100,12 @@ def index():
                 db.func.lower(WebhookEvent.event_type).like(like),
             )
         )
+    return {"platform": platform, "status": status, "q": q}, stmt
+
+
+@bp.get("/webhooks")
+def index():
+    f, stmt = _filtered()
     sort = sort_from_args(request.args, SORTS, "recebido")
     page = paginate(
         stmt,
@@ -110,13 +122,54 @@ def index():
         labels={name: source.label for name, source in SOURCES.items()} | CRM_PLATFORMS,
         filter_platforms=(*PLATFORMS, *CRM_PLATFORMS),
         statuses=STATUS_LABELS,
-        f={"platform": platform, "status": status, "q": q},
+        f=f,
         test_events=TEST_EVENTS,
         secrets=secrets,
         rejections=service.rejections(),
         rejection_help=rejection_help,
         sort=sort,
     )
+
+
+EXPORT_HEADER = (
+    "Recebido em",
+    "Plataforma",
+    "Evento",
+    "Transação",
+    "E-mail do comprador",
+    "Status",
+    "Tentativas",
+    "Processado em",
+    "Erro",
+)
+
+
+@bp.get("/webhooks/exportar.csv")
+def export_csv():
+    """The received events of the list's filters and sort, as CSV, streamed in batches."""
+    from app.formatting import DISPLAY_TZ, datetime_br, event_label, platform_label
+
+    f, stmt = _filtered()
+    sort = sort_from_args(request.args, SORTS, "recebido")
+    order = [col.desc() if desc else col.asc() for col, desc in sort.order(WebhookEvent.id)]
+    stmt = stmt.order_by(*order).execution_options(yield_per=500)
+
+    def rows():
+        for e in db.session.scalars(stmt):
+            yield (
+                datetime_br(e.received_at),
+                CRM_PLATFORMS.get(e.platform) or platform_label(e.platform),
+                event_label(e.event_type),
+                e.transaction_id or "",
+                e.buyer_email or "",
+                STATUS_LABELS.get(e.status, e.status),
+                e.attempts,
+                datetime_br(e.processed_at) if e.processed_at else "",
+                e.last_error or "",
+            )
+
+    now = datetime.now(DISPLAY_TZ)
+    return csv_export.stream(EXPORT_HEADER, rows(), f"webhooks-{now:%Y%m%d-%H%M}.csv")
 
 
 def webhook_address(app_url: str, used: str) -> dict:

@@ -7,8 +7,15 @@ from datetime import datetime, time, timedelta
 from flask import abort, render_template, request
 from sqlalchemy import func, or_, select
 
+from app import csv_export
 from app.extensions import db
-from app.formatting import DISPLAY_TZ, SALE_STATUS_LABELS
+from app.formatting import (
+    DISPLAY_TZ,
+    SALE_STATUS_LABELS,
+    datetime_br,
+    payment_method,
+    platform_label,
+)
 from app.models import Sale, SalesDaily, SalesTotal
 from app.models.sales import GRANTING_STATUSES, STATUS_RANK
 from app.paging import paginate
@@ -168,6 +175,51 @@ def index():
         test_filters=TEST_FILTERS,
         sort=sort,
     )
+
+
+EXPORT_HEADER = (
+    "Data do pedido",
+    "Origem",
+    "Transação",
+    "Comprador",
+    "E-mail",
+    "Produto",
+    "Valor (R$)",
+    "Moeda",
+    "Pagamento",
+    "Status",
+    "Aprovada em",
+    "Teste",
+)
+
+
+@bp.get("/vendas/exportar.csv")
+def export_csv():
+    """The list's sales as CSV: the same filters, date and sort, streamed in batches."""
+    f = _filters()
+    sort = sort_from_args(request.args, SORTS, "data")
+    order = [col.desc() if desc else col.asc() for col, desc in sort.order(Sale.id)]
+    stmt = select(Sale).where(*_conditions(f)).order_by(*order).execution_options(yield_per=500)
+
+    def rows():
+        for s in db.session.scalars(stmt):
+            yield (
+                datetime_br(s.listed_at),
+                platform_label(s.platform),
+                s.transaction_id,
+                s.buyer_name or "",
+                s.buyer_email or "",
+                s.product_name or "",
+                csv_export.money(s.amount_cents),
+                s.currency or "",
+                payment_method(s.payment_method) if s.payment_method else "",
+                STATUS_LABELS.get(s.status, s.status),
+                datetime_br(s.approved_at) if s.approved_at else "",
+                "sim" if s.is_test else "não",
+            )
+
+    now = datetime.now(DISPLAY_TZ)
+    return csv_export.stream(EXPORT_HEADER, rows(), f"vendas-{now:%Y%m%d-%H%M}.csv")
 
 
 @bp.get("/vendas/<int(max=2147483647):sale_id>")

@@ -190,6 +190,41 @@ def test_search_is_keyset_paged(app):
     assert pages == 2
 
 
+def test_export_lists_every_hit_of_the_search_in_batches(app):
+    """All 30 people, past the 25 of the first page, loaded 7 keys at a time; a hostile
+    name is neutralized; the page's button carries the search."""
+    from app.services.customers import lookup
+
+    for i in range(30):
+        name = f"=cmd Cliente {i:02d}" if i == 0 else f"Cliente {i:02d}"
+        email = f"cliente{i:02d}@lote.com"
+        db.session.add(
+            Sale(
+                platform="kiwify",
+                transaction_id=f"T{i}",
+                status="approved",
+                buyer_email=email,
+                buyer_name=name,
+                product_name="Curso",
+            )
+        )
+    db.session.commit()
+    client = app.test_client()
+    Auth(app, client).operator()
+    response = client.get("/clientes/exportar.csv?q=cliente")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
+    assert lines[0] == "Nome;E-mail;Telefone;CPF/CNPJ;Origem;Encontrado por;Produto"
+    assert sorted(line.split(";")[1] for line in lines[1:]) == [
+        f"cliente{i:02d}@lote.com" for i in range(30)
+    ]
+    assert "'=cmd Cliente 00;cliente00@lote.com;;;Venda · Kiwify;Nome;Curso" in lines
+    batched = [hit.record.id for hit in lookup.search_all("cliente", batch=7)]
+    assert batched == [hit.record.id for hit in lookup.search_all("cliente")]
+    assert 'href="/clientes/exportar.csv?q=cliente"' in _page(client, "/clientes?q=cliente")
+    assert len(client.get("/clientes/exportar.csv?q=x").get_data().splitlines()) == 1
+
+
 def test_unknown_and_malformed_keys_are_404(person):
     for key in ("email:ninguem@example.com", "email:nao-e-email", "sale:999999", "cpf:1", "x"):
         assert person.get(f"/clientes/{key}").status_code == 404, key

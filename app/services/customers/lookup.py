@@ -251,8 +251,33 @@ def search(q: str, per_page: int = 25):
         per_page,
         key=lambda k: [k.value, k.id],
     )
+    return page, _hits(page.items)
+
+
+def search_all(q: str, batch: int = 500):
+    """Every hit of ``search(q)`` in the same order, loaded ``batch`` keys at a time (for
+    the CSV export: never the whole result in memory)."""
+    from itertools import islice
+
+    query = K.query_key(q)
+    if query is None:
+        return
+    kind, prefix = query
+    stmt = (
+        select(CustomerKey)
+        .where(CustomerKey.kind == kind, _prefix_condition(CustomerKey.value, prefix))
+        .order_by(CustomerKey.value, CustomerKey.id)
+        .execution_options(yield_per=batch)
+    )
+    keys = iter(db.session.scalars(stmt))
+    while rows := list(islice(keys, batch)):
+        yield from _hits(rows)
+
+
+def _hits(rows) -> list:
+    """The ``Hit`` of each key row, its record loaded with one query per source."""
     by_source: dict[str, set[int]] = {}
-    for row in page.items:
+    for row in rows:
         by_source.setdefault(row.source, set()).add(int(row.source_id))
     loaded = {
         (source, obj.id): obj
@@ -260,7 +285,7 @@ def search(q: str, per_page: int = 25):
         for obj in db.session.scalars(select(MODELS[source]).where(MODELS[source].id.in_(ids)))
     }
     hits = []
-    for row in page.items:
+    for row in rows:
         record = loaded.get((row.source, int(row.source_id)))
         if record is None:
             continue  # a key left behind by a bulk delete; the next rebuild drops it
@@ -270,4 +295,4 @@ def search(q: str, per_page: int = 25):
             else key_string(row.kind, row.value)
         )
         hits.append(Hit(row.kind, row.value, row.source, record, target))
-    return page, hits
+    return hits

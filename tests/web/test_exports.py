@@ -1,0 +1,241 @@
+"""CSV exports of the filtered lists (/vendas, /webhooks): the list's own filters, date and
+sort, formula-safe cells, Portuguese headers, reais with a comma, streamed in batches."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Sale, WebhookEvent
+
+
+def _lines(response):
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return [line.split(";") for line in text.lstrip("\ufeff").strip().splitlines()]
+
+
+def _sale(tx, **kw):
+    values = {
+        "platform": "hotmart",
+        "transaction_id": tx,
+        "status": "approved",
+        "buyer_email": f"{tx.lower()}@example.com",
+        "buyer_name": "Maria",
+        "product_name": "Curso",
+        "amount_cents": 123456,
+        "currency": "BRL",
+        "payment_method": "pix",
+        "ordered_at": datetime(2026, 11, 10, 15, 0, tzinfo=UTC),
+    }
+    values.update(kw)
+    db.session.add(Sale(**values))
+
+
+@pytest.fixture
+def sales(app, auth):
+    _sale("HP1", buyer_name='=HYPERLINK("http://x")')
+    _sale(
+        "KW2",
+        platform="kiwify",
+        status="refunded",
+        amount_cents=990,
+        ordered_at=datetime(2026, 11, 12, 2, 30, tzinfo=UTC),
+    )  # 11/11 23:30 in São Paulo
+    _sale("TESTE-3", is_test=True)
+    db.session.commit()
+    auth.operator()
+
+
+def test_sales_export_honours_the_list_filters_and_dates(client, sales):
+    rows = _lines(client.get("/vendas/exportar.csv"))
+    assert rows[0][:3] == ["Data do pedido", "Origem", "Transação"] and "Valor (R$)" in rows[0]
+    txs = [r[2] for r in rows[1:]]
+    assert txs == ["KW2", "HP1"]  # newest order first, the test sale left out
+    by_tx = {r[2]: r for r in rows[1:]}
+    assert by_tx["HP1"][0] == "10/11/2026 12:00" and by_tx["HP1"][6] == "1234,56"
+    assert by_tx["KW2"][0] == "11/11/2026 23:30" and by_tx["KW2"][6] == "9,90"
+    assert by_tx["KW2"][1] == "Kiwify" and by_tx["KW2"][9] == "Reembolsada"
+    assert by_tx["HP1"][8] == "PIX"
+
+    def txs_of(query):
+        return [r[2] for r in _lines(client.get(f"/vendas/exportar.csv?{query}"))[1:]]
+
+    assert txs_of("platform=kiwify") == ["KW2"]
+    assert txs_of("status=approved") == ["HP1"]
+    assert txs_of("q=kw2") == ["KW2"]
+    # The São Paulo day, as the list: 02:30 UTC on the 12th is still the 11th.
+    assert txs_of("de=2026-11-11&ate=2026-11-11") == ["KW2"]
+    assert txs_of("ordem=valor&dir=asc") == ["KW2", "HP1"]
+    assert txs_of("ordem=valor&dir=desc") == ["HP1", "KW2"]
+    assert sorted(txs_of("testes=incluir")) == ["HP1", "KW2", "TESTE-3"]
+    assert txs_of("testes=apenas") == ["TESTE-3"]
+    # The page lists exactly what its button exports.
+    page = client.get("/vendas?platform=kiwify&ordem=valor&dir=asc").get_data(as_text=True)
+    assert "/vendas/exportar.csv?" in page and "Baixar CSV" in page
+    assert "platform=kiwify" in page.split("/vendas/exportar.csv?", 1)[1].split('"', 1)[0]
+
+
+def test_sales_export_neutralizes_formulas(client, sales):
+    text = client.get("/vendas/exportar.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
+
+
+def test_exports_stream_in_batches(client, sales, monkeypatch):
+    seen = []
+    original = Session.scalars
+
+    def spy(self, statement, *args, **kwargs):
+        seen.append(statement.get_execution_options().get("yield_per"))
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "scalars", spy)
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
+        seen.clear()
+        client.get(path).get_data()
+        assert seen and all(n == 500 for n in seen), path
+
+
+def test_exports_require_login(client, app):
+    for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
+        response = client.get(path)
+        assert response.status_code in (302, 401, 403) and "text/csv" not in response.mimetype
+
+
+def test_webhooks_export_honours_filters(app, auth, client):
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    for i, (platform, status, email) in enumerate(
+        [("hotmart", "processed", "@evil.com"), ("kiwify", "failed", "b@example.com")]
+    ):
+        db.session.add(
+            WebhookEvent(
+                platform=platform,
+                dedupe_key=f"k{i}",
+                event_type="PURCHASE_APPROVED",
+                transaction_id=f"T{i}",
+                buyer_email=email,
+                raw_body="{}",
+                status=status,
+                received_at=when,
+                last_error="=cmd" if i else None,
+            )
+        )
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/webhooks/exportar.csv"))
+    assert rows[0][:3] == ["Recebido em", "Plataforma", "Evento"]
+    assert {r[3] for r in rows[1:]} == {"T0", "T1"}
+    failed = _lines(client.get("/webhooks/exportar.csv?status=failed"))[1:]
+    assert [r[3] for r in failed] == ["T1"] and failed[0][5] == "Falhou"
+    assert failed[0][8] == "'=cmd" and failed[0][2] == "Compra aprovada"
+    hotmart = _lines(client.get("/webhooks/exportar.csv?platform=hotmart"))[1:]
+    assert [r[4] for r in hotmart] == ["'@evil.com"]
+    page = client.get("/webhooks?status=failed").get_data(as_text=True)
+    href = page.split("/webhooks/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=failed" in href
+
+
+def test_audit_export_honours_filters(app, auth, client, monkeypatch):
+    from app.models import AuditEntry
+    from app.services import audit
+
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    for actor, action in (
+        ("ana@example.com", audit.WEBHOOK_REPLAYED),
+        ("=bia@example.com", audit.WEBHOOK_TEST_SENT),
+    ):
+        db.session.add(AuditEntry(actor_email=actor, action=action, created_at=when, details={}))
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/auditoria/exportar.csv"))
+    assert rows[0] == ["Quando", "Quem", "O quê", "Detalhes", "Endereço IP"]
+    assert {r[1] for r in rows[1:]} >= {"ana@example.com", "'=bia@example.com"}
+    replayed = _lines(client.get(f"/auditoria/exportar.csv?action={audit.WEBHOOK_REPLAYED}"))
+    assert [r[1] for r in replayed[1:]] == ["ana@example.com"]
+    assert (
+        replayed[1][0] == "10/11/2026 12:00"
+        and replayed[1][2] == audit.ACTIONS[audit.WEBHOOK_REPLAYED]
+    )
+    by_actor = _lines(client.get("/auditoria/exportar.csv?actor=ana@example.com"))[1:]
+    assert [r[1] for r in by_actor] == ["ana@example.com"]
+    page = client.get(f"/auditoria?action={audit.WEBHOOK_REPLAYED}").get_data(as_text=True)
+    assert f"/auditoria/exportar.csv?action={audit.WEBHOOK_REPLAYED}" in page
+
+
+def test_kommo_export_of_contacts_and_deals(app, auth, client):
+    from app.models import KommoContact, KommoLead
+
+    when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    db.session.add(
+        KommoContact(remote_id=501, name="=Maria", email="m@example.com", remote_updated_at=when)
+    )
+    db.session.add(KommoContact(remote_id=502, name="João", remote_updated_at=when))
+    db.session.add(
+        KommoLead(
+            remote_id=9001,
+            name="Mentoria",
+            price=1500,
+            currency="BRL",
+            is_won=True,
+            status_name="Ganho",
+            contact_id=501,
+            remote_updated_at=when,
+        )
+    )
+    db.session.add(KommoLead(remote_id=9002, name="Curso", price=97, is_lost=True))
+    db.session.commit()
+    auth.operator()
+    contacts = _lines(client.get("/kommo/exportar.csv?aba=contatos"))
+    assert contacts[0][0] == "Contato"
+    assert {r[0] for r in contacts[1:]} == {"'=Maria", "João"}
+    only = _lines(client.get("/kommo/exportar.csv?aba=contatos&q=joão"))[1:]
+    assert [r[0] for r in only] == ["João"]
+    won = _lines(client.get("/kommo/exportar.csv?aba=negocios&status=won"))
+    assert won[0][0] == "Negócio" and len(won) == 2
+    assert won[1][:3] == ["Mentoria", "9001", "1500,00"] and won[1][6] == "Ganho"
+    every = _lines(client.get("/kommo/exportar.csv?aba=negocios"))[1:]
+    assert [r[0] for r in every] == ["Mentoria", "Curso"]  # never-updated deals last
+    page = client.get("/kommo?aba=negocios&status=won").get_data(as_text=True)
+    href = page.split("/kommo/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=won" in href and "aba=negocios" in href
+
+
+def test_gestao_click_export_of_sales_and_clients(app, auth, client):
+    from datetime import date
+
+    from app.models import GcClient, GcSale
+
+    db.session.add(
+        GcSale(
+            remote_id="1",
+            codigo="PED-1",
+            data=date(2026, 11, 2),
+            tipo="produto",
+            cliente_nome="=Loja",
+            valor_total_cents=45990,
+        )
+    )
+    db.session.add(
+        GcSale(
+            remote_id="2",
+            codigo="PED-2",
+            data=date(2026, 11, 5),
+            tipo="servico",
+            cliente_nome="Outra",
+            valor_total_cents=1000,
+        )
+    )
+    db.session.add(GcClient(remote_id="7", nome="Maria Souza ME", cpf_cnpj="00000000191"))
+    db.session.commit()
+    auth.operator()
+    sales = _lines(client.get("/gestao-click/exportar.csv?aba=vendas"))
+    assert sales[0][0] == "Código" and [r[0] for r in sales[1:]] == ["PED-2", "PED-1"]
+    assert sales[2][1:3] == ["02/11/2026", "'=Loja"] and sales[2][8] == "459,90"
+    services = _lines(client.get("/gestao-click/exportar.csv?aba=vendas&tipo=servico"))[1:]
+    assert [r[0] for r in services] == ["PED-2"]
+    clients = _lines(client.get("/gestao-click/exportar.csv?aba=clientes&q=maria"))
+    assert clients[0][0] == "Nome" and [r[0] for r in clients[1:]] == ["Maria Souza ME"]
+    page = client.get("/gestao-click?aba=vendas&tipo=servico").get_data(as_text=True)
+    assert "tipo=servico" in page.split("/gestao-click/exportar.csv?", 1)[1].split('"', 1)[0]
