@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
-from app.models import CustomerKey, KommoContact, KommoLead, Sale, SalesDaily
+from app.models import KommoContact, KommoLead, Sale, SalesDaily
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
-from app.services.customers.keys import MATCH_KINDS
 
 MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
 PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
@@ -95,49 +94,6 @@ def _approved():
     return Sale.status.in_(GRANTING_STATUSES)
 
 
-def _keys(name: str):
-    return CustomerKey.__table__.alias(name)
-
-
-def _in_crm():
-    """The sale (correlated) shares an e-mail, phone or document with a Kommo contact."""
-    mine, theirs = _keys("sk"), _keys("kk")
-    return (
-        exists()
-        .select_from(
-            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
-        )
-        .where(
-            mine.c.source == "sale",
-            mine.c.source_id == Sale.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "kommo",
-        )
-    )
-
-
-def _contact_bought():
-    """The contact (correlated ``KommoContact``) shares a key with a real approved sale."""
-    mine, theirs = _keys("ck"), _keys("bk")
-    buyer = Sale.__table__.alias("bs")
-    return (
-        exists()
-        .select_from(
-            mine.join(
-                theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value)
-            ).join(buyer, buyer.c.id == theirs.c.source_id)
-        )
-        .where(
-            mine.c.source == "kommo",
-            mine.c.source_id == KommoContact.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "sale",
-            buyer.c.is_test.is_(False),
-            buyer.c.status.in_(GRANTING_STATUSES),
-        )
-    )
-
-
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -185,7 +141,7 @@ def _not_in_crm_query(period: DateRange):
             last,
             func.min(Sale.id).label("sale_id"),
         )
-        .where(*_sales_in(period), _approved(), ~_in_crm())
+        .where(*_sales_in(period), _approved(), Sale.crm_matched.is_(False))
         .group_by(buyer)
         .order_by(last.desc(), buyer)
     )
@@ -204,7 +160,7 @@ def _not_in_crm_row(r) -> dict:
 
 
 def _not_in_crm_chart(period: DateRange) -> dict:
-    in_crm = case((_in_crm(), 1), else_=0).label("in_crm")
+    in_crm = _in_crm().label("in_crm")
     rows = db.session.execute(
         select(Sale.platform, in_crm, func.count(func.distinct(_buyer())))
         .where(*_sales_in(period), _approved())
@@ -236,7 +192,7 @@ def _won_in(period: DateRange) -> list:
 
 
 def _won_without_sale_query(period: DateRange):
-    contact_has_sale = and_(KommoContact.id.is_not(None), _contact_bought())
+    contact_has_sale = and_(KommoContact.id.is_not(None), KommoContact.has_sale.is_(True))
     return (
         select(
             KommoLead.id,
@@ -273,7 +229,9 @@ def _won_without_sale_row(r) -> dict:
 
 
 def _won_without_sale_chart(period: DateRange) -> dict:
-    has_sale = case((and_(KommoContact.id.is_not(None), _contact_bought()), 1), else_=0)
+    has_sale = case(
+        (and_(KommoContact.id.is_not(None), KommoContact.has_sale.is_(True)), 1), else_=0
+    )
     has_sale = has_sale.label("has_sale")
     rows = db.session.execute(
         select(KommoLead.responsible_user_id, has_sale, func.count())
@@ -301,59 +259,27 @@ def _won_without_sale_chart(period: DateRange) -> dict:
 # --- 3. revenue per Kommo responsible user ----------------------------------------------
 
 
-def _owner():
-    """The responsible user of the sale's CRM contact: of its won lead first (then its
-    latest lead), else the contact's own; NULL when matched to no contact or nobody."""
-    mine, theirs = _keys("ok"), _keys("ov")
-    won_first = func.coalesce(KommoLead.is_won, False)
-    return (
-        select(func.coalesce(KommoLead.responsible_user_id, KommoContact.responsible_user_id))
-        .select_from(
-            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
-            .join(KommoContact, KommoContact.id == theirs.c.source_id)
-            .outerjoin(KommoLead, KommoLead.contact_id == KommoContact.remote_id)
-        )
-        .where(
-            mine.c.source == "sale",
-            mine.c.source_id == Sale.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "kommo",
-        )
-        .order_by(won_first.desc(), KommoLead.id.desc(), KommoContact.id)
-        .limit(1)
-        .correlate(Sale)
-        .scalar_subquery()
-    )
-
-
-def _per_sale_owner(period: DateRange):
-    return (
-        select(
-            Sale.amount_cents.label("cents"),
-            _owner().label("owner"),
-            case((_in_crm(), 1), else_=0).label("in_crm"),
-        )
-        .where(*_sales_in(period), _approved())
-        .subquery()
-    )
+def _in_crm():
+    return case((Sale.crm_matched.is_(True), 1), else_=0)
 
 
 def _by_responsible_query(period: DateRange):
-    per_sale = _per_sale_owner(period)
-    cents = func.coalesce(func.sum(per_sale.c.cents), 0).label("cents")
+    owner, in_crm = Sale.crm_owner_id.label("owner"), _in_crm().label("in_crm")
+    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
     total = select(func.coalesce(func.sum(Sale.amount_cents), 0)).where(
         *_sales_in(period), _approved()
     )
     return (
         select(
-            per_sale.c.owner,
-            per_sale.c.in_crm,
+            owner,
+            in_crm,
             func.count().label("sales"),
             cents,
             total.scalar_subquery().label("all_cents"),
         )
-        .group_by(per_sale.c.owner, per_sale.c.in_crm)
-        .order_by(cents.desc(), per_sale.c.in_crm.desc(), per_sale.c.owner)
+        .where(*_sales_in(period), _approved())
+        .group_by(owner, in_crm)
+        .order_by(cents.desc(), in_crm.desc(), owner)
     )
 
 
