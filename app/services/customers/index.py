@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SALE, KOMMO, GC = "sale", "kommo", "gc"
 MODELS = {SALE: Sale, KOMMO: KommoContact, GC: GcClient}
 SOURCE_OF = {model: source for source, model in MODELS.items()}
+# Synced pages that call ``after_page``: the key sources, and Kommo leads (the CRM match).
+WATCHED = (*MODELS.values(), KommoLead)
 # The columns each source's keys are computed from.
 COLUMNS = {
     SALE: ("buyer_email", "buyer_phone", "buyer_document", "buyer_name"),
@@ -93,7 +95,7 @@ def write_keys(conn, source: str, items: Sequence[tuple[int, set]], *, fresh=Fal
     rows = _rows(source, items)
     if rows:
         conn.execute(table.insert(), rows)
-    matches.after_rewrite(conn, source, ids, others)
+    matches.after_rewrite(conn, source, ids, others, ids if fresh else ())
 
 
 def index_sale(sale: Sale) -> None:
@@ -227,10 +229,11 @@ def _before_commit(session) -> None:
     ):
         return
     session.flush()
+    rewritten = set(session.info.get(PENDING) or ())
     _write_pending_keys(session)
     noted = session.info.pop(MATCH_PENDING, None)
-    if noted:
-        matches.sales_changed(session, noted["sales"])
+    if noted:  # a sale whose keys were just rewritten already refreshed its contacts
+        matches.sales_changed(session, [i for i in noted["sales"] if (SALE, i) not in rewritten])
         matches.contacts_changed(session, noted["contacts"], noted["remote"])
 
 
@@ -256,7 +259,8 @@ def _write_pending_keys(session) -> None:
         rows = _rows(source, [(rid, keys) for rid, keys, _ in items])
         if rows:
             session.execute(table.insert(), rows)
-        matches.after_rewrite(session, source, [rid for rid, _, _ in items], others)
+        fresh = [rid for rid, _, is_fresh in items if is_fresh]
+        matches.after_rewrite(session, source, [rid for rid, _, _ in items], others, fresh)
 
 
 def _reread(session, pending: dict) -> dict:

@@ -150,25 +150,49 @@ def before_rewrite(conn, source: str, ids) -> set[int]:
     return found
 
 
-def after_rewrite(conn, source: str, ids, others: Iterable[int] = ()) -> None:
+def _pairs(source: str, ids):
+    """``(id, other side's id)`` of ``source`` records ``ids`` sharing a match key."""
+    mine, theirs = _keys("mk"), _keys("tk")
+    return (
+        select(mine.c.source_id, theirs.c.source_id)
+        .select_from(
+            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
+        )
+        .where(
+            mine.c.source == source,
+            mine.c.source_id.in_(ids),
+            mine.c.kind.in_(MATCH_KINDS),
+            theirs.c.source == OTHER[source],
+        )
+    )
+
+
+def after_rewrite(conn, source: str, ids, others: Iterable[int] = (), fresh=()) -> None:
     """After ``source`` records ``ids`` (a list or a subquery) got their new keys: refresh
-    them, the other side's records sharing the new keys and ``others`` (the old keys')."""
+    them, the other side's records sharing the new keys and ``others`` (the old keys').
+    ``fresh`` ids are new records: still at the defaults (no match) unless a key is shared,
+    so a batch of new buyers nobody else shares a key with costs one SELECT."""
     if source not in OTHER:
         return
-    others = sorted(set(others))
     own, other = (_update_sales, _update_contacts) if source == SALE else (
         _update_contacts,
         _update_sales,
     )  # fmt: skip
     own_id, other_id = (Sale.id, KommoContact.id) if source == SALE else (KommoContact.id, Sale.id)
-    if isinstance(ids, list):
-        for chunk in _chunks(ids):
-            conn.execute(own(own_id.in_(chunk)))
-            conn.execute(other(other_id.in_(sharing(source, chunk))))
-    else:
+    if not isinstance(ids, list):
         conn.execute(own(own_id.in_(ids)))
         conn.execute(other(other_id.in_(sharing(source, ids))))
-    for chunk in _chunks(others):
+        targets = set(others)
+    else:
+        fresh = set(fresh)
+        mine, targets = {i for i in ids if i not in fresh}, set(others)
+        for chunk in _chunks(ids):
+            for rid, oid in conn.execute(_pairs(source, chunk)):
+                mine.add(rid)
+                targets.add(oid)
+        for chunk in _chunks(mine):
+            conn.execute(own(own_id.in_(chunk)))
+    for chunk in _chunks(targets):
         conn.execute(other(other_id.in_(chunk)))
 
 
