@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import CustomerKey, GcClient, KommoContact, KommoLead, Sale
 from app.services.customers import matches
-from app.services.customers.keys import record_keys
+from app.services.customers.keys import MATCH_KINDS, record_keys
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,25 @@ def write_keys(conn, source: str, items: Sequence[tuple[int, set]], *, fresh=Fal
     if not items:
         return
     ids = [rid for rid, _ in items]
-    others: set[int] = set()
+    others: set[tuple[str, str]] = set()
     if not fresh:
-        others = matches.before_rewrite(conn, source, ids)
-        conn.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+        others = _delete_keys(conn, source, ids)
     rows = _rows(source, items)
     if rows:
         conn.execute(table.insert(), rows)
     matches.after_rewrite(conn, source, ids, others, ids if fresh else ())
+
+
+def _delete_keys(conn, source: str, ids) -> set[tuple[str, str]]:
+    """Delete the keys of ``source`` records ``ids`` (a list or a subquery); returns the
+    matching ones deleted (the other side's records sharing them get their match refreshed)."""
+    table = CustomerKey.__table__
+    stmt = delete(table).where(table.c.source == source, table.c.source_id.in_(ids))
+    if source not in matches.OTHER:
+        conn.execute(stmt)
+        return set()
+    gone = conn.execute(stmt.returning(table.c.kind, table.c.value)).all()
+    return {(kind, value) for kind, value in gone if kind in MATCH_KINDS}
 
 
 def index_sale(sale: Sale) -> None:
@@ -128,11 +139,9 @@ def after_page(model, rows: Sequence, *, platform: str | None = None) -> None:
 
 
 def _records_page(source: str, model, rows: Sequence[dict]) -> None:
-    table = CustomerKey.__table__
     remote = [row["remote_id"] for row in rows]
     ids = select(model.id).where(model.remote_id.in_(remote)).scalar_subquery()
-    others = matches.before_rewrite(db.session, source, ids)
-    db.session.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+    others = _delete_keys(db.session, source, ids)
     values = [
         {"k": kind, "v": value, "rid": row["remote_id"]}
         for row in rows
@@ -249,13 +258,9 @@ def _write_pending_keys(session) -> None:
         by_source.setdefault(source, []).append((rid, keys, fresh))
     for source, items in by_source.items():
         stale = [rid for rid, _, fresh in items if not fresh]
-        others = matches.before_rewrite(session, source, stale)
+        others: set[tuple[str, str]] = set()
         for i in range(0, len(stale), CHUNK):
-            session.execute(
-                delete(table).where(
-                    table.c.source == source, table.c.source_id.in_(stale[i : i + CHUNK])
-                )
-            )
+            others |= _delete_keys(session, source, stale[i : i + CHUNK])
         rows = _rows(source, [(rid, keys) for rid, keys, _ in items])
         if rows:
             session.execute(table.insert(), rows)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, tuple_, update
 
 from app.models import CustomerKey, KommoContact, KommoLead, Sale
 from app.models.sales import GRANTING_STATUSES
@@ -137,17 +137,12 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ids[i : i + CHUNK]
 
 
-def before_rewrite(conn, source: str, ids) -> set[int]:
-    """Before ``source`` records ``ids`` (a list or a subquery) lose their keys: the other
-    side's records sharing them (their match may end with the old keys)."""
-    if source not in OTHER or (isinstance(ids, list) and not ids):
-        return set()
-    if not isinstance(ids, list):
-        return set(conn.execute(sharing(source, ids)).scalars())
-    found: set[int] = set()
-    for chunk in _chunks(ids):
-        found.update(conn.execute(sharing(source, chunk)).scalars())
-    return found
+def holding(source: str, keys):
+    """Ids of ``source`` records holding one of ``keys`` (``(kind, value)`` pairs)."""
+    table = CustomerKey.__table__
+    return select(table.c.source_id).where(
+        table.c.source == source, tuple_(table.c.kind, table.c.value).in_(keys)
+    )
 
 
 def _pairs(source: str, ids):
@@ -167,9 +162,10 @@ def _pairs(source: str, ids):
     )
 
 
-def after_rewrite(conn, source: str, ids, others: Iterable[int] = (), fresh=()) -> None:
+def after_rewrite(conn, source: str, ids, old_keys=(), fresh=()) -> None:
     """After ``source`` records ``ids`` (a list or a subquery) got their new keys: refresh
-    them, the other side's records sharing the new keys and ``others`` (the old keys').
+    them and the other side's records sharing their new keys or ``old_keys`` (the deleted
+    ``(kind, value)`` pairs).
     ``fresh`` ids are new records: still at the defaults (no match) unless a key is shared,
     so a batch of new buyers nobody else shares a key with costs one SELECT."""
     if source not in OTHER:
@@ -182,10 +178,10 @@ def after_rewrite(conn, source: str, ids, others: Iterable[int] = (), fresh=()) 
     if not isinstance(ids, list):
         conn.execute(own(own_id.in_(ids)))
         conn.execute(other(other_id.in_(sharing(source, ids))))
-        targets = set(others)
+        targets: set[int] = set()
     else:
         fresh = set(fresh)
-        mine, targets = {i for i in ids if i not in fresh}, set(others)
+        mine, targets = {i for i in ids if i not in fresh}, set()
         for chunk in _chunks(ids):
             for rid, oid in conn.execute(_pairs(source, chunk)):
                 mine.add(rid)
@@ -194,6 +190,9 @@ def after_rewrite(conn, source: str, ids, others: Iterable[int] = (), fresh=()) 
             conn.execute(own(own_id.in_(chunk)))
     for chunk in _chunks(targets):
         conn.execute(other(other_id.in_(chunk)))
+    old_keys = sorted(set(old_keys))
+    for i in range(0, len(old_keys), CHUNK):
+        conn.execute(other(other_id.in_(holding(OTHER[source], old_keys[i : i + CHUNK]))))
 
 
 def sales_changed(conn, sale_ids: Iterable[int]) -> None:
@@ -223,4 +222,4 @@ def rebuild(conn, commit=None) -> None:
                 commit()
 
 
-__all__ = ["after_rewrite", "before_rewrite", "contact_bought", "in_crm", "owner", "rebuild"]
+__all__ = ["after_rewrite", "contact_bought", "in_crm", "owner", "rebuild"]
