@@ -7,9 +7,9 @@ integer cents (sales in other currencies are left out of every report, as on the
 
 People are matched through ``customer_keys`` (normalized e-mail, E.164 phone, CPF/CNPJ): a
 sale is "in the CRM" when one of its keys is also a Kommo contact's; a won lead "has a sale"
-when its contact shares a key with a non-test approved sale. The probes read
-``uq_customer_keys_record`` (source, source_id, kind, value) for a record's keys and
-``ix_customer_keys_match`` (kind, value, source, source_id) for the other side.
+when its contact shares a key with a non-test approved sale. The reports read that match
+precomputed (``app.services.customers.matches``: ``sales.crm_matched``, ``crm_owner_id``,
+``kommo_contacts.has_sale``, kept on write), so a range costs one pass over its rows.
 
 A sale's date is ``Sale.listed_at`` (the ``ix_sales_when_id`` expression, the day the charts
 and ``sales_daily`` use); a won lead's is its ``closed_at`` (``ix_kommo_leads_won_closed``).
