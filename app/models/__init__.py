@@ -20,6 +20,8 @@ from app.models.summaries import (
     ActivationProduct,
     KommoWonTotal,
     SalesDaily,
+    SalesDailyProduct,
+    SalesDailyUtm,
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
@@ -44,6 +46,8 @@ __all__ = [
     "GcSale",
     "Sale",
     "SalesDaily",
+    "SalesDailyProduct",
+    "SalesDailyUtm",
     "SalesTotal",
     "SaleStatusChange",
     "WebhookEvent",

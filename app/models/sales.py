@@ -58,8 +58,9 @@ class Sale(db.Model):
         # Reconciliation (app.services.reconciliation): approved sales by approval date.
         Index("ix_sales_status_approved", "status", "approved_at"),
         # The access catalogue's products seen in real sales: a skip scan of (platform,
-        # product) and each one's name by max() (app.services.access_catalogue).
-        Index("ix_sales_real_products", "is_test", "platform", "product_id", "product_name"),
+        # product) and each one's name by max() (app.services.access_catalogue). is_test
+        # last: led by it, SQLite's planner took this index for every is_test filter.
+        Index("ix_sales_real_products", "platform", "product_id", "product_name", "is_test"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -175,9 +175,10 @@ def known_products() -> list[KnownProduct]:
 
 
 # The products of real sales without reading the sales: a skip scan of
-# ``ix_sales_real_products`` (is_test, platform, product_id, product_name) — each step is one
-# index seek to the next platform, then to the next product of that platform — and each
-# product's name is the index's last entry for it (the ``max(product_name)`` of its sales).
+# ``ix_sales_real_products`` (platform, product_id, product_name, is_test) — each step is one
+# index seek to the next platform, then to the next product of that platform (test sales,
+# rare, are stepped over in the index) — and each product's name is the index's last entry
+# for it (the ``max(product_name)`` of its sales).
 # The cost follows the number of products, not of sales.
 _SEEN_PRODUCTS = text(
     """

@@ -25,7 +25,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
-from app.models import KommoContact, KommoLead, Sale, SalesDaily
+from app.models import KommoContact, KommoLead, Sale, SalesDaily, SalesDailyProduct, SalesDailyUtm
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
 
@@ -315,27 +315,28 @@ def _by_responsible_chart(period: DateRange) -> dict:
 # --- 4. revenue and conversion per UTM source / campaign ------------------------------
 
 
-def _source():
-    """utm_source, else the platform's src code (Hotmart sellers tag links with src)."""
-    return func.coalesce(
-        func.nullif(Sale.utm_source, ""), func.nullif(Sale.src, ""), literal("", String)
-    )
-
-
-def _campaign():
-    return func.coalesce(func.nullif(Sale.utm_campaign, ""), literal("", String))
+def _days(period: DateRange, day) -> list:
+    """The range on a summary's São Paulo ``day``: the same sales as ``_sales_in`` (an open
+    range — it ends today — has no upper bound either)."""
+    where = [day >= period.start.isoformat()]
+    if period.until is not None:
+        where.append(day <= period.end.isoformat())
+    return where
 
 
 def _by_utm_query(period: DateRange):
-    source, campaign = _source().label("source"), _campaign().label("campaign")
-    approved = func.sum(case((_approved(), 1), else_=0)).label("approved")
-    cents = func.coalesce(func.sum(case((_approved(), Sale.amount_cents), else_=0)), 0)
+    """Per origin (utm_source, else src) and campaign, from ``sales_daily_utm``."""
+    u = SalesDailyUtm
+    source, campaign = u.source.label("source"), u.campaign.label("campaign")
+    approved = func.sum(case((u.approved == 1, u.n), else_=0)).label("approved")
+    cents = func.coalesce(func.sum(case((u.approved == 1, u.amount_cents), else_=0)), 0)
     cents = cents.label("cents")
     return (
-        select(source, campaign, func.count().label("sales"), approved, cents)
-        .where(*_sales_in(period))
-        .group_by(source, campaign)
-        .order_by(cents.desc(), approved.desc(), source, campaign)
+        select(source, campaign, func.sum(u.n).label("sales"), approved, cents)
+        .where(*_days(period, u.day))
+        .group_by(u.source, u.campaign)
+        .having(func.sum(u.n) > 0)
+        .order_by(cents.desc(), approved.desc(), u.source, u.campaign)
     )
 
 
@@ -352,13 +353,14 @@ def _by_utm_row(r) -> dict:
 
 
 def _by_utm_chart(period: DateRange) -> dict:
-    source = _source().label("source")
-    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    u = SalesDailyUtm
+    cents = func.coalesce(func.sum(u.amount_cents), 0).label("cents")
     rows = db.session.execute(
-        select(source, cents)
-        .where(*_sales_in(period), _approved())
-        .group_by(source)
-        .order_by(cents.desc(), source)
+        select(u.source.label("source"), cents)
+        .where(*_days(period, u.day), u.approved == 1)
+        .group_by(u.source)
+        .having(func.sum(u.n) > 0)
+        .order_by(cents.desc(), u.source)
         .limit(TOP)
     ).all()
     return _bar(
@@ -373,14 +375,21 @@ def _by_utm_chart(period: DateRange) -> dict:
 
 
 def _by_product_query(period: DateRange):
-    product = func.coalesce(Sale.product_name, literal("", String)).label("product")
-    method = func.coalesce(func.lower(Sale.payment_method), literal("", String)).label("method")
-    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    """Per platform, product and payment method, from ``sales_daily_products``."""
+    p = SalesDailyProduct
+    cents = func.coalesce(func.sum(p.amount_cents), 0).label("cents")
     return (
-        select(Sale.platform, product, method, func.count().label("sales"), cents)
-        .where(*_sales_in(period), _approved())
-        .group_by(Sale.platform, product, method)
-        .order_by(cents.desc(), Sale.platform, product, method)
+        select(
+            p.platform,
+            p.product.label("product"),
+            p.method.label("method"),
+            func.sum(p.n).label("sales"),
+            cents,
+        )
+        .where(*_days(period, p.day))
+        .group_by(p.platform, p.product, p.method)
+        .having(func.sum(p.n) > 0)
+        .order_by(cents.desc(), p.platform, p.product, p.method)
     )
 
 
