@@ -126,7 +126,21 @@ class SalesDailyProduct(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SalesDailyOwner(db.Model):
+    """Approved non-test BRL sales per São Paulo day, CRM match (``in_crm`` 1/0) and the
+    responsible user credited (``sales.crm_owner_id``, 0 for none): "receita por responsável"."""
+
+    __tablename__ = "sales_daily_owners"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    owner: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    in_crm: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 SUMMARY_TABLES = (
+    "sales_daily_owners",
     "sales_daily",
     "sales_totals",
     "sales_daily_utm",

@@ -25,7 +25,15 @@ from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
-from app.models import KommoContact, KommoLead, Sale, SalesDaily, SalesDailyProduct, SalesDailyUtm
+from app.models import (
+    KommoContact,
+    KommoLead,
+    Sale,
+    SalesDaily,
+    SalesDailyOwner,
+    SalesDailyProduct,
+    SalesDailyUtm,
+)
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
 
@@ -264,22 +272,23 @@ def _in_crm():
 
 
 def _by_responsible_query(period: DateRange):
-    owner, in_crm = Sale.crm_owner_id.label("owner"), _in_crm().label("in_crm")
-    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
-    total = select(func.coalesce(func.sum(Sale.amount_cents), 0)).where(
-        *_sales_in(period), _approved()
-    )
+    """Per credited responsible user and CRM match, from ``sales_daily_owners``."""
+    o = SalesDailyOwner
+    owner = func.nullif(o.owner, 0).label("owner")
+    cents = func.coalesce(func.sum(o.amount_cents), 0).label("cents")
+    total = select(func.coalesce(func.sum(o.amount_cents), 0)).where(*_days(period, o.day))
     return (
         select(
             owner,
-            in_crm,
-            func.count().label("sales"),
+            o.in_crm.label("in_crm"),
+            func.sum(o.n).label("sales"),
             cents,
             total.scalar_subquery().label("all_cents"),
         )
-        .where(*_sales_in(period), _approved())
-        .group_by(owner, in_crm)
-        .order_by(cents.desc(), in_crm.desc(), owner)
+        .where(*_days(period, o.day))
+        .group_by(o.owner, o.in_crm)
+        .having(func.sum(o.n) > 0)
+        .order_by(cents.desc(), o.in_crm.desc(), func.nullif(o.owner, 0))
     )
 
 

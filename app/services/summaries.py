@@ -145,6 +145,8 @@ DIM_COLUMNS = (
     "utm_source",
     "utm_campaign",
     "src",
+    "crm_matched",
+    "crm_owner_id",
 )
 GRANTING = "(" + ", ".join(f"'{s}'" for s in sorted(GRANTING_STATUSES)) + ")"
 
@@ -194,8 +196,32 @@ def _product_sales_upsert(dialect: str, r: str, sign: str) -> str:
     )
 
 
+def _owner_values(dialect: str, r: str) -> str:
+    """day, owner (0: none), in_crm of a sale."""
+    true = "true" if dialect == "postgresql" else "1"
+    return (
+        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, coalesce({r}.crm_owner_id, 0) AS owner, "
+        f"CASE WHEN {r}.crm_matched = {true} THEN 1 ELSE 0 END AS in_crm"
+    )
+
+
+def _owner_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_daily_owners (day, owner, in_crm, n, amount_cents) "
+        f"SELECT {_owner_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        f"WHERE {_real_brl(dialect, r)} AND {r}.status IN {GRANTING} "
+        "ON CONFLICT (day, owner, in_crm) DO UPDATE SET "
+        "n = sales_daily_owners.n + excluded.n, "
+        "amount_cents = sales_daily_owners.amount_cents + excluded.amount_cents"
+    )
+
+
 def _dims(dialect: str, r: str, sign: str) -> list[str]:
-    return [_utm_upsert(dialect, r, sign), _product_sales_upsert(dialect, r, sign)]
+    return [
+        _utm_upsert(dialect, r, sign),
+        _product_sales_upsert(dialect, r, sign),
+        _owner_upsert(dialect, r, sign),
+    ]
 
 
 def dims_trigger_statements(dialect: str) -> list[str]:
@@ -408,6 +434,12 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
             "GROUP BY 1, 2, 3, 4"
         ),
+        "sales_daily_owners": (
+            f"SELECT {_owner_values(dialect, 's')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
+            "GROUP BY 1, 2, 3"
+        ),
         "kommo_won_totals": (
             "SELECT coalesce(k.currency, '') AS currency, count(*) AS n, sum(k.price) AS price "
             f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
@@ -424,6 +456,7 @@ COLUMNS = {
     "activation_products": "product_id, product_name, n",
     "kommo_won_totals": "currency, n, price",
     "sales_daily_utm": "day, source, campaign, approved, n, amount_cents",
+    "sales_daily_owners": "day, owner, in_crm, n, amount_cents",
     "sales_daily_products": "day, platform, product, method, n, amount_cents",
 }
 

@@ -53,6 +53,15 @@ def upgrade():
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "platform", "product", "method"),
     )
+    op.create_table(
+        "sales_daily_owners",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("owner", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("in_crm", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "owner", "in_crm"),
+    )
     from app.services import summaries
     from app.services.customers import matches
 
@@ -61,9 +70,10 @@ def upgrade():
     for statement in summaries.dims_trigger_statements(dialect):
         op.execute(statement)
     recompute = summaries.recompute_statements(dialect)
-    for table in ("sales_daily_utm", "sales_daily_products"):
-        op.execute(f"INSERT INTO {table} ({summaries.COLUMNS[table]}) {recompute[table]}")
     matches.rebuild(bind)
+    for table in ("sales_daily_utm", "sales_daily_products", "sales_daily_owners"):
+        op.execute(f"DELETE FROM {table}")  # what the triggers wrote during the rebuild
+        op.execute(f"INSERT INTO {table} ({summaries.COLUMNS[table]}) {recompute[table]}")
 
 
 def downgrade():
@@ -71,6 +81,7 @@ def downgrade():
 
     for statement in summaries.dims_drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
+    op.drop_table("sales_daily_owners")
     op.drop_table("sales_daily_products")
     op.drop_table("sales_daily_utm")
     op.drop_index("ix_sales_real_products", table_name="sales")

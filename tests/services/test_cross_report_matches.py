@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import KommoContact, KommoLead, Sale
@@ -95,7 +95,22 @@ def snapshot():
     return [tuple(r) for r in sales], [tuple(r) for r in contacts]
 
 
+def owners_summary() -> set:
+    """``sales_daily_owners`` as stored and as recomputed from the sales (non-zero buckets)."""
+    from app.services import summaries
+
+    dialect = db.session.get_bind().dialect.name
+    select_sql = summaries.recompute_statements(dialect)["sales_daily_owners"]
+    stored = db.session.execute(
+        text("SELECT day, owner, in_crm, n, amount_cents FROM sales_daily_owners WHERE n != 0")
+    ).all()
+    expected = db.session.execute(text(select_sql)).all()
+    return {tuple(r) for r in stored}, {tuple(r) for r in expected}
+
+
 def assert_same_as_rebuild():
+    stored, expected = owners_summary()
+    assert stored == expected  # the revenue report's daily buckets follow the match
     kept = snapshot()
     matches.rebuild(db.session)
     db.session.commit()

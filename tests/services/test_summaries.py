@@ -20,6 +20,7 @@ TABLES = {
     "activation_products": ("product_id", "product_name"),
     "kommo_won_totals": ("currency",),
     "sales_daily_utm": ("day", "source", "campaign", "approved"),
+    "sales_daily_owners": ("day", "owner", "in_crm"),
     "sales_daily_products": ("day", "platform", "product", "method"),
 }
 
