@@ -61,6 +61,12 @@ def seed(start: int, stop: int, now) -> None:
     ):
         db.session.execute(text(statement), ids)
     db.session.commit()
+    # The keys above were written in SQL, past the write hooks: recompute the CRM match the
+    # reports read, as ``flask customers rebuild`` does.
+    from app.services.customers import matches
+
+    matches.rebuild(db.session, db.session.commit)
+    db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))

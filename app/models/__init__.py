@@ -20,6 +20,9 @@ from app.models.summaries import (
     ActivationProduct,
     KommoWonTotal,
     SalesDaily,
+    SalesDailyOwner,
+    SalesDailyProduct,
+    SalesDailyUtm,
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
@@ -44,6 +47,9 @@ __all__ = [
     "GcSale",
     "Sale",
     "SalesDaily",
+    "SalesDailyOwner",
+    "SalesDailyProduct",
+    "SalesDailyUtm",
     "SalesTotal",
     "SaleStatusChange",
     "WebhookEvent",

@@ -41,6 +41,9 @@ class KommoContact(db.Model):
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Shares a key with a real approved sale (app.services.customers.matches keeps it): the
+    # "won without a sale" report reads it instead of matching every won lead's keys.
+    has_sale: Mapped[bool] = mapped_column(default=False, server_default=db.false())
 
     def to_dict(self) -> dict:
         return {

@@ -57,6 +57,10 @@ class Sale(db.Model):
         Index("ix_sales_status_status_at", "status", "status_at", "is_test", "approved_at"),
         # Reconciliation (app.services.reconciliation): approved sales by approval date.
         Index("ix_sales_status_approved", "status", "approved_at"),
+        # The access catalogue's products seen in real sales: a skip scan of (platform,
+        # product) and each one's name by max() (app.services.access_catalogue). is_test
+        # last: led by it, SQLite's planner took this index for every is_test filter.
+        Index("ix_sales_real_products", "platform", "product_id", "product_name", "is_test"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,6 +103,11 @@ class Sale(db.Model):
     # every total, shown only when a filter asks for tests.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=db.false(), index=True)
     source: Mapped[str] = mapped_column(String(16), default="webhook")  # webhook | sync
+    # The cross reports' CRM match, kept by app.services.customers.matches whenever customer
+    # keys, Kommo contacts or leads change: one of the buyer's keys is a Kommo contact's, and
+    # the responsible user the revenue report credits the sale to (NULL: none).
+    crm_matched: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    crm_owner_id: Mapped[int | None] = mapped_column(db.BigInteger)
     # When the buyer ordered (the platform's order/creation date), when known.
     ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

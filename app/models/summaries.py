@@ -97,9 +97,54 @@ class KommoWonTotal(db.Model):
     price: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SalesDailyUtm(db.Model):
+    """Non-test BRL sales per São Paulo day of ``Sale.listed_at``, origin (utm_source, else
+    src, else ``''``), utm_campaign (``''``) and ``approved`` (1: a granting status): the
+    cross report "por origem" reads ~days × origins rows instead of the range's sales."""
+
+    __tablename__ = "sales_daily_utm"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(255), primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SalesDailyProduct(db.Model):
+    """Approved non-test BRL sales per São Paulo day, platform, product name (``''``) and
+    payment method (lower case, ``''``): the cross report "por produto"."""
+
+    __tablename__ = "sales_daily_products"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SalesDailyOwner(db.Model):
+    """Approved non-test BRL sales per São Paulo day, CRM match (``in_crm`` 1/0) and the
+    responsible user credited (``sales.crm_owner_id``, 0 for none): "receita por responsável"."""
+
+    __tablename__ = "sales_daily_owners"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    owner: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    in_crm: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 SUMMARY_TABLES = (
+    "sales_daily_owners",
     "sales_daily",
     "sales_totals",
+    "sales_daily_utm",
+    "sales_daily_products",
     "activation_daily",
     "activation_hours",
     "activation_products",

@@ -184,7 +184,7 @@ def upsert_page(
     )
     for outcome in outcomes:
         counts[outcome] += 1
-    if model in customer_index.SOURCE_OF and (counts["created"] or counts["updated"]):
+    if model in customer_index.WATCHED and (counts["created"] or counts["updated"]):
         customer_index.after_page(model, payload)
     if ctx is not None:
         ctx.tally(counts)

@@ -7,9 +7,9 @@ integer cents (sales in other currencies are left out of every report, as on the
 
 People are matched through ``customer_keys`` (normalized e-mail, E.164 phone, CPF/CNPJ): a
 sale is "in the CRM" when one of its keys is also a Kommo contact's; a won lead "has a sale"
-when its contact shares a key with a non-test approved sale. The probes read
-``uq_customer_keys_record`` (source, source_id, kind, value) for a record's keys and
-``ix_customer_keys_match`` (kind, value, source, source_id) for the other side.
+when its contact shares a key with a non-test approved sale. The reports read that match
+precomputed (``app.services.customers.matches``: ``sales.crm_matched``, ``crm_owner_id``,
+``kommo_contacts.has_sale``, kept on write), so a range costs one pass over its rows.
 
 A sale's date is ``Sale.listed_at`` (the ``ix_sales_when_id`` expression, the day the charts
 and ``sales_daily`` use); a won lead's is its ``closed_at`` (``ix_kommo_leads_won_closed``).
@@ -21,14 +21,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
-from app.models import CustomerKey, KommoContact, KommoLead, Sale, SalesDaily
+from app.models import (
+    KommoContact,
+    KommoLead,
+    Sale,
+    SalesDaily,
+    SalesDailyOwner,
+    SalesDailyProduct,
+    SalesDailyUtm,
+)
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
-from app.services.customers.keys import MATCH_KINDS
 
 MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
 PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
@@ -95,49 +102,6 @@ def _approved():
     return Sale.status.in_(GRANTING_STATUSES)
 
 
-def _keys(name: str):
-    return CustomerKey.__table__.alias(name)
-
-
-def _in_crm():
-    """The sale (correlated) shares an e-mail, phone or document with a Kommo contact."""
-    mine, theirs = _keys("sk"), _keys("kk")
-    return (
-        exists()
-        .select_from(
-            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
-        )
-        .where(
-            mine.c.source == "sale",
-            mine.c.source_id == Sale.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "kommo",
-        )
-    )
-
-
-def _contact_bought():
-    """The contact (correlated ``KommoContact``) shares a key with a real approved sale."""
-    mine, theirs = _keys("ck"), _keys("bk")
-    buyer = Sale.__table__.alias("bs")
-    return (
-        exists()
-        .select_from(
-            mine.join(
-                theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value)
-            ).join(buyer, buyer.c.id == theirs.c.source_id)
-        )
-        .where(
-            mine.c.source == "kommo",
-            mine.c.source_id == KommoContact.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "sale",
-            buyer.c.is_test.is_(False),
-            buyer.c.status.in_(GRANTING_STATUSES),
-        )
-    )
-
-
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -185,7 +149,7 @@ def _not_in_crm_query(period: DateRange):
             last,
             func.min(Sale.id).label("sale_id"),
         )
-        .where(*_sales_in(period), _approved(), ~_in_crm())
+        .where(*_sales_in(period), _approved(), Sale.crm_matched.is_(False))
         .group_by(buyer)
         .order_by(last.desc(), buyer)
     )
@@ -204,7 +168,7 @@ def _not_in_crm_row(r) -> dict:
 
 
 def _not_in_crm_chart(period: DateRange) -> dict:
-    in_crm = case((_in_crm(), 1), else_=0).label("in_crm")
+    in_crm = _in_crm().label("in_crm")
     rows = db.session.execute(
         select(Sale.platform, in_crm, func.count(func.distinct(_buyer())))
         .where(*_sales_in(period), _approved())
@@ -236,7 +200,7 @@ def _won_in(period: DateRange) -> list:
 
 
 def _won_without_sale_query(period: DateRange):
-    contact_has_sale = and_(KommoContact.id.is_not(None), _contact_bought())
+    contact_has_sale = and_(KommoContact.id.is_not(None), KommoContact.has_sale.is_(True))
     return (
         select(
             KommoLead.id,
@@ -273,7 +237,9 @@ def _won_without_sale_row(r) -> dict:
 
 
 def _won_without_sale_chart(period: DateRange) -> dict:
-    has_sale = case((and_(KommoContact.id.is_not(None), _contact_bought()), 1), else_=0)
+    has_sale = case(
+        (and_(KommoContact.id.is_not(None), KommoContact.has_sale.is_(True)), 1), else_=0
+    )
     has_sale = has_sale.label("has_sale")
     rows = db.session.execute(
         select(KommoLead.responsible_user_id, has_sale, func.count())
@@ -301,59 +267,28 @@ def _won_without_sale_chart(period: DateRange) -> dict:
 # --- 3. revenue per Kommo responsible user ----------------------------------------------
 
 
-def _owner():
-    """The responsible user of the sale's CRM contact: of its won lead first (then its
-    latest lead), else the contact's own; NULL when matched to no contact or nobody."""
-    mine, theirs = _keys("ok"), _keys("ov")
-    won_first = func.coalesce(KommoLead.is_won, False)
-    return (
-        select(func.coalesce(KommoLead.responsible_user_id, KommoContact.responsible_user_id))
-        .select_from(
-            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
-            .join(KommoContact, KommoContact.id == theirs.c.source_id)
-            .outerjoin(KommoLead, KommoLead.contact_id == KommoContact.remote_id)
-        )
-        .where(
-            mine.c.source == "sale",
-            mine.c.source_id == Sale.id,
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == "kommo",
-        )
-        .order_by(won_first.desc(), KommoLead.id.desc(), KommoContact.id)
-        .limit(1)
-        .correlate(Sale)
-        .scalar_subquery()
-    )
-
-
-def _per_sale_owner(period: DateRange):
-    return (
-        select(
-            Sale.amount_cents.label("cents"),
-            _owner().label("owner"),
-            case((_in_crm(), 1), else_=0).label("in_crm"),
-        )
-        .where(*_sales_in(period), _approved())
-        .subquery()
-    )
+def _in_crm():
+    return case((Sale.crm_matched.is_(True), 1), else_=0)
 
 
 def _by_responsible_query(period: DateRange):
-    per_sale = _per_sale_owner(period)
-    cents = func.coalesce(func.sum(per_sale.c.cents), 0).label("cents")
-    total = select(func.coalesce(func.sum(Sale.amount_cents), 0)).where(
-        *_sales_in(period), _approved()
-    )
+    """Per credited responsible user and CRM match, from ``sales_daily_owners``."""
+    o = SalesDailyOwner
+    owner = func.nullif(o.owner, 0).label("owner")
+    cents = func.coalesce(func.sum(o.amount_cents), 0).label("cents")
+    total = select(func.coalesce(func.sum(o.amount_cents), 0)).where(*_days(period, o.day))
     return (
         select(
-            per_sale.c.owner,
-            per_sale.c.in_crm,
-            func.count().label("sales"),
+            owner,
+            o.in_crm.label("in_crm"),
+            func.sum(o.n).label("sales"),
             cents,
             total.scalar_subquery().label("all_cents"),
         )
-        .group_by(per_sale.c.owner, per_sale.c.in_crm)
-        .order_by(cents.desc(), per_sale.c.in_crm.desc(), per_sale.c.owner)
+        .where(*_days(period, o.day))
+        .group_by(o.owner, o.in_crm)
+        .having(func.sum(o.n) > 0)
+        .order_by(cents.desc(), o.in_crm.desc(), func.nullif(o.owner, 0))
     )
 
 
@@ -389,27 +324,28 @@ def _by_responsible_chart(period: DateRange) -> dict:
 # --- 4. revenue and conversion per UTM source / campaign ------------------------------
 
 
-def _source():
-    """utm_source, else the platform's src code (Hotmart sellers tag links with src)."""
-    return func.coalesce(
-        func.nullif(Sale.utm_source, ""), func.nullif(Sale.src, ""), literal("", String)
-    )
-
-
-def _campaign():
-    return func.coalesce(func.nullif(Sale.utm_campaign, ""), literal("", String))
+def _days(period: DateRange, day) -> list:
+    """The range on a summary's São Paulo ``day``: the same sales as ``_sales_in`` (an open
+    range — it ends today — has no upper bound either)."""
+    where = [day >= period.start.isoformat()]
+    if period.until is not None:
+        where.append(day <= period.end.isoformat())
+    return where
 
 
 def _by_utm_query(period: DateRange):
-    source, campaign = _source().label("source"), _campaign().label("campaign")
-    approved = func.sum(case((_approved(), 1), else_=0)).label("approved")
-    cents = func.coalesce(func.sum(case((_approved(), Sale.amount_cents), else_=0)), 0)
+    """Per origin (utm_source, else src) and campaign, from ``sales_daily_utm``."""
+    u = SalesDailyUtm
+    source, campaign = u.source.label("source"), u.campaign.label("campaign")
+    approved = func.sum(case((u.approved == 1, u.n), else_=0)).label("approved")
+    cents = func.coalesce(func.sum(case((u.approved == 1, u.amount_cents), else_=0)), 0)
     cents = cents.label("cents")
     return (
-        select(source, campaign, func.count().label("sales"), approved, cents)
-        .where(*_sales_in(period))
-        .group_by(source, campaign)
-        .order_by(cents.desc(), approved.desc(), source, campaign)
+        select(source, campaign, func.sum(u.n).label("sales"), approved, cents)
+        .where(*_days(period, u.day))
+        .group_by(u.source, u.campaign)
+        .having(func.sum(u.n) > 0)
+        .order_by(cents.desc(), approved.desc(), u.source, u.campaign)
     )
 
 
@@ -426,13 +362,14 @@ def _by_utm_row(r) -> dict:
 
 
 def _by_utm_chart(period: DateRange) -> dict:
-    source = _source().label("source")
-    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    u = SalesDailyUtm
+    cents = func.coalesce(func.sum(u.amount_cents), 0).label("cents")
     rows = db.session.execute(
-        select(source, cents)
-        .where(*_sales_in(period), _approved())
-        .group_by(source)
-        .order_by(cents.desc(), source)
+        select(u.source.label("source"), cents)
+        .where(*_days(period, u.day), u.approved == 1)
+        .group_by(u.source)
+        .having(func.sum(u.n) > 0)
+        .order_by(cents.desc(), u.source)
         .limit(TOP)
     ).all()
     return _bar(
@@ -447,14 +384,21 @@ def _by_utm_chart(period: DateRange) -> dict:
 
 
 def _by_product_query(period: DateRange):
-    product = func.coalesce(Sale.product_name, literal("", String)).label("product")
-    method = func.coalesce(func.lower(Sale.payment_method), literal("", String)).label("method")
-    cents = func.coalesce(func.sum(Sale.amount_cents), 0).label("cents")
+    """Per platform, product and payment method, from ``sales_daily_products``."""
+    p = SalesDailyProduct
+    cents = func.coalesce(func.sum(p.amount_cents), 0).label("cents")
     return (
-        select(Sale.platform, product, method, func.count().label("sales"), cents)
-        .where(*_sales_in(period), _approved())
-        .group_by(Sale.platform, product, method)
-        .order_by(cents.desc(), Sale.platform, product, method)
+        select(
+            p.platform,
+            p.product.label("product"),
+            p.method.label("method"),
+            func.sum(p.n).label("sales"),
+            cents,
+        )
+        .where(*_days(period, p.day))
+        .group_by(p.platform, p.product, p.method)
+        .having(func.sum(p.n) > 0)
+        .order_by(cents.desc(), p.platform, p.product, p.method)
     )
 
 

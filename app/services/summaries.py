@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from app.models.sales import GRANTING_STATUSES
+
 SALE_WHEN = "coalesce({r}.ordered_at, {r}.approved_at, {r}.status_at, {r}.created_at)"
 SALE_COLUMNS = (
     "ordered_at",
@@ -135,6 +137,128 @@ def _product_upsert(r: str, sign: str) -> str:
     )
 
 
+# The cross reports' daily dimensions (sales_daily_utm, sales_daily_products): non-test BRL
+# sales only, as every cross report counts them.
+DIM_COLUMNS = (
+    *SALE_COLUMNS,
+    "product_name",
+    "utm_source",
+    "utm_campaign",
+    "src",
+    "crm_matched",
+    "crm_owner_id",
+)
+GRANTING = "(" + ", ".join(f"'{s}'" for s in sorted(GRANTING_STATUSES)) + ")"
+
+
+def _real_brl(dialect: str, r: str) -> str:
+    return f"{r}.is_test = {_false(dialect)} AND coalesce({r}.currency, 'BRL') IN ('BRL', '')"
+
+
+def _utm_values(dialect: str, r: str) -> str:
+    """day, source, campaign, approved of a sale (one text for trigger and recompute)."""
+    return (
+        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, "
+        f"coalesce(nullif({r}.utm_source, ''), nullif({r}.src, ''), '') AS source, "
+        f"coalesce(nullif({r}.utm_campaign, ''), '') AS campaign, "
+        f"CASE WHEN {r}.status IN {GRANTING} THEN 1 ELSE 0 END AS approved"
+    )
+
+
+def _product_values(dialect: str, r: str) -> str:
+    """day, platform, product, method of a sale."""
+    return (
+        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, {r}.platform, "
+        f"coalesce({r}.product_name, '') AS product, "
+        f"lower(coalesce({r}.payment_method, '')) AS method"
+    )
+
+
+def _utm_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_daily_utm (day, source, campaign, approved, n, amount_cents) "
+        f"SELECT {_utm_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        f"WHERE {_real_brl(dialect, r)} "
+        "ON CONFLICT (day, source, campaign, approved) DO UPDATE SET "
+        "n = sales_daily_utm.n + excluded.n, "
+        "amount_cents = sales_daily_utm.amount_cents + excluded.amount_cents"
+    )
+
+
+def _product_sales_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_daily_products (day, platform, product, method, n, amount_cents) "
+        f"SELECT {_product_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        f"WHERE {_real_brl(dialect, r)} AND {r}.status IN {GRANTING} "
+        "ON CONFLICT (day, platform, product, method) DO UPDATE SET "
+        "n = sales_daily_products.n + excluded.n, "
+        "amount_cents = sales_daily_products.amount_cents + excluded.amount_cents"
+    )
+
+
+def _owner_values(dialect: str, r: str) -> str:
+    """day, owner (0: none), in_crm of a sale."""
+    true = "true" if dialect == "postgresql" else "1"
+    return (
+        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, coalesce({r}.crm_owner_id, 0) AS owner, "
+        f"CASE WHEN {r}.crm_matched = {true} THEN 1 ELSE 0 END AS in_crm"
+    )
+
+
+def _owner_upsert(dialect: str, r: str, sign: str) -> str:
+    return (
+        "INSERT INTO sales_daily_owners (day, owner, in_crm, n, amount_cents) "
+        f"SELECT {_owner_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        f"WHERE {_real_brl(dialect, r)} AND {r}.status IN {GRANTING} "
+        "ON CONFLICT (day, owner, in_crm) DO UPDATE SET "
+        "n = sales_daily_owners.n + excluded.n, "
+        "amount_cents = sales_daily_owners.amount_cents + excluded.amount_cents"
+    )
+
+
+def _dims(dialect: str, r: str, sign: str) -> list[str]:
+    return [
+        _utm_upsert(dialect, r, sign),
+        _product_sales_upsert(dialect, r, sign),
+        _owner_upsert(dialect, r, sign),
+    ]
+
+
+def dims_trigger_statements(dialect: str) -> list[str]:
+    """The triggers of the cross reports' daily dimensions (migration ``e9b1d3f5a7c2``)."""
+    if dialect == "postgresql":
+        old = ";\n    ".join(_dims(dialect, "OLD", "-"))
+        new = ";\n    ".join(_dims(dialect, "NEW", ""))
+        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in DIM_COLUMNS)
+        return [
+            "CREATE FUNCTION sales_dims_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            "BEGIN\n"
+            f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
+            "  RETURN NULL;\nEND\n$$",
+            "CREATE TRIGGER sales_dims_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
+            "FOR EACH ROW EXECUTE FUNCTION sales_dims_apply()",
+        ]
+    old = "; ".join(_dims(dialect, "OLD", "-"))
+    new = "; ".join(_dims(dialect, "NEW", ""))
+    return [
+        f"CREATE TRIGGER sales_dims_ins AFTER INSERT ON sales BEGIN {new}; END",
+        f"CREATE TRIGGER sales_dims_del AFTER DELETE ON sales BEGIN {old}; END",
+        f"CREATE TRIGGER sales_dims_upd AFTER UPDATE ON sales WHEN {_changed(DIM_COLUMNS)} "
+        f"BEGIN {old}; {new}; END",
+    ]
+
+
+def dims_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS sales_dims_apply ON sales",
+            "DROP FUNCTION IF EXISTS sales_dims_apply()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS sales_dims_{op}" for op in ("ins", "del", "upd")]
+
+
 LEAD_COLUMNS = ("is_won", "price", "currency")
 
 
@@ -196,7 +320,7 @@ def trigger_statements(dialect: str) -> list[str]:
                 f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
-        return statements
+        return statements + dims_trigger_statements(dialect)
     sales_old = f"{_sales_upsert(dialect, 'OLD', '-')}; {_totals_upsert('OLD', '-')}"
     sales_new = f"{_sales_upsert(dialect, 'NEW', '')}; {_totals_upsert('NEW', '')}"
     link_old = "; ".join(
@@ -231,6 +355,7 @@ def trigger_statements(dialect: str) -> list[str]:
         f"CREATE TRIGGER kommo_won_totals_upd AFTER UPDATE ON kommo_leads "
         f"WHEN {_changed(LEAD_COLUMNS)} BEGIN {_won_upsert(dialect, 'OLD', '-')}; "
         f"{_won_upsert(dialect, 'NEW', '')}; END",
+        *dims_trigger_statements(dialect),
     ]
 
 
@@ -243,6 +368,7 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS activation_summaries_apply()",
             "DROP TRIGGER IF EXISTS kommo_won_totals_apply ON kommo_leads",
             "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
+            *dims_drop_statements(dialect),
         ]
     return [
         f"DROP TRIGGER IF EXISTS {name}"
@@ -257,7 +383,7 @@ def drop_statements(dialect: str) -> list[str]:
             "kommo_won_totals_del",
             "kommo_won_totals_upd",
         )
-    ]
+    ] + dims_drop_statements(dialect)
 
 
 def recompute_statements(dialect: str) -> dict[str, str]:
@@ -297,6 +423,23 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             "SELECT l.product_id, coalesce(l.product_name, '') AS product_name, count(*) AS n "
             "FROM activation_links l WHERE l.product_id IS NOT NULL GROUP BY 1, 2"
         ),
+        "sales_daily_utm": (
+            f"SELECT {_utm_values(dialect, 's')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} GROUP BY 1, 2, 3, 4"
+        ),
+        "sales_daily_products": (
+            f"SELECT {_product_values(dialect, 's')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
+            "GROUP BY 1, 2, 3, 4"
+        ),
+        "sales_daily_owners": (
+            f"SELECT {_owner_values(dialect, 's')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
+            "GROUP BY 1, 2, 3"
+        ),
         "kommo_won_totals": (
             "SELECT coalesce(k.currency, '') AS currency, count(*) AS n, sum(k.price) AS price "
             f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
@@ -312,6 +455,9 @@ COLUMNS = {
     "activation_hours": "day, hours, n",
     "activation_products": "product_id, product_name, n",
     "kommo_won_totals": "currency, n, price",
+    "sales_daily_utm": "day, source, campaign, approved, n, amount_cents",
+    "sales_daily_owners": "day, owner, in_crm, n, amount_cents",
+    "sales_daily_products": "day, platform, product, method, n, amount_cents",
 }
 
 

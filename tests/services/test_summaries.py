@@ -19,6 +19,9 @@ TABLES = {
     "activation_hours": ("day", "hours"),
     "activation_products": ("product_id", "product_name"),
     "kommo_won_totals": ("currency",),
+    "sales_daily_utm": ("day", "source", "campaign", "approved"),
+    "sales_daily_owners": ("day", "owner", "in_crm"),
+    "sales_daily_products": ("day", "platform", "product", "method"),
 }
 
 
@@ -54,6 +57,10 @@ def _sale_row(i, now, rng):
         "buyer_email": f"b{i}@example.com",
         "product_id": f"p{i % 4}",
         "product_name": f"Produto {i % 4}",
+        "utm_source": (None, "", "google")[i % 3],  # not from rng: keep its sequence
+        "src": (None, "insta")[i % 2],
+        "utm_campaign": (None, "bf")[i % 5 // 4],
+        "payment_method": (None, "PIX", "credit_card")[i % 3],
         "amount_cents": rng.choice((None, 9700, 19700)),
         "currency": rng.choice((None, "BRL", "USD")),
         "is_order_bump": False,

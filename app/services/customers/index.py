@@ -23,14 +23,17 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import CustomerKey, GcClient, KommoContact, Sale
-from app.services.customers.keys import record_keys
+from app.models import CustomerKey, GcClient, KommoContact, KommoLead, Sale
+from app.services.customers import matches
+from app.services.customers.keys import MATCH_KINDS, record_keys
 
 log = logging.getLogger(__name__)
 
 SALE, KOMMO, GC = "sale", "kommo", "gc"
 MODELS = {SALE: Sale, KOMMO: KommoContact, GC: GcClient}
 SOURCE_OF = {model: source for source, model in MODELS.items()}
+# Synced pages that call ``after_page``: the key sources, and Kommo leads (the CRM match).
+WATCHED = (*MODELS.values(), KommoLead)
 # The columns each source's keys are computed from.
 COLUMNS = {
     SALE: ("buyer_email", "buyer_phone", "buyer_document", "buyer_name"),
@@ -39,6 +42,15 @@ COLUMNS = {
 }
 CHUNK = 2000
 PENDING = "customer_keys_pending"
+# What else moves the cross reports' CRM match (app.services.customers.matches) without a key
+# change: a sale's status or test flag, a contact's responsible user, a lead's contact, won
+# flag or responsible user (noted per transaction, applied before the commit).
+MATCH_PENDING = "customer_matches_pending"
+MATCH_COLUMNS = {
+    Sale: ("status", "is_test"),
+    KommoContact: ("responsible_user_id",),
+    KommoLead: ("contact_id", "is_won", "responsible_user_id"),
+}
 RECHECK = "customer_keys_recheck"
 
 
@@ -75,12 +87,26 @@ def write_keys(conn, source: str, items: Sequence[tuple[int, set]], *, fresh=Fal
     table = CustomerKey.__table__
     if not items:
         return
+    ids = [rid for rid, _ in items]
+    others: set[tuple[str, str]] = set()
     if not fresh:
-        ids = [rid for rid, _ in items]
-        conn.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+        others = _delete_keys(conn, source, ids)
     rows = _rows(source, items)
     if rows:
         conn.execute(table.insert(), rows)
+    matches.after_rewrite(conn, source, ids, others, ids if fresh else ())
+
+
+def _delete_keys(conn, source: str, ids) -> set[tuple[str, str]]:
+    """Delete the keys of ``source`` records ``ids`` (a list or a subquery); returns the
+    matching ones deleted (the other side's records sharing them get their match refreshed)."""
+    table = CustomerKey.__table__
+    stmt = delete(table).where(table.c.source == source, table.c.source_id.in_(ids))
+    if source not in matches.OTHER:
+        conn.execute(stmt)
+        return set()
+    gone = conn.execute(stmt.returning(table.c.kind, table.c.value)).all()
+    return {(kind, value) for kind, value in gone if kind in MATCH_KINDS}
 
 
 def index_sale(sale: Sale) -> None:
@@ -97,10 +123,12 @@ def after_page(model, rows: Sequence, *, platform: str | None = None) -> None:
     Sales (``rows``: transaction ids of ``platform``): the stored rows are read (a synced sale
     merges with what webhooks saw) and their keys rewritten."""
     source = SOURCE_OF.get(model)
-    if source is None or not rows:
+    if (source is None and model is not KommoLead) or not rows:
         return
     try:
-        if source == SALE:
+        if model is KommoLead:
+            matches.contacts_changed(db.session, remote_ids=[r.get("contact_id") for r in rows])
+        elif source == SALE:
             _sales_page(platform, rows)
         else:
             _records_page(source, model, rows)
@@ -111,17 +139,21 @@ def after_page(model, rows: Sequence, *, platform: str | None = None) -> None:
 
 
 def _records_page(source: str, model, rows: Sequence[dict]) -> None:
-    table = CustomerKey.__table__
     remote = [row["remote_id"] for row in rows]
     ids = select(model.id).where(model.remote_id.in_(remote)).scalar_subquery()
-    db.session.execute(delete(table).where(table.c.source == source, table.c.source_id.in_(ids)))
+    others = _delete_keys(db.session, source, ids)
     values = [
         {"k": kind, "v": value, "rid": row["remote_id"]}
         for row in rows
         for kind, value in sorted(keys_of(source, _Row(row)))
     ]
-    if not values:
-        return
+    if values:
+        _insert_page_keys(source, model, values)
+    matches.after_rewrite(db.session, source, ids, others)
+
+
+def _insert_page_keys(source: str, model, values: list[dict]) -> None:
+    table = CustomerKey.__table__
     pick = select(
         bindparam("k", type_=table.c.kind.type),
         bindparam("v", type_=String(254)),
@@ -160,10 +192,32 @@ def _pending(session) -> dict:
     return session.info.setdefault(PENDING, {})
 
 
+def _note_match(session, obj, is_new: bool, is_gone: bool) -> None:
+    """Note what a flushed sale, contact or lead changes in the CRM match (MATCH_COLUMNS)."""
+    columns = MATCH_COLUMNS[type(obj)]
+    state = sa_inspect(obj)
+    if not isinstance(obj, KommoLead):
+        is_new = is_gone = False  # a new or deleted sale or contact is a key change
+    if not (is_new or is_gone) and not any(state.attrs[c].history.has_changes() for c in columns):
+        return
+    noted = session.info.setdefault(
+        MATCH_PENDING, {"sales": set(), "contacts": set(), "remote": set()}
+    )
+    if isinstance(obj, Sale):
+        noted["sales"].add(obj.id)
+    elif isinstance(obj, KommoContact):
+        noted["contacts"].add(obj.id)
+    else:  # a lead: its contact before and after the change
+        history = state.attrs["contact_id"].history
+        noted["remote"].update((*history.deleted, *history.unchanged, *history.added))
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session, _flush_context) -> None:
     pending = None
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if type(obj) in MATCH_COLUMNS and obj.id is not None:
+            _note_match(session, obj, obj in session.new, obj in session.deleted)
         source = SOURCE_OF.get(type(obj))
         if source is None or obj.id is None:
             continue
@@ -179,9 +233,20 @@ def _after_flush(session, _flush_context) -> None:
 def _before_commit(session) -> None:
     """The transaction's key changes in one DELETE and one INSERT per source, however many
     records it touched (a batch of webhook approvals costs one statement in all)."""
-    if not session.info.get(PENDING) and not (session.new or session.dirty or session.deleted):
+    if not (session.info.get(PENDING) or session.info.get(MATCH_PENDING)) and not (
+        session.new or session.dirty or session.deleted
+    ):
         return
     session.flush()
+    rewritten = set(session.info.get(PENDING) or ())
+    _write_pending_keys(session)
+    noted = session.info.pop(MATCH_PENDING, None)
+    if noted:  # a sale whose keys were just rewritten already refreshed its contacts
+        matches.sales_changed(session, [i for i in noted["sales"] if (SALE, i) not in rewritten])
+        matches.contacts_changed(session, noted["contacts"], noted["remote"])
+
+
+def _write_pending_keys(session) -> None:
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
@@ -193,15 +258,14 @@ def _before_commit(session) -> None:
         by_source.setdefault(source, []).append((rid, keys, fresh))
     for source, items in by_source.items():
         stale = [rid for rid, _, fresh in items if not fresh]
+        others: set[tuple[str, str]] = set()
         for i in range(0, len(stale), CHUNK):
-            session.execute(
-                delete(table).where(
-                    table.c.source == source, table.c.source_id.in_(stale[i : i + CHUNK])
-                )
-            )
+            others |= _delete_keys(session, source, stale[i : i + CHUNK])
         rows = _rows(source, [(rid, keys) for rid, keys, _ in items])
         if rows:
             session.execute(table.insert(), rows)
+        fresh = [rid for rid, _, is_fresh in items if is_fresh]
+        matches.after_rewrite(session, source, [rid for rid, _, _ in items], others, fresh)
 
 
 def _reread(session, pending: dict) -> dict:
@@ -231,6 +295,7 @@ def _transaction_end(session, transaction) -> None:
     if transaction.parent is None:  # committed (already written) or rolled back
         session.info.pop(PENDING, None)
         session.info.pop(RECHECK, None)
+        session.info.pop(MATCH_PENDING, None)
 
 
 def rebuild() -> dict[str, int]:
@@ -255,6 +320,8 @@ def rebuild() -> dict[str, int]:
             last = chunk[-1].id
             db.session.commit()
         counts[source] = total
+    matches.rebuild(db.session, db.session.commit)
+    db.session.commit()
     return counts
 
 
