@@ -163,9 +163,10 @@ def test_a_secret_changed_elsewhere_is_read_again_before_a_401(plain_app):
 # Statements and commits of the background processing, locked in (issue #13). A new approval of
 # a buyer who is not a member yet, one product: INSERT sale (ON CONFLICT DO NOTHING RETURNING),
 # UPDATE sale (its fields), INSERT status change, SELECT user, SELECT the purchase's sales,
-# INSERT link, INSERT outbox e-mail. The batch's own statements (claim, load, one executemany
+# INSERT link, SELECT the product's access rules (the e-mail lists what the purchase gives),
+# INSERT outbox e-mail. The batch's own statements (claim, load, one executemany
 # recording every row) and its one commit are shared by all its events.
-PER_APPROVAL = 7
+PER_APPROVAL = 8
 # (SQLite: a read probe before the write lock) claim, load, record; the batch's customer keys
 # (app.services.customers.index: one INSERT for all its sales) and their CRM match (one SELECT
 # of the keys Kommo contacts share, app.services.customers.matches); after the commit, the
@@ -218,7 +219,7 @@ def _stored_approvals(app, prefix: str, n: int) -> dict:
     return handed
 
 
-def test_a_batch_of_approvals_costs_seven_statements_each_and_one_commit(queued_app):
+def test_a_batch_of_approvals_costs_eight_statements_each_and_one_commit(queued_app):
     from app.services import automations, webhooks
 
     one = _stored_approvals(queued_app, "ONE", 1)
