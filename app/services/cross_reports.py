@@ -149,8 +149,11 @@ def _not_in_crm_query(period: DateRange):
             last,
             func.min(Sale.id).label("sale_id"),
         )
-        .where(*_sales_in(period), _approved(), Sale.crm_matched.is_(False))
+        .where(*_sales_in(period), _approved())
         .group_by(buyer)
+        # Per person: one sale of theirs matched to a contact (by its phone, say) puts the
+        # buyer in the CRM, even when their other sales carry no matching key.
+        .having(func.max(_in_crm()) == 0)
         .order_by(last.desc(), buyer)
     )
 
@@ -168,11 +171,18 @@ def _not_in_crm_row(r) -> dict:
 
 
 def _not_in_crm_chart(period: DateRange) -> dict:
-    in_crm = _in_crm().label("in_crm")
-    rows = db.session.execute(
-        select(Sale.platform, in_crm, func.count(func.distinct(_buyer())))
+    # One answer per buyer and platform (in the CRM when any of their sales matched), so a
+    # buyer is never counted in both bars.
+    people = (
+        select(Sale.platform, func.max(_in_crm()).label("in_crm"))
         .where(*_sales_in(period), _approved())
-        .group_by(Sale.platform, in_crm)
+        .group_by(Sale.platform, _buyer())
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(people.c.platform, people.c.in_crm, func.count()).group_by(
+            people.c.platform, people.c.in_crm
+        )
     ).all()
     counts: dict[str, list[int]] = {}
     for platform, flag, n in rows:

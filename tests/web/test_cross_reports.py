@@ -127,6 +127,20 @@ def api(client, name, **args):
     return body
 
 
+def test_one_matched_sale_puts_the_buyer_in_the_crm(operator):
+    # Carlos's first sale carries the phone of a Kommo contact; his second carries none: he
+    # is in the CRM (one person), and the chart counts him once, in "No CRM".
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        sale("S13", "carlos@x.com", 800, platform="kiwify")
+        db.session.commit()
+        body = api(operator, "not-in-crm")
+    assert "carlos@x.com" not in [i["buyer_email"] for i in body["items"]]
+    chart = body["chart"]
+    kiwify = chart["labels"].index("Kiwify")
+    by_label = {d["label"]: d["data"][kiwify] for d in chart["datasets"]}
+    assert by_label == {"Fora do CRM": 0, "No CRM": 1}
+
+
 def test_bought_but_not_in_the_crm(operator):
     body = api(operator, "not-in-crm")
     # Ana (e-mail, any case) and Carlos (phone only) are Kommo contacts; Dani's two sales are
