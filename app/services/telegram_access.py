@@ -8,16 +8,22 @@ catalogue (``app.services.access_chats``: ``chats_for_sale``, ``member_chats``).
   named after the member). Granting access (signup, a purchase added to an account) queues
   its creation on the automation outbox (target ``telegram_access``, step ``invite``), sent
   right after the commit; /conta also creates it on demand when none exists, and "Gerar novo
-  link" re-issues it once it expired or was used. The link stays the same on every reload.
+  link" re-issues it once it expired unused or the member who joined has left (never while
+  they are in: a second account would escape a removal). The link stays the same on every
+  reload.
 * **Joins.** A ``chat_member`` update through one of these links (``record_joined``, called by
   ``app.services.telegram_webhooks``) records the member's Telegram user.
 * **Removal.** When an access is revoked (refund, chargeback, cancellation, a subscription's
-  paid period over), every chat the sale granted that the member no longer holds through
-  another purchase gets one ``remove`` delivery (deduplicated per sale, member and chat):
+  paid period over), every chat the member no longer holds through another purchase — the
+  sale's, and any they have a link to — gets one ``remove`` delivery (one per member and chat
+  while waiting):
   the unused link revoked (``revokeChatInviteLink``), then ``banChatMember`` and
   ``unbanChatMember`` with ``only_if_banned`` for the Telegram user who joined, each step
   recorded on the row as it succeeds so a retry never repeats it. A 429 defers the row by
   ``retry_after`` (``app.services.automation_sender``); nothing is sent before it passes.
+
+Size: one job (a member's links and their removal, with the outbox pusher that sends both)
+in ~500 lines; the pusher is the part to move to ``telegram_access_sender.py`` when it grows.
 """
 
 from __future__ import annotations
