@@ -174,25 +174,37 @@ def _product_values(dialect: str, r: str) -> str:
     )
 
 
-def _utm_upsert(dialect: str, r: str, sign: str) -> str:
+def _counter_upsert(table: str, keys: str, values: str, r: str, sign: str, where: str) -> str:
+    """Add (``sign`` +) or take away (-) one sale from ``table``'s bucket of ``keys``."""
     return (
-        "INSERT INTO sales_daily_utm (day, source, campaign, approved, n, amount_cents) "
-        f"SELECT {_utm_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
-        f"WHERE {_real_brl(dialect, r)} "
-        "ON CONFLICT (day, source, campaign, approved) DO UPDATE SET "
-        "n = sales_daily_utm.n + excluded.n, "
-        "amount_cents = sales_daily_utm.amount_cents + excluded.amount_cents"
+        f"INSERT INTO {table} ({keys}, n, amount_cents) "
+        f"SELECT {values}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
+        f"WHERE {where} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET "
+        f"n = {table}.n + excluded.n, "
+        f"amount_cents = {table}.amount_cents + excluded.amount_cents"
+    )
+
+
+def _utm_upsert(dialect: str, r: str, sign: str) -> str:
+    return _counter_upsert(
+        "sales_daily_utm",
+        "day, source, campaign, approved",
+        _utm_values(dialect, r),
+        r,
+        sign,
+        _real_brl(dialect, r),
     )
 
 
 def _product_sales_upsert(dialect: str, r: str, sign: str) -> str:
-    return (
-        "INSERT INTO sales_daily_products (day, platform, product, method, n, amount_cents) "
-        f"SELECT {_product_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
-        f"WHERE {_real_brl(dialect, r)} AND {r}.status IN {GRANTING} "
-        "ON CONFLICT (day, platform, product, method) DO UPDATE SET "
-        "n = sales_daily_products.n + excluded.n, "
-        "amount_cents = sales_daily_products.amount_cents + excluded.amount_cents"
+    return _counter_upsert(
+        "sales_daily_products",
+        "day, platform, product, method",
+        _product_values(dialect, r),
+        r,
+        sign,
+        f"{_real_brl(dialect, r)} AND {r}.status IN {GRANTING}",
     )
 
 
@@ -206,13 +218,13 @@ def _owner_values(dialect: str, r: str) -> str:
 
 
 def _owner_upsert(dialect: str, r: str, sign: str) -> str:
-    return (
-        "INSERT INTO sales_daily_owners (day, owner, in_crm, n, amount_cents) "
-        f"SELECT {_owner_values(dialect, r)}, {sign}1, {sign}coalesce({r}.amount_cents, 0) "
-        f"WHERE {_real_brl(dialect, r)} AND {r}.status IN {GRANTING} "
-        "ON CONFLICT (day, owner, in_crm) DO UPDATE SET "
-        "n = sales_daily_owners.n + excluded.n, "
-        "amount_cents = sales_daily_owners.amount_cents + excluded.amount_cents"
+    return _counter_upsert(
+        "sales_daily_owners",
+        "day, owner, in_crm",
+        _owner_values(dialect, r),
+        r,
+        sign,
+        f"{_real_brl(dialect, r)} AND {r}.status IN {GRANTING}",
     )
 
 
