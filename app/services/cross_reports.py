@@ -29,6 +29,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, select
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
+from app.formatting import brl as brl_format
 from app.models import (
     KommoContact,
     KommoLead,
@@ -40,6 +41,7 @@ from app.models import (
 )
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
+from app.services.kommo_queries import lead_currency
 
 MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
 PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
@@ -221,6 +223,7 @@ def _won_without_sale_query(period: DateRange):
             KommoLead.remote_id,
             KommoLead.name,
             KommoLead.price,
+            KommoLead.currency,
             KommoLead.closed_at,
             KommoLead.responsible_user_id,
             KommoContact.id.label("contact_id"),
@@ -236,6 +239,10 @@ def _won_without_sale_query(period: DateRange):
 
 
 def _won_without_sale_row(r) -> dict:
+    # A lead's price is in its Kommo account's currency: only reais go in the R$ column.
+    currency = lead_currency(r.currency)
+    cents = int(r.price) * 100 if r.price is not None else None
+    brl = currency == "BRL"
     return {
         "lead_id": r.remote_id,
         "lead_name": r.name,
@@ -244,7 +251,9 @@ def _won_without_sale_row(r) -> dict:
         "contact_phone": r.phone,
         "responsible_user_id": r.responsible_user_id,
         "responsible": user_label(r.responsible_user_id),
-        "price_cents": int(r.price) * 100 if r.price is not None else None,
+        "price_cents": cents if brl else None,
+        "currency": currency,
+        "price_other": None if brl or cents is None else brl_format(cents, currency),
         "closed_at": r.closed_at.isoformat() if r.closed_at else None,
         "customer_key": f"kommo:{r.contact_id}" if r.contact_id else None,
     }
@@ -570,7 +579,8 @@ REPORTS: dict[str, Report] = {
             "ganho-sem-venda",
             "Ganhos no Kommo sem venda",
             "Negócios marcados como ganhos no Kommo no período cujo contato não tem nenhuma "
-            "compra aprovada nas plataformas.",
+            "compra aprovada nas plataformas. Valores em outra moeda (a da conta do Kommo) "
+            "aparecem à parte, sem conversão para reais.",
             "Todos os negócios ganhos do período têm uma compra aprovada.",
             (
                 Column("lead_name", "Negócio"),
@@ -579,6 +589,7 @@ REPORTS: dict[str, Report] = {
                 Column("contact_phone", "Telefone"),
                 Column("responsible", "Responsável"),
                 Column("price_cents", "Valor no Kommo", MONEY),
+                Column("price_other", "Outra moeda"),
                 Column("closed_at", "Ganho em", WHEN),
             ),
             _won_without_sale_query,

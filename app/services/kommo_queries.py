@@ -139,6 +139,20 @@ def account_currency_code() -> str:
     return code or "BRL"
 
 
+def lead_currency(code: str | None) -> str:
+    """A lead's currency: the one stored with it at sync (its account's), else the account's
+    as the latest synced lead says (looked up once per request), else BRL."""
+    if code:
+        return code.strip().upper() or "BRL"
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return account_currency_code()
+    if "kommo_account_currency" not in g:
+        g.kommo_account_currency = account_currency_code()
+    return g.kommo_account_currency
+
+
 def won_totals() -> list[dict[str, Any]]:
     """Sum of won leads' prices per currency: ``[{"currency", "cents", "count"}]``, largest
     first. Leads synced before their currency was known count in the account's."""

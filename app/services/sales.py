@@ -335,10 +335,19 @@ def item_event(event: NormalizedEvent, item: Item) -> NormalizedEvent:
     )
 
 
+def subscription_only(event: NormalizedEvent) -> bool:
+    """An event about a subscription and no sale (Hotmart plan switch, charge-date change)."""
+    return (
+        event.subscription_update is not None
+        and not event.transaction_id
+        and not _cancels_subscription(event)
+    )
+
+
 def is_informational(event: NormalizedEvent) -> bool:
     """Stored and answered ``ignored``: no sale changes (PIX/boleto issued, carts, unknown
     events); known from the event alone, so the receiver can say so before processing."""
-    if _cancels_subscription(event):
+    if _cancels_subscription(event) or subscription_only(event):
         return False
     return event.kind in (Kind.INFO, Kind.NOOP) or not event.transaction_id
 
@@ -350,6 +359,10 @@ def apply_event(event: NormalizedEvent, webhook_event_id: int | None = None) -> 
     own access and amount — with one activation link (or one "compra adicionada") for all.
     The sale's subscription (Kiwify, Kirvano) follows (``app.services.subscriptions``).
     """
+    if subscription_only(event):
+        if subscriptions.record_update(event):
+            return Outcome(handled=True, note="assinatura atualizada")
+        return Outcome(handled=False, note="assinatura ainda não recebida nem sincronizada")
     cancels = _cancels_subscription(event)
     outcome = _cancel_subscription(event, webhook_event_id) if cancels else None
     if outcome is None:

@@ -3,7 +3,8 @@ churn rate, next charges and overdue subscriptions.
 
 The monthly figures read ``subscription_movements`` (a few rows per month, whatever the
 number of subscriptions): a month's MRR is the running sum of every movement up to it, its
-churn rate the subscriptions that ended in it over the subscribers it began with. Lists read
+churn rate the subscriptions that ended in it over every subscriber it had (those it began
+with plus those that started or came back in it, so it never passes 100%). Lists read
 ``subscriptions`` through indexes (``ix_subscriptions_state_next`` for next charges and
 overdue, the sort indexes for the table). Test deliveries never count.
 """
@@ -128,11 +129,19 @@ class Month:
         return f"{MONTHS[int(month) - 1]}/{year}"
 
     @property
+    def base(self) -> int:
+        """Everyone who was a subscriber at some point of the month: the opening subscribers
+        plus the new and reactivated ones (the churn rate's denominator)."""
+        return max(self.active_start, 0) + self.n["new"] + self.n["reactivation"]
+
+    @property
     def churn_rate(self) -> float | None:
-        """Share of the month's opening subscribers that ended in it (None: none to lose)."""
-        if not self.active_start:
+        """Share of the month's subscribers (``base``) that ended in it, 0–1 (None: none to
+        lose). A subscription that started and ended in the month counts in both terms, so
+        a month of only new-and-canceled subscriptions is 100%, never more."""
+        if self.base <= 0:
             return None
-        return round(self.n["churn"] / self.active_start, 4)
+        return round(min(self.n["churn"] / self.base, 1.0), 4)
 
     @property
     def net_cents(self) -> int:
@@ -147,6 +156,7 @@ class Month:
             "mrr_end_cents": self.mrr_end,
             "net_cents": self.net_cents,
             "churn_rate": self.churn_rate,
+            "churn_base": self.base,
             **{f"{kind}_count": self.n[kind] for kind in KINDS},
             **{f"{kind}_cents": self.cents[kind] for kind in KINDS},
         }

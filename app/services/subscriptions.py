@@ -3,6 +3,11 @@
 * **Hotmart**: synced from its subscriptions API (``app.services.hotmart_sync``); the mapping
   fills ``state``, ``frequency``, ``mrr_cents`` and ``canceled_at`` and ``settle_pending``
   then counts what changed.
+* **Hotmart webhooks** (``record_update``): the subscription events (cancellation, plan
+  switch, charge-date change) and the ``data.subscription`` block of purchase events update
+  the same rows the sync writes (subscriber code + numeric product id), so an account without
+  API credentials still has its subscriptions, and a cancellation counts before the next
+  sync. Only a paid purchase creates a subscription; the others change a known one.
 * **Kiwify / Kirvano**: derived from their webhook sales as each event is applied
   (``record_event``, called by ``app.services.sales.apply_event``). Kiwify names the
   subscription (``Subscription.id``); Kirvano does not, so the key is a digest of buyer
@@ -31,6 +36,7 @@ from app.models import Sale, Subscription, SubscriptionMovement
 from app.models.types import utcnow
 from app.services.bulk import insert_for
 from app.sources.base import Kind, NormalizedEvent
+from app.sources.events import SubscriptionUpdate
 from app.sources.recurrence import frequency_from_name, monthly_cents
 
 # Platforms whose subscriptions come from webhook sales (Hotmart's come from its API).
@@ -110,7 +116,11 @@ def _event_state(event: NormalizedEvent, sale: Sale, cancels: bool) -> str | Non
 
 
 def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = False) -> None:
-    """Fold one applied Kiwify/Kirvano event into its subscription (no-op for other sales)."""
+    """Fold one applied Kiwify/Kirvano event into its subscription (no-op for other sales);
+    an event that describes its subscription itself (Hotmart) goes to ``record_update``."""
+    if event.subscription_update is not None:
+        record_update(event)
+        return
     if sale is None or event.platform not in WEBHOOK_PLATFORMS:
         return
     code = subscription_key(event, sale)
@@ -156,6 +166,97 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
     sub.mrr_cents = mrr_of(sub)
     sub.updated_at = utcnow()
     _book(settle(sub))
+
+
+# ---------------------------------------------------------------- platform updates
+
+
+def record_update(event: NormalizedEvent) -> bool:
+    """Fold ``event.subscription_update`` (Hotmart) into its subscription; False when there is
+    none to change (an unpaid event about a subscription never seen).
+
+    Idempotent (a replay sets the same values; ``settle`` books only differences) and only
+    forward: an update older than the last one applied (``state_at``) changes nothing but
+    blanks. A plan switch takes the new plan's price from another subscription on that plan
+    (the event sends none); when no other has it, the value stays until the next charge or
+    sync brings it, and the difference is booked then as expansion or contraction."""
+    upd = event.subscription_update
+    if upd is None:
+        return False
+    code, product_id = upd.code[:64], upd.product_id[:64]
+    paid = upd.price_cents is not None
+    if not paid and not db.session.scalar(
+        select(Subscription.id).where(
+            Subscription.platform == event.platform,
+            Subscription.subscriber_code == code,
+            Subscription.product_id == product_id,
+        )
+    ):
+        return False
+    sub = _locked(event.platform, code, product_id)
+    for field, value in (
+        ("product_name", event.product_name),
+        ("product_ucode", upd.product_ucode),
+        ("buyer_email", event.buyer_email),
+        ("buyer_name", event.buyer_name),
+        ("plan_name", upd.plan_name),
+        ("plan_id", upd.plan_id),
+    ):
+        if value and not getattr(sub, field):
+            width = 64 if field in ("product_ucode", "plan_id") else 255
+            setattr(sub, field, value[:width])
+    sub.is_test = sub.is_test or bool(event.test_origin)
+    moment = upd.at or event.occurred_at or utcnow()
+    sub.updated_at = utcnow()
+    if sub.state_at is not None and moment < sub.state_at:
+        return True  # a newer update is already applied: this one undoes nothing
+    if upd.plan_switch and upd.plan_id and upd.plan_id != sub.plan_id:
+        _switch_plan(sub, upd)
+    elif upd.plan_name:
+        sub.plan_id, sub.plan_name = upd.plan_id or sub.plan_id, upd.plan_name[:255]
+    if paid:
+        sub.price_cents = upd.price_cents
+        sub.currency = upd.currency or sub.currency
+        if sub.accession_date is None:
+            sub.accession_date = upd.started_at or moment
+    sub.frequency = sub.frequency or frequency_from_name(sub.plan_name)
+    if upd.state is not None:
+        if upd.state == "canceled":
+            sub.canceled_at = sub.canceled_at if sub.state == "canceled" else moment
+        elif upd.state in ACTIVE_STATES:
+            sub.canceled_at = None
+        sub.state = upd.state
+    if upd.status:
+        sub.status = upd.status
+    if upd.next_charge_at is not None:
+        sub.date_next_charge = upd.next_charge_at
+    sub.state_at = moment
+    sub.mrr_cents = mrr_of(sub)
+    _book(settle(sub))
+    return True
+
+
+def _switch_plan(sub: Subscription, upd: SubscriptionUpdate) -> None:
+    """The new plan, and its price and frequency as another subscription on it has them."""
+    sub.plan_id = upd.plan_id
+    sub.plan_name = (upd.plan_name or sub.plan_name or "")[:255] or None
+    sibling = db.session.execute(
+        select(Subscription.price_cents, Subscription.currency, Subscription.frequency)
+        .where(
+            Subscription.platform == sub.platform,
+            Subscription.product_id == sub.product_id,
+            Subscription.plan_id == upd.plan_id,
+            Subscription.id != sub.id,
+            Subscription.price_cents.is_not(None),
+            Subscription.is_test.is_(False),
+        )
+        .order_by(Subscription.updated_at.desc(), Subscription.id.desc())
+        .limit(1)
+    ).first()
+    if sibling is None:
+        return
+    sub.price_cents, sub.currency = sibling.price_cents, sibling.currency or sub.currency
+    sub.frequency = sibling.frequency or frequency_from_name(sub.plan_name) or sub.frequency
 
 
 # ---------------------------------------------------------------- movements

@@ -40,6 +40,28 @@ class Item:
 
 
 @dataclass(frozen=True)
+class SubscriptionUpdate:
+    """What an event says about the subscription itself (Hotmart: its subscription events and
+    the ``data.subscription`` block of purchase events), keyed as its subscriptions API keys
+    it: subscriber code + the product's numeric id. ``None`` fields are not sent: left as
+    they are. ``state`` is normalized (``app.sources.recurrence.hotmart_state``)."""
+
+    code: str
+    product_id: str
+    at: datetime | None  # when it happened on the platform (only newer updates apply)
+    state: str | None = None
+    status: str | None = None  # the platform's own word for it (``ACTIVE``, ``CANCELED_BY_…``)
+    product_ucode: str | None = None
+    plan_id: str | None = None
+    plan_name: str | None = None
+    price_cents: int | None = None  # a charge paid: the plan's price now
+    currency: str | None = None
+    next_charge_at: datetime | None = None
+    started_at: datetime | None = None  # the first charge (recurrence 1) was approved then
+    plan_switch: bool = False  # SWITCH_PLAN: the price of the new plan is not sent
+
+
+@dataclass(frozen=True)
 class NormalizedEvent:
     platform: str
     event_type: str
@@ -88,6 +110,8 @@ class NormalizedEvent:
     # of the next charge, when the platform sends them (the /assinaturas figures).
     plan_frequency: str | None = None
     next_charge_at: datetime | None = None
+    # The subscription's own change, when the platform describes it (Hotmart).
+    subscription_update: SubscriptionUpdate | None = None
 
 
 TEST_PLATFORM = "platform"

@@ -16,8 +16,18 @@ Event → kind:
 * ``SUBSCRIPTION_CANCELLATION`` → REVOKE with ``access_until`` = ``date_next_charge``; it has no
   transaction, so it is keyed by the subscriber code (``data.subscriber.code``).
 * ``PURCHASE_PROTEST`` / ``PURCHASE_DELAYED`` → FLAG.
-* ``PURCHASE_BILLET_PRINTED``, ``PURCHASE_EXPIRED``, ``PURCHASE_OUT_OF_SHOPPING_CART``, plan and
+* ``SWITCH_PLAN`` (plan changed) and ``UPDATE_SUBSCRIPTION_CHARGE_DATE`` (billing day changed)
+  → INFO for the sales (no access changes), with a ``subscription_update`` for /assinaturas.
+* ``PURCHASE_BILLET_PRINTED``, ``PURCHASE_EXPIRED``, ``PURCHASE_OUT_OF_SHOPPING_CART``,
   members-area events, and any unknown event → INFO.
+
+Subscriptions (``NormalizedEvent.subscription_update``, read by
+``app.services.subscriptions``): the cancellation, the plan switch, the charge-date change
+and every purchase event carrying ``data.subscription.subscriber.code``, keyed by subscriber
+code + numeric product id as the subscriptions API keys them. ``SWITCH_PLAN`` spells
+``CANCELED_BY_*`` where purchases spell ``CANCELLED_BY_*``: both normalise. The charge-date
+payload is unverified (PLATFORMS.md §3.2 [M]): its subscriber code, product and next charge
+are looked for where the sibling events put them.
 
 Dedupe key: the envelope ``id`` (unique per event); without it the business key
 ``event:transaction`` (cancellations: ``event:subscriber:cancellation_date``; carts: e-mail +
@@ -48,6 +58,7 @@ from .base import (
     as_bool,
     as_dict,
     as_int,
+    as_list,
     body_hash_key,
     clamp_key,
     clean_secret,
@@ -74,11 +85,16 @@ from .base import (
     upper_token,
 )
 from .descriptor import WebhookSource
+from .events import SubscriptionUpdate
+from .recurrence import HOTMART_STATES, hotmart_state
 
 PLATFORM = "hotmart"
 HEADER = "x-hotmart-hottok"
 
 SUBSCRIPTION_CANCELLATION = "SUBSCRIPTION_CANCELLATION"
+SWITCH_PLAN = "SWITCH_PLAN"
+CHARGE_DATE_CHANGE = "UPDATE_SUBSCRIPTION_CHARGE_DATE"
+SUBSCRIPTION_EVENTS = (SWITCH_PLAN, CHARGE_DATE_CHANGE)  # no sale, only the subscription
 CART_ABANDONED = "PURCHASE_OUT_OF_SHOPPING_CART"
 TEST_PRODUCT_PREFIX = "produto test postback"
 
@@ -95,8 +111,8 @@ EVENTS: dict[str, tuple[Kind, str | None]] = {
     "PURCHASE_BILLET_PRINTED": (Kind.INFO, "pending"),
     "PURCHASE_EXPIRED": (Kind.INFO, "expired"),
     "PURCHASE_OUT_OF_SHOPPING_CART": (Kind.INFO, "abandoned"),
-    "SWITCH_PLAN": (Kind.INFO, None),
-    "UPDATE_SUBSCRIPTION_CHARGE_DATE": (Kind.INFO, None),
+    SWITCH_PLAN: (Kind.INFO, None),
+    CHARGE_DATE_CHANGE: (Kind.INFO, None),
     "CLUB_FIRST_ACCESS": (Kind.INFO, None),
     "CLUB_MODULE_COMPLETED": (Kind.INFO, None),
     "ORDER_FULFILLMENT": (Kind.INFO, None),
@@ -155,6 +171,8 @@ def parse(body: dict) -> NormalizedEvent:
 
     if is_cancellation:
         fields = _cancellation_fields(data)
+    elif event_type in SUBSCRIPTION_EVENTS:
+        fields = _subscription_event_fields(data)
     else:
         fields = _purchase_fields(data)
 
@@ -169,6 +187,8 @@ def parse(body: dict) -> NormalizedEvent:
     approved_at = fields.pop("approved_at")
     if is_cancellation:
         occurred_at = _hotmart_date(data.get("cancellation_date")) or created_at
+    elif event_type == SWITCH_PLAN:
+        occurred_at = _hotmart_date(data.get("switch_plan_date")) or created_at
     elif event_type in ("PURCHASE_APPROVED", "PURCHASE_COMPLETE"):
         occurred_at = approved_at or created_at
     else:
@@ -181,6 +201,10 @@ def parse(body: dict) -> NormalizedEvent:
         dedupe_key = make_key(
             event_type, fields["subscription_id"], data.get("cancellation_date")
         ) or body_hash_key(event_type, body)
+    elif event_type in SUBSCRIPTION_EVENTS:
+        dedupe_key = make_key(
+            event_type, fields["subscription_id"], fields["product_id"], body.get("creation_date")
+        ) or body_hash_key(event_type, body)
     elif event_type == CART_ABANDONED:
         dedupe_key = make_key(
             event_type, fields["buyer_email"], fields["product_id"], body.get("creation_date")
@@ -190,6 +214,7 @@ def parse(body: dict) -> NormalizedEvent:
             event_type, body
         )
 
+    update = _subscription_update(event_type, data, occurred_at, status, approved_at, fields)
     event = NormalizedEvent(
         platform=PLATFORM,
         event_type=event_type,
@@ -198,6 +223,7 @@ def parse(body: dict) -> NormalizedEvent:
         status=status,
         occurred_at=occurred_at,
         test_origin=_test_origin(data, fields["transaction_id"]),
+        subscription_update=update,
         **fields,
     )
     ensure_valid(event, subscription_cancellation=is_cancellation)
@@ -206,7 +232,7 @@ def parse(body: dict) -> NormalizedEvent:
 
 def _test_origin(data: dict, transaction_id: str | None) -> str | None:
     """Hotmart's own test tool: product id 0, named "Produto test postback…"."""
-    product = as_dict(data.get("product"))
+    product = as_dict(data.get("product")) or as_dict(dig(data, "subscription", "product"))
     name = (text(product.get("name")) or "").lower()
     if as_int(product.get("id")) == 0 or name.startswith(TEST_PRODUCT_PREFIX):
         return TEST_PLATFORM
@@ -273,6 +299,126 @@ def _cancellation_fields(data: dict) -> dict[str, Any]:
         "access_until": _hotmart_date(data.get("date_next_charge")),
         "approved_at": None,
     }
+
+
+def _subscription_block(data: dict) -> dict:
+    """``data.subscription`` (SWITCH_PLAN, purchases); ``{}`` when absent."""
+    return as_dict(data.get("subscription"))
+
+
+def _subscriber_code(data: dict) -> str | None:
+    """Where each event puts the subscriber code: cancellation ``data.subscriber.code``,
+    SWITCH_PLAN ``data.subscription.subscriber_code``, purchases
+    ``data.subscription.subscriber.code``."""
+    subscription = _subscription_block(data)
+    return (
+        text(dig(data, "subscriber", "code"), 64)
+        or text(subscription.get("subscriber_code"), 64)
+        or text(dig(subscription, "subscriber", "code"), 64)
+        or text(data.get("subscriber_code"), 64)
+    )
+
+
+def _subscription_product(data: dict) -> dict:
+    return as_dict(data.get("product")) or as_dict(_subscription_block(data).get("product"))
+
+
+def _current_plan(data: dict) -> dict:
+    """SWITCH_PLAN ``data.plans[]``: the one with ``current: true`` (the plan switched to);
+    other events: ``data.subscription.plan``."""
+    plans = [plan for plan in as_list(data.get("plans")) if isinstance(plan, dict)]
+    current = [plan for plan in plans if as_bool(plan.get("current"))]
+    if current:
+        return current[0]
+    return as_dict(_subscription_block(data).get("plan"))
+
+
+def _subscription_event_fields(data: dict) -> dict[str, Any]:
+    """SWITCH_PLAN / UPDATE_SUBSCRIPTION_CHARGE_DATE: no transaction and no buyer block."""
+    subscription = _subscription_block(data)
+    product = _subscription_product(data)
+    email = (
+        dig(subscription, "user", "email")
+        or dig(data, "subscriber", "email")
+        or dig(data, "user", "email")
+    )
+    return {
+        "transaction_id": None,
+        "buyer_email": normalize_email(email),
+        "buyer_name": text(dig(data, "subscriber", "name")),
+        "buyer_phone": None,
+        "buyer_document": None,
+        "buyer_document_type": None,
+        "product_id": text(product.get("ucode")) or text(product.get("id")),
+        "product_name": text(product.get("name")),
+        "offer_code": text(dig(_current_plan(data), "offer", "key")),
+        "plan_name": text(_current_plan(data).get("name")),
+        "amount_cents": None,
+        "currency": None,
+        "payment_method": None,
+        "subscription_id": _subscriber_code(data),
+        "recurrence_number": None,
+        "is_order_bump": False,
+        "approved_at": None,
+    }
+
+
+def _next_charge(data: dict) -> datetime | None:
+    subscription = _subscription_block(data)
+    for value in (
+        subscription.get("date_next_charge"),
+        data.get("date_next_charge"),
+        data.get("new_date_next_charge"),
+        subscription.get("dateNextCharge"),
+        dig(data, "purchase", "date_next_charge"),
+    ):
+        moment = _hotmart_date(value)
+        if moment is not None:
+            return moment
+    return None
+
+
+def _subscription_update(
+    event_type: str,
+    data: dict,
+    occurred_at: datetime | None,
+    status: str | None,
+    approved_at: datetime | None,
+    fields: dict[str, Any],
+) -> SubscriptionUpdate | None:
+    """The subscription's change this event describes, or None (no subscriber code or no
+    product id: nothing to key it on)."""
+    code = _subscriber_code(data)
+    product = _subscription_product(data)
+    product_id = text(product.get("id"), 64)
+    if not code or not product_id:
+        return None
+    raw_status = upper_token(_subscription_block(data).get("status"), 32)
+    state = hotmart_state(raw_status) if raw_status in HOTMART_STATES else None
+    plan = _current_plan(data)
+    paid = event_type in ("PURCHASE_APPROVED", "PURCHASE_COMPLETE")
+    if event_type == SUBSCRIPTION_CANCELLATION:
+        state = "canceled"
+    elif state is None and paid:
+        state = "active"
+    elif state is None and status == "overdue":
+        state = "overdue"
+    first = (fields.get("recurrence_number") or 1) == 1
+    return SubscriptionUpdate(
+        code=code,
+        product_id=product_id,
+        at=occurred_at,
+        state=state,
+        status=raw_status,
+        product_ucode=text(product.get("ucode"), 64),
+        plan_id=text(plan.get("id"), 64),
+        plan_name=text(plan.get("name")),
+        price_cents=fields.get("amount_cents") if paid else None,
+        currency=fields.get("currency") if paid else None,
+        next_charge_at=_next_charge(data),
+        started_at=approved_at if paid and first else None,
+        plan_switch=event_type == SWITCH_PLAN,
+    )
 
 
 def _hotmart_date(value: Any) -> datetime | None:

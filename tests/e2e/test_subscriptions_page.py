@@ -72,6 +72,8 @@ def test_subscriptions_page(live_app, page, width):
     assert page.locator("#chart-mrr").count() == 1
     assert page.locator("[data-next-charges] li").count() == 1  # the monthly plan, in 3 days
     assert page.locator("[data-subscriptions-table] tbody tr").count() == 4
+    note = page.locator("[data-churn-note]")  # how the churn rate is worked out
+    assert note.is_visible() and "nunca passa de 100%" in note.inner_text()
     page.screenshot(path=f"/tmp/assinaturas-{width}.png", full_page=True)
     page.screenshot(path=f"/tmp/assinaturas-{width}-top.png")
     assert _fits(page)

@@ -399,3 +399,96 @@ def test_dedupe_falls_back_to_business_key(webhook_body):
     assert hotmart.parse(cancellation).dedupe_key == (
         "SUBSCRIPTION_CANCELLATION:I9OT62C3:1765999990000"
     )
+
+
+# --- subscription updates (app.services.subscriptions.record_update) -------------------------
+
+
+def test_switch_plan_names_the_current_plan(webhook_body):
+    event = hotmart.parse(webhook_body("hotmart", "switch_plan"))
+    assert (event.kind, event.transaction_id, event.dedupe_key) == (
+        Kind.INFO,
+        None,
+        "7c1e4b9a-3d2f-4a6e-9b8c-5d4e3f2a1b0c",
+    )
+    update = event.subscription_update
+    assert (update.code, update.product_id, update.state) == ("I9OT62C3", "5123456", "active")
+    assert (update.plan_id, update.plan_name, update.plan_switch) == ("778900", "Plano Anual", True)
+    assert update.price_cents is None  # SWITCH_PLAN sends no price
+    assert update.at == datetime(2025, 12, 16, 21, 19, 50, tzinfo=UTC)  # switch_plan_date
+    assert update.next_charge_at == datetime(2026, 12, 16, 21, 15, 45, tzinfo=UTC)
+    assert event.buyer_email == "carla@example.com" and event.subscription_id == "I9OT62C3"
+
+
+@pytest.mark.parametrize(
+    "status", ["CANCELED_BY_CUSTOMER", "CANCELLED_BY_SELLER", "canceled_by_admin"]
+)
+def test_switch_plan_status_spellings_normalise(webhook_body, status):
+    body = webhook_body("hotmart", "switch_plan")
+    body["data"]["subscription"]["status"] = status
+    assert hotmart.parse(body).subscription_update.state == "canceled"
+
+
+def test_switch_plan_without_envelope_id_keys_on_subscriber(webhook_body):
+    body = webhook_body("hotmart", "switch_plan")
+    del body["id"]
+    key = hotmart.parse(body).dedupe_key
+    assert "I9OT62C3" in key and key.startswith("SWITCH_PLAN")
+
+
+@pytest.mark.parametrize(
+    "plans", [None, "x", 7, [], [{"id": 1, "name": "Velho", "current": False}]]
+)
+def test_switch_plan_odd_plans_list_keeps_the_plan(webhook_body, plans):
+    body = webhook_body("hotmart", "switch_plan")
+    body["data"]["plans"] = plans
+    update = hotmart.parse(body).subscription_update
+    assert update.plan_id is None and update.plan_name is None
+
+
+def test_charge_date_change_carries_only_the_date_and_status(webhook_body):
+    event = hotmart.parse(webhook_body("hotmart", "update_subscription_charge_date"))
+    update = event.subscription_update
+    assert event.kind is Kind.INFO and event.transaction_id is None
+    assert (update.code, update.product_id, update.state) == ("I9OT62C3", "5123456", "active")
+    assert update.next_charge_at == datetime(2026, 1, 20, 23, 0, tzinfo=UTC)
+    assert update.price_cents is None and not update.plan_switch
+
+
+def test_charge_date_change_date_may_sit_at_the_top(webhook_body):
+    body = webhook_body("hotmart", "update_subscription_charge_date")
+    del body["data"]["subscription"]["date_next_charge"]
+    body["data"]["date_next_charge"] = 1768950000000
+    update = hotmart.parse(body).subscription_update
+    assert update.next_charge_at == datetime(2026, 1, 20, 23, 0, tzinfo=UTC)
+
+
+def test_cancellation_update(webhook_body):
+    update = hotmart.parse(webhook_body("hotmart", "subscription_cancellation")).subscription_update
+    assert (update.code, update.product_id, update.state) == ("I9OT62C3", "5123456", "canceled")
+    assert update.at == datetime(2025, 12, 17, 19, 33, 10, tzinfo=UTC)  # cancellation_date
+
+
+def test_purchase_subscription_block_is_an_update(webhook_body):
+    first = hotmart.parse(webhook_body("hotmart", "purchase_approved_subscription"))
+    update = first.subscription_update
+    assert (update.product_id, update.product_ucode) == (
+        "5123456",
+        "3b0e5c7a-2d4f-4e6b-8a1c-9d0e1f2a3b4c",
+    )  # the numeric id, as the subscriptions API keys it
+    assert (update.price_cents, update.currency, update.state) == (4990, "BRL", "active")
+    assert update.started_at == datetime(2025, 11, 15, 23, 2, 25, tzinfo=UTC)
+    renewal = hotmart.parse(webhook_body("hotmart", "purchase_approved_renewal"))
+    assert renewal.subscription_update.started_at is None  # recurrence 2: not the start
+
+
+def test_refund_does_not_guess_the_subscription_state(webhook_body):
+    body = webhook_body("hotmart", "purchase_approved_subscription")
+    body["event"] = "PURCHASE_REFUNDED"
+    del body["data"]["subscription"]["status"]
+    update = hotmart.parse(body).subscription_update
+    assert update.state is None and update.price_cents is None
+
+
+def test_one_off_purchase_has_no_subscription_update(webhook_body):
+    assert hotmart.parse(webhook_body("hotmart", "purchase_approved")).subscription_update is None

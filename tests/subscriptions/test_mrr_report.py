@@ -32,10 +32,11 @@ def test_movement_by_sao_paulo_month(known):
     assert (feb.n["new"], feb.cents["new"], feb.active_end, feb.mrr_end) == (2, 15000, 3, 23000)
     assert (mar.n["new"], mar.cents["new"]) == (2, 20000)  # annual and quarterly as R$ 100/month
     assert (mar.n["churn"], mar.cents["churn"], mar.active_start) == (1, 5000, 3)
-    assert mar.churn_rate == round(1 / 3, 4)
+    # 1 canceled over the 3 it began with + the 2 new ones.
+    assert (mar.base, mar.churn_rate) == (5, 0.2)
     assert (mar.mrr_end, mar.active_end) == (38000, 4)
     assert (apr.n["churn"], apr.n["reactivation"], apr.cents["reactivation"]) == (1, 1, 5000)
-    assert (apr.active_start, apr.churn_rate) == (4, 0.25)
+    assert (apr.active_start, apr.base, apr.churn_rate) == (4, 5, 0.2)  # D came back
     assert (apr.mrr_end, apr.active_end, apr.net_cents) == (33000, 4, -5000)
 
 
@@ -56,7 +57,7 @@ def test_summary_now(known):
     # Next 30 days, active only: A (in 5 days); C is in 40 days, D's date is past.
     assert [s.subscriber_code for s in summary.next_charges] == ["A"]
     assert summary.next_charges_total == 1
-    assert summary.churn_rate == 0.25
+    assert summary.churn_rate == 0.2
 
 
 def test_filters(known):
@@ -124,8 +125,9 @@ def test_mrr_api(known, client, auth):
     assert (april["churn_count"], april["reactivation_cents"], april["churn_rate"]) == (
         1,
         5000,
-        0.25,
+        0.2,
     )
+    assert april["churn_base"] == 5
     filtered = client.get("/api/reports/mrr", query_string={**MRR_ARGS, "platform": "kiwify"})
     assert filtered.get_json()["summary"]["mrr_cents"] == 8000
 
@@ -147,7 +149,8 @@ def test_page_shows_cards_table_and_chart(known, client, auth):
     assert "Assinaturas" in html and 'href="/assinaturas"' in html  # navbar entry
     assert "R$\xa0330,00" in html  # MRR card
     assert "data-chart=" in html and "Movimento do MRR" in html
-    assert 'data-month="2026-03"' in html and "33,3%" in html
+    assert 'data-month="2026-03"' in html and "20,0%" in html
+    assert "nunca passa de 100%" in html  # how the rate is worked out, in plain words
     assert "assinante a@example.com".split()[1] in html
     sorted_page = client.get("/assinaturas", query_string={"ordem": "mrr", "dir": "desc"})
     assert sorted_page.status_code == 200
@@ -192,3 +195,35 @@ def test_the_summary_marker_is_no_product_or_plan_filter():
 
     f = Filters.from_args(MultiDict({"product": "*", "plan": " * "}), ("hotmart",))
     assert (f.product, f.plan) == ("", "")
+
+
+def _month(month="2026-05", **counts) -> report.Month:
+    entry = report.Month(month, active_start=counts.pop("start", 0))
+    entry.n.update(counts)
+    return entry
+
+
+def test_churn_rate_never_passes_100_percent():
+    # Only subscriptions that started and ended in the month: 100%, not "2 of 0".
+    assert _month(new=2, churn=2).churn_rate == 1.0
+    assert _month(new=3, churn=1).churn_rate == round(1 / 3, 4)
+    # Zero base: nothing to lose, no rate (shown as "—").
+    assert _month().churn_rate is None
+    assert _month(churn=0).to_dict()["churn_rate"] is None
+    # A subscriber lost, back and lost again in one month: 2 of 2, not 2 of 1.
+    assert _month(start=1, reactivation=1, churn=2).churn_rate == 1.0
+    # A negative opening balance (movements booked out of order) never divides below zero.
+    assert _month(start=-1, new=1, churn=1).churn_rate == 1.0
+
+
+def test_churn_of_a_month_with_only_new_and_canceled(app):
+    sub = make("N", price_cents=4000, accession_date=utc(2026, 2, 3, 12))
+    db.session.commit()
+    subscriptions.settle_pending()
+    sub.state, sub.canceled_at = "canceled", utc(2026, 2, 20, 12)
+    db.session.commit()
+    subscriptions.settle_pending()
+    feb = by_month()["2026-02"]
+    assert (feb.active_start, feb.n["new"], feb.n["churn"]) == (0, 1, 1)
+    assert feb.churn_rate == 1.0
+    assert by_month()["2026-03"].churn_rate is None  # nobody left to lose
