@@ -2,10 +2,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.access.forms import choices
 from app.auth.forms import PASSWORD_MISMATCH
 from app.models import OPERATOR_OPERATOR, OPERATOR_ROLES
 
-ROLE_CHOICES = list(OPERATOR_ROLES.items())
+ROLE_CHOICES = choices(OPERATOR_ROLES.items())
 
 
 class InviteForm(FlaskForm):
