@@ -79,7 +79,7 @@ def _lock_team() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(7210002)"))
 
 
-def _active_owner_count() -> int:
+def active_owner_count() -> int:
     return (
         db.session.scalar(
             select(func.count(User.id)).where(
@@ -255,7 +255,7 @@ def change_role(user_id: int, role: str, *, by: User) -> User:
         raise TeamError("Este operador foi removido. Convide-o de novo para devolver o acesso.")
     if user.operator_role == role:
         return user
-    if user.is_owner and role != OPERATOR_OWNER and _active_owner_count() <= 1:
+    if user.is_owner and role != OPERATOR_OWNER and active_owner_count() <= 1:
         raise TeamError(LAST_OWNER)
     old = user.operator_role_label
     user.operator_role = role
@@ -275,7 +275,7 @@ def remove(user_id: int, *, by: User) -> User:
     user = _operator(user_id)
     if not user.active:
         raise TeamError("Este operador já foi removido.")
-    if user.is_owner and _active_owner_count() <= 1:
+    if user.is_owner and active_owner_count() <= 1:
         raise TeamError(LAST_OWNER)
     user.active = False
     user.rotate_session_nonce()  # a cookie of theirs no longer loads the user

@@ -22,13 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def _page(invite_form=None, issued=None, status=200):
+    if invite_form is None:
+        # after a successful invite (or any other POST) the form starts empty again
+        invite_form = InviteForm(formdata=None)
     return render_template(
         "team/index.html",
         operators=team.operators(),
         invites=team.pending_invites(),
-        invite_form=invite_form or InviteForm(),
+        invite_form=invite_form,
         confirm_form=ConfirmForm(),
         roles=OPERATOR_ROLES,
+        last_owner=team.active_owner_count() <= 1,
         issued=issued,
         now=utcnow(),
         # a page answered to the invite POST: reloading must not invite again
