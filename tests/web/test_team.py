@@ -509,3 +509,24 @@ def test_the_migration_makes_existing_operators_owners(app):
     upgrade()
     rows = dict(db.session.execute(select(User.email, User.operator_role)).all())
     assert rows == {"dono@example.com": OPERATOR_OWNER, "comprador@example.com": None}
+
+
+ENGLISH = re.compile(
+    r"\b(Submit|Save|Cancel|Delete|Remove|Invite|Role|Password|Owner|Read-only|Team|"
+    r"required|Not a valid choice|Last login|Status|Active)\b"
+)
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_team_pages_read_in_portuguese(app, owner):
+    path = _invite_path(_invite(owner))
+    pages = [owner.get("/equipe"), app.test_client().get(path)]
+    pages.append(_accept(app.test_client(), path, password="curta"))
+    pages.append(app.test_client().get("/convite/errado"))
+    for response in pages:
+        found = ENGLISH.findall(_visible_text(response.get_data(as_text=True)))
+        assert found == [], (response.request.path, found)
