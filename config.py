@@ -107,6 +107,7 @@ TUNABLES: dict[str, tuple] = {
     "MAX_CONTENT_LENGTH": (_positive_int, "largest request body in bytes (413 above)"),
     "ACTIVATION_LINK_DAYS": (_positive_int, "days an activation link stays valid"),
     "PASSWORD_RESET_MINUTES": (_positive_int, "minutes a password-reset link stays valid"),
+    "OPERATOR_INVITE_DAYS": (_positive_int, "days an operator invite link stays valid"),
     "SESSION_LIFETIME_DAYS": (_positive_int, "days a login session lasts, idle or not"),
     "ARGON2_TIME_COST": (_positive_int, "argon2 passes per password hash"),
     "ARGON2_MEMORY_COST": (_positive_int, "argon2 memory per hash, KiB"),
@@ -156,6 +157,7 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # storage down: count per process, never 500
     ACTIVATION_LINK_DAYS = 7
     PASSWORD_RESET_MINUTES = 60
+    OPERATOR_INVITE_DAYS = 7
     SESSION_LIFETIME_DAYS = 30  # a server-side login session ends after this, idle or not
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536

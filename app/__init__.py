@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.settings import bp as settings_bp
     from app.signup import bp as signup_bp
     from app.subscriptions import bp as subscriptions_bp
+    from app.team import bp as team_bp
     from app.telegram_page import bp as telegram_bp
     from app.webhooks import bp as webhooks_bp
 
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
         telegram_bp,
         access_bp,
+        team_bp,
     ):
         app.register_blueprint(bp)
 

@@ -227,3 +227,33 @@ def reset_webhook_counts(app: Flask) -> None:
     windows = app.extensions.get(_WEBHOOK_WINDOWS_KEY)
     if windows is not None:
         windows.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-account login limit (app/auth/routes.py ``login``) and its reset
+
+
+LOGIN_ENDPOINT = "auth.login"
+
+
+def login_account_key(email: str) -> str:
+    """The key the per-account login limit counts under (one per e-mail address)."""
+    return "login:" + (email or "").strip().lower()[:254]
+
+
+def clear_login_limit(email: str) -> None:
+    """Forget the failed-login count of one account (after a password reset by e-mail): a
+    stranger hammering the address cannot keep its owner out. Storage down: logged only."""
+    from app.extensions import limiter
+
+    items = _parsed(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+    # The arguments Flask-Limiter counts a decorated limit under: [prefix,] key, scope (the
+    # endpoint, as the limit is neither shared nor per method).
+    args = [login_account_key(email), LOGIN_ENDPOINT]
+    if limiter._key_prefix:
+        args.insert(0, limiter._key_prefix)
+    try:
+        for item in items:
+            limiter.limiter.clear(item, *args)
+    except Exception as exc:  # noqa: BLE001 - the reset itself already succeeded
+        log.warning("login limit of an account could not be cleared: %s", exc)

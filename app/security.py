@@ -80,6 +80,8 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_require_setup)
+    app.before_request(refuse_read_only_writes)
+    app.context_processor(_team_flags)
     app.after_request(_no_store_when_logged_in)
 
 
@@ -188,6 +190,56 @@ def operator_required(view):
         return response if response is not None else view(*args, **kwargs)
 
     return wrapped
+
+
+# ------------------------------------------------------------------ team roles (app/team)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_MESSAGE = (
+    "Seu acesso é somente leitura: você pode ver as páginas e baixar relatórios, mas não "
+    "alterar nada. Peça ao proprietário da conta para mudar seu papel na equipe."
+)
+OWNER_ONLY_MESSAGE = "Somente o proprietário da conta pode fazer isto."
+# What a read-only operator may still send: their own way out, their own password and profile,
+# the ways back in, and accepting an invite (a new account of their own).
+READ_ONLY_ALLOWED_ENDPOINTS = frozenset(
+    {
+        "auth.logout",
+        "auth.login",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "member.change_password",
+        "member.update_profile",
+        "team.accept",
+    }
+)
+
+
+def refuse_read_only_writes():
+    """App-wide before_request: a read-only operator's state-changing request is a 403 (pt-BR),
+    whatever page or API it targets, so routes added later are covered without a decorator."""
+    if request.method in SAFE_METHODS or request.endpoint in READ_ONLY_ALLOWED_ENDPOINTS:
+        return None
+    if request.path.startswith(WEBHOOK_PATH) or not session.get("_user_id"):
+        return None  # platforms and anonymous callers: the route's own rules apply
+    if current_user.is_authenticated and current_user.is_read_only:
+        abort(403, description=READ_ONLY_MESSAGE)
+    return None
+
+
+def require_owner() -> None:
+    """For the team's and the secrets' writes: 403 unless the operator is an owner."""
+    if not (current_user.is_authenticated and current_user.is_owner):
+        abort(403, description=OWNER_ONLY_MESSAGE)
+
+
+def _team_flags() -> dict:
+    """``read_only`` (the UI disables every form that would change something, see
+    static/js/app.js) and ``is_owner`` (team and secret controls)."""
+    user = current_user
+    if not getattr(user, "is_authenticated", False) or not user.is_admin:
+        return {"read_only": False, "is_owner": False}
+    return {"read_only": user.is_read_only, "is_owner": user.is_owner}
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SetupForm
 from app.extensions import db, limiter
+from app.ratelimit import login_account_key
 from app.security import operator_exists, safe_next
 from app.services import accounts, audit, user_sessions
 
@@ -19,7 +20,7 @@ INVALID_LOGIN = "E-mail ou senha inválidos."
 
 
 def _account_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+    return login_account_key(request.form.get("email") or "")
 
 
 def _home_for(user) -> str:

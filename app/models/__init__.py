@@ -27,7 +27,18 @@ from app.models.summaries import (
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
 from app.models.telegram import TelegramInvite, TelegramMember
-from app.models.users import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User, UserSession
+from app.models.users import (
+    OPERATOR_OPERATOR,
+    OPERATOR_OWNER,
+    OPERATOR_READ_ONLY,
+    OPERATOR_ROLES,
+    ROLE_ADMIN,
+    ROLE_MEMBER,
+    OperatorInvite,
+    PasswordResetToken,
+    User,
+    UserSession,
+)
 from app.models.webhooks import WebhookEvent, WebhookRejection
 
 __all__ = [
@@ -55,6 +66,11 @@ __all__ = [
     "WebhookEvent",
     "WebhookRejection",
     "ROLE_ADMIN",
+    "OPERATOR_OPERATOR",
+    "OPERATOR_OWNER",
+    "OPERATOR_READ_ONLY",
+    "OPERATOR_ROLES",
+    "OperatorInvite",
     "ROLE_MEMBER",
     "RateBudgetSlot",
     "IntegrationCheck",

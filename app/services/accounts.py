@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, update
 
 from app import crypto
 from app.extensions import db
-from app.models import ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
+from app.models import OPERATOR_OWNER, ROLE_ADMIN, ROLE_MEMBER, PasswordResetToken, User
 from app.models.types import utcnow
 from app.services import outbox, user_sessions
 from app.services.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -32,15 +32,27 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def create_user(email: str, password: str, name: str = "", role: str = ROLE_MEMBER) -> User:
+def create_user(
+    email: str,
+    password: str,
+    name: str = "",
+    role: str = ROLE_MEMBER,
+    operator_role: str | None = None,
+) -> User:
     email = normalize_email(email)
     problem = password_problem(password, email)
     if problem:
         raise AccountError(problem)
     if find_user(email):
         raise AccountError("Já existe uma conta com este e-mail.")
+    if role == ROLE_ADMIN and operator_role is None:
+        operator_role = OPERATOR_OWNER  # /setup and the CLI create the owner
     user = User(
-        email=email, name=name.strip()[:120], role=role, password_hash=hash_password(password)
+        email=email,
+        name=name.strip()[:120],
+        role=role,
+        operator_role=operator_role if role == ROLE_ADMIN else None,
+        password_hash=hash_password(password),
     )
     db.session.add(user)
     db.session.flush()
@@ -60,8 +72,10 @@ def lock_setup() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(7210001)"))
 
 
-def create_operator(email: str, password: str, name: str = "") -> User:
-    return create_user(email, password, name=name, role=ROLE_ADMIN)
+def create_operator(
+    email: str, password: str, name: str = "", operator_role: str = OPERATOR_OWNER
+) -> User:
+    return create_user(email, password, name=name, role=ROLE_ADMIN, operator_role=operator_role)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -142,4 +156,9 @@ def reset_password(token: str, new_password: str) -> User:
         .values(used_at=utcnow())
     )
     set_password(row.user, new_password)
+    # The e-mail proved who this is: the per-account login limit someone else may have
+    # exhausted by guessing at this address starts again, so the new password works now.
+    from app.ratelimit import clear_login_limit
+
+    clear_login_limit(row.user.email)
     return row.user

@@ -34,6 +34,11 @@ SCHEDULES_CHANGED = "schedules.changed"
 SYNC_STARTED = "sync.started"
 SYNC_CANCELED = "sync.canceled"
 OPERATOR_CREATED = "operator.created"
+OPERATOR_INVITED = "operator.invited"
+OPERATOR_INVITE_REVOKED = "operator.invite_revoked"
+OPERATOR_JOINED = "operator.joined"
+OPERATOR_ROLE_CHANGED = "operator.role_changed"
+OPERATOR_REMOVED = "operator.removed"
 LOGIN = "auth.login"
 LOGOUT = "auth.logout"
 ACCESS_CHANGED = "access.changed"
@@ -54,6 +59,11 @@ ACTIONS: dict[str, str] = {
     SYNC_STARTED: "Sincronização iniciada",
     SYNC_CANCELED: "Sincronização cancelada",
     OPERATOR_CREATED: "Operador criado",
+    OPERATOR_INVITED: "Operador convidado",
+    OPERATOR_INVITE_REVOKED: "Convite de operador cancelado",
+    OPERATOR_JOINED: "Convite de operador aceito",
+    OPERATOR_ROLE_CHANGED: "Papel de operador alterado",
+    OPERATOR_REMOVED: "Operador removido da equipe",
     LOGIN: "Entrada no painel",
     LOGOUT: "Saída do painel",
     ACCESS_CHANGED: "Catálogo de acessos alterado",
@@ -205,4 +215,11 @@ _DESCRIBE = {
     ),
     SYNC_CANCELED: lambda d: _join(d.get("source_label"), d.get("resource_label")),
     OPERATOR_CREATED: lambda d: _join(d.get("email"), d.get("via")),
+    OPERATOR_INVITED: lambda d: _join(d.get("email"), d.get("role")),
+    OPERATOR_INVITE_REVOKED: lambda d: _join(d.get("email"), d.get("role")),
+    OPERATOR_JOINED: lambda d: _join(d.get("email"), d.get("role")),
+    OPERATOR_ROLE_CHANGED: lambda d: _join(
+        d.get("email"), f"{d.get('old_role', '?')} → {d.get('new_role', '?')}"
+    ),
+    OPERATOR_REMOVED: lambda d: _join(d.get("email"), d.get("role")),
 }

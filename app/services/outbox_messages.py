@@ -17,7 +17,7 @@ from app.models.outbox import OutboxEmail
 from app.models.types import utcnow
 from app.services import mail_settings
 
-SINGLE_USE_REFS = ("activation_link", "password_reset")
+SINGLE_USE_REFS = ("activation_link", "password_reset", "operator_invite")
 
 
 def queue(
@@ -73,9 +73,10 @@ def _stale_reason(email: OutboxEmail) -> str | None:
 
     Activation e-mail: its link is still pending, unexpired and addressed to this mailbox.
     "Compra adicionada": the sale still grants access. Password reset: the token is unused and
-    unexpired. Other kinds have nothing to check.
+    unexpired. Operator invite: still pending (not used, revoked nor expired). Other kinds have
+    nothing to check.
     """
-    from app.models import ActivationLink, PasswordResetToken, Sale, User
+    from app.models import ActivationLink, OperatorInvite, PasswordResetToken, Sale, User
     from app.models.activation import LINK_PENDING
     from app.models.sales import GRANTING_STATUSES
 
@@ -108,6 +109,10 @@ def _stale_reason(email: OutboxEmail) -> str | None:
             )
         if token is None or token.used_at is not None or token.expires_at <= now:
             return "Link de nova senha usado ou expirado antes do envio"
+    if email.ref_type == "operator_invite":
+        invite = db.session.get(OperatorInvite, email.ref_id) if email.ref_id else None
+        if invite is None or not invite.is_pending(now):
+            return "Convite de operador usado, cancelado ou expirado antes do envio"
     return None
 
 

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from app.extensions import db, limiter
+from app.security import require_owner
 from app.services import audit, mail_settings
 from app.services import jobs as jobs_service
 from app.services import settings as settings_service
@@ -18,6 +19,10 @@ from app.sources import SOURCES
 log = logging.getLogger(__name__)
 
 
+SECRETS_OWNER_ONLY = (
+    "Somente o proprietário da conta altera senhas e tokens. Os demais campos você pode salvar "
+    "deixando os de senha em branco."
+)
 SECTIONS = {g.platform for g in settings_service.SCHEMA} | {"agendamentos"}
 
 
@@ -45,6 +50,7 @@ GENERATED_TOKENS = {name: s.secret_key for name, s in SOURCES.items() if s.gener
 
 @bp.post("/configuracoes/<platform>/gerar-token")
 def generate_token(platform: str):
+    require_owner()  # a webhook token is a secret: the owner's (docs/operators.md)
     key = GENERATED_TOKENS.get(platform)
     if key is None:
         abort(404)
@@ -75,6 +81,11 @@ def save(platform: str):
     group = next((g for g in settings_service.SCHEMA if g.platform == platform), None)
     if group is None:
         abort(404)
+    if not current_user.is_owner and any(
+        f.secret and (request.form.get(f"clear_{f.key}") or (request.form.get(f.key) or "").strip())
+        for f in group.fields
+    ):
+        abort(403, description=SECRETS_OWNER_ONLY)
     changed, keys, cleared = [], [], []
     try:
         for field in group.fields:

@@ -13,6 +13,37 @@
   if (replaceWith && window.history && window.history.replaceState) {
     window.history.replaceState(null, "", replaceWith);
   }
+  // A read-only operator (body[data-read-only], app/security.py): every control that would
+  // change something is disabled here, once for every page (the server refuses it anyway).
+  // Forms marked data-read-only-ok (logout, own password and profile) keep working.
+  var READ_ONLY_TITLE = "Seu acesso é somente leitura";
+  var disableWrites = function (root) {
+    if (!document.body.hasAttribute("data-read-only")) { return; }
+    root.querySelectorAll("form").forEach(function (form) {
+      if ((form.getAttribute("method") || "get").toLowerCase() !== "post") { return; }
+      if (form.hasAttribute("data-read-only-ok")) { return; }
+      form.querySelectorAll("button, input, select, textarea").forEach(function (el) {
+        if (el.type === "hidden") { return; }
+        el.disabled = true;
+        el.title = READ_ONLY_TITLE;
+      });
+      form.setAttribute("data-read-only-disabled", "");
+    });
+    root.querySelectorAll("[hx-post], [hx-put], [hx-patch], [hx-delete]").forEach(function (el) {
+      el.disabled = true;
+      el.classList.add("disabled");
+      el.setAttribute("aria-disabled", "true");
+      el.title = READ_ONLY_TITLE;
+    });
+  };
+  disableWrites(document);
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    disableWrites(event.detail.target || document);
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute && form.hasAttribute("data-read-only-disabled")) { event.preventDefault(); }
+  });
   // Buttons and forms with data-confirm ask before acting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -36,6 +36,7 @@ PAGES = [
     ("/relatorios", "[data-sales-charts] table.table-stack"),
     ("/auditoria", "table.table-stack"),
     ("/configuracoes", "table.table-stack"),
+    ("/equipe", "table.table-stack"),
     ("/hotmart?aba=produtos", "table.table-stack"),
     ("/hotmart?aba=vendas", "table.table-stack"),
     ("/hotmart?aba=assinaturas", "table.table-stack"),

@@ -13,6 +13,7 @@ PUBLIC_ENDPOINTS = {
     "auth.setup",
     "auth.forgot_password",
     "auth.reset_password",
+    "team.accept",  # an operator invite: the single-use token is the credential
 }
 PUBLIC_BLUEPRINTS = {"webhooks", "signup"}
 # Logged-in users of any role (a member's own area, and leaving).
