@@ -144,6 +144,22 @@ def test_turn_on_gestao_click_send_a_test_sale_and_open_the_venda(
         assert "Concretizada" in panel.locator("#situacao").inner_text()
         panel.close()
 
+        # "Enviar vendas anteriores": the dry run first (the test sale is left out).
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.select_option("#backfill-periodo", "tudo")
+        assert page.is_checked("#backfill-gestao-click")
+        page.click("#vendas-anteriores button[type=submit]")
+        page.wait_for_url(f"{url}/automacoes/vendas-anteriores?*")
+        plan = page.locator("#backfill-plan").inner_text()
+        assert "Nenhuma venda a enviar ao Gestão Click." in plan
+        assert page.evaluate(NO_HORIZONTAL_SCROLL)
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate(NO_HORIZONTAL_SCROLL)
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.click("text=Voltar para Automações")
+        page.wait_for_url(url + "/automacoes#vendas-anteriores")
+        assert page.evaluate(NO_HORIZONTAL_SCROLL)
+
         # Stacked cards on a phone.
         page.set_viewport_size({"width": 390, "height": 844})
         page.reload()
