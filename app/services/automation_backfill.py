@@ -208,11 +208,10 @@ def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
                         "updated_at": now,
                     }
                 )
-            stmt = (
-                insert_for(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            )
-            result = db.session.execute(stmt.returning(table.c.id))
-            written += len(result.all())
+            # executemany ("insertmanyvalues" batches): .values(rows) compiled the 500 rows'
+            # parameters on every batch, half of the time the queueing took
+            stmt = insert_for(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            written += len(db.session.execute(stmt.returning(table.c.id), rows).all())
             events.mark_automations_queued()
             db.session.commit()
             current_app.logger.info("backfill %s: %s rows queued so far", target, written)
