@@ -233,6 +233,52 @@ def automations_send(retry_failed: bool) -> None:
     )
 
 
+@automations_group.command("backfill")
+@click.option("--since", metavar="AAAA-MM-DD", help="Vendas a partir deste dia (São Paulo).")
+@click.option("--all", "every", is_flag=True, help="Todas as vendas, de qualquer data.")
+@click.option("--dry-run", is_flag=True, help="Só conta: não coloca nada na fila.")
+@click.option("--kommo", is_flag=True, help="Só para o Kommo.")
+@click.option("--gestao-click", is_flag=True, help="Só para o Gestão Click.")
+def automations_backfill(
+    since: str | None, every: bool, dry_run: bool, kommo: bool, gestao_click: bool
+) -> None:
+    """Queue the sales made before the push was on (each sale and step once)."""
+    from datetime import date
+
+    from app.models.automation import TARGET_GESTAO_CLICK, TARGET_KOMMO
+    from app.services import audit, automations
+    from app.services import automation_backfill as backfill
+
+    if bool(since) == every:
+        raise click.ClickException("Informe --since AAAA-MM-DD ou --all (todas as vendas).")
+    day = None
+    if since:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            raise click.ClickException(
+                f"Data inválida em --since: {since!r}. Use AAAA-MM-DD, por exemplo 2026-01-31."
+            ) from None
+    enabled = automations.enabled_targets()
+    asked = tuple(t for t, on in ((TARGET_KOMMO, kommo), (TARGET_GESTAO_CLICK, gestao_click)) if on)
+    # none asked: every switched-on target (none on: both, and the refusal says so)
+    targets = asked or tuple(t for t in backfill.TARGETS if t in enabled) or backfill.TARGETS
+    try:
+        plans = backfill.plan(day, targets)
+        for p in plans:
+            click.echo(p.summary())
+        if dry_run:
+            click.echo("Simulação: nada foi colocado na fila.")
+            return
+        counts = backfill.queue(day, targets)
+        backfill.record(day, counts, actor_label=audit.ACTOR_CLI)
+    except backfill.BackfillError as exc:
+        raise click.ClickException(str(exc)) from None
+    for p in plans:
+        n = counts.get(p.target, 0)
+        click.echo(f"{p.name}: {n} {'venda colocada' if n == 1 else 'vendas colocadas'} na fila.")
+
+
 @bp.cli.group("activation")
 def activation_group() -> None:
     """Activation links."""

@@ -317,6 +317,13 @@ INTEGRATIONS: tuple[Integration, ...] = (
             Field("GESTAOCLICK_ACCESS_TOKEN", "Access token", secret=True, required=True),
             Field("GESTAOCLICK_SECRET_TOKEN", "Secret access token", secret=True, required=True),
             Field("GESTAOCLICK_API_URL", "URL da API", kind="url"),
+            Field(
+                "GESTAOCLICK_WEB_URL",
+                "Endereço do painel (opcional)",
+                kind="url",
+                help="Para os links das vendas em Automações. Vazio: o endereço da API sem "
+                "“api.” (https://gestaoclick.com).",
+            ),
             *GESTAOCLICK_PUSH_FIELDS,
         ),
         "dashboard.gestao_click",

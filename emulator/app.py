@@ -8,7 +8,15 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import gestaoclick, gestaoclick_writes, hotmart, kommo, kommo_webhooks, telegram
+from . import (
+    gestaoclick,
+    gestaoclick_panel,
+    gestaoclick_writes,
+    hotmart,
+    kommo,
+    kommo_webhooks,
+    telegram,
+)
 from .config import EmulatorConfig, env_lines
 from .datasets import Datasets
 from .runtime import APIS, Runtime
@@ -148,6 +156,7 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(control)
     kommo_webhooks.init_app(app)  # Kommo webhook subscriptions and the delivery sender
     gestaoclick_writes.init_app(app)  # Gestão Click POST clientes / vendas
+    gestaoclick_panel.init_app(app)  # the panel's page of a written venda (the UI's links)
     telegram.init_app(app)  # Telegram Bot API (/telegram/bot<token>/<method>) and joins
 
     @app.before_request
@@ -207,6 +216,8 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
                         "/kommo/api/v4/contacts",
                         "/kommo/api/v4/leads",
                         "/kommo/api/v4/leads/pipelines",
+                        "/kommo/api/v4/leads/complex (POST)",
+                        "/kommo/api/v4/leads/{id}/notes",
                     ],
                     "gestaoclick": [
                         "/gestaoclick/api/vendas",
@@ -214,6 +225,7 @@ def create_app(config: EmulatorConfig | dict[str, Any] | None = None) -> Flask:
                         "/gestaoclick/api/produtos",
                         "/gestaoclick/api/situacoes_vendas",
                         "/gestaoclick/api/lojas",
+                        "/gestaoclick/vendas_{produto|servico}s/visualizar/{id} (panel page)",
                     ],
                 },
                 "control": [

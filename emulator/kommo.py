@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import jwt
 from flask import Blueprint, Response, request
 
-from . import kommo_writes
+from . import kommo_complex, kommo_writes
 from .datasets import (
     CONTACT_ID_BASE,
     EMAIL_ENUMS,
@@ -383,3 +383,4 @@ def lead_fields() -> Response:
 
 
 kommo_writes.register(bp)  # POST/PATCH contacts, leads, notes (kept in their own module)
+kommo_complex.register(bp)  # POST leads/complex

@@ -16,6 +16,7 @@ HAL = "application/hal+json"
 WRITTEN_CONTACT_BASE = 40_000_000
 WRITTEN_LEAD_BASE = 50_000_000
 WRITTEN_NOTE_BASE = 60_000_000
+WRITTEN_COMPANY_BASE = 70_000_000
 
 
 class KommoStore:
@@ -28,6 +29,7 @@ class KommoStore:
         self.notes: dict[int, dict] = {}
         self._next = {"contact": WRITTEN_CONTACT_BASE, "lead": WRITTEN_LEAD_BASE}
         self._next["note"] = WRITTEN_NOTE_BASE
+        self._next["company"] = WRITTEN_COMPANY_BASE  # made by leads/complex (ids only)
 
     def new_id(self, kind: str) -> int:
         self._next[kind] += 1

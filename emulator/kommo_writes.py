@@ -43,9 +43,47 @@ from .kommo_validation import (
     request_id,
     validation_problem,
 )
-from .wire import emulator, json_response
+from .wire import emulator, json_response, multi_values, query_with
 
 # ---------------------------------------------------------------------------- writes
+
+
+def check_contact(item: dict, errors: list) -> tuple[list | None, list]:
+    """A contact item's problems (into ``errors``) → its custom fields and tags."""
+    for key in ("name", "first_name", "last_name"):
+        if key in item and not isinstance(item[key], str):
+            errors.append(err("InvalidType", key, "This value should be of type string."))
+    fields = custom_fields(item, errors)
+    tags = parse_tags((item.get("_embedded") or {}).get("tags"), "_embedded.tags", errors)
+    return fields, tags
+
+
+def new_contact(st: KommoStore, item: dict, fields: list | None, tags: list, ts: int) -> int:
+    """Store one validated contact (the store's lock held) → its id."""
+    cfg = emulator().config
+    cid = st.new_id("contact")
+    name = item.get("name") or " ".join(
+        filter(None, (item.get("first_name"), item.get("last_name")))
+    )
+    st.contacts[cid] = {
+        "id": cid,
+        "name": name,
+        "first_name": item.get("first_name") or "",
+        "last_name": item.get("last_name") or "",
+        "responsible_user_id": cfg.kommo_user_id,
+        "group_id": 0,
+        "created_by": 0,
+        "updated_by": 0,
+        "created_at": ts,
+        "updated_at": ts,
+        "closest_task_at": None,
+        "is_deleted": False,
+        "is_unsorted": False,
+        "custom_fields_values": fields,
+        "account_id": cfg.kommo_account_id,
+        "_tags": tags,
+    }
+    return cid
 
 
 def add_contacts() -> Response:
@@ -55,11 +93,7 @@ def add_contacts() -> Response:
     groups, made = [], []
     for rid, item in objects(items, groups):
         errors: list[dict] = []
-        for key in ("name", "first_name", "last_name"):
-            if key in item and not isinstance(item[key], str):
-                errors.append(err("InvalidType", key, "This value should be of type string."))
-        fields = custom_fields(item, errors)
-        tags = parse_tags((item.get("_embedded") or {}).get("tags"), "_embedded.tags", errors)
+        fields, tags = check_contact(item, errors)
         if errors:
             groups.append({"request_id": rid, "errors": errors})
             continue
@@ -67,31 +101,9 @@ def add_contacts() -> Response:
     if groups:
         return validation_problem(groups)
     st, ts, out = store(), now(), []
-    cfg = emulator().config
     with st.lock:
         for rid, item, fields, tags in made:
-            cid = st.new_id("contact")
-            name = item.get("name") or " ".join(
-                filter(None, (item.get("first_name"), item.get("last_name")))
-            )
-            st.contacts[cid] = {
-                "id": cid,
-                "name": name,
-                "first_name": item.get("first_name") or "",
-                "last_name": item.get("last_name") or "",
-                "responsible_user_id": cfg.kommo_user_id,
-                "group_id": 0,
-                "created_by": 0,
-                "updated_by": 0,
-                "created_at": ts,
-                "updated_at": ts,
-                "closest_task_at": None,
-                "is_deleted": False,
-                "is_unsorted": False,
-                "custom_fields_values": fields,
-                "account_id": cfg.kommo_account_id,
-                "_tags": tags,
-            }
+            cid = new_contact(st, item, fields, tags, ts)
             out.append(
                 {
                     "id": cid,
@@ -109,6 +121,57 @@ def _created(kind: str, out: list[dict]) -> Response:
     return json_response(body, content_type=HAL)
 
 
+def check_lead(item: dict, errors: list, links: bool = True) -> tuple[list, list[int]]:
+    """A lead item's problems (into ``errors``) → its tags and the ids of the existing
+    contacts it links (``_embedded.contacts[{id}]``; ``links=False``: not read here)."""
+    st = store()
+    if "name" in item and not isinstance(item["name"], str):
+        errors.append(err("InvalidType", "name", "This value should be of type string."))
+    int_field(item, "price", errors)
+    check_stage(item, errors)
+    embedded = item.get("_embedded") or {}
+    tags = parse_tags(embedded.get("tags"), "_embedded.tags", errors)
+    contacts = []
+    for m, link in enumerate((embedded.get("contacts") or []) if links else []):
+        cid = link.get("id") if isinstance(link, dict) else None
+        if not isinstance(cid, int) or (cid not in st.contacts and not _generated_contact(cid)):
+            errors.append(err("NotFound", f"_embedded.contacts.{m}.id", "Contact not found."))
+        else:
+            contacts.append(cid)
+    return tags, contacts
+
+
+def new_lead(st: KommoStore, item: dict, tags: list, contacts: list[int], ts: int) -> int:
+    """Store one validated lead (the store's lock held) → its id."""
+    cfg = emulator().config
+    lid = st.new_id("lead")
+    status = item.get("status_id") or 67000001
+    st.leads[lid] = {
+        "id": lid,
+        "name": item.get("name") or f"Lead #{lid}",
+        "price": item.get("price") or 0,
+        "responsible_user_id": cfg.kommo_user_id,
+        "group_id": 0,
+        "status_id": status,
+        "pipeline_id": item.get("pipeline_id") or main_pipeline(),
+        "loss_reason_id": item.get("loss_reason_id"),
+        "created_by": 0,
+        "updated_by": 0,
+        "created_at": ts,
+        "updated_at": ts,
+        "closed_at": ts if status in (142, 143) else None,
+        "closest_task_at": None,
+        "is_deleted": False,
+        "custom_fields_values": None,
+        "score": None,
+        "account_id": cfg.kommo_account_id,
+        "labor_cost": None,
+        "_tags": tags,
+        "_contacts": contacts,
+    }
+    return lid
+
+
 def add_leads() -> Response:
     items = body_items()
     if isinstance(items, Response):
@@ -117,53 +180,17 @@ def add_leads() -> Response:
     groups, made = [], []
     for rid, item in objects(items, groups):
         errors: list[dict] = []
-        if "name" in item and not isinstance(item["name"], str):
-            errors.append(err("InvalidType", "name", "This value should be of type string."))
-        int_field(item, "price", errors)
-        check_stage(item, errors)
-        embedded = item.get("_embedded") or {}
-        tags = parse_tags(embedded.get("tags"), "_embedded.tags", errors)
-        contacts = []
-        for m, link in enumerate(embedded.get("contacts") or []):
-            cid = link.get("id") if isinstance(link, dict) else None
-            if not isinstance(cid, int) or (cid not in st.contacts and not _generated_contact(cid)):
-                errors.append(err("NotFound", f"_embedded.contacts.{m}.id", "Contact not found."))
-            else:
-                contacts.append(cid)
+        tags, contacts = check_lead(item, errors)
         if errors:
             groups.append({"request_id": rid, "errors": errors})
             continue
         made.append((rid, item, tags, contacts))
     if groups:
         return validation_problem(groups)
-    ts, out, cfg = now(), [], emulator().config
+    ts, out = now(), []
     with st.lock:
         for rid, item, tags, contacts in made:
-            lid = st.new_id("lead")
-            status = item.get("status_id") or 67000001
-            st.leads[lid] = {
-                "id": lid,
-                "name": item.get("name") or f"Lead #{lid}",
-                "price": item.get("price") or 0,
-                "responsible_user_id": cfg.kommo_user_id,
-                "group_id": 0,
-                "status_id": status,
-                "pipeline_id": item.get("pipeline_id") or main_pipeline(),
-                "loss_reason_id": item.get("loss_reason_id"),
-                "created_by": 0,
-                "updated_by": 0,
-                "created_at": ts,
-                "updated_at": ts,
-                "closed_at": ts if status in (142, 143) else None,
-                "closest_task_at": None,
-                "is_deleted": False,
-                "custom_fields_values": None,
-                "score": None,
-                "account_id": cfg.kommo_account_id,
-                "labor_cost": None,
-                "_tags": tags,
-                "_contacts": contacts,
-            }
+            lid = new_lead(st, item, tags, contacts, ts)
             out.append(
                 {
                     "id": lid,
@@ -296,16 +323,22 @@ def _add_notes(entity_id: int | None) -> Response:
         made.append((rid, target, item["note_type"], text))
     if groups:
         return validation_problem(groups)
-    out, ts = [], now()
+    out, ts, cfg = [], now(), emulator().config
     with st.lock:
         for rid, target, kind, text in made:
             nid = st.new_id("note")
             st.notes[nid] = {
                 "id": nid,
                 "entity_id": target,
+                "created_by": 0,
+                "updated_by": 0,
+                "created_at": ts,
+                "updated_at": ts,
+                "responsible_user_id": cfg.kommo_user_id,
+                "group_id": 0,
                 "note_type": kind,
                 "params": {"text": text},
-                "created_at": ts,
+                "account_id": cfg.kommo_account_id,
             }
             out.append(
                 {
@@ -319,11 +352,37 @@ def _add_notes(entity_id: int | None) -> Response:
 
 
 def list_notes(lead_id: int) -> Response:
+    """``GET /leads/{id}/notes``: Kommo's HAL page (``page``, ``limit`` ≤ 250, ``order[id]`` /
+    ``order[updated_at]``, ``filter[note_type]``); 204 when there are none."""
+    from .kommo import MAX_LIMIT, Problem, int_arg, order
+
+    page, limit = int_arg("page", 1), int_arg("limit", 50)
+    if page is None or page < 1:
+        raise Problem(400, "Invalid value of page")
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
+        raise Problem(400, "Limit 250 per page")
+    kinds = set(multi_values("filter[note_type]"))
     st = store()
-    notes = [n for n in st.notes.values() if n["entity_id"] == lead_id]
-    if not notes:
+    with st.lock:
+        notes = [
+            dict(n)
+            for n in st.notes.values()
+            if n["entity_id"] == lead_id and (not kinds or n["note_type"] in kinds)
+        ]
+    by_update = "order[updated_at]" in request.args
+    notes.sort(key=lambda n: (n["updated_at"] if by_update else 0, n["id"]))
+    if order():
+        notes.reverse()
+    chunk = notes[(page - 1) * limit : page * limit]
+    if not chunk:
         return Response(status=204)
-    body = {"_page": 1, "_links": {"self": {"href": request.url}}, "_embedded": {"notes": notes}}
+    base = f"{_href()}/api/v4/leads/{lead_id}/notes"
+    links = {"self": {"href": f"{base}?{query_with('page', page)}"}}
+    if page * limit < len(notes):
+        links["next"] = {"href": f"{base}?{query_with('page', page + 1)}"}
+    for note in chunk:
+        note["_links"] = {"self": {"href": f"{base}/{note['id']}"}}
+    body = {"_page": page, "_links": links, "_embedded": {"notes": chunk}}
     return json_response(body, content_type=HAL)
 
 

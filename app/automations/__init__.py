@@ -5,4 +5,4 @@ from app.security import require_operator
 bp = Blueprint("automations", __name__)
 bp.before_request(require_operator)
 
-from app.automations import gestao_click, routes  # noqa: E402,F401
+from app.automations import backfill, gestao_click, routes  # noqa: E402,F401

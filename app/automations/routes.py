@@ -19,6 +19,8 @@ from app.paging import paginate
 from app.registry import KOMMO_PUSH_FIELDS
 from app.services import audit, automation_sender, automations, kommo
 from app.services import settings as settings_service
+from app.services.automation_backfill import PERIOD_LABELS
+from app.services.gestao_click_push import venda_url
 from app.services.kommo_push import lead_url
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,9 @@ def index():
         pipelines_error=pipelines_error,
         kommo_configured=kommo.is_configured(),
         lead_url=lead_url,
+        venda_url=venda_url,
         targets=TARGET_NAMES,
+        backfill_periods=PERIOD_LABELS,
         **gestao_click_context(),
     )
 

@@ -296,8 +296,12 @@ def update_venda_situacao(
     return write(client, "PUT", f"/vendas/{venda['id']}", body)
 
 
-def vendas_of_cliente(client: GestaoClickClient, cliente_id: str, tipo: str = "produto"):
-    return _first_page(client, "/vendas", cliente_id=str(cliente_id), tipo=tipo)
+def vendas_of_cliente(
+    client: GestaoClickClient, cliente_id: str, tipo: str = "produto", day: str | None = None
+) -> list[dict[str, Any]]:
+    """The cliente's vendas of ``tipo`` — of one ``day`` (``data_inicio`` = ``data_fim``) when
+    given — every page of them (a buyer with many renewals has more than one)."""
+    return list(client.iter_vendas(day, day, tipo, cliente_id=str(cliente_id)))
 
 
 # ---------------------------------------------------------------------------- lookups

@@ -1,4 +1,5 @@
-"""Kommo API v4 writes: find a contact, add contacts and leads, move a lead, add notes.
+"""Kommo API v4 writes: find a contact, add contacts and leads (or a lead with its new contact
+in one ``leads/complex`` call), move a lead, add notes and find one again.
 
 Wire format: PLATFORMS-WRITES.md §1. POST bodies are JSON **arrays** of objects (even for one
 item), each with a ``request_id`` echoed back; a single-entity PATCH (``/leads/{id}``) takes
@@ -122,11 +123,45 @@ class KommoWriter:
         data = self._send("POST", "/leads", [{**lead, "request_id": request_id}])
         return int(embedded_ids(data, "leads")[0]["id"])
 
+    def create_lead_with_contact(
+        self, lead: dict, contact: dict, request_id: str = "0"
+    ) -> tuple[int, int | None]:
+        """``POST /leads/complex``: one lead and its new contact in one request → (lead id,
+        contact id). The answer is a bare array ``[{id, contact_id, request_id: [...],
+        merged}]`` (§1.5); ``merged`` (the account's duplicate control) still names the ids."""
+        embedded = {**(lead.get("_embedded") or {}), "contacts": [contact]}
+        body = [{**lead, "_embedded": embedded, "request_id": request_id}]
+        data = self._send("POST", "/leads/complex", body)
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        if first.get("id") is None:
+            raise ValueError(f"leads/complex answered without a lead id: {data!r}"[:300])
+        contact_id = first.get("contact_id")
+        return int(first["id"]), int(contact_id) if contact_id is not None else None
+
+    def lead_contact_ids(self, lead_id: int) -> list[int]:
+        """The contacts linked to a lead (``GET /leads/{id}?with=contacts``)."""
+        data = self.client.get(f"/leads/{int(lead_id)}", {"with": "contacts"})
+        return [int(c["id"]) for c in embedded_ids(data, "contacts") if c.get("id") is not None]
+
     def update_lead(self, lead_id: int, changes: dict) -> None:
         """``PATCH /leads/{id}`` with one object (status, pipeline, price, ``tags_to_add``)."""
         self._send("PATCH", f"/leads/{int(lead_id)}", changes)
 
     # ------------------------------------------------------------------ notes
+
+    def lead_note_with(self, lead_id: int, marker: str, max_pages: int = 4) -> dict | None:
+        """The lead's ``common`` note whose text contains ``marker`` (newest first, up to
+        ``max_pages`` pages of 250: ``GET /leads/{id}/notes``, 204 when it has none)."""
+        params = {"filter[note_type]": "common", "order[id]": "desc"}
+        pages = self.client.iter_pages(f"/leads/{int(lead_id)}/notes", "notes", params)
+        for n, page in enumerate(pages):
+            for note in page.items:
+                text = (note.get("params") or {}).get("text") if isinstance(note, dict) else None
+                if isinstance(text, str) and marker in text:
+                    return note
+            if n + 1 >= max_pages:
+                break
+        return None
 
     def add_lead_note(self, lead_id: int, text: str, request_id: str = "0") -> int | None:
         """``POST /leads/{id}/notes`` with a ``common`` note → the note's id."""

@@ -27,6 +27,7 @@ ACTIVATION_LINK_COPIED = "activation.link_copied"
 RECONCILIATION_LINK_SENT = "reconciliation.link_sent"
 EMAIL_RETRIED = "email.retried"
 AUTOMATION_RETRIED = "automation.retried"
+AUTOMATION_BACKFILL = "automation.backfill"
 WEBHOOK_REPLAYED = "webhook.replayed"
 WEBHOOK_TEST_SENT = "webhook.test_sent"
 SETTINGS_CHANGED = "settings.changed"
@@ -52,6 +53,7 @@ ACTIONS: dict[str, str] = {
     RECONCILIATION_LINK_SENT: "Acesso enviado a comprador sem acesso",
     EMAIL_RETRIED: "E-mail recolocado na fila",
     AUTOMATION_RETRIED: "Automação recolocada na fila",
+    AUTOMATION_BACKFILL: "Vendas anteriores enviadas às automações",
     WEBHOOK_REPLAYED: "Webhook reprocessado",
     WEBHOOK_TEST_SENT: "Webhook de teste enviado",
     SETTINGS_CHANGED: "Configuração alterada",
@@ -197,6 +199,7 @@ _DESCRIBE = {
     ACTIVATION_EMAIL_CHANGED: lambda d: f"{d.get('old_email', '?')} → {d.get('new_email', '?')}",
     EMAIL_RETRIED: lambda d: _join(d.get("to"), d.get("subject")),
     AUTOMATION_RETRIED: lambda d: _join(d.get("target"), f"{d.get('count', 1)} envio(s)"),
+    AUTOMATION_BACKFILL: lambda d: _join(d.get("period"), d.get("queued")),
     WEBHOOK_REPLAYED: lambda d: _join(
         f"{str(d.get('platform', '')).title()} #{d.get('event_id', '?')}", d.get("result")
     ),

@@ -140,6 +140,20 @@ def _queue(
 # ---------------------------------------------------------------------------- hooks (sales.py)
 
 
+def granted_step(
+    target: str, sale: Sale, recurrence: int, renew_key: str | None = None
+) -> tuple[str, str]:
+    """(step, subject) of an approved sale's push to ``target`` — the live hook's and the
+    backfill's (``automation_backfill``), so both write one dedupe key. A repeated payment (a
+    renewal: ``renew_key`` is its event's dedupe key, or ``recurrence`` > 1) is a note on the
+    subscription's Kommo lead and one more Gestão Click venda."""
+    repeat = renew_key is not None or recurrence > 1
+    again = f"{sale.id}:{recurrence or renew_key}"
+    if target == TARGET_GESTAO_CLICK:
+        return STEP_VENDA, again if repeat else str(sale.id)
+    return (STEP_RENEWAL, again) if repeat else (STEP_CONTACT_LEAD, str(sale.id))
+
+
 def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None) -> None:
     """An approved (or renewed) sale: a contact + won lead, or a note on the renewal's lead;
     in Gestão Click a venda for every payment (a renewal is one more venda)."""
@@ -147,39 +161,19 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
     if event.test_origin == TEST_PLATFORM:
         return
     recurrence = event.recurrence_number or sale.recurrence_number or 0
-    if gestao_click_enabled():
-        subject = (
-            str(sale.id)
-            if recurrence <= 1 and event.kind is not Kind.RENEW
-            else (f"{sale.id}:{recurrence or event.dedupe_key}")
-        )
+    renew_key = event.dedupe_key if event.kind is Kind.RENEW else None
+    for target, on in ((TARGET_GESTAO_CLICK, gestao_click_enabled), (TARGET_KOMMO, kommo_enabled)):
+        if not on():
+            continue
+        step, subject = granted_step(target, sale, recurrence, renew_key)
         _queue(
-            STEP_VENDA,
+            step,
             subject,
             snapshot(sale, recurrence_number=recurrence or None),
             sale=sale,
             webhook_event_id=webhook_event_id,
-            target=TARGET_GESTAO_CLICK,
+            target=target,
         )
-    if not kommo_enabled():
-        return
-    if event.kind is Kind.RENEW or recurrence > 1:
-        payload = snapshot(sale, recurrence_number=recurrence or None)
-        _queue(
-            STEP_RENEWAL,
-            f"{sale.id}:{recurrence or event.dedupe_key}",
-            payload,
-            sale=sale,
-            webhook_event_id=webhook_event_id,
-        )
-        return
-    _queue(
-        STEP_CONTACT_LEAD,
-        str(sale.id),
-        snapshot(sale),
-        sale=sale,
-        webhook_event_id=webhook_event_id,
-    )
 
 
 def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:

@@ -13,8 +13,10 @@
 
 Idempotent through the remote ids recorded on the row after each call (committed at once, the
 row stays leased): the cliente is searched before it is created, and a retry searches the
-cliente's vendas for the marker this venda carries in ``observacoes`` (the transaction id), so
-a timed-out POST never leads to a second cliente or venda.
+cliente's vendas of the sale's day (every page) for the marker this venda carries in
+``observacoes`` (the transaction id), so a timed-out POST never leads to a second cliente or
+venda. Not covered: a buyer with neither CPF/CNPJ nor e-mail cannot be searched, so a
+timed-out ``POST /clientes`` for one may be repeated.
 
 ``plan(data)`` is also the page's dry-run preview: it only reads.
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 
@@ -109,6 +112,33 @@ def sale_day(sale: Any) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(DISPLAY_TZ).date().isoformat()
+
+
+def web_base() -> str | None:
+    """The panel's address: ``GESTAOCLICK_WEB_URL``, else the API's without ``api.`` and
+    ``/api`` (``https://api.gestaoclick.com`` → ``https://gestaoclick.com``)."""
+    configured = (settings.cached("GESTAOCLICK_WEB_URL") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    api = (gestao_click.credentials().get("GESTAOCLICK_API_URL") or "").strip().rstrip("/")
+    parts = urlsplit(api)
+    if not parts.scheme or not parts.hostname:
+        return None
+    host = parts.netloc[4:] if parts.netloc.startswith("api.") else parts.netloc
+    path = parts.path[: -len("/api")] if parts.path.endswith("/api") else parts.path
+    return f"{parts.scheme}://{host}{path}"
+
+
+def venda_url(d: AutomationDelivery) -> str | None:
+    """The venda's page in the panel, ``/vendas_produtos|vendas_servicos/visualizar/<id>``
+    (the panel's own paths, as ``/vendas_servicos/adicionar``; the view path is unverified —
+    ``GESTAOCLICK_WEB_URL`` moves the base). ``None`` before the venda exists or without its
+    tipo (rows sent before it was recorded)."""
+    tipo = (d.payload or {}).get("gc_tipo")
+    base = web_base() if d.remote_lead_id and tipo in ("produto", "servico") else None
+    if not base:
+        return None
+    return f"{base}/vendas_{tipo}s/visualizar/{int(d.remote_lead_id)}"
 
 
 @dataclass
@@ -305,7 +335,7 @@ class GestaoClickPusher:
         if d.attempts > 1:  # an earlier attempt may have created it before its answer was lost
             found = self.find_venda(cliente_id, plan)
             if found is not None:
-                self.record(d, remote_lead_id=int(found["id"]))
+                self.record(d, remote_lead_id=int(found["id"]), **self.kind_of(d, plan))
                 return SENT
         body = gcw.venda_body(
             cliente_id=str(cliente_id),
@@ -317,13 +347,19 @@ class GestaoClickPusher:
             observacoes=plan.observacoes,
         )
         venda = gcw.create_venda(self.client, body)
-        self.record(d, remote_lead_id=int(venda["id"]))
+        self.record(d, remote_lead_id=int(venda["id"]), **self.kind_of(d, plan))
         return SENT
+
+    @staticmethod
+    def kind_of(d: AutomationDelivery, plan: Plan) -> dict:
+        """The venda's tipo kept on the row's payload (its panel address depends on it)."""
+        tipo = "produto" if plan.produto is not None else "servico"
+        return {"payload": {**(d.payload or {}), "gc_tipo": tipo}}
 
     def find_venda(self, cliente_id: Any, plan: Plan) -> dict | None:
         tipo = "produto" if plan.produto is not None else "servico"
         mark = plan.observacoes.split("]")[0] + "]"
-        for venda in gcw.vendas_of_cliente(self.client, str(cliente_id), tipo=tipo):
+        for venda in gcw.vendas_of_cliente(self.client, str(cliente_id), tipo=tipo, day=plan.day):
             if mark in str(venda.get("observacoes") or ""):
                 return venda
         return None

@@ -1,8 +1,9 @@
 """Sale → Kommo: how each automation step is delivered (PLATFORMS-WRITES.md §1.11).
 
 * ``contact_lead`` (approved sale): the contact is found by e-mail, then phone (or reused from
-  an earlier delivery to the same buyer), else created (name, e-mail, phone; the CPF in a
-  custom field only when the account has one); then a lead in ``KOMMO_SALE_PIPELINE_ID`` /
+  an earlier delivery to the same buyer) and the lead linked to it; else the lead and a new
+  contact (name, e-mail, phone; the CPF in a custom field only when the account has one) are
+  made in one ``POST /leads/complex``. The lead goes in ``KOMMO_SALE_PIPELINE_ID`` /
   ``KOMMO_SALE_STATUS_ID`` (main pipeline, 142 = won) with the price in whole units, tags
   platform + product, and a note with the sale. A recovery lead of the same buyer and product
   (``cart``) is moved to won instead of creating a second lead.
@@ -13,7 +14,8 @@
 
 Idempotent through the remote ids recorded on the row after each call (committed at once,
 the row stays leased): a retry after a timeout searches before creating (contact by e-mail,
-lead by the transaction id in its name), so it never makes a second contact or lead.
+lead by the transaction id in its name, the note by the delivery's marker — its last line,
+``note_marker`` — in the lead's notes), so it never makes a second contact, lead or note.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ class Cancel:
 
 
 SENT = "sent"
+
+
+def note_marker(d: AutomationDelivery) -> str:
+    """The last line of every note a delivery adds: stable across its retries, so the note
+    already saved by a timed-out attempt is found instead of posted twice."""
+    return f"[Vendas Hub: envio nº {d.id}]"  # bracketed: nº 1 is not found in nº 12
 
 
 def lead_url(lead_id: int | None) -> str | None:
@@ -143,9 +151,9 @@ class KommoPusher:
         return data
 
     def sale_lead(self, d: AutomationDelivery, data: dict) -> Any:
-        contact_id = self.contact(d, data)
         won = int_setting("KOMMO_SALE_STATUS_ID") or WON_STATUS_ID
         if d.remote_lead_id is None:
+            contact_id = self.contact(d, data)
             cart = self.recovery_lead(d, data)
             if isinstance(cart, Defer):
                 return cart
@@ -159,9 +167,25 @@ class KommoPusher:
                 self.writer.update_lead(cart, changes)
                 self.record(d, remote_lead_id=cart)
             else:
-                self.new_lead(d, data, contact_id, won)
+                self.lead(d, data, contact_id, won)
         self.note(d, sale_note(data, utm_of(d)))
         return SENT
+
+    def lead(self, d: AutomationDelivery, data: dict, contact_id: int | None, status: int) -> None:
+        """The step's lead: linked to the buyer's contact, or — none found — made together
+        with the new contact in one ``leads/complex`` request."""
+        if contact_id is not None:
+            self.new_lead(d, data, contact_id, status)
+        else:
+            self.complex_lead(d, data, status)
+
+    def lead_body(self, data: dict, status: int) -> dict:
+        return {
+            "name": lead_name(data),
+            "price": price(data),
+            **self.stage(status),
+            "_embedded": {"tags": [{"name": t} for t in tags(data)]},
+        }
 
     def new_lead(self, d: AutomationDelivery, data: dict, contact_id: int, status: int) -> None:
         tx = data.get("transaction_id")
@@ -171,17 +195,30 @@ class KommoPusher:
             if found is not None:
                 self.record(d, remote_lead_id=int(found["id"]))
                 return
-        body = {
-            "name": lead_name(data),
-            "price": price(data),
-            **self.stage(status),
-            "_embedded": {
-                "contacts": [{"id": contact_id, "is_main": True}],
-                "tags": [{"name": t} for t in tags(data)],
-            },
-        }
+        body = self.lead_body(data, status)
+        body["_embedded"]["contacts"] = [{"id": contact_id, "is_main": True}]
         lead_id = self.writer.create_lead(body, request_id=f"delivery-{d.id}")
         self.record(d, remote_lead_id=lead_id)
+
+    def complex_lead(self, d: AutomationDelivery, data: dict, status: int) -> None:
+        """``POST /leads/complex`` (PLATFORMS-WRITES.md §1.11 step 3). A retry first looks for
+        what a timed-out attempt made: the contact was searched already (``contact``, by
+        e-mail and phone — found, the retry goes through ``new_lead``); here the lead by its
+        transaction, for a buyer Kommo cannot find by e-mail or phone."""
+        tx = data.get("transaction_id")
+        if d.attempts > 1 and tx:
+            found = self.writer.find_lead(str(tx))
+            if found is not None:
+                lead_id = int(found["id"])
+                contacts = self.writer.lead_contact_ids(lead_id)
+                self.record(
+                    d, remote_lead_id=lead_id, remote_contact_id=contacts[0] if contacts else None
+                )
+                return
+        lead_id, contact_id = self.writer.create_lead_with_contact(
+            self.lead_body(data, status), self.contact_body(data), request_id=f"delivery-{d.id}"
+        )
+        self.record(d, remote_lead_id=lead_id, remote_contact_id=contact_id)
 
     def lost(self, d: AutomationDelivery, data: dict) -> Any:
         lead_id = d.remote_lead_id
@@ -203,9 +240,9 @@ class KommoPusher:
         status = int_setting("KOMMO_CART_STATUS_ID")
         if status is None:
             return Cancel("A etapa de recuperação de carrinhos não está configurada em Automações.")
-        contact_id = self.contact(d, data)
         if d.remote_lead_id is None:
-            self.new_lead(d, {**data, "cart": True}, contact_id, status)
+            contact_id = self.contact(d, data)
+            self.lead(d, {**data, "cart": True}, contact_id, status)
         self.note(d, cart_note(data))
         return SENT
 
@@ -232,13 +269,24 @@ class KommoPusher:
         db.session.commit()
 
     def note(self, d: AutomationDelivery, text: str) -> None:
+        """The step's note, once: its text ends with the delivery's marker, and a retry (the
+        previous attempt may have timed out after Kommo saved it) looks for it first."""
         if d.note_added or d.remote_lead_id is None:
             return
-        self.writer.add_lead_note(d.remote_lead_id, text, request_id=f"delivery-{d.id}")
+        mark = note_marker(d)
+        if d.attempts > 1 and self.writer.lead_note_with(d.remote_lead_id, mark) is not None:
+            d.note_added = True
+            db.session.commit()
+            return
+        self.writer.add_lead_note(
+            d.remote_lead_id, f"{text}\n{mark}", request_id=f"delivery-{d.id}"
+        )
         d.note_added = True
         db.session.commit()
 
-    def contact(self, d: AutomationDelivery, data: dict) -> int:
+    def contact(self, d: AutomationDelivery, data: dict) -> int | None:
+        """The buyer's contact: recorded, known from an earlier delivery, or found by e-mail
+        then phone; ``None`` when there is none (the lead brings it: ``complex_lead``)."""
         if d.remote_contact_id:
             return d.remote_contact_id
         email = (data.get("buyer_email") or "").strip().lower() or None
@@ -247,15 +295,17 @@ class KommoPusher:
             found = self.writer.find_contact(email, data.get("buyer_phone"))
             contact_id = int(found["id"]) if found else None
         if contact_id is None:
-            body = contact_body(
-                data.get("buyer_name"),
-                data.get("buyer_email"),
-                data.get("buyer_phone"),
-                extra_fields=self.cpf_fields(data.get("buyer_document")),
-            )
-            contact_id = self.writer.create_contact(body, request_id=f"delivery-{d.id}")
+            return None
         self.record(d, remote_contact_id=contact_id)
         return contact_id
+
+    def contact_body(self, data: dict) -> dict:
+        return contact_body(
+            data.get("buyer_name"),
+            data.get("buyer_email"),
+            data.get("buyer_phone"),
+            extra_fields=self.cpf_fields(data.get("buyer_document")),
+        )
 
     @staticmethod
     def known_contact(d: AutomationDelivery, email: str | None) -> int | None:

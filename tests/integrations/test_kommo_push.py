@@ -198,28 +198,51 @@ def test_retry_after_a_timeout_never_creates_a_second_contact_or_lead(hook, emu)
     # Kommo applies the POST but the answer never arrives (the read times out).
     current_app.config["KOMMO_TIMEOUT"] = "2"
     current_app.extensions.pop("vendas_settings_cache", None)
-    emu.fault(api="kommo", path="/api/v4/contacts", method="POST", latency_ms=2500, count=1)
+    # A new buyer: lead + contact in one leads/complex request, which times out.
+    emu.fault(api="kommo", path="/api/v4/leads/complex", method="POST", latency_ms=2500, count=1)
     assert hook("hotmart", approved(email="tim.push@example.com")).status_code == 200
     [row] = deliveries()
     assert row.status == DELIVERY_PENDING and row.remote_contact_id is None
     assert "Kommo" in row.last_error
     wait_for(lambda: len(contacts_of(emu, "tim.push@example.com")) == 1)  # applied meanwhile
+    [made] = contacts_of(emu, "tim.push@example.com")
+    wait_for(
+        lambda: kommo_get(emu, f"/contacts/{made['id']}", **{"with": "leads"})["_embedded"]["leads"]
+    )
     db.session.execute(update(AutomationDelivery).values(next_attempt_at=utcnow()))
     db.session.commit()
-    emu.fault(api="kommo", path="/api/v4/leads", method="POST", latency_ms=2500, count=1)
-    automation_sender.send_pending()
+    automation_sender.send_pending()  # finds the contact, then the lead by its transaction
     [row] = deliveries()
-    assert row.remote_contact_id is not None and row.status == DELIVERY_PENDING
-    cid = row.remote_contact_id
-    wait_for(lambda: kommo_get(emu, f"/contacts/{cid}", **{"with": "leads"})["_embedded"]["leads"])
-    db.session.execute(update(AutomationDelivery).values(next_attempt_at=utcnow()))
-    db.session.commit()
-    automation_sender.send_pending()
-    [row] = deliveries()
-    assert row.status == DELIVERY_SENT and row.attempts == 3
+    assert row.status == DELIVERY_SENT and row.attempts == 2
     assert len(contacts_of(emu, "tim.push@example.com")) == 1
     contact = kommo_get(emu, f"/contacts/{row.remote_contact_id}", **{"with": "leads"})
     assert [x["id"] for x in contact["_embedded"]["leads"]] == [row.remote_lead_id]
+    assert emu.stats()["endpoints"]["kommo.add_complex"] == 1
+    assert "kommo.add_leads" not in emu.stats()["endpoints"]
+
+    # A known buyer's second sale: POST /leads (linked to the contact) times out too.
+    emu.fault(api="kommo", path="/api/v4/leads", method="POST", latency_ms=2500, count=1)
+    assert hook("hotmart", approved(email="tim.push@example.com", product=(5, "Mentoria")))
+    second = deliveries()[1]
+    assert second.status == DELIVERY_PENDING and second.remote_lead_id is None
+    wait_for(
+        lambda: (
+            len(
+                kommo_get(emu, f"/contacts/{made['id']}", **{"with": "leads"})["_embedded"]["leads"]
+            )
+            == 2
+        )
+    )
+    db.session.execute(update(AutomationDelivery).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    automation_sender.send_pending()
+    second = deliveries()[1]
+    assert second.status == DELIVERY_SENT and second.remote_contact_id == made["id"]
+    contact = kommo_get(emu, f"/contacts/{made['id']}", **{"with": "leads"})
+    assert sorted(x["id"] for x in contact["_embedded"]["leads"]) == sorted(
+        r.remote_lead_id for r in deliveries()
+    )
+    assert emu.stats()["endpoints"]["kommo.add_leads"] == 1
 
 
 def test_two_senders_at_once_send_each_step_once(app_factory, emu):
@@ -262,7 +285,10 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
     with app.app_context():
         assert len(deliveries(status=DELIVERY_SENT)) == 6
         stats = emu.stats()["endpoints"]
-        assert stats.get("kommo.add_contacts") == 5 and stats.get("kommo.add_leads") == 6
+        # five new buyers: lead + contact in one leads/complex each; the repeat buyer's
+        # second sale is linked to the contact made by the first
+        assert stats.get("kommo.add_complex") == 5 and stats.get("kommo.add_leads") == 1
+        assert "kommo.add_contacts" not in stats
         for n in range(4):
             assert len(contacts_of(emu, f"duo{n}.push@example.com")) == 1
         assert len(contacts_of(emu, "same.push@example.com")) == 1
@@ -272,7 +298,7 @@ def test_429_is_honoured_and_retried_later_not_failed(start_emulator, app_factor
     emu = start_emulator(contacts=5, leads=5, kommo_rate_limit=0)
     app = app_factory(**push_config(emu))
     with app.app_context():
-        emu.fault(api="kommo", path="/api/v4/contacts", method="POST", status=429, count=1)
+        emu.fault(api="kommo", path="/api/v4/leads/complex", method="POST", status=429, count=1)
         assert WebhookSender(app.test_client())("hotmart", approved()).status_code == 200
         [row] = deliveries()
         assert row.status == DELIVERY_PENDING and row.attempts == 0
@@ -297,9 +323,9 @@ def test_validation_error_fails_at_once_and_shows_on_the_page(app_factory, emu):
         [row] = deliveries()
         assert row.status == DELIVERY_FAILED and row.attempts == 1
         assert "status_id" in row.last_error
-        leads_before = emu.stats()["endpoints"]["kommo.add_leads"]
+        leads_before = emu.stats()["endpoints"]["kommo.add_complex"]
         automation_sender.send_pending()  # not retried by the sender
-        assert emu.stats()["endpoints"]["kommo.add_leads"] == leads_before
+        assert emu.stats()["endpoints"]["kommo.add_complex"] == leads_before
         client = app.test_client()
         Auth(app, client).operator()
         page = client.get("/automacoes").get_data(as_text=True)
@@ -343,7 +369,8 @@ def test_cart_makes_a_recovery_lead_moved_to_won_on_approval(app_factory, emu):
         assert sale_row.remote_lead_id == cart_row.remote_lead_id
         lead = kommo_get(emu, f"/leads/{row.remote_lead_id}", **{"with": "contacts"})
         assert (lead["status_id"], lead["price"]) == (142, 197)
-        assert emu.stats()["endpoints"]["kommo.add_leads"] == 1
+        assert emu.stats()["endpoints"]["kommo.add_complex"] == 1  # the recovery lead only
+        assert "kommo.add_leads" not in emu.stats()["endpoints"]
         assert len(contacts_of(emu, "pedro@example.com")) == 1
 
 
@@ -362,7 +389,8 @@ def test_renewal_adds_a_note_to_the_subscription_lead(hook, emu):
     opened, renewal = deliveries()
     assert (opened.step, renewal.step) == ("contact_lead", "renewal_note")
     assert renewal.status == DELIVERY_SENT and renewal.remote_lead_id == opened.remote_lead_id
-    assert emu.stats()["endpoints"]["kommo.add_leads"] == 1
+    assert emu.stats()["endpoints"]["kommo.add_complex"] == 1
+    assert "kommo.add_leads" not in emu.stats()["endpoints"]
     notes = kommo_get(emu, f"/leads/{opened.remote_lead_id}/notes")["_embedded"]["notes"]
     assert any("Renovação nº 2" in n["params"]["text"] for n in notes)
     assert db.session.scalar(select(func.count()).select_from(AutomationDelivery)) == 2
@@ -448,7 +476,7 @@ def test_retry_all_failed(app_factory, emu):
 
 
 def test_cli_sends_what_is_pending(push_app, hook, emu):
-    emu.fault(api="kommo", path="/api/v4/contacts", method="POST", status=503, count=1)
+    emu.fault(api="kommo", path="/api/v4/leads/complex", method="POST", status=503, count=1)
     assert hook("hotmart", approved(email="cli.push@example.com")).status_code == 200
     [row] = deliveries()
     assert row.status == DELIVERY_PENDING and "503" in row.last_error

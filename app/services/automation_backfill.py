@@ -1,0 +1,237 @@
+"""Backfill: the sales made before a push was turned on, queued for Kommo / Gestão Click.
+
+``plan(since, targets)`` is the dry run: per target, how many real sales of the period (still
+sold: ``GRANTING_STATUSES``, not tests, dated by ``Sale.listed_at`` from ``since``, a São
+Paulo day) have no delivery yet, and how many already have one (sent, queued or failed).
+``queue(since, targets)`` writes the missing rows with the **same dedupe keys** the live
+hooks use (``automations.granted_step``) in ``INSERT … ON CONFLICT DO NOTHING`` batches, so
+a sale and step is never queued twice — not by a second click, a concurrent backfill or the
+sale's own webhook.
+
+The rows go through the outbox's sender like any other, under each API's shared rate budget.
+So that a backlog neither starves the live sales nor takes the whole budget, they are spread
+out: row *n* is due ``n × spacing`` from now, where the spacing gives the backfill at most
+``BACKFILL_SHARE`` of the budget (Kommo's requests per second; Gestão Click's per second and
+per day) at the requests one sale costs (``REQUESTS_PER_SALE``). With the budget off (0, the
+tests) they are all due at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, select
+
+from app import events
+from app.extensions import db
+from app.formatting import DISPLAY_TZ, number
+from app.models import Sale
+from app.models.automation import (
+    STEP_CONTACT_LEAD,
+    STEP_RENEWAL,
+    STEP_VENDA,
+    TARGET_GESTAO_CLICK,
+    TARGET_KOMMO,
+    AutomationDelivery,
+)
+from app.models.sales import GRANTING_STATUSES
+from app.models.types import utcnow
+from app.services import automations
+from app.services.bulk import insert_for
+
+TARGETS = (TARGET_KOMMO, TARGET_GESTAO_CLICK)
+NAMES = {TARGET_KOMMO: "Kommo", TARGET_GESTAO_CLICK: "Gestão Click"}
+SWITCHES = {
+    TARGET_KOMMO: automations.KOMMO_SWITCH,
+    TARGET_GESTAO_CLICK: automations.GESTAOCLICK_SWITCH,
+}
+STEPS = {TARGET_KOMMO: (STEP_CONTACT_LEAD, STEP_RENEWAL), TARGET_GESTAO_CLICK: (STEP_VENDA,)}
+# The period choices of /automacoes: days back (None: every sale).
+PERIODS = {"30": 30, "90": 90, "tudo": None}
+PERIOD_LABELS = {"30": "Últimos 30 dias", "90": "Últimos 90 dias", "tudo": "Todas as vendas"}
+# Requests one sale costs, about: Kommo — contact search by e-mail (and phone), the lead (or
+# leads/complex) and the note; Gestão Click — cliente searches, produto search, the venda.
+REQUESTS_PER_SALE = {TARGET_KOMMO: 4, TARGET_GESTAO_CLICK: 6}
+BACKFILL_SHARE = 0.5  # of each budget; the rest is the live sales' and the syncs'
+GESTAO_CLICK_DAILY = 30_000  # requests per day and company (PLATFORMS-WRITES.md §3.1)
+BATCH = 500
+
+
+class BackfillError(ValueError):
+    """A request the backfill refuses (pt-BR message for the page / CLI)."""
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    target: str
+    to_send: int  # real sales of the period without a delivery of this target
+    already: int  # … with one (sent, on its way or failed: "Tentar de novo" is for those)
+    spacing: float  # seconds between two queued rows
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.target]
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(seconds=self.spacing * max(self.to_send - 1, 0))
+
+    def summary(self) -> str:
+        """ "12 vendas serão enviadas ao Kommo, 3 já estão lá" (real plurals, pt-BR numbers)."""
+        if self.to_send:
+            verb = "venda será enviada" if self.to_send == 1 else "vendas serão enviadas"
+            what = f"{number(self.to_send)} {verb} ao {self.name}"
+        else:
+            what = f"Nenhuma venda a enviar ao {self.name}"
+        if self.already:
+            verb = "já está lá (ou na fila)" if self.already == 1 else "já estão lá (ou na fila)"
+            return f"{what}; {number(self.already)} {verb}."
+        return f"{what}."
+
+
+def since_of(period: str | None, today: date | None = None) -> date | None:
+    """The first São Paulo day of a period of ``PERIODS`` (``None``: every sale)."""
+    if period not in PERIODS:
+        raise BackfillError("Escolha um período: últimos 30 dias, últimos 90 dias ou todas.")
+    days = PERIODS[period]
+    if days is None:
+        return None
+    today = today or datetime.now(DISPLAY_TZ).date()
+    return today - timedelta(days=days - 1)
+
+
+def _start(since: date | None) -> datetime | None:
+    if since is None:
+        return None
+    return datetime.combine(since, time.min, tzinfo=DISPLAY_TZ)
+
+
+def _sold(since: date | None):
+    cond = [Sale.status.in_(sorted(GRANTING_STATUSES)), Sale.is_test.is_(False)]
+    start = _start(since)
+    if start is not None:
+        cond.append(Sale.listed_at >= start)
+    return and_(*cond)
+
+
+def _has_delivery(target: str):
+    return exists().where(
+        AutomationDelivery.sale_id == Sale.id,
+        AutomationDelivery.target == target,
+        AutomationDelivery.step.in_(STEPS[target]),
+    )
+
+
+def spacing(target: str) -> float:
+    """Seconds between two backfilled rows of ``target`` (0: its budget is off)."""
+    from app.registry import integration as declared
+    from app.services.integration import cfg
+
+    integ = declared(target)
+    pace = cfg(integ, integ.rate_budget.setting)
+    per_second = float(integ.rate_budget.per_second if pace in (None, "") else pace)
+    if per_second <= 0:
+        return 0.0
+    cost = REQUESTS_PER_SALE[target]
+    seconds = cost / (per_second * BACKFILL_SHARE)
+    if target == TARGET_GESTAO_CLICK:
+        seconds = max(seconds, cost * 86_400 / (GESTAO_CLICK_DAILY * BACKFILL_SHARE))
+    return seconds
+
+
+def check_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
+    """The asked targets, each switched on (else a pt-BR refusal)."""
+    enabled = automations.enabled_targets()
+    chosen = tuple(t for t in TARGETS if t in targets)
+    if not chosen:
+        raise BackfillError("Escolha para onde enviar: Kommo, Gestão Click ou os dois.")
+    off = [t for t in chosen if t not in enabled]
+    if off:
+        names = " e ".join(NAMES[t] for t in off)
+        keys = ", ".join(SWITCHES[t] for t in off)
+        raise BackfillError(
+            f"O envio de vendas ao {names} está desligado ({keys}): ligue-o antes de enviar "
+            "as vendas anteriores."
+        )
+    return chosen
+
+
+def plan(since: date | None, targets: tuple[str, ...]) -> list[TargetPlan]:
+    """The dry run: counts only, nothing written."""
+    out = []
+    for target in check_targets(targets):
+        sold = _sold(since)
+        has = _has_delivery(target)
+        to_send = db.session.scalar(select(func.count()).select_from(Sale).where(sold, ~has))
+        already = db.session.scalar(select(func.count()).select_from(Sale).where(sold, has))
+        out.append(TargetPlan(target, int(to_send or 0), int(already or 0), spacing(target)))
+    return out
+
+
+def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
+    """Queue the period's sales without a delivery; target → rows written. Commits per
+    batch (the commit kicks the sender)."""
+    counts: dict[str, int] = {}
+    for target in check_targets(targets):
+        gap = spacing(target)
+        now, written, last_id = utcnow(), 0, 0
+        table = AutomationDelivery.__table__
+        while True:
+            sales = db.session.scalars(
+                select(Sale)
+                .where(_sold(since), ~_has_delivery(target), Sale.id > last_id)
+                .order_by(Sale.id)
+                .limit(BATCH)
+            ).all()
+            if not sales:
+                break
+            last_id = sales[-1].id
+            rows = []
+            for sale in sales:
+                step, subject = automations.granted_step(target, sale, sale.recurrence_number or 0)
+                payload = automations.snapshot(sale, recurrence_number=sale.recurrence_number)
+                rows.append(
+                    {
+                        "target": target,
+                        "step": step,
+                        "dedupe_key": f"{target}:{step}:{subject}"[:255],
+                        "sale_id": sale.id,
+                        "buyer_email": (sale.buyer_email or "").lower() or None,
+                        "payload": payload,
+                        "status": "pending",
+                        "attempts": 0,
+                        "note_added": False,
+                        "next_attempt_at": now + timedelta(seconds=gap * (written + len(rows))),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            # executemany ("insertmanyvalues" batches): .values(rows) compiled the 500 rows'
+            # parameters on every batch, half of the time the queueing took
+            stmt = insert_for(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            written += len(db.session.execute(stmt.returning(table.c.id), rows).all())
+            events.mark_automations_queued()
+            db.session.commit()
+            current_app.logger.info("backfill %s: %s rows queued so far", target, written)
+        counts[target] = written
+    return counts
+
+
+def period_label(since: date | None) -> str:
+    return f"vendas desde {since.strftime('%d/%m/%Y')}" if since else "todas as vendas"
+
+
+def record(since: date | None, counts: dict[str, int], **actor) -> None:
+    """The audit entry of one backfill (the caller's actor: the operator, or the CLI)."""
+    from app.services import audit
+
+    queued = ", ".join(f"{NAMES[t]}: {number(n)}" for t, n in counts.items())
+    audit.record(
+        audit.AUTOMATION_BACKFILL,
+        target_type="automation_delivery",
+        details={"period": period_label(since), "queued": queued, "counts": counts},
+        **actor,
+    )
+    db.session.commit()
