@@ -18,6 +18,7 @@ from app.models import (
     Sale,
     Subscription,
     SyncRun,
+    WebhookEvent,
 )
 from app.models.types import utcnow
 from tests.conftest import Auth, WebhookSender, load_fixture
@@ -176,6 +177,15 @@ def test_every_list_fits_a_phone_and_a_laptop(live_app, page, tmp_path):
             assert found["unlabelled"] == [], (path, "cells without data-label")
             assert found["truncated"] == [], (path, width, "placeholder cut off")
             assert found["hidden_labels"] == [], (path, width, "filter without a visible label")
+    # The detail pages: a webhook with its technical disclosure open, a sale.
+    event = db.session.scalar(db.select(WebhookEvent.id).order_by(WebhookEvent.id))
+    sale = db.session.scalar(db.select(Sale.id).order_by(Sale.id))
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in (f"/webhooks/{event}", f"/vendas/{sale}"):
+            page.goto(base + path)
+            _open_chart_tables(page)  # opens every <details>, "Detalhes técnicos" too
+            assert page.evaluate(OVERFLOW)["page"] <= 0, (path, width, "page scrolls sideways")
     # On the phone a row is a card: its cells stack inside the screen, the label beside them.
     page.goto(base + "/vendas")
     cell = page.locator("td[data-label='Comprador']").first
