@@ -166,6 +166,7 @@ _EVENT_GROUPS = {
     "Contrato atualizado": ("contract_updated",),
     "Comissão processada": ("commission_processed",),
     "Teste de conexão": ("ping",),
+    "Entrada ou saída no Telegram": ("chat_member",),
     "Sincronização": ("sync",),
 }
 EVENT_LABELS = {code: label for label, codes in _EVENT_GROUPS.items() for code in codes}
