@@ -9,6 +9,7 @@ from flask import Blueprint, current_app
 from flask_migrate.cli import db as db_group
 
 from app.extensions import db
+from app.formatting import ngettext
 from app.services import accounts, audit, settings
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -103,7 +104,13 @@ def rotate_key() -> None:
     """Re-encrypt every stored secret with the first key of SETTINGS_ENCRYPTION_KEYS."""
     touched = settings.rotate_all()
     db.session.commit()
-    click.echo(f"{touched} registro(s) recriptografado(s) com a chave principal.")
+    click.echo(
+        ngettext(
+            "%(num)s registro recriptografado com a chave principal.",
+            "%(num)s registros recriptografados com a chave principal.",
+            touched,
+        )
+    )
 
 
 @bp.cli.group("webhooks")
@@ -273,7 +280,8 @@ def automations_backfill(
         counts = backfill.queue(day, targets)
         backfill.record(day, counts, actor_label=audit.ACTOR_CLI)
     except backfill.BackfillError as exc:
-        raise click.ClickException(str(exc)) from None
+        detail = f" ({exc.technical})" if exc.technical else ""
+        raise click.ClickException(f"{exc}{detail}") from None
     for p in plans:
         n = counts.get(p.target, 0)
         click.echo(f"{p.name}: {n} {'venda colocada' if n == 1 else 'vendas colocadas'} na fila.")
@@ -352,7 +360,9 @@ def _echo_run(name: str, run) -> None:
         click.echo(f"  erro: {run.error}", err=True)
     if run.failed_count and not run.is_active:
         click.echo(
-            f"  {run.failed_count} registro(s) falharam; para buscá-los de novo: "
+            "  "
+            + ngettext("%(num)s registro falhou", "%(num)s registros falharam", run.failed_count)
+            + "; para buscá-los de novo: "
             f"flask sync {run.source.replace('_', '-')} --reprocess {run.id}",
             err=True,
         )

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel import Locale
 from babel.numbers import format_currency, format_decimal
 from flask import Flask
 
@@ -165,6 +166,7 @@ _EVENT_GROUPS = {
     "Contrato atualizado": ("contract_updated",),
     "Comissão processada": ("commission_processed",),
     "Teste de conexão": ("ping",),
+    "Entrada ou saída no Telegram": ("chat_member",),
     "Sincronização": ("sync",),
 }
 EVENT_LABELS = {code: label for label, codes in _EVENT_GROUPS.items() for code in codes}
@@ -211,6 +213,14 @@ def remote_status(value: str | None) -> str:
     return REMOTE_STATUS_LABELS.get(value.upper()) or value.replace("_", " ").capitalize()
 
 
+def ngettext(singular: str, plural: str, n: int | float) -> str:
+    """The form of a phrase for ``n`` by the pt-BR plural rule (babel: 0 and 1 are "one"),
+    with ``%(num)s`` replaced by ``n`` written the Brazilian way: ``ngettext("%(num)s falha",
+    "%(num)s falhas", 3)`` → "3 falhas"."""
+    form = singular if Locale.parse(LOCALE).plural_form(abs(n)) == "one" else plural
+    return form.replace("%(num)s", number(n))
+
+
 def percent(ratio: float | None, digits: int = 1) -> str:
     """0.125 → '12,5%' (pt-BR decimal comma)."""
     if ratio is None:
@@ -254,6 +264,7 @@ def init_app(app: Flask) -> None:
         phone,
     ):
         app.add_template_filter(f)
+    app.add_template_global(ngettext)
     app.add_template_filter(brl)
     app.add_template_filter(number)
     app.add_template_filter(date_br)

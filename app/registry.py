@@ -206,7 +206,12 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 secret=True,
                 help="Derivado de Client ID:Client Secret quando vazio.",
             ),
-            Field("HOTMART_ENV", "Ambiente", choices=("sandbox", "production")),
+            Field(
+                "HOTMART_ENV",
+                "Ambiente",
+                choices=("sandbox", "production"),
+                labels=("Sandbox (testes)", "Produção"),
+            ),
             Field("HOTMART_API_URL", "URL da API (opcional)", kind="url"),
             Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)", kind="url"),
         ),

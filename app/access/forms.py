@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import Form
 from app.models.access_catalogue import KIND_TELEGRAM, KINDS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples for SelectChoice
@@ -46,7 +46,7 @@ class NumberField(IntegerField):
             raise ValueError("Use um número inteiro, por exemplo 0 ou 10.") from None
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     kind = ChoiceField("Tipo", choices=choices(KINDS.items()))
     title = StringField(
         "Nome",
@@ -113,7 +113,7 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError(STALE_ITEMS) from None
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     product = ChoiceField("Produto", validators=[DataRequired("Escolha o produto.")])
     offer_code = StringField(
         "Oferta ou plano (opcional)",

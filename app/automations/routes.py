@@ -13,6 +13,7 @@ from app.automations.gestao_click import page_context as gestao_click_context
 from app.automations.saving import save_switch_and_mapping
 from app.clients.errors import APIError
 from app.extensions import db
+from app.formatting import ngettext
 from app.models import AutomationDelivery
 from app.models.automation import DELIVERY_FAILED, DELIVERY_STATUSES
 from app.paging import paginate
@@ -182,7 +183,11 @@ def retry_failed():
         )
     db.session.commit()
     flash(
-        f"{count} envio(s) com falha recolocado(s) na fila."
+        ngettext(
+            "%(num)s envio com falha recolocado na fila.",
+            "%(num)s envios com falha recolocados na fila.",
+            count,
+        )
         if count
         else "Nenhum envio com falha.",
         "success" if count else "info",

@@ -50,11 +50,11 @@ def gestao_click():
 
 @bp.get("/gestao-click/exportar.csv")
 def gestao_click_export_csv():
-    """The sales tab (search and type; newest first) or the clients tab (search, in the
-    list's order) as CSV, streamed in batches. Products have no export yet."""
+    """The sales tab (search and type; newest first), the clients or the products tab
+    (search, in the list's order) as CSV, streamed in batches."""
     from datetime import datetime
 
-    from app.formatting import DISPLAY_TZ
+    from app.formatting import DISPLAY_TZ, date_br
 
     tab = integration_page.current_tab(gc_service.GESTAO_CLICK)
     query = request.args.get("q", "").strip()[:200]
@@ -86,6 +86,34 @@ def gestao_click_export_csv():
                 c.estado or "",
                 "ativo" if c.ativo else "inativo",
                 c.remote_id,
+            )
+    elif tab == "produtos":
+        stmt = gc_service.QUERIES["products"](query)
+        header = (
+            "Produto",
+            "Código",
+            "Código de barras",
+            "Grupo",
+            "Estoque",
+            "Custo (R$)",
+            "Preço de venda (R$)",
+            "Situação",
+            "Modificado em",
+            "ID no Gestão Click",
+        )
+
+        def row(p):
+            return (
+                p.nome,
+                p.codigo_interno or "",
+                p.codigo_barra or "",
+                p.grupo_nome or "",
+                _quantity(p.estoque),
+                csv_export.money(p.valor_custo_cents),
+                csv_export.money(p.valor_venda_cents),
+                "ativo" if p.ativo else "inativo",
+                date_br(p.modificado_em) if p.modificado_em else "",
+                p.remote_id,
             )
     else:
         tipo = request.args.get("tipo", "")
@@ -126,3 +154,10 @@ def gestao_click_export_csv():
             yield row(item)
 
     return csv_export.stream(header, rows(), f"gestao-click-{tab}-{now:%Y%m%d-%H%M}.csv")
+
+
+def _quantity(value: float | None) -> str:
+    """A stock quantity as Excel-BR reads a number: ``12,5`` (no thousands separator)."""
+    if value is None:
+        return ""
+    return f"{value:.3f}".rstrip("0").rstrip(".").replace(".", ",")

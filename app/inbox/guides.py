@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, render_template, request
+from flask import abort, render_template
 
 from app.inbox import bp
 
@@ -255,12 +255,12 @@ def help_index():
 
 @bp.get("/ajuda/<slug>")
 def help_page(slug: str):
-    from app.inbox.routes import webhook_address
+    from app.inbox.routes import current_webhook_address
 
     guide = GUIDES.get(slug)
     if guide is None:
         abort(404)
-    address = webhook_address(current_app.config.get("APP_URL") or "", request.host_url)
+    address = current_webhook_address()
     url = None
     if guide.webhook_path:
         url = address["base"] + guide.webhook_path

@@ -116,7 +116,7 @@ def index():
     secrets = {p: bool(settings_service.webhook_secret(p)) for p in PLATFORMS}
     return render_template(
         "inbox/index.html",
-        address=webhook_address(current_app.config.get("APP_URL") or "", request.host_url),
+        address=current_webhook_address(),
         page=page,
         platforms=PLATFORMS,
         labels={name: source.label for name, source in SOURCES.items()} | CRM_PLATFORMS,
@@ -189,6 +189,15 @@ def webhook_address(app_url: str, used: str) -> dict:
         "configured": configured if configured and configured != base else None,
         "public_https": parts.scheme == "https" and not private,
     }
+
+
+def current_webhook_address() -> dict:
+    """``webhook_address`` of this request (``APP_URL`` and the address in the browser); the
+    pages call it as ``webhook_address_in_use()``."""
+    return webhook_address(current_app.config.get("APP_URL") or "", request.host_url)
+
+
+bp.add_app_template_global(current_webhook_address, "webhook_address_in_use")
 
 
 @bp.get("/webhooks/<int(max=2147483647):event_id>")

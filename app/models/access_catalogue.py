@@ -21,7 +21,7 @@ KIND_DOWNLOAD = "download"
 KIND_TELEGRAM = "telegram"
 KINDS = {
     KIND_URL: "Área de membros (link)",
-    KIND_DOWNLOAD: "Download (arquivo)",
+    KIND_DOWNLOAD: "Arquivo para baixar",
     KIND_TELEGRAM: "Grupo ou canal do Telegram",
 }
 

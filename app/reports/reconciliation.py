@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 
+from app.formatting import ngettext
 from app.reports import bp
 from app.services import reconciliation
 
@@ -37,7 +38,7 @@ def _days() -> int:
 
 
 def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+    return ngettext(f"%(num)s {one}", f"%(num)s {many}", n)
 
 
 @bp.post("/relatorios/vendas-sem-acesso")

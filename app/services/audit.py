@@ -17,6 +17,7 @@ from flask import has_request_context, request
 from sqlalchemy import select
 
 from app.extensions import db
+from app.formatting import ngettext
 from app.logs import MASKING_FILTER, mask_text
 from app.models.audit import AuditEntry
 
@@ -198,7 +199,9 @@ _DESCRIBE = {
     ),
     ACTIVATION_EMAIL_CHANGED: lambda d: f"{d.get('old_email', '?')} → {d.get('new_email', '?')}",
     EMAIL_RETRIED: lambda d: _join(d.get("to"), d.get("subject")),
-    AUTOMATION_RETRIED: lambda d: _join(d.get("target"), f"{d.get('count', 1)} envio(s)"),
+    AUTOMATION_RETRIED: lambda d: _join(
+        d.get("target"), ngettext("%(num)s envio", "%(num)s envios", d.get("count", 1))
+    ),
     AUTOMATION_BACKFILL: lambda d: _join(d.get("period"), d.get("queued")),
     WEBHOOK_REPLAYED: lambda d: _join(
         f"{str(d.get('platform', '')).title()} #{d.get('event_id', '?')}", d.get("result")

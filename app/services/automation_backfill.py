@@ -60,7 +60,12 @@ BATCH = 500
 
 
 class BackfillError(ValueError):
-    """A request the backfill refuses (pt-BR message for the page / CLI)."""
+    """A request the backfill refuses: a pt-BR message for the page, and for the CLI the
+    server settings involved (``technical``: names a seller never reads on the page)."""
+
+    def __init__(self, message: str, technical: str = ""):
+        super().__init__(message)
+        self.technical = technical
 
 
 @dataclass(frozen=True)
@@ -150,10 +155,10 @@ def check_targets(targets: tuple[str, ...]) -> tuple[str, ...]:
     off = [t for t in chosen if t not in enabled]
     if off:
         names = " e ".join(NAMES[t] for t in off)
-        keys = ", ".join(SWITCHES[t] for t in off)
         raise BackfillError(
-            f"O envio de vendas ao {names} está desligado ({keys}): ligue-o antes de enviar "
-            "as vendas anteriores."
+            f"O envio de vendas ao {names} está desligado: ligue-o nesta página, em "
+            "Automações, antes de enviar as vendas anteriores.",
+            technical=", ".join(SWITCHES[t] for t in off),
         )
     return chosen
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.auth.routes import start_session
 from app.extensions import db, limiter
+from app.formatting import ngettext
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_REVOKED, LINK_USED
 from app.services import activation
 from app.services.passwords import password_problem
@@ -50,7 +51,11 @@ def resend_refused(exc):
 
         return error_response(429)
     minutes = _minutes_until_reset()
-    wait = f"em cerca de {minutes} minuto(s)" if minutes else "mais tarde"
+    wait = (
+        ngettext("em cerca de %(num)s minuto", "em cerca de %(num)s minutos", minutes)
+        if minutes
+        else "mais tarde"
+    )
     log.info("activation resend refused by the rate limit (link %s)", link.id)
     return render_template(
         "signup/gone.html",

@@ -18,6 +18,7 @@ from app.models import (
     Sale,
     Subscription,
     SyncRun,
+    WebhookEvent,
 )
 from app.models.types import utcnow
 from tests.conftest import Auth, WebhookSender, load_fixture
@@ -33,6 +34,7 @@ PAGES = [
     ("/ativacoes", "table.table-stack"),
     ("/webhooks", "table.table-stack"),
     ("/sincronizacoes", "table.table-stack"),
+    ("/clientes", "#clientes-q"),
     ("/relatorios", "[data-sales-charts] table.table-stack"),
     ("/auditoria", "table.table-stack"),
     ("/configuracoes", "table.table-stack"),
@@ -133,6 +135,26 @@ OVERFLOW = """() => ({
     .map((box) => (box.querySelector('table') || box).className),
   unlabelled: [...document.querySelectorAll('table.table-stack tbody td:not([data-label])')]
     .map((td) => td.textContent.trim().slice(0, 40)),
+  // A filter's placeholder wider than its field (cut off) and a control without a visible label.
+  truncated: [...document.querySelectorAll('main input[placeholder]')]
+    .filter((input) => input.offsetParent && !input.value)
+    .filter((input) => {
+      const style = getComputedStyle(input);
+      const context = document.createElement('canvas').getContext('2d');
+      context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+      const room = input.clientWidth - padding;
+      return context.measureText(input.placeholder).width > room + 1;
+    })
+    .map((input) => input.placeholder),
+  hidden_labels: [...document.querySelectorAll('main form[method=get] :is(input, select)')]
+    .filter((control) => control.type !== 'hidden')
+    .filter((control) => control.offsetParent)
+    .filter((control) => {
+      const label = control.id && document.querySelector(`label[for="${control.id}"]`);
+      return !label || !label.offsetParent || label.getBoundingClientRect().width < 2;
+    })
+    .map((control) => control.name),
 })"""
 
 
@@ -154,6 +176,17 @@ def test_every_list_fits_a_phone_and_a_laptop(live_app, page, tmp_path):
             assert found["page"] <= 0, (path, width, "page scrolls sideways")
             assert found["boxes"] == [], (path, width, "a table is wider than its box")
             assert found["unlabelled"] == [], (path, "cells without data-label")
+            assert found["truncated"] == [], (path, width, "placeholder cut off")
+            assert found["hidden_labels"] == [], (path, width, "filter without a visible label")
+    # The detail pages: a webhook with its technical disclosure open, a sale.
+    event = db.session.scalar(db.select(WebhookEvent.id).order_by(WebhookEvent.id))
+    sale = db.session.scalar(db.select(Sale.id).order_by(Sale.id))
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in (f"/webhooks/{event}", f"/vendas/{sale}"):
+            page.goto(base + path)
+            _open_chart_tables(page)  # opens every <details>, "Detalhes técnicos" too
+            assert page.evaluate(OVERFLOW)["page"] <= 0, (path, width, "page scrolls sideways")
     # On the phone a row is a card: its cells stack inside the screen, the label beside them.
     page.goto(base + "/vendas")
     cell = page.locator("td[data-label='Comprador']").first

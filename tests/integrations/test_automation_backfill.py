@@ -154,7 +154,8 @@ def test_bad_choices_are_a_readable_400(app_factory, emu):
         assert resp.status_code == 400 and "Escolha um período" in resp.get_data(as_text=True)
         resp = client.get("/automacoes/vendas-anteriores?periodo=30&destino=kommo")
         assert resp.status_code == 400
-        assert "está desligado (KOMMO_PUSH_SALES)" in resp.get_data(as_text=True)
+        page = resp.get_data(as_text=True)
+        assert "está desligado: ligue-o" in page and "KOMMO_PUSH_SALES" not in page
         resp = client.get("/automacoes/vendas-anteriores?periodo=30")
         assert resp.status_code == 400 and "Escolha para onde enviar" in resp.get_data(as_text=True)
         token = csrf_token(client, "/automacoes")

@@ -1,7 +1,7 @@
 """CSV exports of the filtered lists (/vendas, /webhooks): the list's own filters, date and
 sort, formula-safe cells, Portuguese headers, reais with a comma, streamed in batches."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -239,3 +239,172 @@ def test_gestao_click_export_of_sales_and_clients(app, auth, client):
     assert clients[0][0] == "Nome" and [r[0] for r in clients[1:]] == ["Maria Souza ME"]
     page = client.get("/gestao-click?aba=vendas&tipo=servico").get_data(as_text=True)
     assert "tipo=servico" in page.split("/gestao-click/exportar.csv?", 1)[1].split('"', 1)[0]
+
+
+def test_hotmart_export_of_products_and_subscriptions(app, auth, client):
+    from app.models import Product, Subscription
+
+    db.session.add_all(
+        [
+            Product(
+                platform="hotmart",
+                remote_id="101",
+                ucode="uc-101",
+                name="=Curso Avançado",
+                status="ACTIVE",
+                format="ONLINE_COURSE",
+                price_cents=19_700,
+                currency="BRL",
+                warranty_period=7,
+            ),
+            Product(platform="hotmart", remote_id="102", name="Ebook", status="PAUSED"),
+            Product(platform="kiwify", remote_id="103", name="De outra plataforma"),
+            Subscription(
+                platform="hotmart",
+                subscriber_code="SUB1",
+                product_id="101",
+                product_name="Clube",
+                buyer_email="+cmd@example.com",
+                status="ACTIVE",
+                price_cents=4_990,
+                accession_date=datetime(2026, 11, 2, 2, 0, tzinfo=UTC),  # 01/11 in São Paulo
+            ),
+            Subscription(
+                platform="hotmart",
+                subscriber_code="SUB2",
+                product_id="101",
+                status="CANCELLED_BY_CUSTOMER",
+            ),
+        ]
+    )
+    db.session.commit()
+    auth.operator()
+    products = _lines(client.get("/hotmart/exportar.csv?aba=produtos"))
+    assert products[0][:3] == ["Produto", "ID na Hotmart", "Código (ucode)"]
+    assert [r[1] for r in products[1:]] == ["101", "102"]  # by name, Hotmart's only
+    first = products[1]
+    assert first[0] == "'=Curso Avançado" and first[3:6] == ["Ativo", "Curso online", "197,00"]
+    assert first[8] == "7"
+    only = _lines(client.get("/hotmart/exportar.csv?aba=produtos&q=ebook"))[1:]
+    assert [r[1] for r in only] == ["102"]
+    by_price = _lines(client.get("/hotmart/exportar.csv?aba=produtos&sort=price&dir=desc"))[1:]
+    assert [r[1] for r in by_price] == ["101", "102"]  # no price last
+    subs = _lines(client.get("/hotmart/exportar.csv?aba=assinaturas"))
+    assert subs[0][0] == "Assinante" and {r[2] for r in subs[1:]} == {"SUB1", "SUB2"}
+    active = _lines(client.get("/hotmart/exportar.csv?aba=assinaturas&status=ACTIVE"))[1:]
+    assert [r[2] for r in active] == ["SUB1"]
+    assert active[0][1] == "'+cmd@example.com" and active[0][5] == "Ativo"
+    assert active[0][6] == "49,90" and active[0][8] == "01/11/2026"
+    # Each tab's button exports what the tab lists.
+    page = client.get("/hotmart?aba=produtos&q=ebook&sort=price").get_data(as_text=True)
+    href = page.split("/hotmart/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "q=ebook" in href and "sort=price" in href and "aba=produtos" in href
+    page = client.get("/hotmart?aba=assinaturas&status=ACTIVE").get_data(as_text=True)
+    href = page.split("/hotmart/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=ACTIVE" in href and "aba=assinaturas" in href
+
+
+def test_gestao_click_export_of_products(app, auth, client):
+    from app.models import GcProduct
+
+    db.session.add_all(
+        [
+            GcProduct(
+                remote_id="1",
+                nome="Camiseta",
+                codigo_interno="-CAM",
+                estoque=12.5,
+                valor_custo_cents=1_990,
+                valor_venda_cents=5_990,
+                ativo=True,
+            ),
+            GcProduct(remote_id="2", nome="Caneca", ativo=False),
+        ]
+    )
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/gestao-click/exportar.csv?aba=produtos"))
+    assert rows[0][0] == "Produto" and {r[0] for r in rows[1:]} == {"Camiseta", "Caneca"}
+    shirt = next(r for r in rows[1:] if r[0] == "Camiseta")
+    assert shirt[1] == "'-CAM" and shirt[4:7] == ["12,5", "19,90", "59,90"]
+    assert shirt[7] == "ativo" and shirt[9] == "1"
+    only = _lines(client.get("/gestao-click/exportar.csv?aba=produtos&q=caneca"))[1:]
+    assert [r[0] for r in only] == ["Caneca"]
+    page = client.get("/gestao-click?aba=produtos&q=caneca").get_data(as_text=True)
+    href = page.split("/gestao-click/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "aba=produtos" in href and "q=caneca" in href
+
+
+def test_sync_history_export_honours_filters(app, auth, client):
+    from app.models import SyncRun
+
+    start = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    db.session.add_all(
+        [
+            SyncRun(
+                source="hotmart",
+                resource="sales",
+                status="failed",
+                trigger="manual",
+                requested_by="ana@example.com",
+                failed_count=2,
+                error="=HYPERLINK(falha)",
+                created_at=start,
+                started_at=start,
+                finished_at=start + timedelta(seconds=90),
+            ),
+            SyncRun(
+                source="kommo",
+                resource="contacts",
+                status="succeeded",
+                trigger="scheduled",
+                created_count=4,
+                created_at=start + timedelta(hours=1),
+            ),
+        ]
+    )
+    db.session.commit()
+    auth.operator()
+    rows = _lines(client.get("/sincronizacoes/exportar.csv"))
+    assert rows[0][:3] == ["Nº", "Origem", "O quê"]
+    assert [r[1] for r in rows[1:]] == ["Kommo", "Hotmart"]  # newest first
+    failed = _lines(client.get("/sincronizacoes/exportar.csv?status=failed"))[1:]
+    assert len(failed) == 1 and failed[0][1] == "Hotmart" and failed[0][6] == "falhou"
+    assert failed[0][4:6] == ["manual", "ana@example.com"] and failed[0][7] == "10/11/2026 12:00"
+    assert failed[0][9] == "90,0" and failed[0][13] == "2" and failed[0][15] == "'=HYPERLINK(falha)"
+    kommo = _lines(client.get("/sincronizacoes/exportar.csv?source=kommo"))[1:]
+    assert [r[4] for r in kommo] == ["agendada"]
+    page = client.get("/sincronizacoes?status=failed").get_data(as_text=True)
+    href = page.split("/sincronizacoes/exportar.csv?", 1)[1].split('"', 1)[0]
+    assert "status=failed" in href
+
+
+NEW_EXPORTS = (
+    "/hotmart/exportar.csv?aba=produtos",
+    "/hotmart/exportar.csv?aba=assinaturas",
+    "/gestao-click/exportar.csv?aba=produtos",
+    "/sincronizacoes/exportar.csv",
+)
+
+
+def test_new_exports_require_an_operator_and_stream_in_batches(app, auth, client, monkeypatch):
+    for path in NEW_EXPORTS:
+        response = client.get(path)
+        assert response.status_code in (302, 401) and "text/csv" not in response.mimetype
+    auth.member()
+    for path in NEW_EXPORTS:
+        assert client.get(path).status_code == 403, path
+    auth.logout()
+    auth.login()
+    seen = []
+    original = Session.scalars
+
+    def spy(self, statement, *args, **kwargs):
+        seen.append(statement.get_execution_options().get("yield_per"))
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "scalars", spy)
+    for path in NEW_EXPORTS:
+        seen.clear()
+        _lines(client.get(path))
+        assert 500 in seen, path

@@ -1,26 +1,10 @@
 """The in-app set-up guides (/ajuda/<guia>): each renders in plain Portuguese with this
 install's real addresses, and /webhooks, /configuracoes and the integration pages link them."""
 
-import re
-
 import pytest
 
 from app.inbox.guides import GUIDES
-
-# Common English interface words a seller should never read (whole words, visible text only).
-ENGLISH = re.compile(
-    r"\b(save|cancel|submit|settings|search|delete|edit|download|upload|loading|error|warning|"
-    r"success|password|username|click|next|previous|back|home|help|sign in|sign up|log ?out|"
-    r"required|optional|enter|step|webhook url|menu name|may vary|the|and|your)\b",
-    re.I,
-)
-
-
-def _visible(html: str) -> str:
-    body = html.split("<main", 1)[1].split("</main>", 1)[0]
-    body = re.sub(r"<code[^>]*>.*?</code>", " ", body, flags=re.S)  # addresses, commands
-    body = re.sub(r"<[^>]+>", " ", body).replace("Gestão Click", "Gestão")  # a brand name
-    return re.sub(r"\s+", " ", body)
+from tests.plain_text import english, visible
 
 
 def test_every_platform_has_a_guide():
@@ -48,9 +32,9 @@ def test_each_guide_renders_in_portuguese(app_factory, slug):
     response = client.get(f"/ajuda/{slug}", headers=public)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    text = _visible(html)
+    text = visible(html).main_text
     assert "Passo a passo" in text and f"Como configurar: {GUIDES[slug].title}" in html
-    assert not ENGLISH.search(text), ENGLISH.search(text)
+    assert english(text) == []
     assert f'href="/configuracoes#{GUIDES[slug].settings}"' in html
     if GUIDES[slug].webhook_path:
         # The address the operator is using, the same one /webhooks shows.

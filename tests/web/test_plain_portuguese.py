@@ -43,11 +43,43 @@ def test_settings_keep_variable_names_in_technical_details(app, auth, client):
     assert "variáveis de ambiente" not in outside
 
 
-@pytest.mark.parametrize("path", ["/vendas", "/ativacoes", "/webhooks"])
+FILTERED_LISTS = [
+    "/vendas",
+    "/ativacoes",
+    "/webhooks",
+    "/sincronizacoes",
+    "/auditoria",
+    "/clientes",
+    "/assinaturas",
+    "/relatorios",
+    "/",
+    "/hotmart?aba=produtos",
+    "/hotmart?aba=assinaturas",
+    "/kommo?aba=contatos",
+    "/kommo?aba=negocios",
+    "/gestao-click?aba=vendas",
+    "/gestao-click?aba=clientes",
+    "/gestao-click?aba=produtos",
+]
+
+
+@pytest.mark.parametrize("path", FILTERED_LISTS)
 def test_list_filters_have_visible_labels(app, auth, client, path):
+    """Every control of a page's filter forms (GET forms, the navbar's search aside) has a
+    visible label of its own: no aria-label standing in, no visually-hidden label."""
     auth.operator()
     html = client.get(path).get_data(as_text=True)
-    form = re.search(r'<form[^>]*role="search".*?</form>', html, re.S)[0]
-    for ident in re.findall(r'<(?:select|input)[^>]*\sid="([^"]+)"', form):
-        assert f'for="{ident}"' in form, ident
-    assert "aria-label" not in form
+    main = html.split("<main", 1)[1]
+    forms = re.findall(r'<form[^>]*method="get".*?</form>', main, re.S)
+    assert forms, path
+    for form in forms:
+        assert "aria-label" not in form, path
+        controls = re.findall(r"<(?:select|input|textarea)\b[^>]*>", form)
+        for control in controls:
+            if 'type="hidden"' in control:
+                continue
+            ident = re.search(r'\sid="([^"]+)"', control)
+            assert ident, (path, control)
+            label = re.search(rf'<label([^>]*)for="{ident[1]}"', form)
+            assert label, (path, ident[1])
+            assert "visually-hidden" not in label[1], (path, ident[1])

@@ -139,8 +139,11 @@ def test_join_through_an_invite_link_is_recorded(tg_app, emu):
     assert other.status_code == 200 and other.get_json()["status"] == "ignored"
     Auth(tg_app, client).operator()
     inbox = client.get("/webhooks?platform=telegram")
-    assert inbox.status_code == 200 and "chat_member" in inbox.get_data(as_text=True)
-    assert client.get(f"/webhooks/{row.id}").status_code == 200
+    assert inbox.status_code == 200 and "Entrada ou saída no Telegram" in inbox.get_data(
+        as_text=True
+    )
+    detail = client.get(f"/webhooks/{row.id}")
+    assert detail.status_code == 200 and "<code>chat_member</code>" in detail.get_data(as_text=True)
     assert post_update(client, {"update_id": "x"}).status_code == 400  # stored as failed
 
 
