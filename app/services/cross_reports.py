@@ -26,7 +26,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -202,10 +213,9 @@ def _has_email(sale=Sale):
 
 
 def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
-    """The latest sale in the range of each buyer out of the CRM, newest first: the range's
-    real approved sales walked down ``ix_sales_when_id``, each kept when no sale of the same
-    e-mail in the range (``ix_sales_buyer_email_lower``) is matched or later. A page stops
-    after its rows instead of grouping every buyer of the range."""
+    """The latest sale in the range of each buyer out of the CRM (unordered): the range's
+    real approved sales, each kept when no sale of the same e-mail in the range
+    (``ix_sales_buyer_email_lower``) is matched or later."""
     later = aliased(Sale, name="later")
     shadowed = exists().where(
         func.lower(later.buyer_email) == func.lower(Sale.buyer_email),
@@ -217,8 +227,7 @@ def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
             and_(later.listed_at == Sale.listed_at, later.id > Sale.id),
         ),
     )
-    buyer = _buyer().label("buyer")
-    stmt = select(Sale.id, Sale.listed_at.label("last_at"), buyer).where(
+    stmt = select(Sale.id, Sale.listed_at.label("last_at"), _buyer().label("buyer")).where(
         *_sales_in(period),
         _approved(),
         Sale.crm_matched.is_(False),
@@ -227,7 +236,29 @@ def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
     if after is not None:
         at, key = after
         stmt = stmt.where(Sale.listed_at <= at, or_(Sale.listed_at < at, _buyer() > key))
-    return stmt.order_by(Sale.listed_at.desc(), buyer)
+    return stmt
+
+
+def _not_in_crm_found(period: DateRange, offset: int, limit: int | None, after) -> list:
+    """Rows ``offset`` .. ``offset + limit`` of the walk in the report's order (last purchase
+    newest first, then buyer). The order's second key is not an index's: first find the
+    last purchase of the page's last row by walking ``ix_sales_when_id`` in its own order
+    (``listed_at DESC, id DESC``: both databases stop after ``offset + limit`` rows), then
+    sort only the rows from that purchase on — the page and its ties."""
+    walk = _not_in_crm_walk(period, after)
+    ordered = walk.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+    if limit is not None:
+        edge = (
+            walk.with_only_columns(Sale.listed_at)
+            .order_by(Sale.listed_at.desc(), Sale.id.desc())
+            .offset(offset + limit - 1)
+            .limit(1)
+        )
+        boundary = db.session.scalar(edge)
+        if boundary is not None:
+            ordered = ordered.where(Sale.listed_at >= boundary)
+        ordered = ordered.limit(limit)
+    return db.session.execute(ordered.offset(offset)).all()
 
 
 def _not_in_crm_page(
@@ -236,10 +267,7 @@ def _not_in_crm_page(
     """Rows of ``_not_in_crm_query`` from ``offset`` (or after the cursor ``after``: the
     last row's ``(last_at, buyer)``): the walk finds the buyers, one grouped SELECT of only
     their sales gives their totals."""
-    walk = _not_in_crm_walk(period, after).offset(offset)
-    if limit is not None:
-        walk = walk.limit(limit)
-    found = db.session.execute(walk).all()
+    found = _not_in_crm_found(period, offset, limit, after)
     if not found:
         return []
     emails = sorted({r.buyer for r in found if not r.buyer.startswith("sale:")})
