@@ -1,9 +1,13 @@
 """Cross reports of /relatorios (issue 16, SPEC §11): sales read against the Kommo CRM, the
 sales' origin (UTM/src) and their outcome, over one São Paulo date range.
 
-Every figure is a SQL aggregate (``GROUP BY`` in the database); a page of rows is
-``OFFSET``/``LIMIT`` over the grouped result. Test sales are never counted and money is BRL in
-integer cents (sales in other currencies are left out of every report, as on the charts).
+Every figure is a SQL aggregate (``GROUP BY`` in the database), most of them over daily
+summaries; a page of rows is ``OFFSET``/``LIMIT`` over the grouped result, except "comprou fora
+do CRM", whose pages walk the range's sales newest first and group only the page's buyers
+(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart share one pass over
+the range per request (``_people``). "Ganho sem venda" counts from ``kommo_won_daily``. Test
+sales are never counted and money is BRL in integer cents (sales in other currencies are left
+out of every report, as on the charts).
 
 People are matched through ``customer_keys`` (normalized e-mail, E.164 phone, CPF/CNPJ): a
 sale is "in the CRM" when one of its keys is also a Kommo contact's; a won lead "has a sale"
