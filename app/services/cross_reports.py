@@ -294,28 +294,20 @@ def _people(period: DateRange) -> dict:
     total): one pass over the range's sales, kept for the request."""
 
     def compute() -> dict:
+        # One GROUP BY (buyer, platform) and the person-level answer here: cheaper than
+        # window functions over the grouping (two more sorts), same numbers.
         buyer = _buyer()
-        in_crm = func.max(_in_crm())
-        per_platform = (
-            select(
-                Sale.platform.label("platform"),
-                in_crm.label("in_crm"),
-                func.max(in_crm).over(partition_by=buyer).label("person"),
-                func.row_number().over(partition_by=buyer, order_by=Sale.platform).label("nth"),
-            )
+        stmt = (
+            select(buyer, Sale.platform, func.max(_in_crm()))
             .where(*_sales_in(period), _approved())
             .group_by(buyer, Sale.platform)
-            .subquery()
         )
-        p = per_platform.c
-        out = func.sum(case((and_(p.nth == 1, p.person == 0), 1), else_=0))
         counts: dict[str, list[int]] = {}
-        total = 0
-        for platform, flag, n, outside in db.session.execute(
-            select(p.platform, p.in_crm, func.count(), out).group_by(p.platform, p.in_crm)
-        ):
-            counts.setdefault(platform, [0, 0])[0 if flag else 1] += int(n)
-            total += int(outside or 0)
+        person: dict[str, bool] = {}
+        for key, platform, flag in db.session.execute(stmt):
+            counts.setdefault(platform, [0, 0])[0 if flag else 1] += 1
+            person[key] = person.get(key, False) or bool(flag)
+        total = sum(1 for inside in person.values() if not inside)
         return {"counts": counts, "total": total}
 
     return _memo("people", period, compute)
