@@ -61,6 +61,9 @@ class Sale(db.Model):
         # product) and each one's name by max() (app.services.access_catalogue). is_test
         # last: led by it, SQLite's planner took this index for every is_test filter.
         Index("ix_sales_real_products", "platform", "product_id", "product_name", "is_test"),
+        # One buyer's sales by e-mail in any case: the cross report "comprou fora do CRM"
+        # checks each buyer it lists (app.services.cross_reports._not_in_crm_walk).
+        Index("ix_sales_buyer_email_lower", func.lower(text("buyer_email"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

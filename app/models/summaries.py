@@ -139,7 +139,23 @@ class SalesDailyOwner(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class KommoWonDaily(db.Model):
+    """Won Kommo leads per São Paulo day of ``closed_at``, responsible user (0: none) and
+    ``has_sale`` (1: the lead's contact bought, ``kommo_contacts.has_sale``): the cross report
+    "ganho sem venda" counts its total and chart from ~days × users rows. Kept by triggers on
+    ``kommo_leads`` (the lead's bucket) and ``kommo_contacts`` (its leads move when the
+    contact's ``has_sale`` or ``remote_id`` changes, or it is added or deleted)."""
+
+    __tablename__ = "kommo_won_daily"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    owner: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    has_sale: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 SUMMARY_TABLES = (
+    "kommo_won_daily",
     "sales_daily_owners",
     "sales_daily",
     "sales_totals",

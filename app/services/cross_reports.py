@@ -1,9 +1,13 @@
 """Cross reports of /relatorios (issue 16, SPEC §11): sales read against the Kommo CRM, the
 sales' origin (UTM/src) and their outcome, over one São Paulo date range.
 
-Every figure is a SQL aggregate (``GROUP BY`` in the database); a page of rows is
-``OFFSET``/``LIMIT`` over the grouped result. Test sales are never counted and money is BRL in
-integer cents (sales in other currencies are left out of every report, as on the charts).
+Every figure is a SQL aggregate (``GROUP BY`` in the database), most of them over daily
+summaries; a page of rows is ``OFFSET``/``LIMIT`` over the grouped result, except "comprou fora
+do CRM", whose pages walk the range's sales newest first and group only the page's buyers
+(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart share one pass over
+the range per request (``_people``). "Ganho sem venda" counts from ``kommo_won_daily``. Test
+sales are never counted and money is BRL in integer cents (sales in other currencies are left
+out of every report, as on the charts).
 
 People are matched through ``customer_keys`` (normalized e-mail, E.164 phone, CPF/CNPJ): a
 sale is "in the CRM" when one of its keys is also a Kommo contact's; a won lead "has a sale"
@@ -25,7 +29,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from flask import g, has_app_context
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.formatting import PAYMENT_LABELS, platform_label
@@ -33,6 +50,7 @@ from app.formatting import brl as brl_format
 from app.models import (
     KommoContact,
     KommoLead,
+    KommoWonDaily,
     Sale,
     SalesDaily,
     SalesDailyOwner,
@@ -65,15 +83,25 @@ class Report:
     query: Callable[[DateRange], object]  # the grouped SELECT of the table's rows (ordered)
     row: Callable[[object], dict]
     chart: Callable[[DateRange], dict]
+    # The number of rows without counting them (a summary), when the report has one.
+    count: Callable[[DateRange], int] | None = None
+    # Its rows a page at a time without grouping the whole range: (period, offset, limit,
+    # after) with ``after`` a cursor (``cursor(row)``) for the CSV's next chunk.
+    page: Callable[..., list[dict]] | None = None
+    cursor: Callable[[dict], tuple] | None = None
 
     def cell(self, column: Column, value) -> str:
         return cell(column, value)
 
     def total(self, period: DateRange) -> int:
+        if self.count is not None:
+            return self.count(period)
         stmt = self.query(period).order_by(None).subquery()
         return int(db.session.scalar(select(func.count()).select_from(stmt)) or 0)
 
     def rows(self, period: DateRange, offset: int = 0, limit: int | None = None) -> list[dict]:
+        if self.page is not None:
+            return self.page(period, offset, limit)
         stmt = self.query(period).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -81,6 +109,14 @@ class Report:
 
     def all_rows(self, period: DateRange, chunk: int = 1000) -> Iterator[dict]:
         """Every row in pages of ``chunk`` (the CSV), never the whole result in memory."""
+        if self.page is not None and self.cursor is not None:
+            after = None
+            while True:
+                batch = self.page(period, 0, chunk, after)
+                yield from batch
+                if len(batch) < chunk:
+                    return
+                after = self.cursor(batch[-1])
         offset = 0
         while True:
             batch = self.rows(period, offset, chunk)
@@ -97,15 +133,27 @@ def _brl(column=Sale.currency):
     return func.coalesce(column, "BRL").in_(("BRL", ""))
 
 
-def _sales_in(period: DateRange) -> list:
-    where = [Sale.is_test.is_(False), _brl(), Sale.listed_at >= period.since]
+def _sales_in(period: DateRange, sale=Sale) -> list:
+    where = [sale.is_test.is_(False), _brl(sale.currency), sale.listed_at >= period.since]
     if period.until is not None:
-        where.append(Sale.listed_at < period.until)
+        where.append(sale.listed_at < period.until)
     return where
 
 
-def _approved():
-    return Sale.status.in_(GRANTING_STATUSES)
+def _approved(sale=Sale):
+    return sale.status.in_(GRANTING_STATUSES)
+
+
+def _memo(name: str, period: DateRange, compute: Callable[[], object]):
+    """``compute()`` once per request and range (/relatorios asks a report for its total and
+    its chart, both from one scan)."""
+    if not has_app_context():
+        return compute()
+    memo = g.setdefault("_cross_reports", {})
+    key = (name, period.start, period.end, period.until)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -144,6 +192,8 @@ def _buyer():
 
 
 def _not_in_crm_query(period: DateRange):
+    """The report's rows as one grouped SELECT (the definition; ``_not_in_crm_page`` reads
+    the same rows a page at a time without grouping the whole range)."""
     buyer = _buyer().label("buyer")
     last = func.max(Sale.listed_at).label("last_at")
     return (
@@ -164,6 +214,111 @@ def _not_in_crm_query(period: DateRange):
     )
 
 
+def _has_email(sale=Sale):
+    return func.coalesce(sale.buyer_email, "") != ""
+
+
+def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
+    """The latest sale in the range of each buyer out of the CRM (unordered): the range's
+    real approved sales, each kept when no sale of the same e-mail in the range
+    (``ix_sales_buyer_email_lower``) is matched or later."""
+    later = aliased(Sale, name="later")
+    shadowed = exists().where(
+        func.lower(later.buyer_email) == func.lower(Sale.buyer_email),
+        *_sales_in(period, later),
+        _approved(later),
+        or_(
+            later.crm_matched.is_(True),
+            later.listed_at > Sale.listed_at,
+            and_(later.listed_at == Sale.listed_at, later.id > Sale.id),
+        ),
+    )
+    stmt = select(Sale.id, Sale.listed_at.label("last_at"), _buyer().label("buyer")).where(
+        *_sales_in(period),
+        _approved(),
+        Sale.crm_matched.is_(False),
+        or_(~_has_email(), ~shadowed),
+    )
+    if after is not None:
+        at, key = after
+        stmt = stmt.where(Sale.listed_at <= at, or_(Sale.listed_at < at, _buyer() > key))
+    return stmt
+
+
+def _not_in_crm_found(period: DateRange, offset: int, limit: int | None, after) -> list:
+    """Rows ``offset`` .. ``offset + limit`` of the walk in the report's order (last purchase
+    newest first, then buyer). The order's second key is not an index's: first find the
+    last purchase of the page's last row by walking ``ix_sales_when_id`` in its own order
+    (``listed_at DESC, id DESC``: both databases stop after ``offset + limit`` rows), then
+    sort only the rows from that purchase on — the page and its ties."""
+    walk = _not_in_crm_walk(period, after)
+    ordered = walk.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+    if limit is not None:
+        edge = (
+            walk.with_only_columns(Sale.listed_at)
+            .order_by(Sale.listed_at.desc(), Sale.id.desc())
+            .offset(offset + limit - 1)
+            .limit(1)
+        )
+        boundary = db.session.scalar(edge)
+        if boundary is not None:
+            ordered = ordered.where(Sale.listed_at >= boundary)
+        ordered = ordered.limit(limit)
+    return db.session.execute(ordered.offset(offset)).all()
+
+
+def _not_in_crm_page(
+    period: DateRange, offset: int = 0, limit: int | None = None, after: tuple | None = None
+) -> list[dict]:
+    """Rows of ``_not_in_crm_query`` from ``offset`` (or after the cursor ``after``: the
+    last row's ``(last_at, buyer)``): the walk finds the buyers, one grouped SELECT of only
+    their sales gives their totals."""
+    found = _not_in_crm_found(period, offset, limit, after)
+    if not found:
+        return []
+    emails = sorted({r.buyer for r in found if not r.buyer.startswith("sale:")})
+    alone = [r.id for r in found if r.buyer.startswith("sale:")]
+    wanted = []
+    if emails:
+        wanted.append(and_(_has_email(), func.lower(Sale.buyer_email).in_(emails)))
+    if alone:
+        wanted.append(Sale.id.in_(alone))
+    details = {
+        r.buyer: r
+        for r in db.session.execute(_not_in_crm_query(period).where(or_(*wanted)).order_by(None))
+    }
+    return [_not_in_crm_row(details[r.buyer]) for r in found if r.buyer in details]
+
+
+def _people(period: DateRange) -> dict:
+    """The range's buyers once each per platform (in the CRM when any of their approved
+    sales there matched) and the buyers out of the CRM on every platform (the report's
+    total): one pass over the range's sales, kept for the request."""
+
+    def compute() -> dict:
+        # One GROUP BY (buyer, platform) and the person-level answer here: cheaper than
+        # window functions over the grouping (two more sorts), same numbers.
+        buyer = _buyer()
+        stmt = (
+            select(buyer, Sale.platform, func.max(_in_crm()))
+            .where(*_sales_in(period), _approved())
+            .group_by(buyer, Sale.platform)
+        )
+        counts: dict[str, list[int]] = {}
+        person: dict[str, bool] = {}
+        for key, platform, flag in db.session.execute(stmt):
+            counts.setdefault(platform, [0, 0])[0 if flag else 1] += 1
+            person[key] = person.get(key, False) or bool(flag)
+        total = sum(1 for inside in person.values() if not inside)
+        return {"counts": counts, "total": total}
+
+    return _memo("people", period, compute)
+
+
+def _not_in_crm_count(period: DateRange) -> int:
+    return _people(period)["total"]
+
+
 def _not_in_crm_row(r) -> dict:
     email = None if r.buyer.startswith("sale:") else r.buyer
     return {
@@ -176,23 +331,17 @@ def _not_in_crm_row(r) -> dict:
     }
 
 
+def _not_in_crm_cursor(row: dict) -> tuple:
+    """A row's place in the report's order: (last purchase, buyer)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(row["last_sale_at"]), row["buyer_email"] or row["customer_key"]
+
+
 def _not_in_crm_chart(period: DateRange) -> dict:
     # One answer per buyer and platform (in the CRM when any of their sales matched), so a
     # buyer is never counted in both bars.
-    people = (
-        select(Sale.platform, func.max(_in_crm()).label("in_crm"))
-        .where(*_sales_in(period), _approved())
-        .group_by(Sale.platform, _buyer())
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(people.c.platform, people.c.in_crm, func.count()).group_by(
-            people.c.platform, people.c.in_crm
-        )
-    ).all()
-    counts: dict[str, list[int]] = {}
-    for platform, flag, n in rows:
-        counts.setdefault(platform, [0, 0])[0 if flag else 1] += int(n)
+    counts = _people(period)["counts"]
     platforms = sorted(counts)
     return _bar(
         [platform_label(p) for p in platforms],
@@ -259,21 +408,28 @@ def _won_without_sale_row(r) -> dict:
     }
 
 
-def _won_without_sale_chart(period: DateRange) -> dict:
-    has_sale = case(
-        (and_(KommoContact.id.is_not(None), KommoContact.has_sale.is_(True)), 1), else_=0
+def _won_counts(period: DateRange):
+    """Won leads of the range per responsible user (0: none) and ``has_sale``, from
+    ``kommo_won_daily`` (the same leads as ``_won_in`` and the contact join)."""
+    w = KommoWonDaily
+    return (
+        select(w.owner, w.has_sale, func.sum(w.n).label("n"))
+        .where(*_days(period, w.day))
+        .group_by(w.owner, w.has_sale)
+        .having(func.sum(w.n) != 0)
     )
-    has_sale = has_sale.label("has_sale")
-    rows = db.session.execute(
-        select(KommoLead.responsible_user_id, has_sale, func.count())
-        .select_from(KommoLead)
-        .outerjoin(KommoContact, KommoContact.remote_id == KommoLead.contact_id)
-        .where(*_won_in(period))
-        .group_by(KommoLead.responsible_user_id, has_sale)
-    ).all()
+
+
+def _won_without_sale_count(period: DateRange) -> int:
+    w = KommoWonDaily
+    stmt = select(func.coalesce(func.sum(w.n), 0)).where(*_days(period, w.day), w.has_sale == 0)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def _won_without_sale_chart(period: DateRange) -> dict:
     counts: dict[int | None, list[int]] = {}
-    for user, flag, n in rows:
-        counts.setdefault(user, [0, 0])[0 if flag else 1] += int(n)
+    for owner, flag, n in db.session.execute(_won_counts(period)):
+        counts.setdefault(owner or None, [0, 0])[0 if flag else 1] += int(n)
     users = sorted(counts, key=lambda u: (-counts[u][1], -counts[u][0], u or 0))[:TOP]
     return _bar(
         [user_label(u) for u in users],
@@ -574,6 +730,9 @@ REPORTS: dict[str, Report] = {
             _not_in_crm_query,
             _not_in_crm_row,
             _not_in_crm_chart,
+            _not_in_crm_count,
+            _not_in_crm_page,
+            _not_in_crm_cursor,
         ),
         Report(
             "ganho-sem-venda",
@@ -595,6 +754,7 @@ REPORTS: dict[str, Report] = {
             _won_without_sale_query,
             _won_without_sale_row,
             _won_without_sale_chart,
+            _won_without_sale_count,
         ),
         Report(
             "receita-por-responsavel",

@@ -271,6 +271,133 @@ def dims_drop_statements(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS sales_dims_{op}" for op in ("ins", "del", "upd")]
 
 
+# "Ganho sem venda" (kommo_won_daily): won leads per São Paulo day of closed_at, responsible
+# user and whether their contact bought. A lead's bucket reads its contact's ``has_sale``
+# when the lead changes; a contact whose ``has_sale`` (or ``remote_id``) changes moves its
+# won leads between the two flags. A contact without a sale and no contact at all are the
+# same flag (0), so only contacts with ``has_sale`` move leads.
+WON_LEAD_COLUMNS = ("is_won", "closed_at", "responsible_user_id", "contact_id")
+WON_CONTACT_COLUMNS = ("has_sale", "remote_id")
+
+
+def _true(dialect: str) -> str:
+    return "true" if dialect == "postgresql" else "1"
+
+
+def _won_daily_upsert(values: str, tail: str) -> str:
+    return (
+        f"INSERT INTO kommo_won_daily (day, owner, has_sale, n) SELECT {values} {tail} "
+        "ON CONFLICT (day, owner, has_sale) DO UPDATE SET n = kommo_won_daily.n + excluded.n"
+    )
+
+
+def _won_lead_upsert(dialect: str, r: str, sign: str) -> str:
+    """Add (``sign`` '') or take away ('-') the lead ``r`` from its bucket."""
+    flag = (
+        f"coalesce((SELECT CASE WHEN c.has_sale = {_true(dialect)} THEN 1 ELSE 0 END "
+        f"FROM kommo_contacts c WHERE c.remote_id = {r}.contact_id), 0)"
+    )
+    return _won_daily_upsert(
+        f"{_day(dialect, f'{r}.closed_at')}, coalesce({r}.responsible_user_id, 0), {flag}, {sign}1",
+        f"WHERE {r}.is_won = {_true(dialect)} AND {r}.closed_at IS NOT NULL",
+    )
+
+
+def _won_contact_move(dialect: str, r: str, flag: int, sign: str) -> str:
+    """Add or take away the won leads of the contact ``r`` (only one with a sale) in the
+    ``flag`` buckets."""
+    return _won_daily_upsert(
+        f"{_day(dialect, 'l.closed_at')}, coalesce(l.responsible_user_id, 0), {flag}, "
+        f"{sign}count(*)",
+        f"FROM kommo_leads l WHERE l.contact_id = {r}.remote_id "
+        f"AND {r}.has_sale = {_true(dialect)} "
+        f"AND l.is_won = {_true(dialect)} AND l.closed_at IS NOT NULL GROUP BY 1, 2",
+    )
+
+
+def _won_contact_leave(dialect: str, r: str) -> list[str]:
+    """The contact ``r`` is gone (deleted, or its old values): its leads have no sale."""
+    return [_won_contact_move(dialect, r, 1, "-"), _won_contact_move(dialect, r, 0, "")]
+
+
+def _won_contact_enter(dialect: str, r: str) -> list[str]:
+    return [_won_contact_move(dialect, r, 0, "-"), _won_contact_move(dialect, r, 1, "")]
+
+
+def won_daily_trigger_statements(dialect: str) -> list[str]:
+    """The triggers of ``kommo_won_daily`` (migration ``f1a3c5e7b9d0``)."""
+    if dialect == "postgresql":
+        statements = []
+        for name, table, columns, old, new in (
+            (
+                "kommo_won_daily_lead",
+                "kommo_leads",
+                WON_LEAD_COLUMNS,
+                [_won_lead_upsert(dialect, "OLD", "-")],
+                [_won_lead_upsert(dialect, "NEW", "")],
+            ),
+            (
+                "kommo_won_daily_contact",
+                "kommo_contacts",
+                WON_CONTACT_COLUMNS,
+                _won_contact_leave(dialect, "OLD"),
+                _won_contact_enter(dialect, "NEW"),
+            ),
+        ):
+            same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in columns)
+            old_sql = ";\n    ".join(old)
+            new_sql = ";\n    ".join(new)
+            statements += [
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "BEGIN\n"
+                f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
+                f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old_sql};\n  END IF;\n"
+                f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new_sql};\n  END IF;\n"
+                "  RETURN NULL;\nEND\n$$",
+                f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()",
+            ]
+        return statements
+    lead_old, lead_new = _won_lead_upsert(dialect, "OLD", "-"), _won_lead_upsert(dialect, "NEW", "")
+    leave = "; ".join(_won_contact_leave(dialect, "OLD"))
+    enter = "; ".join(_won_contact_enter(dialect, "NEW"))
+    return [
+        "CREATE TRIGGER kommo_won_daily_lead_ins AFTER INSERT ON kommo_leads "
+        f"BEGIN {lead_new}; END",
+        "CREATE TRIGGER kommo_won_daily_lead_del AFTER DELETE ON kommo_leads "
+        f"BEGIN {lead_old}; END",
+        "CREATE TRIGGER kommo_won_daily_lead_upd AFTER UPDATE ON kommo_leads "
+        f"WHEN {_changed(WON_LEAD_COLUMNS)} BEGIN {lead_old}; {lead_new}; END",
+        "CREATE TRIGGER kommo_won_daily_contact_ins AFTER INSERT ON kommo_contacts "
+        f"WHEN NEW.has_sale BEGIN {enter}; END",
+        "CREATE TRIGGER kommo_won_daily_contact_del AFTER DELETE ON kommo_contacts "
+        f"WHEN OLD.has_sale BEGIN {leave}; END",
+        "CREATE TRIGGER kommo_won_daily_contact_upd AFTER UPDATE ON kommo_contacts "
+        f"WHEN {_changed(WON_CONTACT_COLUMNS)} BEGIN {leave}; {enter}; END",
+    ]
+
+
+def won_daily_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS kommo_won_daily_lead ON kommo_leads",
+            "DROP FUNCTION IF EXISTS kommo_won_daily_lead()",
+            "DROP TRIGGER IF EXISTS kommo_won_daily_contact ON kommo_contacts",
+            "DROP FUNCTION IF EXISTS kommo_won_daily_contact()",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS kommo_won_daily_{name}"
+        for name in (
+            "lead_ins",
+            "lead_del",
+            "lead_upd",
+            "contact_ins",
+            "contact_del",
+            "contact_upd",
+        )
+    ]
+
+
 LEAD_COLUMNS = ("is_won", "price", "currency")
 
 
@@ -332,7 +459,7 @@ def trigger_statements(dialect: str) -> list[str]:
                 f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
-        return statements + dims_trigger_statements(dialect)
+        return statements + dims_trigger_statements(dialect) + won_daily_trigger_statements(dialect)
     sales_old = f"{_sales_upsert(dialect, 'OLD', '-')}; {_totals_upsert('OLD', '-')}"
     sales_new = f"{_sales_upsert(dialect, 'NEW', '')}; {_totals_upsert('NEW', '')}"
     link_old = "; ".join(
@@ -368,6 +495,7 @@ def trigger_statements(dialect: str) -> list[str]:
         f"WHEN {_changed(LEAD_COLUMNS)} BEGIN {_won_upsert(dialect, 'OLD', '-')}; "
         f"{_won_upsert(dialect, 'NEW', '')}; END",
         *dims_trigger_statements(dialect),
+        *won_daily_trigger_statements(dialect),
     ]
 
 
@@ -381,21 +509,26 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS kommo_won_totals_apply ON kommo_leads",
             "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
             *dims_drop_statements(dialect),
+            *won_daily_drop_statements(dialect),
         ]
-    return [
-        f"DROP TRIGGER IF EXISTS {name}"
-        for name in (
-            "sales_daily_ins",
-            "sales_daily_del",
-            "sales_daily_upd",
-            "activation_summaries_ins",
-            "activation_summaries_del",
-            "activation_summaries_upd",
-            "kommo_won_totals_ins",
-            "kommo_won_totals_del",
-            "kommo_won_totals_upd",
-        )
-    ] + dims_drop_statements(dialect)
+    return (
+        [
+            f"DROP TRIGGER IF EXISTS {name}"
+            for name in (
+                "sales_daily_ins",
+                "sales_daily_del",
+                "sales_daily_upd",
+                "activation_summaries_ins",
+                "activation_summaries_del",
+                "activation_summaries_upd",
+                "kommo_won_totals_ins",
+                "kommo_won_totals_del",
+                "kommo_won_totals_upd",
+            )
+        ]
+        + dims_drop_statements(dialect)
+        + won_daily_drop_statements(dialect)
+    )
 
 
 def recompute_statements(dialect: str) -> dict[str, str]:
@@ -452,6 +585,14 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
             "GROUP BY 1, 2, 3"
         ),
+        "kommo_won_daily": (
+            f"SELECT {_day(dialect, 'l.closed_at')} AS day, "
+            "coalesce(l.responsible_user_id, 0) AS owner, "
+            f"CASE WHEN c.has_sale = {_true(dialect)} THEN 1 ELSE 0 END AS has_sale, "
+            "count(*) AS n FROM kommo_leads l "
+            "LEFT JOIN kommo_contacts c ON c.remote_id = l.contact_id "
+            f"WHERE l.is_won = {_true(dialect)} AND l.closed_at IS NOT NULL GROUP BY 1, 2, 3"
+        ),
         "kommo_won_totals": (
             "SELECT coalesce(k.currency, '') AS currency, count(*) AS n, sum(k.price) AS price "
             f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
@@ -467,6 +608,7 @@ COLUMNS = {
     "activation_hours": "day, hours, n",
     "activation_products": "product_id, product_name, n",
     "kommo_won_totals": "currency, n, price",
+    "kommo_won_daily": "day, owner, has_sale, n",
     "sales_daily_utm": "day, source, campaign, approved, n, amount_cents",
     "sales_daily_owners": "day, owner, in_crm, n, amount_cents",
     "sales_daily_products": "day, platform, product, method, n, amount_cents",

@@ -108,9 +108,23 @@ def owners_summary() -> set:
     return {tuple(r) for r in stored}, {tuple(r) for r in expected}
 
 
+def won_summary() -> tuple[set, set]:
+    """``kommo_won_daily`` as stored and as recomputed from the leads (non-zero buckets)."""
+    from app.services import summaries
+
+    dialect = db.session.get_bind().dialect.name
+    stored = db.session.execute(
+        text("SELECT day, owner, has_sale, n FROM kommo_won_daily WHERE n != 0")
+    ).all()
+    expected = db.session.execute(text(summaries.recompute_statements(dialect)["kommo_won_daily"]))
+    return {tuple(r) for r in stored}, {tuple(r) for r in expected}
+
+
 def assert_same_as_rebuild():
     stored, expected = owners_summary()
     assert stored == expected  # the revenue report's daily buckets follow the match
+    stored, expected = won_summary()
+    assert stored == expected  # "ganho sem venda": the won leads follow their contact
     kept = snapshot()
     matches.rebuild(db.session)
     db.session.commit()
@@ -211,3 +225,92 @@ def test_the_customers_rebuild_recomputes_the_match(app):
     db.session.commit()
     index.rebuild()
     assert sale_match(sale_id) == (True, 100) and has_sale(ana)
+
+
+def add_lead(remote_id, contact_remote_id, responsible=300, *, won=True, closed=AT):
+    lead = KommoLead(
+        remote_id=remote_id,
+        name=f"Negócio {remote_id}",
+        contact_id=contact_remote_id,
+        responsible_user_id=responsible,
+        is_won=won,
+        closed_at=closed,
+        price=100,
+    )
+    db.session.add(lead)
+    db.session.commit()
+    return lead.id
+
+
+def won_buckets() -> dict:
+    db.session.expire_all()
+    stored, expected = won_summary()
+    assert stored == expected
+    return {(owner, flag): n for _, owner, flag, n in stored}
+
+
+def test_won_leads_follow_their_contact_s_purchases(app):
+    """``kommo_won_daily`` through every write that moves a won lead between "com venda" and
+    "sem venda": a sale added, refunded, approved again, made a test; the contact deleted and
+    synced back; the lead moved to another contact, reassigned, reopened, re-dated, deleted."""
+    ana = add_contact(1, "ana@x.com", responsible=100)
+    add_contact(2, "bia@x.com")
+    lead = add_lead(11, 1)
+    add_lead(12, 2, 400)
+    add_lead(13, 999, None)  # no such contact
+    add_lead(14, 1, 300, won=False)  # open: never counted
+    assert won_buckets() == {(300, 0): 1, (400, 0): 1, (0, 0): 1}
+    sale_id = add_sale("S1", "ana@x.com")
+    assert has_sale(ana) and won_buckets() == {(300, 1): 1, (400, 0): 1, (0, 0): 1}
+    db.session.get(Sale, sale_id).status = "refunded"
+    db.session.commit()
+    assert won_buckets()[(300, 0)] == 1
+    db.session.get(Sale, sale_id).status = "approved"
+    db.session.commit()
+    assert won_buckets()[(300, 1)] == 1
+    # the lead moves to Bia (no sale), back to Ana, then to another responsible
+    row = db.session.get(KommoLead, lead)
+    row.contact_id = 2
+    db.session.commit()
+    assert won_buckets() == {(300, 0): 1, (400, 0): 1, (0, 0): 1}
+    row = db.session.get(KommoLead, lead)
+    row.contact_id, row.responsible_user_id = 1, 301
+    db.session.commit()
+    assert won_buckets() == {(301, 1): 1, (400, 0): 1, (0, 0): 1}
+    # Ana's contact deleted: her lead has no contact, so no sale; synced back: it has again
+    db.session.delete(db.session.get(KommoContact, ana))
+    db.session.commit()
+    assert won_buckets()[(301, 0)] == 1
+    bulk.upsert_page(None, KommoContact, [synced_contact(1, "ana@x.com", responsible=100)])
+    assert won_buckets()[(301, 1)] == 1
+    # re-dated to the next day, reopened, won again by a sync page, a test sale only
+    row = db.session.get(KommoLead, lead)
+    row.closed_at = datetime(2026, 11, 11, 15, 0, tzinfo=UTC)
+    db.session.commit()
+    assert ("2026-11-11", 301, 1, 1) in won_summary()[0]
+    bulk.upsert_page(None, KommoLead, [synced_lead(11, 1, 302, won=False)])
+    assert (302, 1) not in won_buckets() and (301, 1) not in won_buckets()
+    bulk.upsert_page(None, KommoLead, [synced_lead(11, 1, 302)])
+    assert won_buckets()[(302, 1)] == 1
+    db.session.get(Sale, sale_id).is_test = True
+    db.session.commit()
+    assert won_buckets()[(302, 0)] == 1
+    db.session.delete(db.session.get(KommoLead, lead))
+    db.session.commit()
+    assert won_buckets() == {(400, 0): 1, (0, 0): 1}
+    assert_same_as_rebuild()
+
+
+def test_the_summaries_rebuild_restores_the_won_leads(app, runner):
+    add_contact(1, "ana@x.com")
+    add_lead(11, 1)
+    add_sale("S1", "ana@x.com")
+    db.session.execute(text("DELETE FROM kommo_won_daily"))
+    db.session.execute(
+        text("INSERT INTO kommo_won_daily (day, owner, has_sale, n) VALUES ('2026-01-01', 9, 0, 5)")
+    )
+    db.session.commit()
+    result = runner.invoke(args=["db", "rebuild-summaries"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert won_buckets() == {(300, 1): 1}

@@ -22,6 +22,7 @@ TABLES = {
     "sales_daily_utm": ("day", "source", "campaign", "approved"),
     "sales_daily_owners": ("day", "owner", "in_crm"),
     "sales_daily_products": ("day", "platform", "product", "method"),
+    "kommo_won_daily": ("day", "owner", "has_sale"),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from app.extensions import db
+from app.formatting import platform_label
 from app.models import KommoContact, KommoLead, Sale
 from tests.conftest import Auth
 
@@ -297,3 +298,48 @@ def test_a_contact_without_leads_gives_its_own_responsible(operator):
     assert items["Usuário 555"]["amount_cents"] == 700
     assert items["No CRM, sem responsável"]["amount_cents"] == 800
     assert operator.get("/api/reports/nada").status_code == 404
+
+
+def test_not_in_crm_pages_equal_the_grouped_definition(operator, app):
+    """The walk (a page at a time, the CSV by cursor) and the one-scan total and chart give
+    exactly what grouping every buyer of the range gives: ties on the last purchase, buyers
+    with several sales (one matched by phone), sales without an e-mail, other platforms."""
+    from app.services import charts
+    from app.services import cross_reports as cr
+
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        contact(50, None, phone="+55 11 97777-0000")
+        for i in range(24):
+            at = datetime(2026, 11, 10, 4 + i % 5, 0, tzinfo=UTC)  # ties every 5 buyers
+            email = f"Buyer{i % 9}@x.com" if i % 4 else ("" if i % 8 else None)
+            platform = ("hotmart", "kiwify", "kirvano")[i % 3]
+            phone = "(11) 97777-0000" if i == 7 else None
+            sale(f"P{i}", email, 100 + i, at=at, platform=platform, buyer_phone=phone)
+        db.session.commit()
+    report = cr.REPORTS["comprou-fora-do-crm"]
+    with app.test_request_context():
+        period = charts.from_args(RANGE)
+        expected = [report.row(r) for r in db.session.execute(report.query(period))]
+        assert len(expected) > 8
+        assert report.total(period) == len(expected)
+        for offset, limit in ((0, 50), (0, 3), (3, 4), (7, 5), (len(expected) - 1, 5)):
+            assert report.rows(period, offset, limit) == expected[offset : offset + limit]
+        assert list(report.all_rows(period, chunk=4)) == expected
+        # the chart: each buyer once per platform, in the CRM when any sale there matched
+        people: dict = {}
+        for s in db.session.scalars(
+            db.select(Sale).where(Sale.is_test.is_(False), Sale.status == "approved")
+        ):
+            if not (
+                s.listed_at >= period.since and (period.until is None or s.listed_at < period.until)
+            ):
+                continue
+            key = (s.platform, (s.buyer_email or "").lower() or f"sale:{s.id}")
+            people[key] = people.get(key, False) or s.crm_matched
+        chart = report.chart(period)
+        platforms = sorted({p for p, _ in people})
+        assert chart["labels"] == [platform_label(p) for p in platforms]
+        for column, platform in enumerate(platforms):
+            out = sum(1 for (p, _), m in people.items() if p == platform and not m)
+            inside = sum(1 for (p, _), m in people.items() if p == platform and m)
+            assert [d["data"][column] for d in chart["datasets"]] == [out, inside]
