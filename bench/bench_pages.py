@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
+
+from bench._common import analyze, measure_pages, report_ratios  # noqa: E402
 
 GOAL = 3.0
 REPEAT = 5
@@ -263,11 +264,7 @@ def seed(start: int, stop: int, now: datetime) -> None:
                 text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
             )
         db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    analyze()
 
 
 def login(app):
@@ -289,16 +286,7 @@ def login(app):
 
 
 def measure(client) -> dict[str, float]:
-    result = {}
-    for name, path in PAGES.items():
-        samples = []
-        for _ in range(REPEAT + 1):  # the first GET warms caches and is discarded
-            start = time.perf_counter()
-            response = client.get(path)
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 200, (path, response.status_code)
-        result[name] = statistics.median(samples[1:])
-    return result
+    return measure_pages(client, PAGES, REPEAT)
 
 
 def run(label: str, url: str, sizes: list[int]) -> dict[int, dict[str, float]]:
@@ -319,21 +307,7 @@ def run(label: str, url: str, sizes: list[int]) -> dict[int, dict[str, float]]:
 
 
 def report(label: str, sizes: list[int], figures: dict[int, dict[str, float]]) -> None:
-    base = sizes[0]
-    head = " | ".join(f"{s:,}" for s in sizes)
-    print(f"\n{label}: median of {REPEAT} GETs (ms), ratio vs {base:,} rows, goal <= {GOAL:g}x")
-    print(f"| page | {head} | ratio at {sizes[-1]:,} | goal |")
-    print("|---|" + "---|" * len(sizes) + "---|---|")
-    for name in PAGES:
-        cells = []
-        for s in sizes:
-            ms = figures[s][name] * 1000
-            ratio = figures[s][name] / figures[base][name]
-            cells.append(f"{ms:,.0f}" if s == base else f"{ms:,.0f} (×{ratio:.1f})")
-        last = figures[sizes[-1]][name] / figures[base][name]
-        verdict = "met" if last <= GOAL else f"gap ×{last / GOAL:.1f}"
-        print(f"| {name} | " + " | ".join(cells) + f" | ×{last:.1f} | {verdict} |")
-    print()
+    report_ratios(label, sizes, figures, PAGES, repeat=REPEAT, goal=GOAL)
 
 
 def main() -> None:
