@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,3 +107,14 @@ def report_ratios(
         verdict = "met" if last <= goal else f"gap ×{last / goal:.1f}"
         print(f"| {name} | " + " | ".join(cells) + f" | ×{last:.1f} | {verdict} |")
     print()
+
+
+def run_sizes_on_both(run, name: str, default_sizes=(1_000, 100_000)) -> None:
+    """``run(label, url, sizes)`` on a fresh SQLite file, then again on ``BENCH_DATABASE_URL``
+    when it is set; the sizes are the command's arguments (else ``default_sizes``)."""
+    sizes = [int(a) for a in sys.argv[1:]] or list(default_sizes)
+    tmp = Path(tempfile.mkdtemp(prefix=f"vendashub-{name}-db-"))
+    run("SQLite", f"sqlite:///{tmp / f'{name}.db'}", sizes)
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        run("PostgreSQL", url, sizes)

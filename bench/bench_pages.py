@@ -15,7 +15,6 @@ logged-in operator.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
 
-from bench._common import analyze, measure_pages, report_ratios  # noqa: E402
+from bench._common import analyze, measure_pages, report_ratios, run_sizes_on_both  # noqa: E402
 
 GOAL = 3.0
 REPEAT = 5
@@ -311,12 +310,7 @@ def report(label: str, sizes: list[int], figures: dict[int, dict[str, float]]) -
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 100_000]
-    tmp = Path(tempfile.mkdtemp(prefix="vendashub-pages-db-"))
-    run("SQLite", f"sqlite:///{tmp / 'pages.db'}", sizes)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        run("PostgreSQL", url, sizes)
+    run_sizes_on_both(run, "pages")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,15 @@ with BENCH_DATABASE_URL, PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import analyze, measure_pages, report_ratios  # noqa: E402
+from bench._common import analyze, measure_pages, report_ratios, run_sizes_on_both  # noqa: E402
 from bench.bench_pages import login  # noqa: E402
 from bench.bench_pages import make_app as pages_app  # noqa: E402
 
@@ -117,12 +115,7 @@ def run(label: str, url: str, sizes: list[int]) -> None:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 100_000]
-    tmp = Path(tempfile.mkdtemp(prefix="vendashub-subs-db-"))
-    run("SQLite", f"sqlite:///{tmp / 'subs.db'}", sizes)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        run("PostgreSQL", url, sizes)
+    run_sizes_on_both(run, "subs")
 
 
 if __name__ == "__main__":
