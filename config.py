@@ -252,6 +252,8 @@ class Config:
         # Settings read on every delivery (the webhook secrets) are cached per process this
         # many seconds; a change in the Settings page drops this process's copy at commit.
         self.SETTINGS_CACHE_SECONDS = _float(env.get("SETTINGS_CACHE_SECONDS"), 5.0)
+        # The overview's unmapped-products flag (app.services.access_catalogue), per process.
+        self.CATALOGUE_CACHE_SECONDS = _float(env.get("CATALOGUE_CACHE_SECONDS"), 30.0)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or "INFO").upper()
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or "text").lower()
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.

@@ -4,6 +4,8 @@
   has to remember ``outbox.kick()``; a rolled-back one sends nothing.
 - A transaction that queued an automation push (Kommo…) kicks its sender the same way.
 - A transaction that changed settings drops this process's cached copies once it commits.
+- A transaction that changed the access catalogue or the products (``access_catalogue.TABLES``)
+  drops this process's copy of the overview's unmapped-products flag once it commits.
 
 Callers mark the session (``db.session.info``); the hooks act on the mark after the commit.
 """
@@ -34,10 +36,23 @@ def mark_automations_queued() -> None:
     db.session.info[AUTOMATIONS_QUEUED] = True
 
 
+def _before_flush(session, _context, _instances) -> None:
+    from app.services import access_catalogue
+
+    access_catalogue.note_flush(session)
+
+
+def _do_orm_execute(state) -> None:
+    from app.services import access_catalogue
+
+    access_catalogue.note_statement(state)
+
+
 def _after_commit(session) -> None:
-    from app.services import settings
+    from app.services import access_catalogue, settings
 
     changed = session.info.pop(settings.CHANGED_INFO, None)
+    catalogue = session.info.pop(access_catalogue.CHANGED_INFO, False)
     queued = session.info.pop(OUTBOX_QUEUED, False)
     automations = session.info.pop(AUTOMATIONS_QUEUED, False)
     if not has_app_context():
@@ -45,6 +60,8 @@ def _after_commit(session) -> None:
     app = current_app._get_current_object()
     if changed:
         settings.forget(app, changed)
+    if catalogue:
+        access_catalogue.forget_unmapped(app)
     if queued:
         from app.services import outbox
 
@@ -62,8 +79,9 @@ def _after_commit(session) -> None:
 
 
 def _after_rollback(session) -> None:
-    from app.services import settings
+    from app.services import access_catalogue, settings
 
+    session.info.pop(access_catalogue.CHANGED_INFO, None)
     session.info.pop(OUTBOX_QUEUED, None)
     session.info.pop(AUTOMATIONS_QUEUED, None)
     session.info.pop(settings.CHANGED_INFO, None)
@@ -76,4 +94,6 @@ def install() -> None:
         return
     event.listen(db.session, "after_commit", _after_commit)
     event.listen(db.session, "after_rollback", _after_rollback)
+    event.listen(db.session, "before_flush", _before_flush)
+    event.listen(db.session, "do_orm_execute", _do_orm_execute)
     _installed = True

@@ -26,11 +26,18 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 
 
+# What a masked secret shows: nothing but MASK, and its last MASK_TAIL characters only when it
+# is at least MASK_TAIL_MIN long (the tail of a short secret is too large a share of it).
+MASK = "••••••"
+MASK_TAIL = 4
+MASK_TAIL_MIN = 20
+
+
 def mask(value: str) -> str:
-    """``abc…xyz`` for long values, ``***`` for short ones."""
-    if len(value) <= 8:
-        return "***"
-    return f"{value[:3]}…{value[-3:]}"
+    """``••••••wxyz`` (the last 4) for secrets of 20+ characters, ``••••••`` for shorter ones."""
+    if len(value) < MASK_TAIL_MIN:
+        return MASK
+    return MASK + value[-MASK_TAIL:]
 
 
 def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
@@ -44,7 +51,7 @@ def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
             m.group("key")
             + (
                 m.group("value")
-                if "…" in m.group("value") or m.group("value") == "***"
+                if m.group("value").startswith(MASK)  # masked already
                 else mask(m.group("value"))
             )
         ),

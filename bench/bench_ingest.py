@@ -49,6 +49,21 @@ LEVELS = (10, 50, 100)
 GOAL_THROUGHPUT, GOAL_P99, GOAL_E2E_P99 = 0.7, 3.0, 5.0
 
 
+def app_env(url: str, **extra: str) -> dict[str, str]:
+    """The product app's environment for an ingest run on ``url`` (no scheduler, no limit)."""
+    return {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret",
+        "SETTINGS_ENCRYPTION_KEYS": KEY,
+        "APP_URL": "http://localhost",
+        "LOG_LEVEL": "WARNING",
+        "SCHEDULER_ENABLED": "false",
+        "WEBHOOK_RATE_LIMIT": "100000000 per minute",
+        "HOTMART_WEBHOOK_HOTTOK": HOTTOK,
+        **extra,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -261,18 +276,7 @@ def main() -> None:
     template = body_template(tmp)
     inbox = Inbox()
     run = uuid.uuid4().hex[:6]
-    product_env = {
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret",
-        "SETTINGS_ENCRYPTION_KEYS": KEY,
-        "APP_URL": "http://localhost",
-        "LOG_LEVEL": "WARNING",
-        "SCHEDULER_ENABLED": "false",
-        "WEBHOOK_RATE_LIMIT": "100000000 per minute",
-        "HOTMART_WEBHOOK_HOTTOK": HOTTOK,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(inbox.port),
-    }
+    product_env = app_env(url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port))
     if args.worker_threads is not None:
         product_env["WORKER_THREADS"] = args.worker_threads
     bare = Gunicorn("bench.bare_app:app", {"BARE_DATABASE_URL": bare_url, "BARE_TOKEN": HOTTOK},

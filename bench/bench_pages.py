@@ -15,10 +15,8 @@ logged-in operator.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
+
+from bench._common import analyze, measure_pages, report_ratios, run_sizes_on_both  # noqa: E402
 
 GOAL = 3.0
 REPEAT = 5
@@ -263,11 +263,7 @@ def seed(start: int, stop: int, now: datetime) -> None:
                 text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
             )
         db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    analyze()
 
 
 def login(app):
@@ -289,16 +285,7 @@ def login(app):
 
 
 def measure(client) -> dict[str, float]:
-    result = {}
-    for name, path in PAGES.items():
-        samples = []
-        for _ in range(REPEAT + 1):  # the first GET warms caches and is discarded
-            start = time.perf_counter()
-            response = client.get(path)
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 200, (path, response.status_code)
-        result[name] = statistics.median(samples[1:])
-    return result
+    return measure_pages(client, PAGES, REPEAT)
 
 
 def run(label: str, url: str, sizes: list[int]) -> dict[int, dict[str, float]]:
@@ -319,30 +306,11 @@ def run(label: str, url: str, sizes: list[int]) -> dict[int, dict[str, float]]:
 
 
 def report(label: str, sizes: list[int], figures: dict[int, dict[str, float]]) -> None:
-    base = sizes[0]
-    head = " | ".join(f"{s:,}" for s in sizes)
-    print(f"\n{label}: median of {REPEAT} GETs (ms), ratio vs {base:,} rows, goal <= {GOAL:g}x")
-    print(f"| page | {head} | ratio at {sizes[-1]:,} | goal |")
-    print("|---|" + "---|" * len(sizes) + "---|---|")
-    for name in PAGES:
-        cells = []
-        for s in sizes:
-            ms = figures[s][name] * 1000
-            ratio = figures[s][name] / figures[base][name]
-            cells.append(f"{ms:,.0f}" if s == base else f"{ms:,.0f} (×{ratio:.1f})")
-        last = figures[sizes[-1]][name] / figures[base][name]
-        verdict = "met" if last <= GOAL else f"gap ×{last / GOAL:.1f}"
-        print(f"| {name} | " + " | ".join(cells) + f" | ×{last:.1f} | {verdict} |")
-    print()
+    report_ratios(label, sizes, figures, PAGES, repeat=REPEAT, goal=GOAL)
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 100_000]
-    tmp = Path(tempfile.mkdtemp(prefix="vendashub-pages-db-"))
-    run("SQLite", f"sqlite:///{tmp / 'pages.db'}", sizes)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        run("PostgreSQL", url, sizes)
+    run_sizes_on_both(run, "pages")
 
 
 if __name__ == "__main__":

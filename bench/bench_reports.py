@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_pages  # noqa: E402
 
+from bench._common import analyze  # noqa: E402
+
 PAGES = {
     "/relatorios (all reports)": "/relatorios",
     "not-in-crm": "/api/reports/not-in-crm",
@@ -71,12 +73,7 @@ def seed(start: int, stop: int, now) -> None:
 
     matches.rebuild(db.session, db.session.commit)
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    analyze()
 
 
 def main() -> None:

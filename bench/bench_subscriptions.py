@@ -10,17 +10,15 @@ with BENCH_DATABASE_URL, PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import analyze, measure_pages, report_ratios, run_sizes_on_both  # noqa: E402
 from bench.bench_pages import login  # noqa: E402
 from bench.bench_pages import make_app as pages_app  # noqa: E402
 
@@ -98,32 +96,6 @@ def seed(start: int, stop: int, now: datetime) -> float:
     return time.perf_counter() - began
 
 
-def measure(client) -> dict[str, float]:
-    result = {}
-    for name, path in PAGES.items():
-        samples = []
-        for _ in range(REPEAT + 1):
-            began = time.perf_counter()
-            response = client.get(path)
-            samples.append(time.perf_counter() - began)
-            assert response.status_code == 200, (path, response.status_code)
-        result[name] = statistics.median(samples[1:])
-    return result
-
-
-def analyze() -> None:
-    from sqlalchemy import text
-
-    from app.extensions import db
-
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
-
-
 def run(label: str, url: str, sizes: list[int]) -> None:
     app = pages_app(url)
     client = login(app)
@@ -138,26 +110,12 @@ def run(label: str, url: str, sizes: list[int]) -> None:
             f"({(size - done) / settle:,.0f}/s)"
         )
         done = size
-        figures[size] = measure(client)
-    base = sizes[0]
-    print(f"\n{label}: median of {REPEAT} GETs (ms), ratio vs {base:,}, goal <= {GOAL:g}x")
-    print("| page | " + " | ".join(f"{s:,}" for s in sizes) + f" | ratio at {sizes[-1]:,} |")
-    print("|---|" + "---|" * (len(sizes) + 1))
-    for name in PAGES:
-        cells = [f"{figures[s][name] * 1000:,.1f}" for s in sizes]
-        ratio = figures[sizes[-1]][name] / figures[base][name]
-        verdict = "met" if ratio <= GOAL else "gap"
-        print(f"| {name} | " + " | ".join(cells) + f" | ×{ratio:.1f} ({verdict}) |")
-    print()
+        figures[size] = measure_pages(client, PAGES, REPEAT)
+    report_ratios(label, sizes, figures, PAGES, repeat=REPEAT, goal=GOAL, digits=1)
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 100_000]
-    tmp = Path(tempfile.mkdtemp(prefix="vendashub-subs-db-"))
-    run("SQLite", f"sqlite:///{tmp / 'subs.db'}", sizes)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        run("PostgreSQL", url, sizes)
+    run_sizes_on_both(run, "subs")
 
 
 if __name__ == "__main__":

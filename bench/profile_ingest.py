@@ -31,23 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
 
-from bench.bench_ingest import HOTTOK, KEY, body_template, migrate, reset  # noqa: E402
+from bench.bench_ingest import HOTTOK, app_env, body_template, migrate, reset  # noqa: E402
 
 
 def product_app(url: str, tmp: Path):
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret",
-            "SETTINGS_ENCRYPTION_KEYS": KEY,
-            "APP_URL": "http://localhost",
-            "LOG_LEVEL": "WARNING",
-            "SCHEDULER_ENABLED": "false",
-            "WEBHOOK_RATE_LIMIT": "100000000 per minute",
-            "HOTMART_WEBHOOK_HOTTOK": HOTTOK,
-            "WORKER_THREADS": "0",
-        }
-    )
+    os.environ.update(app_env(url, WORKER_THREADS="0"))
     from app import create_app
     from app.extensions import db
 

@@ -21,7 +21,7 @@ SECRET_HEADERS = frozenset(
     {"authorization", "access-token", "secret-access-token", "x-hotmart-hottok", "cookie"}
 )
 
-try:  # the app's masking rules (abc…xyz), shared with its log filter
+try:  # the app's masking rules (••••••wxyz), shared with its log filter
     from app.logs import mask, mask_text
 except ImportError:  # pragma: no cover - only when the clients are used outside the app
     _PAIR = re.compile(
@@ -29,8 +29,8 @@ except ImportError:  # pragma: no cover - only when the clients are used outside
         r"[\"']?)(?:(?:bearer|basic)\s+)?([^\s\"'&,;]+)"
     )
 
-    def mask(value: str) -> str:
-        return "***" if len(value) <= 8 else f"{value[:3]}…{value[-3:]}"
+    def mask(value: str) -> str:  # app.logs.mask: the last 4 of 20+ characters only
+        return "••••••" + value[-4:] if len(value) >= 20 else "••••••"
 
     def mask_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
         for secret in known_secrets:

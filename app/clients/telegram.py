@@ -4,7 +4,7 @@ Wire format: PLATFORMS-WRITES.md §4. Success is ``{"ok": true, "result": …}``
 ``{"ok": false, "error_code", "description", "parameters": {"retry_after"}}`` with the HTTP
 status equal to ``error_code`` (401 bad token, 400 "chat not found", 403 bot kicked, 429 flood
 control). The token travels in the URL path, so the gateway knows it as a secret: every log
-line and error shows ``/bot123…xyz/getMe``, never the token.
+line and error shows ``/bot••••••wxyz/getMe`` (``app.logs.mask``), never the token.
 
 Limits (§4.6, undocumented and dynamic): about 30 requests per second per bot, 1 message per
 second per chat and 20 per minute per group. The shared ``telegram`` rate budget paces every

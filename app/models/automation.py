@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -45,6 +45,7 @@ class AutomationDelivery(db.Model):
     __table_args__ = (
         Index("ix_automation_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_automation_deliveries_target_email", "target", "buyer_email"),
+        Index("ix_automation_deliveries_target_document", "target", "buyer_document"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +59,9 @@ class AutomationDelivery(db.Model):
     )
     webhook_event_id: Mapped[int | None] = mapped_column()  # its raw body (UTM, checkout link)
     buyer_email: Mapped[str | None] = mapped_column(String(254))
+    # The payload's CPF/CNPJ, digits only, set on every write from ``payload`` (below): what
+    # the Gestão Click sender looks another delivery of the same document up by (indexed).
+    buyer_document: Mapped[str | None] = mapped_column(String(32))
     # What to send, as known when queued (a cart has no sale row).
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
@@ -74,3 +78,15 @@ class AutomationDelivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sale = relationship("Sale", lazy="joined")
+
+
+def document_digits(value) -> str:
+    """A CPF/CNPJ as its digits (``477.182.526-20`` → ``47718252620``)."""
+    return "".join(ch for ch in str(value or "") if ch.isdecimal())
+
+
+@event.listens_for(AutomationDelivery, "before_insert")
+@event.listens_for(AutomationDelivery, "before_update")
+def _store_buyer_document(_mapper, _connection, delivery: AutomationDelivery) -> None:
+    doc = document_digits((delivery.payload or {}).get("buyer_document"))[:32]
+    delivery.buyer_document = doc or None

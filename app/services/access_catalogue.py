@@ -13,11 +13,13 @@ whose product has no rule grants the product itself, as before the catalogue exi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text
+from flask import current_app
+from sqlalchemy import func, inspect, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -233,10 +235,75 @@ def unmapped_products() -> list[KnownProduct]:
     return [p for p in known_products() if (p.platform, p.product_id) not in mapped]
 
 
+# --- The overview's flag, cached per process ------------------------------------------------
+#
+# ``unmapped_if_catalogue`` runs on every overview load. Its answer changes only when the
+# catalogue (items, rules) or the products (synced catalogues, products seen in sales) change,
+# so each process keeps it for ``CATALOGUE_CACHE_SECONDS`` like the settings cache
+# (``app.services.settings.cached``): a commit in this process that touches those tables drops
+# the copy (``app.events``, ``CHANGED_INFO``), other processes see a change within the lifetime.
+UNMAPPED_CACHE = "vendas_unmapped_products"
+CHANGED_INFO = "vendas_catalogue_changed"  # db.session.info: this transaction changed them
+# The tables whose writes change the answer; for an ORM ``Sale``, a new or deleted row or a
+# change of SALE_COLUMNS (a status change, the usual update, does not); any bulk statement.
+TABLES = frozenset({"access_items", "access_rules", "access_rule_items", "products", "sales"})
+SALE_COLUMNS = ("platform", "product_id", "product_name", "is_test")
+
+
 def unmapped_if_catalogue() -> list[KnownProduct]:
     """For the overview: the unmapped products, once the catalogue has an item (before that,
-    every product grants itself and nothing needs flagging)."""
-    return unmapped_products() if has_items() else []
+    every product grants itself and nothing needs flagging). Cached in this process (above)."""
+    if db.session.info.get(CHANGED_INFO):  # this transaction changed them: its own view
+        return unmapped_products() if has_items() else []
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault(UNMAPPED_CACHE, {"generation": 0, "hit": None})
+    now = time.monotonic()
+    hit = cache["hit"]
+    if hit is not None and now - hit[0] < app.config.get("CATALOGUE_CACHE_SECONDS", 30.0):
+        return list(hit[1])
+    generation = cache["generation"]
+    value = unmapped_products() if has_items() else []
+    if cache["generation"] == generation:  # no commit dropped it while this ran
+        cache["hit"] = (now, value)
+    return list(value)
+
+
+def forget_unmapped(app) -> None:
+    """Drop this process's copy (after a change to the catalogue or the products committed)."""
+    cache = app.extensions.get(UNMAPPED_CACHE)
+    if cache is not None:
+        cache["generation"] += 1
+        cache["hit"] = None
+
+
+def mark_changed(session) -> None:
+    session.info[CHANGED_INFO] = True
+
+
+def note_flush(session) -> None:
+    """Before a flush: mark the session when it writes what the flag reads."""
+    if session.info.get(CHANGED_INFO):
+        return
+    for obj in (*session.new, *session.deleted):
+        if getattr(obj, "__tablename__", None) in TABLES:
+            return mark_changed(session)
+    for obj in session.dirty:
+        name = getattr(obj, "__tablename__", None)
+        if name in TABLES and (
+            name != "sales"
+            or any(inspect(obj).attrs[c].history.has_changes() for c in SALE_COLUMNS)
+        ):
+            return mark_changed(session)
+
+
+def note_statement(state) -> None:
+    """A bulk INSERT/UPDATE/DELETE run through the session (``session.execute(insert(...))``)."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in TABLES:
+        mark_changed(state.session)
 
 
 def rules() -> list[AccessRule]:

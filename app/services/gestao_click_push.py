@@ -79,15 +79,6 @@ METHOD_LABELS = {
 MSG_SAME_DOCUMENT = "Aguardando o cadastro do mesmo CPF/CNPJ no Gestão Click"
 
 
-def _spellings(doc: str) -> tuple[str, ...]:
-    """How a platform may have written this CPF/CNPJ (digits, or with its punctuation)."""
-    if len(doc) == 11:
-        return doc, f"{doc[:3]}.{doc[3:6]}.{doc[6:9]}-{doc[9:]}"
-    if len(doc) == 14:
-        return doc, f"{doc[:2]}.{doc[2:5]}.{doc[5:8]}/{doc[8:12]}-{doc[12:]}"
-    return (doc,)
-
-
 def marker(data: dict) -> str:
     """What the venda carries in ``observacoes`` to be found again: the transaction."""
     payment = int(data.get("recurrence_number") or 0)
@@ -411,11 +402,11 @@ class GestaoClickPusher:
             & (AutomationDelivery.next_attempt_at <= now),
         )
         rows = db.session.execute(
-            select(AutomationDelivery.payload, AutomationDelivery.remote_contact_id)
-            .where(
+            select(AutomationDelivery.remote_contact_id)
+            .where(  # ix_automation_deliveries_target_document
                 AutomationDelivery.target == TARGET_GESTAO_CLICK,
+                AutomationDelivery.buyer_document == doc,
                 AutomationDelivery.id != d.id,
-                AutomationDelivery.payload["buyer_document"].as_string().in_(_spellings(doc)),
                 or_(
                     AutomationDelivery.remote_contact_id.is_not(None),
                     being_sent & (AutomationDelivery.id < d.id),
@@ -423,7 +414,6 @@ class GestaoClickPusher:
             )
             .order_by(AutomationDelivery.id)
         ).all()
-        rows = [r for r in rows if gcw.digits((r.payload or {}).get("buyer_document")) == doc]
         known = next((int(r.remote_contact_id) for r in rows if r.remote_contact_id), None)
         return known, any(r.remote_contact_id is None for r in rows)
 

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.clients.errors import APIError
 from app.extensions import db
@@ -42,7 +41,7 @@ from app.services.kommo_webhook_form import (
     parse,
     summary,
 )
-from app.services.webhooks import Outcome, Received
+from app.services.webhooks import Received
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +96,9 @@ def receive(
 ) -> Received:
     """Check the token, store the delivery (one short transaction), then apply it (inline) or
     hand it to a worker. A malformed body is stored as failed and answered 400."""
-    try:
-        ok, reason = token_ok(token)
-    except SQLAlchemyError:
-        db.session.rollback()
-        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
-    if not ok:
-        names = ", ".join(sorted({k.lower() for k in headers.keys()}))
-        log.warning("webhook kommo rejected from %s: %s", remote_addr, reason)
-        inbox._record_rejection(PLATFORM, reason, remote_addr, names)
-        return Received(Outcome.UNAUTHORIZED, reason)
+    answer = inbox.refused(PLATFORM, lambda: token_ok(token), headers, remote_addr, log)
+    if answer is not None:
+        return answer
     text = raw.decode("utf-8", errors="replace")
     try:
         body: dict[str, Any] | None = parse(raw)

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import TelegramMember, WebhookEvent
@@ -30,7 +29,7 @@ from app.models.webhooks import EVENT_FAILED, EVENT_IGNORED, EVENT_PROCESSED, EV
 from app.services import settings as settings_service
 from app.services import webhook_rows
 from app.services import webhooks as inbox
-from app.services.webhooks import Outcome, Received
+from app.services.webhooks import Received
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +76,9 @@ def receive(raw: bytes, headers: Mapping[str, str], remote_addr: str | None = No
     """Check the secret header, store the update (one short transaction), apply it inline or
     hand it to a worker. A malformed body is stored as failed and answered 400."""
     given = headers.get(HEADER) or ""
-    try:
-        ok, reason = secret_ok(given[:300])
-    except SQLAlchemyError:
-        db.session.rollback()
-        return Received(Outcome.UNAVAILABLE, inbox.UNAVAILABLE_MESSAGE)
-    if not ok:
-        names = ", ".join(sorted({k.lower() for k in headers.keys()}))
-        log.warning("webhook telegram rejected from %s: %s", remote_addr, reason)
-        inbox._record_rejection(PLATFORM, reason, remote_addr, names)
-        return Received(Outcome.UNAUTHORIZED, reason)
+    answer = inbox.refused(PLATFORM, lambda: secret_ok(given[:300]), headers, remote_addr, log)
+    if answer is not None:
+        return answer
     text = raw.decode("utf-8", errors="replace")
     try:
         body: dict[str, Any] | None = _parse(raw)

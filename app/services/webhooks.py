@@ -136,6 +136,25 @@ def _verify(platform, source, raw, headers, args, body):
     return verdict
 
 
+def refused(
+    platform: str, check, headers: Mapping[str, str], remote_addr, logger: logging.Logger
+) -> Received | None:
+    """The token/secret check of a non-sales webhook (Kommo, Telegram): ``check()`` gives
+    (ok, reason). ``None`` when it passes; else the answer — 503 when the database that holds
+    the secret is away, 401 logged on ``logger`` and recorded as a rejection."""
+    try:
+        ok, reason = check()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Received(Outcome.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    if ok:
+        return None
+    names = ", ".join(sorted({k.lower() for k in headers.keys()}))
+    logger.warning("webhook %s rejected from %s: %s", platform, remote_addr, reason)
+    _record_rejection(platform, reason, remote_addr, names)
+    return Received(Outcome.UNAUTHORIZED, reason)
+
+
 def receive(
     platform: str,
     raw: bytes,

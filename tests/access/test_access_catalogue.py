@@ -192,3 +192,68 @@ def test_a_rule_whose_items_were_all_deleted_maps_nothing(app):
     # The product is unmapped again: its own access, not an empty grant.
     assert catalogue.rule_for(sale) is None
     assert catalogue.items_for_sale(sale) == []
+
+
+def test_the_overview_flag_is_cached_until_the_catalogue_or_the_products_change(app):
+    """``unmapped_if_catalogue`` (every overview load) reads the database once, then serves this
+    process's copy until a commit changes an item, a rule, a synced product or a sale's product;
+    a transaction that changed them sees its own change at once."""
+    from sqlalchemy import event, insert, update
+
+    from app.models import AccessRule, Product
+
+    def flagged() -> set[str]:
+        return {p.product_id for p in catalogue.unmapped_if_catalogue()}
+
+    item = make_item("Curso")
+    make_rule("kiwify", "kw-1", item)
+    make_sale("kiwify", "KW1", "kw-1", "Curso K")
+    make_sale("kiwify", "KW2", "kw-2", "Curso 2")
+    db.session.commit()
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert flagged() == {"kw-2"}
+    reads = len(statements)
+    assert reads > 0 and flagged() == {"kw-2"} and len(statements) == reads  # cached: no query
+
+    # A status change of a sale leaves the copy alone; a new product's sale drops it.
+    db.session.execute(update(Sale).where(Sale.transaction_id == "KW1").values(status="complete"))
+    db.session.commit()
+    assert flagged() == {"kw-2"}
+    make_sale("hotmart", "HP1", "hp-1", "Curso H")
+    assert flagged() == {"kw-2", "hp-1"}  # this transaction's own view, before its commit
+    db.session.commit()
+    assert flagged() == {"kw-2", "hp-1"}
+    assert flagged() == {"kw-2", "hp-1"} and len(statements) > reads
+
+    # A rule mapping a product (ORM), and its removal.
+    rule = make_rule("hotmart", "hp-1", item)
+    db.session.commit()
+    assert flagged() == {"kw-2"}
+    db.session.delete(rule)
+    db.session.commit()
+    assert flagged() == {"kw-2", "hp-1"}
+
+    # A synced product (a bulk INSERT through the session) and a sale's product renamed.
+    db.session.execute(insert(Product), [{"platform": "hotmart", "remote_id": "77", "name": "P"}])
+    db.session.commit()
+    assert flagged() == {"kw-2", "hp-1", "77"}
+    sale = db.session.scalar(select(Sale).where(Sale.transaction_id == "KW2"))
+    sale.product_id = "kw-1"
+    db.session.commit()
+    assert flagged() == {"hp-1", "77"}
+
+    # The last item deleted: nothing to flag (the catalogue is empty again).
+    db.session.execute(update(AccessRule).values(priority=1))
+    db.session.delete(item)
+    db.session.commit()
+    assert flagged() == set()
+
+    # A rolled-back change drops nothing and leaves no mark behind.
+    make_item("Outro")
+    db.session.rollback()
+    before = len(statements)
+    assert flagged() == set() and len(statements) == before
+    # Past its lifetime (a change made by another process), the copy is read again.
+    app.config["CATALOGUE_CACHE_SECONDS"] = 0
+    assert flagged() == set() and len(statements) > before

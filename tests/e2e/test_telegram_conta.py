@@ -12,6 +12,7 @@ from app.models import TelegramInvite
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
 from tests.conftest import load_fixture, signed_request
 from tests.e2e.conftest import serving
+from tests.e2e.test_tables_fit import OVERFLOW
 from tests.web.test_telegram import control, tg_config
 
 pytestmark = pytest.mark.browser
@@ -93,6 +94,11 @@ def test_operator_telegram_page(tg_live_app, smtp_server, page, width):
     assert page.locator("[data-removal]").count() == 1
     assert page.locator("#chats td[data-label=Entraram]").inner_text() == "1"  # not removed yet
     assert "Membros que entraram" in page.inner_text("body")
+    assert page.locator(".card table.table-stack").count() == 4  # every card shows its list
+    assert "Nada enviado ainda" not in page.inner_text("#log")
     page.screenshot(path=f"{SHOTS}/telegram-page-{width}.png", full_page=True)
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    found = page.evaluate(OVERFLOW)  # the lists' own check (tests/e2e/test_tables_fit.py)
+    assert found["page"] <= 0, "page scrolls sideways"
+    assert found["boxes"] == [], "a table is wider than its box"
+    assert found["unlabelled"] == [], "cells without data-label"
     assert page.console_errors == []

@@ -93,8 +93,15 @@ def test_session_cookie_flags(app, client):
 
 
 def test_mask_helpers():
-    assert mask("abcdefghijklmnop") == "abc…nop"
-    assert mask("short") == "***"
+    # Under 20 characters nothing of the secret shows; from 20 on, its last 4 only.
+    assert mask("short") == "••••••"
+    assert mask("abcdefghijklmnopqrs") == "••••••"  # 19
+    assert mask("abcdefghijklmnopqrst") == "••••••qrst"  # 20
+    assert mask("x" * 300 + "tail") == "••••••tail"
+    for n in range(1, 64):
+        secret = "".join(chr(ord("A") + i % 26) for i in range(n))
+        shown = mask(secret).removeprefix("••••••")
+        assert len(shown) == (4 if n >= 20 else 0), n
     text = mask_text("Authorization: Bearer abcdefghijklmnopqrstuvwxyz token=supersecret123")
     assert "abcdefghijklmnopqrstuvwxyz" not in text and "supersecret123" not in text
 
@@ -108,10 +115,13 @@ def test_secrets_are_masked_in_logs(app_factory, caplog):
         log.info("headers: {'access-token': 'gc-live-token-abcdef', 'password': 'p4ssw0rd!!'}")
         log.info("url https://x/security/oauth/token?client_secret=cs-12345678abc&grant_type=x")
     output = caplog.text
-    assert secret not in output and "kom…789" in output
-    assert "gc-live-token-abcdef" not in output
-    assert "p4ssw0rd!!" not in output
-    assert "cs-12345678abc" not in output
+    assert secret not in output and "calling kommo with ••••••6789" in output
+    # 20 characters: the last 4; shorter secrets show nothing of themselves, not even a tail.
+    assert "gc-live-token-abcdef" not in output and "'access-token': '••••••cdef'" in output
+    assert "p4ssw0rd!!" not in output and "'password': '••••••'" in output
+    assert "cs-12345678abc" not in output and "client_secret=••••••&grant_type" in output
+    for tail in ("bcdef", "w0rd", "8abc", "rd!!"):
+        assert tail not in output
 
 
 def test_request_id_on_log_lines(app, client, caplog):

@@ -83,3 +83,32 @@ def test_list_filters_have_visible_labels(app, auth, client, path):
             label = re.search(rf'<label([^>]*)for="{ident[1]}"', form)
             assert label, (path, ident[1])
             assert "visually-hidden" not in label[1], (path, ident[1])
+
+
+# The query parameters of each shared filter form (templates/_filters.html), in order.
+FILTER_FIELDS = {
+    "/ativacoes": ["q", "status", "platform", "product", "ordem", "dir"],
+    "/webhooks": ["q", "platform", "status", "ordem", "dir"],
+    "/assinaturas": ["periodo", "platform", "status", "product", "plan", "ordem", "dir"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(FILTER_FIELDS))
+def test_list_filters_share_one_form(app, auth, client, path):
+    """Same form on the three lists: same fields (names = query parameters), same layout, and
+    the chosen filters come back selected."""
+    auth.operator()
+    status = {"/ativacoes": "expired", "/webhooks": "failed", "/assinaturas": "overdue"}[path]
+    html = client.get(f"{path}?q=ana&platform=hotmart&status={status}").get_data(as_text=True)
+    form = re.search(r'<form class="row g-2 mb-3 align-items-end" method="get" role="search">'
+                     r".*?</form>", html, re.S)[0]  # fmt: skip
+    names = re.findall(r'<(?:select|input)[^>]*\sname="([^"]+)"', form)
+    assert names == FILTER_FIELDS[path]
+    assert '<option value="hotmart" selected>Hotmart</option>' in form
+    assert f'<option value="{status}" selected>' in form
+    assert '<div class="col-6 col-md-auto d-grid"><button class="btn btn-primary" type="submit">' \
+        "Filtrar</button></div>" in form  # fmt: skip
+    if "q" in names:
+        assert 'value="ana"' in form and '<div class="col-12 col-md-4"><label' in form
+    selects = len(re.findall(r"<select ", form)) - 2  # less the phone's two sort selects
+    assert form.count('<div class="col-6 col-md">') == selects

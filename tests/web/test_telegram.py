@@ -391,3 +391,15 @@ def test_telegram_test_cli(app_factory, emu):
     assert result.exit_code == 1
     assert "@vendashub_bot" in result.output and "permissão de banir" in result.output
     assert DEFAULT_TOKEN not in result.output
+
+
+def test_operator_page_empty_states(app, client):
+    """Nothing configured, nothing sent: each card says so (its links kept), no empty table."""
+    Auth(app, client).operator()
+    page = client.get("/telegram").get_data(as_text=True)
+    for card in ("chats", "removals", "members", "log"):
+        assert f'id="{card}"' in page
+    assert "table-stack" not in page
+    assert "Nenhum grupo configurado" in page and 'href="/configuracoes">Configurações' in page
+    assert "Nenhuma remoção pendente." in page and "Ninguém entrou pelo link" in page
+    assert "Nada enviado ainda." in page and 'href="/automacoes">Automações</a>' in page

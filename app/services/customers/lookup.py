@@ -139,6 +139,13 @@ class Profile:
     gc_sales: list
 
 
+def _rows_in(model, column, values: list, *order) -> list:
+    """The rows of ``model`` whose ``column`` is one of ``values`` (none asked: no query)."""
+    if not values:
+        return []
+    return list(db.session.scalars(select(model).where(column.in_(values)).order_by(*order)))
+
+
 def profile(person: Person) -> Profile:
     """Everything the customer page shows, a few indexed selects."""
     sale_ids = sorted(person.records.get(SALE, ()))
@@ -169,41 +176,21 @@ def profile(person: Person) -> Profile:
             .order_by(Access.id)
         ):
             accesses.setdefault(access.sale_id, []).append((access, user))
-    contact_ids = sorted(person.records.get(KOMMO, ()))
-    contacts = (
-        list(db.session.scalars(select(KommoContact).where(KommoContact.id.in_(contact_ids))))
-        if contact_ids
-        else []
+    contacts = _rows_in(KommoContact, KommoContact.id, sorted(person.records.get(KOMMO, ())))
+    leads = _rows_in(
+        KommoLead,
+        KommoLead.contact_id,
+        [c.remote_id for c in contacts],
+        KommoLead.remote_created_at.desc(),
+        KommoLead.id.desc(),
     )
-    remote_contacts = [c.remote_id for c in contacts]
-    leads = (
-        list(
-            db.session.scalars(
-                select(KommoLead)
-                .where(KommoLead.contact_id.in_(remote_contacts))
-                .order_by(KommoLead.remote_created_at.desc(), KommoLead.id.desc())
-            )
-        )
-        if remote_contacts
-        else []
-    )
-    client_ids = sorted(person.records.get(GC, ()))
-    clients = (
-        list(db.session.scalars(select(GcClient).where(GcClient.id.in_(client_ids))))
-        if client_ids
-        else []
-    )
-    remote_clients = [c.remote_id for c in clients]
-    gc_sales = (
-        list(
-            db.session.scalars(
-                select(GcSale)
-                .where(GcSale.cliente_id.in_(remote_clients))
-                .order_by(GcSale.data.desc(), GcSale.id.desc())
-            )
-        )
-        if remote_clients
-        else []
+    clients = _rows_in(GcClient, GcClient.id, sorted(person.records.get(GC, ())))
+    gc_sales = _rows_in(
+        GcSale,
+        GcSale.cliente_id,
+        [c.remote_id for c in clients],
+        GcSale.data.desc(),
+        GcSale.id.desc(),
     )
     names = [s.buyer_name for s in sales] + [c.name for c in contacts] + [c.nome for c in clients]
     return Profile(
