@@ -1,15 +1,15 @@
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, SelectField
+from wtforms.validators import DataRequired, Length
 
 from app.access.forms import choices
-from app.auth.forms import PASSWORD_MISMATCH
+from app.forms import Form
 from app.models import OPERATOR_OPERATOR, OPERATOR_ROLES
+from app.signup.forms import SignupForm
 
 ROLE_CHOICES = choices(OPERATOR_ROLES.items())
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField("E-mail", validators=[DataRequired("Informe o e-mail."), Length(max=254)])
     # The choice is checked by app.services.team (a pt-BR message, not WTForms' English one).
     role = SelectField(
@@ -17,18 +17,13 @@ class InviteForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Papel", choices=ROLE_CHOICES, validate_choice=False)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that only needs its CSRF token (remove an operator, cancel an invite)."""
 
 
-class AcceptInviteForm(FlaskForm):
-    name = StringField("Seu nome", validators=[DataRequired("Informe seu nome."), Length(max=120)])
-    password = PasswordField("Senha", validators=[DataRequired("Escolha uma senha.")])
-    password_confirm = PasswordField(
-        "Confirme a senha",
-        validators=[DataRequired("Repita a senha."), EqualTo("password", PASSWORD_MISMATCH)],
-    )
+class AcceptInviteForm(SignupForm):
+    """The invitee's name and password: the same fields and rules as a buyer's sign-up."""
