@@ -408,7 +408,8 @@ def test_page_empty_state_without_tokens(app_factory):
         client = app.test_client()
         Auth(app, client).operator()
         html = client.get("/gestao-click").get_data(as_text=True)
-    assert "tokens não configurados" in html and "GESTAOCLICK_ACCESS_TOKEN" in html
+    assert "tokens não configurados" in html and "informe-os em" in html
+    assert "GESTAOCLICK_ACCESS_TOKEN" not in html  # a server setting, not the seller's words
     assert "Nenhuma venda ainda" in html
 
 
