@@ -271,7 +271,8 @@ def run_forever(app: Flask, threads: int, *, poll: float | None = None, echo=pri
     workers = [threading.Thread(target=loop, name=f"worker-{i}") for i in range(threads)]
     for thread in workers:
         thread.start()
-    echo(f"Worker em execução ({threads} thread(s), pid {os.getpid()}). Ctrl-C para encerrar.")
+    noun = "thread" if threads == 1 else "threads"
+    echo(f"Worker em execução ({threads} {noun}, pid {os.getpid()}). Ctrl-C para encerrar.")
     try:
         while any(t.is_alive() for t in workers):
             for thread in workers:

@@ -182,3 +182,12 @@ def raw_codes(text: str) -> list[str]:
     """Event codes and server variable names in ``text``."""
     text = DATA.sub(" ", text)
     return _in_context(text, [*UPPER_SNAKE.finditer(text), *EVENT_CODES.finditer(text)])
+
+
+# "1 sincronização(ões)", "venda(s)": a plural written for both numbers at once instead of
+# the one the number asks for (app.formatting.ngettext).
+PARENTHESISED_PLURAL = re.compile(r"\w\((?:s|es|ões|ns|is)\)", re.IGNORECASE)
+
+
+def parenthesised_plurals(text: str) -> list[str]:
+    return _in_context(text, PARENTHESISED_PLURAL.finditer(text))

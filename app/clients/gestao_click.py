@@ -69,8 +69,7 @@ MSG_BLOCKED = (
 )
 MSG_RATE_LIMITED = (
     "Limite de requisições do Gestão Click atingido (3 por segundo e 30.000 por dia). "
-    "Aguarde alguns instantes e tente de novo; hoje já foram {used} requisição(ões) "
-    "deste servidor."
+    "Aguarde alguns instantes e tente de novo (requisições deste servidor hoje: {used})."
 )
 MSG_TIMEOUT = "O Gestão Click não respondeu a tempo ({host}). Tente novamente em alguns minutos."
 MSG_CONNECTION = (
@@ -368,7 +367,9 @@ class GestaoClickClient(GatewayClient):
         name = str(stores[0].get("nome") or stores[0].get("id") or "?")
         details["store"] = {"id": stores[0].get("id"), "name": name}
         others = details["store_count"] - 1
-        more = f" (e mais {others} loja(s))" if others > 0 else ""
+        more = ""
+        if others > 0:
+            more = f" (e mais {others} {'loja' if others == 1 else 'lojas'})"
         return ConnectionResult(True, MSG_OK.format(name=name, more=more), "ok", details)
 
 

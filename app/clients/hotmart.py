@@ -63,7 +63,7 @@ MSG_PAYMENT = "A Hotmart recusou o acesso (HTTP 402): a conta está com pendênc
 MSG_NO_PRODUCTS = (
     "Conexão com a Hotmart ({env}) funcionando, mas nenhum produto foi encontrado nesta conta."
 )
-MSG_OK = "Conexão com a Hotmart ({env}) funcionando: {count} produto(s) encontrado(s)."
+MSG_OK = "Conexão com a Hotmart ({env}) funcionando: {found}."
 MSG_TIMEOUT = (
     "A Hotmart não respondeu a tempo ({host}). Tente novamente em alguns minutos; se persistir, "
     "verifique o status da Hotmart."
@@ -397,7 +397,15 @@ class HotmartClient(GatewayClient):
             details["sample"] = {"id": first.get("id"), "name": first.get("name")}
         if not page.items:
             return ConnectionResult(True, MSG_NO_PRODUCTS.format(env=env), "no_products", details)
-        return ConnectionResult(True, MSG_OK.format(env=env, count=count), "ok", details)
+        return ConnectionResult(
+            True,
+            MSG_OK.format(
+                env=env,
+                found="1 produto encontrado" if count == 1 else f"{count} produtos encontrados",
+            ),
+            "ok",
+            details,
+        )
 
     def _host_of_failure(self) -> str:
         """The host that failed: the token host when no token is cached, else the API host."""

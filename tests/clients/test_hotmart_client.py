@@ -405,10 +405,7 @@ def test_connection_refused(emu, refused_url):
 def test_connection_ok(emu):
     result = emu.hotmart().test_connection()
     assert result.success and result.code == "ok"
-    assert (
-        result.message
-        == "Conexão com a Hotmart (sandbox) funcionando: 24 produto(s) encontrado(s)."
-    )
+    assert result.message == "Conexão com a Hotmart (sandbox) funcionando: 24 produtos encontrados."
     assert result.details["product_count"] == 24
     assert result.details["sample"]["name"]
     assert result.as_dict()["success"] is True

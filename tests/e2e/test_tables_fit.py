@@ -201,3 +201,30 @@ def test_every_list_fits_a_phone_and_a_laptop(live_app, page, tmp_path):
     value = page.locator("[data-chart-card=receita] tbody td").first.bounding_box()
     assert period["y"] < value["y"]  # the period is the card's title, its values below
     assert page.console_errors == []
+
+
+NAV_FITS = """() => {
+  const nav = document.querySelector('nav.navbar');
+  const inner = nav.querySelector('.container-fluid');
+  const right = [...inner.children]
+    .reduce((m, el) => Math.max(m, el.getBoundingClientRect().right), 0);
+  const root = document.documentElement;
+  return {height: nav.getBoundingClientRect().height, right, width: root.clientWidth,
+          page: root.scrollWidth - root.clientWidth};
+}"""
+
+
+def test_the_navbar_fits_every_laptop_width(live_app, page):
+    """From a small laptop to a wide screen the bar is one line, nothing past the screen's
+    edge (a long operator name is truncated), and the page does not scroll sideways."""
+    _seed(live_app)
+    base = live_app.live_url
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _login(page, base)
+    for width in (1024, 1152, 1200, 1280, 1366, 1440, 1920):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(base + "/")
+        found = page.evaluate(NAV_FITS)
+        assert found["height"] < 70, (width, found)
+        assert found["right"] <= found["width"] + 0.5, (width, found)
+        assert found["page"] <= 0, (width, found)

@@ -7,7 +7,8 @@ buyer (/conta) and anonymously (login, set-up, sign-up, password reset, the erro
 the forms' validation messages). A new page is scanned automatically; a new page that needs
 an id must be added to ``PARAMETERS`` (the test says so).
 
-Each page's visible text (tests/plain_text.py) must hold no common English interface word;
+Each page's visible text (tests/plain_text.py) must hold no common English interface word and
+no plural in parentheses ("venda(s)");
 event codes (PURCHASE_APPROVED, order_approved) and server variable names (KOMMO_PUSH_SALES)
 may only appear inside a "Detalhes técnicos" disclosure.
 """
@@ -49,7 +50,7 @@ from app.registry import INTEGRATIONS
 from app.services import audit
 from app.services import settings as settings_service
 from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, csrf_token
-from tests.plain_text import english, raw_codes, visible
+from tests.plain_text import english, parenthesised_plurals, raw_codes, visible
 
 PASSWORD = "senha-nova-123"
 BUYER_EMAIL = "maria@example.com"
@@ -358,6 +359,9 @@ def _findings(path: str, html: str) -> list[str]:
     codes = raw_codes(text.main_text + " " + text.code_text)
     if codes:
         found.append(f"{path}: codes {codes}")
+    plurals = parenthesised_plurals(text.main_text)
+    if plurals:
+        found.append(f"{path}: plural in parentheses {plurals}")
     return found
 
 
