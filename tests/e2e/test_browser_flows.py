@@ -51,7 +51,7 @@ def test_operator_setup_login_settings_and_logout(live_app, page):
     page.click("nav >> text=Configurações")
     page.fill("#KIWIFY_WEBHOOK_SECRET", "um-token-bem-secreto-123")
     page.click("#kiwify button[type=submit]")
-    assert "configurações salvas" in page.locator(".alert").first.inner_text()
+    assert "configurações salvas" in page.locator(".alert-dismissible").first.inner_text()
     assert "um-token-bem-secreto-123" not in page.content()
     page.click("nav >> text=Webhooks")
     page.select_option("#kiwify ~ * select, form:has(input[value=kiwify]) select", "approved")

@@ -347,7 +347,7 @@ def test_page_empty_state_without_credentials(app_factory):
         client = app.test_client()
         Auth(app, client).operator()
         html = client.get("/hotmart").get_data(as_text=True)
-    assert "credenciais não configuradas" in html and "HOTMART_CLIENT_ID" in html
+    assert "credenciais não configuradas" in html and "HOTMART_CLIENT_ID" not in html
 
 
 def test_api_list_and_sync_shapes(operator_client, hm_app, emu):

@@ -417,7 +417,7 @@ def test_page_empty_state_and_expired_token_warning(app_factory, emu):
         client = app.test_client()
         Auth(app, client).operator()
         html = client.get("/kommo").get_data(as_text=True)
-    assert "token não configurado" in html and "KOMMO_JWT_TOKEN" in html
+    assert "token não configurado" in html and "KOMMO_JWT_TOKEN" not in html
     assert "Configure o token do Kommo" in html
     past = int(time.time()) - 86400
     app = app_factory(**kommo_config(emu, KOMMO_JWT_TOKEN=emu.config.kommo_token(exp=past)))
