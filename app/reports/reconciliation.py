@@ -59,8 +59,9 @@ def send_links():
             return back
     result = reconciliation.send_links(ids, days=days)
     if result.issued:
-        message = _plural(result.issued, "comprador recebeu", "compradores receberam")
-        message += " o acesso por e-mail"
+        # Queued, not sent yet: the outbox delivers it (and retries) right after this request.
+        message = _plural(result.issued, "comprador vai receber", "compradores vão receber")
+        message += " o acesso por e-mail (na fila de envio)"
         if result.attached:
             message += (
                 f" ({_plural(result.attached, 'compra adicionada', 'compras adicionadas')}"
