@@ -221,7 +221,7 @@ def _test_via_api(client) -> dict:
 def test_connection_ok_via_api(operator_client, emu):
     body = _test_via_api(operator_client)
     assert body["success"] is True and body["code"] == "ok"
-    assert f"{PRODUCTS} produto(s)" in body["message"]
+    assert f"{PRODUCTS} produtos encontrados" in body["message"]
 
 
 def test_connection_missing_credentials(app_factory, emu):

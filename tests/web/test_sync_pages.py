@@ -212,12 +212,12 @@ def test_dashboard_highlights_failures_of_the_last_24h(client, operator, syncers
     html = client.get("/").get_data(as_text=True)
     assert "Falha recente da Hotmart" in html
     assert "Falha antiga" not in html
-    assert "falharam nas últimas 24 h" in html
+    assert "1 sincronização falhou nas últimas 24 h" in html
 
 
 def test_dashboard_without_failures_says_nothing(client, operator, syncers):
     _run()
-    assert "falharam nas últimas 24 h" not in client.get("/").get_data(as_text=True)
+    assert "nas últimas 24 h</h2>" not in client.get("/").get_data(as_text=True)
 
 
 def test_settings_lists_and_saves_schedules(client, operator, syncers):
