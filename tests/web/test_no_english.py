@@ -285,7 +285,10 @@ PARAMETERS = {
     "access.edit_item": lambda ids: [f"/acessos/itens/{ids['item']}"],
     "access.edit_rule": lambda ids: [f"/acessos/regras/{ids['rule']}"],
     "inbox.help_page": lambda ids: [f"/ajuda/{slug}" for slug in GUIDES],
-    "customers.detail": lambda ids: [f"/clientes/email:{BUYER_EMAIL}", "/clientes/gc:1"],
+    "customers.detail": lambda ids: [
+        f"/clientes/email:{BUYER_EMAIL}",
+        *(f"/clientes/gc:{c}" for c in db.session.scalars(select(GcClient.id).limit(1))),
+    ],
     "dashboard.sync_run_detail": lambda ids: [
         f"/sincronizacoes/{r}" for r in db.session.scalars(select(SyncRun.id))
     ],
