@@ -249,6 +249,9 @@ class Config:
         self.WORKER_POLL_SECONDS = _float(env.get("WORKER_POLL_SECONDS"), 2.0)
         # While a web process answers webhooks its worker threads wait, at most this long.
         self.WORKER_MAX_DEFER_SECONDS = _float(env.get("WORKER_MAX_DEFER_SECONDS"), 3.0)
+        # During a burst background work gives way to the deliveries (app.worker) until the
+        # events waiting have waited this long; then it shares the machine again.
+        self.WORKER_MAX_LAG_SECONDS = _float(env.get("WORKER_MAX_LAG_SECONDS"), 10.0)
         # Settings read on every delivery (the webhook secrets) are cached per process this
         # many seconds; a change in the Settings page drops this process's copy at commit.
         self.SETTINGS_CACHE_SECONDS = _float(env.get("SETTINGS_CACHE_SECONDS"), 5.0)

@@ -106,18 +106,30 @@ def drain(max_rounds: int = 1000) -> int:
     return total
 
 
-# Ingest comes first: while this process is answering webhook deliveries, its worker threads
-# hold processing back (at most MAX_DEFER for the oldest event waiting), so a burst is answered
-# at the speed of a bare insert and processed right after it.
+# Ingest comes first. While this process is answering webhook deliveries (one in flight, or
+# one answered in the last QUIET_GAP), its background work gives way:
+# - a handed-over event waits until the burst pauses, at most MAX_DEFER after it arrived;
+# - a batch done during a burst is small (BUSY_BATCH events: the SQLite write lock, which
+#   every delivery's INSERT needs, is held briefly) and is followed by a pause of up to
+#   YIELD_FACTOR times its own duration, so background work takes about a third of the time
+#   during a burst and all of it after;
+# - once the oldest event waiting has waited MAX_LAG, background work stops giving way: a long
+#   overload shares the machine again rather than letting processing fall ever further behind.
 DEFAULT_MAX_DEFER_SECONDS = 3.0
+DEFAULT_MAX_LAG_SECONDS = 10.0
+QUIET_GAP = 0.05
+BUSY_BATCH = 5
+YIELD_FACTOR = 2.0
 _ingest_lock = threading.Lock()
 _ingesting = 0
+_last_ingest = 0.0
+_behind = False  # the events being processed waited longer than MAX_LAG
 
 
 @contextmanager
 def ingesting() -> Iterator[None]:
-    """Around a webhook request: worker threads of this process wait until none is running."""
-    global _ingesting
+    """Around a webhook request: this process's background work gives way meanwhile."""
+    global _ingesting, _last_ingest
     with _ingest_lock:
         _ingesting += 1
     try:
@@ -125,11 +137,24 @@ def ingesting() -> Iterator[None]:
     finally:
         with _ingest_lock:
             _ingesting -= 1
+            _last_ingest = time.monotonic()
+
+
+def busy() -> bool:
+    """Is this process answering deliveries (one in flight or just answered)?"""
+    return bool(_ingesting) or time.monotonic() - _last_ingest < QUIET_GAP
 
 
 def _wait_for_quiet(deadline: float) -> None:
-    while _ingesting and time.monotonic() < deadline:
+    while busy() and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def yield_to_ingest(spent: float) -> None:
+    """After ``spent`` seconds of background work: during a burst of deliveries, pause until
+    it stops or for YIELD_FACTOR × ``spent``, whichever comes first."""
+    if busy() and not _behind:
+        _wait_for_quiet(time.monotonic() + YIELD_FACTOR * spent)
 
 
 class Runtime:
@@ -144,6 +169,7 @@ class Runtime:
         self.max_defer = float(
             app.config.get("WORKER_MAX_DEFER_SECONDS", DEFAULT_MAX_DEFER_SECONDS)
         )
+        self.max_lag = float(app.config.get("WORKER_MAX_LAG_SECONDS", DEFAULT_MAX_LAG_SECONDS))
         self.handed: queue.SimpleQueue = queue.SimpleQueue()
         self.stopping = threading.Event()
         self.threads = [
@@ -164,9 +190,12 @@ class Runtime:
             event_id, event, handed_at = self.handed.get(timeout=self.poll)
         except queue.Empty:
             return None
+        global _behind
+        _behind = time.monotonic() - handed_at > self.max_lag
         _wait_for_quiet(handed_at + self.max_defer)
         batch = {event_id: event}
-        while len(batch) < webhooks.BATCH:
+        size = BUSY_BATCH if busy() and not _behind else webhooks.BATCH
+        while len(batch) < size:
             try:
                 event_id, event, _ = self.handed.get_nowait()
             except queue.Empty:
@@ -179,6 +208,7 @@ class Runtime:
 
         while not self.stopping.is_set():
             batch = self._take()
+            started = time.monotonic()
             with self.app.app_context():
                 try:
                     if batch:
@@ -190,6 +220,7 @@ class Runtime:
                     log.exception("worker: a batch could not be processed")
                 finally:
                     db.session.remove()
+            yield_to_ingest(time.monotonic() - started)
 
     def stop(self, wait: bool = True) -> None:
         """Finish the batch in hand; what is still queued in memory is claimed by a later

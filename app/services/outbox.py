@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from email.message import EmailMessage
 from flask import current_app
 from sqlalchemy import and_, case, select, update
 
-from app import events
+from app import events, worker
 from app.database import retry_on_lock
 from app.extensions import db
 from app.models.outbox import (
@@ -66,6 +67,7 @@ def _backoff(attempts: int) -> timedelta:
 
 SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows after this
 REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
+_OUTBOX = OutboxEmail.__table__
 
 
 SEND_BATCH = 20  # e-mails a sender claims at once (one commit) and sends over one connection
@@ -149,8 +151,10 @@ def send_pending(limit: int = 100) -> dict[str, int]:
         if not claimed:
             break
         done += claimed
+        started = time.monotonic()
         if batch and not _send_batch(batch, smtp, counts):
             break
+        worker.yield_to_ingest(time.monotonic() - started)  # deliveries being answered first
         if claimed < asked:
             break  # nothing else was due (what is queued after this run is kicked anew)
     return counts
@@ -251,7 +255,9 @@ def _record(item: _Outgoing, **values) -> None:
     """One e-mail's result, committed now (a locked SQLite database is waited out)."""
 
     def write() -> None:
-        db.session.execute(update(OutboxEmail).where(OutboxEmail.id == item.id).values(**values))
+        # Core statements on the tables (no ORM evaluation of the session's objects): this
+        # runs once per e-mail sent.
+        db.session.execute(_OUTBOX.update().where(_OUTBOX.c.id == item.id).values(**values))
         if values.get("status") == OUTBOX_SENT:
             _mark_reference_sent(item, values["sent_at"])
         db.session.commit()
@@ -288,9 +294,10 @@ def _mark_reference_sent(email, sent_at) -> None:
     if email.ref_type == "activation_link" and email.ref_id:
         from app.models import ActivationLink
 
+        links = ActivationLink.__table__
         db.session.execute(
-            update(ActivationLink)
-            .where(ActivationLink.id == email.ref_id, ActivationLink.sent_at.is_(None))
+            links.update()
+            .where(links.c.id == email.ref_id, links.c.sent_at.is_(None))
             .values(sent_at=sent_at)
         )
 
