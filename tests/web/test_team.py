@@ -24,7 +24,7 @@ from app.models import (
     UserSession,
 )
 from app.models.types import utcnow
-from app.security import READ_ONLY_ALLOWED_ENDPOINTS
+from app.security import is_public_endpoint, read_only_may_send
 from app.services import audit
 from tests.conftest import Auth, count_rows, csrf_token
 
@@ -333,10 +333,8 @@ def test_every_state_changing_route_is_refused_to_read_only(app, reader):
     checked = []
     for rule in app.url_map.iter_rules():
         methods = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
-        if not methods or rule.endpoint in READ_ONLY_ALLOWED_ENDPOINTS:
-            continue
-        if rule.endpoint.startswith("webhooks."):
-            continue  # platforms' deliveries carry no session (app/security.py WEBHOOK_PATH)
+        if not methods or read_only_may_send(rule.endpoint):
+            continue  # public endpoints (buyers, webhooks, ways in) and their own account
         url = _url_for_rule(rule)
         for method in sorted(methods):
             response = reader.open(
@@ -351,6 +349,62 @@ def test_every_state_changing_route_is_refused_to_read_only(app, reader):
     assert {"settings.save", "team.invite", "api.start_sync", "access.create_item"} <= set(checked)
     assert len(checked) >= 40
     assert count_rows(OperatorInvite) == 0
+
+
+def test_public_endpoints_are_the_buyers_and_the_ways_in(app):
+    """One list (app/security.py PUBLIC_*) for the setup redirect, the team blueprint and the
+    read-only guard; no operator page is in it."""
+    public = {r.endpoint for r in app.url_map.iter_rules() if is_public_endpoint(r.endpoint)}
+    assert {
+        "signup.activate",
+        "signup.resend",
+        "webhooks.receive",
+        "health.healthz",
+        "auth.login",
+        "auth.logout",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "team.accept",
+        "static",
+    } <= public
+    operator_blueprints = ("dashboard.", "api.", "settings.", "team.", "member.", "access.")
+    assert not [e for e in public if e.startswith(operator_blueprints) and e != "team.accept"]
+    assert not is_public_endpoint("") and not is_public_endpoint("dashboard.index")
+
+
+def test_read_only_operator_can_use_a_buyers_activation_link(app_factory, smtp_server):
+    """A read-only operator signed in on the shop's computer opens a buyer's link (to help,
+    or their own purchase): the signup is the buyer's page, not an operator write."""
+    from tests.conftest import WEBHOOK_SECRETS, WebhookSender
+    from tests.web.test_signup import link_path, submit
+
+    webhook_app = app_factory(**WEBHOOK_SECRETS, **smtp_server.config())
+    with webhook_app.app_context():
+        Auth(webhook_app, webhook_app.test_client()).operator()
+        _make_operator(webhook_app, "leitor@example.com", OPERATOR_READ_ONLY, name="Lia")
+        reader = _login_as(webhook_app, "leitor@example.com")
+        WebhookSender(webhook_app.test_client())("hotmart", "purchase_approved")
+        path = link_path(smtp_server)
+
+        page = reader.get(path)
+        assert page.status_code == 200
+        body = re.search(r"<body[^>]*>", page.get_data(as_text=True)).group(0)
+        assert "data-read-only" not in body  # static/js/app.js leaves the form usable
+        # an expired link's "send me a new one" is the buyer's too
+        with time_machine.travel(utcnow() + timedelta(days=7, minutes=1)):
+            token = csrf_token(reader, path)
+            resent = reader.post(path + "/reenviar", data={"csrf_token": token})
+        assert resent.status_code == 200 and "Novo link enviado" in resent.get_data(as_text=True)
+        path = link_path(smtp_server)
+        response = submit(reader, path)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/conta")
+        buyer = db.session.scalar(select(User).where(User.email == "maria@example.com"))
+        assert buyer is not None and buyer.role == "member"
+        reader = _login_as(webhook_app, "leitor@example.com")  # the signup signed the buyer in
+        # ...while an operator page still refuses the same session's writes
+        token = csrf_token(reader, "/vendas")
+        refused = reader.post("/equipe/convites", data={"csrf_token": token, "email": "x@y.z"})
+        assert refused.status_code == 403
 
 
 def test_read_only_keeps_their_own_password_and_logout(app, reader):
