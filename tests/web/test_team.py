@@ -584,3 +584,58 @@ def test_team_pages_read_in_portuguese(app, owner):
     for response in pages:
         found = ENGLISH.findall(_visible_text(response.get_data(as_text=True)))
         assert found == [], (response.request.path, found)
+
+
+# ------------------------------------------------------------------ create-operator --role
+
+
+def _cli_create(app, *extra):
+    args = ["create-operator", "--email", "cli@example.com", "--password", Auth.PASSWORD]
+    return app.test_cli_runner().invoke(args=[*args, *extra])
+
+
+def test_create_operator_cli_is_an_owner_by_default(app):
+    result = _cli_create(app)
+    assert result.exit_code == 0, result.output
+    assert "papel: Proprietário" in result.output
+    user = db.session.scalar(select(User).where(User.email == "cli@example.com"))
+    assert user.is_admin and user.operator_role == OPERATOR_OWNER
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "label"),
+    [
+        ("operator", OPERATOR_OPERATOR, "Operador"),
+        ("read_only", OPERATOR_READ_ONLY, "Somente leitura"),
+        ("read-only", OPERATOR_READ_ONLY, "Somente leitura"),
+        ("OWNER", OPERATOR_OWNER, "Proprietário"),
+    ],
+)
+def test_create_operator_cli_with_a_role(app, given, stored, label):
+    result = _cli_create(app, "--role", given)
+    assert result.exit_code == 0, result.output
+    assert f"papel: {label}" in result.output
+    user = db.session.scalar(select(User).where(User.email == "cli@example.com"))
+    assert user.operator_role == stored
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "operator.created"))
+    assert entry.details["role"] == label
+    assert label in audit.describe(entry)
+
+
+def test_create_operator_cli_refuses_an_unknown_role_in_portuguese(app):
+    result = _cli_create(app, "--role", "admin")
+    assert result.exit_code != 0
+    assert "Papel inválido: admin" in result.output
+    assert "owner" in result.output and "read_only" in result.output
+    assert count_rows(User) == 0  # nothing created
+    help_text = app.test_cli_runner().invoke(args=["create-operator", "--help"]).output
+    assert "--role" in help_text and "somente leitura" in help_text
+
+
+def test_a_read_only_operator_made_by_the_cli_changes_nothing(app):
+    assert _cli_create(app, "--role", "read_only").exit_code == 0
+    Auth(app, app.test_client()).create(email="dona@example.com")  # an owner: setup is done
+    reader = _login_as(app, "cli@example.com")
+    token = csrf_token(reader, "/vendas")
+    response = reader.post("/configuracoes/hotmart", data={"csrf_token": token})
+    assert response.status_code == 403
