@@ -10,6 +10,7 @@ from flask_migrate.cli import db as db_group
 
 from app.extensions import db
 from app.formatting import ngettext
+from app.models import OPERATOR_OWNER, OPERATOR_ROLES
 from app.services import accounts, audit, settings
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -19,10 +20,23 @@ bp = Blueprint("cli", __name__, cli_group=None)
 @click.option("--email", required=True, help="E-mail do operador.")
 @click.option("--password", required=True, help="Senha (mínimo 8 caracteres).")
 @click.option("--name", default="", help="Nome exibido.")
-def create_operator(email: str, password: str, name: str) -> None:
-    """Create an operator account (non-interactive, for scripts)."""
+@click.option(
+    "--role",
+    default=OPERATOR_OWNER,
+    show_default=True,
+    help="Papel na equipe: owner (proprietário), operator (operador) ou read_only "
+    "(somente leitura).",
+)
+def create_operator(email: str, password: str, name: str, role: str) -> None:
+    """Create an operator account (non-interactive, for scripts); an owner unless --role."""
+    role = (role or "").strip().lower().replace("-", "_")
+    if role not in OPERATOR_ROLES:
+        raise click.ClickException(
+            f"Papel inválido: {role or '(vazio)'}. Use owner (proprietário), operator "
+            "(operador) ou read_only (somente leitura)."
+        )
     try:
-        user = accounts.create_operator(email, password, name=name)
+        user = accounts.create_operator(email, password, name=name, operator_role=role)
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
@@ -31,10 +45,14 @@ def create_operator(email: str, password: str, name: str) -> None:
         actor_label=audit.ACTOR_CLI,
         target_type="user",
         target_id=user.id,
-        details={"email": user.email, "via": "linha de comando (create-operator)"},
+        details={
+            "email": user.email,
+            "role": OPERATOR_ROLES[role],
+            "via": "linha de comando (create-operator)",
+        },
     )
     db.session.commit()
-    click.echo(f"Operador criado: {user.email} (id {user.id})")
+    click.echo(f"Operador criado: {user.email} (id {user.id}), papel: {OPERATOR_ROLES[role]}")
 
 
 @db_group.command("backup")

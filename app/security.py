@@ -25,17 +25,42 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 
-# Endpoints reachable before the first operator exists (everything else redirects to /setup).
-# Buyers may sign up through webhooks configured by environment before /setup is done, so their
-# own area and the ways in and out of it work regardless.
-SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "signup", "health", "member"}
-SETUP_EXEMPT_ENDPOINTS = {
-    "static",
-    "auth.setup",
-    "auth.logout",
-    "auth.forgot_password",
-    "auth.reset_password",
-}
+# Public endpoints: reached by people who are not (or not acting as) operators, so no operator
+# guard applies to them, a read-only operator's session included. The buyer's signup link and
+# its resend, the platforms' webhooks, the health check, the ways in (login, first setup,
+# password reset by e-mail, logout) and the invite link an invitee opens. The one list for the
+# setup redirect, the team blueprint's operator check, the read-only refusal and the UI's
+# read-only flag (is_public_endpoint).
+PUBLIC_BLUEPRINTS = frozenset({"webhooks", "signup", "health"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "auth.login",
+        "auth.logout",
+        "auth.setup",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "team.accept",
+    }
+)
+
+
+def is_public_endpoint(endpoint: str | None = None) -> bool:
+    """The endpoint (the current request's by default) is public: see PUBLIC_ENDPOINTS."""
+    if endpoint is None:
+        endpoint = request.endpoint
+    if not endpoint:
+        return False
+    blueprint = endpoint.rpartition(".")[0]
+    return endpoint in PUBLIC_ENDPOINTS or blueprint in PUBLIC_BLUEPRINTS
+
+
+# Reachable before the first operator exists (everything else redirects to /setup): the public
+# endpoints and the buyers' own area (buyers may sign up through webhooks configured by
+# environment before /setup is done), except the login, which has its own rule
+# (_require_setup), and the invite link, which needs an operator to have been invited by.
+SETUP_EXEMPT_BLUEPRINTS = PUBLIC_BLUEPRINTS | {"member"}
+SETUP_EXEMPT_ENDPOINTS = PUBLIC_ENDPOINTS - {"auth.login", "team.accept"}
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -200,25 +225,22 @@ READ_ONLY_MESSAGE = (
     "alterar nada. Peça ao proprietário da conta para mudar seu papel na equipe."
 )
 OWNER_ONLY_MESSAGE = "Somente o proprietário da conta pode fazer isto."
-# What a read-only operator may still send: their own way out, their own password and profile,
-# the ways back in, and accepting an invite (a new account of their own).
-READ_ONLY_ALLOWED_ENDPOINTS = frozenset(
-    {
-        "auth.logout",
-        "auth.login",
-        "auth.forgot_password",
-        "auth.reset_password",
-        "member.change_password",
-        "member.update_profile",
-        "team.accept",
-    }
-)
+# Besides the public endpoints, what a read-only operator may still send: their own password
+# and profile.
+READ_ONLY_OWN_ACCOUNT_ENDPOINTS = frozenset({"member.change_password", "member.update_profile"})
+
+
+def read_only_may_send(endpoint: str | None) -> bool:
+    """A read-only operator's state-changing request to ``endpoint`` goes through."""
+    return is_public_endpoint(endpoint) or endpoint in READ_ONLY_OWN_ACCOUNT_ENDPOINTS
 
 
 def refuse_read_only_writes():
     """App-wide before_request: a read-only operator's state-changing request is a 403 (pt-BR),
-    whatever page or API it targets, so routes added later are covered without a decorator."""
-    if request.method in SAFE_METHODS or request.endpoint in READ_ONLY_ALLOWED_ENDPOINTS:
+    whatever page or API it targets, so routes added later are covered without a decorator.
+    Public endpoints (a buyer's signup link opened in the same browser, webhooks…) are not
+    operator pages: their own rules apply."""
+    if request.method in SAFE_METHODS or read_only_may_send(request.endpoint):
         return None
     if request.path.startswith(WEBHOOK_PATH) or not session.get("_user_id"):
         return None  # platforms and anonymous callers: the route's own rules apply
@@ -239,6 +261,8 @@ def _team_flags() -> dict:
     user = current_user
     if not getattr(user, "is_authenticated", False) or not user.is_admin:
         return {"read_only": False, "is_owner": False}
+    if is_public_endpoint():  # e.g. a buyer's signup form: not disabled for a read-only operator
+        return {"read_only": False, "is_owner": user.is_owner}
     return {"read_only": user.is_read_only, "is_owner": user.is_owner}
 
 

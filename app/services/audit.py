@@ -220,7 +220,7 @@ _DESCRIBE = {
         d.get("source_label"), d.get("resource_label"), "completa" if d.get("full") else None
     ),
     SYNC_CANCELED: lambda d: _join(d.get("source_label"), d.get("resource_label")),
-    OPERATOR_CREATED: lambda d: _join(d.get("email"), d.get("via")),
+    OPERATOR_CREATED: lambda d: _join(d.get("email"), d.get("role"), d.get("via")),
     OPERATOR_INVITED: lambda d: _join(d.get("email"), d.get("role")),
     OPERATOR_INVITE_REVOKED: lambda d: _join(d.get("email"), d.get("role")),
     OPERATOR_JOINED: lambda d: _join(d.get("email"), d.get("role")),

@@ -1,6 +1,6 @@
-from flask import Blueprint, request
+from flask import Blueprint
 
-from app.security import require_operator
+from app.security import is_public_endpoint, require_operator
 
 bp = Blueprint("team", __name__)
 
@@ -8,7 +8,7 @@ bp = Blueprint("team", __name__)
 @bp.before_request
 def _operators_only():
     """Every team page is for operators, except the invite link the invitee opens."""
-    if request.endpoint == "team.accept":
+    if is_public_endpoint():  # team.accept
         return None
     return require_operator()
 

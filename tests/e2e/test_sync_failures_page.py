@@ -98,9 +98,38 @@ def test_integration_page_with_a_failed_run(hotmart_app, page, width, tmp_path):
     assert "HP1234567890000" in text and "formato ou tamanho" in text
     assert page.locator("[data-run-summary]").is_visible()
     assert page.locator("button[data-reprocess-button]").is_visible()
-    # Known open defect (2026-12-02): after a sync finishes, one of the page's htmx refreshes
-    # (hx-select of the whole page on vh-sync-finished) makes htmx apply an inline style that
-    # the CSP blocks; nothing visible breaks. Any other console error still fails the test.
-    htmx_style = "Applying inline style violates"
-    assert [e for e in page.console_errors if htmx_style not in e] == []
+    assert page.console_errors == []
     assert sync.wait_idle(30)
+
+
+# Every element of the page that reloads itself when a sync finishes has settled again.
+REFRESH_ALL = """() => new Promise(resolve => {
+  const pending = new Set([...document.querySelectorAll('[hx-trigger*="vh-sync-finished"]')]
+    .map(el => el.id));
+  document.body.addEventListener('htmx:afterSettle', event => {
+    pending.delete(event.target.id);
+    if (pending.size === 0) { resolve(true); }
+  });
+  document.body.dispatchEvent(new CustomEvent('vh-sync-finished'));
+})"""
+
+
+def test_refresh_after_a_sync_sets_no_inline_style(hotmart_app, page, tmp_path):  # noqa: F811
+    """The CSP error of 2026-12-02: Playwright's screenshot (hiding the caret) leaves an empty
+    style="" on the inputs; when #sync-data reloaded itself, htmx carried the old #hm-q's
+    `style` over to the new #hm-q (its default attributesToSettle), a setAttribute("style")
+    the CSP blocks. templates/base.html leaves `style` out of what htmx carries over."""
+    base = hotmart_app.live_url
+    page.goto(base + "/login")
+    page.fill("#email", "operador@example.com")
+    page.fill("#password", Auth.PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(base + "/hotmart")
+    config = page.evaluate("() => window.htmx.config.attributesToSettle")
+    assert "style" not in config
+    page.screenshot(path=str(tmp_path / "hotmart.png"))
+    # the precondition: the element that replaces #hm-q has an old one with a style attribute
+    assert page.locator("#hm-q").get_attribute("style") is not None
+    assert page.evaluate(REFRESH_ALL)
+    assert page.locator("#hm-q").get_attribute("style") is None
+    assert page.console_errors == []

@@ -86,6 +86,28 @@ def test_security_headers_and_request_id(app, client):
     assert "<" not in hostile.headers["X-Request-ID"]
 
 
+def test_htmx_config_fits_the_csp(app, client):
+    """The CSP forbids inline styles (style-src 'self'), so htmx must never write one: no
+    indicator <style> of its own, and no `style` among the attributes it carries over from an
+    element to its same-id replacement (copying an empty style="" left by a browser extension
+    or a test's screenshot was a blocked setAttribute("style"): test_sync_failures_page.py)."""
+    import html as html_lib
+    import json
+    import re
+
+    Auth(app, client).create()
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+    page = response.get_data(as_text=True)
+    meta = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page)
+    assert meta, "templates/base.html lost its htmx-config"
+    config = json.loads(html_lib.unescape(meta.group(1)))
+    assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
+    assert "style" not in config["attributesToSettle"]
+    assert "class" in config["attributesToSettle"]
+
+
 def test_session_cookie_flags(app, client):
     Auth(app, client).operator()
     cookie = client.get_cookie("session")

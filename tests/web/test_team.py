@@ -24,7 +24,7 @@ from app.models import (
     UserSession,
 )
 from app.models.types import utcnow
-from app.security import READ_ONLY_ALLOWED_ENDPOINTS
+from app.security import is_public_endpoint, read_only_may_send
 from app.services import audit
 from tests.conftest import Auth, count_rows, csrf_token
 
@@ -333,10 +333,8 @@ def test_every_state_changing_route_is_refused_to_read_only(app, reader):
     checked = []
     for rule in app.url_map.iter_rules():
         methods = (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
-        if not methods or rule.endpoint in READ_ONLY_ALLOWED_ENDPOINTS:
-            continue
-        if rule.endpoint.startswith("webhooks."):
-            continue  # platforms' deliveries carry no session (app/security.py WEBHOOK_PATH)
+        if not methods or read_only_may_send(rule.endpoint):
+            continue  # public endpoints (buyers, webhooks, ways in) and their own account
         url = _url_for_rule(rule)
         for method in sorted(methods):
             response = reader.open(
@@ -351,6 +349,62 @@ def test_every_state_changing_route_is_refused_to_read_only(app, reader):
     assert {"settings.save", "team.invite", "api.start_sync", "access.create_item"} <= set(checked)
     assert len(checked) >= 40
     assert count_rows(OperatorInvite) == 0
+
+
+def test_public_endpoints_are_the_buyers_and_the_ways_in(app):
+    """One list (app/security.py PUBLIC_*) for the setup redirect, the team blueprint and the
+    read-only guard; no operator page is in it."""
+    public = {r.endpoint for r in app.url_map.iter_rules() if is_public_endpoint(r.endpoint)}
+    assert {
+        "signup.activate",
+        "signup.resend",
+        "webhooks.receive",
+        "health.healthz",
+        "auth.login",
+        "auth.logout",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "team.accept",
+        "static",
+    } <= public
+    operator_blueprints = ("dashboard.", "api.", "settings.", "team.", "member.", "access.")
+    assert not [e for e in public if e.startswith(operator_blueprints) and e != "team.accept"]
+    assert not is_public_endpoint("") and not is_public_endpoint("dashboard.index")
+
+
+def test_read_only_operator_can_use_a_buyers_activation_link(app_factory, smtp_server):
+    """A read-only operator signed in on the shop's computer opens a buyer's link (to help,
+    or their own purchase): the signup is the buyer's page, not an operator write."""
+    from tests.conftest import WEBHOOK_SECRETS, WebhookSender
+    from tests.web.test_signup import link_path, submit
+
+    webhook_app = app_factory(**WEBHOOK_SECRETS, **smtp_server.config())
+    with webhook_app.app_context():
+        Auth(webhook_app, webhook_app.test_client()).operator()
+        _make_operator(webhook_app, "leitor@example.com", OPERATOR_READ_ONLY, name="Lia")
+        reader = _login_as(webhook_app, "leitor@example.com")
+        WebhookSender(webhook_app.test_client())("hotmart", "purchase_approved")
+        path = link_path(smtp_server)
+
+        page = reader.get(path)
+        assert page.status_code == 200
+        body = re.search(r"<body[^>]*>", page.get_data(as_text=True)).group(0)
+        assert "data-read-only" not in body  # static/js/app.js leaves the form usable
+        # an expired link's "send me a new one" is the buyer's too
+        with time_machine.travel(utcnow() + timedelta(days=7, minutes=1)):
+            token = csrf_token(reader, path)
+            resent = reader.post(path + "/reenviar", data={"csrf_token": token})
+        assert resent.status_code == 200 and "Novo link enviado" in resent.get_data(as_text=True)
+        path = link_path(smtp_server)
+        response = submit(reader, path)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/conta")
+        buyer = db.session.scalar(select(User).where(User.email == "maria@example.com"))
+        assert buyer is not None and buyer.role == "member"
+        reader = _login_as(webhook_app, "leitor@example.com")  # the signup signed the buyer in
+        # ...while an operator page still refuses the same session's writes
+        token = csrf_token(reader, "/vendas")
+        refused = reader.post("/equipe/convites", data={"csrf_token": token, "email": "x@y.z"})
+        assert refused.status_code == 403
 
 
 def test_read_only_keeps_their_own_password_and_logout(app, reader):
@@ -530,3 +584,58 @@ def test_team_pages_read_in_portuguese(app, owner):
     for response in pages:
         found = ENGLISH.findall(_visible_text(response.get_data(as_text=True)))
         assert found == [], (response.request.path, found)
+
+
+# ------------------------------------------------------------------ create-operator --role
+
+
+def _cli_create(app, *extra):
+    args = ["create-operator", "--email", "cli@example.com", "--password", Auth.PASSWORD]
+    return app.test_cli_runner().invoke(args=[*args, *extra])
+
+
+def test_create_operator_cli_is_an_owner_by_default(app):
+    result = _cli_create(app)
+    assert result.exit_code == 0, result.output
+    assert "papel: Proprietário" in result.output
+    user = db.session.scalar(select(User).where(User.email == "cli@example.com"))
+    assert user.is_admin and user.operator_role == OPERATOR_OWNER
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "label"),
+    [
+        ("operator", OPERATOR_OPERATOR, "Operador"),
+        ("read_only", OPERATOR_READ_ONLY, "Somente leitura"),
+        ("read-only", OPERATOR_READ_ONLY, "Somente leitura"),
+        ("OWNER", OPERATOR_OWNER, "Proprietário"),
+    ],
+)
+def test_create_operator_cli_with_a_role(app, given, stored, label):
+    result = _cli_create(app, "--role", given)
+    assert result.exit_code == 0, result.output
+    assert f"papel: {label}" in result.output
+    user = db.session.scalar(select(User).where(User.email == "cli@example.com"))
+    assert user.operator_role == stored
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "operator.created"))
+    assert entry.details["role"] == label
+    assert label in audit.describe(entry)
+
+
+def test_create_operator_cli_refuses_an_unknown_role_in_portuguese(app):
+    result = _cli_create(app, "--role", "admin")
+    assert result.exit_code != 0
+    assert "Papel inválido: admin" in result.output
+    assert "owner" in result.output and "read_only" in result.output
+    assert count_rows(User) == 0  # nothing created
+    help_text = app.test_cli_runner().invoke(args=["create-operator", "--help"]).output
+    assert "--role" in help_text and "somente leitura" in help_text
+
+
+def test_a_read_only_operator_made_by_the_cli_changes_nothing(app):
+    assert _cli_create(app, "--role", "read_only").exit_code == 0
+    Auth(app, app.test_client()).create(email="dona@example.com")  # an owner: setup is done
+    reader = _login_as(app, "cli@example.com")
+    token = csrf_token(reader, "/vendas")
+    response = reader.post("/configuracoes/hotmart", data={"csrf_token": token})
+    assert response.status_code == 403
