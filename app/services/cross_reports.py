@@ -4,8 +4,9 @@ sales' origin (UTM/src) and their outcome, over one São Paulo date range.
 Every figure is a SQL aggregate (``GROUP BY`` in the database), most of them over daily
 summaries; a page of rows is ``OFFSET``/``LIMIT`` over the grouped result, except "comprou fora
 do CRM", whose pages walk the range's sales newest first and group only the page's buyers
-(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart share one pass over
-the range per request (``_people``). "Ganho sem venda" counts from ``kommo_won_daily``. Test
+(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart count distinct
+buyers as a sum over days of ``sales_daily_buyers`` (``_people``: each sale's day of its
+buyer's previous sale, kept by triggers). "Ganho sem venda" counts from ``kommo_won_daily``. Test
 sales are never counted and money is BRL in integer cents (sales in other currencies are left
 out of every report, as on the charts).
 
