@@ -111,6 +111,14 @@ class Sale(db.Model):
     # the responsible user the revenue report credits the sale to (NULL: none).
     crm_matched: Mapped[bool] = mapped_column(default=False, server_default=db.false())
     crm_owner_id: Mapped[int | None] = mapped_column(db.BigInteger)
+    # "Comprou fora do CRM" counts distinct buyers from these (sales_daily_buyers): the São
+    # Paulo day of the previous real approved BRL sale of the same e-mail, over all of them /
+    # those in the CRM, on any platform / this one ('' when none, or this sale is not one).
+    # Kept by triggers (app.services.summaries.buyers_trigger_statements).
+    prev_buyer_day: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    prev_buyer_crm_day: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    prev_platform_day: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    prev_platform_crm_day: Mapped[str] = mapped_column(String(10), default="", server_default="")
     # When the buyer ordered (the platform's order/creation date), when known.
     ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -154,7 +154,24 @@ class KommoWonDaily(db.Model):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SalesDailyBuyer(db.Model):
+    """Real approved BRL sales per São Paulo day, platform, ``kind`` and the day of the same
+    buyer's previous such sale (``prev_day``, '' for none): kind 0 over all their sales, 1
+    over those in the CRM, 2 and 3 the same on the sale's platform (the sales' ``prev_*_day``
+    columns). The buyers of days a..b are the rows of those days with ``prev_day`` before a,
+    so "comprou fora do CRM" counts its total and chart from ~days × platforms rows."""
+
+    __tablename__ = "sales_daily_buyers"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prev_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 SUMMARY_TABLES = (
+    "sales_daily_buyers",
     "kommo_won_daily",
     "sales_daily_owners",
     "sales_daily",

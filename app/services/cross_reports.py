@@ -4,8 +4,9 @@ sales' origin (UTM/src) and their outcome, over one São Paulo date range.
 Every figure is a SQL aggregate (``GROUP BY`` in the database), most of them over daily
 summaries; a page of rows is ``OFFSET``/``LIMIT`` over the grouped result, except "comprou fora
 do CRM", whose pages walk the range's sales newest first and group only the page's buyers
-(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart share one pass over
-the range per request (``_people``). "Ganho sem venda" counts from ``kommo_won_daily``. Test
+(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart count distinct
+buyers as a sum over days of ``sales_daily_buyers`` (``_people``: each sale's day of its
+buyer's previous sale, kept by triggers). "Ganho sem venda" counts from ``kommo_won_daily``. Test
 sales are never counted and money is BRL in integer cents (sales in other currencies are left
 out of every report, as on the charts).
 
@@ -53,6 +54,7 @@ from app.models import (
     KommoWonDaily,
     Sale,
     SalesDaily,
+    SalesDailyBuyer,
     SalesDailyOwner,
     SalesDailyProduct,
     SalesDailyUtm,
@@ -60,6 +62,7 @@ from app.models import (
 from app.models.sales import GRANTING_STATUSES
 from app.services.charts import DateRange
 from app.services.kommo_queries import lead_currency
+from app.services.summaries import BUYER_KINDS
 
 MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
 PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
@@ -293,24 +296,32 @@ def _not_in_crm_page(
 def _people(period: DateRange) -> dict:
     """The range's buyers once each per platform (in the CRM when any of their approved
     sales there matched) and the buyers out of the CRM on every platform (the report's
-    total): one pass over the range's sales, kept for the request."""
+    total), from ``sales_daily_buyers``: a buyer of days a..b is their first sale there, the
+    one whose previous sale (``prev_day``) is before a. Kept for the request."""
 
     def compute() -> dict:
-        # One GROUP BY (buyer, platform) and the person-level answer here: cheaper than
-        # window functions over the grouping (two more sorts), same numbers.
-        buyer = _buyer()
+        b = SalesDailyBuyer
         stmt = (
-            select(buyer, Sale.platform, func.max(_in_crm()))
-            .where(*_sales_in(period), _approved())
-            .group_by(buyer, Sale.platform)
+            select(b.kind, b.platform, func.sum(b.n))
+            .where(*_days(period, b.day), b.prev_day < period.start.isoformat())
+            .group_by(b.kind, b.platform)
         )
+        sums: dict[tuple[int, str], int] = {}
+        for kind, platform, n in db.session.execute(stmt):
+            sums[kind, platform] = int(n or 0)
+        kinds = BUYER_KINDS
+        platforms = sorted({p for k, p in sums if k == kinds["platform"]})
         counts: dict[str, list[int]] = {}
-        person: dict[str, bool] = {}
-        for key, platform, flag in db.session.execute(stmt):
-            counts.setdefault(platform, [0, 0])[0 if flag else 1] += 1
-            person[key] = person.get(key, False) or bool(flag)
-        total = sum(1 for inside in person.values() if not inside)
-        return {"counts": counts, "total": total}
+        for platform in platforms:
+            inside = sums.get((kinds["platform_crm"], platform), 0)
+            buyers = sums.get((kinds["platform"], platform), 0)
+            if buyers:
+                counts[platform] = [inside, buyers - inside]
+
+        def every(kind: str) -> int:
+            return sum(n for (k, _), n in sums.items() if k == kinds[kind])
+
+        return {"counts": counts, "total": every("buyer") - every("buyer_crm")}
 
     return _memo("people", period, compute)
 

@@ -459,7 +459,12 @@ def trigger_statements(dialect: str) -> list[str]:
                 f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
-        return statements + dims_trigger_statements(dialect) + won_daily_trigger_statements(dialect)
+        return (
+            statements
+            + dims_trigger_statements(dialect)
+            + won_daily_trigger_statements(dialect)
+            + buyers_trigger_statements(dialect)
+        )
     sales_old = f"{_sales_upsert(dialect, 'OLD', '-')}; {_totals_upsert('OLD', '-')}"
     sales_new = f"{_sales_upsert(dialect, 'NEW', '')}; {_totals_upsert('NEW', '')}"
     link_old = "; ".join(
@@ -496,6 +501,7 @@ def trigger_statements(dialect: str) -> list[str]:
         f"{_won_upsert(dialect, 'NEW', '')}; END",
         *dims_trigger_statements(dialect),
         *won_daily_trigger_statements(dialect),
+        *buyers_trigger_statements(dialect),
     ]
 
 
@@ -510,6 +516,7 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
             *dims_drop_statements(dialect),
             *won_daily_drop_statements(dialect),
+            *buyers_drop_statements(dialect),
         ]
     return (
         [
@@ -528,6 +535,7 @@ def drop_statements(dialect: str) -> list[str]:
         ]
         + dims_drop_statements(dialect)
         + won_daily_drop_statements(dialect)
+        + buyers_drop_statements(dialect)
     )
 
 
@@ -598,6 +606,7 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             f"FROM kommo_leads k WHERE k.is_won = {'true' if dialect == 'postgresql' else '1'} "
             "AND k.price IS NOT NULL GROUP BY 1"
         ),
+        "sales_daily_buyers": buyers_recompute(dialect),
     }
 
 
@@ -612,13 +621,217 @@ COLUMNS = {
     "sales_daily_utm": "day, source, campaign, approved, n, amount_cents",
     "sales_daily_owners": "day, owner, in_crm, n, amount_cents",
     "sales_daily_products": "day, platform, product, method, n, amount_cents",
+    "sales_daily_buyers": "day, platform, kind, prev_day, n",
 }
 
 
 def rebuild(connection) -> None:
     """Recompute every summary table from scratch (after a restore or a trigger outage)."""
     dialect = connection.dialect.name
+    # The sales' previous days first: sales_daily_buyers is recomputed from them.
+    connection.execute(text(buyer_prev_update(dialect, "1 = 1")))
     for table, select_sql in recompute_statements(dialect).items():
         connection.execute(text(f"DELETE FROM {table}"))
         columns = COLUMNS[table]
         connection.execute(text(f"INSERT INTO {table} ({columns}) {select_sql}"))
+
+
+# "Comprou fora do CRM" (sales_daily_buyers): distinct buyers of any date range as a sum over
+# days. Each real approved BRL sale carries the São Paulo day of the previous such sale of the
+# same buyer (same e-mail in any case): over all of them (``prev_buyer_day``), over those in
+# the CRM (``prev_buyer_crm_day``, a matched sale only), and the same two on the sale's
+# platform. The buyers of [a, b] are the sales of days a..b whose previous day is before a
+# ('' when none): each buyer's first sale in the range. ``kind`` says which of the four.
+BUYER_PREVS = (
+    # (kind, column, the same platform only, in the CRM only)
+    (0, "prev_buyer_day", False, False),
+    (1, "prev_buyer_crm_day", False, True),
+    (2, "prev_platform_day", True, False),
+    (3, "prev_platform_crm_day", True, True),
+)
+BUYER_KINDS = {"buyer": 0, "buyer_crm": 1, "platform": 2, "platform_crm": 3}
+# What a sale's previous days depend on (its own and its buyer's other sales).
+BUYER_PREV_COLUMNS = (
+    "ordered_at",
+    "approved_at",
+    "status_at",
+    "created_at",
+    "platform",
+    "status",
+    "currency",
+    "is_test",
+    "crm_matched",
+    "buyer_email",
+)
+BUYER_BUCKET_COLUMNS = (
+    *SALE_COLUMNS[:8],
+    "crm_matched",
+    *(column for _, column, _, _ in BUYER_PREVS),
+)
+
+
+def _counted_buyer(dialect: str, r: str, in_crm: bool) -> str:
+    where = f"{_real_brl(dialect, r)} AND {r}.status IN {GRANTING}"
+    if in_crm:
+        where += f" AND {r}.crm_matched = {_true(dialect)}"
+    return where
+
+
+def _prev_day(dialect: str, platform: bool, in_crm: bool) -> str:
+    """The day of the previous counted sale of the row ``sales``'s buyer ('' when none)."""
+    when_p, when_s = SALE_WHEN.format(r="p"), SALE_WHEN.format(r="sales")
+    where = [
+        "lower(p.buyer_email) = lower(sales.buyer_email)",
+        _counted_buyer(dialect, "p", in_crm),
+        f"({when_p} < {when_s} OR ({when_p} = {when_s} AND p.id < sales.id))",
+    ]
+    if platform:
+        where.insert(1, "p.platform = sales.platform")
+    last = _day(dialect, f"max({when_p})")
+    previous = f"(SELECT {last} FROM sales p WHERE {' AND '.join(where)})"
+    own = _counted_buyer(dialect, "sales", in_crm)
+    counted = f"coalesce(sales.buyer_email, '') <> '' AND {own}"
+    return f"CASE WHEN {counted} THEN coalesce({previous}, '') ELSE '' END"
+
+
+def buyer_prev_update(dialect: str, where: str) -> str:
+    """UPDATE of the previous days of the sales matching ``where`` (the triggers, the
+    migration's backfill and ``rebuild``)."""
+    sets = ", ".join(
+        f"{column} = {_prev_day(dialect, platform, in_crm)}"
+        for _, column, platform, in_crm in BUYER_PREVS
+    )
+    return f"UPDATE sales SET {sets} WHERE {where}"
+
+
+def _buyer_upserts(dialect: str, r: str, sign: str) -> list[str]:
+    return [
+        "INSERT INTO sales_daily_buyers (day, platform, kind, prev_day, n) "
+        f"SELECT {_day(dialect, SALE_WHEN.format(r=r))}, {r}.platform, {kind}, {r}.{column}, "
+        f"{sign}1 WHERE {_counted_buyer(dialect, r, in_crm)} "
+        "ON CONFLICT (day, platform, kind, prev_day) DO UPDATE SET "
+        "n = sales_daily_buyers.n + excluded.n"
+        for kind, column, _, in_crm in BUYER_PREVS
+    ]
+
+
+def _key_of(r: str) -> str:
+    return f"nullif(lower({r}.buyer_email), '')"
+
+
+def buyers_trigger_statements(dialect: str) -> list[str]:
+    """The triggers of ``sales_daily_buyers`` (migration ``a4c6e8f0b2d4``): a row trigger
+    moving each sale between buckets as its own columns change, and one recomputing the
+    previous days of the buyers a write touched (a statement trigger on PostgreSQL, which
+    sees the statement's final rows; a row trigger on SQLite, which runs row by row)."""
+    changed_sql = _changed(BUYER_PREV_COLUMNS)
+    if dialect == "postgresql":
+        old = ";\n    ".join(_buyer_upserts(dialect, "OLD", "-"))
+        new = ";\n    ".join(_buyer_upserts(dialect, "NEW", ""))
+        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in BUYER_BUCKET_COLUMNS)
+        statements = [
+            "CREATE FUNCTION sales_buyers_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            "BEGIN\n"
+            f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
+            "  RETURN NULL;\nEND\n$$",
+            "CREATE TRIGGER sales_buyers_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
+            "FOR EACH ROW EXECUTE FUNCTION sales_buyers_apply()",
+        ]
+        moved = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in BUYER_PREV_COLUMNS)
+        keys = {
+            "ins": f"SELECT {_key_of('n')} FROM new_rows n",
+            "del": f"SELECT {_key_of('o')} FROM old_rows o",
+            "upd": (
+                f"SELECT {_key_of('o')} FROM old_rows o JOIN new_rows n ON n.id = o.id "
+                f"WHERE {moved} UNION SELECT {_key_of('n')} FROM old_rows o "
+                f"JOIN new_rows n ON n.id = o.id WHERE {moved}"
+            ),
+        }
+        # A sale whose e-mail went away keeps no previous day.
+        cleared = (
+            "UPDATE sales SET "
+            + ", ".join(f"{column} = ''" for _, column, _, _ in BUYER_PREVS)
+            + " WHERE id IN (SELECT n.id FROM new_rows n WHERE coalesce(n.buyer_email, '') = '') "
+            + "AND ("
+            + " OR ".join(f"{column} <> ''" for _, column, _, _ in BUYER_PREVS)
+            + ")"
+        )
+        update = buyer_prev_update(dialect, "lower(sales.buyer_email) = buyer_key")
+        for op, event, tables in (
+            ("ins", "INSERT", "NEW TABLE AS new_rows"),
+            ("del", "DELETE", "OLD TABLE AS old_rows"),
+            ("upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ):
+            extra = f"\n  {cleared};" if op == "upd" else ""
+            statements += [
+                f"CREATE FUNCTION sales_buyer_prevs_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "DECLARE buyer_key text;\n"
+                "BEGIN\n"
+                # The recomputation's own UPDATE (and nothing it depends on) changes.
+                "  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;\n"
+                f"  FOR buyer_key IN SELECT DISTINCT k FROM ({keys[op]}) AS keys(k) "
+                "WHERE k IS NOT NULL LOOP\n"
+                f"    {update};\n"
+                f"  END LOOP;{extra}\n"
+                "  RETURN NULL;\nEND\n$$",
+                f"CREATE TRIGGER sales_buyer_prevs_{op} AFTER {event} ON sales "
+                f"REFERENCING {tables} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION sales_buyer_prevs_{op}()",
+            ]
+        return statements
+    old = "; ".join(_buyer_upserts(dialect, "OLD", "-"))
+    new = "; ".join(_buyer_upserts(dialect, "NEW", ""))
+    old_key, new_key = _key_of("OLD"), _key_of("NEW")
+    keys = f"lower(sales.buyer_email) IN ({old_key}, {new_key})"
+    return [
+        f"CREATE TRIGGER sales_buyers_ins AFTER INSERT ON sales BEGIN {new}; END",
+        f"CREATE TRIGGER sales_buyers_del AFTER DELETE ON sales BEGIN {old}; END",
+        "CREATE TRIGGER sales_buyers_upd AFTER UPDATE ON sales "
+        f"WHEN {_changed(BUYER_BUCKET_COLUMNS)} BEGIN {old}; {new}; END",
+        "CREATE TRIGGER sales_buyer_prevs_ins AFTER INSERT ON sales "
+        "WHEN coalesce(NEW.buyer_email, '') <> '' BEGIN "
+        f"{buyer_prev_update(dialect, f'lower(sales.buyer_email) = {new_key}')}; END",
+        "CREATE TRIGGER sales_buyer_prevs_del AFTER DELETE ON sales "
+        "WHEN coalesce(OLD.buyer_email, '') <> '' BEGIN "
+        f"{buyer_prev_update(dialect, f'lower(sales.buyer_email) = {old_key}')}; END",
+        f"CREATE TRIGGER sales_buyer_prevs_upd AFTER UPDATE ON sales WHEN {changed_sql} BEGIN "
+        f"{buyer_prev_update(dialect, f'{keys} OR sales.id = NEW.id')}; END",
+    ]
+
+
+def buyers_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        statements = [
+            "DROP TRIGGER IF EXISTS sales_buyers_apply ON sales",
+            "DROP FUNCTION IF EXISTS sales_buyers_apply()",
+        ]
+        for op in ("ins", "del", "upd"):
+            statements += [
+                f"DROP TRIGGER IF EXISTS sales_buyer_prevs_{op} ON sales",
+                f"DROP FUNCTION IF EXISTS sales_buyer_prevs_{op}()",
+            ]
+        return statements
+    return [
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in (
+            "sales_buyers_ins",
+            "sales_buyers_del",
+            "sales_buyers_upd",
+            "sales_buyer_prevs_ins",
+            "sales_buyer_prevs_del",
+            "sales_buyer_prevs_upd",
+        )
+    ]
+
+
+def buyers_recompute(dialect: str) -> str:
+    """``sales_daily_buyers``' rows from the sales' previous days."""
+    day = _day(dialect, SALE_WHEN.format(r="s"))
+    return " UNION ALL ".join(
+        f"SELECT {day} AS day, s.platform, {kind} AS kind, s.{column} AS prev_day, "
+        f"count(*) AS n FROM sales s WHERE {_counted_buyer(dialect, 's', in_crm)} "
+        "GROUP BY 1, 2, 3, 4"
+        for kind, column, _, in_crm in BUYER_PREVS
+    )

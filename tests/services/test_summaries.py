@@ -23,6 +23,7 @@ TABLES = {
     "sales_daily_owners": ("day", "owner", "in_crm"),
     "sales_daily_products": ("day", "platform", "product", "method"),
     "kommo_won_daily": ("day", "owner", "has_sale"),
+    "sales_daily_buyers": ("day", "platform", "kind", "prev_day"),
 }
 
 
