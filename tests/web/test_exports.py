@@ -71,7 +71,8 @@ def test_sales_export_neutralizes_formulas(client, sales):
     assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
 
 
-def test_exports_stream_in_batches(client, sales, monkeypatch):
+def _spy_on_batches(monkeypatch) -> list:
+    """The ``yield_per`` of every ``Session.scalars`` from now on (an export streams in batches)."""
     seen = []
     original = Session.scalars
 
@@ -80,6 +81,11 @@ def test_exports_stream_in_batches(client, sales, monkeypatch):
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(Session, "scalars", spy)
+    return seen
+
+
+def test_exports_stream_in_batches(client, sales, monkeypatch):
+    seen = _spy_on_batches(monkeypatch)
     for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
         seen.clear()
         client.get(path).get_data()
@@ -363,14 +369,7 @@ def test_new_exports_require_an_operator_and_stream_in_batches(app, auth, client
         assert client.get(path).status_code == 403, path
     auth.logout()
     auth.login()
-    seen = []
-    original = Session.scalars
-
-    def spy(self, statement, *args, **kwargs):
-        seen.append(statement.get_execution_options().get("yield_per"))
-        return original(self, statement, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "scalars", spy)
+    seen = _spy_on_batches(monkeypatch)
     for path in NEW_EXPORTS:
         seen.clear()
         _lines(client.get(path))
