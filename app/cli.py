@@ -9,8 +9,8 @@ from flask import Blueprint, current_app
 from flask_migrate.cli import db as db_group
 
 from app.extensions import db
-from app.formatting import ngettext
 from app.models import OPERATOR_OWNER, OPERATOR_ROLES
+from app.plurals import ngettext, plural
 from app.services import accounts, audit, settings
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -106,12 +106,12 @@ def sales_backfill_order_dates() -> None:
     from app.services import order_dates
 
     result = order_dates.backfill()
-    sales = "venda" if result.filled == 1 else "vendas"
+    sales = plural(result.filled, "venda", "vendas")
     click.echo(f"Data do pedido preenchida em {result.filled} {sales} a partir dos webhooks.")
     if result.without_payload:
         left = result.without_payload
         click.echo(
-            f"{left} {'venda continua' if left == 1 else 'vendas continuam'} sem data do pedido "
+            f"{left} {plural(left, 'venda continua', 'vendas continuam')} sem data do pedido "
             "nos webhooks guardados (as sincronizadas ganham a data na sincronização completa "
             "da plataforma) e seguem listadas pela data de aprovação."
         )
@@ -302,7 +302,7 @@ def automations_backfill(
         raise click.ClickException(f"{exc}{detail}") from None
     for p in plans:
         n = counts.get(p.target, 0)
-        click.echo(f"{p.name}: {n} {'venda colocada' if n == 1 else 'vendas colocadas'} na fila.")
+        click.echo(f"{p.name}: {n} {plural(n, 'venda colocada', 'vendas colocadas')} na fila.")
 
 
 @bp.cli.group("activation")

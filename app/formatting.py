@@ -7,11 +7,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel import Locale
 from babel.numbers import format_currency, format_decimal
 from flask import Flask
 
-LOCALE = "pt_BR"
+from app.plurals import LOCALE, ngettext, plural
+
 DISPLAY_TZ = ZoneInfo("America/Sao_Paulo")
 
 
@@ -213,14 +213,6 @@ def remote_status(value: str | None) -> str:
     return REMOTE_STATUS_LABELS.get(value.upper()) or value.replace("_", " ").capitalize()
 
 
-def ngettext(singular: str, plural: str, n: int | float) -> str:
-    """The form of a phrase for ``n`` by the pt-BR plural rule (babel: 0 and 1 are "one"),
-    with ``%(num)s`` replaced by ``n`` written the Brazilian way: ``ngettext("%(num)s falha",
-    "%(num)s falhas", 3)`` → "3 falhas"."""
-    form = singular if Locale.parse(LOCALE).plural_form(abs(n)) == "one" else plural
-    return form.replace("%(num)s", number(n))
-
-
 def percent(ratio: float | None, digits: int = 1) -> str:
     """0.125 → '12,5%' (pt-BR decimal comma)."""
     if ratio is None:
@@ -265,6 +257,7 @@ def init_app(app: Flask) -> None:
     ):
         app.add_template_filter(f)
     app.add_template_global(ngettext)
+    app.add_template_global(plural)
     app.add_template_filter(brl)
     app.add_template_filter(number)
     app.add_template_filter(date_br)

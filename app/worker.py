@@ -34,6 +34,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 
 from app.extensions import db
+from app.plurals import plural
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +303,7 @@ def run_forever(app: Flask, threads: int, *, poll: float | None = None, echo=pri
     workers = [threading.Thread(target=loop, name=f"worker-{i}") for i in range(threads)]
     for thread in workers:
         thread.start()
-    noun = "thread" if threads == 1 else "threads"
+    noun = plural(threads, "thread", "threads")
     echo(f"Worker em execução ({threads} {noun}, pid {os.getpid()}). Ctrl-C para encerrar.")
     try:
         while any(t.is_alive() for t in workers):

@@ -205,6 +205,20 @@ def csrf_token(client, path: str = "/login") -> str:
     return next(g for g in match.groups() if g)
 
 
+def post_password_form(client, path: str, name: str, password: str, confirm: str | None = None):
+    """Fill and send a "name, password, confirm" form (the buyer's signup, a team invite)."""
+    token = csrf_token(client, path)
+    return client.post(
+        path,
+        data={
+            "name": name,
+            "password": password,
+            "password_confirm": confirm or password,
+            "csrf_token": token,
+        },
+    )
+
+
 class Auth:
     """Helpers to create users and log in through the real forms."""
 

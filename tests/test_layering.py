@@ -31,3 +31,11 @@ def test_the_emulator_and_the_samples_never_import_the_app():
 def test_sources_never_touch_flask_or_the_database():
     banned = {"flask", "sqlalchemy", "flask_sqlalchemy"}
     assert [(f, top) for f, top in _imports("app/sources") if top in banned] == []
+
+
+def test_the_plural_helper_is_importable_from_every_layer():
+    """app.plurals is what clients, sources, services and templates share for "1 venda" /
+    "2 vendas": it may import babel, nothing of the app, Flask or the database."""
+    found = {top for f, top in _imports("app") if f == "app/plurals.py"}
+    assert found <= {"__future__", "babel"}
+    assert "babel" in found

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from flask import abort, jsonify, request
 
 from app.extensions import db
+from app.plurals import plural
 from config import TRUE_VALUES
 
 MAX_PAGE = 100_000
@@ -39,7 +40,6 @@ def wants_full() -> bool:
 def list_body(items: list, page: int, limit: int, total: int, noun: tuple[str, str]) -> dict:
     """A list answer: SPEC §5 keys (``items``, ``page``, ``limit``, ``total``) plus the seeds'
     (``data``, ``pagination`` {page, limit, pageCount, total}, ``message``)."""
-    singular, plural = noun  # "contato encontrado", "contatos encontrados"
     return {
         "success": True,
         "items": items,
@@ -53,7 +53,7 @@ def list_body(items: list, page: int, limit: int, total: int, noun: tuple[str, s
             "pageCount": math.ceil(total / limit) if total else 0,
             "total": total,
         },
-        "message": f"{total} {singular if total == 1 else plural}",
+        "message": f"{total} {plural(total, *noun)}",
     }
 
 

@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from app.automations import bp
 from app.formatting import LOCALE, number
+from app.plurals import plural
 from app.services import automation_backfill as backfill
 
 
@@ -59,7 +60,7 @@ def backfill_queue():
     for target, n in counts.items():
         name = backfill.NAMES[target]
         if n:
-            what = "venda anterior colocada" if n == 1 else "vendas anteriores colocadas"
+            what = plural(n, "venda anterior colocada", "vendas anteriores colocadas")
             flash(f"{name}: {number(n)} {what} na fila de envio.", "success")
         else:
             flash(f"{name}: nenhuma venda anterior a enviar — todas já estão lá.", "info")

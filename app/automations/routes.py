@@ -13,10 +13,10 @@ from app.automations.gestao_click import page_context as gestao_click_context
 from app.automations.saving import save_switch_and_mapping
 from app.clients.errors import APIError
 from app.extensions import db
-from app.formatting import ngettext
 from app.models import AutomationDelivery
 from app.models.automation import DELIVERY_FAILED, DELIVERY_STATUSES
 from app.paging import paginate
+from app.plurals import ngettext
 from app.registry import KOMMO_PUSH_FIELDS
 from app.services import audit, automation_sender, automations, kommo
 from app.services import settings as settings_service

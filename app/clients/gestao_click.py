@@ -22,6 +22,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from app.plurals import plural
+
 from .budget import apply_budget
 from .connection import ConnectionMessages, check_connection
 from .errors import (
@@ -369,7 +371,7 @@ class GestaoClickClient(GatewayClient):
         others = details["store_count"] - 1
         more = ""
         if others > 0:
-            more = f" (e mais {others} {'loja' if others == 1 else 'lojas'})"
+            more = f" (e mais {others} {plural(others, 'loja', 'lojas')})"
         return ConnectionResult(True, MSG_OK.format(name=name, more=more), "ok", details)
 
 

@@ -22,6 +22,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.plurals import plural
+
 from .budget import apply_budget, hashed
 from .connection import ConnectionMessages, check_connection
 from .errors import AuthenticationError, ErrorInfo, UpstreamError, text_of
@@ -401,7 +403,7 @@ class HotmartClient(GatewayClient):
             True,
             MSG_OK.format(
                 env=env,
-                found="1 produto encontrado" if count == 1 else f"{count} produtos encontrados",
+                found=f"{count} {plural(count, 'produto encontrado', 'produtos encontrados')}",
             ),
             "ok",
             details,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 
-from app.formatting import ngettext
+from app.plurals import ngettext
 from app.reports import bp
 from app.services import reconciliation
 
@@ -37,10 +37,6 @@ def _days() -> int:
     return min(max(days, 1), reconciliation.MAX_DAYS)
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return ngettext(f"%(num)s {one}", f"%(num)s {many}", n)
-
-
 @bp.post("/relatorios/vendas-sem-acesso")
 def send_links():
     days = _days()
@@ -60,16 +56,20 @@ def send_links():
     result = reconciliation.send_links(ids, days=days)
     if result.issued:
         # Queued, not sent yet: the outbox delivers it (and retries) right after this request.
-        message = _plural(result.issued, "comprador vai receber", "compradores vão receber")
+        message = ngettext(
+            "%(num)s comprador vai receber", "%(num)s compradores vão receber", result.issued
+        )
         message += " o acesso por e-mail (na fila de envio)"
         if result.attached:
-            message += (
-                f" ({_plural(result.attached, 'compra adicionada', 'compras adicionadas')}"
-                " a contas que já existiam)"
+            attached = ngettext(
+                "%(num)s compra adicionada", "%(num)s compras adicionadas", result.attached
             )
+            message += f" ({attached} a contas que já existiam)"
         message += "."
         if result.skipped:
-            message += f" {_plural(result.skipped, 'venda ignorada', 'vendas ignoradas')}"
+            message += " " + ngettext(
+                "%(num)s venda ignorada", "%(num)s vendas ignoradas", result.skipped
+            )
             message += " (já tinham link ou acesso, ou não estão mais aprovadas)."
         flash(message, "success")
     else:

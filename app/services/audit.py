@@ -17,9 +17,9 @@ from flask import has_request_context, request
 from sqlalchemy import select
 
 from app.extensions import db
-from app.formatting import ngettext
 from app.logs import MASKING_FILTER, mask_text
 from app.models.audit import AuditEntry
+from app.plurals import ngettext
 
 ACTIVATION_RESENT = "activation.resent"
 ACTIVATION_REVOKED = "activation.revoked"

@@ -38,6 +38,7 @@ from app.models.automation import (
 )
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
+from app.plurals import plural
 from app.services import automations
 from app.services.bulk import insert_for
 
@@ -86,12 +87,12 @@ class TargetPlan:
     def summary(self) -> str:
         """ "12 vendas serão enviadas ao Kommo, 3 já estão lá" (real plurals, pt-BR numbers)."""
         if self.to_send:
-            verb = "venda será enviada" if self.to_send == 1 else "vendas serão enviadas"
+            verb = plural(self.to_send, "venda será enviada", "vendas serão enviadas")
             what = f"{number(self.to_send)} {verb} ao {self.name}"
         else:
             what = f"Nenhuma venda a enviar ao {self.name}"
         if self.already:
-            verb = "já está lá (ou na fila)" if self.already == 1 else "já estão lá (ou na fila)"
+            verb = plural(self.already, "já está lá (ou na fila)", "já estão lá (ou na fila)")
             return f"{what}; {number(self.already)} {verb}."
         return f"{what}."
 

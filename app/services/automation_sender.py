@@ -12,11 +12,8 @@ message for ``/automacoes``.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import aliased
 
@@ -42,6 +39,7 @@ from app.models.automation import (
 )
 from app.models.types import utcnow
 from app.services import automations
+from app.services.kicker import Kicker
 from app.services.queue import claim
 
 log = logging.getLogger(__name__)
@@ -53,10 +51,6 @@ SEND_LEASE = timedelta(minutes=5)  # a sender that dies mid-step frees its row a
 BLOCK_PAUSE = timedelta(minutes=15)  # Kommo's 403 abuse block: hammering it extends it
 DEFAULT_RATE_WAIT = 60.0
 MAX_ERROR = 2000
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-_queued_runs: set[int] = set()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -244,39 +238,6 @@ def retry_failed(target: str | None = None) -> int:
     return sum(retry(row) for row in rows)
 
 
-def kick() -> None:
-    """Deliver what is due, off the request path unless ``AUTOMATIONS_IN_BACKGROUND`` is off
-    (the tests). Called by the session's ``after_commit`` hook (``app.events``)."""
-    app = current_app._get_current_object()
-    if not app.config.get("AUTOMATIONS_IN_BACKGROUND", True):
-        with app.app_context():
-            try:
-                send_pending()
-            finally:
-                db.session.remove()
-        return
-    global _executor
-    key = id(app)
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automations")
-        if key in _queued_runs:
-            return  # a run queued and not started yet will see this row
-        _queued_runs.add(key)
-
-    def run():
-        with _executor_lock:
-            _queued_runs.discard(key)
-        with app.app_context():
-            try:
-                send_pending()
-            except Exception:
-                log.exception("background automation delivery failed")
-            finally:
-                db.session.remove()
-
-    try:
-        _executor.submit(run)
-    except RuntimeError:  # shutting down: the scheduled job delivers it later
-        with _executor_lock:
-            _queued_runs.discard(key)
+# Deliver what is due, off the request path unless ``AUTOMATIONS_IN_BACKGROUND`` is off (the
+# tests). Called by the session's ``after_commit`` hook (``app.events``).
+kick = Kicker("automations", send_pending, background_setting="AUTOMATIONS_IN_BACKGROUND")

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import and_, case, select, update
 
 from app import events, worker
@@ -32,6 +29,7 @@ from app.models.outbox import (
 )
 from app.models.types import utcnow
 from app.services import mail_settings
+from app.services.kicker import Kicker
 from app.services.outbox_messages import (  # noqa: F401 - re-exported
     SINGLE_USE_REFS,
     _cte,
@@ -50,10 +48,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 20
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-_queued_runs: set[int] = set()  # apps (by id) with a background delivery queued, not started
 
 
 def smtp_configured() -> bool:
@@ -313,51 +307,17 @@ def retry(email: OutboxEmail) -> None:
     events.mark_outbox_queued()
 
 
-def kick() -> None:
-    """Deliver what is due, off the request path when configured.
+def _senders(app) -> int:
+    return int(app.config.get("OUTBOX_SENDERS", 2))
 
-    Called by the session's ``after_commit`` hook (``app.events``) whenever a transaction that
-    queued mail commits; nobody else needs to call it. Whether e-mail is configured is read by
-    the delivery itself (no SQL may run inside the caller's after_commit hook).
-    """
-    app = current_app._get_current_object()
-    if not app.config.get("SEND_MAIL_IN_BACKGROUND", True):
-        # Right now, on a session of its own: the caller's has just committed and cannot run
-        # SQL inside its after_commit hook.
-        with app.app_context():
-            try:
-                send_pending()
-            finally:
-                db.session.remove()
-        return
-    global _executor
-    key = id(app)
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=max(int(app.config.get("OUTBOX_SENDERS", 2)), 1),
-                thread_name_prefix="outbox",
-            )
-        if key in _queued_runs:
-            # A delivery queued and not started yet will see this e-mail (committed before the
-            # kick): one run per burst instead of one per request, so a worker stopping after
-            # a burst finishes in one run instead of being killed mid-send by its master.
-            return
-        _queued_runs.add(key)
 
-    def run():
-        with _executor_lock:
-            _queued_runs.discard(key)  # from here on a new e-mail needs a new run
-        with app.app_context():
-            try:
-                send_pending()
-            except Exception:  # the scheduled job retries; never crash the worker thread
-                log.exception("background outbox delivery failed")
-            finally:
-                db.session.remove()
-
-    try:
-        _executor.submit(run)
-    except RuntimeError:  # interpreter shutting down: the scheduled job delivers it later
-        with _executor_lock:
-            _queued_runs.discard(key)
+# Deliver what is due, off the request path unless ``SEND_MAIL_IN_BACKGROUND`` is off. Called
+# by the session's ``after_commit`` hook (``app.events``) whenever a transaction that queued
+# mail commits; nobody else needs to call it. Whether e-mail is configured is read by the
+# delivery itself (no SQL may run inside the caller's after_commit hook).
+kick = Kicker(
+    "outbox",
+    send_pending,
+    background_setting="SEND_MAIL_IN_BACKGROUND",
+    workers=_senders,
+)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.settings import IntegrationSetting
 from app.models.types import utcnow
+from app.plurals import plural
 from app.services import audit
 from app.services.reconciliation import DEFAULT_DAYS, count_gaps, gap_ids
 
@@ -86,10 +87,10 @@ def notify_operators(result: dict) -> int:
         select(User).where(User.role == ROLE_ADMIN, User.active.is_(True))
     ).all()
     url = f"{current_app.config['APP_URL']}/relatorios#vendas-sem-acesso"
-    subject = (
-        "1 novo comprador pagou e não recebeu acesso"
-        if new == 1
-        else f"{new} novos compradores pagaram e não receberam acesso"
+    subject = f"{new} " + plural(
+        new,
+        "novo comprador pagou e não recebeu acesso",
+        "novos compradores pagaram e não receberam acesso",
     )
     for user in operators:
         outbox.queue(

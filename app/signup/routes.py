@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from app.auth.routes import start_session
 from app.extensions import db, limiter
-from app.formatting import ngettext
 from app.models.activation import LINK_EXPIRED, LINK_PENDING, LINK_REVOKED, LINK_USED
+from app.plurals import ngettext
 from app.services import activation
 from app.services.passwords import password_problem
 from app.signup import bp

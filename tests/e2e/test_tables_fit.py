@@ -7,20 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.extensions import db
-from app.models import (
-    AuditEntry,
-    GcClient,
-    GcProduct,
-    GcSale,
-    KommoContact,
-    KommoLead,
-    Product,
-    Sale,
-    Subscription,
-    SyncRun,
-    WebhookEvent,
-)
+from app.models import AuditEntry, Sale, WebhookEvent
 from app.models.types import utcnow
+from tests import seeds
 from tests.conftest import Auth, WebhookSender, load_fixture
 
 pytestmark = pytest.mark.browser
@@ -60,51 +49,37 @@ def _seed(app):
     now = utcnow()
     db.session.add_all(
         [
-            Sale(
+            seeds.sale(
+                "KW-" + "9" * 40,
                 platform="kiwify",
-                transaction_id="KW-" + "9" * 40,
-                status="approved",
                 buyer_email=LONG_EMAIL,
                 buyer_name="Compradora Com Um Nome Bastante Comprido Da Silva",
                 product_name="Curso Completo de Algo Com Um Nome Muito Longo Mesmo — Turma 2026",
                 amount_cents=123_456_789,
-                currency="BRL",
                 payment_method="credit_card",
                 ordered_at=now - timedelta(days=3),
                 approved_at=now - timedelta(days=3),
             ),
-            Product(
-                platform="hotmart",
+            seeds.hotmart_product(
                 remote_id="4722320",
                 ucode="b9c9ebff-42d8-4721-94aa-b99e15397cb4",
                 name="Clube de Assinantes Premium — Turma 2026 com nome longo",
-                status="ACTIVE",
-                format="ONLINE_COURSE",
                 price_cents=9_700,
-                currency="BRL",
             ),
-            Subscription(
-                platform="hotmart",
+            seeds.hotmart_subscription(
                 subscriber_code="SUB" + "7" * 20,
                 product_id="4722320",
                 product_name="Clube de Assinantes Premium",
                 buyer_email=LONG_EMAIL,
-                status="ACTIVE",
             ),
-            KommoContact(remote_id=1, name="Contato Com Nome Longo", email=LONG_EMAIL),
-            KommoLead(remote_id=2, name="Negócio de exemplo com nome comprido", contact_id=1),
-            GcSale(remote_id="801", codigo="PED-8001", cliente_nome="Cliente Comprido Ltda"),
-            GcClient(remote_id="802", nome="Cliente Comprido Ltda", email=LONG_EMAIL),
-            GcProduct(remote_id="803", nome="Produto físico com nome bem comprido"),
-            SyncRun(
-                source="hotmart",
-                resource="sales",
-                status="failed",
-                failed_count=3,
-                error="Tempo esgotado ao falar com a API da Hotmart depois de três tentativas.",
-                started_at=now - timedelta(minutes=5),
-                finished_at=now,
+            seeds.kommo_contact(name="Contato Com Nome Longo", email=LONG_EMAIL),
+            seeds.kommo_lead(name="Negócio de exemplo com nome comprido"),
+            seeds.gc_sale(
+                cliente_nome="Cliente Comprido Ltda", tipo=None, data=None, valor_total_cents=None
             ),
+            seeds.gc_client(nome="Cliente Comprido Ltda", email=LONG_EMAIL),
+            seeds.gc_product(nome="Produto físico com nome bem comprido"),
+            seeds.failed_sync_run(failed_count=3),
             AuditEntry(
                 actor_email=LONG_EMAIL,
                 action="settings.saved",

@@ -30,16 +30,16 @@ def test_a_burst_of_kicks_queues_one_delivery_and_sends_every_email_once(app_fac
             started.set()
             gate.wait(30)
 
-        busy = outbox._executor.submit(occupy)  # the outbox thread is busy from now on
-        assert started.wait(30) and id(app) not in outbox._queued_runs
+        busy = outbox.kick.executor.submit(occupy)  # the outbox thread is busy from now on
+        assert started.wait(30) and id(app) not in outbox.kick.queued_runs
         try:
             for i in range(6):
                 body = load_fixture("kiwify", "order_approved")
                 body["order_id"] = f"KICK-{i}"
                 body["Customer"]["email"] = f"kick{i}@example.com"
                 assert sender("kiwify", body).get_json() == {"status": "accepted"}
-            assert id(app) in outbox._queued_runs
-            assert outbox._executor._work_queue.qsize() == 1  # one run for six kicks
+            assert id(app) in outbox.kick.queued_runs
+            assert outbox.kick.executor._work_queue.qsize() == 1  # one run for six kicks
         finally:
             gate.set()
         busy.result(timeout=30)
@@ -49,7 +49,7 @@ def test_a_burst_of_kicks_queues_one_delivery_and_sends_every_email_once(app_fac
             return {e.status for e in db.session.scalars(select(OutboxEmail))} == {"sent"}
 
         wait_until(all_sent, what="background delivery of the burst")
-        assert id(app) not in outbox._queued_runs
+        assert id(app) not in outbox.kick.queued_runs
         received = Counter(str(m["To"]) for m in smtp_server.messages)
         assert received == {f"kick{i}@example.com": 1 for i in range(6)}
         # a later e-mail is kicked again (the flag was cleared when the run started)

@@ -240,11 +240,11 @@ def test_rows_queued_in_bulk_are_spread_under_the_rate_budget(app_factory, emu):
         app.config["AUTOMATIONS_IN_BACKGROUND"] = True  # queued, not sent, for the dates below
         from app.services import automation_sender
 
-        automation_sender._queued_runs.add(id(app))  # the kick finds a run already queued
+        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run already queued
         try:
             assert backfill.queue(None, ("gestao_click",)) == {"gestao_click": 3}
         finally:
-            automation_sender._queued_runs.discard(id(app))
+            automation_sender.kick.queued_runs.discard(id(app))
         due = [r.next_attempt_at for r in kp.deliveries()]
         gaps = [(b - a).total_seconds() for a, b in zip(due, due[1:], strict=False)]
         assert gaps == [pytest.approx(34.56, abs=0.01)] * 2

@@ -253,14 +253,14 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         app.config["GESTAOCLICK_PUSH_SALES"] = "true"
         app.extensions.pop("vendas_settings_cache", None)
         app.config["AUTOMATIONS_IN_BACKGROUND"] = True
-        automation_sender._queued_runs.add(id(app))  # the kick finds a run "already queued"
+        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run "already queued"
         for n in range(3):
             body = approved(email=f"duo{n}.push@example.com", document=f"1112223330{n}")
             assert sender("hotmart", body).status_code == 200
         for product in ((1, "Curso A"), (2, "Curso B")):
             body = approved(email="same.push@example.com", product=product, document="99988877766")
             assert sender("hotmart", body).status_code == 200
-        automation_sender._queued_runs.discard(id(app))
+        automation_sender.kick.queued_runs.discard(id(app))
         assert len(deliveries(status=DELIVERY_PENDING)) == 5
     errors = []
 
@@ -294,10 +294,10 @@ def test_two_buyers_with_one_cpf_sent_at_once_make_one_cliente(app_factory, emu)
         app.config["GESTAOCLICK_PUSH_SALES"] = "true"
         app.extensions.pop("vendas_settings_cache", None)
         app.config["AUTOMATIONS_IN_BACKGROUND"] = True
-        automation_sender._queued_runs.add(id(app))
+        automation_sender.kick.queued_runs.add(id(app))
         for n in range(2):  # one CPF (the fixture's), two e-mails
             assert sender("hotmart", approved(email=f"cpf{n}.push@example.com")).status_code == 200
-        automation_sender._queued_runs.discard(id(app))
+        automation_sender.kick.queued_runs.discard(id(app))
 
     def run():
         with app.app_context():

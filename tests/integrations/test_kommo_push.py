@@ -253,7 +253,7 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         app.config["KOMMO_PUSH_SALES"] = "true"
         app.extensions.pop("vendas_settings_cache", None)
         app.config["AUTOMATIONS_IN_BACKGROUND"] = True
-        automation_sender._queued_runs.add(id(app))  # the kick finds a run "already queued"
+        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run "already queued"
         for n in range(4):
             body = approved(email=f"duo{n}.push@example.com", checkout_phone=f"9{n}0001111")
             assert sender("hotmart", body).status_code == 200
@@ -263,7 +263,7 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
                 email="same.push@example.com", checkout_phone="977770000", product=product
             )
             assert sender("hotmart", body).status_code == 200
-        automation_sender._queued_runs.discard(id(app))
+        automation_sender.kick.queued_runs.discard(id(app))
         assert len(deliveries(status=DELIVERY_PENDING)) == 6
     errors = []
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Sale, WebhookEvent
+from app.models import WebhookEvent
+from tests import seeds
 
 
 def _lines(response):
@@ -18,20 +19,7 @@ def _lines(response):
 
 
 def _sale(tx, **kw):
-    values = {
-        "platform": "hotmart",
-        "transaction_id": tx,
-        "status": "approved",
-        "buyer_email": f"{tx.lower()}@example.com",
-        "buyer_name": "Maria",
-        "product_name": "Curso",
-        "amount_cents": 123456,
-        "currency": "BRL",
-        "payment_method": "pix",
-        "ordered_at": datetime(2026, 11, 10, 15, 0, tzinfo=UTC),
-    }
-    values.update(kw)
-    db.session.add(Sale(**values))
+    db.session.add(seeds.sale(tx, **kw))
 
 
 @pytest.fixture
@@ -83,7 +71,8 @@ def test_sales_export_neutralizes_formulas(client, sales):
     assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
 
 
-def test_exports_stream_in_batches(client, sales, monkeypatch):
+def _spy_on_batches(monkeypatch) -> list:
+    """The ``yield_per`` of every ``Session.scalars`` from now on (an export streams in batches)."""
     seen = []
     original = Session.scalars
 
@@ -92,6 +81,11 @@ def test_exports_stream_in_batches(client, sales, monkeypatch):
         return original(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(Session, "scalars", spy)
+    return seen
+
+
+def test_exports_stream_in_batches(client, sales, monkeypatch):
+    seen = _spy_on_batches(monkeypatch)
     for path in ("/vendas/exportar.csv", "/webhooks/exportar.csv", "/auditoria/exportar.csv"):
         seen.clear()
         client.get(path).get_data()
@@ -165,26 +159,26 @@ def test_audit_export_honours_filters(app, auth, client, monkeypatch):
 
 
 def test_kommo_export_of_contacts_and_deals(app, auth, client):
-    from app.models import KommoContact, KommoLead
 
     when = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
-    db.session.add(
-        KommoContact(remote_id=501, name="=Maria", email="m@example.com", remote_updated_at=when)
+    db.session.add_all(
+        [
+            seeds.kommo_contact(
+                remote_id=501, name="=Maria", email="m@example.com", remote_updated_at=when
+            ),
+            seeds.kommo_contact(remote_id=502, name="João", remote_updated_at=when),
+            seeds.kommo_lead(
+                remote_id=9001,
+                price=1500,
+                currency="BRL",
+                is_won=True,
+                status_name="Ganho",
+                contact_id=501,
+                remote_updated_at=when,
+            ),
+            seeds.kommo_lead(remote_id=9002, name="Curso", price=97, is_lost=True, contact_id=None),
+        ]
     )
-    db.session.add(KommoContact(remote_id=502, name="João", remote_updated_at=when))
-    db.session.add(
-        KommoLead(
-            remote_id=9001,
-            name="Mentoria",
-            price=1500,
-            currency="BRL",
-            is_won=True,
-            status_name="Ganho",
-            contact_id=501,
-            remote_updated_at=when,
-        )
-    )
-    db.session.add(KommoLead(remote_id=9002, name="Curso", price=97, is_lost=True))
     db.session.commit()
     auth.operator()
     contacts = _lines(client.get("/kommo/exportar.csv?aba=contatos"))
@@ -205,29 +199,20 @@ def test_kommo_export_of_contacts_and_deals(app, auth, client):
 def test_gestao_click_export_of_sales_and_clients(app, auth, client):
     from datetime import date
 
-    from app.models import GcClient, GcSale
-
-    db.session.add(
-        GcSale(
-            remote_id="1",
-            codigo="PED-1",
-            data=date(2026, 11, 2),
-            tipo="produto",
-            cliente_nome="=Loja",
-            valor_total_cents=45990,
-        )
+    db.session.add_all(
+        [
+            seeds.gc_sale(remote_id="1", codigo="PED-1", cliente_nome="=Loja"),
+            seeds.gc_sale(
+                remote_id="2",
+                codigo="PED-2",
+                data=date(2026, 11, 5),
+                tipo="servico",
+                cliente_nome="Outra",
+                valor_total_cents=1000,
+            ),
+            seeds.gc_client(remote_id="7", nome="Maria Souza ME", cpf_cnpj="00000000191"),
+        ]
     )
-    db.session.add(
-        GcSale(
-            remote_id="2",
-            codigo="PED-2",
-            data=date(2026, 11, 5),
-            tipo="servico",
-            cliente_nome="Outra",
-            valor_total_cents=1000,
-        )
-    )
-    db.session.add(GcClient(remote_id="7", nome="Maria Souza ME", cpf_cnpj="00000000191"))
     db.session.commit()
     auth.operator()
     sales = _lines(client.get("/gestao-click/exportar.csv?aba=vendas"))
@@ -242,37 +227,27 @@ def test_gestao_click_export_of_sales_and_clients(app, auth, client):
 
 
 def test_hotmart_export_of_products_and_subscriptions(app, auth, client):
-    from app.models import Product, Subscription
+    from app.models import Product
 
     db.session.add_all(
         [
-            Product(
-                platform="hotmart",
-                remote_id="101",
-                ucode="uc-101",
-                name="=Curso Avançado",
-                status="ACTIVE",
-                format="ONLINE_COURSE",
-                price_cents=19_700,
-                currency="BRL",
-                warranty_period=7,
+            seeds.hotmart_product(
+                remote_id="101", ucode="uc-101", name="=Curso Avançado", warranty_period=7
             ),
             Product(platform="hotmart", remote_id="102", name="Ebook", status="PAUSED"),
             Product(platform="kiwify", remote_id="103", name="De outra plataforma"),
-            Subscription(
-                platform="hotmart",
+            seeds.hotmart_subscription(
                 subscriber_code="SUB1",
                 product_id="101",
                 product_name="Clube",
                 buyer_email="+cmd@example.com",
-                status="ACTIVE",
                 price_cents=4_990,
                 accession_date=datetime(2026, 11, 2, 2, 0, tzinfo=UTC),  # 01/11 in São Paulo
             ),
-            Subscription(
-                platform="hotmart",
+            seeds.hotmart_subscription(
                 subscriber_code="SUB2",
                 product_id="101",
+                product_name=None,
                 status="CANCELLED_BY_CUSTOMER",
             ),
         ]
@@ -305,20 +280,18 @@ def test_hotmart_export_of_products_and_subscriptions(app, auth, client):
 
 
 def test_gestao_click_export_of_products(app, auth, client):
-    from app.models import GcProduct
 
     db.session.add_all(
         [
-            GcProduct(
+            seeds.gc_product(
                 remote_id="1",
-                nome="Camiseta",
                 codigo_interno="-CAM",
                 estoque=12.5,
                 valor_custo_cents=1_990,
                 valor_venda_cents=5_990,
                 ativo=True,
             ),
-            GcProduct(remote_id="2", nome="Caneca", ativo=False),
+            seeds.gc_product(remote_id="2", nome="Caneca", ativo=False),
         ]
     )
     db.session.commit()
@@ -396,14 +369,7 @@ def test_new_exports_require_an_operator_and_stream_in_batches(app, auth, client
         assert client.get(path).status_code == 403, path
     auth.logout()
     auth.login()
-    seen = []
-    original = Session.scalars
-
-    def spy(self, statement, *args, **kwargs):
-        seen.append(statement.get_execution_options().get("yield_per"))
-        return original(self, statement, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "scalars", spy)
+    seen = _spy_on_batches(monkeypatch)
     for path in NEW_EXPORTS:
         seen.clear()
         _lines(client.get(path))

@@ -16,7 +16,7 @@ may only appear inside a "Detalhes técnicos" disclosure.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import url_for
@@ -31,15 +31,10 @@ from app.models import (
     AuditEntry,
     AutomationDelivery,
     GcClient,
-    GcProduct,
-    GcSale,
     IntegrationCheck,
-    KommoContact,
-    KommoLead,
     OutboxEmail,
     Product,
     Sale,
-    Subscription,
     SyncRun,
     WebhookEvent,
     WebhookRejection,
@@ -49,11 +44,12 @@ from app.models.types import utcnow
 from app.registry import INTEGRATIONS
 from app.services import audit
 from app.services import settings as settings_service
-from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, csrf_token
+from tests import seeds
+from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender, csrf_token, post_password_form
 from tests.plain_text import english, parenthesised_plurals, raw_codes, visible
 
 PASSWORD = "senha-nova-123"
-BUYER_EMAIL = "maria@example.com"
+BUYER_EMAIL = seeds.BUYER_EMAIL
 
 # Endpoints that are not pages a person reads.
 SKIPPED_BLUEPRINTS = {"api", "webhooks", "health", "cli"}
@@ -102,75 +98,34 @@ def _seed(app, smtp_server) -> dict:
     settings_service.set_value("HOTMART_CLIENT_SECRET", "client-secret-0123456789")
     settings_service.set_value("KOMMO_API_URL", "http://127.0.0.1:9")  # nothing listens
     settings_service.set_value("KOMMO_JWT_TOKEN", "kommo-token-0123456789")
-    product = Product(
-        platform="hotmart",
-        remote_id="4962378",
+    product = seeds.hotmart_product(
         ucode="fb056612-bcc6-4217-9e6d-2a5d1110ac2f",
-        name="Curso Exemplo",
-        status="ACTIVE",
-        format="ONLINE_COURSE",
-        price_cents=19_700,
-        currency="BRL",
         is_subscription=False,
         warranty_period=7,
         last_sync_at=now,
     )
-    run = SyncRun(
-        source="hotmart",
-        resource="sales",
-        status="failed",
-        trigger="manual",
-        failed_count=2,
-        created_count=3,
-        error="Tempo esgotado ao falar com a API da Hotmart depois de três tentativas.",
-        started_at=now - timedelta(minutes=5),
-        finished_at=now,
-    )
+    run = seeds.failed_sync_run(trigger="manual", failed_count=2, created_count=3)
     db.session.add_all(
         [
             product,
             Product(platform="hotmart", remote_id="5000001", name="Clube", status="PAUSED"),
-            Subscription(
-                platform="hotmart",
-                subscriber_code="SUB0001",
-                product_id="4962378",
-                product_name="Clube de Assinantes",
+            seeds.hotmart_subscription(
                 plan_name="Mensal",
                 buyer_email=BUYER_EMAIL,
                 buyer_name="Maria Souza",
-                status="ACTIVE",
                 price_cents=4_990,
                 currency="BRL",
             ),
-            Subscription(
-                platform="hotmart",
+            seeds.hotmart_subscription(
                 subscriber_code="SUB0002",
-                product_id="4962378",
-                product_name="Clube de Assinantes",
                 buyer_email="joao@example.com",
                 status="CANCELLED_BY_CUSTOMER",
             ),
-            KommoContact(
-                remote_id=1, name="Maria Souza", email=BUYER_EMAIL, phone="+5511999998888"
-            ),
-            KommoLead(
-                remote_id=2,
-                name="Mentoria",
-                contact_id=1,
-                price=1500,
-                is_won=True,
-                status_name="Ganho",
-            ),  # fmt: skip
-            GcSale(
-                remote_id="801",
-                codigo="PED-8001",
-                cliente_nome="Loja da Maria",
-                tipo="produto",
-                data=date(2026, 11, 2),
-                valor_total_cents=45_990,
-            ),
-            GcClient(remote_id="802", nome="Loja da Maria", email=BUYER_EMAIL, ativo=True),
-            GcProduct(remote_id="803", nome="Camiseta", ativo=True, valor_venda_cents=5_990),
+            seeds.kommo_contact(email=BUYER_EMAIL, phone="+5511999998888"),
+            seeds.kommo_lead(price=1500, is_won=True, status_name="Ganho"),
+            seeds.gc_sale(),
+            seeds.gc_client(email=BUYER_EMAIL, ativo=True),
+            seeds.gc_product(ativo=True, valor_venda_cents=5_990),
             run,
             SyncRun(
                 source="kommo",
@@ -246,15 +201,7 @@ def _seed(app, smtp_server) -> dict:
     assert len(links) >= 3
     buyer = app.test_client()
     used = next(p for p in links if _link_of(p).buyer_email == BUYER_EMAIL)
-    response = buyer.post(
-        used,
-        data={
-            "name": "Maria Souza",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-            "csrf_token": csrf_token(buyer, used),
-        },
-    )
+    response = post_password_form(buyer, used, "Maria Souza", PASSWORD)
     assert response.status_code == 302, response.get_data(as_text=True)
     pending = [p for p in links if _link_of(p).status == "pending"]
     return {

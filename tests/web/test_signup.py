@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Access, ActivationLink, User
 from app.models.types import utcnow
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, post_password_form
 
 PASSWORD = "senha-nova-123"
 
@@ -23,16 +23,7 @@ def link_path(smtp_server, index=-1) -> str:
 
 
 def submit(client, path, name="Maria Souza", password=PASSWORD, confirm=None):
-    token = csrf_token(client, path)
-    return client.post(
-        path,
-        data={
-            "name": name,
-            "password": password,
-            "password_confirm": confirm or password,
-            "csrf_token": token,
-        },
-    )
+    return post_password_form(client, path, name, password, confirm)
 
 
 def test_email_link_get_then_post_creates_member_and_logs_in(send_webhook, smtp_server):

@@ -26,7 +26,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.security import is_public_endpoint, read_only_may_send
 from app.services import audit
-from tests.conftest import Auth, count_rows, csrf_token
+from tests.conftest import Auth, count_rows, csrf_token, post_password_form
 
 NEW_PASSWORD = "senha-da-equipe-1"
 INVITE_LINK = re.compile(
@@ -61,16 +61,7 @@ def _invite_path(response) -> str:
 
 
 def _accept(client, path, name="Carla Nova", password=NEW_PASSWORD, confirm=None):
-    token = csrf_token(client, path)
-    return client.post(
-        path,
-        data={
-            "name": name,
-            "password": password,
-            "password_confirm": confirm or password,
-            "csrf_token": token,
-        },
-    )
+    return post_password_form(client, path, name, password, confirm)
 
 
 def _actions() -> list[str]:
