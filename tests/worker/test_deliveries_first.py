@@ -1,0 +1,111 @@
+"""Deliveries first (app.worker): while a process answers webhook deliveries its background
+work takes small batches and gives way; once the events waiting are behind by
+WORKER_MAX_LAG_SECONDS it stops giving way. No timings are asserted: the clock the module reads
+is moved by hand."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app import worker
+from app.services import webhooks
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(worker, "time", fake)  # app.worker's clock only, not the process's
+    monkeypatch.setattr(worker, "_ingesting", 0)
+    monkeypatch.setattr(worker, "_last_ingest", 0.0)
+    monkeypatch.setattr(worker, "_behind", False)
+    return fake
+
+
+def test_a_process_is_busy_while_a_delivery_is_in_flight_and_just_after(clock):
+    assert not worker.busy()
+    with worker.ingesting():
+        assert worker.busy()
+    assert worker.busy()  # answered a moment ago: the burst goes on
+    clock.now += worker.QUIET_GAP + 0.001
+    assert not worker.busy()
+
+
+def test_background_work_pauses_twice_its_time_during_a_burst(clock):
+    with worker.ingesting():
+        started = clock.now
+        worker.yield_to_ingest(0.1)
+        assert clock.now - started == pytest.approx(worker.YIELD_FACTOR * 0.1, abs=0.01)
+
+
+def test_no_pause_when_no_delivery_is_being_answered(clock):
+    worker.yield_to_ingest(0.5)
+    assert clock.slept == []
+
+
+def test_no_pause_once_the_events_waiting_are_behind(clock, monkeypatch):
+    monkeypatch.setattr(worker, "_behind", True)
+    with worker.ingesting():
+        worker.yield_to_ingest(0.5)
+    assert clock.slept == []
+
+
+class _Runtime(worker.Runtime):
+    """The hand-over queue and ``_take`` of a Runtime, without its threads."""
+
+    def __init__(self, max_defer=3.0, max_lag=10.0):
+        import queue
+
+        self.poll = 0.0
+        self.max_defer = max_defer
+        self.max_lag = max_lag
+        self.handed = queue.SimpleQueue()
+
+
+def _hand(runtime: _Runtime, n: int, at: float) -> None:
+    for i in range(n):
+        runtime.handed.put((i + 1, None, at))
+
+
+def test_a_burst_is_processed_in_small_batches(clock):
+    runtime = _Runtime()
+    _hand(runtime, 30, at=clock.now)
+    with worker.ingesting():
+        batch = runtime._take()  # waits for a pause at most MAX_DEFER, then takes a few
+    assert len(batch) == worker.BUSY_BATCH
+    assert worker._behind is False
+
+
+def test_after_the_burst_the_batches_are_full(clock):
+    runtime = _Runtime()
+    _hand(runtime, 30, at=clock.now)
+    assert len(runtime._take()) == webhooks.BATCH
+
+
+def test_events_behind_the_lag_limit_are_taken_in_full_batches_during_a_burst(clock):
+    runtime = _Runtime(max_lag=10.0)
+    _hand(runtime, 30, at=clock.now - 11.0)
+    with worker.ingesting():
+        batch = runtime._take()
+        assert worker._behind is True
+        assert len(batch) == webhooks.BATCH
+        worker.yield_to_ingest(1.0)  # and the worker does not pause after them
+    assert clock.slept == []
+
+
+def test_the_real_clock_is_restored():
+    assert worker.time is time
