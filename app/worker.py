@@ -125,6 +125,7 @@ _ingest_lock = threading.Lock()
 _ingesting = 0
 _last_ingest = 0.0
 _behind = False  # the events being processed waited longer than MAX_LAG
+_answering = threading.local()  # this thread is inside ingesting() (inline processing, sends)
 
 
 @contextmanager
@@ -133,9 +134,11 @@ def ingesting() -> Iterator[None]:
     global _ingesting, _last_ingest
     with _ingest_lock:
         _ingesting += 1
+    _answering.depth = getattr(_answering, "depth", 0) + 1
     try:
         yield
     finally:
+        _answering.depth -= 1
         with _ingest_lock:
             _ingesting -= 1
             _last_ingest = time.monotonic()
@@ -153,7 +156,10 @@ def _wait_for_quiet(deadline: float) -> None:
 
 def yield_to_ingest(spent: float) -> None:
     """After ``spent`` seconds of background work: during a burst of deliveries, pause until
-    it stops or for YIELD_FACTOR × ``spent``, whichever comes first."""
+    it stops or for YIELD_FACTOR × ``spent``, whichever comes first. Never inside a delivery
+    (work done in the request itself, inline, must not wait for its own request)."""
+    if getattr(_answering, "depth", 0):
+        return
     if busy() and not _behind:
         _wait_for_quiet(time.monotonic() + YIELD_FACTOR * spent)
 

@@ -5,6 +5,7 @@ is moved by hand."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -24,6 +25,13 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+def _from_another_thread(function, *args) -> None:
+    """Run ``function`` as a background thread would (not inside this thread's delivery)."""
+    thread = threading.Thread(target=function, args=args)
+    thread.start()
+    thread.join()
 
 
 @pytest.fixture
@@ -46,10 +54,16 @@ def test_a_process_is_busy_while_a_delivery_is_in_flight_and_just_after(clock):
 
 
 def test_background_work_pauses_twice_its_time_during_a_burst(clock):
-    with worker.ingesting():
+    with worker.ingesting():  # a delivery in flight; the worker is another thread
         started = clock.now
-        worker.yield_to_ingest(0.1)
+        _from_another_thread(worker.yield_to_ingest, 0.1)
         assert clock.now - started == pytest.approx(worker.YIELD_FACTOR * 0.1, abs=0.01)
+
+
+def test_work_done_inside_a_delivery_never_waits_for_its_own_request(clock):
+    with worker.ingesting():  # inline processing or sending, in the request's own thread
+        worker.yield_to_ingest(0.5)
+    assert clock.slept == []
 
 
 def test_no_pause_when_no_delivery_is_being_answered(clock):
@@ -60,7 +74,7 @@ def test_no_pause_when_no_delivery_is_being_answered(clock):
 def test_no_pause_once_the_events_waiting_are_behind(clock, monkeypatch):
     monkeypatch.setattr(worker, "_behind", True)
     with worker.ingesting():
-        worker.yield_to_ingest(0.5)
+        _from_another_thread(worker.yield_to_ingest, 0.5)
     assert clock.slept == []
 
 
@@ -103,7 +117,7 @@ def test_events_behind_the_lag_limit_are_taken_in_full_batches_during_a_burst(cl
         batch = runtime._take()
         assert worker._behind is True
         assert len(batch) == webhooks.BATCH
-        worker.yield_to_ingest(1.0)  # and the worker does not pause after them
+        _from_another_thread(worker.yield_to_ingest, 1.0)  # and no pause after them
     assert clock.slept == []
 
 
