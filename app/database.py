@@ -15,15 +15,26 @@ savepoint); reads before that run in autocommit, each on a fresh snapshot — th
 committed" view the app gets on PostgreSQL — so a page that only reads never holds, or waits
 for, the write lock, and readers still never block the writer (WAL).
 
+SQLite's busy handler waits for the lock by sleeping (1, 2, 5, 10 … up to 100 ms at a time), so
+under contention the lock sits free while its waiters sleep: with web processes, workers and
+senders writing side by side, most of the lock's time went to nobody. Writers therefore take a
+*write turn* before ``BEGIN IMMEDIATE`` (``WriterConnection``): within a process they queue on
+a lock (the next starts the moment the last one commits), and the one whose turn it is takes
+an advisory ``flock`` on ``<database>-writer.lock``, polled every millisecond or so, so the
+processes sharing the file take turns at once too.
+
 ``retry_on_lock`` re-runs a unit of work (a sync page, a webhook store) after a rollback when
 the lock still could not be had within the busy timeout.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -48,14 +59,148 @@ LOCK_MESSAGES = ("database is locked", "database table is locked", "database is 
 _installed = False
 
 
+TURN_POLL_SECONDS = (0.0005, 0.001, 0.002)  # between tries of the file lock, then the last
+
+
+class WriteTurn:
+    """One database file's write turn: a lock for this process's writers and the file lock
+    the processes sharing the database take turns on."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.local = threading.Lock()
+
+    def open(self):
+        """A descriptor of the lock file for one connection (a flock belongs to it)."""
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:  # a read-only directory: take turns within this process only
+            return None
+
+    def acquire(self, fd: int | None, timeout: float) -> tuple[bool, bool]:
+        """(had the process's turn, had the file's); False where not within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        if not self.local.acquire(timeout=timeout):
+            return False, False
+        if fd is None:
+            return True, False
+        tries = 0
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True, True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return True, False
+                time.sleep(TURN_POLL_SECONDS[min(tries, len(TURN_POLL_SECONDS) - 1)])
+                tries += 1
+            except OSError:  # a file system without flock
+                return True, False
+
+    def release(self, fd: int | None, local: bool, shared: bool) -> None:
+        if shared:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        if local:
+            self.local.release()
+
+
+class WriterConnection(sqlite3.Connection):
+    """A pysqlite connection that takes its database's write turn before ``BEGIN IMMEDIATE``
+    and gives it back when the transaction ends (commit, rollback, close, or a statement that
+    ended it).
+
+    The turn only orders writers; SQLite's own lock still guards the data. A turn not had
+    within the busy timeout is gone without (SQLite's handler decides), so a transaction ended
+    by some path not seen here can slow writers down but never stop them."""
+
+    turn: WriteTurn | None = None
+    turn_fd: int | None = None
+    holding: tuple[bool, bool] = (False, False)
+
+    def bind(self, turn: WriteTurn | None) -> None:
+        self.turn = turn
+        self.turn_fd = turn.open() if turn is not None else None
+
+    def take_turn(self) -> None:
+        if self.turn is not None and self.holding == (False, False):
+            self.holding = self.turn.acquire(self.turn_fd, BUSY_TIMEOUT_MS / 1000)
+
+    def end_turn(self) -> None:
+        if self.holding != (False, False):
+            local, shared = self.holding
+            self.holding = (False, False)
+            self.turn.release(self.turn_fd, local, shared)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+            if self.turn_fd is not None:
+                os.close(self.turn_fd)
+                self.turn_fd = None
+
+    def __del__(self) -> None:  # never leave a turn held by a connection nobody closed
+        fd, self.turn_fd = self.turn_fd, None
+        if self.holding[0]:
+            self.holding = (False, False)
+            self.turn.local.release()
+        if fd is not None:
+            os.close(fd)  # drops its flock
+
+
+_turns: dict[str, WriteTurn] = {}
+_turns_lock = threading.Lock()
+
+
+def _turn_for(database: str) -> WriteTurn | None:
+    """The write turn of one database file (None for in-memory databases)."""
+    if "mode=memory" in database:
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    path = os.path.abspath(database)
+    with _turns_lock:
+        found = _turns.get(path)
+        if found is None:
+            found = _turns[path] = WriteTurn(f"{path}-writer.lock")
+        return found
+
+
 def install() -> None:
     """Hook the SQLite tuning on every engine (idempotent; other dialects are untouched)."""
     global _installed
     if _installed:
         return
+    event.listen(Engine, "do_connect", _writer_connection)
     event.listen(Engine, "connect", _on_connect)
     event.listen(Engine, "before_cursor_execute", _begin_immediate_before_write)
+    event.listen(Engine, "after_cursor_execute", _end_turn_after_end)
     _installed = True
+
+
+def _writer_connection(dialect, _record, cargs, cparams):
+    """pysqlite connections are WriterConnections bound to their file's write turn."""
+    if dialect.name != "sqlite" or dialect.driver != "pysqlite" or "factory" in cparams:
+        return None
+    database = cparams.get("database", cargs[0] if cargs else "")
+    connection = dialect.loaded_dbapi.connect(*cargs, factory=WriterConnection, **cparams)
+    connection.bind(_turn_for(str(database)))
+    return connection
 
 
 def _on_connect(dbapi_connection, _record) -> None:
@@ -82,7 +227,21 @@ def _begin_immediate_before_write(conn, cursor, statement, parameters, context, 
     if raw.in_transaction or _first_keyword(statement) not in WRITE_KEYWORDS:
         return
     # Takes the write lock now, waiting up to busy_timeout; never upgrades a read snapshot.
-    raw.execute("BEGIN IMMEDIATE")
+    if isinstance(raw, WriterConnection):
+        raw.take_turn()
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(raw, WriterConnection):
+            raw.end_turn()
+        raise
+
+
+def _end_turn_after_end(conn, cursor, statement, parameters, context, executemany):
+    """A statement that ended the transaction (a ``COMMIT`` sent as SQL) ends the turn."""
+    raw = cursor.connection
+    if isinstance(raw, WriterConnection) and raw.holding[0] and not raw.in_transaction:
+        raw.end_turn()
 
 
 def is_lock_error(exc: BaseException) -> bool:

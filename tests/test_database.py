@@ -104,3 +104,102 @@ def test_retry_on_lock_gives_up_and_other_errors_pass_through(app, monkeypatch):
     with pytest.raises(OperationalError):
         database.retry_on_lock(broken)
     assert len(calls) == 1
+
+
+def _sqlite_only():
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+
+
+def _other_process_has_the_turn(path: str) -> bool:
+    """Would another process get the file's write turn now? (A descriptor of its own.)"""
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "commit as SQL", "close"])
+def test_a_writer_holds_the_write_turn_until_its_transaction_ends(app, end):
+    _sqlite_only()
+    conn = db.engine.connect()
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, database.WriterConnection)
+    lock_file = f"{db.engine.url.database}-writer.lock"
+    conn.execute(select(func.count()).select_from(JobSetting))
+    assert raw.holding == (False, False)  # reading takes no turn
+    conn.execute(insert(JobSetting.__table__).values(job_id="x", enabled=True))
+    assert raw.holding == (True, True)
+    assert not _other_process_has_the_turn(lock_file)
+    if end == "commit":
+        conn.commit()
+    elif end == "rollback":
+        conn.rollback()
+    elif end == "commit as SQL":
+        conn.exec_driver_sql("COMMIT")
+    else:
+        raw.close()
+    assert raw.holding == (False, False)
+    assert _other_process_has_the_turn(lock_file)
+    if end == "close":
+        conn.invalidate()
+    conn.close()
+
+
+def test_writers_of_one_process_take_turns(app):
+    _sqlite_only()
+    first = db.engine.connect()
+    first.execute(insert(JobSetting.__table__).values(job_id="primeiro", enabled=True))
+    order = []
+    engine = db.engine
+
+    def second_writer():
+        with engine.begin() as second:
+            second.execute(insert(JobSetting.__table__).values(job_id="segundo", enabled=True))
+            order.append("segundo")
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive()  # waiting for its turn, not failing
+    order.append("primeiro")
+    first.commit()
+    thread.join(30)
+    first.close()
+    assert order == ["primeiro", "segundo"]
+    assert set(db.session.scalars(select(JobSetting.job_id))) == {"primeiro", "segundo"}
+
+
+def test_a_turn_not_had_in_time_leaves_the_wait_to_sqlite(app, monkeypatch):
+    """Someone holds the file's turn without writing (a stuck process): writers go on."""
+    import fcntl
+    import os
+
+    _sqlite_only()
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
+    lock_file = f"{db.engine.url.database}-writer.lock"
+    db.session.scalar(select(func.count()).select_from(JobSetting))  # the file exists
+    fd = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(JobSetting.__table__).values(job_id="x", enabled=True))
+            assert conn.connection.dbapi_connection.holding == (True, False)
+    finally:
+        os.close(fd)
+    assert db.session.scalar(select(func.count()).select_from(JobSetting)) == 1
+
+
+def test_in_memory_databases_have_no_turn():
+    assert database._turn_for(":memory:") is None
+    assert database._turn_for("file:x?mode=memory&cache=shared") is None
+    assert database._turn_for("/tmp/a.db") is database._turn_for("/tmp/../tmp/a.db")
