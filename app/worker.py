@@ -107,8 +107,9 @@ def drain(max_rounds: int = 1000) -> int:
     return total
 
 
-# Ingest comes first. While this process is answering webhook deliveries (one in flight, or
-# one answered in the last QUIET_GAP), its background work gives way:
+# Ingest comes first. While this process is crowded with webhook deliveries (CROWDED or more
+# in flight at once, or so within the last QUIET_GAP: a burst, requests waiting on each other),
+# its background work gives way:
 # - a handed-over event waits until the burst pauses, at most MAX_DEFER after it arrived;
 # - a batch done during a burst is small (BUSY_BATCH events: the SQLite write lock, which
 #   every delivery's INSERT needs, is held briefly) and is followed by a pause of up to
@@ -116,37 +117,44 @@ def drain(max_rounds: int = 1000) -> int:
 #   during a burst and all of it after;
 # - once the oldest event waiting has waited MAX_LAG, background work stops giving way: a long
 #   overload shares the machine again rather than letting processing fall ever further behind.
+# A steady stream the process keeps up with (one delivery at a time, now and then two) is not
+# a burst: its events are processed and mailed at once, beside it.
 DEFAULT_MAX_DEFER_SECONDS = 3.0
 DEFAULT_MAX_LAG_SECONDS = 10.0
+CROWDED = 2
 QUIET_GAP = 0.05
 BUSY_BATCH = 5
 YIELD_FACTOR = 2.0
 _ingest_lock = threading.Lock()
 _ingesting = 0
-_last_ingest = 0.0
+_last_crowded = float("-inf")
 _behind = False  # the events being processed waited longer than MAX_LAG
 _answering = threading.local()  # this thread is inside ingesting() (inline processing, sends)
 
 
 @contextmanager
 def ingesting() -> Iterator[None]:
-    """Around a webhook request: this process's background work gives way meanwhile."""
-    global _ingesting, _last_ingest
+    """Around a webhook request: while deliveries crowd in, this process's background work
+    gives way."""
+    global _ingesting, _last_crowded
     with _ingest_lock:
         _ingesting += 1
+        if _ingesting >= CROWDED:
+            _last_crowded = time.monotonic()
     _answering.depth = getattr(_answering, "depth", 0) + 1
     try:
         yield
     finally:
         _answering.depth -= 1
         with _ingest_lock:
+            if _ingesting >= CROWDED:
+                _last_crowded = time.monotonic()
             _ingesting -= 1
-            _last_ingest = time.monotonic()
 
 
 def busy() -> bool:
-    """Is this process answering deliveries (one in flight or just answered)?"""
-    return bool(_ingesting) or time.monotonic() - _last_ingest < QUIET_GAP
+    """Is this process crowded with deliveries (several in flight, now or a moment ago)?"""
+    return _ingesting >= CROWDED or time.monotonic() - _last_crowded < QUIET_GAP
 
 
 def _wait_for_quiet(deadline: float) -> None:

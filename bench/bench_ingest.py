@@ -180,28 +180,54 @@ def stored(engine, table: str, prefix: str, column: str) -> int:
         )
 
 
+def _serve_inbox(port: int, accepted, ready) -> None:
+    """The SMTP server's process: every recipient and when its message was accepted."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            now = time.time()
+            for rcpt in envelope.rcpt_tos:
+                accepted.put((rcpt.lower(), now))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    threading.Event().wait()  # until terminated
+
+
 class Inbox:
-    """aiosmtpd in this process: the time each activation e-mail was accepted, per recipient."""
+    """aiosmtpd in a process of its own (so neither the load generator nor the server waits
+    on the other for the GIL): the time each activation e-mail was accepted, per recipient."""
 
     def __init__(self):
-        from aiosmtpd.controller import Controller
+        import multiprocessing
 
-        self.accepted: dict[str, float] = {}
-        inbox = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                now = time.time()
-                for rcpt in envelope.rcpt_tos:
-                    inbox.accepted.setdefault(rcpt.lower(), now)
-                return "250 OK"
-
+        context = multiprocessing.get_context("spawn")
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+        self._queue = context.Queue()
+        self._accepted: dict[str, float] = {}
+        ready = context.Event()
+        self.process = context.Process(
+            target=_serve_inbox, args=(self.port, self._queue, ready), daemon=True
+        )
+        self.process.start()
+        if not ready.wait(30):
+            raise SystemExit("the SMTP server did not start")
+
+    @property
+    def accepted(self) -> dict[str, float]:
+        while True:
+            try:
+                rcpt, when = self._queue.get_nowait()
+            except Exception:  # queue.Empty
+                return self._accepted
+            self._accepted.setdefault(rcpt, when)
 
     def stop(self) -> None:
-        self.controller.stop()
+        self.process.terminate()
+        self.process.join(10)
 
 
 def e2e(url: str, template: Path, inbox: Inbox, rate: int, seconds: int, prefix: str) -> dict:
@@ -240,7 +266,8 @@ def e2e(url: str, template: Path, inbox: Inbox, rate: int, seconds: int, prefix:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(set(sent) & set(inbox.accepted)) < total:
         time.sleep(0.5)
-    latencies = sorted(inbox.accepted[k] - v for k, v in sent.items() if k in inbox.accepted)
+    accepted = inbox.accepted
+    latencies = sorted(accepted[k] - v for k, v in sent.items() if k in accepted)
     p = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {
         "sent": total,
@@ -262,6 +289,10 @@ def main() -> None:
     parser.add_argument(
         "--worker-threads", default=None, help="WORKER_THREADS of the product (default: its own)"
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="an extra setting of the product's environment (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install -y wrk")
@@ -279,6 +310,7 @@ def main() -> None:
     product_env = app_env(url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port))
     if args.worker_threads is not None:
         product_env["WORKER_THREADS"] = args.worker_threads
+    product_env.update(item.split("=", 1) for item in args.set)
     bare = Gunicorn("bench.bare_app:app", {"BARE_DATABASE_URL": bare_url, "BARE_TOKEN": HOTTOK},
                     tmp, "bare")  # fmt: skip
     product = Gunicorn("wsgi:app", product_env, tmp, "product")
