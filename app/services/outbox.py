@@ -126,9 +126,10 @@ def _refused_for_this_message(exc: BaseException) -> bool:
 def send_pending(limit: int = 100) -> dict[str, int]:
     """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted.
 
-    A batch is claimed in one commit and sent over one SMTP connection, each result committed
-    as it is known (one commit per e-mail: a sender killed mid-batch re-sends at most the one
-    it was sending)."""
+    A batch is claimed in one commit and sent over one SMTP connection; results are committed
+    together at most RESULTS_EVERY apart (and at the batch's end), so a fast server costs one
+    write per batch instead of one per e-mail, and a sender killed mid-batch re-sends at most
+    what it sent in its last RESULTS_EVERY (after their send lease)."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     smtp = mail_settings.current()
     if not smtp.configured:
@@ -154,17 +155,52 @@ def send_pending(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+RESULTS_EVERY = 0.25  # seconds: sent e-mails' results are committed together at most this apart
+
+
+class _Results:
+    """The results of a batch's e-mails, written and committed together (one write turn on
+    SQLite for many e-mails) once RESULTS_EVERY has passed since the last commit, and at the
+    end of the batch."""
+
+    def __init__(self):
+        self.pending: list[tuple[_Outgoing, dict]] = []
+        self.since = time.monotonic()
+
+    def add(self, item: _Outgoing, **values) -> None:
+        self.pending.append((item, values))
+        if time.monotonic() - self.since >= RESULTS_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        self.since = time.monotonic()
+        if not pending:
+            return
+
+        def write() -> None:
+            # Core statements on the tables (no ORM evaluation of the session's objects).
+            for item, values in pending:
+                db.session.execute(_OUTBOX.update().where(_OUTBOX.c.id == item.id).values(**values))
+                if values.get("status") == OUTBOX_SENT:
+                    _mark_reference_sent(item, values["sent_at"])
+            db.session.commit()
+
+        retry_on_lock(write, what=f"results of {len(pending)} outbox e-mails")
+
+
 def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
-    """Send ``batch`` over one connection, recording each result as soon as it is known; False
-    when the server or the connection failed (the e-mails behind the failed one go back to
+    """Send ``batch`` over one connection, recording the results as they are known (``_Results``);
+    False when the server or the connection failed (the e-mails behind the failed one go back to
     the queue, due, their attempt given back). Whatever stops the run half-way releases the
     e-mails it had not tried yet, instead of leaving them to their send lease."""
     host = None
     done = 0
+    results = _Results()
     try:
         for item in items:
             if item.message is None:  # this message cannot be built: retrying will not help
-                _record(item, status=OUTBOX_FAILED, last_error=item.error)
+                results.add(item, status=OUTBOX_FAILED, last_error=item.error)
                 counts["failed"] += 1
                 done += 1
                 continue
@@ -181,7 +217,8 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
                     error,
                 )
                 if _refused_for_this_message(exc) or item.attempts >= MAX_ATTEMPTS:
-                    _record(item, status=OUTBOX_FAILED, last_error=error)
+                    results.add(item, status=OUTBOX_FAILED, last_error=error)
+                    results.flush()  # the failure committed before the operator is told
                     _notify_failed(item, error)
                     counts["failed"] += 1
                     done += 1
@@ -189,7 +226,7 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
                 # The server, the connection or the settings (a mistyped host, a wrong
                 # password): a fix or a recovery makes it go through later. The e-mails behind
                 # it would fail the same way, so they keep their attempts for then.
-                _record(
+                results.add(
                     item,
                     status=OUTBOX_PENDING,
                     last_error=error,
@@ -205,9 +242,12 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
             # handed back as due now (it waits for its send lease instead of going out again).
             done += 1
             counts["sent"] += 1
-            _record(item, **values)
+            results.add(item, **values)
     finally:
-        _release([item.id for item in items[done:]])
+        try:
+            results.flush()
+        finally:
+            _release([item.id for item in items[done:]])
         if host is not None:
             try:
                 host.quit()
@@ -243,20 +283,6 @@ def _notify_failed(item: _Outgoing, error: str) -> None:
 
     to = item.message["To"] if item.message is not None else "?"
     telegram_notify.failure_committed("e-mail não entregue", str(item.id), f"{to}: {error}")
-
-
-def _record(item: _Outgoing, **values) -> None:
-    """One e-mail's result, committed now (a locked SQLite database is waited out)."""
-
-    def write() -> None:
-        # Core statements on the tables (no ORM evaluation of the session's objects): this
-        # runs once per e-mail sent.
-        db.session.execute(_OUTBOX.update().where(_OUTBOX.c.id == item.id).values(**values))
-        if values.get("status") == OUTBOX_SENT:
-            _mark_reference_sent(item, values["sent_at"])
-        db.session.commit()
-
-    retry_on_lock(write, what=f"outbox e-mail {item.id}")
 
 
 def _release(ids: list[int]) -> None:

@@ -247,9 +247,7 @@ def test_a_sweep_counts_the_attempt_in_a_commit_of_its_own(queued_app):
     assert seen["commits"] == 2  # the attempts (durable before the work), then the work
 
 
-def test_a_batch_of_emails_is_one_claim_one_connection_and_one_commit_each(
-    app_factory, smtp_server, monkeypatch
-):
+def _five_queued_emails(app_factory, smtp_server, monkeypatch):
     from app.services import mail_settings
 
     app = app_factory(**smtp_server.config())
@@ -270,8 +268,31 @@ def test_a_batch_of_emails_is_one_claim_one_connection_and_one_commit_each(
                 )
             )
         db.session.commit()
+    return app, connections
+
+
+def test_a_batch_of_emails_is_one_claim_one_connection_and_one_results_commit(
+    app_factory, smtp_server, monkeypatch
+):
+    app, connections = _five_queued_emails(app_factory, smtp_server, monkeypatch)
+    with app.app_context():
         counts, seen = _counted(outbox.send_pending)
+        statuses = set(db.session.scalars(select(OutboxEmail.status)))
     assert counts["sent"] == 5 and len(smtp_server.messages) == 5
     assert len(connections) == 1
-    # one claim for the batch, then each result as soon as it is known (was 2 per e-mail)
+    # one claim for the batch, then the results of a fast server together (was 1 per e-mail)
+    assert seen["commits"] == 1 + 1
+    assert statuses == {"sent"}
+
+
+def test_the_results_of_a_slow_server_are_committed_as_the_batch_goes(
+    app_factory, smtp_server, monkeypatch
+):
+    """Once RESULTS_EVERY has passed since the last commit, the results so far are written:
+    a sender killed half-way through a slow batch re-sends only its last moments' e-mails."""
+    app, _ = _five_queued_emails(app_factory, smtp_server, monkeypatch)
+    monkeypatch.setattr(outbox, "RESULTS_EVERY", 0.0)  # every e-mail is "a while" after the last
+    with app.app_context():
+        counts, seen = _counted(outbox.send_pending)
+    assert counts["sent"] == 5
     assert seen["commits"] == 1 + 5
