@@ -275,12 +275,13 @@ def test_a_batch_of_emails_is_one_claim_one_connection_and_one_results_commit(
     app_factory, smtp_server, monkeypatch
 ):
     app, connections = _five_queued_emails(app_factory, smtp_server, monkeypatch)
+    monkeypatch.setattr(outbox, "RESULTS_EVERY", 3600.0)  # however slow this machine is today
     with app.app_context():
         counts, seen = _counted(outbox.send_pending)
         statuses = set(db.session.scalars(select(OutboxEmail.status)))
     assert counts["sent"] == 5 and len(smtp_server.messages) == 5
     assert len(connections) == 1
-    # one claim for the batch, then the results of a fast server together (was 1 per e-mail)
+    # one claim for the batch, then the batch's results together (was 1 commit per e-mail)
     assert seen["commits"] == 1 + 1
     assert statuses == {"sent"}
 
