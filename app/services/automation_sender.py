@@ -12,11 +12,13 @@ message for ``/automacoes``.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import aliased
 
+from app import worker
 from app.clients.errors import (
     APIConnectionError,
     APIError,
@@ -130,6 +132,7 @@ def _send_target(target: str, limit: int, counts: dict[str, int]) -> None:
     pusher = None
     try:
         for _ in range(limit):
+            started = time.monotonic()
             delivery = _claim_next(target)
             if delivery is None:
                 return
@@ -137,6 +140,7 @@ def _send_target(target: str, limit: int, counts: dict[str, int]) -> None:
                 pusher = _pusher(target)
             if not _deliver_one(pusher, delivery, counts):
                 return  # the API says stop (429, block, refused token): the rest waits too
+            worker.yield_to_ingest(time.monotonic() - started)  # deliveries being answered first
     finally:
         if pusher is not None:
             pusher.close()

@@ -294,6 +294,30 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
         assert len(contacts_of(emu, "same.push@example.com")) == 1
 
 
+def test_the_sender_gives_way_to_deliveries_after_each_push(app_factory, emu, monkeypatch):
+    """Like the e-mail senders and the webhook worker: after each push, a pause while
+    deliveries crowd the process (``app.worker.yield_to_ingest``, tested on its own)."""
+    from app import worker
+
+    app = app_factory(**push_config(emu, KOMMO_PUSH_SALES="false"))
+    with app.app_context():
+        sender = WebhookSender(app.test_client())
+        app.config["KOMMO_PUSH_SALES"] = "true"
+        app.extensions.pop("vendas_settings_cache", None)
+        app.config["AUTOMATIONS_IN_BACKGROUND"] = True
+        automation_sender.kick.queued_runs.add(id(app))  # queued, sent by the call below
+        for n in range(2):
+            assert (
+                sender("hotmart", approved(email=f"yield{n}.push@example.com")).status_code == 200
+            )
+        automation_sender.kick.queued_runs.discard(id(app))
+        spent = []
+        monkeypatch.setattr(worker, "yield_to_ingest", spent.append)
+        automation_sender.send_pending()
+        assert len(deliveries(status=DELIVERY_SENT)) == 2
+    assert len(spent) == 2 and all(seconds > 0 for seconds in spent)
+
+
 def test_429_is_honoured_and_retried_later_not_failed(start_emulator, app_factory):
     emu = start_emulator(contacts=5, leads=5, kommo_rate_limit=0)
     app = app_factory(**push_config(emu))
