@@ -11,7 +11,8 @@ from app.extensions import db
 from app.models.types import utcnow
 from app.services import subscriptions
 from tests.conftest import Auth
-from tests.e2e.test_charts_and_sorting import _fits, _login
+from tests.e2e.conftest import login
+from tests.e2e.test_charts_and_sorting import _fits
 from tests.subscriptions.conftest import make
 
 pytestmark = pytest.mark.browser
@@ -61,7 +62,7 @@ def test_subscriptions_page(live_app, page, width):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     page.click("nav >> text=Assinaturas")
     page.wait_for_url(base + "/assinaturas")
     page.set_viewport_size({"width": width, "height": 900})
