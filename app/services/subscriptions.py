@@ -11,7 +11,9 @@
 * **Kiwify / Kirvano**: derived from their webhook sales as each event is applied
   (``record_event``, called by ``app.services.sales.apply_event``). Kiwify names the
   subscription (``Subscription.id``); Kirvano does not, so the key is a digest of buyer
-  e-mail + product + plan (PLATFORMS.md §2.3). Test deliveries are kept but never counted.
+  e-mail + product + plan (PLATFORMS.md §2.3), and a first charge on another plan of a product
+  the buyer still subscribes to re-keys that subscription (a plan switch, not a second
+  subscriber). Test deliveries are kept but never counted.
 
 ``subscription_movements`` holds, per São Paulo month, platform, product and plan, how many
 subscriptions started (``new``), ended (``churn``), came back (``reactivation``), changed
@@ -142,6 +144,8 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
         )
     ):
         return  # never seen paid: nothing to end
+    if event.platform == "kirvano" and not cancels:
+        _follow_kirvano_switch(event, sale, code, product_id)
     sub = _locked(event.platform, code, product_id)
     for field, value in (
         ("product_name", event.product_name or sale.product_name),
@@ -173,6 +177,38 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
     sub.mrr_cents = mrr_of(sub)
     sub.updated_at = utcnow()
     _book(settle(sub))
+
+
+def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
+    """Kirvano names no subscription, so its key holds the plan: a buyer's first paid charge
+    on another plan of a product they already subscribe to (still active) is taken for a plan
+    switch, and that subscription is re-keyed to the new plan's key, so ``settle`` moves it
+    (no second subscriber). Later events of the old plan's key find nothing to change."""
+    paid = event.kind in (Kind.GRANT, Kind.RENEW) and event.status in ("approved", "complete")
+    email = event.buyer_email or sale.buyer_email
+    plan = event.plan_name or sale.plan_name
+    if not paid or sale.is_test or not (email and plan):
+        return
+    same = (Subscription.platform == "kirvano", Subscription.product_id == product_id)
+    if db.session.scalar(
+        select(Subscription.id).where(*same, Subscription.subscriber_code == code)
+    ):
+        return  # that plan's subscription exists already
+    previous = db.session.scalars(
+        select(Subscription)
+        .where(
+            *same,
+            Subscription.buyer_email == email,
+            Subscription.plan_name != plan,
+            Subscription.state.in_(ACTIVE_STATES),
+            Subscription.is_test.is_(False),
+        )
+        .with_for_update()
+        .limit(2)
+    ).all()
+    if len(previous) == 1:  # two plans at once: no telling which one it replaces
+        previous[0].subscriber_code = code
+        db.session.flush()
 
 
 # ---------------------------------------------------------------- platform updates

@@ -200,3 +200,32 @@ def test_rebuild_counts_a_switched_subscriber_under_its_plan(send_webhook, runne
     assert now_figures(plan=ANUAL) == (1, 4990)
     assert now_figures(plan=MENSAL) == (0, 0)
     assert now_figures() == (1, 4990)
+
+
+def test_kirvano_first_charge_on_another_plan_is_a_switch(send_webhook):
+    """Kirvano sends no subscription id (its key holds the plan): the buyer's first charge on
+    the annual plan of a product whose monthly plan they still pay is a switch, not a second
+    subscriber; the old plan's cancellation afterwards changes nothing."""
+    accepted(send_webhook("kirvano", "sale_approved"))  # 10/07, Plano Mensal R$ 97
+    annual = copy.deepcopy(load_fixture("kirvano", "sale_approved"))
+    annual.update({"sale_id": "ANUAL0001", "checkout_id": "XE11ANUA", "total_price": "R$ 970,00"})
+    annual["created_at"] = annual["payment"]["finished_at"] = "2026-08-05 10:00:00"
+    annual["fiscal"] = {"total_value": 970, "net_value": 900, "fee": 70}
+    annual["plan"].update(
+        {"name": ANUAL, "charge_frequency": "ANNUALLY", "next_charge_date": "2027-08-05 10:00:00"}
+    )
+    accepted(send_webhook("kirvano", annual))
+    subs = db.session.query(Subscription).filter_by(platform="kirvano").all()
+    assert [(s.plan_name, s.mrr_cents) for s in subs] == [(ANUAL, 8083)]  # 970 / 12
+    assert end_of("2026-07", KIWIFY_RANGE, plan=MENSAL) == (1, 9700)
+    assert end_of("2026-08", KIWIFY_RANGE, plan=MENSAL) == (0, 0)
+    assert end_of("2026-08", KIWIFY_RANGE, plan=ANUAL) == (1, 8083)
+    aug = months(KIWIFY_RANGE, platform="kirvano")["2026-08"]
+    assert (aug.active_end, aug.mrr_end, aug.n["new"]) == (1, 8083, 0)
+    assert (aug.n["contraction"], aug.cents["contraction"]) == (1, 1617)
+
+    canceled = copy.deepcopy(load_fixture("kirvano", "subscription_canceled"))
+    canceled["plan"]["name"] = MENSAL  # the old plan's own ending
+    send_webhook("kirvano", canceled)
+    assert end_of("2026-08", KIWIFY_RANGE, plan=ANUAL) == (1, 8083)
+    assert end_of("2026-08", KIWIFY_RANGE) == (1, 8083)
