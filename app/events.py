@@ -13,6 +13,7 @@ Callers mark the session (``db.session.info``); the hooks act on the mark after 
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
@@ -62,20 +63,17 @@ def _after_commit(session) -> None:
         settings.forget(app, changed)
     if catalogue:
         access_catalogue.forget_unmapped(app)
-    if queued:
-        from app.services import outbox
-
+    for wanted, module, label in (
+        (queued, "outbox", "outbox"),
+        (automations, "automation_sender", "automations"),
+    ):
+        if not wanted:
+            continue
+        sender = import_module(f"app.services.{module}")  # late: the services import this
         try:
-            outbox.kick()
-        except Exception:  # the scheduled job and the worker deliver it later
-            log.exception("outbox kick after commit failed")
-    if automations:
-        from app.services import automation_sender
-
-        try:
-            automation_sender.kick()
-        except Exception:  # the scheduled job delivers it later
-            log.exception("automations kick after commit failed")
+            sender.kick()
+        except Exception:  # the scheduled job (and the worker) deliver it later
+            log.exception("%s kick after commit failed", label)
 
 
 def _after_rollback(session) -> None:

@@ -121,6 +121,8 @@ class Subscription(db.Model):
     # What ``subscription_movements`` already counts of this subscription (None: nothing yet).
     counted_active: Mapped[bool | None] = mapped_column()
     counted_mrr_cents: Mapped[int | None] = mapped_column(db.BigInteger)
+    # The plan those movements count it under ("" for none): a plan switch moves it from there.
+    counted_plan_name: Mapped[str | None] = mapped_column(String(255))
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

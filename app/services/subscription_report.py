@@ -21,7 +21,16 @@ from app.models import Subscription, SubscriptionMovement
 from app.models.types import utcnow
 from app.paging import capped_count
 from app.services.charts import MONTHS, DateRange
-from app.services.subscriptions import ACTIVE_STATES, ADDS, ALL, KINDS, STATES, month_of
+from app.services.subscriptions import (
+    ACTIVE_STATES,
+    ADDS,
+    ALL,
+    JOINS,
+    KINDS,
+    LEAVES,
+    STATES,
+    month_of,
+)
 
 STATE_LABELS = {
     "active": "Ativa",
@@ -41,8 +50,10 @@ FREQUENCY_LABELS = {
 KIND_LABELS = {
     "new": "Novas",
     "reactivation": "Reativadas",
+    "switch_in": "Vieram de outro plano",
     "expansion": "Expansão",
     "contraction": "Redução",
+    "switch_out": "Foram para outro plano",
     "churn": "Canceladas",
 }
 NEXT_CHARGE_DAYS = 30
@@ -131,8 +142,9 @@ class Month:
     @property
     def base(self) -> int:
         """Everyone who was a subscriber at some point of the month: the opening subscribers
-        plus the new and reactivated ones (the churn rate's denominator)."""
-        return max(self.active_start, 0) + self.n["new"] + self.n["reactivation"]
+        plus the new, reactivated and (one plan) switched-in ones (the churn rate's
+        denominator)."""
+        return max(self.active_start, 0) + sum(self.n[kind] for kind in JOINS)
 
     @property
     def churn_rate(self) -> float | None:
@@ -146,6 +158,11 @@ class Month:
     @property
     def net_cents(self) -> int:
         return self.mrr_end - self.mrr_start
+
+    @property
+    def switches(self) -> bool:
+        """Someone moved to or from this plan in the month."""
+        return bool(self.n["switch_in"] or self.n["switch_out"])
 
     def to_dict(self) -> dict:
         return {
@@ -185,7 +202,7 @@ def movement(f: Filters, period: DateRange) -> list[Month]:
         sign = 1 if kind in ADDS else -1
         n, cents = int(n or 0), int(cents or 0)
         if month < keys[0]:
-            active += sign * n if kind in ("new", "reactivation", "churn") else 0
+            active += sign * n if kind in JOINS + LEAVES else 0
             mrr += sign * cents
             continue
         entry = by_month[month]
@@ -194,7 +211,7 @@ def movement(f: Filters, period: DateRange) -> list[Month]:
     for key in keys:
         entry = by_month[key]
         entry.active_start, entry.mrr_start = active, mrr
-        active += entry.n["new"] + entry.n["reactivation"] - entry.n["churn"]
+        active += sum(entry.n[k] for k in JOINS) - sum(entry.n[k] for k in LEAVES)
         mrr += sum(entry.cents[k] for k in ADDS) - sum(
             entry.cents[k] for k in KINDS if k not in ADDS
         )
@@ -267,8 +284,8 @@ def _running_totals(f: Filters) -> tuple[int, int]:
     sign = func.sum(db.case((M.kind.in_(ADDS), M.mrr_cents), else_=-M.mrr_cents))
     counted = func.sum(
         db.case(
-            (M.kind.in_(("new", "reactivation")), M.n),
-            (M.kind == "churn", -M.n),
+            (M.kind.in_(JOINS), M.n),
+            (M.kind.in_(LEAVES), -M.n),
             else_=0,
         )
     )

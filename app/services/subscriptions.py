@@ -11,15 +11,21 @@
 * **Kiwify / Kirvano**: derived from their webhook sales as each event is applied
   (``record_event``, called by ``app.services.sales.apply_event``). Kiwify names the
   subscription (``Subscription.id``); Kirvano does not, so the key is a digest of buyer
-  e-mail + product + plan (PLATFORMS.md §2.3). Test deliveries are kept but never counted.
+  e-mail + product + plan (PLATFORMS.md §2.3), and a first charge on another plan of a product
+  the buyer still subscribes to re-keys that subscription (a plan switch, not a second
+  subscriber). Test deliveries are kept but never counted.
 
 ``subscription_movements`` holds, per São Paulo month, platform, product and plan, how many
-subscriptions started (``new``), ended (``churn``), came back (``reactivation``) or changed
-value (``expansion`` / ``contraction``) and by how much monthly value. Each subscription
+subscriptions started (``new``), ended (``churn``), came back (``reactivation``), changed
+value (``expansion`` / ``contraction``) or moved to another plan (``switch_out`` under the
+old plan, ``switch_in`` under the new one) and by how much monthly value. Each subscription
 remembers what the movements already count of it (``counted_active``,
-``counted_mrr_cents``); ``settle`` books only the difference, so re-applying an event or
-re-running a sync counts nothing twice. Each movement is also booked under ``ALL`` for each
-of platform, product and plan (a small cube), so any mix of filters reads one slice.
+``counted_mrr_cents``, ``counted_plan_name``); ``settle`` books only the difference, so
+re-applying an event or re-running a sync counts nothing twice. Each movement is also booked
+under ``ALL`` for each of platform, product and plan (a small cube), so any mix of filters
+reads one slice. A plan switch is the exception on the plan axis: every plan together
+(``ALL``) keeps the subscriber and books only the value difference (expansion/contraction),
+so the totals never count a switched subscriber twice.
 """
 
 from __future__ import annotations
@@ -43,8 +49,11 @@ from app.sources.recurrence import frequency_from_name, monthly_cents
 WEBHOOK_PLATFORMS = ("kiwify", "kirvano")
 ACTIVE_STATES = ("active", "overdue")  # still a subscriber: counted in MRR
 STATES = ("active", "overdue", "canceled", "ended", "pending")
-KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
-ADDS = ("new", "reactivation", "expansion")  # the other kinds subtract
+KINDS = ("new", "reactivation", "switch_in", "expansion", "contraction", "switch_out", "churn")
+ADDS = ("new", "reactivation", "switch_in", "expansion")  # the other kinds subtract
+JOINS = ("new", "reactivation", "switch_in")  # a subscriber more on that slice
+LEAVES = ("churn", "switch_out")  # a subscriber less
+SWITCH_KINDS = ("switch_in", "switch_out")  # per plan only: never booked under every plan
 ALL = "*"  # subscription_movements rows summed over every value of that dimension
 
 # A webhook sale's status → the subscription's state (others leave the state as it is).
@@ -135,6 +144,8 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
         )
     ):
         return  # never seen paid: nothing to end
+    if event.platform == "kirvano" and not cancels:
+        _follow_kirvano_switch(event, sale, code, product_id)
     sub = _locked(event.platform, code, product_id)
     for field, value in (
         ("product_name", event.product_name or sale.product_name),
@@ -166,6 +177,38 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
     sub.mrr_cents = mrr_of(sub)
     sub.updated_at = utcnow()
     _book(settle(sub))
+
+
+def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
+    """Kirvano names no subscription, so its key holds the plan: a buyer's first paid charge
+    on another plan of a product they already subscribe to (still active) is taken for a plan
+    switch, and that subscription is re-keyed to the new plan's key, so ``settle`` moves it
+    (no second subscriber). Later events of the old plan's key find nothing to change."""
+    paid = event.kind in (Kind.GRANT, Kind.RENEW) and event.status in ("approved", "complete")
+    email = event.buyer_email or sale.buyer_email
+    plan = event.plan_name or sale.plan_name
+    if not paid or sale.is_test or not (email and plan):
+        return
+    same = (Subscription.platform == "kirvano", Subscription.product_id == product_id)
+    if db.session.scalar(
+        select(Subscription.id).where(*same, Subscription.subscriber_code == code)
+    ):
+        return  # that plan's subscription exists already
+    previous = db.session.scalars(
+        select(Subscription)
+        .where(
+            *same,
+            Subscription.buyer_email == email,
+            Subscription.plan_name != plan,
+            Subscription.state.in_(ACTIVE_STATES),
+            Subscription.is_test.is_(False),
+        )
+        .with_for_update()
+        .limit(2)
+    ).all()
+    if len(previous) == 1:  # two plans at once: no telling which one it replaces
+        previous[0].subscriber_code = code
+        db.session.flush()
 
 
 # ---------------------------------------------------------------- platform updates
@@ -268,6 +311,10 @@ Bucket = tuple[str, str, str, str, str]  # month, platform, product_id, plan_nam
 def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]:
     """The movements ``sub`` owes since it was last counted, and marks it counted.
 
+    A subscriber still active on another plan than the one it is counted under switched:
+    ``switch_out`` of the counted value under the old plan, ``switch_in`` of the new value
+    under the new one, and the difference as expansion/contraction under every plan only.
+
     ``{(month, platform, product, plan, kind): [n, cents, product_name]}``."""
     out: dict[Bucket, list] = {}
     if sub.is_test:
@@ -276,21 +323,24 @@ def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]
     active = sub.state in ACTIVE_STATES
     was, counted = sub.counted_active, sub.counted_mrr_cents or 0
     mrr = sub.mrr_cents or 0
+    plan = (sub.plan_name or "")[:255]
+    counted_plan = plan if sub.counted_plan_name is None else sub.counted_plan_name
 
-    def add(kind: str, moment: datetime | None, cents: int) -> None:
-        key = (
-            month_of(moment or now),
-            sub.platform,
-            sub.product_id,
-            (sub.plan_name or "")[:255],
-            kind,
-        )
+    def add(kind: str, moment: datetime | None, cents: int, on_plan: str = plan) -> None:
+        key = (month_of(moment or now), sub.platform, sub.product_id, on_plan, kind)
         entry = out.setdefault(key, [0, 0, sub.product_name or ""])
         entry[0] += 1
         entry[1] += cents
 
+    def value_change(moment: datetime | None, on_plan: str) -> None:
+        if mrr > counted:
+            add("expansion", moment, mrr - counted, on_plan)
+        elif mrr < counted:
+            add("contraction", moment, counted - mrr, on_plan)
+
     started = sub.accession_date or sub.state_at or sub.created_at
     ended = sub.canceled_at or sub.state_at
+    switched = bool(was) and active and plan != counted_plan
     if was is None:
         if active:
             add("new", started, mrr)
@@ -300,17 +350,19 @@ def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]
         elif sub.state == "pending":
             return out  # not paid yet: counted once it is
     elif was and not active and sub.state != "pending":
-        add("churn", ended, counted)
+        add("churn", ended, counted, counted_plan)  # where it was counted
     elif not was and active:
         add("reactivation", sub.state_at, mrr)
+    elif switched:
+        add("switch_out", sub.state_at, counted, counted_plan)
+        add("switch_in", sub.state_at, mrr)
+        value_change(sub.state_at, ALL)
     elif was and active and mrr != counted:
-        if mrr > counted:
-            add("expansion", sub.state_at, mrr - counted)
-        else:
-            add("contraction", sub.state_at, counted - mrr)
-    if was is None or active != was or (active and mrr != counted):
+        value_change(sub.state_at, plan)
+    if was is None or active != was or (active and (mrr != counted or switched)):
         sub.counted_active = active if sub.state != "pending" else was
         sub.counted_mrr_cents = mrr if active else counted
+        sub.counted_plan_name = plan if active or was is None else counted_plan
     return out
 
 
@@ -339,10 +391,12 @@ def _book(moves: dict[Bucket, list]) -> None:
     )
     cube: dict[Bucket, list] = {}
     for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items():
-        # Also under ALL for each dimension: any mix of filters reads one slice of rows.
+        # Also under ALL for each dimension: any mix of filters reads one slice of rows. A
+        # switch stays on its plans; its difference comes booked under ALL plans already.
+        plans = (plan_name,) if plan_name == ALL or kind in SWITCH_KINDS else (plan_name, ALL)
         for p in (platform, ALL):
             for product in (product_id, ALL):
-                for plan in (plan_name, ALL):
+                for plan in plans:
                     entry = cube.setdefault((month, p, product, plan, kind), [0, 0, ""])
                     entry[0] += n
                     entry[1] += cents
@@ -367,6 +421,7 @@ def settle_pending(platform: str | None = None, batch: int = 2000) -> int:
     """Count every subscription whose state or value changed since it was last counted (after
     a sync). Returns how many were settled; commits."""
     active = Subscription.state.in_(ACTIVE_STATES)
+    plan = func.coalesce(Subscription.plan_name, "")
     stmt = (
         select(Subscription)
         .where(
@@ -375,6 +430,7 @@ def settle_pending(platform: str | None = None, batch: int = 2000) -> int:
                 Subscription.counted_active.is_(None),
                 Subscription.counted_active != active,
                 active & (Subscription.counted_mrr_cents != Subscription.mrr_cents),
+                active & (func.coalesce(Subscription.counted_plan_name, plan) != plan),
             ),
         )
         .order_by(Subscription.id)
@@ -406,7 +462,9 @@ def rebuild() -> int:
     rebuild``): clears the movements and the counted marks, then settles everything."""
     db.session.execute(SubscriptionMovement.__table__.delete())
     db.session.execute(
-        Subscription.__table__.update().values(counted_active=None, counted_mrr_cents=None)
+        Subscription.__table__.update().values(
+            counted_active=None, counted_mrr_cents=None, counted_plan_name=None
+        )
     )
     db.session.commit()
     return settle_pending()

@@ -3,11 +3,12 @@
 import os
 import threading
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import WEBHOOK_SECRETS, free_port
+from tests.conftest import WEBHOOK_SECRETS, Auth, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,6 +39,19 @@ def serving(app_factory, **config):
     finally:
         server.shutdown()
         thread.join(5)
+
+
+OPERATOR_EMAIL = "operador@example.com"  # the operator ``Auth.create()`` makes
+
+
+def login(page, base_url: str, email: str = OPERATOR_EMAIL, password: str = Auth.PASSWORD):
+    """Sign in through /login as a person does (e-mail, password, "Entrar") and wait until the
+    panel has taken them off the login page (the overview, or /conta for a member)."""
+    page.goto(base_url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: urlsplit(url).path != "/login")
 
 
 @pytest.fixture

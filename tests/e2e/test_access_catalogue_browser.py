@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tests.access_kit import buy, make_item, make_rule, make_sale
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -74,13 +75,6 @@ def test_operator_builds_the_catalogue(live_app, page, width):
     assert page.console_errors == []
 
 
-def login(page, base, email):
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-
-
 @pytest.mark.parametrize("width", [1366, 390])
 def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, width):
     from app.models import User
@@ -117,7 +111,7 @@ def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, w
         page.screenshot(path=f"{shots}/conta-{width}.png", full_page=True)
     page.context.clear_cookies()  # another person on the same browser
 
-    login(page, base, "operador@example.com")
+    login(page, base)
     page.goto(base + "/")
     banner = page.locator("[data-unmapped-products]")
     assert "E-book de Receitas Fáceis (Eduzz)" in banner.inner_text()

@@ -8,6 +8,7 @@ from app.services import accounts, activation
 from app.services.customers import index
 from tests.access_kit import buy, make_item, make_member, make_rule, make_sale
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 LONG = "Formação Completa em Marketing Digital para Pequenos Negócios com Mentoria em Grupo"
@@ -34,21 +35,13 @@ def _seed():
     return user.email, main.id, bonus.id
 
 
-def _login(page, base, email, password):
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 @pytest.mark.parametrize("width", [1366, 390])
 def test_conta_and_sale_page_fit(live_app, page, width):
     email, main_id, bonus_id = _seed()
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
 
-    _login(page, base, email, "senha-segura-123")
+    login(page, base, email, "senha-segura-123")
     page.goto(base + "/conta")
     page.screenshot(path=f"/tmp/accessmail-conta-{width}.png", full_page=True)
     assert page.evaluate(SIDEWAYS) <= 0, "/conta scrolls sideways"
@@ -57,7 +50,7 @@ def test_conta_and_sale_page_fit(live_app, page, width):
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, badge
     page.context.clear_cookies()  # signed out (the phone's navbar hides the button)
 
-    _login(page, base, "operador@example.com", Auth.PASSWORD)
+    login(page, base)
     page.goto(f"{base}/vendas/{bonus_id}")
     page.screenshot(path=f"/tmp/accessmail-venda-{width}.png", full_page=True)
     assert page.evaluate(SIDEWAYS) <= 0, "the sale page scrolls sideways"

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Sale
 from app.models.types import utcnow
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -44,14 +45,6 @@ def _seed(app):
     Auth(app, app.test_client()).create()
 
 
-def _login(page, base):
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def _chart(page, name):
     canvas = page.locator(f"#chart-{name}")
     if not canvas.count():
@@ -73,7 +66,7 @@ def test_date_range_changes_the_charts(live_app, page, path, tmp_path):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     page.goto(base + path)
     page.click("[data-date-range] >> text=7 dias")
     page.wait_for_url("**periodo=7")
@@ -130,7 +123,7 @@ def test_clicking_headers_sorts_and_keeps_filters(live_app, page, tmp_path):
     db.session.commit()
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     page.goto(base + "/vendas?status=approved")
     valor = page.locator("th[data-sort-key=valor] a")
     valor.click()
@@ -182,7 +175,7 @@ def test_pages_fit_and_the_navbar_is_one_line(live_app, page, tmp_path):
     sender("kirvano", body)
     sender("hotmart", "purchase_refunded")
     base = live_app.live_url
-    _login(page, base)
+    login(page, base)
     pages = ["/", "/vendas", "/ativacoes", "/webhooks", "/relatorios", "/configuracoes"]
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})

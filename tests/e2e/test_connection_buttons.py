@@ -6,7 +6,7 @@ import pytest
 
 from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401
 from tests.conftest import Auth
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import login, serving
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +40,9 @@ def live(app_factory, emu):
         yield app
 
 
-def _login(page, base):
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_kommo_and_gestao_click_buttons_show_the_answer(live, page):
     base = live.live_url
-    _login(page, base)
+    login(page, base)
 
     page.goto(base + "/kommo")
     page.click("text=Testar conexão")

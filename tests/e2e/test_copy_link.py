@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import Auth, load_fixture, signed_request
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +30,7 @@ def test_copy_a_fresh_link_and_the_buyer_signs_up_with_it(live_app, page, width,
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     page.goto(base + "/ativacoes")
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("button", has_text="Copiar novo link").first.click()

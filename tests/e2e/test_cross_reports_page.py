@@ -10,6 +10,7 @@ from app.models import KommoContact, KommoLead, Sale
 from app.models.types import utcnow
 from app.services.cross_reports import REPORTS
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -68,11 +69,7 @@ def test_cross_reports_fit_the_screen(live_app, page, width, height):
     Auth(live_app, live_app.test_client()).create()
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    login(page, base)
     page.goto(base + "/relatorios")
     for slug, report in REPORTS.items():
         section = page.locator(f"[data-cross-report={slug}]")

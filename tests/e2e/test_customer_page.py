@@ -10,6 +10,7 @@ import pytest
 from app.extensions import db
 from app.models import GcClient, GcSale, KommoContact, KommoLead
 from tests.conftest import Auth, WebhookSender
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -45,14 +46,6 @@ def _seed(app):
     Auth(app, app.test_client()).create()
 
 
-def _login(page, base):
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def _search_and_open(page, base, q):
     page.click("#nav-customer-search")
     page.fill("#nav-q", q)
@@ -70,7 +63,7 @@ def test_customer_page_from_the_navbar_search(live_app, page, tmp_path):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     nav = page.locator("nav.navbar").bounding_box()
     assert nav["height"] < 70  # the search icon keeps the bar on one line
     _search_and_open(page, base, "maria@example")

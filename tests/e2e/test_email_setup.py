@@ -4,7 +4,7 @@ Settings page saves SMTP and its test button reports what happened."""
 import pytest
 
 from tests.conftest import WEBHOOK_SECRETS, Auth, WebhookSender
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import login, serving
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +21,7 @@ def test_seller_configures_email_and_sends_a_test(fresh_app, page, smtp_server, 
     WebhookSender(fresh_app.test_client())("hotmart", "purchase_approved")
     base = fresh_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     banner = page.locator("[data-smtp-missing]")
     assert "1 e-mail para comprador aguarda na fila" in banner.inner_text()
     page.screenshot(path=str(tmp_path / f"overview-{width}.png"))

@@ -7,7 +7,7 @@ from werkzeug.serving import make_server
 
 from emulator import create_app as create_emulator
 from tests.conftest import Auth, free_port
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import login, serving
 
 pytestmark = pytest.mark.browser
 
@@ -42,10 +42,7 @@ def hotmart_app(app_factory, emulator_url):
 
 def test_operator_tests_connection_and_syncs_products(hotmart_app, page):
     base = hotmart_app.live_url
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     page.goto(base + "/hotmart")
     assert "Sandbox" in page.locator("h1 ~ .badge").first.inner_text()
 

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import Auth, WebhookSender, load_fixture
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +17,7 @@ def test_lists_fit_a_phone_and_their_actions_are_reachable(live_app, page, tmp_p
     Auth(live_app, live_app.test_client()).create()
     base = live_app.live_url
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     for path in ("/", "/vendas", "/ativacoes", "/webhooks"):
         page.goto(base + path)
         name = path.strip("/") or "visao-geral"

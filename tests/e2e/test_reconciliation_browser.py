@@ -13,6 +13,7 @@ from app.models import ActivationLink, Sale
 from app.models.types import utcnow
 from app.services import outbox
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -57,11 +58,7 @@ def test_send_links_to_buyers_without_access(live_app, page, smtp_server, width)
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
     page.on("dialog", lambda dialog: dialog.accept())  # the "Enviar…?" confirmations
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    login(page, base)
 
     page.goto(base + "/relatorios#vendas-sem-acesso")
     section = page.locator("#vendas-sem-acesso")

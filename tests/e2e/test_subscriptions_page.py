@@ -11,7 +11,8 @@ from app.extensions import db
 from app.models.types import utcnow
 from app.services import subscriptions
 from tests.conftest import Auth
-from tests.e2e.test_charts_and_sorting import _fits, _login
+from tests.e2e.conftest import login
+from tests.e2e.test_charts_and_sorting import _fits
 from tests.subscriptions.conftest import make
 
 pytestmark = pytest.mark.browser
@@ -61,7 +62,7 @@ def test_subscriptions_page(live_app, page, width):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     page.click("nav >> text=Assinaturas")
     page.wait_for_url(base + "/assinaturas")
     page.set_viewport_size({"width": width, "height": 900})
@@ -89,4 +90,37 @@ def test_subscriptions_page(live_app, page, width):
         page.wait_for_url("**ordem=mrr**")
         first = page.locator("[data-subscriptions-table] tbody tr").first.inner_text()
         assert "Plano Anual" in first  # R$ 1.188/12 = R$ 99 a month, the highest
+    assert not page.console_errors
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_plan_switch_on_the_plan_filter(live_app, page, width):
+    """Maria moves from the monthly to the annual plan: the annual plan's cards count her,
+    its month table shows the switch, and the page still fits a phone."""
+    from app.models import Subscription
+
+    _seed(live_app)
+    maria = db.session.query(Subscription).filter_by(subscriber_code="MENSAL1").one()
+    maria.plan_name, maria.frequency, maria.price_cents = "Plano Anual", "annual", 118800
+    maria.mrr_cents, maria.state_at = 9900, utcnow()
+    db.session.commit()
+    subscriptions.settle_pending()
+    base = live_app.live_url
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, base)
+    page.goto(base + "/assinaturas")
+    page.select_option("#filtro-plan", "Plano Anual")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**plan=Plano+Anual**")
+    cards = page.locator("[data-subscription-cards]").inner_text().replace("\xa0", " ")
+    assert "R$ 198,00" in cards  # both on R$ 1.188 a year
+    assert page.locator("[data-subscriptions-table] tbody tr").count() == 2
+    switches = page.locator("[data-months-table] [data-switches]")
+    if width == 1366:  # a phone leaves the column out, as "Reativadas" (the chart says it)
+        assert switches.all_inner_texts()[0] == "+1 / −0"  # this month, the newest row
+    else:
+        assert not switches.first.is_visible()
+    assert "Troca de plano" in page.locator("[data-churn-note]").inner_text()
+    page.screenshot(path=f"/tmp/assinaturas-troca-{width}.png", full_page=True)
+    assert _fits(page)
     assert not page.console_errors

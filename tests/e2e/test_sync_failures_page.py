@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import SyncFailure, SyncRun
 from app.models.types import utcnow
 from app.services import sync
-from tests.conftest import Auth
+from tests.e2e.conftest import login
 from tests.e2e.test_hotmart_page import emulator_url, hotmart_app  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
@@ -56,10 +56,7 @@ def test_integration_page_with_a_failed_run(hotmart_app, page, width, tmp_path):
     run = _failed_run()
     base = hotmart_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     page.goto(base + "/hotmart")
     page.screenshot(path=str(tmp_path / f"hotmart-{width}.png"), full_page=True)
     assert page.evaluate(FITS), f"/hotmart overflows at {width} px"
@@ -120,10 +117,7 @@ def test_refresh_after_a_sync_sets_no_inline_style(hotmart_app, page, tmp_path):
     `style` over to the new #hm-q (its default attributesToSettle), a setAttribute("style")
     the CSP blocks. templates/base.html leaves `style` out of what htmx carries over."""
     base = hotmart_app.live_url
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     page.goto(base + "/hotmart")
     config = page.evaluate("() => window.htmx.config.attributesToSettle")
     assert "style" not in config

@@ -11,6 +11,7 @@ from app.models import AuditEntry, Sale, WebhookEvent
 from app.models.types import utcnow
 from tests import seeds
 from tests.conftest import Auth, WebhookSender, load_fixture
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -91,14 +92,6 @@ def _seed(app):
     Auth(app, app.test_client()).create()
 
 
-def _login(page, base):
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 def _open_chart_tables(page):
     page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
 
@@ -137,7 +130,7 @@ def test_every_list_fits_a_phone_and_a_laptop(live_app, page, tmp_path):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     assert page.locator("nav.navbar").bounding_box()["height"] < 70  # one line
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
@@ -195,7 +188,7 @@ def test_the_navbar_fits_every_laptop_width(live_app, page):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     for width in (1024, 1152, 1200, 1280, 1366, 1440, 1920):
         page.set_viewport_size({"width": width, "height": 800})
         page.goto(base + "/")

@@ -9,18 +9,11 @@ import pytest
 
 from app.models import OPERATOR_READ_ONLY
 from tests.conftest import Auth
+from tests.e2e.conftest import login
 from tests.e2e.test_tables_fit import OVERFLOW
 
 pytestmark = pytest.mark.browser
 SHOTS = __import__("pathlib").Path("/tmp/team-shots")
-
-
-def _login(page, base, email="operador@example.com", password=Auth.PASSWORD):
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def _fits(page, width, label):
@@ -38,7 +31,7 @@ def test_owner_invites_an_operator_who_signs_up_from_the_email(
     Auth(live_app, live_app.test_client()).create()  # the owner (as /setup makes it)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base)
+    login(page, base)
     assert page.locator("nav.navbar").bounding_box()["height"] < 70  # still one line
 
     page.locator("#nav-user").click()  # the user menu, beside the settings
@@ -95,7 +88,7 @@ def test_a_read_only_operator_sees_disabled_buttons(live_app, page):
     db.session.commit()
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
-    _login(page, base, email="leitor@example.com")
+    login(page, base, email="leitor@example.com")
     assert page.locator("[data-read-only-banner]").is_visible()
     page.goto(base + "/configuracoes")
     assert page.locator("button", has_text="Salvar Hotmart").first.is_disabled()

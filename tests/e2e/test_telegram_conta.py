@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import TelegramInvite
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
 from tests.conftest import load_fixture, signed_request
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import login, serving
 from tests.e2e.test_tables_fit import OVERFLOW
 from tests.web.test_telegram import control, tg_config
 
@@ -86,10 +86,7 @@ def test_operator_telegram_page(tg_live_app, smtp_server, page, width):
     Auth(tg_live_app, tg_live_app.test_client()).create()
     base = tg_live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(base + "/login")
-    page.fill("#email", "operador@example.com")
-    page.fill("#password", Auth.PASSWORD)
-    page.click("button[type=submit]")
+    login(page, base)
     page.goto(base + "/telegram")
     assert page.locator("[data-removal]").count() == 1
     assert page.locator("#chats td[data-label=Entraram]").inner_text() == "1"  # not removed yet
