@@ -149,8 +149,60 @@ def measure_deep(client) -> dict[str, float]:
     return figures
 
 
+WALK_REPEAT = 3
+WALKS = ("CSV by offset", "CSV by cursor", "last page by offset", "last page by cursor")
+
+
+def measure_walks(client) -> dict[str, float]:
+    """The keyset reports' walks the two ways, interleaved in one process on the same rows:
+    the CSV by growing OFFSET (the export before keyset) and by cursor (``all_rows``), the
+    last page of 50 by OFFSET and by the cursor of the row before it. Medians of wall time
+    (``time.process_time`` too: on SQLite the database works inside this process)."""
+    import statistics
+    import time
+
+    from app.services import charts
+    from app.services import cross_reports as cr
+
+    def offset_csv(report, period):
+        offset = 0
+        while True:
+            batch = report.rows(period, offset, cr.CSV_CHUNK)
+            if len(batch) < cr.CSV_CHUNK:
+                return
+            offset += cr.CSV_CHUNK
+
+    figures: dict[str, float] = {}
+    with client.application.test_request_context("/relatorios?periodo=12m"):
+        period = charts.from_args({"periodo": "12m"})
+        for slug in ("comprou-fora-do-crm", "ganho-sem-venda"):
+            report = cr.REPORTS[slug]
+            total = report.total(period)
+            last = max(0, (total - 1) // 50 * 50)
+            key = report.rows(period, last - 1, 1)[0].key if last else None
+            runs = {
+                "CSV by offset": lambda r=report: offset_csv(r, period),
+                "CSV by cursor": lambda r=report: sum(1 for _ in r.all_rows(period)),
+                "last page by offset": lambda r=report, n=last: r.rows(period, n, 50),
+                "last page by cursor": lambda r=report, k=key: r.page(period, 0, 50, k),
+            }
+            wall: dict[str, list[float]] = {name: [] for name in runs}
+            cpu: dict[str, list[float]] = {name: [] for name in runs}
+            for _ in range(WALK_REPEAT):
+                for name, fn in runs.items():
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    fn()
+                    wall[name].append(time.perf_counter() - started)
+                    cpu[name].append(time.process_time() - started_cpu)
+            for name in runs:
+                figures[f"{slug} | {name}"] = statistics.median(wall[name])
+                figures[f"{slug} | {name} | cpu"] = statistics.median(cpu[name])
+            figures[f"{slug} | rows"] = total
+    return figures
+
+
 def measure(client) -> dict[str, float]:
-    return {**_measure_pages(client), **measure_deep(client)}
+    return {**_measure_pages(client), **measure_deep(client), **measure_walks(client)}
 
 
 def report(label: str, sizes: list[int], figures: dict[int, dict[str, float]]) -> None:
@@ -174,6 +226,28 @@ def report(label: str, sizes: list[int], figures: dict[int, dict[str, float]]) -
                     cell += f", ×b {figures[s][name] / figures[base][name]:.1f}"
                 cells.append(cell + ")")
             print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+    print(f"{label}: keyset reports' walks, offset vs cursor in the same run, median of")
+    print(
+        f"{WALK_REPEAT} (ms wall / ms CPU of this process); ×b = vs the same walk at {base:,} rows"
+    )
+    print("| report | walk | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    print("|---|---|" + "---|" * len(sizes))
+    for slug in ("comprou-fora-do-crm", "ganho-sem-venda"):
+        print(
+            f"| {slug} | rows (12 months) | "
+            + " | ".join(f"{int(figures[s][f'{slug} | rows']):,}" for s in sizes)
+            + " |"
+        )
+        for walk in WALKS:
+            name = f"{slug} | {walk}"
+            cells = []
+            for s in sizes:
+                cell = f"{figures[s][name] * 1000:,.0f} / {figures[s][name + ' | cpu'] * 1000:,.0f}"
+                if s != base:
+                    cell += f" (×b {figures[s][name] / figures[base][name]:.1f})"
+                cells.append(cell)
+            print(f"| {slug} | {walk} | " + " | ".join(cells) + " |")
     print()
 
 
