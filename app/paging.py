@@ -110,8 +110,12 @@ def cursor_arg(columns, unique_int: bool = True) -> tuple[str | None, list | Non
     for name in ("apos", "antes"):
         if args.get(name):
             cursor = _decode(args.get(name, "")[:2000], len(columns), unique_int)
-            if cursor is None or not all(
-                _fits(column, value) for column, value in zip(columns, cursor, strict=True)
+            if (
+                cursor is None
+                or not all(
+                    _fits(column, value) for column, value in zip(columns, cursor, strict=True)
+                )
+                or (not unique_int and not isinstance(cursor[-1], str))
             ):
                 return None, None  # values of the wrong kind for these columns: first page
             return name, cursor

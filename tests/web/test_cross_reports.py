@@ -504,7 +504,10 @@ def test_full_report_pages_go_by_cursor_both_ways(crowd, app, monkeypatch, slug)
     beyond = crowd.get(url, query_string={**RANGE, "page": 999}).text
     assert _table(beyond) == expected[(len(pages) - 1) * 3 :]
     # a cursor that cannot be read (or of the wrong kinds) opens the first page, never a 500
-    for bad in ("lixo", "%%%", encode_cursor([1, 2]), encode_cursor(["x", "y", 3]), "W10"):
+    at = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)
+    wrong = [encode_cursor([1, 2]), encode_cursor(["x", "y", 3]), encode_cursor([at, 2.5])]
+    wrong += [encode_cursor([at, 7 if slug == KEYSET[0] else "7"]), encode_cursor(["x", "y"])]
+    for bad in ("lixo", "%%%", "W10", *wrong):
         for name in ("apos", "antes"):
             response = crowd.get(url, query_string={**RANGE, name: bad})
             assert response.status_code == 200
