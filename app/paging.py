@@ -52,7 +52,7 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, size: int) -> list | None:
+def _decode(cursor: str, size: int, unique_int: bool = True) -> list | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         plain = json.loads(raw)
@@ -71,7 +71,7 @@ def _decode(cursor: str, size: int) -> list | None:
                 values.append(value)
             else:
                 return None
-        if not isinstance(values[-1], int) or not -(2**63) <= values[-1] < 2**63:
+        if unique_int and (not isinstance(values[-1], int) or not -(2**63) <= values[-1] < 2**63):
             return None
         return values
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
@@ -95,6 +95,36 @@ def _fits(column, value) -> bool:
     if expected is str:
         return isinstance(value, str) and len(value) <= 1000
     return isinstance(value, expected)
+
+
+def encode_cursor(values) -> str:
+    """A row's place in a list's order as the ``apos``/``antes`` value of a link."""
+    return _encode(list(values))
+
+
+def cursor_arg(columns, unique_int: bool = True) -> tuple[str | None, list | None]:
+    """``("apos" | "antes", values)`` from the request, each value of its column's kind, the
+    last an integer id unless ``unique_int`` is false (a unique text key); ``(None, None)``
+    when absent or unreadable (the caller serves the first page)."""
+    args = request.args
+    for name in ("apos", "antes"):
+        if args.get(name):
+            cursor = _decode(args.get(name, "")[:2000], len(columns), unique_int)
+            if (
+                cursor is None
+                or not all(
+                    _fits(column, value) for column, value in zip(columns, cursor, strict=True)
+                )
+                or (not unique_int and not isinstance(cursor[-1], str))
+            ):
+                return None, None  # values of the wrong kind for these columns: first page
+            return name, cursor
+    return None, None
+
+
+def rows_after(order, values, reverse: bool = False):
+    """Rows strictly after ``values`` in ``order`` (before them when ``reverse``)."""
+    return _after(order, values, reverse)
 
 
 @dataclass
@@ -172,15 +202,7 @@ def paginate(
     cursor = None
     direction = None
     if order is not None:
-        for name in ("apos", "antes"):
-            if args.get(name):
-                cursor = _decode(args.get(name, "")[:2000], len(order))
-                if cursor is not None and not all(
-                    _fits(column, value) for (column, _), value in zip(order, cursor, strict=True)
-                ):
-                    cursor = None  # values of the wrong kind for these columns: first page
-                direction = name if cursor is not None else None
-                break
+        direction, cursor = cursor_arg([column for column, _ in order])
         if args.get("fim") and not direction:
             direction = "fim"
     if order is not None and direction is None and page_no > MAX_OFFSET_PAGE:

@@ -1,13 +1,20 @@
 """/relatorios cross reports (app.services.cross_reports): a section per report on the page
-(chart and the first rows), the whole table at /relatorios/cruzados/<slug> (numbered pages)
-and its CSV at /relatorios/cruzados/<slug>.csv, all over the page's date range."""
+(chart and the first rows), the whole table at /relatorios/cruzados/<slug> and its CSV at
+/relatorios/cruzados/<slug>.csv, all over the page's date range.
+
+The table's pages: a report of one row per person or lead (``Report.page``, thousands of
+rows at size) goes "Primeira / Anterior / Próxima / Última" by cursor (``?apos=`` /
+``?antes=`` a row's place in the report's order, ``?fim=1`` the last page), so any page costs
+what the first does; a grouped report (a row per user, origin, product or month) keeps
+numbered pages, each one grouping that costs the same on any page. ``?page=N`` (bookmarks)
+still opens page N of either; an unreadable cursor opens the first page."""
 
 from __future__ import annotations
 
 from flask import abort, render_template, request
 
 from app import csv_export
-from app.paging import page_arg
+from app.paging import Page, cursor_arg, encode_cursor, page_arg
 from app.reports import bp
 from app.services import charts
 from app.services import cross_reports as cr
@@ -59,23 +66,62 @@ class NumberedPage:
                 last = num
 
 
+def keyset_page(report: cr.Report, period: charts.DateRange, total: int) -> Page:
+    """The page of a keyset report the request asks for (``app.paging.Page``): after or
+    before a cursor, the last page, else ``?page=N`` (clamped to the last page)."""
+    direction, cursor = cursor_arg(report.key_columns, report.key_int)
+    page = Page(items=[], per_page=PER_PAGE, total=total)
+    if direction is not None:
+        reverse = direction == "antes"
+        rows = report.page(period, 0, PER_PAGE + 1, tuple(cursor), reverse)
+        more = len(rows) > PER_PAGE
+        rows = rows[:PER_PAGE]
+        if reverse:
+            rows.reverse()
+        page.has_prev, page.has_next = (more, True) if reverse else (True, more)
+    elif request.args.get("fim"):
+        rows = report.page(period, 0, total % PER_PAGE or PER_PAGE, None, True)
+        rows.reverse()
+        page.has_prev = total > len(rows)
+    else:
+        number = min(page_arg(), page.pages)
+        rows = report.page(period, (number - 1) * PER_PAGE, PER_PAGE + 1)
+        page.has_next = len(rows) > PER_PAGE
+        rows = rows[:PER_PAGE]
+        page.has_prev = number > 1
+    page.items = rows
+    if rows:
+        if page.has_prev:
+            page.prev_args = {"antes": encode_cursor(rows[0].key)}
+        if page.has_next:
+            page.next_args = {"apos": encode_cursor(rows[-1].key)}
+            page.last_args = {"fim": 1}
+    return page
+
+
 @bp.get("/relatorios/cruzados/<slug>")
 def cross_report(slug: str):
     report = _report(slug)
     period = charts.from_args(request.args)
     total = report.total(period)
-    page = NumberedPage(page_arg(), PER_PAGE, total)
-    if page.page > page.pages:
-        page = NumberedPage(page.pages, PER_PAGE, total)
+    if report.page is not None:
+        page = keyset_page(report, period, total)
+        rows = page.items
+    else:
+        page = NumberedPage(page_arg(), PER_PAGE, total)
+        if page.page > page.pages:
+            page = NumberedPage(page.pages, PER_PAGE, total)
+        rows = report.rows(period, (page.page - 1) * PER_PAGE, PER_PAGE)
     return render_template(
         "reports/cross_report.html",
         report=report,
         period=period,
         presets=charts.PRESETS,
         chart=report.chart(period),
-        rows=report.rows(period, (page.page - 1) * PER_PAGE, PER_PAGE),
+        rows=rows,
         total=total,
         page=page,
+        keyset=report.page is not None,
     )
 
 

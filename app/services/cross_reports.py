@@ -2,9 +2,13 @@
 sales' origin (UTM/src) and their outcome, over one São Paulo date range.
 
 Every figure is a SQL aggregate (``GROUP BY`` in the database), most of them over daily
-summaries; a page of rows is ``OFFSET``/``LIMIT`` over the grouped result, except "comprou fora
-do CRM", whose pages walk the range's sales newest first and group only the page's buyers
-(``_not_in_crm_page``; its CSV goes by cursor), and whose total and chart count distinct
+summaries. The two reports of one row per person or lead ("comprou fora do CRM", "ganho sem
+venda") read a page by keyset (``Report.page`` after a row's ``key``, its place in the
+report's order): their full pages and CSV cost the same on the first rows and the last. The
+grouped reports have a row per user, origin, product or month: a page is ``OFFSET``/``LIMIT``
+over the grouped result (the grouping costs the same on any page) and the CSV reads that one
+SELECT in chunks. "Comprou fora do CRM"'s pages walk the range's sales newest first and group
+only the page's buyers (``_not_in_crm_page``), and its total and chart count distinct
 buyers as a sum over days of ``sales_daily_buyers`` (``_people``: each sale's day of its
 buyer's previous sale, kept by triggers). "Ganho sem venda" counts from ``kommo_won_daily``. Test
 sales are never counted and money is BRL in integer cents (sales in other currencies are left
@@ -60,6 +64,7 @@ from app.models import (
     SalesDailyUtm,
 )
 from app.models.sales import GRANTING_STATUSES
+from app.paging import rows_after
 from app.services.charts import DateRange
 from app.services.kommo_queries import lead_currency
 from app.services.summaries import BUYER_KINDS
@@ -67,6 +72,7 @@ from app.services.summaries import BUYER_KINDS
 MONEY, INT, TEXT, PERCENT, WHEN, DAY = "money", "int", "text", "percent", "when", "day"
 PAID_STATUSES = (*sorted(GRANTING_STATUSES), "refunded", "chargeback")
 TOP = 10  # bars on a chart
+CSV_CHUNK = 1000  # rows the CSV reads at a time
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,14 @@ class Report:
     chart: Callable[[DateRange], dict]
     # The number of rows without counting them (a summary), when the report has one.
     count: Callable[[DateRange], int] | None = None
-    # Its rows a page at a time without grouping the whole range: (period, offset, limit,
-    # after) with ``after`` a cursor (``cursor(row)``) for the CSV's next chunk.
+    # Its rows a page at a time by keyset: (period, offset, limit, after, reverse) gives
+    # ``Row``s, ``after`` a row's ``key`` (the rows after it in the report's order, or the
+    # ones before it, nearest first, when ``reverse``). ``key_columns`` are the SQL
+    # expressions of the key's values (a cursor in a link is checked against their types);
+    # ``key_int`` says the key ends in an integer id (else in a unique text).
     page: Callable[..., list[dict]] | None = None
-    cursor: Callable[[dict], tuple] | None = None
+    key_columns: tuple = ()
+    key_int: bool = True
 
     def cell(self, column: Column, value) -> str:
         return cell(column, value)
@@ -110,23 +120,34 @@ class Report:
             stmt = stmt.limit(limit)
         return [self.row(r) for r in db.session.execute(stmt)]
 
-    def all_rows(self, period: DateRange, chunk: int = 1000) -> Iterator[dict]:
-        """Every row in pages of ``chunk`` (the CSV), never the whole result in memory."""
-        if self.page is not None and self.cursor is not None:
+    def all_rows(self, period: DateRange, chunk: int | None = None) -> Iterator[dict]:
+        """Every row in the report's order, ``chunk`` at a time (the CSV), never the whole
+        result in memory and never a growing OFFSET: a keyset report walks from one chunk's
+        last row to the next; a grouped one reads its one SELECT in chunks (a cursor over
+        the grouped result would group the whole range again for every chunk)."""
+        chunk = chunk or CSV_CHUNK
+        if self.page is not None:
             after = None
             while True:
                 batch = self.page(period, 0, chunk, after)
                 yield from batch
                 if len(batch) < chunk:
                     return
-                after = self.cursor(batch[-1])
-        offset = 0
-        while True:
-            batch = self.rows(period, offset, chunk)
-            yield from batch
-            if len(batch) < chunk:
-                return
-            offset += chunk
+                after = batch[-1].key
+        result = db.session.execute(self.query(period).execution_options(yield_per=chunk))
+        for partition in result.partitions():
+            yield from (self.row(r) for r in partition)
+
+
+class Row(dict):
+    """A report row (the API item, the cells' values) that knows its place in the report's
+    order (``key``: the sort values ending in a unique one), the cursor of the next page."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, values: dict, key: tuple) -> None:
+        super().__init__(values)
+        self.key = key
 
 
 # --- shared pieces ---------------------------------------------------------------------
@@ -221,10 +242,11 @@ def _has_email(sale=Sale):
     return func.coalesce(sale.buyer_email, "") != ""
 
 
-def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
+def _not_in_crm_walk(period: DateRange, after: tuple | None = None, reverse: bool = False):
     """The latest sale in the range of each buyer out of the CRM (unordered): the range's
     real approved sales, each kept when no sale of the same e-mail in the range
-    (``ix_sales_buyer_email_lower``) is matched or later."""
+    (``ix_sales_buyer_email_lower``) is matched or later; after the row ``after`` (last
+    purchase, buyer) in the report's order, or before it when ``reverse``."""
     later = aliased(Sale, name="later")
     shadowed = exists().where(
         func.lower(later.buyer_email) == func.lower(Sale.buyer_email),
@@ -244,39 +266,56 @@ def _not_in_crm_walk(period: DateRange, after: tuple | None = None):
     )
     if after is not None:
         at, key = after
-        stmt = stmt.where(Sale.listed_at <= at, or_(Sale.listed_at < at, _buyer() > key))
+        if reverse:
+            stmt = stmt.where(Sale.listed_at >= at, or_(Sale.listed_at > at, _buyer() < key))
+        else:
+            stmt = stmt.where(Sale.listed_at <= at, or_(Sale.listed_at < at, _buyer() > key))
     return stmt
 
 
-def _not_in_crm_found(period: DateRange, offset: int, limit: int | None, after) -> list:
+def _not_in_crm_found(
+    period: DateRange, offset: int, limit: int | None, after, reverse: bool = False
+) -> list:
     """Rows ``offset`` .. ``offset + limit`` of the walk in the report's order (last purchase
-    newest first, then buyer). The order's second key is not an index's: first find the
-    last purchase of the page's last row by walking ``ix_sales_when_id`` in its own order
-    (``listed_at DESC, id DESC``: both databases stop after ``offset + limit`` rows), then
-    sort only the rows from that purchase on — the page and its ties."""
-    walk = _not_in_crm_walk(period, after)
-    ordered = walk.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+    newest first, then buyer; reversed when ``reverse``). The order's second key is not an
+    index's: first find the last purchase of the page's last row by walking
+    ``ix_sales_when_id`` in its own order (``listed_at DESC, id DESC``, or ascending: both
+    databases stop after ``offset + limit`` rows), then sort only the rows from that
+    purchase on — the page and its ties."""
+    walk = _not_in_crm_walk(period, after, reverse)
+    if reverse:
+        ordered = walk.order_by(Sale.listed_at.asc(), literal_column("buyer").desc())
+        index_order = (Sale.listed_at.asc(), Sale.id.asc())
+    else:
+        ordered = walk.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+        index_order = (Sale.listed_at.desc(), Sale.id.desc())
     if limit is not None:
         edge = (
             walk.with_only_columns(Sale.listed_at)
-            .order_by(Sale.listed_at.desc(), Sale.id.desc())
+            .order_by(*index_order)
             .offset(offset + limit - 1)
             .limit(1)
         )
         boundary = db.session.scalar(edge)
         if boundary is not None:
-            ordered = ordered.where(Sale.listed_at >= boundary)
+            ordered = ordered.where(
+                Sale.listed_at <= boundary if reverse else Sale.listed_at >= boundary
+            )
         ordered = ordered.limit(limit)
     return db.session.execute(ordered.offset(offset)).all()
 
 
 def _not_in_crm_page(
-    period: DateRange, offset: int = 0, limit: int | None = None, after: tuple | None = None
-) -> list[dict]:
-    """Rows of ``_not_in_crm_query`` from ``offset`` (or after the cursor ``after``: the
-    last row's ``(last_at, buyer)``): the walk finds the buyers, one grouped SELECT of only
-    their sales gives their totals."""
-    found = _not_in_crm_found(period, offset, limit, after)
+    period: DateRange,
+    offset: int = 0,
+    limit: int | None = None,
+    after: tuple | None = None,
+    reverse: bool = False,
+) -> list[Row]:
+    """Rows of ``_not_in_crm_query`` from ``offset`` (or after the cursor ``after``: a
+    row's ``key``, ``(last_at, buyer)``; before it, nearest first, when ``reverse``): the
+    walk finds the buyers, one grouped SELECT of only their sales gives their totals."""
+    found = _not_in_crm_found(period, offset, limit, after, reverse)
     if not found:
         return []
     emails = sorted({r.buyer for r in found if not r.buyer.startswith("sale:")})
@@ -330,9 +369,9 @@ def _not_in_crm_count(period: DateRange) -> int:
     return _people(period)["total"]
 
 
-def _not_in_crm_row(r) -> dict:
+def _not_in_crm_row(r) -> Row:
     email = None if r.buyer.startswith("sale:") else r.buyer
-    return {
+    values = {
         "buyer_email": email,
         "buyer_name": r.name,
         "sales": int(r.sales),
@@ -340,13 +379,7 @@ def _not_in_crm_row(r) -> dict:
         "last_sale_at": r.last_at.isoformat() if r.last_at else None,
         "customer_key": f"email:{email}" if email else f"sale:{r.sale_id}",
     }
-
-
-def _not_in_crm_cursor(row: dict) -> tuple:
-    """A row's place in the report's order: (last purchase, buyer)."""
-    from datetime import datetime
-
-    return datetime.fromisoformat(row["last_sale_at"]), row["buyer_email"] or row["customer_key"]
+    return Row(values, (r.last_at, r.buyer))  # the report's order: last purchase, buyer
 
 
 def _not_in_crm_chart(period: DateRange) -> dict:
@@ -398,12 +431,12 @@ def _won_without_sale_query(period: DateRange):
     )
 
 
-def _won_without_sale_row(r) -> dict:
+def _won_without_sale_row(r) -> Row:
     # A lead's price is in its Kommo account's currency: only reais go in the R$ column.
     currency = lead_currency(r.currency)
     cents = int(r.price) * 100 if r.price is not None else None
     brl = currency == "BRL"
-    return {
+    values = {
         "lead_id": r.remote_id,
         "lead_name": r.name,
         "contact_name": r.contact_name,
@@ -417,6 +450,32 @@ def _won_without_sale_row(r) -> dict:
         "closed_at": r.closed_at.isoformat() if r.closed_at else None,
         "customer_key": f"kommo:{r.contact_id}" if r.contact_id else None,
     }
+    return Row(values, (r.closed_at, r.id))  # the report's order: closed, newest first
+
+
+WON_ORDER = ((KommoLead.closed_at, True), (KommoLead.id, True))
+
+
+def _won_without_sale_page(
+    period: DateRange,
+    offset: int = 0,
+    limit: int | None = None,
+    after: tuple | None = None,
+    reverse: bool = False,
+) -> list[Row]:
+    """Rows of ``_won_without_sale_query`` from ``offset`` or after a row's ``key``
+    (``(closed_at, id)``; before it, nearest first, when ``reverse``): a seek on
+    ``ix_kommo_leads_won_closed`` that reads about one page of leads on any page."""
+    stmt = _won_without_sale_query(period)
+    if after is not None:
+        stmt = stmt.where(rows_after(list(WON_ORDER), list(after), reverse))
+    if reverse:
+        stmt = stmt.order_by(None).order_by(KommoLead.closed_at.asc(), KommoLead.id.asc())
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_won_without_sale_row(r) for r in db.session.execute(stmt)]
 
 
 def _won_counts(period: DateRange):
@@ -743,7 +802,8 @@ REPORTS: dict[str, Report] = {
             _not_in_crm_chart,
             _not_in_crm_count,
             _not_in_crm_page,
-            _not_in_crm_cursor,
+            (Sale.listed_at, _buyer()),
+            key_int=False,
         ),
         Report(
             "ganho-sem-venda",
@@ -766,6 +826,8 @@ REPORTS: dict[str, Report] = {
             _won_without_sale_row,
             _won_without_sale_chart,
             _won_without_sale_count,
+            _won_without_sale_page,
+            (KommoLead.closed_at, KommoLead.id),
         ),
         Report(
             "receita-por-responsavel",

@@ -343,3 +343,184 @@ def test_not_in_crm_pages_equal_the_grouped_definition(operator, app):
             out = sum(1 for (p, _), m in people.items() if p == platform and not m)
             inside = sum(1 for (p, _), m in people.items() if p == platform and m)
             assert [d["data"][column] for d in chart["datasets"]] == [out, inside]
+
+
+# --- keyset pages and the CSV at size (issue 16: every page and export costs what the first
+# rows do) ---------------------------------------------------------------------------------
+
+KEYSET = ("comprou-fora-do-crm", "ganho-sem-venda")
+FORMULAS = ('=HYPERLINK("x")', "+1", "-2", "@SUM(A1)")
+
+
+@pytest.fixture
+def crowd(operator):
+    """More rows than a chunk of 3 in each keyset report, in runs of equal sort keys: buyers
+    out of the CRM sharing a last purchase (some without an e-mail, one name a formula) and
+    won leads without a sale sharing a closing time (names formulas too)."""
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        for i in range(17):
+            at = datetime(2026, 11, 10, 5 + i % 3, 0, tzinfo=UTC)  # runs of ties
+            email = None if i % 6 == 5 else f"tie{i % 14}@x.com"
+            if i % 5 == 0 and email:
+                email = f"formula{i}@x.com"  # the buyer's only sale: their name as given
+            name = FORMULAS[i % 4] if i % 5 == 0 else f"Pessoa {i}"
+            sale(f"T{i}", email, 100 + i, at=at, buyer_name=name)
+        for i in range(16):
+            closed = datetime(2026, 11, 10, 10 + i % 2, 0, tzinfo=UTC)
+            lead(100 + i, 800 + i, None, closed=closed, price=10 + i)  # no such contact
+        db.session.commit()
+        for i, value in enumerate(FORMULAS):
+            db.session.execute(
+                db.update(KommoLead).where(KommoLead.remote_id == 100 + 4 * i).values(name=value)
+            )
+        db.session.commit()
+    return operator
+
+
+def _direct(app, slug):
+    """The report's rows as its one grouped SELECT gives them (the definition)."""
+    from app.services import charts
+    from app.services import cross_reports as cr
+
+    report = cr.REPORTS[slug]
+    with app.test_request_context():
+        period = charts.from_args(RANGE)
+        return report, period, [report.row(r) for r in db.session.execute(report.query(period))]
+
+
+@pytest.mark.parametrize("slug", KEYSET)
+def test_keyset_walk_crosses_chunks_of_ties_without_skipping_or_repeating(crowd, app, slug):
+    report, period, expected = _direct(app, slug)
+    assert len(expected) > 12
+    keys = [r.key for r in expected]
+    assert len(set(keys)) == len(keys) and len({k[0] for k in keys}) < len(keys) / 2  # ties
+    with app.test_request_context():
+        for chunk in (1, 2, 3, 5, 1000):
+            assert list(report.all_rows(period, chunk=chunk)) == expected
+        for i in range(1, len(expected)):  # after and before every row, ties included
+            assert report.page(period, 0, 3, expected[i - 1].key) == expected[i : i + 3]
+            before = report.page(period, 0, 3, expected[i].key, True)
+            assert before == expected[max(0, i - 3) : i][::-1]
+        assert report.page(period, 0, 3, expected[-1].key) == []
+        assert report.page(period, 0, 4, None, True) == expected[-4:][::-1]
+
+
+def test_grouped_reports_csv_reads_their_one_select_in_chunks(crowd, app):
+    from app.services import cross_reports as cr
+
+    for slug, report in cr.REPORTS.items():
+        if report.page is not None:
+            continue
+        _, period, expected = _direct(app, slug)
+        assert len(expected) > 1, slug
+        with app.test_request_context():
+            assert list(report.all_rows(period, chunk=1)) == expected, slug
+            assert list(report.all_rows(period, chunk=2)) == expected, slug
+
+
+@pytest.mark.parametrize("slug", ["comprou-fora-do-crm", "ganho-sem-venda", "por-origem"])
+def test_csv_across_chunks_is_the_table_computed_directly(crowd, app, monkeypatch, slug):
+    """Byte for byte what the rows of the grouped SELECT give (the export before keyset),
+    read 2 rows at a time, formulas neutralized."""
+    from app.csv_export import safe_cell
+    from app.services import cross_reports as cr
+
+    monkeypatch.setattr(cr, "CSV_CHUNK", 2)
+    report, _, expected = _direct(app, slug)
+    assert len(expected) > 2
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([c.label for c in report.columns])
+    for row in expected:
+        writer.writerow([safe_cell(cr.csv_value(c, row.get(c.key))) for c in report.columns])
+    response = crowd.get(f"/relatorios/cruzados/{slug}.csv", query_string=RANGE)
+    assert response.status_code == 200
+    assert response.data == ("\ufeff" + buffer.getvalue()).encode()
+    if slug in KEYSET:
+        cells = [cell for line in _csv(crowd, slug)[1:] for cell in line]
+        for value in FORMULAS:
+            assert "'" + value in cells
+        assert not any(c[:1] in ("=", "+", "-", "@") for c in cells)
+
+
+def _table(html: str) -> list[str]:
+    """The rows of the page's table as text, one string per row."""
+    import html as html_lib
+    import re
+
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        " | ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells)
+        for cells in (re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S) for tr in body.split("<tr>")[1:])
+    ]
+
+
+def _link(html: str, label: str) -> str | None:
+    import html as html_lib
+    import re
+
+    for href, text in re.findall(r'<a class="page-link" href="([^"]+)">([^<]+)</a>', html):
+        if text.strip() == label and href != "#":
+            return html_lib.unescape(href)
+    return None
+
+
+@pytest.mark.parametrize("slug", KEYSET)
+def test_full_report_pages_go_by_cursor_both_ways(crowd, app, monkeypatch, slug):
+    from app.paging import encode_cursor
+    from app.reports import cross
+
+    monkeypatch.setattr(cross, "PER_PAGE", 3)
+    report, _, rows = _direct(app, slug)
+    with app.test_request_context():
+        expected = [" | ".join(report.cell(c, r[c.key]) for c in report.columns) for r in rows]
+    url = f"/relatorios/cruzados/{slug}"
+    first = crowd.get(url, query_string=RANGE).text
+    assert _table(first) == expected[:3] and _link(first, "Anterior") is None
+    seen, html, pages = [], first, []
+    while True:  # "Próxima" to the end
+        seen += _table(html)
+        pages.append(html)
+        href = _link(html, "Próxima")
+        if href is None:
+            break
+        assert "apos=" in href and "page=" not in href
+        html = crowd.get(href).text
+    assert seen == expected and len(pages) == -(-len(expected) // 3)
+    back = []
+    while True:  # and "Anterior" back to the first page
+        back = _table(html) + back
+        href = _link(html, "Anterior")
+        if href is None:
+            break
+        assert "antes=" in href
+        html = crowd.get(href).text
+    assert back == expected and _table(html) == expected[:3]
+    last = crowd.get(_link(first, "Última")).text
+    assert _table(last) == expected[-(len(expected) % 3 or 3) :]
+    assert _link(last, "Próxima") is None and _link(last, "Primeira")
+    # a bookmark of a numbered page still opens that page; past the end, the last one
+    assert _table(crowd.get(url, query_string={**RANGE, "page": 2}).text) == expected[3:6]
+    beyond = crowd.get(url, query_string={**RANGE, "page": 999}).text
+    assert _table(beyond) == expected[(len(pages) - 1) * 3 :]
+    # a cursor that cannot be read (or of the wrong kinds) opens the first page, never a 500
+    at = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)
+    wrong = [encode_cursor([1, 2]), encode_cursor(["x", "y", 3]), encode_cursor([at, 2.5])]
+    wrong += [encode_cursor([at, 7 if slug == KEYSET[0] else "7"]), encode_cursor(["x", "y"])]
+    for bad in ("lixo", "%%%", "W10", *wrong):
+        for name in ("apos", "antes"):
+            response = crowd.get(url, query_string={**RANGE, name: bad})
+            assert response.status_code == 200
+            assert _table(response.text) == expected[:3]
+
+
+def test_grouped_reports_keep_numbered_pages(crowd, app, monkeypatch):
+    from app.reports import cross
+
+    monkeypatch.setattr(cross, "PER_PAGE", 1)
+    report, _, rows = _direct(app, "por-origem")
+    assert len(rows) > 2
+    html = crowd.get("/relatorios/cruzados/por-origem", query_string={**RANGE, "page": 2}).text
+    with app.test_request_context():
+        assert _table(html) == [" | ".join(report.cell(c, rows[1][c.key]) for c in report.columns)]
+    assert "page=3" in _link(html, "Próxima") and _link(html, "3")
