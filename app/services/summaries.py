@@ -779,8 +779,8 @@ def buyers_trigger_statements(dialect: str) -> list[str]:
             "ins": f"SELECT {_key_of('n')}, {when_n} FROM new_rows n WHERE {counted_n}",
             "del": f"SELECT {_key_of('o')}, {when_o} FROM old_rows o WHERE {counted_o}",
             "upd": (
-                f"SELECT {_key_of('o')}, {when_o} {pairs} WHERE {touched} "
-                f"UNION ALL SELECT {_key_of('n')}, {when_n} {pairs} WHERE {touched}"
+                f"SELECT v.k, v.w {pairs} CROSS JOIN LATERAL (VALUES ({_key_of('o')}, {when_o}), "
+                f"({_key_of('n')}, {when_n})) AS v(k, w) WHERE {touched}"
             ),
         }
         # A sale whose e-mail went away keeps no previous day.
@@ -801,7 +801,11 @@ def buyers_trigger_statements(dialect: str) -> list[str]:
             ("del", "DELETE", "OLD TABLE AS old_rows"),
             ("upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
         ):
-            extra = f"\n  {cleared};" if op == "upd" else ""
+            # Only run when needed: even a statement of no row fires the statement triggers.
+            empty = "SELECT FROM new_rows n WHERE coalesce(n.buyer_email, '') = ''"
+            extra = (
+                f"\n  IF EXISTS ({empty}) THEN\n    {cleared};\n  END IF;" if op == "upd" else ""
+            )
             statements += [
                 f"CREATE FUNCTION sales_buyer_prevs_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                 "DECLARE buyer_key text; since timestamptz;\n"
