@@ -695,23 +695,15 @@ def buyer_prev_update(dialect: str, where: str) -> str:
     return f"UPDATE sales SET {sets} WHERE ({where}) AND {moved}"
 
 
-def _buyer_upsert(dialect: str, sides: tuple[tuple[str, str], ...]) -> str:
-    """One statement moving a sale between buckets: ``sides`` are (row, sign) pairs, the
-    rows' four kinds netted per bucket (an update that keeps a bucket writes nothing)."""
-    rows = " UNION ALL ".join(
-        f"SELECT {_day(dialect, SALE_WHEN.format(r=r))} AS day, {r}.platform AS platform, "
-        f"{kind} AS kind, {r}.{column} AS prev_day, {sign}1 AS n, "
-        f"CASE WHEN {_counted_buyer(dialect, r, in_crm)} THEN 1 ELSE 0 END AS counted"
-        for r, sign in sides
-        for kind, column, _, in_crm in BUYER_PREVS
-    )
-    return (
+def _buyer_upserts(dialect: str, r: str, sign: str) -> list[str]:
+    return [
         "INSERT INTO sales_daily_buyers (day, platform, kind, prev_day, n) "
-        f"SELECT day, platform, kind, prev_day, sum(n) FROM ({rows}) AS moves "
-        "WHERE counted = 1 GROUP BY day, platform, kind, prev_day HAVING sum(n) <> 0 "
+        f"SELECT {_day(dialect, SALE_WHEN.format(r=r))}, {r}.platform, {kind}, {r}.{column}, "
+        f"{sign}1 WHERE {_counted_buyer(dialect, r, in_crm)} "
         "ON CONFLICT (day, platform, kind, prev_day) DO UPDATE SET "
         "n = sales_daily_buyers.n + excluded.n"
-    )
+        for kind, column, _, in_crm in BUYER_PREVS
+    ]
 
 
 def _key_of(r: str) -> str:
@@ -746,9 +738,10 @@ def buyers_trigger_statements(dialect: str) -> list[str]:
     either = _counted_either(dialect)
     new_counted = _counted_buyer(dialect, "NEW", False)
     old_counted = _counted_buyer(dialect, "OLD", False)
-    old = _buyer_upsert(dialect, (("OLD", "-"),))
-    new = _buyer_upsert(dialect, (("NEW", ""),))
-    both = _buyer_upsert(dialect, (("OLD", "-"), ("NEW", "")))
+    sep = ";\n    " if dialect == "postgresql" else "; "
+    old = sep.join(_buyer_upserts(dialect, "OLD", "-"))
+    new = sep.join(_buyer_upserts(dialect, "NEW", ""))
+    both = f"{old}{sep}{new}"
     if dialect == "postgresql":
         moved_bucket = " OR ".join(
             f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in BUYER_BUCKET_COLUMNS
