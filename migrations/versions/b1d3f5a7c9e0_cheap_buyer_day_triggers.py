@@ -1,7 +1,7 @@
 """Cheaper sales_daily_buyers triggers (issue 16, fast at size, follow-up): the same results,
 but nothing runs for a write that changes no column they depend on or touches no counted
-sale, only the written sale and its buyer's later sales are recomputed, only the sales whose
-previous days move are written, and one statement moves a sale between buckets.
+sale, only the written sale and its buyer's later sales are recomputed, and only the sales
+whose previous days move are written.
 
 Revision ID: b1d3f5a7c9e0
 Revises: a4c6e8f0b2d4
@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def _replace():
+def upgrade():
     from app.services import summaries
 
     dialect = op.get_bind().dialect.name
@@ -24,10 +24,6 @@ def _replace():
         op.execute(statement)
     for statement in summaries.buyers_trigger_statements(dialect):
         op.execute(statement)
-
-
-def upgrade():
-    _replace()
 
 
 def downgrade():
