@@ -651,18 +651,7 @@ BUYER_PREVS = (
 )
 BUYER_KINDS = {"buyer": 0, "buyer_crm": 1, "platform": 2, "platform_crm": 3}
 # What a sale's previous days depend on (its own and its buyer's other sales).
-BUYER_PREV_COLUMNS = (
-    "ordered_at",
-    "approved_at",
-    "status_at",
-    "created_at",
-    "platform",
-    "status",
-    "currency",
-    "is_test",
-    "crm_matched",
-    "buyer_email",
-)
+BUYER_PREV_COLUMNS = (*SALE_COLUMNS[:8], "crm_matched", "buyer_email")
 BUYER_BUCKET_COLUMNS = (
     *SALE_COLUMNS[:8],
     "crm_matched",
@@ -697,11 +686,13 @@ def _prev_day(dialect: str, platform: bool, in_crm: bool) -> str:
 def buyer_prev_update(dialect: str, where: str) -> str:
     """UPDATE of the previous days of the sales matching ``where`` (the triggers, the
     migration's backfill and ``rebuild``)."""
-    sets = ", ".join(
-        f"{column} = {_prev_day(dialect, platform, in_crm)}"
-        for _, column, platform, in_crm in BUYER_PREVS
-    )
-    return f"UPDATE sales SET {sets} WHERE {where}"
+    days = [_prev_day(dialect, platform, in_crm) for _, _, platform, in_crm in BUYER_PREVS]
+    columns = [column for _, column, _, _ in BUYER_PREVS]
+    sets = ", ".join(f"{column} = {day}" for column, day in zip(columns, days, strict=True))
+    # Only the sales whose days move are written (each write fires the sales triggers).
+    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    moved = f"({', '.join(columns)}) {distinct} ({', '.join(days)})"
+    return f"UPDATE sales SET {sets} WHERE ({where}) AND {moved}"
 
 
 def _buyer_upserts(dialect: str, r: str, sign: str) -> list[str]:
@@ -719,34 +710,70 @@ def _key_of(r: str) -> str:
     return f"nullif(lower({r}.buyer_email), '')"
 
 
+def _counted_either(dialect: str) -> str:
+    """OLD or NEW is a counted sale (of any kind): a write of neither moves no bucket and no
+    previous day (a sale that is not one keeps '' days)."""
+    old, new = _counted_buyer(dialect, "OLD", False), _counted_buyer(dialect, "NEW", False)
+    return f"(({old}) OR ({new}))"
+
+
+def _since(r: str, key: str) -> str:
+    """The sales of ``key`` a write at ``r``'s position can move: its own and the later ones
+    (a sale's previous days depend on the sales before it only)."""
+    return (
+        f"(lower(sales.buyer_email) = {key} "
+        f"AND {SALE_WHEN.format(r='sales')} >= {SALE_WHEN.format(r=r)})"
+    )
+
+
 def buyers_trigger_statements(dialect: str) -> list[str]:
-    """The triggers of ``sales_daily_buyers`` (migration ``a4c6e8f0b2d4``): a row trigger
-    moving each sale between buckets as its own columns change, and one recomputing the
-    previous days of the buyers a write touched (a statement trigger on PostgreSQL, which
-    sees the statement's final rows; a row trigger on SQLite, which runs row by row)."""
+    """The triggers of ``sales_daily_buyers``: row triggers moving each sale between buckets
+    as its own columns change, and ones recomputing the previous days of the sales a write
+    can move (a statement trigger on PostgreSQL, which sees the statement's final rows; a row
+    trigger on SQLite, which runs row by row). Cheap on the webhook path: nothing runs for a
+    write that changes no column they depend on or touches no counted sale, only the
+    written sale and its buyer's later ones are recomputed, and only the sales whose days
+    move are written."""
     changed_sql = _changed(BUYER_PREV_COLUMNS)
+    either = _counted_either(dialect)
+    new_counted = _counted_buyer(dialect, "NEW", False)
+    old_counted = _counted_buyer(dialect, "OLD", False)
+    sep = ";\n    " if dialect == "postgresql" else "; "
+    old = sep.join(_buyer_upserts(dialect, "OLD", "-"))
+    new = sep.join(_buyer_upserts(dialect, "NEW", ""))
+    both = f"{old}{sep}{new}"
     if dialect == "postgresql":
-        old = ";\n    ".join(_buyer_upserts(dialect, "OLD", "-"))
-        new = ";\n    ".join(_buyer_upserts(dialect, "NEW", ""))
-        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in BUYER_BUCKET_COLUMNS)
+        moved_bucket = " OR ".join(
+            f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in BUYER_BUCKET_COLUMNS
+        )
         statements = [
             "CREATE FUNCTION sales_buyers_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             "BEGIN\n"
-            f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
-            f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
-            f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
+            f"  IF TG_OP = 'INSERT' THEN\n    {new};\n"
+            f"  ELSIF TG_OP = 'DELETE' THEN\n    {old};\n"
+            f"  ELSE\n    {both};\n  END IF;\n"
             "  RETURN NULL;\nEND\n$$",
-            "CREATE TRIGGER sales_buyers_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
-            "FOR EACH ROW EXECUTE FUNCTION sales_buyers_apply()",
+            "CREATE TRIGGER sales_buyers_ins AFTER INSERT ON sales "
+            f"FOR EACH ROW WHEN ({new_counted}) EXECUTE FUNCTION sales_buyers_apply()",
+            "CREATE TRIGGER sales_buyers_del AFTER DELETE ON sales "
+            f"FOR EACH ROW WHEN ({old_counted}) EXECUTE FUNCTION sales_buyers_apply()",
+            "CREATE TRIGGER sales_buyers_upd AFTER UPDATE ON sales "
+            f"FOR EACH ROW WHEN ({either} AND ({moved_bucket})) "
+            "EXECUTE FUNCTION sales_buyers_apply()",
         ]
         moved = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in BUYER_PREV_COLUMNS)
+        counted_o = _counted_buyer(dialect, "o", False)
+        counted_n = _counted_buyer(dialect, "n", False)
+        when_o, when_n = SALE_WHEN.format(r="o"), SALE_WHEN.format(r="n")
+        pairs = "FROM old_rows o JOIN new_rows n ON n.id = o.id"
+        touched = f"({moved}) AND (({counted_o}) OR ({counted_n}))"
+        # Each buyer a write touched, with the earliest position it touched.
         keys = {
-            "ins": f"SELECT {_key_of('n')} FROM new_rows n",
-            "del": f"SELECT {_key_of('o')} FROM old_rows o",
+            "ins": f"SELECT {_key_of('n')}, {when_n} FROM new_rows n WHERE {counted_n}",
+            "del": f"SELECT {_key_of('o')}, {when_o} FROM old_rows o WHERE {counted_o}",
             "upd": (
-                f"SELECT {_key_of('o')} FROM old_rows o JOIN new_rows n ON n.id = o.id "
-                f"WHERE {moved} UNION SELECT {_key_of('n')} FROM old_rows o "
-                f"JOIN new_rows n ON n.id = o.id WHERE {moved}"
+                f"SELECT v.k, v.w {pairs} CROSS JOIN LATERAL (VALUES ({_key_of('o')}, {when_o}), "
+                f"({_key_of('n')}, {when_n})) AS v(k, w) WHERE {touched}"
             ),
         }
         # A sale whose e-mail went away keeps no previous day.
@@ -758,21 +785,28 @@ def buyers_trigger_statements(dialect: str) -> list[str]:
             + " OR ".join(f"{column} <> ''" for _, column, _, _ in BUYER_PREVS)
             + ")"
         )
-        update = buyer_prev_update(dialect, "lower(sales.buyer_email) = buyer_key")
+        update = buyer_prev_update(
+            dialect,
+            f"lower(sales.buyer_email) = buyer_key AND {SALE_WHEN.format(r='sales')} >= since",
+        )
         for op, event, tables in (
             ("ins", "INSERT", "NEW TABLE AS new_rows"),
             ("del", "DELETE", "OLD TABLE AS old_rows"),
             ("upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
         ):
-            extra = f"\n  {cleared};" if op == "upd" else ""
+            # Only run when needed: even a statement of no row fires the statement triggers.
+            empty = "SELECT FROM new_rows n WHERE coalesce(n.buyer_email, '') = ''"
+            extra = (
+                f"\n  IF EXISTS ({empty}) THEN\n    {cleared};\n  END IF;" if op == "upd" else ""
+            )
             statements += [
                 f"CREATE FUNCTION sales_buyer_prevs_{op}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                "DECLARE buyer_key text;\n"
+                "DECLARE buyer_key text; since timestamptz;\n"
                 "BEGIN\n"
                 # The recomputation's own UPDATE (and nothing it depends on) changes.
                 "  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;\n"
-                f"  FOR buyer_key IN SELECT DISTINCT k FROM ({keys[op]}) AS keys(k) "
-                "WHERE k IS NOT NULL LOOP\n"
+                f"  FOR buyer_key, since IN SELECT k, min(w) FROM ({keys[op]}) AS keys(k, w) "
+                "WHERE k IS NOT NULL GROUP BY k LOOP\n"
                 f"    {update};\n"
                 f"  END LOOP;{extra}\n"
                 "  RETURN NULL;\nEND\n$$",
@@ -781,30 +815,39 @@ def buyers_trigger_statements(dialect: str) -> list[str]:
                 f"EXECUTE FUNCTION sales_buyer_prevs_{op}()",
             ]
         return statements
-    old = "; ".join(_buyer_upserts(dialect, "OLD", "-"))
-    new = "; ".join(_buyer_upserts(dialect, "NEW", ""))
     old_key, new_key = _key_of("OLD"), _key_of("NEW")
-    keys = f"lower(sales.buyer_email) IN ({old_key}, {new_key})"
+    moves = f"{_since('OLD', old_key)} OR {_since('NEW', new_key)} OR sales.id = NEW.id"
     return [
-        f"CREATE TRIGGER sales_buyers_ins AFTER INSERT ON sales BEGIN {new}; END",
-        f"CREATE TRIGGER sales_buyers_del AFTER DELETE ON sales BEGIN {old}; END",
+        f"CREATE TRIGGER sales_buyers_ins AFTER INSERT ON sales WHEN {new_counted} "
+        f"BEGIN {new}; END",
+        f"CREATE TRIGGER sales_buyers_del AFTER DELETE ON sales WHEN {old_counted} "
+        f"BEGIN {old}; END",
         "CREATE TRIGGER sales_buyers_upd AFTER UPDATE ON sales "
-        f"WHEN {_changed(BUYER_BUCKET_COLUMNS)} BEGIN {old}; {new}; END",
+        f"WHEN {either} AND ({_changed(BUYER_BUCKET_COLUMNS)}) BEGIN {both}; END",
         "CREATE TRIGGER sales_buyer_prevs_ins AFTER INSERT ON sales "
-        "WHEN coalesce(NEW.buyer_email, '') <> '' BEGIN "
-        f"{buyer_prev_update(dialect, f'lower(sales.buyer_email) = {new_key}')}; END",
+        f"WHEN coalesce(NEW.buyer_email, '') <> '' AND {new_counted} BEGIN "
+        f"{buyer_prev_update(dialect, _since('NEW', new_key))}; END",
         "CREATE TRIGGER sales_buyer_prevs_del AFTER DELETE ON sales "
-        "WHEN coalesce(OLD.buyer_email, '') <> '' BEGIN "
-        f"{buyer_prev_update(dialect, f'lower(sales.buyer_email) = {old_key}')}; END",
-        f"CREATE TRIGGER sales_buyer_prevs_upd AFTER UPDATE ON sales WHEN {changed_sql} BEGIN "
-        f"{buyer_prev_update(dialect, f'{keys} OR sales.id = NEW.id')}; END",
+        f"WHEN coalesce(OLD.buyer_email, '') <> '' AND {old_counted} BEGIN "
+        f"{buyer_prev_update(dialect, _since('OLD', old_key))}; END",
+        "CREATE TRIGGER sales_buyer_prevs_upd AFTER UPDATE ON sales "
+        f"WHEN ({changed_sql}) AND {either} BEGIN {buyer_prev_update(dialect, moves)}; END",
     ]
 
 
 def buyers_drop_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
         statements = [
-            "DROP TRIGGER IF EXISTS sales_buyers_apply ON sales",
+            # sales_buyers_apply: the single row trigger of a4c6e8f0b2d4.
+            *(
+                f"DROP TRIGGER IF EXISTS {name} ON sales"
+                for name in (
+                    "sales_buyers_apply",
+                    "sales_buyers_ins",
+                    "sales_buyers_del",
+                    "sales_buyers_upd",
+                )
+            ),  # fmt: skip
             "DROP FUNCTION IF EXISTS sales_buyers_apply()",
         ]
         for op in ("ins", "del", "upd"):

@@ -251,3 +251,79 @@ def test_a_day_range_counts_each_buyer_once(history):
         )
         assert period.start == date(2026, 11, 10)
         assert cr.REPORTS["comprou-fora-do-crm"].total(period) == 2
+
+
+def _stored_prevs(tx: str) -> tuple[str, ...]:
+    db.session.flush()
+    columns = ", ".join(PREVS)
+    return tuple(
+        db.session.execute(
+            text(f"SELECT {columns} FROM sales WHERE transaction_id = :tx"), {"tx": tx}
+        ).one()
+    )
+
+
+def _buckets() -> list[tuple]:
+    db.session.flush()
+    return db.session.execute(
+        text(
+            "SELECT day, platform, kind, prev_day, n FROM sales_daily_buyers "
+            "WHERE n <> 0 ORDER BY 1, 2, 3, 4"
+        )
+    ).all()
+
+
+def test_a_write_of_nothing_they_depend_on_leaves_everything_as_it_was(history):
+    columns = ", ".join(PREVS)
+    before = db.session.execute(text(f"SELECT id, {columns} FROM sales ORDER BY id")).all()
+    buckets = _buckets()
+    a2 = db.session.scalar(select(Sale).filter_by(transaction_id="A2"))
+    a2.buyer_name = "Ana Souza"
+    a2.amount_cents = 4990
+    db.session.execute(update(Sale).values(utm_source="instagram"))
+    # A test sale and a pending one re-dated and renamed: neither is counted.
+    test = db.session.scalar(select(Sale).filter_by(transaction_id="T1"))
+    test.ordered_at = at(6)
+    test.buyer_email = "bia@x.com"
+    pending = db.session.scalar(select(Sale).filter_by(transaction_id="P1"))
+    pending.ordered_at = at(6)
+    db.session.flush()
+    db.session.expire_all()
+    assert db.session.execute(text(f"SELECT id, {columns} FROM sales ORDER BY id")).all() == before
+    assert _buckets() == buckets
+    assert_consistent()
+
+
+def test_an_older_sale_fixes_the_next_sale_of_its_buyer(history):
+    # Ana's Hotmart sales (out of the CRM but the 10th's): the 8th, the 10th, the 12th. One
+    # on the 11th becomes the previous sale of the 12th's; one on the 7th the previous of
+    # the 8th's, in the CRM too once that one is matched.
+    assert _stored_prevs("A4") == ("2026-11-10", "", "2026-11-10", "")
+    sale("A5", "ana@x.com", at(11))
+    assert _stored_prevs("A4") == ("2026-11-11", "", "2026-11-11", "")
+    assert _stored_prevs("A2") == ("2026-11-08", "", "2026-11-08", "")
+    sale("A0", "ana@x.com", at(7), matched=True)
+    assert _stored_prevs("A1") == ("2026-11-07", "", "2026-11-07", "")
+    assert _stored_prevs("A2") == ("2026-11-08", "2026-11-07", "2026-11-08", "2026-11-07")
+    assert_consistent()
+    # Deleting the 11th's gives the 12th's its previous day back.
+    db.session.execute(delete(Sale).where(Sale.transaction_id == "A5"))
+    assert _stored_prevs("A4") == ("2026-11-10", "", "2026-11-10", "")
+    assert_consistent()
+
+
+def test_a_webhook_approval_stored_then_filled_in(history):
+    # What webhook processing writes: the sale first (status, no buyer, no dates), then its
+    # buyer, dates and amount in an update; for a buyer's newest sale and an older one.
+    for tx, when in (("A6", at(14)), ("A7", at(9))):
+        row = Sale(platform="hotmart", transaction_id=tx, status="approved", source="webhook")
+        db.session.add(row)
+        db.session.flush()
+        row.buyer_email = "ana@x.com"
+        row.ordered_at = row.approved_at = row.status_at = when
+        row.currency = "BRL"
+        row.amount_cents = 1000
+        assert_consistent()
+    assert _stored_prevs("A6")[0] == "2026-11-12"
+    assert _stored_prevs("A7")[0] == "2026-11-08"
+    assert _stored_prevs("A2")[0] == "2026-11-09"
