@@ -12,6 +12,7 @@ import copy
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -245,25 +246,34 @@ def test_retry_after_a_timeout_never_creates_a_second_contact_or_lead(hook, emu)
     assert emu.stats()["endpoints"]["kommo.add_leads"] == 1
 
 
+@contextmanager
+def queued_not_kicked(app):
+    """Sales pushed with the switch on but no sender kicked (the kick finds a run "already
+    queued"): the test sends them itself."""
+    app.config["KOMMO_PUSH_SALES"] = "true"
+    app.extensions.pop("vendas_settings_cache", None)
+    app.config["AUTOMATIONS_IN_BACKGROUND"] = True
+    automation_sender.kick.queued_runs.add(id(app))
+    try:
+        yield
+    finally:
+        automation_sender.kick.queued_runs.discard(id(app))
+
+
 def test_two_senders_at_once_send_each_step_once(app_factory, emu):
     app = app_factory(**push_config(emu, KOMMO_PUSH_SALES="false"))
     with app.app_context():
         sender = WebhookSender(app.test_client())
-        # Queued with the switch on but not kicked: the senders race for them.
-        app.config["KOMMO_PUSH_SALES"] = "true"
-        app.extensions.pop("vendas_settings_cache", None)
-        app.config["AUTOMATIONS_IN_BACKGROUND"] = True
-        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run "already queued"
-        for n in range(4):
-            body = approved(email=f"duo{n}.push@example.com", checkout_phone=f"9{n}0001111")
-            assert sender("hotmart", body).status_code == 200
-        # and two sales of one more buyer, whose contact must be made once
-        for product in ((1, "Curso A"), (2, "Curso B")):
-            body = approved(
-                email="same.push@example.com", checkout_phone="977770000", product=product
-            )
-            assert sender("hotmart", body).status_code == 200
-        automation_sender.kick.queued_runs.discard(id(app))
+        with queued_not_kicked(app):  # the senders race for them
+            for n in range(4):
+                body = approved(email=f"duo{n}.push@example.com", checkout_phone=f"9{n}0001111")
+                assert sender("hotmart", body).status_code == 200
+            # and two sales of one more buyer, whose contact must be made once
+            for product in ((1, "Curso A"), (2, "Curso B")):
+                body = approved(
+                    email="same.push@example.com", checkout_phone="977770000", product=product
+                )
+                assert sender("hotmart", body).status_code == 200
         assert len(deliveries(status=DELIVERY_PENDING)) == 6
     errors = []
 
@@ -302,15 +312,10 @@ def test_the_sender_gives_way_to_deliveries_after_each_push(app_factory, emu, mo
     app = app_factory(**push_config(emu, KOMMO_PUSH_SALES="false"))
     with app.app_context():
         sender = WebhookSender(app.test_client())
-        app.config["KOMMO_PUSH_SALES"] = "true"
-        app.extensions.pop("vendas_settings_cache", None)
-        app.config["AUTOMATIONS_IN_BACKGROUND"] = True
-        automation_sender.kick.queued_runs.add(id(app))  # queued, sent by the call below
-        for n in range(2):
-            assert (
-                sender("hotmart", approved(email=f"yield{n}.push@example.com")).status_code == 200
-            )
-        automation_sender.kick.queued_runs.discard(id(app))
+        with queued_not_kicked(app):  # sent by the call below
+            for n in range(2):
+                body = approved(email=f"yield{n}.push@example.com")
+                assert sender("hotmart", body).status_code == 200
         spent = []
         monkeypatch.setattr(worker, "yield_to_ingest", spent.append)
         automation_sender.send_pending()
