@@ -157,8 +157,14 @@ def _brl(column=Sale.currency):
     return func.coalesce(column, "BRL").in_(("BRL", ""))
 
 
-def _sales_in(period: DateRange, sale=Sale) -> list:
-    where = [sale.is_test.is_(False), _brl(sale.currency), sale.listed_at >= period.since]
+def _sales_in(period: DateRange, sale=Sale, since=None) -> list:
+    """The period's real BRL sales; from ``since`` instead of the period's first day when
+    given (a later lower bound replaces the period's: SQLite uses one bound per index)."""
+    where = [
+        sale.is_test.is_(False),
+        _brl(sale.currency),
+        sale.listed_at >= (since or period.since),
+    ]
     if period.until is not None:
         where.append(sale.listed_at < period.until)
     return where
@@ -242,11 +248,14 @@ def _has_email(sale=Sale):
     return func.coalesce(sale.buyer_email, "") != ""
 
 
-def _not_in_crm_walk(period: DateRange, after: tuple | None = None, reverse: bool = False):
+def _not_in_crm_walk(
+    period: DateRange, after: tuple | None = None, reverse: bool = False, since=None
+):
     """The latest sale in the range of each buyer out of the CRM (unordered): the range's
     real approved sales, each kept when no sale of the same e-mail in the range
     (``ix_sales_buyer_email_lower``) is matched or later; after the row ``after`` (last
-    purchase, buyer) in the report's order, or before it when ``reverse``."""
+    purchase, buyer) in the report's order, or before it when ``reverse``; only those of
+    ``since`` on, when given (the sales looked at; the later ones still over the range)."""
     later = aliased(Sale, name="later")
     shadowed = exists().where(
         func.lower(later.buyer_email) == func.lower(Sale.buyer_email),
@@ -259,7 +268,7 @@ def _not_in_crm_walk(period: DateRange, after: tuple | None = None, reverse: boo
         ),
     )
     stmt = select(Sale.id, Sale.listed_at.label("last_at"), _buyer().label("buyer")).where(
-        *_sales_in(period),
+        *_sales_in(period, since=since),
         _approved(),
         Sale.crm_matched.is_(False),
         or_(~_has_email(), ~shadowed),
@@ -297,10 +306,11 @@ def _not_in_crm_found(
             .limit(1)
         )
         boundary = db.session.scalar(edge)
-        if boundary is not None:
-            ordered = ordered.where(
-                Sale.listed_at <= boundary if reverse else Sale.listed_at >= boundary
-            )
+        if boundary is not None and reverse:
+            ordered = ordered.where(Sale.listed_at <= boundary)
+        elif boundary is not None:  # the page's lower bound, in place of the range's
+            since = _not_in_crm_walk(period, after, reverse, since=boundary)
+            ordered = since.order_by(Sale.listed_at.desc(), literal_column("buyer"))
         ordered = ordered.limit(limit)
     return db.session.execute(ordered.offset(offset)).all()
 
