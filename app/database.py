@@ -113,13 +113,13 @@ class WriterConnection(sqlite3.Connection):
     within the busy timeout is gone without (SQLite's handler decides), so a transaction ended
     by some path not seen here can slow writers down but never stop them."""
 
-    turn: WriteTurn | None = None
+    turn: WriteTurn | None = None  # set on each database file's subclass (_factory_for)
     turn_fd: int | None = None
     holding: tuple[bool, bool] = (False, False)
 
-    def bind(self, turn: WriteTurn | None) -> None:
-        self.turn = turn
-        self.turn_fd = turn.open() if turn is not None else None
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.turn_fd = self.turn.open() if self.turn is not None else None
 
     def take_turn(self) -> None:
         if self.turn is not None and self.holding == (False, False):
@@ -193,14 +193,26 @@ def install() -> None:
     _installed = True
 
 
+_factories: dict[str, type[WriterConnection]] = {}
+
+
+def _factory_for(database: str) -> type[WriterConnection]:
+    """The connection class of one database file: a WriterConnection bound to its turn."""
+    turn = _turn_for(database)
+    key = turn.path if turn is not None else ""
+    with _turns_lock:
+        found = _factories.get(key)
+        if found is None:
+            found = _factories[key] = type("WriterConnection", (WriterConnection,), {"turn": turn})
+        return found
+
+
 def _writer_connection(dialect, _record, cargs, cparams):
-    """pysqlite connections are WriterConnections bound to their file's write turn."""
-    if dialect.name != "sqlite" or dialect.driver != "pysqlite" or "factory" in cparams:
-        return None
-    database = cparams.get("database", cargs[0] if cargs else "")
-    connection = dialect.loaded_dbapi.connect(*cargs, factory=WriterConnection, **cparams)
-    connection.bind(_turn_for(str(database)))
-    return connection
+    """pysqlite connections are made as WriterConnections of their file (the connection
+    itself is left to the dialect, and to any other ``do_connect`` listener)."""
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite" and "factory" not in cparams:
+        database = cparams.get("database", cargs[0] if cargs else "")
+        cparams["factory"] = _factory_for(str(database))
 
 
 def _on_connect(dbapi_connection, _record) -> None:
