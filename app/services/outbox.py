@@ -70,8 +70,8 @@ SEND_BATCH = 20  # e-mails a sender claims at once (one commit) and sends over o
 def _claim_batch(limit: int, counts: dict[str, int], smtp) -> tuple[list[_Outgoing], int]:
     """Take up to ``limit`` due e-mails (``queue.claim``: two senders never take the same row)
     under a send lease, in one transaction that also cancels those no longer worth sending.
-    The ones to send (read before the commit expires the rows, their messages built after it),
-    and how many were claimed."""
+    The ones to send (detached before the commit, so it does not expire them; their messages
+    built after it), and how many were claimed."""
     now = utcnow()
     ids = claim(
         OutboxEmail,
@@ -100,7 +100,7 @@ def _claim_batch(limit: int, counts: dict[str, int], smtp) -> tuple[list[_Outgoi
     for email in emails:
         stale = _stale_reason(email)
         if stale is None:
-            kept.append(_Claimed.of(email))
+            kept.append(email)
             continue
         # Decided in the claiming transaction: what the message announces no longer holds.
         email.status, email.last_error = OUTBOX_CANCELLED, stale
@@ -108,8 +108,10 @@ def _claim_batch(limit: int, counts: dict[str, int], smtp) -> tuple[list[_Outgoi
             email.body_text = email.body_html = REDACTED_BODY
         counts["cancelled"] += 1
         log.info("e-mail %s cancelled before sending: %s", email.id, stale)
+    for email in kept:  # kept as read: the commit below must not expire them
+        db.session.expunge(email)
     db.session.commit()  # the write lock is free again before the messages are built
-    return [_Outgoing.of(claimed, smtp) for claimed in kept], len(emails)
+    return [_Outgoing.of(email, smtp) for email in kept], len(emails)
 
 
 _CANCELLED = object()
@@ -257,34 +259,6 @@ def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:
 
 
 @dataclass(frozen=True)
-class _Claimed:
-    """A claimed e-mail's fields, read in the claiming transaction (``build_message`` reads
-    ``to_email``, ``subject`` and the bodies)."""
-
-    id: int
-    attempts: int
-    ref_type: str | None
-    ref_id: int | None
-    to_email: str
-    subject: str
-    body_text: str
-    body_html: str | None
-
-    @classmethod
-    def of(cls, email: OutboxEmail) -> _Claimed:
-        return cls(
-            email.id,
-            email.attempts,
-            email.ref_type,
-            email.ref_id,
-            email.to_email,
-            email.subject,
-            email.body_text,
-            email.body_html,
-        )
-
-
-@dataclass(frozen=True)
 class _Outgoing:
     """What sending one claimed e-mail needs, read before the first commit of the batch."""
 
@@ -296,7 +270,7 @@ class _Outgoing:
     error: str | None = None
 
     @classmethod
-    def of(cls, email: _Claimed, smtp) -> _Outgoing:
+    def of(cls, email: OutboxEmail, smtp) -> _Outgoing:
         try:
             message, error = build_message(email, smtp), None
         except Exception as exc:  # noqa: BLE001 - recorded as failed by the sender
