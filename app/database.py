@@ -69,6 +69,8 @@ class WriteTurn:
     def __init__(self, path: str):
         self.path = path
         self.local = threading.Lock()
+        # The file's connections: WriterConnections bound to this turn.
+        self.connection_class = type("WriterConnection", (WriterConnection,), {"turn": self})
 
     def open(self):
         """A descriptor of the lock file for one connection (a flock belongs to it)."""
@@ -113,7 +115,7 @@ class WriterConnection(sqlite3.Connection):
     within the busy timeout is gone without (SQLite's handler decides), so a transaction ended
     by some path not seen here can slow writers down but never stop them."""
 
-    turn: WriteTurn | None = None  # set on each database file's subclass (_factory_for)
+    turn: WriteTurn | None = None  # set on each database file's subclass (WriteTurn)
     turn_fd: int | None = None
     holding: tuple[bool, bool] = (False, False)
 
@@ -193,26 +195,12 @@ def install() -> None:
     _installed = True
 
 
-_factories: dict[str, type[WriterConnection]] = {}
-
-
-def _factory_for(database: str) -> type[WriterConnection]:
-    """The connection class of one database file: a WriterConnection bound to its turn."""
-    turn = _turn_for(database)
-    key = turn.path if turn is not None else ""
-    with _turns_lock:
-        found = _factories.get(key)
-        if found is None:
-            found = _factories[key] = type("WriterConnection", (WriterConnection,), {"turn": turn})
-        return found
-
-
 def _writer_connection(dialect, _record, cargs, cparams):
     """pysqlite connections are made as WriterConnections of their file (the connection
     itself is left to the dialect, and to any other ``do_connect`` listener)."""
     if dialect.name == "sqlite" and dialect.driver == "pysqlite" and "factory" not in cparams:
-        database = cparams.get("database", cargs[0] if cargs else "")
-        cparams["factory"] = _factory_for(str(database))
+        turn = _turn_for(str(cparams.get("database", cargs[0] if cargs else "")))
+        cparams["factory"] = turn.connection_class if turn is not None else WriterConnection
 
 
 def _on_connect(dbapi_connection, _record) -> None:
