@@ -293,11 +293,12 @@ def _not_in_crm_found(
     purchase on — the page and its ties."""
     walk = _not_in_crm_walk(period, after, reverse)
     if reverse:
-        ordered = walk.order_by(Sale.listed_at.asc(), literal_column("buyer").desc())
+        order = (Sale.listed_at.asc(), literal_column("buyer").desc())
         index_order = (Sale.listed_at.asc(), Sale.id.asc())
     else:
-        ordered = walk.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+        order = (Sale.listed_at.desc(), literal_column("buyer"))
         index_order = (Sale.listed_at.desc(), Sale.id.desc())
+    boundary = None
     if limit is not None:
         edge = (
             walk.with_only_columns(Sale.listed_at)
@@ -306,11 +307,12 @@ def _not_in_crm_found(
             .limit(1)
         )
         boundary = db.session.scalar(edge)
-        if boundary is not None and reverse:
-            ordered = ordered.where(Sale.listed_at <= boundary)
-        elif boundary is not None:  # the page's lower bound, in place of the range's
-            since = _not_in_crm_walk(period, after, reverse, since=boundary)
-            ordered = since.order_by(Sale.listed_at.desc(), literal_column("buyer"))
+    if boundary is not None and reverse:
+        walk = walk.where(Sale.listed_at <= boundary)
+    elif boundary is not None:  # the page's lower bound, in place of the range's
+        walk = _not_in_crm_walk(period, after, reverse, since=boundary)
+    ordered = walk.order_by(*order)
+    if limit is not None:
         ordered = ordered.limit(limit)
     return db.session.execute(ordered.offset(offset)).all()
 
