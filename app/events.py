@@ -13,7 +13,6 @@ Callers mark the session (``db.session.info``); the hooks act on the mark after 
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
@@ -63,17 +62,23 @@ def _after_commit(session) -> None:
         settings.forget(app, changed)
     if catalogue:
         access_catalogue.forget_unmapped(app)
-    for wanted, module, label in (
-        (queued, "outbox", "outbox"),
-        (automations, "automation_sender", "automations"),
-    ):
-        if not wanted:
-            continue
-        sender = import_module(f"app.services.{module}")  # late: the services import this
-        try:
-            sender.kick()
-        except Exception:  # the scheduled job (and the worker) deliver it later
-            log.exception("%s kick after commit failed", label)
+    if queued:
+        from app.services import outbox
+
+        _kick("outbox", outbox)
+    if automations:
+        from app.services import automation_sender
+
+        _kick("automations", automation_sender)
+
+
+def _kick(label: str, sender) -> None:
+    """``sender.kick()``, logged when it fails: the scheduled job (and the worker) deliver
+    what it would have sent later, and the commit it follows stands."""
+    try:
+        sender.kick()
+    except Exception:
+        log.exception("%s kick after commit failed", label)
 
 
 def _after_rollback(session) -> None:
