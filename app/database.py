@@ -54,6 +54,7 @@ LOCK_RETRY_DELAY = 0.2  # seconds, times the attempt number, plus jitter
 WRITE_KEYWORDS = frozenset(
     {"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"}
 )
+DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL's deadlock_detected
 LOCK_MESSAGES = ("database is locked", "database table is locked", "database is busy")
 
 _installed = False
@@ -245,8 +246,12 @@ def _end_turn_after_end(conn, cursor, statement, parameters, context, executeman
 
 
 def is_lock_error(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" (the lock was not had within the busy timeout)."""
+    """True for SQLite's "database is locked" (the lock was not had within the busy timeout)
+    and PostgreSQL's "deadlock detected" (the server rolled this transaction back to let the
+    other go on): either way the unit of work is worth running again."""
     orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == DEADLOCK_SQLSTATE:
+        return True
     if not isinstance(orig, sqlite3.OperationalError):
         return False
     message = str(orig).lower()

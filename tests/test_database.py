@@ -68,6 +68,17 @@ def test_is_lock_error():
     assert not database.is_lock_error(IntegrityError("x", {}, Exception("UNIQUE")))
 
 
+def test_a_postgresql_deadlock_is_worth_running_again():
+    class DeadlockDetected(Exception):  # psycopg's, as far as the check reads it
+        sqlstate = "40P01"
+
+    class UniqueViolation(Exception):
+        sqlstate = "23505"
+
+    assert database.is_lock_error(OperationalError("UPDATE …", {}, DeadlockDetected("x")))
+    assert not database.is_lock_error(IntegrityError("INSERT …", {}, UniqueViolation("x")))
+
+
 def test_retry_on_lock_rolls_back_and_runs_the_work_again(app, monkeypatch):
     monkeypatch.setattr(database, "lock_pause", lambda *a, **k: None)
     calls = []
