@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from werkzeug.serving import make_server
 
 from tests.conftest import WEBHOOK_SECRETS, Auth, free_port
@@ -52,6 +53,32 @@ def login(page, base_url: str, email: str = OPERATOR_EMAIL, password: str = Auth
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: urlsplit(url).path != "/login")
+
+
+def setup_operator(page, base_url: str, *, visit: bool = True):
+    """Create the first operator on /setup as a person does, and wait for the overview.
+    ``visit=False`` when the page is already on /setup (a redirect the test checks)."""
+    if visit:
+        page.goto(base_url + "/setup")
+    page.fill("#name", "Ana Operadora")
+    page.fill("#email", "ana@example.com")
+    page.fill("#password", "senha-forte-123")
+    page.fill("#password_confirm", "senha-forte-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(base_url + "/")
+
+
+def open_menu(page):
+    """Open the collapsed navbar (below 1200 px) and wait until it is shown. Bootstrap ignores a
+    toggle while the menu is still moving, so a click that did not open it is repeated."""
+    for _ in range(3):
+        page.click(".navbar-toggler")
+        try:
+            page.wait_for_selector(".navbar-collapse.show", state="visible", timeout=2000)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_selector(".navbar-collapse.show", state="visible", timeout=2000)
 
 
 @pytest.fixture

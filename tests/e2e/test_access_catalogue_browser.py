@@ -10,19 +10,9 @@ from sqlalchemy import select
 from app.extensions import db
 from tests.access_kit import buy, make_item, make_rule, make_sale
 from tests.conftest import Auth
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu, setup_operator
 
 pytestmark = pytest.mark.browser
-
-
-def setup_operator(page, url):
-    page.goto(url + "/setup")
-    page.fill("#name", "Ana Operadora")
-    page.fill("#email", "ana@example.com")
-    page.fill("#password", "senha-forte-123")
-    page.fill("#password_confirm", "senha-forte-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
 
 
 def assert_fits(page, width):
@@ -38,7 +28,7 @@ def test_operator_builds_the_catalogue(live_app, page, width):
     url = live_app.live_url
     setup_operator(page, url)
     if width < 1200:  # the bar is collapsed behind its menu button below 1200 px
-        page.click("button.navbar-toggler")
+        open_menu(page)
     page.click("#nav-integrations")
     page.click("text=Acessos dos compradores")
     page.wait_for_url(url + "/acessos")

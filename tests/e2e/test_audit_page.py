@@ -4,17 +4,13 @@ import os
 
 import pytest
 
+from tests.e2e.conftest import setup_operator
+
 pytestmark = pytest.mark.browser
 
 
 def test_operator_actions_show_up_on_the_audit_page(live_app, page):
-    page.goto(live_app.live_url + "/setup")
-    page.fill("#name", "Ana Operadora")
-    page.fill("#email", "ana@example.com")
-    page.fill("#password", "senha-forte-123")
-    page.fill("#password_confirm", "senha-forte-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_app.live_url + "/")
+    setup_operator(page, live_app.live_url)
     page.click("nav >> text=Configurações")
     page.fill("#KOMMO_JWT_TOKEN", "kommo-token-muito-secreto-987")
     page.click("#kommo button[type=submit]")

@@ -5,7 +5,7 @@ import pytest
 
 from tests.clients.conftest import start_emulator  # noqa: F401
 from tests.conftest import WEBHOOK_SECRETS
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import serving, setup_operator
 
 pytestmark = pytest.mark.browser
 
@@ -25,13 +25,7 @@ def test_turn_on_send_a_test_sale_and_see_the_kommo_lead(app_factory, start_emul
     }
     with serving(app_factory, **config) as app:
         url = app.live_url
-        page.goto(url + "/setup")
-        page.fill("#name", "Ana Operadora")
-        page.fill("#email", "ana@example.com")
-        page.fill("#password", "senha-forte-123")
-        page.fill("#password_confirm", "senha-forte-123")
-        page.click("button[type=submit]")
-        page.wait_for_url(url + "/")
+        setup_operator(page, url)
 
         page.click("nav >> text=Automações")
         page.wait_for_url(url + "/automacoes")
@@ -87,13 +81,7 @@ def test_turn_on_gestao_click_send_a_test_sale_and_open_the_venda(
     }
     with serving(app_factory, **config) as app:
         url = app.live_url
-        page.goto(url + "/setup")
-        page.fill("#name", "Ana Operadora")
-        page.fill("#email", "ana@example.com")
-        page.fill("#password", "senha-forte-123")
-        page.fill("#password_confirm", "senha-forte-123")
-        page.click("button[type=submit]")
-        page.wait_for_url(url + "/")
+        setup_operator(page, url)
 
         page.click("nav >> text=Automações")
         page.wait_for_url(url + "/automacoes")

@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import load_fixture, signed_request
+from tests.e2e.conftest import setup_operator
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +42,7 @@ def test_buyer_opens_emailed_link_signs_up_and_sees_the_product(live_app, page, 
 def test_operator_setup_login_settings_and_logout(live_app, page):
     page.goto(live_app.live_url + "/")
     page.wait_for_url("**/setup")
-    page.fill("#name", "Ana Operadora")
-    page.fill("#email", "ana@example.com")
-    page.fill("#password", "senha-forte-123")
-    page.fill("#password_confirm", "senha-forte-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_app.live_url + "/")
+    setup_operator(page, live_app.live_url, visit=False)
     assert "Visão geral" in page.locator("h1").inner_text()
     page.click("nav >> text=Configurações")
     page.fill("#KIWIFY_WEBHOOK_SECRET", "um-token-bem-secreto-123")

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Sale
 from app.models.types import utcnow
 from tests.conftest import Auth
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -200,7 +200,7 @@ def test_pages_fit_and_the_navbar_is_one_line(live_app, page, tmp_path):
     # Phone: the menu opens from the toggler and reaches the integrations.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(base + "/")
-    page.click(".navbar-toggler")
+    open_menu(page)
     page.click("#nav-integrations")
     page.locator("#nav-integrations + .dropdown-menu >> text=Gestão Click").click()
     page.wait_for_url("**/gestao-click")

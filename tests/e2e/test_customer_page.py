@@ -10,7 +10,7 @@ import pytest
 from app.extensions import db
 from app.models import GcClient, GcSale, KommoContact, KommoLead
 from tests.conftest import Auth, WebhookSender
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ def test_customer_page_from_the_navbar_search(live_app, page, tmp_path):
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(base + "/")
-    page.click(".navbar-toggler")
+    open_menu(page)
     _search_and_open(page, base, "000.000.001-91")
     page.screenshot(path=str(tmp_path / "cliente-390.png"), full_page=True)
     assert _fits(page)

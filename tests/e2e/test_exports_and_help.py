@@ -7,21 +7,11 @@ from app.extensions import db
 from app.inbox.guides import GUIDES
 from app.models import Sale
 from tests.conftest import WEBHOOK_SECRETS
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import serving, setup_operator
 
 pytestmark = pytest.mark.browser
 
 FITS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-
-def _setup(page, url):
-    page.goto(url + "/setup")
-    page.fill("#name", "Ana Operadora")
-    page.fill("#email", "ana@example.com")
-    page.fill("#password", "senha-forte-123")
-    page.fill("#password_confirm", "senha-forte-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
 
 
 def test_download_and_guides_fit(app_factory, page):
@@ -38,7 +28,7 @@ def test_download_and_guides_fit(app_factory, page):
                 )
             )
         db.session.commit()
-        _setup(page, url)
+        setup_operator(page, url)
 
         page.set_viewport_size({"width": 1366, "height": 900})
         page.goto(url + "/vendas?platform=kiwify")

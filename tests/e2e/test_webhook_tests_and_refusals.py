@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import load_fixture
+from tests.e2e.conftest import setup_operator
 
 pytestmark = pytest.mark.browser
 
@@ -25,13 +26,7 @@ def test_refused_delivery_notice_panel_test_and_sales_test_filter(live_app, page
     )
     assert refused.status_code == 401
 
-    page.goto(live_app.live_url + "/setup")
-    page.fill("#name", "Ana Operadora")
-    page.fill("#email", "ana@example.com")
-    page.fill("#password", "senha-forte-123")
-    page.fill("#password_confirm", "senha-forte-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_app.live_url + "/")
+    setup_operator(page, live_app.live_url)
 
     page.click("nav >> text=Webhooks")
     page.wait_for_url(live_app.live_url + "/webhooks")
