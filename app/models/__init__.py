@@ -25,6 +25,8 @@ from app.models.summaries import (
     SalesDailyOwner,
     SalesDailyProduct,
     SalesDailyUtm,
+    SalesMonthlyProduct,
+    SalesMonthlyUtm,
     SalesTotal,
 )
 from app.models.sync import JobSetting, SchedulerLease, SyncFailure, SyncRun
@@ -64,6 +66,8 @@ __all__ = [
     "SalesDailyOwner",
     "SalesDailyProduct",
     "SalesDailyUtm",
+    "SalesMonthlyProduct",
+    "SalesMonthlyUtm",
     "SalesTotal",
     "SaleStatusChange",
     "WebhookEvent",

@@ -126,6 +126,32 @@ class SalesDailyProduct(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SalesMonthlyUtm(db.Model):
+    """``sales_daily_utm`` per São Paulo month (``YYYY-MM``): a range's whole months."""
+
+    __tablename__ = "sales_monthly_utm"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(255), primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SalesMonthlyProduct(db.Model):
+    """``sales_daily_products`` per São Paulo month (``YYYY-MM``): a range's whole months."""
+
+    __tablename__ = "sales_monthly_products"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SalesDailyOwner(db.Model):
     """Approved non-test BRL sales per São Paulo day, CRM match (``in_crm`` 1/0) and the
     responsible user credited (``sales.crm_owner_id``, 0 for none): "receita por responsável"."""
@@ -178,6 +204,8 @@ SUMMARY_TABLES = (
     "sales_totals",
     "sales_daily_utm",
     "sales_daily_products",
+    "sales_monthly_utm",
+    "sales_monthly_products",
     "activation_daily",
     "activation_hours",
     "activation_products",

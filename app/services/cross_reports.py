@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from flask import g, has_app_context
 from sqlalchemy import (
@@ -46,6 +47,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -62,6 +64,8 @@ from app.models import (
     SalesDailyOwner,
     SalesDailyProduct,
     SalesDailyUtm,
+    SalesMonthlyProduct,
+    SalesMonthlyUtm,
 )
 from app.models.sales import GRANTING_STATUSES
 from app.paging import rows_after
@@ -594,16 +598,67 @@ def _days(period: DateRange, day) -> list:
     return where
 
 
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _spans(period: DateRange) -> tuple[list[tuple[date, date]], tuple[str, str | None] | None]:
+    """The range as the days of its partial months and its whole months: ``([(first day,
+    last day), …], (first month, last month or None))``, the months ``YYYY-MM`` (None when
+    it has no whole month). An open range (it ends today) has no last month, as ``_days``
+    has no last day."""
+    start, end = period.start, period.end
+    first = start if start.day == 1 else _next_month(start)
+    if period.until is None:
+        days = [(start, first - timedelta(days=1))] if first > start else []
+        return days, (f"{first:%Y-%m}", None)
+    stop = end + timedelta(days=1)
+    stop = stop if stop.day == 1 else end.replace(day=1)  # the month after the last whole one
+    if first >= stop:
+        return [(start, end)], None
+    days = [(start, first - timedelta(days=1))] if first > start else []
+    if stop <= end:
+        days.append((stop, end))
+    return days, (f"{first:%Y-%m}", f"{stop - timedelta(days=1):%Y-%m}")
+
+
+def _dimension(period: DateRange, daily, monthly, keys: tuple[str, ...]):
+    """A daily dimension's rows of the range (``keys``, ``n``, ``amount_cents``), its whole
+    months read from ``monthly`` (the same buckets per month): a year is ~12 × the
+    dimension's rows instead of ~365 ×. The caller groups them."""
+    days, months = _spans(period)
+    parts = [
+        select(*(getattr(daily, k) for k in keys), daily.n, daily.amount_cents).where(
+            daily.day >= lo.isoformat(), daily.day <= hi.isoformat()
+        )
+        for lo, hi in days
+    ]
+    if months is not None:
+        where = [monthly.month >= months[0]]
+        if months[1] is not None:
+            where.append(monthly.month <= months[1])
+        parts.append(
+            select(*(getattr(monthly, k) for k in keys), monthly.n, monthly.amount_cents).where(
+                *where
+            )
+        )
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("dim")
+
+
+def _utm_rows(period: DateRange):
+    return _dimension(period, SalesDailyUtm, SalesMonthlyUtm, ("source", "campaign", "approved")).c
+
+
 def _by_utm_query(period: DateRange):
-    """Per origin (utm_source, else src) and campaign, from ``sales_daily_utm``."""
-    u = SalesDailyUtm
+    """Per origin (utm_source, else src) and campaign, from ``sales_daily_utm`` and its
+    monthly twin."""
+    u = _utm_rows(period)
     source, campaign = u.source.label("source"), u.campaign.label("campaign")
     approved = func.sum(case((u.approved == 1, u.n), else_=0)).label("approved")
     cents = func.coalesce(func.sum(case((u.approved == 1, u.amount_cents), else_=0)), 0)
     cents = cents.label("cents")
     return (
         select(source, campaign, func.sum(u.n).label("sales"), approved, cents)
-        .where(*_days(period, u.day))
         .group_by(u.source, u.campaign)
         .having(func.sum(u.n) > 0)
         .order_by(cents.desc(), approved.desc(), u.source, u.campaign)
@@ -623,11 +678,11 @@ def _by_utm_row(r) -> dict:
 
 
 def _by_utm_chart(period: DateRange) -> dict:
-    u = SalesDailyUtm
+    u = _utm_rows(period)
     cents = func.coalesce(func.sum(u.amount_cents), 0).label("cents")
     rows = db.session.execute(
         select(u.source.label("source"), cents)
-        .where(*_days(period, u.day), u.approved == 1)
+        .where(u.approved == 1)
         .group_by(u.source)
         .having(func.sum(u.n) > 0)
         .order_by(cents.desc(), u.source)
@@ -644,19 +699,25 @@ def _by_utm_chart(period: DateRange) -> dict:
 # --- 5. revenue per platform, product and payment method ---------------------------------
 
 
+def _product_rows(period: DateRange):
+    return _dimension(
+        period, SalesDailyProduct, SalesMonthlyProduct, ("platform", "product", "method")
+    ).c
+
+
 def _by_product_query(period: DateRange):
-    """Per platform, product and payment method, from ``sales_daily_products``."""
-    p = SalesDailyProduct
+    """Per platform, product and payment method, from ``sales_daily_products`` and its
+    monthly twin."""
+    p = _product_rows(period)
     cents = func.coalesce(func.sum(p.amount_cents), 0).label("cents")
     return (
         select(
-            p.platform,
+            p.platform.label("platform"),
             p.product.label("product"),
             p.method.label("method"),
             func.sum(p.n).label("sales"),
             cents,
         )
-        .where(*_days(period, p.day))
         .group_by(p.platform, p.product, p.method)
         .having(func.sum(p.n) > 0)
         .order_by(cents.desc(), p.platform, p.product, p.method)
@@ -689,12 +750,11 @@ def _daily_in(period: DateRange) -> list:
 
 
 def _by_product_chart(period: DateRange) -> dict:
-    """Approved revenue per platform, one stacked series per payment method (``sales_daily``)."""
-    method = func.lower(SalesDaily.payment_method)
+    """Approved revenue per platform, one stacked series per payment method (the table's
+    rows: approved non-test BRL sales, the method in lower case)."""
+    p = _product_rows(period)
     rows = db.session.execute(
-        select(SalesDaily.platform, method, func.sum(SalesDaily.amount_cents))
-        .where(*_daily_in(period), SalesDaily.status.in_(GRANTING_STATUSES))
-        .group_by(SalesDaily.platform, method)
+        select(p.platform, p.method, func.sum(p.amount_cents)).group_by(p.platform, p.method)
     ).all()
     values: dict[tuple[str, str], int] = {}
     for platform, value, cents in rows:

@@ -44,6 +44,13 @@ def _day(dialect: str, expr: str) -> str:
     return f"strftime('%Y-%m-%d', {expr}, '-3 hours')"
 
 
+def _month(dialect: str, expr: str) -> str:
+    """The São Paulo month (``YYYY-MM``) of ``expr``: the first 7 characters of ``_day``."""
+    if dialect == "postgresql":
+        return f"to_char(timezone('America/Sao_Paulo', {expr}), 'YYYY-MM')"
+    return f"strftime('%Y-%m', {expr}, '-3 hours')"
+
+
 def _false(dialect: str) -> str:
     return "false" if dialect == "postgresql" else "0"
 
@@ -155,20 +162,27 @@ def _real_brl(dialect: str, r: str) -> str:
     return f"{r}.is_test = {_false(dialect)} AND coalesce({r}.currency, 'BRL') IN ('BRL', '')"
 
 
-def _utm_values(dialect: str, r: str) -> str:
-    """day, source, campaign, approved of a sale (one text for trigger and recompute)."""
+def _grain(dialect: str, r: str, grain: str) -> str:
+    """The sale's São Paulo ``day`` or ``month``, named so."""
+    when = SALE_WHEN.format(r=r)
+    return f"{_month(dialect, when) if grain == 'month' else _day(dialect, when)} AS {grain}"
+
+
+def _utm_values(dialect: str, r: str, grain: str = "day") -> str:
+    """day (or month), source, campaign, approved of a sale (one text for trigger and
+    recompute)."""
     return (
-        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, "
+        f"{_grain(dialect, r, grain)}, "
         f"coalesce(nullif({r}.utm_source, ''), nullif({r}.src, ''), '') AS source, "
         f"coalesce(nullif({r}.utm_campaign, ''), '') AS campaign, "
         f"CASE WHEN {r}.status IN {GRANTING} THEN 1 ELSE 0 END AS approved"
     )
 
 
-def _product_values(dialect: str, r: str) -> str:
-    """day, platform, product, method of a sale."""
+def _product_values(dialect: str, r: str, grain: str = "day") -> str:
+    """day (or month), platform, product, method of a sale."""
     return (
-        f"{_day(dialect, SALE_WHEN.format(r=r))} AS day, {r}.platform, "
+        f"{_grain(dialect, r, grain)}, {r}.platform, "
         f"coalesce({r}.product_name, '') AS product, "
         f"lower(coalesce({r}.payment_method, '')) AS method"
     )
@@ -186,22 +200,22 @@ def _counter_upsert(table: str, keys: str, values: str, r: str, sign: str, where
     )
 
 
-def _utm_upsert(dialect: str, r: str, sign: str) -> str:
+def _utm_upsert(dialect: str, r: str, sign: str, grain: str = "day") -> str:
     return _counter_upsert(
-        "sales_daily_utm",
-        "day, source, campaign, approved",
-        _utm_values(dialect, r),
+        "sales_daily_utm" if grain == "day" else "sales_monthly_utm",
+        f"{grain}, source, campaign, approved",
+        _utm_values(dialect, r, grain),
         r,
         sign,
         _real_brl(dialect, r),
     )
 
 
-def _product_sales_upsert(dialect: str, r: str, sign: str) -> str:
+def _product_sales_upsert(dialect: str, r: str, sign: str, grain: str = "day") -> str:
     return _counter_upsert(
-        "sales_daily_products",
-        "day, platform, product, method",
-        _product_values(dialect, r),
+        "sales_daily_products" if grain == "day" else "sales_monthly_products",
+        f"{grain}, platform, product, method",
+        _product_values(dialect, r, grain),
         r,
         sign,
         f"{_real_brl(dialect, r)} AND {r}.status IN {GRANTING}",
@@ -269,6 +283,54 @@ def dims_drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS sales_dims_apply()",
         ]
     return [f"DROP TRIGGER IF EXISTS sales_dims_{op}" for op in ("ins", "del", "upd")]
+
+
+# The same two dimensions per São Paulo month (sales_monthly_utm, sales_monthly_products): a
+# range's whole months are read from them and only its partial months' days from the daily
+# tables, so a year is ~12 × the dimension's rows instead of ~365 × (migration
+# ``d2f4a6c8e0b1``). Their own triggers (the daily ones predate the tables).
+MONTH_COLUMNS = (*SALE_COLUMNS, "product_name", "utm_source", "utm_campaign", "src")
+
+
+def _months(dialect: str, r: str, sign: str) -> list[str]:
+    return [
+        _utm_upsert(dialect, r, sign, "month"),
+        _product_sales_upsert(dialect, r, sign, "month"),
+    ]
+
+
+def months_trigger_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        old = ";\n    ".join(_months(dialect, "OLD", "-"))
+        new = ";\n    ".join(_months(dialect, "NEW", ""))
+        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in MONTH_COLUMNS)
+        return [
+            "CREATE FUNCTION sales_months_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            "BEGIN\n"
+            f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
+            f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
+            "  RETURN NULL;\nEND\n$$",
+            "CREATE TRIGGER sales_months_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
+            "FOR EACH ROW EXECUTE FUNCTION sales_months_apply()",
+        ]
+    old = "; ".join(_months(dialect, "OLD", "-"))
+    new = "; ".join(_months(dialect, "NEW", ""))
+    return [
+        f"CREATE TRIGGER sales_months_ins AFTER INSERT ON sales BEGIN {new}; END",
+        f"CREATE TRIGGER sales_months_del AFTER DELETE ON sales BEGIN {old}; END",
+        f"CREATE TRIGGER sales_months_upd AFTER UPDATE ON sales WHEN {_changed(MONTH_COLUMNS)} "
+        f"BEGIN {old}; {new}; END",
+    ]
+
+
+def months_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS sales_months_apply ON sales",
+            "DROP FUNCTION IF EXISTS sales_months_apply()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS sales_months_{op}" for op in ("ins", "del", "upd")]
 
 
 # "Ganho sem venda" (kommo_won_daily): won leads per São Paulo day of closed_at, responsible
@@ -462,6 +524,7 @@ def trigger_statements(dialect: str) -> list[str]:
         return (
             statements
             + dims_trigger_statements(dialect)
+            + months_trigger_statements(dialect)
             + won_daily_trigger_statements(dialect)
             + buyers_trigger_statements(dialect)
         )
@@ -500,6 +563,7 @@ def trigger_statements(dialect: str) -> list[str]:
         f"WHEN {_changed(LEAD_COLUMNS)} BEGIN {_won_upsert(dialect, 'OLD', '-')}; "
         f"{_won_upsert(dialect, 'NEW', '')}; END",
         *dims_trigger_statements(dialect),
+        *months_trigger_statements(dialect),
         *won_daily_trigger_statements(dialect),
         *buyers_trigger_statements(dialect),
     ]
@@ -515,6 +579,7 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS kommo_won_totals_apply ON kommo_leads",
             "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
             *dims_drop_statements(dialect),
+            *months_drop_statements(dialect),
             *won_daily_drop_statements(dialect),
             *buyers_drop_statements(dialect),
         ]
@@ -534,6 +599,7 @@ def drop_statements(dialect: str) -> list[str]:
             )
         ]
         + dims_drop_statements(dialect)
+        + months_drop_statements(dialect)
         + won_daily_drop_statements(dialect)
         + buyers_drop_statements(dialect)
     )
@@ -587,6 +653,17 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
             "GROUP BY 1, 2, 3, 4"
         ),
+        "sales_monthly_utm": (
+            f"SELECT {_utm_values(dialect, 's', 'month')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} GROUP BY 1, 2, 3, 4"
+        ),
+        "sales_monthly_products": (
+            f"SELECT {_product_values(dialect, 's', 'month')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
+            "GROUP BY 1, 2, 3, 4"
+        ),
         "sales_daily_owners": (
             f"SELECT {_owner_values(dialect, 's')}, count(*) AS n, "
             "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
@@ -621,6 +698,8 @@ COLUMNS = {
     "sales_daily_utm": "day, source, campaign, approved, n, amount_cents",
     "sales_daily_owners": "day, owner, in_crm, n, amount_cents",
     "sales_daily_products": "day, platform, product, method, n, amount_cents",
+    "sales_monthly_utm": "month, source, campaign, approved, n, amount_cents",
+    "sales_monthly_products": "month, platform, product, method, n, amount_cents",
     "sales_daily_buyers": "day, platform, kind, prev_day, n",
 }
 

@@ -22,6 +22,8 @@ TABLES = {
     "sales_daily_utm": ("day", "source", "campaign", "approved"),
     "sales_daily_owners": ("day", "owner", "in_crm"),
     "sales_daily_products": ("day", "platform", "product", "method"),
+    "sales_monthly_utm": ("month", "source", "campaign", "approved"),
+    "sales_monthly_products": ("month", "platform", "product", "method"),
     "kommo_won_daily": ("day", "owner", "has_sale"),
     "sales_daily_buyers": ("day", "platform", "kind", "prev_day"),
 }
@@ -277,6 +279,12 @@ def test_cli_rebuilds_the_summaries(app, runner):
     assert result.exit_code == 0 and "Resumos recalculados" in result.output
     db.session.rollback()
     assert_summaries_match()
+
+
+def test_every_summary_table_is_recomputed_and_emptied_between_tests():
+    from app.models.summaries import SUMMARY_TABLES
+
+    assert set(SUMMARY_TABLES) == set(summaries.COLUMNS) == set(TABLES)
 
 
 def test_migrated_triggers_are_the_code_s_triggers(app):

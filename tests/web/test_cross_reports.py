@@ -524,3 +524,100 @@ def test_grouped_reports_keep_numbered_pages(crowd, app, monkeypatch):
     with app.test_request_context():
         assert _table(html) == [" | ".join(report.cell(c, rows[1][c.key]) for c in report.columns)]
     assert "page=3" in _link(html, "Próxima") and _link(html, "3")
+
+
+def _sums_from_sales(start, end, open_end):
+    """ "por origem" and "por produto" computed from the sales themselves (São Paulo days)."""
+    from zoneinfo import ZoneInfo
+
+    from app.models.sales import GRANTING_STATUSES
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    utm, products, chart = {}, {}, {}
+    for s in db.session.scalars(db.select(Sale)):
+        day = s.ordered_at.replace(tzinfo=UTC).astimezone(sp).date()
+        if s.is_test or day < start or (not open_end and day > end):
+            continue
+        approved = s.status in GRANTING_STATUSES
+        key = (s.utm_source or s.src or None, s.utm_campaign or None)
+        n, ok, cents = utm.get(key, (0, 0, 0))
+        utm[key] = (n + 1, ok + approved, cents + (s.amount_cents if approved else 0))
+        if approved:
+            key = (s.platform, s.product_name, s.payment_method)
+            n, cents = products.get(key, (0, 0))
+            products[key] = (n + 1, cents + s.amount_cents)
+            chart[s.platform] = chart.get(s.platform, 0) + s.amount_cents
+    return utm, products, chart
+
+
+def test_origin_and_product_reports_read_whole_months_and_edge_days_alike(app, client):
+    """Whole months come from the monthly summaries and the partial months' days from the
+    daily ones: every kind of range gives what the sales themselves give, São Paulo month
+    edges included (23:59 on the 31st there is already the 1st in UTC)."""
+    import random
+    from datetime import date, timedelta
+
+    from app.services import cross_reports as cr
+    from app.services.charts import CUSTOM, DateRange
+
+    rng = random.Random(16)
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        Auth(app, client).operator()
+        edges = [
+            datetime(2026, 8, 1, 2, 59, tzinfo=UTC),  # 31 July 23:59 in São Paulo
+            datetime(2026, 8, 1, 3, 0, tzinfo=UTC),  # 1 August 00:00
+            datetime(2026, 10, 1, 2, 30, tzinfo=UTC),  # 30 September
+            datetime(2026, 11, 20, 11, 0, tzinfo=UTC),  # today
+        ]
+        moments = edges + [
+            datetime(2026, 6, 1, 3, 0, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 170))
+            for _ in range(80)
+        ]
+        for i, at in enumerate(moments):
+            sale(
+                f"M{i}",
+                f"m{i % 30}@x.com",
+                rng.choice((4700, 9700)),
+                status=rng.choice(("approved", "approved", "refunded", "pending")),
+                at=at,
+                platform=rng.choice(("hotmart", "kiwify")),
+                product_name=rng.choice(("Curso A", "Curso B")),
+                payment_method=rng.choice(("pix", "credit_card")),
+                utm_source=rng.choice((None, "google", "insta")),
+                utm_campaign=rng.choice((None, "bf")),
+                is_test=i % 17 == 0,
+            )
+        db.session.commit()
+        ranges = [
+            (date(2026, 7, 31), date(2026, 8, 1)),  # two partial months
+            (date(2026, 7, 15), date(2026, 10, 10)),  # partial, two whole, partial
+            (date(2026, 8, 1), date(2026, 9, 30)),  # exactly two whole months
+            (date(2026, 8, 1), date(2026, 8, 31)),  # one whole month
+            (date(2026, 9, 3), date(2026, 9, 29)),  # inside one month
+            (date(2026, 6, 10), date(2026, 11, 20)),  # open: ends today
+            (date(2026, 9, 1), date(2026, 11, 20)),  # open, from a month's first day
+        ]
+        for start, end in ranges:
+            period = DateRange(CUSTOM, start, end)
+            utm, products, chart = _sums_from_sales(start, end, period.until is None)
+            with app.test_request_context():
+                got_utm = {
+                    (r["source"], r["campaign"]): (r["sales"], r["approved"], r["amount_cents"])
+                    for r in cr.REPORTS["por-origem"].rows(period)
+                }
+                got_products = {
+                    (r["platform"], r["product_name"], r["payment_method"]): (
+                        r["sales"],
+                        r["amount_cents"],
+                    )
+                    for r in cr.REPORTS["por-produto"].rows(period)
+                }
+                bars = cr.REPORTS["por-produto"].chart(period)
+            assert got_utm == utm, (start, end)
+            assert got_products == products, (start, end)
+            platforms = [p for p in ("hotmart", "kiwify") if chart.get(p)]
+            assert bars["labels"] == [platform_label(p) for p in platforms], (start, end)
+            sums = [
+                round(sum(d["data"][i] for d in bars["datasets"]), 2) for i in range(len(platforms))
+            ]
+            assert sums == [chart[p] / 100 for p in platforms], (start, end)
