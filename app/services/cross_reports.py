@@ -253,13 +253,18 @@ def _has_email(sale=Sale):
 
 
 def _not_in_crm_walk(
-    period: DateRange, after: tuple | None = None, reverse: bool = False, since=None
+    period: DateRange,
+    after: tuple | None = None,
+    reverse: bool = False,
+    since=None,
+    candidates: bool = False,
 ):
     """The latest sale in the range of each buyer out of the CRM (unordered): the range's
     real approved sales, each kept when no sale of the same e-mail in the range
     (``ix_sales_buyer_email_lower``) is matched or later; after the row ``after`` (last
     purchase, buyer) in the report's order, or before it when ``reverse``; only those of
-    ``since`` on, when given (the sales looked at; the later ones still over the range)."""
+    ``since`` on, when given (the sales looked at; the later ones still over the range).
+    ``candidates``: without that look at the buyer's other sales (a superset)."""
     later = aliased(Sale, name="later")
     shadowed = exists().where(
         func.lower(later.buyer_email) == func.lower(Sale.buyer_email),
@@ -272,11 +277,10 @@ def _not_in_crm_walk(
         ),
     )
     stmt = select(Sale.id, Sale.listed_at.label("last_at"), _buyer().label("buyer")).where(
-        *_sales_in(period, since=since),
-        _approved(),
-        Sale.crm_matched.is_(False),
-        or_(~_has_email(), ~shadowed),
+        *_sales_in(period, since=since), _approved(), Sale.crm_matched.is_(False)
     )
+    if not candidates:
+        stmt = stmt.where(or_(~_has_email(), ~shadowed))
     if after is not None:
         at, key = after
         if reverse:
@@ -284,6 +288,41 @@ def _not_in_crm_walk(
         else:
             stmt = stmt.where(Sale.listed_at <= at, or_(Sale.listed_at < at, _buyer() > key))
     return stmt
+
+
+WALK_WINDOW = 4  # the first window of candidates: this many times the rows a page needs
+
+
+def _not_in_crm_edge(walk, pool, needed: int, index_order):
+    """The last purchase of the walk's ``needed``-th row in ``index_order``, looked for among
+    the range's first candidate sales (approved, not matched: the cheap filters) in that
+    order (``pool``: the walk without its look at the buyer's other sales), a window
+    ``WALK_WINDOW`` times ``needed`` and then four times larger each time, until the window
+    holds the row or every candidate. PostgreSQL cannot estimate how many
+    sales the walk's correlated "no later sale of this buyer" keeps (it guessed 71 of
+    13,500), and planned the whole range's bitmap scan and sort under the ``LIMIT``; a
+    candidate window is a ``LIMIT`` on an index walk it plans right, and SQLite reads it
+    the same way."""
+    candidates = pool.with_only_columns(Sale.id).order_by(*index_order)
+    window = max(needed * WALK_WINDOW, 1)
+    while True:
+        chosen = candidates.limit(window).scalar_subquery()
+        edge = (
+            walk.with_only_columns(Sale.listed_at)
+            .where(Sale.id.in_(chosen))
+            .order_by(*index_order)
+            .offset(needed - 1)
+            .limit(1)
+        )
+        found = db.session.scalar(edge)
+        if found is not None:
+            return found
+        held = db.session.scalar(
+            select(func.count()).select_from(candidates.limit(window).subquery())
+        )
+        if held < window:
+            return None  # the window held every candidate: the walk has fewer rows
+        window *= 4
 
 
 def _not_in_crm_found(
@@ -304,13 +343,8 @@ def _not_in_crm_found(
         index_order = (Sale.listed_at.desc(), Sale.id.desc())
     boundary = None
     if limit is not None:
-        edge = (
-            walk.with_only_columns(Sale.listed_at)
-            .order_by(*index_order)
-            .offset(offset + limit - 1)
-            .limit(1)
-        )
-        boundary = db.session.scalar(edge)
+        pool = _not_in_crm_walk(period, after, reverse, candidates=True)
+        boundary = _not_in_crm_edge(walk, pool, offset + limit, index_order)
     if boundary is not None and reverse:
         walk = walk.where(Sale.listed_at <= boundary)
     elif boundary is not None:  # the page's lower bound, in place of the range's

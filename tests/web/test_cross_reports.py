@@ -300,12 +300,17 @@ def test_a_contact_without_leads_gives_its_own_responsible(operator):
     assert operator.get("/api/reports/nada").status_code == 404
 
 
-def test_not_in_crm_pages_equal_the_grouped_definition(operator, app):
+@pytest.mark.parametrize("window", [1, 4])
+def test_not_in_crm_pages_equal_the_grouped_definition(operator, app, monkeypatch, window):
     """The walk (a page at a time, the CSV by cursor) and the one-scan total and chart give
     exactly what grouping every buyer of the range gives: ties on the last purchase, buyers
-    with several sales (one matched by phone), sales without an e-mail, other platforms."""
+    with several sales (one matched by phone), sales without an e-mail, other platforms.
+    With a candidate window of one sale per row needed, the window has to grow (most buyers
+    have several sales) before it holds a page's edge."""
     from app.services import charts
     from app.services import cross_reports as cr
+
+    monkeypatch.setattr(cr, "WALK_WINDOW", window)
 
     with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
         contact(50, None, phone="+55 11 97777-0000")
@@ -325,6 +330,13 @@ def test_not_in_crm_pages_equal_the_grouped_definition(operator, app):
         for offset, limit in ((0, 50), (0, 3), (3, 4), (7, 5), (len(expected) - 1, 5)):
             assert report.rows(period, offset, limit) == expected[offset : offset + limit]
         assert list(report.all_rows(period, chunk=4)) == expected
+        # the page's lower bound found in the candidate window is the walk's own
+        walk, pool = cr._not_in_crm_walk(period), cr._not_in_crm_walk(period, candidates=True)
+        index_order = (Sale.listed_at.desc(), Sale.id.desc())
+        for needed in range(1, len(expected) + 2):
+            plain = walk.with_only_columns(Sale.listed_at).order_by(*index_order)
+            plain = db.session.scalar(plain.offset(needed - 1).limit(1))
+            assert cr._not_in_crm_edge(walk, pool, needed, index_order) == plain, needed
         # the chart: each buyer once per platform, in the CRM when any sale there matched
         people: dict = {}
         for s in db.session.scalars(
