@@ -301,20 +301,17 @@ def _not_in_crm_edge(walk, pool, needed: int, index_order):
     holds the row or every candidate. PostgreSQL cannot estimate how many
     sales the walk's correlated "no later sale of this buyer" keeps (it guessed 71 of
     13,500), and planned the whole range's bitmap scan and sort under the ``LIMIT``; a
-    candidate window is a ``LIMIT`` on an index walk it plans right, and SQLite reads it
-    the same way."""
+    candidate window is a ``LIMIT`` on an index walk it plans right. SQLite walks the index
+    in order under the plain ``OFFSET``/``LIMIT`` already (and the window made its deep
+    pages slower): without ``pool`` the walk's own row is read directly."""
+    edge = walk.with_only_columns(Sale.listed_at).order_by(*index_order).offset(needed - 1)
+    if pool is None:
+        return db.session.scalar(edge.limit(1))
     candidates = pool.with_only_columns(Sale.id).order_by(*index_order)
     window = max(needed * WALK_WINDOW, 1)
     while True:
         chosen = candidates.limit(window).scalar_subquery()
-        edge = (
-            walk.with_only_columns(Sale.listed_at)
-            .where(Sale.id.in_(chosen))
-            .order_by(*index_order)
-            .offset(needed - 1)
-            .limit(1)
-        )
-        found = db.session.scalar(edge)
+        found = db.session.scalar(edge.where(Sale.id.in_(chosen)).limit(1))
         if found is not None:
             return found
         held = db.session.scalar(
@@ -343,7 +340,9 @@ def _not_in_crm_found(
         index_order = (Sale.listed_at.desc(), Sale.id.desc())
     boundary = None
     if limit is not None:
-        pool = _not_in_crm_walk(period, after, reverse, candidates=True)
+        pool = None
+        if db.session.get_bind().dialect.name == "postgresql":
+            pool = _not_in_crm_walk(period, after, reverse, candidates=True)
         boundary = _not_in_crm_edge(walk, pool, offset + limit, index_order)
     if boundary is not None and reverse:
         walk = walk.where(Sale.listed_at <= boundary)
