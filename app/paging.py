@@ -102,12 +102,18 @@ def encode_cursor(values) -> str:
     return _encode(list(values))
 
 
-def cursor_arg(columns, unique_int: bool = True) -> tuple[str | None, list | None]:
-    """``("apos" | "antes", values)`` from the request, each value of its column's kind, the
-    last an integer id unless ``unique_int`` is false (a unique text key); ``(None, None)``
-    when absent or unreadable (the caller serves the first page)."""
+CURSOR_NAMES = ("apos", "antes")  # the pages' "Próxima"/"Anterior" parameters
+
+
+def cursor_arg(
+    columns, unique_int: bool = True, names: tuple[str, ...] = CURSOR_NAMES
+) -> tuple[str | None, list | None]:
+    """``(name, values)`` for the first of ``names`` (``"apos"``, ``"antes"``) the request
+    has, each value of its column's kind, the last an integer id unless ``unique_int`` is
+    false (a unique text key); ``(None, None)`` when none is given or the first given is
+    unreadable (a page serves its first page; the JSON API answers 400)."""
     args = request.args
-    for name in ("apos", "antes"):
+    for name in names:
         if args.get(name):
             cursor = _decode(args.get(name, "")[:2000], len(columns), unique_int)
             if (

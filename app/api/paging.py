@@ -37,7 +37,7 @@ def wants_full() -> bool:
     return (request.values.get("full") or "").strip().lower() in TRUE_VALUES
 
 
-def list_body(items: list, page: int, limit: int, total: int, noun: tuple[str, str]) -> dict:
+def list_body(items: list, page: int | None, limit: int, total: int, noun: tuple[str, str]) -> dict:
     """A list answer: SPEC §5 keys (``items``, ``page``, ``limit``, ``total``) plus the seeds'
     (``data``, ``pagination`` {page, limit, pageCount, total}, ``message``)."""
     return {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from app import csv_export
-from app.paging import Page, cursor_arg, encode_cursor, page_arg
+from app.paging import Page, cursor_arg, page_arg
 from app.reports import bp
 from app.services import charts
 from app.services import cross_reports as cr
@@ -68,34 +68,23 @@ class NumberedPage:
 
 def keyset_page(report: cr.Report, period: charts.DateRange, total: int) -> Page:
     """The page of a keyset report the request asks for (``app.paging.Page``): after or
-    before a cursor, the last page, else ``?page=N`` (clamped to the last page)."""
+    before a cursor, the last page, else ``?page=N`` (clamped to the last page); the rows
+    are ``Report.keyset``'s, as the JSON API's are."""
     direction, cursor = cursor_arg(report.key_columns, report.key_int)
     page = Page(items=[], per_page=PER_PAGE, total=total)
     if direction is not None:
-        reverse = direction == "antes"
-        rows = report.page(period, 0, PER_PAGE + 1, tuple(cursor), reverse)
-        more = len(rows) > PER_PAGE
-        rows = rows[:PER_PAGE]
-        if reverse:
-            rows.reverse()
-        page.has_prev, page.has_next = (more, True) if reverse else (True, more)
+        part = report.keyset(period, PER_PAGE, after=cursor, reverse=direction == "antes")
     elif request.args.get("fim"):
-        rows = report.page(period, 0, total % PER_PAGE or PER_PAGE, None, True)
-        rows.reverse()
-        page.has_prev = total > len(rows)
+        part = report.keyset(period, PER_PAGE, last=total)
     else:
         number = min(page_arg(), page.pages)
-        rows = report.page(period, (number - 1) * PER_PAGE, PER_PAGE + 1)
-        page.has_next = len(rows) > PER_PAGE
-        rows = rows[:PER_PAGE]
-        page.has_prev = number > 1
-    page.items = rows
-    if rows:
-        if page.has_prev:
-            page.prev_args = {"antes": encode_cursor(rows[0].key)}
-        if page.has_next:
-            page.next_args = {"apos": encode_cursor(rows[-1].key)}
-            page.last_args = {"fim": 1}
+        part = report.keyset(period, PER_PAGE, offset=(number - 1) * PER_PAGE)
+    page.items, page.has_prev, page.has_next = part.rows, part.has_prev, part.has_next
+    if part.prev_cursor:
+        page.prev_args = {"antes": part.prev_cursor}
+    if part.next_cursor:
+        page.next_args = {"apos": part.next_cursor}
+        page.last_args = {"fim": 1}
     return page
 
 

@@ -68,7 +68,7 @@ from app.models import (
     SalesMonthlyUtm,
 )
 from app.models.sales import GRANTING_STATUSES
-from app.paging import rows_after
+from app.paging import encode_cursor, rows_after
 from app.services.charts import DateRange
 from app.services.kommo_queries import lead_currency
 from app.services.summaries import BUYER_KINDS
@@ -142,6 +142,36 @@ class Report:
         for partition in result.partitions():
             yield from (self.row(r) for r in partition)
 
+    def keyset(
+        self,
+        period: DateRange,
+        limit: int,
+        *,
+        after: tuple | None = None,
+        reverse: bool = False,
+        offset: int = 0,
+        last: int | None = None,
+    ) -> Slice:
+        """One page of a keyset report (``page`` is set), the page's and the JSON API's:
+        the ``limit`` rows after the key ``after`` (before it when ``reverse``), else the
+        last page of a report of ``last`` rows, else ``limit`` rows from ``offset``. It reads
+        ``limit + 1`` rows to know whether more lie beyond, and gives the rows in the
+        report's order either way."""
+        if after is not None:
+            rows = self.page(period, 0, limit + 1, tuple(after), reverse)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            if reverse:  # the cursor's own row lies after the page
+                rows.reverse()
+                return Slice(rows, has_prev=more, has_next=True)
+            return Slice(rows, has_prev=True, has_next=more)  # and here before it
+        if last is not None:
+            rows = self.page(period, 0, last % limit or limit, None, True)
+            rows.reverse()
+            return Slice(rows, has_prev=last > len(rows), has_next=False)
+        rows = self.page(period, offset, limit + 1)
+        return Slice(rows[:limit], has_prev=offset > 0, has_next=len(rows) > limit)
+
 
 class Row(dict):
     """A report row (the API item, the cells' values) that knows its place in the report's
@@ -152,6 +182,25 @@ class Row(dict):
     def __init__(self, values: dict, key: tuple) -> None:
         super().__init__(values)
         self.key = key
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A page of a keyset report (``Report.keyset``): its rows in the report's order, whether
+    rows lie before and after them, and the cursors (``app.paging.encode_cursor`` of the
+    first and last row's key) that reach those, ``None`` when there are none."""
+
+    rows: list[Row]
+    has_prev: bool
+    has_next: bool
+
+    @property
+    def prev_cursor(self) -> str | None:
+        return encode_cursor(self.rows[0].key) if self.has_prev and self.rows else None
+
+    @property
+    def next_cursor(self) -> str | None:
+        return encode_cursor(self.rows[-1].key) if self.has_next and self.rows else None
 
 
 # --- shared pieces ---------------------------------------------------------------------
@@ -1063,4 +1112,4 @@ def period_dict(period: DateRange) -> dict:
     return {"start": period.start.isoformat(), "end": period.end.isoformat(), "key": period.key}
 
 
-__all__ = ["API_NAMES", "REPORTS", "Column", "Report", "cell", "csv_value"]
+__all__ = ["API_NAMES", "REPORTS", "Column", "Report", "Row", "Slice", "cell", "csv_value"]

@@ -277,6 +277,8 @@ def test_login_and_operator_required(app, client):
     auth.create()
     for path in (
         "/api/reports/not-in-crm",
+        "/api/reports/not-in-crm?after=lixo",
+        "/api/reports/won-without-sale?before=lixo&limit=3",
         "/relatorios/cruzados/reembolsos",
         "/relatorios/cruzados/reembolsos.csv",
     ):
@@ -524,6 +526,109 @@ def test_full_report_pages_go_by_cursor_both_ways(crowd, app, monkeypatch, slug)
             response = crowd.get(url, query_string={**RANGE, name: bad})
             assert response.status_code == 200
             assert _table(response.text) == expected[:3]
+
+
+API_KEYSET = {"not-in-crm": KEYSET[0], "won-without-sale": KEYSET[1]}
+
+
+def _api_get(client, name, **args):
+    return client.get(f"/api/reports/{name}", query_string={**RANGE, **args})
+
+
+@pytest.mark.parametrize("name", API_KEYSET)
+def test_api_walks_keyset_reports_by_cursor_both_ways(crowd, app, monkeypatch, name):
+    """The JSON API's ``cursor.next`` from the first page to the end gives the rows ?page=N
+    gives by OFFSET (and the CSV's), ``cursor.prev`` walks back; ``?page=N`` pages answer
+    cursors too, and the page's own ``apos``/``antes``/``fim`` links work on the API."""
+    from app.csv_export import safe_cell
+    from app.reports import cross
+    from app.services import cross_reports as cr
+
+    slug = API_KEYSET[name]
+    report, _, expected = _direct(app, slug)
+    total = len(expected)
+    assert total > 9 and total % 3  # several pages of 3, the last one short
+    pages = -(-total // 3)
+    by_offset = [api(crowd, name, limit=3, page=n) for n in range(1, pages + 2)]
+    assert by_offset[-1]["items"] == [] and by_offset[-1]["cursor"] == {"next": None, "prev": None}
+    offset_rows = [item for body in by_offset for item in body["items"]]
+    assert offset_rows == [dict(r) for r in expected]
+    csv_rows = [
+        [safe_cell(cr.csv_value(c, i.get(c.key))) for c in report.columns] for i in offset_rows
+    ]
+    assert csv_rows == _csv(crowd, slug)[1:]
+
+    first = by_offset[0]
+    assert first["cursor"]["prev"] is None and first["total"] == total
+    walked, body, bodies = [], first, []
+    while True:  # cursor.next to the end
+        walked += body["items"]
+        bodies.append(body)
+        if body["cursor"]["next"] is None:
+            break
+        body = api(crowd, name, limit=3, after=body["cursor"]["next"])
+        assert body["page"] is None and body["total"] == total and "chart" in body
+        assert body["cursor"]["prev"] is not None
+    assert walked == offset_rows and len(bodies) == pages
+    back = []
+    while True:  # cursor.prev back to the first page
+        back = body["items"] + back
+        if body["cursor"]["prev"] is None:
+            break
+        body = api(crowd, name, limit=3, before=body["cursor"]["prev"])
+        assert body["cursor"]["next"] is not None
+    assert back == offset_rows and body["items"] == offset_rows[:3]
+    # a ?page=N page's cursors lead to its neighbours
+    second = by_offset[1]
+    assert api(crowd, name, limit=3, after=second["cursor"]["next"])["items"] == offset_rows[6:9]
+    assert api(crowd, name, limit=3, before=second["cursor"]["prev"])["items"] == offset_rows[:3]
+    # the last page, by ?last=1 or the page's ?fim=1
+    for arg in ("last", "fim"):
+        last = api(crowd, name, limit=3, **{arg: 1})
+        assert last["items"] == offset_rows[-(total % 3) :] and last["page"] == pages
+        assert last["cursor"]["next"] is None
+        before_last = api(crowd, name, limit=3, before=last["cursor"]["prev"])
+        assert before_last["items"] == by_offset[pages - 2]["items"]
+    # the page's "Próxima" link, copied onto the API, with the page's own parameter names
+    monkeypatch.setattr(cross, "PER_PAGE", 3)
+    html = crowd.get(f"/relatorios/cruzados/{slug}", query_string=RANGE).text
+    href = _link(html, "Próxima")
+    assert href.startswith(f"/relatorios/cruzados/{slug}?") and "apos=" in href
+    copied = crowd.get(
+        href.replace(f"/relatorios/cruzados/{slug}", f"/api/reports/{name}") + "&limit=3"
+    )
+    assert copied.status_code == 200
+    assert copied.get_json()["items"] == offset_rows[3:6]
+    following = api(crowd, name, limit=3, apos=copied.get_json()["cursor"]["next"])
+    assert following["items"] == offset_rows[6:9]
+    assert api(crowd, name, limit=3, antes=following["cursor"]["prev"])["items"] == offset_rows[3:6]
+
+
+@pytest.mark.parametrize("name", API_KEYSET)
+def test_api_refuses_a_cursor_it_cannot_read(crowd, name):
+    from app.paging import encode_cursor
+
+    at = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)
+    wrong = [encode_cursor([1, 2]), encode_cursor(["x", "y", 3]), encode_cursor([at, 2.5])]
+    wrong += [encode_cursor([at, 7 if name == "not-in-crm" else "7"]), encode_cursor(["x", "y"])]
+    for bad in ("lixo", "%%%", "W10", "x" * 3000, *wrong):
+        for arg in ("after", "before", "apos", "antes"):
+            response = _api_get(crowd, name, limit=3, **{arg: bad})
+            assert response.status_code == 400, (bad, arg)
+            body = response.get_json()
+            assert body["success"] is False and body["error"]["code"] == "bad_request"
+            assert f"Cursor inválido em {arg}" in body["error"]["message"]
+    good = api(crowd, name, limit=3)["cursor"]["next"]
+    both = _api_get(crowd, name, after=good, antes=good)
+    assert both.status_code == 400 and "um só cursor" in both.get_json()["error"]["message"]
+    assert _api_get(crowd, name, after=good, page="x").status_code == 400  # still checked
+
+
+def test_grouped_reports_answer_no_cursor(crowd):
+    plain = api(crowd, "by-utm", limit=1)
+    assert plain["cursor"] is None and len(plain["items"]) == 1
+    assert api(crowd, "by-utm", limit=1, after="lixo") == plain  # ignored, as before
+    assert api(crowd, "refunds")["cursor"] is None
 
 
 def test_grouped_reports_keep_numbered_pages(crowd, app, monkeypatch):
