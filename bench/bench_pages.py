@@ -63,14 +63,16 @@ def _pick(rng: random.Random, choices):
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def make_app(url: str):
+def make_app(url: str, reset: bool = True):
+    """The app on ``url``, migrated; a PostgreSQL database is emptied first unless ``reset``
+    is false (a seeded database kept for a second look)."""
     from flask_migrate import upgrade
     from sqlalchemy import create_engine, text
 
     from app import create_app
     from config import TestConfig
 
-    if url.startswith("postgresql"):
+    if reset and url.startswith("postgresql"):
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
