@@ -273,8 +273,9 @@ def login(app):
     from app.services import accounts
 
     with app.app_context():
-        accounts.create_user("operador@example.com", PASSWORD, name="Ana", role="admin")
-        db.session.commit()
+        if accounts.find_user("operador@example.com") is None:  # a kept database has them
+            accounts.create_user("operador@example.com", PASSWORD, name="Ana", role="admin")
+            db.session.commit()
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)

@@ -59,6 +59,17 @@ def test_sqlite_connections_are_tuned(app):
         conn.rollback()
 
 
+def test_postgresql_sessions_run_without_jit_or_parallel_workers(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    db.engine.dispose()  # connections made from here on
+    with db.engine.connect() as conn:
+        for name, value in database.POSTGRES_SESSION.items():
+            assert conn.exec_driver_sql(f"SHOW {name}").scalar() == value
+        assert not conn.connection.dbapi_connection.autocommit
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
 def test_is_lock_error():
     assert database.is_lock_error(_lock_error())
     assert database.is_lock_error(sqlite3.OperationalError("database table is locked"))
