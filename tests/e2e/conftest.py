@@ -3,6 +3,7 @@
 import os
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -79,6 +80,18 @@ def open_menu(page):
         except PlaywrightTimeout:
             continue
     page.wait_for_selector(".navbar-collapse.show", state="visible", timeout=2000)
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where a test's screenshots go: ``E2E_SCREENSHOTS`` (kept for a person to look at),
+    else the test's own temporary directory."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if not folder:
+        return tmp_path
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture

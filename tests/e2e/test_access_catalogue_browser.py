@@ -2,7 +2,6 @@
 item (the form shows the field of each kind), maps a product to both; the member's items on
 /conta and the overview's unmapped products; nothing overflows."""
 
-import os
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +20,7 @@ def assert_fits(page, width):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_operator_builds_the_catalogue(live_app, page, width):
+def test_operator_builds_the_catalogue(live_app, page, width, shots):
     make_sale("kiwify", "KW1", "kw-curso", "Curso de Confeitaria")
     db.session.commit()
     page.set_viewport_size({"width": width, "height": 900})
@@ -57,16 +56,14 @@ def test_operator_builds_the_catalogue(live_app, page, width):
     rules = page.locator("[data-access-rules]").inner_text()
     assert "Curso de Confeitaria" in rules and "Grupo VIP" in rules and "Kiwify" in rules
     assert_fits(page, width)
-    shots = os.environ.get("ACCESS_SCREENSHOTS")
-    if shots:
-        page.screenshot(path=f"{shots}/acessos-{width}.png", full_page=True)
-        page.goto(url + "/")
-        page.screenshot(path=f"{shots}/overview-{width}.png")
+    page.screenshot(path=shots / f"acessos-{width}.png", full_page=True)
+    page.goto(url + "/")
+    page.screenshot(path=shots / f"overview-{width}.png")
     assert page.console_errors == []
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, width):
+def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, width, shots):
     from app.models import User
 
     auth = Auth(live_app, live_app.test_client())
@@ -87,7 +84,6 @@ def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, w
     db.session.commit()
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
-    shots = os.environ.get("ACCESS_SCREENSHOTS")
 
     login(page, base, "bia@example.com")
     page.goto(base + "/conta")
@@ -97,8 +93,7 @@ def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, w
     assert "Grupo VIP da Confeitaria" in text and "convite pessoal" in text
     assert box.locator("a", has_text="Baixar").get_attribute("href").endswith("/p.xlsx")
     assert_fits(page, width)
-    if shots:
-        page.screenshot(path=f"{shots}/conta-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"conta-{width}.png", full_page=True)
     page.context.clear_cookies()  # another person on the same browser
 
     login(page, base)
@@ -106,8 +101,7 @@ def test_member_sees_items_and_operator_sees_unmapped_products(live_app, page, w
     banner = page.locator("[data-unmapped-products]")
     assert "E-book de Receitas Fáceis (Eduzz)" in banner.inner_text()
     assert_fits(page, width)
-    if shots:
-        page.screenshot(path=f"{shots}/overview-{width}.png")
+    page.screenshot(path=shots / f"overview-{width}.png")
     banner.locator("a", has_text="Vincular produtos").click()
     page.wait_for_url(base + "/acessos#vincular")
     assert page.console_errors == []

@@ -36,14 +36,14 @@ def _seed():
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_conta_and_sale_page_fit(live_app, page, width):
+def test_conta_and_sale_page_fit(live_app, page, width, shots):
     email, main_id, bonus_id = _seed()
     base = live_app.live_url
     page.set_viewport_size({"width": width, "height": 900})
 
     login(page, base, email, "senha-segura-123")
     page.goto(base + "/conta")
-    page.screenshot(path=f"/tmp/accessmail-conta-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"accessmail-conta-{width}.png", full_page=True)
     assert page.evaluate(SIDEWAYS) <= 0, "/conta scrolls sideways"
     for badge in ("Ativo", "Revogado"):
         box = page.locator("td[data-label='Acesso'] .badge", has_text=badge).bounding_box()
@@ -52,7 +52,7 @@ def test_conta_and_sale_page_fit(live_app, page, width):
 
     login(page, base)
     page.goto(f"{base}/vendas/{bonus_id}")
-    page.screenshot(path=f"/tmp/accessmail-venda-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"accessmail-venda-{width}.png", full_page=True)
     assert page.evaluate(SIDEWAYS) <= 0, "the sale page scrolls sideways"
     card = page.locator("#acessos-da-venda")
     assert "Mantido por outra compra" in card.inner_text()
@@ -63,7 +63,7 @@ def test_conta_and_sale_page_fit(live_app, page, width):
     assert page.evaluate(SIDEWAYS) <= 0
     assert page.locator("#acessos-da-venda [data-state=held]").count() == 2
     page.goto(f"{base}/clientes/sale:{main_id}")
-    page.screenshot(path=f"/tmp/accessmail-cliente-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"accessmail-cliente-{width}.png", full_page=True)
     assert page.evaluate(SIDEWAYS) <= 0, "the customer page scrolls sideways"
     assert page.locator("#compras [data-access-grant]").count() == 4
     assert page.console_errors == []

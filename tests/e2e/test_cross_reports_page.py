@@ -64,7 +64,7 @@ def _seed():
 
 
 @pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)])
-def test_cross_reports_fit_the_screen(live_app, page, width, height):
+def test_cross_reports_fit_the_screen(live_app, page, width, height, shots):
     _seed()
     Auth(live_app, live_app.test_client()).create()
     base = live_app.live_url
@@ -84,10 +84,10 @@ def test_cross_reports_fit_the_screen(live_app, page, width, height):
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.locator("#relatorios-cruzados").scroll_into_view_if_needed()
-    page.screenshot(path=f"/tmp/cross-reports-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"cross-reports-{width}.png", full_page=True)
     for slug in ("ganho-sem-venda", "reembolsos"):
         page.locator(f"[data-cross-report={slug}]").screenshot(
-            path=f"/tmp/cross-{slug}-{width}.png"
+            path=shots / f"cross-{slug}-{width}.png"
         )
     with page.expect_download() as download:
         page.locator("[data-cross-report=por-origem] a", has_text="Baixar CSV").click()
@@ -96,5 +96,5 @@ def test_cross_reports_fit_the_screen(live_app, page, width, height):
     assert "Zé sem compra" in page.inner_text("table")
     assert "Ana" not in page.inner_text("table")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    page.screenshot(path=f"/tmp/cross-report-page-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"cross-report-page-{width}.png", full_page=True)
     assert page.console_errors == []

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 FITS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
-def test_download_and_guides_fit(app_factory, page):
+def test_download_and_guides_fit(app_factory, page, shots):
     with serving(app_factory, **WEBHOOK_SECRETS) as app:
         url = app.live_url
         for tx, platform in (("HP-1", "hotmart"), ("KW-2", "kiwify")):
@@ -48,5 +48,5 @@ def test_download_and_guides_fit(app_factory, page):
                 page.goto(url + path)
                 assert page.evaluate(FITS), (path, width)
                 name = path.strip("/").replace("/", "-").replace("?", "-") or "home"
-                page.screenshot(path=f"/tmp/exports-{name}-{width}.png", full_page=True)
+                page.screenshot(path=shots / f"exports-{name}-{width}.png", full_page=True)
         assert not page.console_errors

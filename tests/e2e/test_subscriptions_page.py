@@ -58,7 +58,7 @@ def _seed(app):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_subscriptions_page(live_app, page, width):
+def test_subscriptions_page(live_app, page, width, shots):
     _seed(live_app)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -75,8 +75,8 @@ def test_subscriptions_page(live_app, page, width):
     assert page.locator("[data-subscriptions-table] tbody tr").count() == 4
     note = page.locator("[data-churn-note]")  # how the churn rate is worked out
     assert note.is_visible() and "nunca passa de 100%" in note.inner_text()
-    page.screenshot(path=f"/tmp/assinaturas-{width}.png", full_page=True)
-    page.screenshot(path=f"/tmp/assinaturas-{width}-top.png")
+    page.screenshot(path=shots / f"assinaturas-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"assinaturas-{width}-top.png")
     assert _fits(page)
 
     page.select_option("#filtro-status", "overdue")
@@ -94,7 +94,7 @@ def test_subscriptions_page(live_app, page, width):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_a_plan_switch_on_the_plan_filter(live_app, page, width):
+def test_a_plan_switch_on_the_plan_filter(live_app, page, width, shots):
     """Maria moves from the monthly to the annual plan: the annual plan's cards count her,
     its month table shows the switch, and the page still fits a phone."""
     from app.models import Subscription
@@ -121,6 +121,6 @@ def test_a_plan_switch_on_the_plan_filter(live_app, page, width):
     else:
         assert not switches.first.is_visible()
     assert "Troca de plano" in page.locator("[data-churn-note]").inner_text()
-    page.screenshot(path=f"/tmp/assinaturas-troca-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"assinaturas-troca-{width}.png", full_page=True)
     assert _fits(page)
     assert not page.console_errors

@@ -13,7 +13,6 @@ from tests.e2e.conftest import login
 from tests.e2e.test_tables_fit import OVERFLOW
 
 pytestmark = pytest.mark.browser
-SHOTS = __import__("pathlib").Path("/tmp/team-shots")
 
 
 def _fits(page, width, label):
@@ -24,10 +23,7 @@ def _fits(page, width, label):
     assert found["unlabelled"] == [], (label, "cells without data-label")
 
 
-def test_owner_invites_an_operator_who_signs_up_from_the_email(
-    live_app, page, smtp_server, tmp_path
-):
-    tmp_path = SHOTS if SHOTS.exists() else tmp_path
+def test_owner_invites_an_operator_who_signs_up_from_the_email(live_app, page, smtp_server, shots):
     Auth(live_app, live_app.test_client()).create()  # the owner (as /setup makes it)
     base = live_app.live_url
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -47,7 +43,7 @@ def test_owner_invites_an_operator_who_signs_up_from_the_email(
     assert page.locator("[data-invite='nova.operadora@example.com']").count() == 1
     for width in (1366, 390):
         _fits(page, width, "/equipe")
-        page.screenshot(path=str(tmp_path / f"equipe-{width}.png"), full_page=True)
+        page.screenshot(path=shots / f"equipe-{width}.png", full_page=True)
 
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]

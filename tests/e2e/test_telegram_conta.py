@@ -16,7 +16,6 @@ from tests.e2e.test_tables_fit import OVERFLOW
 from tests.web.test_telegram import control, tg_config
 
 pytestmark = pytest.mark.browser
-SHOTS = "/tmp"
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def tg_live_app(app_factory, smtp_server, start_emulator):  # noqa: F811
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_conta_shows_the_personal_invite_link(tg_live_app, smtp_server, page, width):
+def test_conta_shows_the_personal_invite_link(tg_live_app, smtp_server, page, width, shots):
     raw = json.dumps(load_fixture("hotmart", "purchase_approved")).encode()
     signed = signed_request("hotmart", raw)
     base = tg_live_app.live_url
@@ -64,13 +63,13 @@ def test_conta_shows_the_personal_invite_link(tg_live_app, smtp_server, page, wi
     assert len(made) == 1 and made[0]["params"]["member_limit"] == 1
     page.reload()
     assert page.locator("#telegram-groups input").input_value() == link  # same on reload
-    page.screenshot(path=f"{SHOTS}/conta-telegram-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"conta-telegram-{width}.png", full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert page.console_errors == []
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_operator_telegram_page(tg_live_app, smtp_server, page, width):
+def test_operator_telegram_page(tg_live_app, smtp_server, page, width, shots):
     from app.services import automation_sender
     from tests.conftest import Auth
     from tests.web.test_telegram_access import buy_and_sign_up, join, post_update, refunded
@@ -93,7 +92,7 @@ def test_operator_telegram_page(tg_live_app, smtp_server, page, width):
     assert "Membros que entraram" in page.inner_text("body")
     assert page.locator(".card table.table-stack").count() == 4  # every card shows its list
     assert "Nada enviado ainda" not in page.inner_text("#log")
-    page.screenshot(path=f"{SHOTS}/telegram-page-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"telegram-page-{width}.png", full_page=True)
     found = page.evaluate(OVERFLOW)  # the lists' own check (tests/e2e/test_tables_fit.py)
     assert found["page"] <= 0, "page scrolls sideways"
     assert found["boxes"] == [], "a table is wider than its box"
