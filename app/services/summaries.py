@@ -250,39 +250,50 @@ def _dims(dialect: str, r: str, sign: str) -> list[str]:
     ]
 
 
-def dims_trigger_statements(dialect: str) -> list[str]:
-    """The triggers of the cross reports' daily dimensions (migration ``e9b1d3f5a7c2``)."""
+def _sales_row_triggers(dialect: str, name: str, columns, ups) -> list[str]:
+    """Row triggers ``sales_<name>_*`` on ``sales`` running ``ups(dialect, r, sign)`` for
+    the old row (``-``) and the new one; an UPDATE changing none of ``columns`` skips them
+    (a plpgsql function on PostgreSQL, three triggers on SQLite)."""
     if dialect == "postgresql":
-        old = ";\n    ".join(_dims(dialect, "OLD", "-"))
-        new = ";\n    ".join(_dims(dialect, "NEW", ""))
-        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in DIM_COLUMNS)
+        old = ";\n    ".join(ups(dialect, "OLD", "-"))
+        new = ";\n    ".join(ups(dialect, "NEW", ""))
+        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in columns)
         return [
-            "CREATE FUNCTION sales_dims_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"CREATE FUNCTION sales_{name}_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             "BEGIN\n"
             f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
             f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
             f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
             "  RETURN NULL;\nEND\n$$",
-            "CREATE TRIGGER sales_dims_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
-            "FOR EACH ROW EXECUTE FUNCTION sales_dims_apply()",
+            f"CREATE TRIGGER sales_{name}_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
+            f"FOR EACH ROW EXECUTE FUNCTION sales_{name}_apply()",
         ]
-    old = "; ".join(_dims(dialect, "OLD", "-"))
-    new = "; ".join(_dims(dialect, "NEW", ""))
+    old = "; ".join(ups(dialect, "OLD", "-"))
+    new = "; ".join(ups(dialect, "NEW", ""))
     return [
-        f"CREATE TRIGGER sales_dims_ins AFTER INSERT ON sales BEGIN {new}; END",
-        f"CREATE TRIGGER sales_dims_del AFTER DELETE ON sales BEGIN {old}; END",
-        f"CREATE TRIGGER sales_dims_upd AFTER UPDATE ON sales WHEN {_changed(DIM_COLUMNS)} "
+        f"CREATE TRIGGER sales_{name}_ins AFTER INSERT ON sales BEGIN {new}; END",
+        f"CREATE TRIGGER sales_{name}_del AFTER DELETE ON sales BEGIN {old}; END",
+        f"CREATE TRIGGER sales_{name}_upd AFTER UPDATE ON sales WHEN {_changed(columns)} "
         f"BEGIN {old}; {new}; END",
     ]
 
 
-def dims_drop_statements(dialect: str) -> list[str]:
+def _sales_row_drops(dialect: str, name: str) -> list[str]:
     if dialect == "postgresql":
         return [
-            "DROP TRIGGER IF EXISTS sales_dims_apply ON sales",
-            "DROP FUNCTION IF EXISTS sales_dims_apply()",
+            f"DROP TRIGGER IF EXISTS sales_{name}_apply ON sales",
+            f"DROP FUNCTION IF EXISTS sales_{name}_apply()",
         ]
-    return [f"DROP TRIGGER IF EXISTS sales_dims_{op}" for op in ("ins", "del", "upd")]
+    return [f"DROP TRIGGER IF EXISTS sales_{name}_{op}" for op in ("ins", "del", "upd")]
+
+
+def dims_trigger_statements(dialect: str) -> list[str]:
+    """The triggers of the cross reports' daily dimensions (migration ``e9b1d3f5a7c2``)."""
+    return _sales_row_triggers(dialect, "dims", DIM_COLUMNS, _dims)
+
+
+def dims_drop_statements(dialect: str) -> list[str]:
+    return _sales_row_drops(dialect, "dims")
 
 
 # The same two dimensions per São Paulo month (sales_monthly_utm, sales_monthly_products): a
@@ -300,37 +311,11 @@ def _months(dialect: str, r: str, sign: str) -> list[str]:
 
 
 def months_trigger_statements(dialect: str) -> list[str]:
-    if dialect == "postgresql":
-        old = ";\n    ".join(_months(dialect, "OLD", "-"))
-        new = ";\n    ".join(_months(dialect, "NEW", ""))
-        same = " AND ".join(f"OLD.{c} IS NOT DISTINCT FROM NEW.{c}" for c in MONTH_COLUMNS)
-        return [
-            "CREATE FUNCTION sales_months_apply() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            "BEGIN\n"
-            f"  IF TG_OP = 'UPDATE' AND {same} THEN RETURN NULL; END IF;\n"
-            f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
-            f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
-            "  RETURN NULL;\nEND\n$$",
-            "CREATE TRIGGER sales_months_apply AFTER INSERT OR DELETE OR UPDATE ON sales "
-            "FOR EACH ROW EXECUTE FUNCTION sales_months_apply()",
-        ]
-    old = "; ".join(_months(dialect, "OLD", "-"))
-    new = "; ".join(_months(dialect, "NEW", ""))
-    return [
-        f"CREATE TRIGGER sales_months_ins AFTER INSERT ON sales BEGIN {new}; END",
-        f"CREATE TRIGGER sales_months_del AFTER DELETE ON sales BEGIN {old}; END",
-        f"CREATE TRIGGER sales_months_upd AFTER UPDATE ON sales WHEN {_changed(MONTH_COLUMNS)} "
-        f"BEGIN {old}; {new}; END",
-    ]
+    return _sales_row_triggers(dialect, "months", MONTH_COLUMNS, _months)
 
 
 def months_drop_statements(dialect: str) -> list[str]:
-    if dialect == "postgresql":
-        return [
-            "DROP TRIGGER IF EXISTS sales_months_apply ON sales",
-            "DROP FUNCTION IF EXISTS sales_months_apply()",
-        ]
-    return [f"DROP TRIGGER IF EXISTS sales_months_{op}" for op in ("ins", "del", "upd")]
+    return _sales_row_drops(dialect, "months")
 
 
 # "Ganho sem venda" (kommo_won_daily): won leads per São Paulo day of closed_at, responsible
