@@ -2,7 +2,6 @@
 item (the form shows the field of each kind), maps a product to both; the member's items on
 /conta and the overview's unmapped products; nothing overflows."""
 
-
 import pytest
 from sqlalchemy import select
 
