@@ -708,22 +708,20 @@ def _dimension(period: DateRange, daily, monthly, keys: tuple[str, ...]):
     """A daily dimension's rows of the range (``keys``, ``n``, ``amount_cents``), its whole
     months read from ``monthly`` (the same buckets per month): a year is ~12 × the
     dimension's rows instead of ~365 ×. The caller groups them."""
+
+    def rows_of(table):
+        return select(*(getattr(table, k) for k in keys), table.n, table.amount_cents)
+
     days, months = _spans(period)
     parts = [
-        select(*(getattr(daily, k) for k in keys), daily.n, daily.amount_cents).where(
-            daily.day >= lo.isoformat(), daily.day <= hi.isoformat()
-        )
+        rows_of(daily).where(daily.day >= lo.isoformat(), daily.day <= hi.isoformat())
         for lo, hi in days
     ]
     if months is not None:
         where = [monthly.month >= months[0]]
         if months[1] is not None:
             where.append(monthly.month <= months[1])
-        parts.append(
-            select(*(getattr(monthly, k) for k in keys), monthly.n, monthly.amount_cents).where(
-                *where
-            )
-        )
+        parts.append(rows_of(monthly).where(*where))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("dim")
 
 
