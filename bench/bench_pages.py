@@ -99,8 +99,10 @@ def make_app(url: str, reset: bool = True):
     return app
 
 
-def seed(start: int, stop: int, now: datetime) -> None:
-    """Rows ``start`` .. ``stop - 1`` of every seeded table (ids are explicit)."""
+def seed(start: int, stop: int, now: datetime, extra=None) -> None:
+    """Rows ``start`` .. ``stop - 1`` of every seeded table (ids are explicit). ``extra(sale,
+    lead)``, when given, adds columns to each sale and lead row before the insert (while the
+    summary triggers are off: an UPDATE afterwards would fire them row by row)."""
     from sqlalchemy import insert, text
 
     from app.extensions import db
@@ -229,6 +231,8 @@ def seed(start: int, stop: int, now: datetime) -> None:
                     "updated_at": now,
                 }
             )
+            if extra is not None:
+                extra(sales[-1], leads[-1])
             gc_sales.append(
                 {
                     "id": i + 1,

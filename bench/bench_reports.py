@@ -43,13 +43,26 @@ PAGES = {
 _seed_pages = bench_pages.seed
 
 
+UTM_SOURCES = ("google", "instagram", "email", None)  # by sale id % 4
+
+
+def _report_columns(sale: dict, lead: dict) -> None:
+    """What the cross reports read beyond bench_pages' rows: UTM source/campaign on the sales,
+    a responsible user and a closing date on every lead."""
+    sale["utm_source"] = UTM_SOURCES[sale["id"] % 4]
+    sale["utm_campaign"] = f"campanha{sale['id'] % 20}"
+    lead["responsible_user_id"] = 1000 + lead["id"] % 8
+    lead["closed_at"] = lead["remote_updated_at"] if lead["is_won"] else None
+
+
 def seed(start: int, stop: int, now) -> None:
-    """``bench_pages.seed`` and the cross reports' own columns and keys of ids start+1..stop."""
+    """``bench_pages.seed`` with the cross reports' own columns, and the customer keys of ids
+    start+1..stop."""
     from sqlalchemy import text
 
     from app.extensions import db
 
-    _seed_pages(start, stop, now)
+    _seed_pages(start, stop, now, extra=_report_columns)
     ids = {"lo": start, "hi": stop}
     for statement in (
         "INSERT INTO customer_keys (kind, value, source, source_id) "
@@ -61,11 +74,6 @@ def seed(start: int, stop: int, now) -> None:
         "INSERT INTO customer_keys (kind, value, source, source_id) "
         "SELECT 'email', 'comprador' || (id - 1) || '@example.com', 'kommo', id "
         "FROM kommo_contacts WHERE id > :lo AND id <= :hi AND id % 5 < 3",
-        "UPDATE kommo_leads SET responsible_user_id = 1000 + id % 8, "
-        "closed_at = CASE WHEN is_won THEN remote_updated_at END WHERE id > :lo AND id <= :hi",
-        "UPDATE sales SET utm_source = CASE id % 4 WHEN 0 THEN 'google' "
-        "WHEN 1 THEN 'instagram' WHEN 2 THEN 'email' END, "
-        "utm_campaign = 'campanha' || (id % 20) WHERE id > :lo AND id <= :hi",
     ):
         db.session.execute(text(statement), ids)
     db.session.commit()

@@ -303,8 +303,43 @@ def test_two_concurrent_requests_issue_one_link(app_factory):
 def test_service_counts_match_the_list(app, scenario):
     assert reconciliation.count_gaps() == len(scenario)
     assert reconciliation.count_gaps(days=60) == len(scenario) + 1
-    rows = db.session.execute(reconciliation.gaps_query()).all()
-    assert {sale.transaction_id for sale, _ in rows} == set(scenario)
+    gaps, total = reconciliation.page(reconciliation.DEFAULT_DAYS, 1, 50)
+    assert total == len(scenario)
+    assert {gap.sale.transaction_id: gap.problem for gap in gaps} == scenario
+
+
+def test_pages_merge_both_approved_statuses_newest_approval_first(app):
+    """The page walks one index range per approved status and merges them: every page of
+    every size lists the gaps in approval order (ties by id), across statuses, none twice."""
+    hours = [5, 1, 30, 2, 2, 70, 9, 0.5, 48, 2]
+    for n, hours_ago in enumerate(hours):
+        make_sale(
+            f"MIX{n}",
+            status=("approved", "complete")[n % 3 == 0],
+            days_ago=hours_ago / 24,
+        )
+    make_sale("MIXREFUND", status="refunded", days_ago=0.1)
+    make_sale("MIXOLD", status="complete", days_ago=40)
+    db.session.commit()
+    expected = [
+        sale.transaction_id
+        for sale in sorted(
+            db.session.scalars(select(Sale).where(Sale.transaction_id.like("MIX_"))),
+            key=lambda sale: (sale.approved_at, sale.id),
+            reverse=True,
+        )
+    ]
+    assert len(expected) == len(hours)
+    for limit in (1, 3, 4, 10):
+        walked = []
+        for page_no in range(1, len(hours) // limit + 3):
+            gaps, total = reconciliation.page(reconciliation.DEFAULT_DAYS, page_no, limit)
+            assert total == len(hours)
+            walked += [gap.sale.transaction_id for gap in gaps]
+        assert walked == expected
+    assert reconciliation.gap_ids(limit=4) == [
+        db.session.scalar(select(Sale.id).where(Sale.transaction_id == tx)) for tx in expected[:4]
+    ]
 
 
 # ------------------------------------------------------------------------- /relatorios section
