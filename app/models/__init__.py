@@ -26,6 +26,7 @@ from app.models.summaries import (
     SalesDailyProduct,
     SalesDailyUtm,
     SalesMonthlyProduct,
+    SalesMonthlyStatus,
     SalesMonthlyUtm,
     SalesTotal,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "SalesDailyProduct",
     "SalesDailyUtm",
     "SalesMonthlyProduct",
+    "SalesMonthlyStatus",
     "SalesMonthlyUtm",
     "SalesTotal",
     "SaleStatusChange",

@@ -152,6 +152,19 @@ class SalesMonthlyProduct(db.Model):
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SalesMonthlyStatus(db.Model):
+    """Non-test BRL sales per São Paulo month (``YYYY-MM``), platform and status: "reembolsos"
+    reads a range's whole months here and only its partial months' days in ``sales_daily``."""
+
+    __tablename__ = "sales_monthly_status"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SalesDailyOwner(db.Model):
     """Approved non-test BRL sales per São Paulo day, CRM match (``in_crm`` 1/0) and the
     responsible user credited (``sales.crm_owner_id``, 0 for none): "receita por responsável"."""
@@ -206,6 +219,7 @@ SUMMARY_TABLES = (
     "sales_daily_products",
     "sales_monthly_utm",
     "sales_monthly_products",
+    "sales_monthly_status",
     "activation_daily",
     "activation_hours",
     "activation_products",

@@ -65,6 +65,7 @@ from app.models import (
     SalesDailyProduct,
     SalesDailyUtm,
     SalesMonthlyProduct,
+    SalesMonthlyStatus,
     SalesMonthlyUtm,
 )
 from app.models.sales import GRANTING_STATUSES
@@ -704,24 +705,30 @@ def _spans(period: DateRange) -> tuple[list[tuple[date, date]], tuple[str, str |
     return days, (f"{first:%Y-%m}", f"{stop - timedelta(days=1):%Y-%m}")
 
 
-def _dimension(period: DateRange, daily, monthly, keys: tuple[str, ...]):
-    """A daily dimension's rows of the range (``keys``, ``n``, ``amount_cents``), its whole
-    months read from ``monthly`` (the same buckets per month): a year is ~12 × the
-    dimension's rows instead of ~365 ×. The caller groups them."""
+def _dimension(
+    period: DateRange, daily, monthly, keys: tuple[str, ...], *, daily_where=(), by_month=False
+):
+    """A daily dimension's rows of the range (``keys``, ``n``, ``amount_cents``; the São Paulo
+    ``month`` too when ``by_month``), its whole months read from ``monthly`` (the same buckets
+    per month; ``daily_where`` keeps the daily rows the monthly table holds): a year is ~12 ×
+    the dimension's rows instead of ~365 ×. The caller groups them."""
 
-    def rows_of(table):
-        return select(*(getattr(table, k) for k in keys), table.n, table.amount_cents)
+    def rows_of(table, month):
+        columns = [*(getattr(table, k) for k in keys), table.n, table.amount_cents]
+        return select(*columns, month.label("month")) if by_month else select(*columns)
 
     days, months = _spans(period)
     parts = [
-        rows_of(daily).where(daily.day >= lo.isoformat(), daily.day <= hi.isoformat())
+        rows_of(daily, func.substr(daily.day, 1, 7)).where(
+            daily.day >= lo.isoformat(), daily.day <= hi.isoformat(), *daily_where
+        )
         for lo, hi in days
     ]
     if months is not None:
         where = [monthly.month >= months[0]]
         if months[1] is not None:
             where.append(monthly.month <= months[1])
-        parts.append(rows_of(monthly).where(*where))
+        parts.append(rows_of(monthly, monthly.month).where(*where))
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("dim")
 
 
@@ -820,15 +827,6 @@ def _by_product_row(r) -> dict:
     }
 
 
-def _daily_in(period: DateRange) -> list:
-    return [
-        SalesDaily.day >= period.start.isoformat(),
-        SalesDaily.day <= period.end.isoformat(),
-        SalesDaily.is_test.is_(False),
-        SalesDaily.currency.in_(("BRL", "")),
-    ]
-
-
 def _by_product_chart(period: DateRange) -> dict:
     """Approved revenue per platform, one stacked series per payment method (the table's
     rows: approved non-test BRL sales, the method in lower case)."""
@@ -854,36 +852,34 @@ def _by_product_chart(period: DateRange) -> dict:
 # --- 6. refunds and chargebacks rate -----------------------------------------------------
 
 
-def _month():
-    return func.substr(SalesDaily.day, 1, 7)
-
-
 def _refunds_query(period: DateRange):
-    month = _month().label("month")
+    """Per São Paulo month and platform, from ``sales_monthly_status`` (whole months) and
+    ``sales_daily`` (the partial months' days)."""
+    d = _dimension(
+        period,
+        SalesDaily,
+        SalesMonthlyStatus,
+        ("platform", "status"),
+        daily_where=(SalesDaily.is_test.is_(False), SalesDaily.currency.in_(("BRL", ""))),
+        by_month=True,
+    ).c
 
     def n(statuses):
-        return func.coalesce(
-            func.sum(case((SalesDaily.status.in_(statuses), SalesDaily.n), else_=0)), 0
-        )
+        return func.coalesce(func.sum(case((d.status.in_(statuses), d.n), else_=0)), 0)
 
-    def cents(statuses):
-        return func.coalesce(
-            func.sum(case((SalesDaily.status.in_(statuses), SalesDaily.amount_cents), else_=0)),
-            0,
-        )
-
+    lost = case((d.status.in_(("refunded", "chargeback")), d.amount_cents), else_=0)
     return (
         select(
-            month,
-            SalesDaily.platform,
+            d.month.label("month"),
+            d.platform.label("platform"),
             n(PAID_STATUSES).label("paid"),
             n(("refunded",)).label("refunded"),
             n(("chargeback",)).label("chargeback"),
-            cents(("refunded", "chargeback")).label("lost_cents"),
+            func.coalesce(func.sum(lost), 0).label("lost_cents"),
         )
-        .where(*_daily_in(period), SalesDaily.status.in_(PAID_STATUSES))
-        .group_by(month, SalesDaily.platform)
-        .order_by(month.desc(), SalesDaily.platform)
+        .where(d.status.in_(PAID_STATUSES))
+        .group_by(d.month, d.platform)
+        .order_by(d.month.desc(), d.platform)
     )
 
 

@@ -318,6 +318,37 @@ def months_drop_statements(dialect: str) -> list[str]:
     return _sales_row_drops(dialect, "months")
 
 
+# "Reembolsos" per São Paulo month, platform and status (sales_monthly_status, migration
+# ``f3a5c7e9b1d2``): a range's whole months, its partial months' days from sales_daily. Its
+# own triggers, as the other monthly tables have theirs.
+STATUS_MONTH_COLUMNS = tuple(c for c in SALE_COLUMNS if c != "payment_method")
+
+
+def _status_month_values(dialect: str, r: str) -> str:
+    return f"{_grain(dialect, r, 'month')}, {r}.platform, {r}.status"
+
+
+def _status_month_upsert(dialect: str, r: str, sign: str) -> list[str]:
+    return [
+        _counter_upsert(
+            "sales_monthly_status",
+            "month, platform, status",
+            _status_month_values(dialect, r),
+            r,
+            sign,
+            _real_brl(dialect, r),
+        )
+    ]
+
+
+def status_months_trigger_statements(dialect: str) -> list[str]:
+    return _sales_row_triggers(dialect, "status_months", STATUS_MONTH_COLUMNS, _status_month_upsert)
+
+
+def status_months_drop_statements(dialect: str) -> list[str]:
+    return _sales_row_drops(dialect, "status_months")
+
+
 # "Ganho sem venda" (kommo_won_daily): won leads per São Paulo day of closed_at, responsible
 # user and whether their contact bought. A lead's bucket reads its contact's ``has_sale``
 # when the lead changes; a contact whose ``has_sale`` (or ``remote_id``) changes moves its
@@ -510,6 +541,7 @@ def trigger_statements(dialect: str) -> list[str]:
             statements
             + dims_trigger_statements(dialect)
             + months_trigger_statements(dialect)
+            + status_months_trigger_statements(dialect)
             + won_daily_trigger_statements(dialect)
             + buyers_trigger_statements(dialect)
         )
@@ -549,6 +581,7 @@ def trigger_statements(dialect: str) -> list[str]:
         f"{_won_upsert(dialect, 'NEW', '')}; END",
         *dims_trigger_statements(dialect),
         *months_trigger_statements(dialect),
+        *status_months_trigger_statements(dialect),
         *won_daily_trigger_statements(dialect),
         *buyers_trigger_statements(dialect),
     ]
@@ -565,6 +598,7 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS kommo_won_totals_apply()",
             *dims_drop_statements(dialect),
             *months_drop_statements(dialect),
+            *status_months_drop_statements(dialect),
             *won_daily_drop_statements(dialect),
             *buyers_drop_statements(dialect),
         ]
@@ -585,6 +619,7 @@ def drop_statements(dialect: str) -> list[str]:
         ]
         + dims_drop_statements(dialect)
         + months_drop_statements(dialect)
+        + status_months_drop_statements(dialect)
         + won_daily_drop_statements(dialect)
         + buyers_drop_statements(dialect)
     )
@@ -649,6 +684,11 @@ def recompute_statements(dialect: str) -> dict[str, str]:
             f"FROM sales s WHERE {_real_brl(dialect, 's')} AND s.status IN {GRANTING} "
             "GROUP BY 1, 2, 3, 4"
         ),
+        "sales_monthly_status": (
+            f"SELECT {_status_month_values(dialect, 's')}, count(*) AS n, "
+            "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
+            f"FROM sales s WHERE {_real_brl(dialect, 's')} GROUP BY 1, 2, 3"
+        ),
         "sales_daily_owners": (
             f"SELECT {_owner_values(dialect, 's')}, count(*) AS n, "
             "sum(coalesce(s.amount_cents, 0)) AS amount_cents "
@@ -685,6 +725,7 @@ COLUMNS = {
     "sales_daily_products": "day, platform, product, method, n, amount_cents",
     "sales_monthly_utm": "month, source, campaign, approved, n, amount_cents",
     "sales_monthly_products": "month, platform, product, method, n, amount_cents",
+    "sales_monthly_status": "month, platform, status, n, amount_cents",
     "sales_daily_buyers": "day, platform, kind, prev_day, n",
 }
 

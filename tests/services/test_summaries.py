@@ -24,6 +24,7 @@ TABLES = {
     "sales_daily_products": ("day", "platform", "product", "method"),
     "sales_monthly_utm": ("month", "source", "campaign", "approved"),
     "sales_monthly_products": ("month", "platform", "product", "method"),
+    "sales_monthly_status": ("month", "platform", "status"),
     "kommo_won_daily": ("day", "owner", "has_sale"),
     "sales_daily_buyers": ("day", "platform", "kind", "prev_day"),
 }

@@ -667,7 +667,33 @@ def _sums_from_sales(start, end, open_end):
     return utm, products, chart
 
 
-def test_origin_and_product_reports_read_whole_months_and_edge_days_alike(app, client):
+def _refunds_from_sales(start, end, open_end):
+    """ "reembolsos" computed from the sales: (São Paulo month, platform) -> paid, refunded,
+    chargeback, lost cents."""
+    from zoneinfo import ZoneInfo
+
+    from app.services.cross_reports import PAID_STATUSES
+
+    sp = ZoneInfo("America/Sao_Paulo")
+    months = {}
+    for s in db.session.scalars(db.select(Sale)):
+        day = s.ordered_at.replace(tzinfo=UTC).astimezone(sp).date()
+        if s.is_test or day < start or (not open_end and day > end):
+            continue
+        if s.status not in PAID_STATUSES:
+            continue
+        paid, refunded, chargeback, lost = months.get((f"{day:%Y-%m}", s.platform), (0, 0, 0, 0))
+        lost_now = s.status in ("refunded", "chargeback")
+        months[(f"{day:%Y-%m}", s.platform)] = (
+            paid + 1,
+            refunded + (s.status == "refunded"),
+            chargeback + (s.status == "chargeback"),
+            lost + (s.amount_cents if lost_now else 0),
+        )
+    return months
+
+
+def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike(app, client):
     """Whole months come from the monthly summaries and the partial months' days from the
     daily ones: every kind of range gives what the sales themselves give, São Paulo month
     edges included (23:59 on the 31st there is already the 1st in UTC)."""
@@ -695,7 +721,7 @@ def test_origin_and_product_reports_read_whole_months_and_edge_days_alike(app, c
                 f"M{i}",
                 f"m{i % 30}@x.com",
                 rng.choice((4700, 9700)),
-                status=rng.choice(("approved", "approved", "refunded", "pending")),
+                status=rng.choice(("approved", "approved", "refunded", "chargeback", "pending")),
                 at=at,
                 platform=rng.choice(("hotmart", "kiwify")),
                 product_name=rng.choice(("Curso A", "Curso B")),
@@ -730,6 +756,19 @@ def test_origin_and_product_reports_read_whole_months_and_edge_days_alike(app, c
                     for r in cr.REPORTS["por-produto"].rows(period)
                 }
                 bars = cr.REPORTS["por-produto"].chart(period)
+                got_refunds = {
+                    (r["month"], r["platform"]): (
+                        r["paid"],
+                        r["refunded"],
+                        r["chargeback"],
+                        r["lost_cents"],
+                    )
+                    for r in cr.REPORTS["reembolsos"].rows(period)
+                }
+            assert got_refunds == _refunds_from_sales(start, end, period.until is None), (
+                start,
+                end,
+            )
             assert got_utm == utm, (start, end)
             assert got_products == products, (start, end)
             platforms = [p for p in ("hotmart", "kiwify") if chart.get(p)]
