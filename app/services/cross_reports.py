@@ -705,25 +705,60 @@ def _spans(period: DateRange) -> tuple[list[tuple[date, date]], tuple[str, str |
     return days, (f"{first:%Y-%m}", f"{stop - timedelta(days=1):%Y-%m}")
 
 
+def _within_months(lo: date, hi: date) -> list[tuple[date, date]]:
+    """``lo`` .. ``hi`` cut at the months' edges (20 July .. 10 August: two spans)."""
+    spans = []
+    while _next_month(lo) <= hi:
+        spans.append((lo, _next_month(lo) - timedelta(days=1)))
+        lo = _next_month(lo)
+    return [*spans, (lo, hi)]
+
+
+def _edge(lo: date, hi: date) -> tuple[list[tuple[date, date]], str | None, list]:
+    """Days ``lo`` .. ``hi`` of one month as ``(days to add, month to add or None, days to
+    take away)``: the days themselves, or — when the month's other days are fewer — the
+    whole month less those (the last 28 days of a 30-day range are its month less 2 days)."""
+    first = lo.replace(day=1)
+    last = _next_month(lo) - timedelta(days=1)
+    others = (lo - first).days + (last - hi).days
+    if others >= (hi - lo).days + 1:
+        return [(lo, hi)], None, []
+    minus = [(first, lo - timedelta(days=1))] if lo > first else []
+    if hi < last:
+        minus.append((hi + timedelta(days=1), last))
+    return [], f"{lo:%Y-%m}", minus
+
+
 def _dimension(
     period: DateRange, daily, monthly, keys: tuple[str, ...], *, daily_where=(), by_month=False
 ):
     """A daily dimension's rows of the range (``keys``, ``n``, ``amount_cents``; the São Paulo
     ``month`` too when ``by_month``), its whole months read from ``monthly`` (the same buckets
-    per month; ``daily_where`` keeps the daily rows the monthly table holds): a year is ~12 ×
-    the dimension's rows instead of ~365 ×. The caller groups them."""
+    per month; ``daily_where`` keeps the daily rows the monthly table holds), a partial month
+    as its days or as the month less its other days (``_edge``): a year is ~12 × the
+    dimension's rows instead of ~365 ×, a 30-day range ~2 months and 2 days. Rows taken away
+    carry negative counts: the caller groups them (sums, and ``HAVING`` on them)."""
 
-    def rows_of(table, month):
-        columns = [*(getattr(table, k) for k in keys), table.n, table.amount_cents]
+    def rows_of(table, month, sign=1):
+        n, cents = table.n, table.amount_cents
+        if sign < 0:
+            n, cents = -n, -cents
+        columns = [*(getattr(table, k) for k in keys), n.label("n"), cents.label("amount_cents")]
         return select(*columns, month.label("month")) if by_month else select(*columns)
 
-    days, months = _spans(period)
-    parts = [
-        rows_of(daily, func.substr(daily.day, 1, 7)).where(
+    def days_of(lo: date, hi: date, sign=1):
+        return rows_of(daily, func.substr(daily.day, 1, 7), sign).where(
             daily.day >= lo.isoformat(), daily.day <= hi.isoformat(), *daily_where
         )
-        for lo, hi in days
-    ]
+
+    spans, months = _spans(period)
+    parts = []
+    for lo, hi in (part for span in spans for part in _within_months(*span)):
+        plus, month, minus = _edge(lo, hi)
+        parts += [days_of(a, b) for a, b in plus]
+        if month is not None:
+            parts.append(rows_of(monthly, monthly.month).where(monthly.month == month))
+        parts += [days_of(a, b, -1) for a, b in minus]
     if months is not None:
         where = [monthly.month >= months[0]]
         if months[1] is not None:
@@ -879,6 +914,7 @@ def _refunds_query(period: DateRange):
         )
         .where(d.status.in_(PAID_STATUSES))
         .group_by(d.month, d.platform)
+        .having(n(PAID_STATUSES) > 0)
         .order_by(d.month.desc(), d.platform)
     )
 

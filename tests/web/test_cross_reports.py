@@ -710,6 +710,8 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
             datetime(2026, 8, 1, 2, 59, tzinfo=UTC),  # 31 July 23:59 in São Paulo
             datetime(2026, 8, 1, 3, 0, tzinfo=UTC),  # 1 August 00:00
             datetime(2026, 10, 1, 2, 30, tzinfo=UTC),  # 30 September
+            datetime(2026, 7, 2, 12, 0, tzinfo=UTC),  # 2 July: taken from July by a range
+            datetime(2026, 9, 1, 2, 0, tzinfo=UTC),  # 31 August 23:00: taken from August
             datetime(2026, 11, 20, 11, 0, tzinfo=UTC),  # today
         ]
         moments = edges + [
@@ -736,7 +738,9 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
             (date(2026, 7, 15), date(2026, 10, 10)),  # partial, two whole, partial
             (date(2026, 8, 1), date(2026, 9, 30)),  # exactly two whole months
             (date(2026, 8, 1), date(2026, 8, 31)),  # one whole month
-            (date(2026, 9, 3), date(2026, 9, 29)),  # inside one month
+            (date(2026, 9, 3), date(2026, 9, 29)),  # inside one month: less 3 days
+            (date(2026, 7, 20), date(2026, 8, 10)),  # two partial months, no whole one
+            (date(2026, 7, 3), date(2026, 8, 30)),  # two months, each less its other days
             (date(2026, 6, 10), date(2026, 11, 20)),  # open: ends today
             (date(2026, 9, 1), date(2026, 11, 20)),  # open, from a month's first day
         ]
