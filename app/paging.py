@@ -149,7 +149,12 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page)) if self.total else 1
+        return max(1, page_count(self.total, self.per_page))
+
+
+def page_count(total: int, per_page: int) -> int:
+    """Pages of ``per_page`` rows that ``total`` rows fill (0 when there are none)."""
+    return -(-total // per_page) if total > 0 else 0
 
 
 def capped_count(stmt, cap: int | None = None) -> tuple[int, bool]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 from flask import abort, jsonify, request
 
 from app.extensions import db
+from app.paging import page_count
 from app.plurals import plural
 from config import TRUE_VALUES
 
@@ -50,7 +50,7 @@ def list_body(items: list, page: int | None, limit: int, total: int, noun: tuple
         "pagination": {
             "page": page,
             "limit": limit,
-            "pageCount": math.ceil(total / limit) if total else 0,
+            "pageCount": page_count(total, limit),
             "total": total,
         },
         "message": f"{total} {plural(total, *noun)}",

@@ -6,7 +6,7 @@ from flask import abort, jsonify, request
 
 from app.api import bp
 from app.api.paging import MAX_PAGE, int_arg, list_body
-from app.paging import cursor_arg
+from app.paging import cursor_arg, page_count
 from app.services import charts, cross_reports, reconciliation
 from app.sources import PLATFORMS
 from config import TRUE_VALUES
@@ -115,5 +115,5 @@ def _keyset(report, period, page: int, limit: int, total: int):
         part = report.keyset(period, limit, after=cursor, reverse=direction in BEFORE)
         return part, None
     if any((request.args.get(n) or "").strip().lower() in TRUE_VALUES for n in LAST):
-        return report.keyset(period, limit, last=total), max(1, -(-total // limit))
+        return report.keyset(period, limit, last=total), max(1, page_count(total, limit))
     return report.keyset(period, limit, offset=(page - 1) * limit), page

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from app import csv_export
-from app.paging import Page, cursor_arg, page_arg
+from app.paging import Page, cursor_arg, page_arg, page_count
 from app.reports import bp
 from app.services import charts
 from app.services import cross_reports as cr
@@ -48,7 +48,7 @@ class NumberedPage:
 
     def __init__(self, page: int, per_page: int, total: int) -> None:
         self.page, self.per_page, self.total = page, per_page, total
-        self.pages = max(1, -(-total // per_page))
+        self.pages = max(1, page_count(total, per_page))
         self.has_prev, self.has_next = page > 1, page < self.pages
         self.prev_num, self.next_num = page - 1, page + 1
 
