@@ -78,6 +78,7 @@ class WriteTurn:
     def __init__(self, path: str):
         self.path = path
         self.local = threading.Lock()
+        self.owner: int | None = None  # the thread holding ``local``
         # The file's connections: WriterConnections bound to this turn.
         self.connection_class = type("WriterConnection", (WriterConnection,), {"turn": self})
 
@@ -89,10 +90,17 @@ class WriteTurn:
             return None
 
     def acquire(self, fd: int | None, timeout: float) -> tuple[bool, bool]:
-        """(had the process's turn, had the file's); False where not within ``timeout``."""
+        """(had the process's turn, had the file's); False where not within ``timeout``, and
+        at once when this thread holds the turn on another connection (a sync's progress
+        write beside its own uncommitted work): waiting would only wait for itself, so
+        SQLite's busy handler decides, with that connection's own busy timeout."""
+        me = threading.get_ident()
+        if self.owner == me:
+            return False, False
         deadline = time.monotonic() + timeout
         if not self.local.acquire(timeout=timeout):
             return False, False
+        self.owner = me
         if fd is None:
             return True, False
         tries = 0
@@ -112,6 +120,7 @@ class WriteTurn:
         if shared:
             fcntl.flock(fd, fcntl.LOCK_UN)
         if local:
+            self.owner = None
             self.local.release()
 
 
@@ -167,6 +176,7 @@ class WriterConnection(sqlite3.Connection):
         fd, self.turn_fd = self.turn_fd, None
         if self.holding[0]:
             self.holding = (False, False)
+            self.turn.owner = None
             self.turn.local.release()
         if fd is not None:
             os.close(fd)  # drops its flock

@@ -221,6 +221,45 @@ def test_a_turn_not_had_in_time_leaves_the_wait_to_sqlite(app, monkeypatch):
     assert db.session.scalar(select(func.count()).select_from(JobSetting)) == 1
 
 
+def test_a_thread_never_waits_for_the_turn_it_holds_itself(app, monkeypatch):
+    """A second connection of the thread holding the turn (a sync's progress write beside
+    its uncommitted work) is not queued behind itself for the busy timeout: it goes
+    straight to SQLite, whose busy handler answers with that connection's own timeout."""
+    _sqlite_only()
+    turn = database._turn_for(db.engine.url.database)
+    waits = []
+
+    class Spy:
+        def __init__(self, lock):
+            self.lock = lock
+
+        def acquire(self, timeout=-1):
+            waits.append(timeout)
+            return self.lock.acquire(timeout=timeout)
+
+        def release(self):
+            self.lock.release()
+
+    monkeypatch.setattr(turn, "local", Spy(turn.local))
+    first = db.engine.connect()
+    first.execute(insert(JobSetting.__table__).values(job_id="primeiro", enabled=True))
+    second = db.engine.connect()
+    second.exec_driver_sql("PRAGMA busy_timeout=50")
+    second.commit()
+    with pytest.raises(OperationalError) as raised:
+        second.execute(insert(JobSetting.__table__).values(job_id="segundo", enabled=True))
+    assert isinstance(raised.value.orig, sqlite3.OperationalError)
+    assert "locked" in str(raised.value.orig)
+    assert second.connection.dbapi_connection.holding == (False, False)
+    assert len(waits) == 1  # the first connection's turn only
+    second.rollback()
+    second.exec_driver_sql(f"PRAGMA busy_timeout={database.BUSY_TIMEOUT_MS}")
+    second.close()
+    first.commit()
+    first.close()
+    assert set(db.session.scalars(select(JobSetting.job_id))) == {"primeiro"}
+
+
 def test_in_memory_databases_have_no_turn():
     assert database._turn_for(":memory:") is None
     assert database._turn_for("file:x?mode=memory&cache=shared") is None
