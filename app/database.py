@@ -78,7 +78,7 @@ class WriteTurn:
     def __init__(self, path: str):
         self.path = path
         self.local = threading.Lock()
-        self.owner: int | None = None  # the thread holding ``local``
+        self.owner: threading.Thread | None = None  # the thread holding ``local``
         # The file's connections: WriterConnections bound to this turn.
         self.connection_class = type("WriterConnection", (WriterConnection,), {"turn": self})
 
@@ -94,8 +94,8 @@ class WriteTurn:
         at once when this thread holds the turn on another connection (a sync's progress
         write beside its own uncommitted work): waiting would only wait for itself, so
         SQLite's busy handler decides, with that connection's own busy timeout."""
-        me = threading.get_ident()
-        if self.owner == me:
+        me = threading.current_thread()  # the object: an ident is reused once a thread ends
+        if self.owner is me:
             return False, False
         deadline = time.monotonic() + timeout
         if not self.local.acquire(timeout=timeout):

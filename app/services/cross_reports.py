@@ -888,8 +888,9 @@ def _by_product_chart(period: DateRange) -> dict:
 
 
 def _refunds_query(period: DateRange):
-    """Per São Paulo month and platform, from ``sales_monthly_status`` (whole months) and
-    ``sales_daily`` (the partial months' days)."""
+    """Per São Paulo month and platform, from ``sales_monthly_status`` and ``sales_daily``
+    (``_dimension``: whole months, partial months as days or as the month less its other
+    days)."""
     d = _dimension(
         period,
         SalesDaily,

@@ -10,10 +10,10 @@ unexpired activation link for it. ``problem`` says why:
   revoked unused, the e-mail failed, the event failed, or the buyer has an account and the
   purchase was never attached.
 
-Everything is SQL over indexes: ``ix_sales_status_approved`` drives the window, and the
-``NOT EXISTS`` probes use ``accesses.sale_id``, ``activation_links (sale_id, …)`` and
-``webhook_events.transaction_id``. Per-item details (latest link, its e-mail, failed events)
-are read for the shown page only.
+Everything is SQL over indexes: ``ix_sales_main_approved`` (approved sales by date, real
+main-product sales only) drives the window, and the ``NOT EXISTS`` probes use
+``accesses.sale_id``, ``activation_links (sale_id, …)`` and ``webhook_events.transaction_id``.
+Per-item details (latest link, its e-mail, failed events) are read for the shown page only.
 
 ``send_links`` issues at most one link per sale: each sale row is locked (``FOR UPDATE`` on
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite — the same lock the webhook path takes) and the gap is
@@ -108,7 +108,7 @@ def _window(days: int, now: datetime, platform: str | None, status: bool = True)
 
 def _newest_ids(days: int, now: datetime, platform: str | None, offset: int, limit: int):
     """Ids of the window's gaps ``offset`` .. ``offset + limit`` by approval, newest first.
-    One walk of ``ix_sales_status_approved`` per approved status, each stopping after
+    One walk of ``ix_sales_main_approved`` per approved status, each stopping after
     ``offset + limit`` gaps, merged: under ``status IN (…)`` neither database reads that
     index in approval order, and both probed and sorted every sale of the window first
     (33,705 of them for a 30-day page at 1M sales)."""

@@ -712,6 +712,8 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
             datetime(2026, 10, 1, 2, 30, tzinfo=UTC),  # 30 September
             datetime(2026, 7, 2, 12, 0, tzinfo=UTC),  # 2 July: taken from July by a range
             datetime(2026, 9, 1, 2, 0, tzinfo=UTC),  # 31 August 23:00: taken from August
+            datetime(2026, 8, 31, 2, 59, tzinfo=UTC),  # 30 August 23:59: a range's last day
+            datetime(2026, 9, 30, 2, 59, tzinfo=UTC),  # 29 September 23:59: the same
             datetime(2026, 11, 20, 11, 0, tzinfo=UTC),  # today
         ]
         moments = edges + [
@@ -732,6 +734,11 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
                 utm_campaign=rng.choice((None, "bf")),
                 is_test=i % 17 == 0,
             )
+        # Kirvano sells only on a day a range takes away from its month (3 July .. 30
+        # August: July less 1-2 July): its July nets to nothing and is no row at all.
+        sale(
+            "MK1", "mk1@x.com", 9700, at=datetime(2026, 7, 2, 15, 0, tzinfo=UTC), platform="kirvano"
+        )
         db.session.commit()
         ranges = [
             (date(2026, 7, 31), date(2026, 8, 1)),  # two partial months
@@ -775,7 +782,7 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
             )
             assert got_utm == utm, (start, end)
             assert got_products == products, (start, end)
-            platforms = [p for p in ("hotmart", "kiwify") if chart.get(p)]
+            platforms = [p for p in ("hotmart", "kirvano", "kiwify") if chart.get(p)]
             assert bars["labels"] == [platform_label(p) for p in platforms], (start, end)
             sums = [
                 round(sum(d["data"][i] for d in bars["datasets"]), 2) for i in range(len(platforms))

@@ -311,13 +311,11 @@ def test_service_counts_match_the_list(app, scenario):
 def test_pages_merge_both_approved_statuses_newest_approval_first(app):
     """The page walks one index range per approved status and merges them: every page of
     every size lists the gaps in approval order (ties by id), across statuses, none twice."""
-    hours = [5, 1, 30, 2, 2, 70, 9, 0.5, 48, 2]
+    hours = [5, 1, 30, 2, 2, 70, 9, 0.5, 48, 2]  # three ties at 2 h, across both statuses
+    now = utcnow()
     for n, hours_ago in enumerate(hours):
-        make_sale(
-            f"MIX{n}",
-            status=("approved", "complete")[n % 3 == 0],
-            days_ago=hours_ago / 24,
-        )
+        sale = make_sale(f"MIX{n}", status=("approved", "complete")[n % 3 == 0])
+        sale.approved_at = now - timedelta(hours=hours_ago)
     make_sale("MIXREFUND", status="refunded", days_ago=0.1)
     make_sale("MIXOLD", status="complete", days_ago=40)
     db.session.commit()
