@@ -298,9 +298,7 @@ def seed(start: int, stop: int, now: datetime, extra=None) -> None:
     for _name, ddl in indexes:
         db.session.execute(text(ddl))
     db.session.commit()
-    for statement in summaries.trigger_statements(dialect):
-        db.session.execute(text(statement))
-    summaries.rebuild(db.session.connection())
+    summaries.rebuild(db.session.connection())  # the triggers come back with it
     db.session.commit()
     if dialect == "postgresql":
         for table in ("sales", "activation_links", "webhook_events"):
