@@ -96,28 +96,28 @@ def gap_conditions(now: datetime | None = None) -> list:
     return [Sale.status.in_(APPROVED_STATUSES), *_unserved(now or utcnow())]
 
 
-def _window(days: int, now: datetime, platform: str | None, status: bool = True) -> list:
-    where = _unserved(now)
-    if status:
-        where.insert(0, Sale.status.in_(APPROVED_STATUSES))
-    where.append(Sale.approved_at >= now - timedelta(days=days))
+def _window(days: int, now: datetime, platform: str | None) -> list:
+    """A gap's conditions in the window, but its status (each caller says how it reads it)."""
+    where = [*_unserved(now), Sale.approved_at >= now - timedelta(days=days)]
     if platform:
         where.append(Sale.platform == platform)
     return where
 
 
-def _newest_ids(days: int, now: datetime, platform: str | None, offset: int, limit: int):
-    """Ids of the window's gaps ``offset`` .. ``offset + limit`` by approval, newest first.
-    One walk of ``ix_sales_main_approved`` per approved status, each stopping after
-    ``offset + limit`` gaps, merged: under ``status IN (…)`` neither database reads that
-    index in approval order, and both probed and sorted every sale of the window first
-    (33,705 of them for a 30-day page at 1M sales)."""
-    where = _window(days, now, platform, status=False)
+def _newest_ids(
+    days: int, now: datetime, platform: str | None, offset: int, limit: int | None
+) -> list[int]:
+    """Ids of the window's gaps ``offset`` .. ``offset + limit`` (all of them when ``limit``
+    is None) by approval, newest first. One walk of ``ix_sales_main_approved`` per approved
+    status, each stopping after ``offset + limit`` gaps, merged: under ``status IN (…)``
+    neither database reads that index in approval order, and both probed and sorted every
+    sale of the window first (33,705 of them for a 30-day page at 1M sales)."""
+    where = _window(days, now, platform)
     walks = [
         select(Sale.id.label("id"), Sale.approved_at.label("approved_at"))
         .where(Sale.status == status, *where)
         .order_by(Sale.approved_at.desc(), Sale.id.desc())
-        .limit(offset + limit)
+        .limit(None if limit is None else offset + limit)
         .subquery()
         for status in APPROVED_STATUSES
     ]
@@ -138,16 +138,16 @@ def problem_expression():
 
 def count_gaps(days: int = DEFAULT_DAYS, *, platform: str | None = None, now=None) -> int:
     now = now or utcnow()
-    stmt = select(func.count()).select_from(Sale).where(*_window(days, now, platform))
+    stmt = (
+        select(func.count())
+        .select_from(Sale)
+        .where(Sale.status.in_(APPROVED_STATUSES), *_window(days, now, platform))
+    )
     return int(db.session.scalar(stmt) or 0)
 
 
 def gap_ids(days: int = DEFAULT_DAYS, *, limit: int | None = None, now=None) -> list[int]:
-    now = now or utcnow()
-    if limit:
-        return _newest_ids(days, now, None, 0, limit)
-    stmt = select(Sale.id).where(*_window(days, now, None))
-    return list(db.session.scalars(stmt.order_by(Sale.approved_at.desc(), Sale.id.desc())))
+    return _newest_ids(days, now or utcnow(), None, 0, limit or None)
 
 
 @dataclass
