@@ -128,10 +128,12 @@ def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
     return [(name, ddl) for name, ddl in rows]
 
 
-def seed(start: int, stop: int, now: datetime, extra=None) -> None:
+def seed(start: int, stop: int, now: datetime, extra=None, after_load=None) -> None:
     """Rows ``start`` .. ``stop - 1`` of every seeded table (ids are explicit). ``extra(sale,
-    lead)``, when given, adds columns to each sale and lead row before the insert (while the
-    summary triggers are off: an UPDATE afterwards would fire them row by row)."""
+    lead)``, when given, adds columns to each sale and lead row before the insert, and
+    ``after_load()`` runs once the rows and indexes are in, before the summaries are
+    recomputed (both while the summary triggers are off: a write afterwards would fire them
+    row by row)."""
     from sqlalchemy import insert, text
 
     from app.extensions import db
@@ -298,6 +300,8 @@ def seed(start: int, stop: int, now: datetime, extra=None) -> None:
     for _name, ddl in indexes:
         db.session.execute(text(ddl))
     db.session.commit()
+    if after_load is not None:
+        after_load()
     summaries.rebuild(db.session.connection())  # the triggers come back with it
     db.session.commit()
     if dialect == "postgresql":

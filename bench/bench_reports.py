@@ -28,8 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_pages  # noqa: E402
 
-from bench._common import analyze  # noqa: E402
-
 PAGES = {
     "/relatorios (all reports)": "/relatorios",
     "not-in-crm": "/api/reports/not-in-crm",
@@ -56,44 +54,41 @@ def _report_columns(sale: dict, lead: dict) -> None:
 
 
 def seed(start: int, stop: int, now) -> None:
-    """``bench_pages.seed`` with the cross reports' own columns, and the customer keys of ids
-    start+1..stop."""
+    """``bench_pages.seed`` with the cross reports' own columns, and the customer keys and
+    CRM match of ids start+1..stop."""
     from sqlalchemy import text
 
     from app.extensions import db
 
-    _seed_pages(start, stop, now, extra=_report_columns)
-    ids = {"lo": start, "hi": stop}
-    for statement in (
-        "INSERT INTO customer_keys (kind, value, source, source_id) "
-        "SELECT 'email', lower(buyer_email), 'sale', id FROM sales WHERE id > :lo AND id <= :hi",
-        "INSERT INTO customer_keys (kind, value, source, source_id) "
-        "SELECT 'email', email, 'kommo', id FROM kommo_contacts WHERE id > :lo AND id <= :hi",
-        "INSERT INTO customer_keys (kind, value, source, source_id) "
-        "SELECT 'phone', phone, 'kommo', id FROM kommo_contacts WHERE id > :lo AND id <= :hi",
-        "INSERT INTO customer_keys (kind, value, source, source_id) "
-        "SELECT 'email', 'comprador' || (id - 1) || '@example.com', 'kommo', id "
-        "FROM kommo_contacts WHERE id > :lo AND id <= :hi AND id % 5 < 3",
-    ):
-        db.session.execute(text(statement), ids)
-    db.session.commit()
-    # Fresh statistics first: bench_pages analysed the tables before the keys existed, and
-    # with customer_keys "empty" the match's correlated subqueries were planned as scans.
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
-    # The keys above were written in SQL, past the write hooks: recompute the CRM match the
-    # reports read, as ``flask customers rebuild`` does — with the summary triggers off (each
-    # sale's new match fired them row by row), then the summaries recomputed once.
-    from app.services import summaries
-    from app.services.customers import matches
+    def keys_and_match() -> None:
+        ids = {"lo": start, "hi": stop}
+        for statement in (
+            "INSERT INTO customer_keys (kind, value, source, source_id) "
+            "SELECT 'email', lower(buyer_email), 'sale', id FROM sales "
+            "WHERE id > :lo AND id <= :hi",
+            "INSERT INTO customer_keys (kind, value, source, source_id) "
+            "SELECT 'email', email, 'kommo', id FROM kommo_contacts WHERE id > :lo AND id <= :hi",
+            "INSERT INTO customer_keys (kind, value, source, source_id) "
+            "SELECT 'phone', phone, 'kommo', id FROM kommo_contacts WHERE id > :lo AND id <= :hi",
+            "INSERT INTO customer_keys (kind, value, source, source_id) "
+            "SELECT 'email', 'comprador' || (id - 1) || '@example.com', 'kommo', id "
+            "FROM kommo_contacts WHERE id > :lo AND id <= :hi AND id % 5 < 3",
+        ):
+            db.session.execute(text(statement), ids)
+        db.session.commit()
+        # Fresh statistics first: with customer_keys "empty" the match's correlated
+        # subqueries were planned as scans.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        # The keys above were written in SQL, past the write hooks: recompute the CRM match
+        # the reports read, as ``flask customers rebuild`` does (the summary triggers are off
+        # here; bench_pages recomputes the summaries right after).
+        from app.services.customers import matches
 
-    for statement in summaries.drop_statements(db.engine.dialect.name):
-        db.session.execute(text(statement))
-    db.session.commit()
-    matches.rebuild(db.session, db.session.commit)
-    summaries.rebuild(db.session.connection())  # the triggers come back with it
-    db.session.commit()
-    analyze()
+        matches.rebuild(db.session, db.session.commit)
+        db.session.commit()
+
+    _seed_pages(start, stop, now, extra=_report_columns, after_load=keys_and_match)
 
 
 DEEP_SLUGS = (
