@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select, union_all
 
 from app import crypto
 from app.extensions import db
@@ -93,10 +93,20 @@ def _pending_link(sale: Sale, email: str, sales: list[Sale] | None = None) -> Ac
 
 
 def _purchase_filter(sale: Sale) -> list:
+    """The purchase's sales: its main sale and the ones naming it as their parent, as two
+    index seeks. (``platform = ? AND (transaction_id = ? OR parent_transaction_id = ?)`` is
+    one condition SQLite cannot split over its two indexes: it walked every sale of the
+    platform, so each approval cost more the more sales there were.)"""
     key = sale.purchase_key
     return [
-        Sale.platform == sale.platform,
-        or_(Sale.transaction_id == key, Sale.parent_transaction_id == key),
+        Sale.id.in_(
+            union_all(
+                select(Sale.id).where(Sale.platform == sale.platform, Sale.transaction_id == key),
+                select(Sale.id).where(
+                    Sale.platform == sale.platform, Sale.parent_transaction_id == key
+                ),
+            )
+        )
     ]
 
 
