@@ -14,7 +14,11 @@ prints the step's top functions by own time, ``--sql K`` its K statements of mos
 time. ``--drop-buyer-triggers`` runs without the ``sales_daily_buyers`` triggers (their
 share of the cost; the summaries go wrong meanwhile).
 
-Usage: ``bench/profile_processing.py [N] [--top K] [--sql K] [--drop-buyer-triggers]``;
+``--preload M`` first loads M sales, links and events (``bench_pages``' seed, then ANALYZE),
+so the cost per approval can be compared between an empty and a full table.
+
+Usage: ``bench/profile_processing.py [N] [--top K] [--sql K] [--drop-buyer-triggers]
+[--preload M]``;
 ``BENCH_DATABASE_URL`` for PostgreSQL (a throwaway database: its schema is dropped first).
 """
 
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +84,10 @@ class Meter:
     def _done(self, conn, cursor, statement, *_args) -> None:
         spent = time.perf_counter() - conn.info.pop("bench_started")
         self.db_time += spent
-        entry = self.by_sql.setdefault(" ".join(statement.split())[:110], [0, 0.0])
+        flat = " ".join(statement.split())
+        entry = self.by_sql.setdefault(
+            flat if len(flat) < 250 else f"{flat[:70]} … {flat[-170:]}", [0, 0.0]
+        )
         entry[0] += 1
         entry[1] += spent
 
@@ -136,6 +143,13 @@ def main() -> None:
         help="ANALYZE after the warm-up (a production table has statistics, a fresh one none: "
         "on PostgreSQL the buyer look-ups' plans depend on them)",
     )
+    parser.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="first load N sales, links and events (bench_pages' seed): the cost per approval "
+        "should not depend on how many there are",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vendashub-profile-"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'product.db'}"
@@ -157,6 +171,22 @@ def main() -> None:
             for statement in summaries.buyers_drop_statements(connection.dialect.name):
                 connection.exec_driver_sql(statement)
     logging.getLogger().setLevel(logging.WARNING)
+    if args.preload:
+        from datetime import datetime
+
+        from bench.bench_pages import seed
+
+        loaded = time.perf_counter()
+        with app.app_context():
+            seed(0, args.preload, datetime.now(UTC))
+            # the seed's own undone events are not what is measured here
+            db.session.execute(
+                text("UPDATE webhook_events SET status = 'processed' WHERE status <> 'processed'")
+            )
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+            db.session.remove()
+        print(f"preloaded {args.preload:,} sales in {time.perf_counter() - loaded:.0f} s")
     template = body_template(tmp).read_text()
     run = uuid.uuid4().hex[:6]
     client = app.test_client()

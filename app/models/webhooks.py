@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -18,6 +18,9 @@ EVENT_FAILED = "failed"
 # kept for the record under a renamed key, never replayed.
 EVENT_SUPERSEDED = "superseded"
 EVENT_STATUSES = (EVENT_RECEIVED, EVENT_PROCESSED, EVENT_IGNORED, EVENT_FAILED, EVENT_SUPERSEDED)
+# The events a worker may still have to process, as the partial index of them spells it (a
+# claim names this very condition, literally, so SQLite's planner sees the index applies).
+PENDING_CONDITION = "status IN ('received', 'failed')"
 
 
 class WebhookEvent(db.Model):
@@ -30,6 +33,15 @@ class WebhookEvent(db.Model):
         Index("ix_webhook_events_platform_id", "platform", "id"),
         Index("ix_webhook_events_status_id", "status", "id"),
         Index("ix_webhook_events_platform_received", "platform", "received_at", "id"),
+        # The events still to process, by id: what every worker claim and idle poll reads
+        # (app.services.webhook_queue). Partial, so its size is the backlog's, not the
+        # inbox's: without it SQLite walked every event ever received on each claim.
+        Index(
+            "ix_webhook_events_pending",
+            "id",
+            sqlite_where=text(PENDING_CONDITION),
+            postgresql_where=text(PENDING_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

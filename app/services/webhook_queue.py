@@ -12,14 +12,19 @@ import logging
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.database import LOCK_RETRIES, is_lock_error, lock_pause
 from app.extensions import db
 from app.models import WebhookEvent
 from app.models.types import utcnow
-from app.models.webhooks import EVENT_FAILED, EVENT_PROCESSED, EVENT_RECEIVED
+from app.models.webhooks import (
+    EVENT_FAILED,
+    EVENT_PROCESSED,
+    EVENT_RECEIVED,
+    PENDING_CONDITION,
+)
 from app.services.queue import claim
 from app.services.webhook_processing import (
     MAX_ATTEMPTS,
@@ -33,6 +38,7 @@ from app.sources.base import InvalidPayload, MalformedPayload, NormalizedEvent
 log = logging.getLogger("app.services.webhooks")
 
 PENDING = (EVENT_RECEIVED, EVENT_FAILED)
+_PENDING = text(f"webhook_events.{PENDING_CONDITION}")
 # A sweep or a replay (events no hand-over brought: failed ones, or ones whose process died)
 # counts the attempt durably before processing, under this lease: a poison event that kills
 # its processing is not retried forever (MAX_ATTEMPTS, then failed, visible and replayable).
@@ -59,7 +65,13 @@ def _due(now, grace: timedelta, backoff_over: bool = True, exhausted: bool = Fal
     due = and_(WebhookEvent.attempts < MAX_ATTEMPTS, or_(received_due, failed_due))
     if exhausted:
         due = or_(due, and_(WebhookEvent.attempts >= MAX_ATTEMPTS, received_due))
-    return and_(WebhookEvent.kind.is_not(None), due)  # kind NULL: failed validation at receipt
+    # Led by the pending index's own condition (implied by the rest, spelled as the index
+    # spells it): the planner reads the backlog, never the whole inbox.
+    return and_(
+        _PENDING,
+        WebhookEvent.kind.is_not(None),  # kind NULL: failed validation at receipt
+        due,
+    )
 
 
 def process_due(
