@@ -280,6 +280,30 @@ def e2e(url: str, template: Path, inbox: Inbox, rate: int, seconds: int, prefix:
     }
 
 
+def _preload(url: str, tmp: Path, count: int) -> None:
+    from app import create_app
+    from bench.bench_pages import preload
+
+    started = time.perf_counter()
+    env = app_env(url, WORKER_THREADS="0")
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        app = create_app(instance_path=str(tmp / "preload"))
+        with app.app_context():
+            preload(count)
+            from app.extensions import db
+
+            db.engine.dispose()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    print(f"preloaded {count:,} sales, links and events in {time.perf_counter() - started:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per level")
@@ -293,6 +317,13 @@ def main() -> None:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="an extra setting of the product's environment (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="load N sales, links and events into the product's database first "
+        "(bench_pages.preload): the same runs on a full database",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install -y wrk")
@@ -303,6 +334,8 @@ def main() -> None:
     backend = url.split(":")[0]
     reset(url)
     migrate(url, tmp)
+    if args.preload:
+        _preload(url, tmp, args.preload)
     engine, bare_engine = create_engine(url), create_engine(bare_url)
     template = body_template(tmp)
     inbox = Inbox()

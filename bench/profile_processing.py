@@ -14,8 +14,9 @@ prints the step's top functions by own time, ``--sql K`` its K statements of mos
 time. ``--drop-buyer-triggers`` runs without the ``sales_daily_buyers`` triggers (their
 share of the cost; the summaries go wrong meanwhile).
 
-``--preload M`` first loads M sales, links and events (``bench_pages``' seed, then ANALYZE),
-so the cost per approval can be compared between an empty and a full table.
+``--preload M`` first loads M sales, links and events (``bench_pages.preload``: its seed,
+every event of it done), so the cost per approval can be compared between an empty and a
+full table.
 
 Usage: ``bench/profile_processing.py [N] [--top K] [--sql K] [--drop-buyer-triggers]
 [--preload M]``;
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,20 +173,11 @@ def main() -> None:
                 connection.exec_driver_sql(statement)
     logging.getLogger().setLevel(logging.WARNING)
     if args.preload:
-        from datetime import datetime
-
-        from bench.bench_pages import seed
+        from bench.bench_pages import preload
 
         loaded = time.perf_counter()
         with app.app_context():
-            seed(0, args.preload, datetime.now(UTC))
-            # the seed's own undone events are not what is measured here
-            db.session.execute(
-                text("UPDATE webhook_events SET status = 'processed' WHERE status <> 'processed'")
-            )
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
-            db.session.remove()
+            preload(args.preload)
         print(f"preloaded {args.preload:,} sales in {time.perf_counter() - loaded:.0f} s")
     template = body_template(tmp).read_text()
     run = uuid.uuid4().hex[:6]
