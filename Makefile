@@ -60,11 +60,12 @@ bench: dev-deps bench-deps
 	$(PY) bench/bench_sync.py
 
 # The issue's full runs: operator pages also at 1M rows (minutes of seeding), 20 s per ingest
-# level and 60 s of webhook -> e-mail at 100/s, syncs at 100k records per API resource (tens of
-# minutes in all).
+# level and 60 s of webhook -> e-mail at 100/s (on an empty and on a 100k-sale database),
+# syncs at 100k records per API resource (tens of minutes in all).
 bench-full: dev-deps bench-deps
 	$(PY) bench/bench_webhooks.py 500
 	$(PY) bench/bench_ingest.py --duration 20 --e2e-seconds 60
+	$(PY) bench/bench_ingest.py --duration 20 --e2e-seconds 60 --preload 100000
 	$(PY) bench/bench_stats.py 50000
 	$(PY) bench/bench_pages.py 1000 100000 1000000
 	$(PY) bench/bench_sync.py --full
