@@ -231,8 +231,9 @@ def _phone(person: dict) -> str | None:
             country = parts[0] or "55"
             return normalize_phone(f"+{country}{parts[1] or ''}{parts[2]}")
         return None
+    country = dig(person, "address", "country")  # seen in public handlers (M): "BR", "MX"…
     for key in ("cellphone", "phone", "phone2"):
-        number = normalize_phone(person.get(key))
+        number = normalize_phone(person.get(key), country)
         if number:
             return number
     return None

@@ -200,20 +200,59 @@ def test_unknown_event_with_a_refunded_status_revokes(platform, mutate, send_web
 
 
 def test_phone_numbers_use_the_buyers_country(send_webhook):
-    body = load_fixture("hotmart", "purchase_approved")
-    body["data"]["buyer"].update(
-        checkout_phone_code="55", checkout_phone="12345678", address={"country_iso": "MX"}
-    )
-    send_webhook("hotmart", body)
-    assert db.session.scalar(select(Sale)).buyer_phone == "+525512345678"
+    """Hotmart: the country is only in ``purchase.checkout_country`` (no buyer address)."""
+    assert send_webhook("hotmart", "purchase_approved_mexico").status_code == 200
+    sale = db.session.scalar(select(Sale))
+    assert (sale.buyer_email, sale.buyer_phone) == ("sofia@example.com", "+525512345678")
 
-    from app.sources.base import normalize_phone
 
-    assert normalize_phone("+5511999998888") == "+5511999998888"
-    assert normalize_phone("5511999998888") == "+5511999998888"  # Kirvano: already 55
-    assert normalize_phone("11999998888") == "+5511999998888"
-    assert normalize_phone("+1 (415) 555-2671", "BR") == "+14155552671"
-    assert normalize_phone("0044 20 7946 0958") == "+442079460958"
+def test_hotmart_buyer_address_country_comes_before_the_checkout_country():
+    from app.sources import hotmart
+
+    body = load_fixture("hotmart", "purchase_approved_mexico")
+    body["data"]["buyer"]["address"] = {"country_iso": "BR"}
+    assert hotmart.parse(body).buyer_phone == "+555512345678"
+    del body["data"]["buyer"]["address"]
+    body["data"]["purchase"]["checkout_country"] = "MX"  # a plain code
+    assert hotmart.parse(body).buyer_phone == "+525512345678"
+
+
+@pytest.mark.parametrize(
+    "platform,fixture",
+    [
+        ("kiwify", "order_approved_mexico"),  # Customer.mobile "+525512345678"
+        ("kirvano", "sale_approved_mexico"),  # phone_number "5215512345678": no "+", old "1"
+        ("eduzz", "invoice_paid_mexico"),  # cellphone "52 55 1234 5678", address.country MX
+    ],
+)
+def test_a_mexican_buyer_never_gets_plus_55(platform, fixture, send_webhook, smtp_server):
+    assert send_webhook(platform, fixture).get_json() == {"status": "accepted"}
+    sale = db.session.scalar(select(Sale))
+    assert (sale.buyer_email, sale.buyer_phone) == ("sofia@example.com", "+525512345678")
+    assert smtp_server.messages[-1]["To"] == "sofia@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw,country,expected",
+    [
+        ("+5511999998888", None, "+5511999998888"),
+        ("5511999998888", None, "+5511999998888"),  # Kirvano: already 55, never 5555
+        ("11999998888", None, "+5511999998888"),
+        ("(11) 3333-4444", None, "+551133334444"),
+        ("+1 (415) 555-2671", "BR", "+14155552671"),
+        ("0044 20 7946 0958", None, "+442079460958"),
+        ("525512345678", None, "+525512345678"),  # Mexico without "+": not a BR number
+        ("5215512345678", None, "+525512345678"),  # the former Mexican mobile "1"
+        ("14155552671", None, "+14155552671"),
+        ("5512345678", "MX", "+525512345678"),  # a national number in the buyer's country
+        ("525512345678", "MX", "+525512345678"),  # …already with its own code
+        ("12345", None, "12345"),  # not a number anywhere: the digits
+    ],
+)
+def test_normalize_phone_shapes(raw, country, expected):
+    from app.sources.contact import normalize_phone
+
+    assert normalize_phone(raw, country) == expected
 
 
 # --- PURCHASE_COMPLETE -------------------------------------------------------------------------
