@@ -3,8 +3,10 @@ variants, phones, PURCHASE_COMPLETE without an approval, carts without an id."""
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -114,6 +116,147 @@ def test_tests_stay_out_of_totals_and_show_as_tests(send_webhook, webhook_app, s
     assert (
         "R$\xa0197,00" in overview and "R$\xa0297,00" not in overview and "D2RP8RQ7" not in overview
     )
+
+
+def _kiwify_test_without_its_email():
+    body = load_fixture("kiwify", "platform_test_approved")
+    body["Customer"]["email"] = "vendedor@example.com"  # the seller typed their own address
+    return body
+
+
+def test_kiwify_test_delivery_is_recognised_by_its_example_product_too():
+    body = _kiwify_test_without_its_email()
+    assert kiwify.parse(copy.deepcopy(body)).test_origin == "platform"  # the nil product id
+    body["Product"]["product_id"] = "845f2fff-61de-4aee-a201-d502e2f5ca94"
+    # "Example product" sold by "Example store": both names of the test tool.
+    assert kiwify.parse(copy.deepcopy(body)).test_origin == "platform"
+
+
+@pytest.mark.parametrize(
+    "product_name,store_name",
+    [
+        ("Example product", "Loja da Maria"),  # a real product merely named like the test's
+        ("Example product masterclass", "Example store"),  # a longer name
+        ("Curso Exemplo", "Example store"),
+    ],
+)
+def test_a_real_kiwify_sale_named_example_is_a_sale(product_name, store_name):
+    body = _kiwify_test_without_its_email()
+    body["Product"] = {"product_id": "845f2fff-61de-4aee-a201-d502e2f5ca94",
+                       "product_name": product_name}  # fmt: skip
+    body["Commissions"]["commissioned_stores"][0]["custom_name"] = store_name
+    assert kiwify.parse(body).test_origin is None
+
+
+# Every platform's own test delivery (and a refund the Kirvano tool sends), then one real sale.
+TEST_DELIVERIES = [
+    ("hotmart", "platform_test_approved"),  # product id 0, "Produto test postback2", R$ 1.500
+    ("kiwify", "platform_test_approved"),  # johndoe@example.com, "Example product", R$ 100
+    ("kirvano", "platform_test_approved"),  # sale D2RP8RQ7, exemplo@email.com, R$ 297
+    ("kirvano", "platform_test_refunded"),  # the same test sale, refunded
+    ("eduzz", "legacy_platform_test"),  # "Teste Webhook", webhook@eduzz.com, R$ 50
+]
+TEST_BUYERS = (
+    "testecomprador271101postman15@example.com",
+    "johndoe@example.com",
+    "exemplo@email.com",
+    "webhook@eduzz.com",
+)
+TEST_PRODUCTS = ("Produto test postback2", "Example product", "Produto Exemplo", "Nome do produto")
+TEST_AMOUNTS = ("R$\xa01.500,00", "R$\xa0100,00", "R$\xa0297,00", "R$\xa050,00")
+# Two real ranges (each ends the day before "now", so it is closed) that hold them all: the
+# Hotmart and Eduzz tools date their deliveries 2017 and 2019, the Kiwify and Kirvano ones
+# 2026 (listed_at, the day every report counts a sale on). The real sale is in the second.
+RANGES = [
+    (datetime(2021, 6, 1, 15, 0, tzinfo=UTC), "2016-06-03", "2021-05-31"),
+    (datetime(2026, 7, 20, 15, 0, tzinfo=UTC), "2021-07-21", "2026-07-19"),
+]
+
+
+def _sales_rows(body):
+    return [(i.get("product_name"), i["amount_cents"], i["sales"]) for i in body["items"]]
+
+
+def test_every_platforms_test_delivery_stays_out_of_every_report(
+    send_webhook, webhook_app, smtp_server
+):
+    """Each platform's own test tool, through the real endpoint, then one real Kiwify sale
+    (R$ 197,00): /relatorios and every /api/reports/* count the real sale only."""
+    from app.models import KommoContact, KommoLead
+    from app.services import cross_reports
+
+    for platform, fixture in TEST_DELIVERIES:
+        assert send_webhook(platform, fixture).status_code == 200
+    assert send_webhook("kiwify", "order_approved").get_json() == {"status": "accepted"}
+    sales = db.session.scalars(select(Sale)).all()
+    assert sorted(s.is_test for s in sales) == [False] + [True] * 4
+    assert {s.buyer_email for s in sales if s.is_test} == set(TEST_BUYERS)
+    assert [m["To"] for m in smtp_server.messages] == ["maria@example.com"]
+    # Kommo knows the real buyer and the Kirvano test buyer (a real mail domain), each with
+    # a won deal: the test buyer's deal is "won without a sale" (her only sale is a test).
+    db.session.add_all(
+        [
+            KommoContact(remote_id=1, name="Maria", responsible_user_id=100,
+                         email="maria@example.com"),
+            KommoContact(remote_id=2, name="Teste", responsible_user_id=200,
+                         email="exemplo@email.com"),
+        ]
+    )  # fmt: skip
+    for remote_id, contact_id, owner in ((11, 1, 100), (12, 2, 200)):
+        db.session.add(
+            KommoLead(remote_id=remote_id, name=f"Negócio {remote_id}", contact_id=contact_id,
+                      responsible_user_id=owner, is_won=True, price=300,
+                      closed_at=datetime(2026, 7, 10, 15, 0, tzinfo=UTC))
+        )  # fmt: skip
+    db.session.commit()
+
+    client = send_webhook.client
+    auth = Auth(webhook_app, client)
+    auth.create()
+    for now, start, end in RANGES:
+        with time_machine.travel(now, tick=False):
+            assert auth.login().status_code == 302
+            period = {"periodo": "personalizado", "de": start, "ate": end}
+            since = datetime.fromisoformat(f"{start}T03:00:00+00:00")  # São Paulo midnight
+            until = datetime.fromisoformat(f"{end}T03:00:00+00:00") + timedelta(days=1)
+            assert any(s.is_test and since <= s.listed_at < until for s in sales)
+            real = now.year == 2026
+            bodies = {}
+            for name in cross_reports.API_NAMES:
+                response = client.get(f"/api/reports/{name}", query_string=period)
+                assert response.status_code == 200, response.get_data(as_text=True)
+                bodies[name] = response.get_json()
+                dumped = json.dumps(bodies[name], ensure_ascii=False)
+                assert not any(product in dumped for product in TEST_PRODUCTS), name
+                assert not any(f'"{s.transaction_id}"' in dumped for s in sales if s.is_test)
+            totals = {name: body["total"] for name, body in bodies.items()}
+            if not real:
+                assert set(totals.values()) == {0}, totals
+            else:
+                assert totals == {
+                    "not-in-crm": 0,  # the Kiwify test buyer is not in Kommo: not counted
+                    "won-without-sale": 1,
+                    "revenue-by-responsible": 1,
+                    "by-utm": 1,
+                    "by-product": 1,
+                    "refunds": 1,
+                }
+                (won,) = bodies["won-without-sale"]["items"]
+                assert (won["contact_email"], won["lead_id"]) == ("exemplo@email.com", 12)
+                (owner,) = bodies["revenue-by-responsible"]["items"]
+                assert (owner["responsible_user_id"], owner["amount_cents"]) == (100, 19700)
+                assert [(i["source"], i["amount_cents"], i["sales"]) for i in bodies["by-utm"][
+                    "items"
+                ]] == [("FB", 19700, 1)]  # fmt: skip
+                assert _sales_rows(bodies["by-product"]) == [("Curso Exemplo", 19700, 1)]
+                (month,) = bodies["refunds"]["items"]  # the Kirvano test refund is not one
+                assert (month["platform"], month["paid"], month["refunded"]) == ("kiwify", 1, 0)
+
+            page = client.get("/relatorios", query_string=period).get_data(as_text=True)
+            assert not any(product in page for product in TEST_PRODUCTS)
+            assert not any(amount in page for amount in TEST_AMOUNTS)
+            assert "Nenhum reembolso ou chargeback neste período" in page
+            assert ("R$\xa0197,00" in page) is real
 
 
 def test_panel_test_sales_are_out_of_totals_and_stats(send_webhook, webhook_app, smtp_server):
