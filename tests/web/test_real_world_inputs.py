@@ -3,6 +3,7 @@ variants, phones, PURCHASE_COMPLETE without an approval, carts without an id."""
 
 import copy
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -616,3 +617,84 @@ def test_hotmart_rest_and_webhook_sales_of_one_product_share_its_identity(send_w
     assert hotmart_service.unify_product_ids() == 1
     assert {s.product_id for s in db.session.scalars(select(Sale))} == {ucode}
     assert [row["key"] for row in stats.by_product()] == [f"hotmart:{ucode}"]
+
+
+def _signup_and_account(send_webhook, smtp_server, name="Maria Souza"):
+    from tests.web.test_signup import link_path, submit
+
+    client = send_webhook.client
+    assert submit(client, link_path(smtp_server), name=name).status_code == 302
+    return client.get("/conta").get_data(as_text=True)
+
+
+def _account_rows(page: str) -> dict[str, str]:
+    """/conta "Minhas compras": product → the access badge of its row."""
+    rows = {}
+    for row in page.split("<tr>")[2:]:
+        product = re.search(r'data-label="Produto">([^<]+)<', row).group(1).strip()
+        rows[product] = "Ativo" if ">Ativo<" in row else "Revogado" if ">Revogado<" in row else "?"
+    return rows
+
+
+def test_hotmart_order_bump_both_products_on_conta_after_signup(send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo", "Planilha Bônus": "Ativo"}
+
+
+def test_hotmart_order_bump_arriving_before_its_parent_shares_one_link(send_webhook, smtp_server):
+    """Hotmart sends one transaction per product, in any order. The one e-mail goes with the
+    first approval and names what was known then (the bump); the parent reuses its link, and
+    the signup page and /conta list both products."""
+    assert send_webhook("hotmart", "purchase_approved_order_bump").status_code == 200
+    assert send_webhook("hotmart", "purchase_approved").status_code == 200
+    assert [m["Subject"] for m in smtp_server.messages] == ["Ative seu acesso: Planilha Bônus"]
+    assert count(ActivationLink) == 1
+    from tests.web.test_signup import link_path
+
+    form = send_webhook.client.get(link_path(smtp_server)).get_data(as_text=True)
+    assert "Curso Exemplo" in form and "Planilha Bônus" in form
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Planilha Bônus": "Ativo", "Curso Exemplo": "Ativo"}
+
+
+def test_hotmart_refund_of_the_bump_alone_revokes_only_the_bump(send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    _signup_and_account(send_webhook, smtp_server)
+    answer = send_webhook("hotmart", "purchase_refunded_order_bump")
+    assert answer.get_json() == {"status": "accepted"}
+    statuses = {name: sale.status for name, sale in _sales_by_product().items()}
+    assert statuses == {"Curso Exemplo": "approved", "Planilha Bônus": "refunded"}
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo", "Planilha Bônus": "Revogado"}
+
+
+def test_hotmart_bump_refunded_before_signup_keeps_the_link_for_the_parent(
+    send_webhook, smtp_server
+):
+    """The link went out with the bump (it came first); the bump alone is refunded before the
+    buyer signs up: the link stays valid for the main product, which is still paid."""
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_refunded_order_bump")
+    link = db.session.scalar(select(ActivationLink))
+    assert (link.status, link.product_name) == ("pending", "Curso Exemplo")
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo"}
+    # The main purchase refunded: its whole purchase goes.
+    send_webhook("hotmart", "purchase_refunded")
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Curso Exemplo": "Revogado"}
+
+
+def test_eduzz_refund_of_a_purchase_with_a_bump_revokes_both(send_webhook, smtp_server):
+    send_webhook("eduzz", "invoice_paid_order_bump")
+    account = _signup_and_account(send_webhook, smtp_server, name="Alice")
+    assert _account_rows(account) == {"Widget X": "Ativo", "Bônus Y": "Ativo"}
+    answer = send_webhook("eduzz", "invoice_refunded_order_bump")
+    assert answer.get_json() == {"status": "accepted"}
+    assert {s.status for s in _sales_by_product().values()} == {"refunded"}
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Widget X": "Revogado", "Bônus Y": "Revogado"}
