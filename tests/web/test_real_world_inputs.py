@@ -330,6 +330,38 @@ def test_unknown_event_with_a_refunded_status_revokes(platform, send_webhook, ca
     assert any(line.startswith(expected) for line in logged), logged
 
 
+REFUNDS = {"kiwify": "order_refunded", "kirvano": "sale_refunded"}
+
+
+@pytest.mark.parametrize("platform", sorted(REFUNDS))
+def test_an_unknown_event_after_a_refund_keeps_the_refund(platform, send_webhook, smtp_server):
+    """The platform's ``unknown_event`` fixture names the refunded sale with a paid status
+    (Kiwify ``order_delivered`` / ``paid``, Kirvano ``SUBSCRIPTION_PLAN_CHANGED`` /
+    ``APPROVED``): stored and ignored, never a second grant."""
+    send_webhook(platform, APPROVALS[platform])
+    assert send_webhook(platform, REFUNDS[platform]).get_json() == {"status": "accepted"}
+    assert send_webhook(platform, "unknown_event").get_json() == {"status": "ignored"}
+    assert db.session.scalar(select(Sale)).status == "refunded"
+    assert [link.status for link in db.session.scalars(select(ActivationLink))] == ["revoked"]
+    assert len(smtp_server.messages) == 1  # the first approval's link only
+
+
+def test_an_unknown_eduzz_event_is_ignored_whatever_its_status_says(
+    send_webhook, smtp_server, caplog
+):
+    """The exception, on purpose: SPEC §13 ("an unknown ``myeduzz.*`` event → 200
+    ``ignored``") and PLATFORMS-WRITES.md §5.1 ("drive logic from ``event``, not from
+    ``data.status``", whose spelling differs between Eduzz's own documents). The fixture's
+    ``myeduzz.invoice_brand_new`` carries ``data.status: "refunded"`` for a paid invoice."""
+    send_webhook("eduzz", "invoice_paid")
+    with caplog.at_level("WARNING"):
+        assert send_webhook("eduzz", "unknown_event").get_json() == {"status": "ignored"}
+    assert db.session.scalar(select(Sale)).status == "approved"
+    assert db.session.scalar(select(ActivationLink)).status == "pending"
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "unknown eduzz webhook event 'myeduzz.invoice_brand_new': handled as info" in logged
+
+
 # --- Phones ------------------------------------------------------------------------------------
 
 
