@@ -292,11 +292,14 @@ def test_panel_test_sales_are_out_of_totals_and_stats(send_webhook, webhook_app,
 # --- Event-name and status variants ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fixture", ["refund", "sale_refund"])  # REFUND, SALE_REFUND
-def test_kirvano_refund_variants_revoke(fixture, send_webhook, smtp_server):
+@pytest.mark.parametrize(
+    "fixture,status",
+    [("refund", "refunded"), ("sale_refund", "refunded"), ("chargeback", "chargeback")],
+)  # the event names REFUND, SALE_REFUND, CHARGEBACK
+def test_kirvano_refund_variants_revoke(fixture, status, send_webhook, smtp_server):
     send_webhook("kirvano", "sale_approved")
     assert send_webhook("kirvano", fixture).get_json() == {"status": "accepted"}
-    assert db.session.scalar(select(Sale)).status == "refunded"
+    assert db.session.scalar(select(Sale)).status == status
     assert db.session.scalar(select(ActivationLink)).status == "revoked"
 
 
