@@ -109,11 +109,40 @@ def revoke_for_sale(sale: Sale, reason: str, until: datetime | None = None) -> N
             access.status, access.revoked_at, access.revoked_reason = ACCESS_REVOKED, now, reason
             _telegram_revoked(access.user_id, sale)
     if until is None or until <= now:
-        db.session.execute(
-            update(ActivationLink)
-            .where(ActivationLink.sale_id == sale.id, ActivationLink.status == LINK_PENDING)
-            .values(status=LINK_REVOKED, revoked_at=now, revoked_reason=reason)
-        )
+        pending = (ActivationLink.sale_id == sale.id, ActivationLink.status == LINK_PENDING)
+        heir = _link_heir(sale)
+        if heir is not None:
+            # An order bump refunded alone whose approval came first (Hotmart sends one
+            # transaction per product, in any order): the purchase's one link now stands for
+            # the products still paid, and the buyer keeps it.
+            db.session.execute(
+                update(ActivationLink)
+                .where(*pending)
+                .values(sale_id=heir.id, product_id=heir.product_id, product_name=heir.product_name)
+            )
+        else:
+            db.session.execute(
+                update(ActivationLink)
+                .where(*pending)
+                .values(status=LINK_REVOKED, revoked_at=now, revoked_reason=reason)
+            )
+
+
+def _link_heir(sale: Sale) -> Sale | None:
+    """For a product bought with a main one (an order bump, a bundle item): the purchase's
+    sale that still grants access, the main product first; ``None`` for a main sale (its
+    refund revokes the whole purchase) or when nothing of the purchase is paid any more."""
+    if not sale.parent_transaction_id:
+        return None
+    others = [
+        other
+        for other in purchase_sales(sale)
+        if other.id != sale.id
+        and other.status in GRANTING_STATUSES
+        and other.buyer_email == sale.buyer_email
+    ]
+    others.sort(key=lambda other: other.parent_transaction_id is not None)
+    return others[0] if others else None
 
 
 def _telegram_revoked(user_id: int, sale: Sale) -> None:

@@ -45,9 +45,14 @@ def document_type_for(document: str | None) -> str | None:
 def normalize_phone(value: Any, country: Any = None) -> str | None:
     """E.164 ``+<country><number>`` with the ``phonenumbers`` library; else the digits.
 
-    A number written with ``+`` or ``00`` keeps its own country code; a national number is read
-    in the buyer's ``country`` (ISO 3166 alpha-2, default Brazil), so a Mexican number never
-    gets +55. A Brazilian number already prefixed with 55 is not prefixed twice.
+    A number written with ``+`` or ``00`` keeps its own country code. Bare digits are read
+    first as a national number of the buyer's ``country`` (ISO 3166 alpha-2, default Brazil),
+    which also strips that country's own code when it is already there (Kirvano's
+    ``5511…``), so a Brazilian number is never prefixed twice. When they are not a valid number
+    of that country but are a valid number once read as ``+<digits>`` (a Mexican ``52…`` sent
+    without ``+``), that country code is kept: +55 is never put in front of a number that
+    already carries another valid country code. Digits that are neither valid keep the old,
+    lenient reading (a *possible* number of the buyer's country), else stay bare.
     """
     raw = text(value, 100)
     if raw is None:
@@ -58,16 +63,55 @@ def normalize_phone(value: Any, country: Any = None) -> str | None:
     international = raw.startswith("+") or raw.startswith("00")
     if raw.startswith("00"):
         digits = digits[2:]
+    if international:
+        number = _parsed("+" + digits, None)
+        if number is not None and phonenumbers.is_possible_number(number):
+            return _e164(number)
+        return ("+" + digits)[:MAX_PHONE_LEN] if digits else None
     region = region_code(country) or "BR"
-    candidate = "+" + digits if international else digits
+    national = _parsed(digits, region)
+    if national is not None and phonenumbers.is_valid_number(national):
+        return _e164(national)
+    foreign = _international_without_plus(digits)
+    if foreign is not None:
+        return _e164(foreign)
+    if national is not None and phonenumbers.is_possible_number(national):
+        return _e164(national)
+    return digits[:MAX_PHONE_LEN]
+
+
+# Country code → a trunk digit numbers of that country are still written with after the
+# country code although the plan dropped it: Mexico's mobile "1" (``521 55 …``, gone in 2019
+# but still how WhatsApp links and many checkouts spell Mexican mobiles).
+_FORMER_PREFIXES = {"52": "1"}
+
+
+def _international_without_plus(digits: str) -> phonenumbers.PhoneNumber | None:
+    """``digits`` read as ``+<digits>`` when that is a valid number of some country."""
+    number = _parsed("+" + digits, None)
+    if number is None:
+        return None
+    if phonenumbers.is_valid_number(number):
+        return number
+    code = str(number.country_code)
+    rest = digits[len(code) :]
+    former = _FORMER_PREFIXES.get(code)
+    if former and rest.startswith(former):
+        shorter = _parsed("+" + code + rest[len(former) :], None)
+        if shorter is not None and phonenumbers.is_valid_number(shorter):
+            return shorter
+    return None
+
+
+def _parsed(candidate: str, region: str | None) -> phonenumbers.PhoneNumber | None:
     try:
-        number = phonenumbers.parse(candidate, None if international else region)
+        return phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    result = ("+" + digits) if international and digits else digits
-    return result[:MAX_PHONE_LEN] or None
+        return None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def region_code(value: Any) -> str | None:

@@ -30,7 +30,10 @@ vendor's two documents):
   ``contract_canceled`` v3 event was found (**unverified**).
 * ``…_waiting_refund`` is informational (the refund itself follows); ``invoice_overdue`` → FLAG;
   every other ``myeduzz.*``, ``nutror.*``/``blinket.*`` and the activation ``ping`` (body
-  **unverified**) → INFO, answered ``ignored``.
+  **unverified**) → INFO, answered ``ignored``, even when ``data.status`` says refunded: the
+  other platforms act on the status of an unknown event, Eduzz deliberately does not (SPEC
+  §13; the status spelling is unreliable, PLATFORMS-WRITES.md §5.1). The name is logged;
+  ``docs/webhook-variants.md`` records the decision.
 
 Buyer: ``data.student`` when it has a valid e-mail (the person who studies), else
 ``data.buyer`` (``data.customer`` on contract events). Amounts are decimals in reais
@@ -231,8 +234,9 @@ def _phone(person: dict) -> str | None:
             country = parts[0] or "55"
             return normalize_phone(f"+{country}{parts[1] or ''}{parts[2]}")
         return None
+    country = dig(person, "address", "country")  # seen in public handlers (M): "BR", "MX"…
     for key in ("cellphone", "phone", "phone2"):
-        number = normalize_phone(person.get(key))
+        number = normalize_phone(person.get(key), country)
         if number:
             return number
     return None

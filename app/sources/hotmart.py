@@ -436,12 +436,18 @@ def _split_phone(area: Any, number: Any, country: str | None = None) -> str | No
 
 
 def _country(data: dict, buyer: dict) -> str | None:
-    """The buyer's country: ``buyer.address.country_iso``, else ``checkout_country.iso``."""
-    checkout_country = data.get("checkout_country")
+    """The buyer's country: ``buyer.address.country_iso``; else the checkout's country, which
+    purchase events carry as ``purchase.checkout_country`` (``{"name", "iso"}``, as in the
+    captured Hotmart test payloads, PLATFORMS.md §3.1 source ML) and cart events as
+    ``data.checkout_country`` (§3.3), either as an object or as a plain code."""
+    purchase_country = dig(data, "purchase", "checkout_country")
+    data_country = data.get("checkout_country")
     return (
         region_code(dig(buyer, "address", "country_iso"))
-        or region_code(dig(checkout_country, "iso"))
-        or region_code(checkout_country)
+        or region_code(dig(purchase_country, "iso"))
+        or region_code(purchase_country)
+        or region_code(dig(data_country, "iso"))
+        or region_code(data_country)
     )
 
 

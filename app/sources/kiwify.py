@@ -23,7 +23,9 @@ Variants seen in captured deliveries: the order wrapped as ``{"order": {…}, "u
 "signature": …}`` (unwrapped whenever the root has no order fields of its own), with the
 signature in the body instead of the query string (accepted only when it is the HMAC-SHA1 of
 the raw body or of the ``order`` object exactly as sent). The "Testar webhook" button of the
-Kiwify panel sends ``johndoe@example.com`` with an "Example …" store/product: a test delivery.
+Kiwify panel sends ``johndoe@example.com``, the nil product id and an "Example product" sold by
+"Example store": a test delivery when the e-mail or the nil id is there, or both names are
+(a real product merely called "Example…" is a sale).
 An unknown ``webhook_event_type`` whose ``order_status`` is refunded/chargedback revokes.
 """
 
@@ -46,6 +48,7 @@ from .base import (
     NormalizedEvent,
     VerifyResult,
     as_dict,
+    as_list,
     body_hash_key,
     cents_from_int,
     clean_secret,
@@ -92,6 +95,12 @@ _PER_CYCLE_EVENTS = {"subscription_renewed", "subscription_late"}
 _ORDER_FIELDS = ("order_id", "webhook_event_type", "order_status", "Customer", "Product")
 # The Kiwify panel's "Testar webhook" buyer (example.com cannot receive mail anyway).
 TEST_EMAILS = frozenset({"johndoe@example.com"})
+# The rest of that delivery: the nil product id, a product and a store named exactly
+# "Example product" / "Example store". One of these alone (a real product may be called
+# "Example product") never makes a test; the nil id, or both names together, do.
+TEST_PRODUCT_ID = "00000000-0000-0000-0000-000000000000"
+TEST_PRODUCT_NAME = "example product"
+TEST_STORE_NAME = "example store"
 
 
 def sign(raw_body: bytes, secret: str) -> str:
@@ -285,7 +294,7 @@ def parse(body: dict) -> NormalizedEvent:
         subscription_id=subscription_id,
         recurrence_number=None,
         access_until=access_until,
-        test_origin=_test_origin(order_id, customer.get("email")),
+        test_origin=_test_origin(body, order_id, customer.get("email")),
         **tracking.flat(body.get("TrackingParameters")),
         ordered_at=local_to_utc(body.get("created_at")),
         plan_frequency=normalize_frequency(dig(subscription, "plan", "frequency")),
@@ -295,10 +304,26 @@ def parse(body: dict) -> NormalizedEvent:
     return event
 
 
-def _test_origin(order_id: str | None, email: Any) -> str | None:
-    if normalize_email(email) in TEST_EMAILS:
+def _test_origin(body: dict, order_id: str | None, email: Any) -> str | None:
+    """The panel's "Testar webhook": its buyer e-mail, or its product by the nil id, or by
+    the "Example product" name *and* the "Example store" store together."""
+    if normalize_email(email) in TEST_EMAILS or _is_example_order(body):
         return TEST_PLATFORM
     return panel_test(order_id)
+
+
+def _is_example_order(body: dict) -> bool:
+    product = as_dict(body.get("Product"))
+    if text(product.get("product_id")) == TEST_PRODUCT_ID:
+        return True
+    name = (text(product.get("product_name")) or "").lower()
+    stores = as_list(dig(body, "Commissions", "commissioned_stores"))
+    store_names = {
+        (text(store.get("custom_name")) or "").lower()
+        for store in stores
+        if isinstance(store, dict)
+    }
+    return name == TEST_PRODUCT_NAME and TEST_STORE_NAME in store_names
 
 
 def _parse_cart(body: dict) -> NormalizedEvent:
@@ -355,7 +380,13 @@ SOURCE = WebhookSource(
     verify=verify,
     parse=parse,
     subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
-    test_markers={"Customer.email": TEST_EMAILS},
+    test_markers={
+        "Customer.email": TEST_EMAILS,
+        "Product.product_id": TEST_PRODUCT_ID,
+        "Product.product_name + Commissions.commissioned_stores[].custom_name": (
+            "Example product + Example store"
+        ),
+    },
     missing_proof_help=(
         "A Kiwify não enviou a assinatura. Confira se a URL cadastrada na Kiwify é "
         "exatamente a mostrada acima."

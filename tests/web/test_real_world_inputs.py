@@ -3,14 +3,17 @@ variants, phones, PURCHASE_COMPLETE without an approval, carts without an id."""
 
 import copy
 import json
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ActivationLink, OutboxEmail, Sale, WebhookEvent
 from app.sources import kiwify
-from tests.conftest import WEBHOOK_SECRETS, Auth, load_fixture
+from tests.conftest import WEBHOOK_FIXTURES, WEBHOOK_SECRETS, Auth, load_fixture
 
 KIWIFY_SECRET = WEBHOOK_SECRETS["KIWIFY_WEBHOOK_SECRET"]
 
@@ -31,24 +34,29 @@ def _post_kiwify(send_webhook, raw: bytes, query=None):
     )
 
 
+def _envelope_text() -> str:
+    """The envelope fixture exactly as stored (its spacing is what a signature covers)."""
+    with open(f"{WEBHOOK_FIXTURES}/kiwify/order_approved_envelope.json", encoding="utf-8") as fh:
+        return fh.read()
+
+
 def test_kiwify_order_envelope_signed_in_the_query_is_a_sale(send_webhook, smtp_server):
-    order = load_fixture("kiwify", "order_approved")
-    body = {"order": order, "url": "https://example.com/hooks/kiwify", "signature": "x"}
-    response = send_webhook("kiwify", body)
+    response = send_webhook("kiwify", "order_approved_envelope")
     assert response.get_json() == {"status": "accepted"}
     sale = db.session.scalar(select(Sale))
-    assert (sale.transaction_id, sale.amount_cents) == (order["order_id"], 19700)
+    assert (sale.transaction_id, sale.amount_cents) == (
+        "aac95806-d613-4cc6-80f9-f74882dbbce2",
+        19700,
+    )
     assert len(smtp_server.messages) == 1
 
 
 def test_kiwify_envelope_signed_in_the_body_over_the_order_as_sent(send_webhook, smtp_server):
-    order_text = json.dumps(load_fixture("kiwify", "order_approved"), ensure_ascii=False)
+    document = _envelope_text()
+    placeholder = load_fixture("kiwify", "order_approved_envelope")["signature"]
+    order_text = kiwify.top_level_members(document)["order"]
     signature = kiwify.sign(order_text.encode(), KIWIFY_SECRET)
-    raw = (
-        '{"order": ' + order_text + ', "url": "https://example.com/hook", '
-        f'"signature": "{signature}"' + "}"
-    ).encode()
-    response = _post_kiwify(send_webhook, raw)
+    response = _post_kiwify(send_webhook, document.replace(placeholder, signature).encode())
     assert response.status_code == 200 and response.get_json() == {"status": "accepted"}
     assert db.session.scalar(select(WebhookEvent)).auth_location == "body:signature"
     assert db.session.scalar(select(Sale)).status == "approved"
@@ -57,12 +65,14 @@ def test_kiwify_envelope_signed_in_the_body_over_the_order_as_sent(send_webhook,
 
 @pytest.mark.parametrize("signature", [None, "0" * 40, "not-hex"])
 def test_kiwify_envelope_unsigned_or_badly_signed_is_refused(signature, send_webhook):
-    order = load_fixture("kiwify", "order_approved")
-    body = {"order": order, "url": "https://example.com/hook"}
-    if signature is not None:
+    body = load_fixture("kiwify", "order_approved_envelope")  # its signature signs nothing
+    if signature is None:
+        del body["signature"]
+    else:
         body["signature"] = signature
-    response = _post_kiwify(send_webhook, json.dumps(body).encode())
-    assert response.status_code == 401
+    for raw in (json.dumps(body).encode(), _envelope_text().encode()):
+        response = _post_kiwify(send_webhook, raw)
+        assert response.status_code == 401
     assert count(WebhookEvent) == 0 and count(Sale) == 0
 
 
@@ -116,6 +126,147 @@ def test_tests_stay_out_of_totals_and_show_as_tests(send_webhook, webhook_app, s
     )
 
 
+def _kiwify_test_without_its_email():
+    body = load_fixture("kiwify", "platform_test_approved")
+    body["Customer"]["email"] = "vendedor@example.com"  # the seller typed their own address
+    return body
+
+
+def test_kiwify_test_delivery_is_recognised_by_its_example_product_too():
+    body = _kiwify_test_without_its_email()
+    assert kiwify.parse(copy.deepcopy(body)).test_origin == "platform"  # the nil product id
+    body["Product"]["product_id"] = "845f2fff-61de-4aee-a201-d502e2f5ca94"
+    # "Example product" sold by "Example store": both names of the test tool.
+    assert kiwify.parse(copy.deepcopy(body)).test_origin == "platform"
+
+
+@pytest.mark.parametrize(
+    "product_name,store_name",
+    [
+        ("Example product", "Loja da Maria"),  # a real product merely named like the test's
+        ("Example product masterclass", "Example store"),  # a longer name
+        ("Curso Exemplo", "Example store"),
+    ],
+)
+def test_a_real_kiwify_sale_named_example_is_a_sale(product_name, store_name):
+    body = _kiwify_test_without_its_email()
+    body["Product"] = {"product_id": "845f2fff-61de-4aee-a201-d502e2f5ca94",
+                       "product_name": product_name}  # fmt: skip
+    body["Commissions"]["commissioned_stores"][0]["custom_name"] = store_name
+    assert kiwify.parse(body).test_origin is None
+
+
+# Every platform's own test delivery (and a refund the Kirvano tool sends), then one real sale.
+TEST_DELIVERIES = [
+    ("hotmart", "platform_test_approved"),  # product id 0, "Produto test postback2", R$ 1.500
+    ("kiwify", "platform_test_approved"),  # johndoe@example.com, "Example product", R$ 100
+    ("kirvano", "platform_test_approved"),  # sale D2RP8RQ7, exemplo@email.com, R$ 297
+    ("kirvano", "platform_test_refunded"),  # the same test sale, refunded
+    ("eduzz", "legacy_platform_test"),  # "Teste Webhook", webhook@eduzz.com, R$ 50
+]
+TEST_BUYERS = (
+    "testecomprador271101postman15@example.com",
+    "johndoe@example.com",
+    "exemplo@email.com",
+    "webhook@eduzz.com",
+)
+TEST_PRODUCTS = ("Produto test postback2", "Example product", "Produto Exemplo", "Nome do produto")
+TEST_AMOUNTS = ("R$\xa01.500,00", "R$\xa0100,00", "R$\xa0297,00", "R$\xa050,00")
+# Two real ranges (each ends the day before "now", so it is closed) that hold them all: the
+# Hotmart and Eduzz tools date their deliveries 2017 and 2019, the Kiwify and Kirvano ones
+# 2026 (listed_at, the day every report counts a sale on). The real sale is in the second.
+RANGES = [
+    (datetime(2021, 6, 1, 15, 0, tzinfo=UTC), "2016-06-03", "2021-05-31"),
+    (datetime(2026, 7, 20, 15, 0, tzinfo=UTC), "2021-07-21", "2026-07-19"),
+]
+
+
+def _sales_rows(body):
+    return [(i.get("product_name"), i["amount_cents"], i["sales"]) for i in body["items"]]
+
+
+def test_every_platforms_test_delivery_stays_out_of_every_report(
+    send_webhook, webhook_app, smtp_server
+):
+    """Each platform's own test tool, through the real endpoint, then one real Kiwify sale
+    (R$ 197,00): /relatorios and every /api/reports/* count the real sale only."""
+    from app.models import KommoContact, KommoLead
+    from app.services import cross_reports
+
+    for platform, fixture in TEST_DELIVERIES:
+        assert send_webhook(platform, fixture).status_code == 200
+    assert send_webhook("kiwify", "order_approved").get_json() == {"status": "accepted"}
+    sales = db.session.scalars(select(Sale)).all()
+    assert sorted(s.is_test for s in sales) == [False] + [True] * 4
+    assert {s.buyer_email for s in sales if s.is_test} == set(TEST_BUYERS)
+    assert [m["To"] for m in smtp_server.messages] == ["maria@example.com"]
+    # Kommo knows the real buyer and the Kirvano test buyer (a real mail domain), each with
+    # a won deal: the test buyer's deal is "won without a sale" (her only sale is a test).
+    db.session.add_all(
+        [
+            KommoContact(remote_id=1, name="Maria", responsible_user_id=100,
+                         email="maria@example.com"),
+            KommoContact(remote_id=2, name="Teste", responsible_user_id=200,
+                         email="exemplo@email.com"),
+        ]
+    )  # fmt: skip
+    for remote_id, contact_id, owner in ((11, 1, 100), (12, 2, 200)):
+        db.session.add(
+            KommoLead(remote_id=remote_id, name=f"Negócio {remote_id}", contact_id=contact_id,
+                      responsible_user_id=owner, is_won=True, price=300,
+                      closed_at=datetime(2026, 7, 10, 15, 0, tzinfo=UTC))
+        )  # fmt: skip
+    db.session.commit()
+
+    client = send_webhook.client
+    auth = Auth(webhook_app, client)
+    auth.create()
+    for now, start, end in RANGES:
+        with time_machine.travel(now, tick=False):
+            assert auth.login().status_code == 302
+            period = {"periodo": "personalizado", "de": start, "ate": end}
+            since = datetime.fromisoformat(f"{start}T03:00:00+00:00")  # São Paulo midnight
+            until = datetime.fromisoformat(f"{end}T03:00:00+00:00") + timedelta(days=1)
+            assert any(s.is_test and since <= s.listed_at < until for s in sales)
+            real = now.year == 2026
+            bodies = {}
+            for name in cross_reports.API_NAMES:
+                response = client.get(f"/api/reports/{name}", query_string=period)
+                assert response.status_code == 200, response.get_data(as_text=True)
+                bodies[name] = response.get_json()
+                dumped = json.dumps(bodies[name], ensure_ascii=False)
+                assert not any(product in dumped for product in TEST_PRODUCTS), name
+                assert not any(f'"{s.transaction_id}"' in dumped for s in sales if s.is_test)
+            totals = {name: body["total"] for name, body in bodies.items()}
+            if not real:
+                assert set(totals.values()) == {0}, totals
+            else:
+                assert totals == {
+                    "not-in-crm": 0,  # the Kiwify test buyer is not in Kommo: not counted
+                    "won-without-sale": 1,
+                    "revenue-by-responsible": 1,
+                    "by-utm": 1,
+                    "by-product": 1,
+                    "refunds": 1,
+                }
+                (won,) = bodies["won-without-sale"]["items"]
+                assert (won["contact_email"], won["lead_id"]) == ("exemplo@email.com", 12)
+                (owner,) = bodies["revenue-by-responsible"]["items"]
+                assert (owner["responsible_user_id"], owner["amount_cents"]) == (100, 19700)
+                assert [(i["source"], i["amount_cents"], i["sales"]) for i in bodies["by-utm"][
+                    "items"
+                ]] == [("FB", 19700, 1)]  # fmt: skip
+                assert _sales_rows(bodies["by-product"]) == [("Curso Exemplo", 19700, 1)]
+                (month,) = bodies["refunds"]["items"]  # the Kirvano test refund is not one
+                assert (month["platform"], month["paid"], month["refunded"]) == ("kiwify", 1, 0)
+
+            page = client.get("/relatorios", query_string=period).get_data(as_text=True)
+            assert not any(product in page for product in TEST_PRODUCTS)
+            assert not any(amount in page for amount in TEST_AMOUNTS)
+            assert "Nenhum reembolso ou chargeback neste período" in page
+            assert ("R$\xa0197,00" in page) is real
+
+
 def test_panel_test_sales_are_out_of_totals_and_stats(send_webhook, webhook_app, smtp_server):
     from app.services import overview, stats
 
@@ -141,95 +292,143 @@ def test_panel_test_sales_are_out_of_totals_and_stats(send_webhook, webhook_app,
 # --- Event-name and status variants ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["REFUND", "SALE_REFUND"])
-def test_kirvano_refund_variants_revoke(name, send_webhook, smtp_server):
+@pytest.mark.parametrize(
+    "fixture,status",
+    [("refund", "refunded"), ("sale_refund", "refunded"), ("chargeback", "chargeback")],
+)  # the event names REFUND, SALE_REFUND, CHARGEBACK
+def test_kirvano_refund_variants_revoke(fixture, status, send_webhook, smtp_server):
     send_webhook("kirvano", "sale_approved")
-    body = load_fixture("kirvano", "sale_refunded")
-    body["sale_id"] = "ABC12345"
-    body["event"] = name
-    assert send_webhook("kirvano", body).get_json() == {"status": "accepted"}
-    assert db.session.scalar(select(Sale)).status == "refunded"
+    assert send_webhook("kirvano", fixture).get_json() == {"status": "accepted"}
+    assert db.session.scalar(select(Sale)).status == status
     assert db.session.scalar(select(ActivationLink)).status == "revoked"
 
 
 def test_kirvano_subscription_overdue_is_flagged_not_ignored(send_webhook):
     send_webhook("kirvano", "sale_approved")
-    body = load_fixture("kirvano", "sale_approved")
-    body["event"], body["status"] = "SUBSCRIPTION_OVERDUE", "OVERDUE"
-    send_webhook("kirvano", body)
+    assert send_webhook("kirvano", "subscription_overdue").get_json() == {"status": "accepted"}
     event = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc())).first()
     assert (event.event_type, event.kind) == ("SUBSCRIPTION_EXPIRED", "flag")
 
 
-def _hotmart_money_back(body):
-    body["event"] = "PURCHASE_MONEY_BACK"
-    body["data"]["purchase"]["status"] = "REFUNDED"
+APPROVALS = {"hotmart": "purchase_approved", "kiwify": "order_approved", "kirvano": "sale_approved"}
+UNKNOWN_REFUNDS = {
+    "hotmart": "purchase_money_back_unknown_event",  # PURCHASE_MONEY_BACK, status REFUNDED
+    "kiwify": "order_reimbursed_unknown_event",  # order_reimbursed, order_status refunded
+    "kirvano": "sale_reversed_unknown_event",  # SALE_REVERSED, status CHARGEBACK
+}
 
 
-def _kiwify_reimbursed(body):
-    body.update(webhook_event_type="order_reimbursed", order_status="refunded")
-
-
-def _kirvano_reversed(body):
-    body.update(event="SALE_REVERSED", status="CHARGEBACK")
-
-
-@pytest.mark.parametrize(
-    "platform,mutate",
-    [
-        ("hotmart", _hotmart_money_back),
-        ("kiwify", _kiwify_reimbursed),
-        ("kirvano", _kirvano_reversed),
-    ],
-)
-def test_unknown_event_with_a_refunded_status_revokes(platform, mutate, send_webhook, caplog):
-    approvals = {"hotmart": "purchase_approved", "kiwify": "order_approved"}
-    send_webhook(platform, approvals.get(platform, "sale_approved"))
-    body = load_fixture(platform, approvals.get(platform, "sale_approved"))
-    if platform == "hotmart":
-        body["id"] = "unknown-refund-event"
-        body["creation_date"] += 86_400_000
-    mutate(body)
-    assert send_webhook(platform, body).get_json() == {"status": "accepted"}
+@pytest.mark.parametrize("platform", sorted(UNKNOWN_REFUNDS))
+def test_unknown_event_with_a_refunded_status_revokes(platform, send_webhook, caplog):
+    send_webhook(platform, APPROVALS[platform])
+    with caplog.at_level("WARNING"):
+        answer = send_webhook(platform, UNKNOWN_REFUNDS[platform])
+    assert answer.get_json() == {"status": "accepted"}
     sale = db.session.scalar(select(Sale))
     assert sale.status in ("refunded", "chargeback")
     assert db.session.scalar(select(ActivationLink)).status == "revoked"
+    stored = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc())).first()
+    expected = f"unknown {platform} webhook event {stored.event_type!r} (status {sale.status!r})"
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(line.startswith(expected) for line in logged), logged
+
+
+REFUNDS = {"kiwify": "order_refunded", "kirvano": "sale_refunded"}
+
+
+@pytest.mark.parametrize("platform", sorted(REFUNDS))
+def test_an_unknown_event_after_a_refund_keeps_the_refund(platform, send_webhook, smtp_server):
+    """The platform's ``unknown_event`` fixture names the refunded sale with a paid status
+    (Kiwify ``order_delivered`` / ``paid``, Kirvano ``SUBSCRIPTION_PLAN_CHANGED`` /
+    ``APPROVED``): stored and ignored, never a second grant."""
+    send_webhook(platform, APPROVALS[platform])
+    assert send_webhook(platform, REFUNDS[platform]).get_json() == {"status": "accepted"}
+    assert send_webhook(platform, "unknown_event").get_json() == {"status": "ignored"}
+    assert db.session.scalar(select(Sale)).status == "refunded"
+    assert [link.status for link in db.session.scalars(select(ActivationLink))] == ["revoked"]
+    assert len(smtp_server.messages) == 1  # the first approval's link only
+
+
+def test_an_unknown_eduzz_event_is_ignored_whatever_its_status_says(
+    send_webhook, smtp_server, caplog
+):
+    """The exception, on purpose: SPEC §13 ("an unknown ``myeduzz.*`` event → 200
+    ``ignored``") and PLATFORMS-WRITES.md §5.1 ("drive logic from ``event``, not from
+    ``data.status``", whose spelling differs between Eduzz's own documents). The fixture's
+    ``myeduzz.invoice_brand_new`` carries ``data.status: "refunded"`` for a paid invoice."""
+    send_webhook("eduzz", "invoice_paid")
+    with caplog.at_level("WARNING"):
+        assert send_webhook("eduzz", "unknown_event").get_json() == {"status": "ignored"}
+    assert db.session.scalar(select(Sale)).status == "approved"
+    assert db.session.scalar(select(ActivationLink)).status == "pending"
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "unknown eduzz webhook event 'myeduzz.invoice_brand_new': handled as info" in logged
 
 
 # --- Phones ------------------------------------------------------------------------------------
 
 
 def test_phone_numbers_use_the_buyers_country(send_webhook):
-    body = load_fixture("hotmart", "purchase_approved")
-    body["data"]["buyer"].update(
-        checkout_phone_code="55", checkout_phone="12345678", address={"country_iso": "MX"}
-    )
-    send_webhook("hotmart", body)
-    assert db.session.scalar(select(Sale)).buyer_phone == "+525512345678"
+    """Hotmart: the country is only in ``purchase.checkout_country`` (no buyer address)."""
+    assert send_webhook("hotmart", "purchase_approved_mexico").status_code == 200
+    sale = db.session.scalar(select(Sale))
+    assert (sale.buyer_email, sale.buyer_phone) == ("sofia@example.com", "+525512345678")
 
-    from app.sources.base import normalize_phone
 
-    assert normalize_phone("+5511999998888") == "+5511999998888"
-    assert normalize_phone("5511999998888") == "+5511999998888"  # Kirvano: already 55
-    assert normalize_phone("11999998888") == "+5511999998888"
-    assert normalize_phone("+1 (415) 555-2671", "BR") == "+14155552671"
-    assert normalize_phone("0044 20 7946 0958") == "+442079460958"
+def test_hotmart_buyer_address_country_comes_before_the_checkout_country():
+    from app.sources import hotmart
+
+    body = load_fixture("hotmart", "purchase_approved_mexico")
+    body["data"]["buyer"]["address"] = {"country_iso": "BR"}
+    assert hotmart.parse(body).buyer_phone == "+555512345678"
+    del body["data"]["buyer"]["address"]
+    body["data"]["purchase"]["checkout_country"] = "MX"  # a plain code
+    assert hotmart.parse(body).buyer_phone == "+525512345678"
+
+
+@pytest.mark.parametrize(
+    "platform,fixture",
+    [
+        ("kiwify", "order_approved_mexico"),  # Customer.mobile "+525512345678"
+        ("kirvano", "sale_approved_mexico"),  # phone_number "5215512345678": no "+", old "1"
+        ("eduzz", "invoice_paid_mexico"),  # cellphone "52 55 1234 5678", address.country MX
+    ],
+)
+def test_a_mexican_buyer_never_gets_plus_55(platform, fixture, send_webhook, smtp_server):
+    assert send_webhook(platform, fixture).get_json() == {"status": "accepted"}
+    sale = db.session.scalar(select(Sale))
+    assert (sale.buyer_email, sale.buyer_phone) == ("sofia@example.com", "+525512345678")
+    assert smtp_server.messages[-1]["To"] == "sofia@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw,country,expected",
+    [
+        ("+5511999998888", None, "+5511999998888"),
+        ("5511999998888", None, "+5511999998888"),  # Kirvano: already 55, never 5555
+        ("11999998888", None, "+5511999998888"),
+        ("(11) 3333-4444", None, "+551133334444"),
+        ("+1 (415) 555-2671", "BR", "+14155552671"),
+        ("0044 20 7946 0958", None, "+442079460958"),
+        ("525512345678", None, "+525512345678"),  # Mexico without "+": not a BR number
+        ("5215512345678", None, "+525512345678"),  # the former Mexican mobile "1"
+        ("14155552671", None, "+14155552671"),
+        ("5512345678", "MX", "+525512345678"),  # a national number in the buyer's country
+        ("525512345678", "MX", "+525512345678"),  # …already with its own code
+        ("12345", None, "12345"),  # not a number anywhere: the digits
+    ],
+)
+def test_normalize_phone_shapes(raw, country, expected):
+    from app.sources.contact import normalize_phone
+
+    assert normalize_phone(raw, country) == expected
 
 
 # --- PURCHASE_COMPLETE -------------------------------------------------------------------------
 
 
-def _complete_body():
-    body = load_fixture("hotmart", "purchase_approved")
-    body["id"] = "complete-event-0001"
-    body["event"] = "PURCHASE_COMPLETE"
-    body["data"]["purchase"]["status"] = "COMPLETE"
-    body["creation_date"] += 8 * 86_400_000
-    return body
-
-
 def test_purchase_complete_without_an_approval_grants(send_webhook, smtp_server):
-    assert send_webhook("hotmart", _complete_body()).get_json() == {"status": "accepted"}
+    assert send_webhook("hotmart", "purchase_complete").get_json() == {"status": "accepted"}
     sale = db.session.scalar(select(Sale))
     assert sale.status == "complete" and sale.amount_cents == 19700
     assert count(ActivationLink) == 1 and len(smtp_server.messages) == 1
@@ -245,7 +444,7 @@ def test_purchase_complete_after_an_approval_sends_nothing_even_when_the_link_ex
     send_webhook("hotmart", "purchase_approved")
     assert len(smtp_server.messages) == 1
     with time_machine.travel(utcnow() + __import__("datetime").timedelta(days=9)):
-        assert send_webhook("hotmart", _complete_body()).status_code == 200
+        assert send_webhook("hotmart", "purchase_complete").status_code == 200
     assert db.session.scalar(select(Sale)).status == "complete"
     assert count(ActivationLink) == 1 and len(smtp_server.messages) == 1
 
@@ -254,8 +453,7 @@ def test_purchase_complete_after_an_approval_sends_nothing_even_when_the_link_ex
 
 
 def test_kiwify_cart_without_id_keeps_buyer_product_and_link(send_webhook):
-    cart = load_fixture("kiwify", "abandoned_cart")
-    del cart["id"]
+    cart = load_fixture("kiwify", "abandoned_cart_without_id")
     assert send_webhook("kiwify", cart).get_json() == {"status": "ignored"}
     event = kiwify.parse(copy.deepcopy(cart))
     assert (event.event_type, event.buyer_email, event.product_id) == (
@@ -275,9 +473,7 @@ def test_kiwify_cart_without_id_keeps_buyer_product_and_link(send_webhook):
 
 
 def test_kirvano_cart_without_checkout_id_is_keyed_by_its_fields(send_webhook):
-    cart = load_fixture("kirvano", "abandoned_cart")
-    del cart["checkout_id"]
-    send_webhook("kirvano", cart)
+    assert send_webhook("kirvano", "abandoned_cart_without_checkout_id").status_code == 200
     stored = db.session.scalar(select(WebhookEvent))
     assert stored.dedupe_key.startswith("ABANDONED_CART:pedro@example.com:1c5f17f3")
 
@@ -434,3 +630,84 @@ def test_hotmart_rest_and_webhook_sales_of_one_product_share_its_identity(send_w
     assert hotmart_service.unify_product_ids() == 1
     assert {s.product_id for s in db.session.scalars(select(Sale))} == {ucode}
     assert [row["key"] for row in stats.by_product()] == [f"hotmart:{ucode}"]
+
+
+def _signup_and_account(send_webhook, smtp_server, name="Maria Souza"):
+    from tests.web.test_signup import link_path, submit
+
+    client = send_webhook.client
+    assert submit(client, link_path(smtp_server), name=name).status_code == 302
+    return client.get("/conta").get_data(as_text=True)
+
+
+def _account_rows(page: str) -> dict[str, str]:
+    """/conta "Minhas compras": product → the access badge of its row."""
+    rows = {}
+    for row in page.split("<tr>")[2:]:
+        product = re.search(r'data-label="Produto">([^<]+)<', row).group(1).strip()
+        rows[product] = "Ativo" if ">Ativo<" in row else "Revogado" if ">Revogado<" in row else "?"
+    return rows
+
+
+def test_hotmart_order_bump_both_products_on_conta_after_signup(send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo", "Planilha Bônus": "Ativo"}
+
+
+def test_hotmart_order_bump_arriving_before_its_parent_shares_one_link(send_webhook, smtp_server):
+    """Hotmart sends one transaction per product, in any order. The one e-mail goes with the
+    first approval and names what was known then (the bump); the parent reuses its link, and
+    the signup page and /conta list both products."""
+    assert send_webhook("hotmart", "purchase_approved_order_bump").status_code == 200
+    assert send_webhook("hotmart", "purchase_approved").status_code == 200
+    assert [m["Subject"] for m in smtp_server.messages] == ["Ative seu acesso: Planilha Bônus"]
+    assert count(ActivationLink) == 1
+    from tests.web.test_signup import link_path
+
+    form = send_webhook.client.get(link_path(smtp_server)).get_data(as_text=True)
+    assert "Curso Exemplo" in form and "Planilha Bônus" in form
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Planilha Bônus": "Ativo", "Curso Exemplo": "Ativo"}
+
+
+def test_hotmart_refund_of_the_bump_alone_revokes_only_the_bump(send_webhook, smtp_server):
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    _signup_and_account(send_webhook, smtp_server)
+    answer = send_webhook("hotmart", "purchase_refunded_order_bump")
+    assert answer.get_json() == {"status": "accepted"}
+    statuses = {name: sale.status for name, sale in _sales_by_product().items()}
+    assert statuses == {"Curso Exemplo": "approved", "Planilha Bônus": "refunded"}
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo", "Planilha Bônus": "Revogado"}
+
+
+def test_hotmart_bump_refunded_before_signup_keeps_the_link_for_the_parent(
+    send_webhook, smtp_server
+):
+    """The link went out with the bump (it came first); the bump alone is refunded before the
+    buyer signs up: the link stays valid for the main product, which is still paid."""
+    send_webhook("hotmart", "purchase_approved_order_bump")
+    send_webhook("hotmart", "purchase_approved")
+    send_webhook("hotmart", "purchase_refunded_order_bump")
+    link = db.session.scalar(select(ActivationLink))
+    assert (link.status, link.product_name) == ("pending", "Curso Exemplo")
+    account = _signup_and_account(send_webhook, smtp_server)
+    assert _account_rows(account) == {"Curso Exemplo": "Ativo"}
+    # The main purchase refunded: its whole purchase goes.
+    send_webhook("hotmart", "purchase_refunded")
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Curso Exemplo": "Revogado"}
+
+
+def test_eduzz_refund_of_a_purchase_with_a_bump_revokes_both(send_webhook, smtp_server):
+    send_webhook("eduzz", "invoice_paid_order_bump")
+    account = _signup_and_account(send_webhook, smtp_server, name="Alice")
+    assert _account_rows(account) == {"Widget X": "Ativo", "Bônus Y": "Ativo"}
+    answer = send_webhook("eduzz", "invoice_refunded_order_bump")
+    assert answer.get_json() == {"status": "accepted"}
+    assert {s.status for s in _sales_by_product().values()} == {"refunded"}
+    account = send_webhook.client.get("/conta").get_data(as_text=True)
+    assert _account_rows(account) == {"Widget X": "Revogado", "Bônus Y": "Revogado"}
