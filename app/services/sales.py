@@ -244,10 +244,16 @@ def apply_synced_sale(
 
 
 def _record(sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, is_new: bool) -> bool:
+    # An order is placed once, before anything else happens to it: a delivery dated later (a
+    # refund stamped with its own creation time) never moves the date the lists and reports
+    # file the sale under, whichever arrives first.
+    known_order_date = sale.ordered_at
     for field in SALE_FIELDS:
         value = getattr(event, field)
         if value is not None and value != "":
             setattr(sale, field, clip(field, value))
+    if known_order_date is not None and known_order_date < sale.ordered_at:
+        sale.ordered_at = known_order_date
     sale.is_order_bump = event.is_order_bump or sale.is_order_bump
     if event.test_origin:
         sale.is_test = True

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Sale, SalesDaily
 from app.sources import SOURCES
+from app.sources.times import SAO_PAULO
 from tests.conftest import load_fixture
 
 ORDERED = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)  # 12:00 in São Paulo
@@ -87,3 +88,21 @@ def test_sales_without_an_order_date_fall_back_to_approval(app, auth, client):
     text = _visible(client.get(f"/vendas/{sale.id}").get_data(as_text=True))
     assert "não enviou a data do pedido" in text
     assert "SEM-DATA" in client.get("/vendas?de=2026-11-13&ate=2026-11-13").get_data(as_text=True)
+
+
+def test_a_later_dated_refund_never_moves_the_order_date(send_webhook):
+    """Kirvano stamps each delivery with a ``created_at`` of its own: the refund's is two days
+    after the order's. The sale stays filed under the order's day. (A refund seen before any
+    approval is final: the approval's date is never applied, the refund's stays.)"""
+    approval = load_fixture("kirvano", "sale_approved")
+    refund = load_fixture("kirvano", "sale_refund")
+    assert approval["sale_id"] == refund["sale_id"]
+    assert refund["created_at"] > approval["created_at"]
+    for body in (approval, refund):
+        assert send_webhook("kirvano", body).status_code == 200
+    sale = db.session.scalar(select(Sale))
+    assert sale.status == "refunded"
+    ordered = SOURCES["kirvano"].parse(approval).ordered_at
+    assert sale.ordered_at == ordered and sale.listed_at == ordered
+    days = {row.day for row in db.session.scalars(select(SalesDaily)) if row.n}
+    assert days == {ordered.astimezone(SAO_PAULO).date().isoformat()}
