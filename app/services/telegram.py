@@ -88,9 +88,15 @@ def client(**options: Any) -> TelegramClient:
 
 
 def test_connection() -> ConnectionResult:
-    """getMe, then getChat + getChatMember(bot) for each configured chat. Never raises."""
+    """getMe, then getChat + getChatMember(bot) for each chat the app hands out: the default
+    chats and those of the telegram items on /acessos (``access_chats.configured_chats``), each
+    named in the answer by its item. Never raises."""
+    from app.services import access_chats
+
+    chats = access_chats.configured_chats()
+    names = {c.chat_id: c.item_title for c in chats if c.item_title}
     with client(retry_attempts=0) as bot:
-        result = bot.test_connection(chat_ids())
+        result = bot.test_connection(tuple(c.chat_id for c in chats), names)
     log.info("telegram connection test: %s", result.code)
     return result
 
