@@ -162,6 +162,52 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     assert the_invite().invite_link == renewed.invite_link
 
 
+def test_an_expired_unused_link_is_replaced_on_conta_without_a_button(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+):
+    """The member never sees a dead link nor has to ask: /conta shows a fresh one."""
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    old = the_invite()
+    old_link, generation = old.invite_link, old.generation
+    db.session.execute(
+        update(TelegramInvite)
+        .where(TelegramInvite.id == old.id)
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    page = client.get("/conta").get_data(as_text=True)
+    renewed = the_invite()
+    assert renewed.invite_link and renewed.invite_link != old_link
+    assert renewed.generation == generation + 1 and renewed.status == INVITE_ACTIVE
+    assert renewed.expires_at > utcnow() + timedelta(days=6)
+    assert renewed.invite_link in page and old_link not in page
+    assert "Entrar no grupo" in page and "Seu link de entrada" in page
+    assert "Link expirado" not in page and "Gerar novo link" not in page
+    made = calls(emu, "createChatInviteLink")
+    assert len(made) == 2 and made[1]["member_limit"] == 1
+    assert renewed.invite_link in client.get("/conta").get_data(as_text=True)  # kept on reload
+    assert len(calls(emu, "createChatInviteLink")) == 2
+
+
+def test_an_expired_link_while_telegram_is_down_says_why(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    old = the_invite()
+    old_link = old.invite_link
+    db.session.execute(
+        update(TelegramInvite)
+        .where(TelegramInvite.id == old.id)
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    control(emu, "/config", {"token": "another-token"})  # the bot's token no longer answers
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Não conseguimos gerar seu link de entrada agora" in page
+    assert old_link not in page and "Entrar no grupo" not in page
+    assert "Link expirado" not in page
+
+
 def test_a_refund_removes_from_the_group_joined_even_after_the_settings_changed(
     access_app,
     emu,  # noqa: F811
