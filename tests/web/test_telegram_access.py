@@ -55,13 +55,14 @@ def calls(emu, method: str, status: int = 200) -> list[dict]:  # noqa: F811
     ]
 
 
-def buy_and_sign_up(app, smtp_server, body=None) -> tuple:
-    """A Hotmart approval, then the buyer's signup through the e-mailed link."""
+def buy_and_sign_up(app, smtp_server, body=None, group: str = "Grupo no Telegram") -> tuple:
+    """A Hotmart approval, then the buyer's signup through the e-mailed link (``group``: how
+    the activation e-mail names the Telegram group)."""
     client = app.test_client()
     body = body or approved()
     assert WebhookSender(client)("hotmart", body).status_code == 200
     mail = smtp_server.text_of(smtp_server.messages[-1])
-    assert "Grupo no Telegram" in mail and "/conta" in mail  # the activation e-mail says so
+    assert group in mail and "/conta" in mail  # the activation e-mail says so
     path = re.search(r"https?://[^/\s]+(/ativar/[A-Za-z0-9_-]+)", mail).group(1)
     resp = client.post(
         path,
@@ -464,3 +465,56 @@ def test_conta_reloads_while_telegram_times_out_ask_once_a_minute(access_app, mo
     monkeypatch.setattr(telegram_access, "ON_DEMAND_PAUSE", 0.0)
     telegram_access._create_now(row, user)
     assert len(tries) == 2
+
+
+def test_each_product_has_its_own_chat_and_a_refund_leaves_only_its_own(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+):
+    """Product A → chat X, product B → chat Y (telegram items on /acessos): the member gets a
+    link to each and joins both; the refund of A removes them from X only."""
+    from tests.access_kit import make_item, make_rule
+
+    x, y = "-1011", "-1012"
+    control(emu, "/chats", {"id": int(x), "title": "Curso A — VIP"})
+    control(emu, "/chats", {"id": int(y), "title": "Curso B — VIP"})
+    make_rule("hotmart", "ucode-a", make_item("Grupo do Curso A", kind="telegram", chat_id=x))
+    make_rule("hotmart", "ucode-b", make_item("Grupo do Curso B", kind="telegram", chat_id=y))
+    db.session.commit()
+
+    def purchase(ucode: str, name: str) -> dict:
+        body = approved()
+        body["data"]["product"].update({"ucode": ucode, "name": name})
+        return body
+
+    first = purchase("ucode-a", "Curso A")
+    client, tx_a = buy_and_sign_up(access_app, smtp_server, first, group="Grupo do Curso A")
+    second = purchase("ucode-b", "Curso B")
+    assert WebhookSender(client)("hotmart", second).status_code == 200  # "compra adicionada"
+    db.session.expire_all()
+    invites = {i.chat_id: i for i in db.session.scalars(select(TelegramInvite))}
+    assert set(invites) == {x, y}  # never the default chat: both products are mapped
+    made = sorted(str(c["chat_id"]) for c in calls(emu, "createChatInviteLink"))
+    assert made == sorted([x, y])
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Grupo do Curso A" in page and "Grupo do Curso B" in page
+    assert invites[x].invite_link in page and invites[y].invite_link in page
+    for chat_id in (x, y):
+        assert post_update(client, join(emu, invites[chat_id].invite_link, 555)["update"])
+    db.session.expire_all()
+    assert {i.status for i in db.session.scalars(select(TelegramInvite))} == {INVITE_USED}
+
+    assert WebhookSender(client)("hotmart", refunded(tx_a)).status_code == 200
+    bans = calls(emu, "banChatMember")
+    assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(x, 555)]
+    assert [str(u["chat_id"]) for u in calls(emu, "unbanChatMember")] == [x]
+    db.session.expire_all()
+    invites = {i.chat_id: i for i in db.session.scalars(select(TelegramInvite))}
+    assert invites[x].status == INVITE_REVOKED and invites[x].removed_at is not None
+    assert invites[y].status == INVITE_USED and invites[y].removed_at is None
+    chats = {c["id"]: c for c in control(emu)["chats"]}
+    assert chats[int(x)]["members"]["555"]["status"] == "left"
+    assert chats[int(y)]["members"]["555"]["status"] == "member"
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Grupo do Curso B" in page and "Grupo do Curso A" not in page
