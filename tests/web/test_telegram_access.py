@@ -11,20 +11,31 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select, text, update
 
 from app.extensions import db
-from app.models import AutomationDelivery, OutboxEmail, TelegramInvite, User
+from app.models import (
+    AutomationDelivery,
+    OutboxEmail,
+    TelegramInvite,
+    TelegramMember,
+    User,
+    WebhookEvent,
+)
 from app.models.automation import DELIVERY_PENDING, DELIVERY_SENT
 from app.models.telegram import INVITE_ACTIVE, INVITE_REVOKED, INVITE_USED
 from app.models.types import utcnow
 from app.services import automation_sender
 from emulator.telegram import DEFAULT_CHAT_ID, DEFAULT_TOKEN
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
-from tests.conftest import Auth, WebhookSender, csrf_token
+from tests.conftest import Auth, WebhookSender, csrf_token, load_fixture
 from tests.web.test_telegram import (  # noqa: F401 - fixtures
     approved,
     control,
@@ -518,3 +529,105 @@ def test_each_product_has_its_own_chat_and_a_refund_leaves_only_its_own(
     assert chats[int(y)]["members"]["555"]["status"] == "member"
     page = client.get("/conta").get_data(as_text=True)
     assert "Grupo do Curso B" in page and "Grupo do Curso A" not in page
+
+
+@contextmanager
+def served(app):
+    """``app`` on a real port with its webhook registered in the emulator, so the updates
+    Telegram sends by itself (a ban's ``kicked``, an unban's ``left``) reach it over HTTP."""
+    from werkzeug.serving import make_server
+
+    from app.services import telegram
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app.config["APP_URL"] = f"http://127.0.0.1:{server.server_port}"
+        ok, message = telegram.set_webhook()
+        assert ok, message
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_for_deliveries(emu, count: int) -> list[dict]:  # noqa: F811
+    """The emulator posts ban/unban updates after answering, from its own thread."""
+    for _ in range(200):
+        deliveries = control(emu)["deliveries"]
+        if len(deliveries) >= count:
+            return deliveries
+        time.sleep(0.05)
+    raise AssertionError(f"the emulator posted {control(emu)['deliveries']}")
+
+
+def revoked(tx: str, fixture: str) -> dict:
+    body = refunded(tx)
+    other = copy.deepcopy(load_fixture("hotmart", fixture))
+    other["id"], other["data"]["buyer"], other["data"]["purchase"]["transaction"] = (
+        body["id"],
+        body["data"]["buyer"],
+        tx,
+    )
+    return other
+
+
+@pytest.mark.parametrize("fixture", ["purchase_chargeback", "purchase_canceled"])
+def test_a_chargeback_or_a_cancellation_removes_the_member_and_telegram_says_so(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+    fixture,
+):
+    other = _other_link()
+    with served(access_app):
+        client, tx = buy_and_sign_up(access_app, smtp_server)
+        assert join(emu, the_invite().invite_link, 555)["webhook"] == {
+            "delivered": True,
+            "status": 200,
+        }
+        join(emu, other, 999)  # someone else in the group
+        assert WebhookSender(client)("hotmart", revoked(tx, fixture)).status_code == 200
+        bans = calls(emu, "banChatMember")
+        assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(CHAT, 555)]
+        unbans = calls(emu, "unbanChatMember")
+        assert [(u["user_id"], u["only_if_banned"]) for u in unbans] == [(555, True)]
+        deliveries = wait_for_deliveries(emu, 2)
+    assert [d["status"] for d in deliveries] == [200, 200]
+    sent = [u["chat_member"] for u in control(emu)["updates"]][-2:]
+    assert [(u["old_chat_member"]["status"], u["new_chat_member"]["status"]) for u in sent] == [
+        ("member", "kicked"),
+        ("kicked", "left"),
+    ]
+    assert {u["from"]["username"] for u in sent} == {"vendashub_bot"}
+    db.session.expire_all()
+    members = {m.user_id: m.status for m in db.session.scalars(select(TelegramMember))}
+    assert members == {555: "left", 999: "member"}
+    invite = the_invite()
+    assert invite.status == INVITE_REVOKED and invite.removed_at is not None
+    events = db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.platform == "telegram").order_by(WebhookEvent.id)
+    ).all()
+    assert [e.status for e in events] == ["processed"] * 4  # two joins, the ban, the unban
+    assert "Grupos no Telegram" not in client.get("/conta").get_data(as_text=True)
+
+
+def test_a_member_who_leaves_in_the_emulator_is_offered_a_new_link(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    assert "Gerar novo link" not in client.get("/conta").get_data(as_text=True)
+    left = control(emu, "/leave", {"chat_id": CHAT, "user_id": 555})
+    member = left["update"]["chat_member"]
+    assert (member["old_chat_member"]["status"], member["new_chat_member"]["status"]) == (
+        "member",
+        "left",
+    )
+    assert member["from"]["id"] == 555
+    assert post_update(client, left["update"]).status_code == 200
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Você saiu do grupo" in page and "Gerar novo link" in page
+    again = requests.post(
+        f"{emu.url}/_emulator/telegram/leave", json={"chat_id": CHAT, "user_id": 555}, timeout=5
+    )
+    assert again.status_code == 409  # not in the chat any more
