@@ -483,6 +483,35 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 help="Vendas aprovadas, reembolsos e falhas. Vazio: nenhum aviso.",
             ),
             Field(
+                "TELEGRAM_NOTIFY_SALES",
+                "Avisar cada venda aprovada",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="Comprador, produto e valor. Padrão: Sim.",
+            ),
+            Field(
+                "TELEGRAM_NOTIFY_REVOKED",
+                "Avisar reembolsos, chargebacks e cancelamentos",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="Padrão: Sim.",
+            ),
+            Field(
+                "TELEGRAM_NOTIFY_FAILURES",
+                "Avisar falhas que precisam de você",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="Webhook com falha, e-mail não entregue, automação que falhou. Padrão: Sim.",
+            ),
+            Field(
+                "TELEGRAM_DAILY_SUMMARY",
+                "Resumo diário",
+                choices=YES_NO,
+                labels=YES_NO_LABELS,
+                help="Logo depois da meia-noite (horário de Brasília), um aviso com as vendas, "
+                "o valor, os reembolsos e as falhas do dia que terminou. Padrão: Não.",
+            ),
+            Field(
                 "TELEGRAM_WEBHOOK_SECRET",
                 "Segredo do webhook",
                 secret=True,

@@ -17,7 +17,12 @@
   ``POST /join`` ``{"invite_link", "user": {"id", "first_name", "username"}}`` makes a user join
   through a link and POSTs the ``chat_member`` update to the registered webhook with the
   ``X-Telegram-Bot-Api-Secret-Token`` header (answer: the update and the webhook's status);
-  ``POST /reset``.
+  ``POST /leave`` ``{"chat_id", "user_id"}`` makes a member leave (a ``left`` update, posted
+  the same way); ``POST /reset``.
+* ``banChatMember`` and ``unbanChatMember`` that change a member's status post the
+  ``chat_member`` update Telegram sends (``kicked``, then ``left``; ``from`` the bot) to the
+  registered webhook after answering, in order, from a background thread, as Telegram does;
+  the state's ``deliveries`` lists how each went.
 * ``python -m emulator telegram-join URL LINK --user-id N`` calls ``/join`` (``__main__``).
 
 Unverified and simplified: setWebhook accepts http:// URLs (local tests); getChat of a chat the
@@ -26,6 +31,7 @@ bot is not in answers "chat not found" as Telegram does.
 
 from __future__ import annotations
 
+import queue
 import re
 import secrets
 import threading
@@ -73,6 +79,9 @@ class BotError(Exception):
 class State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # Updates the bot's own calls cause, posted after the call answered, one at a time.
+        self.outgoing: queue.Queue = queue.Queue()
+        self.sender: threading.Thread | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -85,6 +94,7 @@ class State:
         self.messages: list[dict] = []
         self.calls: list[dict] = []
         self.updates: list[dict] = []
+        self.deliveries: list[dict] = []
         self.update_id = 801018000
         self.message_id = 0
         self.windows: dict[str, deque] = {}
@@ -346,12 +356,59 @@ def revoke_chat_invite_link(st: State, p: dict) -> Any:
     return entry["link"]
 
 
+def _member_update(st: State, chat: dict, user: dict, actor: dict, old: str, new: str) -> dict:
+    """A ``chat_member`` update (under the lock), kept in ``st.updates``."""
+    st.update_id += 1
+    update = {
+        "update_id": st.update_id,
+        "chat_member": {
+            "chat": _public_chat(chat),
+            "from": actor,
+            "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": user},
+            "new_chat_member": {"status": new, "user": user},
+        },
+    }
+    if new == "kicked":
+        update["chat_member"]["new_chat_member"]["until_date"] = 0
+    st.updates.append(update)
+    return update
+
+
+def _bot_user() -> dict:
+    return {k: BOT[k] for k in ("id", "is_bot", "first_name", "username")}
+
+
+def _post_later(st: State, update: dict) -> None:
+    """Queue ``update`` for the registered webhook (under the lock): sent after the call that
+    caused it answered, by one sender thread, in order."""
+    st.outgoing.put((update, dict(st.webhook)))
+    if st.sender is None or not st.sender.is_alive():
+        st.sender = threading.Thread(target=_send_loop, args=(st,), daemon=True)
+        st.sender.start()
+
+
+def _send_loop(st: State) -> None:
+    while True:
+        update, hook = st.outgoing.get()
+        result = deliver(update, hook)
+        with st.lock:
+            st.deliveries.append({"update_id": update["update_id"], **result})
+
+
+def _set_status(st: State, chat: dict, entry: dict, new: str) -> None:
+    old = entry["status"]
+    entry["status"] = new
+    if old != new:
+        _post_later(st, _member_update(st, chat, entry["user"], _bot_user(), old, new))
+
+
 def ban_chat_member(st: State, p: dict) -> Any:
     chat = _chat(st, p)
     _require(chat, "can_restrict_members", "restrict/unrestrict chat member")
     uid = _user_id(p)
     entry = chat["members"].setdefault(uid, {"user": _user(uid, chat), "status": "left"})
-    entry["status"] = "kicked"
+    _set_status(st, chat, entry, "kicked")
     return True
 
 
@@ -363,9 +420,9 @@ def unban_chat_member(st: State, p: dict) -> Any:
     if entry is None:
         return True
     if entry["status"] == "kicked":
-        entry["status"] = "left"
+        _set_status(st, chat, entry, "left")
     elif not _truthy(p.get("only_if_banned")) and entry["status"] in ("member", "restricted"):
-        entry["status"] = "left"  # by default unban also removes a current member
+        _set_status(st, chat, entry, "left")  # by default unban also removes a current member
     return True
 
 
@@ -432,6 +489,7 @@ def show() -> Response:
                 "messages": st.messages,
                 "calls": st.calls,
                 "updates": st.updates,
+                "deliveries": st.deliveries,
                 "token": st.token,
             }
         )
@@ -509,6 +567,28 @@ def join() -> Response:
             },
         }
         st.updates.append(update)
+        hook = dict(st.webhook)
+    delivered = deliver(update, hook)
+    return json_response({"update": update, "webhook": delivered})
+
+
+@control.post("/leave")
+def leave() -> Response:
+    """A member leaves the chat: status ``left``, then the chat_member update (from them)."""
+    st, body = state(), request.get_json(silent=True) or {}
+    try:
+        chat_id, user_id = int(body["chat_id"]), int(body["user_id"])
+    except (KeyError, TypeError, ValueError):
+        return json_response({"error": "chat_id and user_id (numbers) are required"}, 400)
+    with st.lock:
+        chat = st.chats.get(chat_id)
+        if chat is None:
+            return json_response({"error": "unknown chat"}, 404)
+        entry = chat["members"].get(user_id)
+        if entry is None or entry["status"] not in ("member", "restricted", "administrator"):
+            return json_response({"error": "user is not in the chat"}, 409)
+        old, entry["status"] = entry["status"], "left"
+        update = _member_update(st, chat, entry["user"], entry["user"], old, "left")
         hook = dict(st.webhook)
     delivered = deliver(update, hook)
     return json_response({"update": update, "webhook": delivered})

@@ -45,6 +45,7 @@ STEP_LABELS = {
     "notify_sale": "Aviso no Telegram: venda aprovada",
     "notify_revoked": "Aviso no Telegram: reembolso/cancelamento",
     "notify_failure": "Aviso no Telegram: falha",
+    "notify_summary": "Aviso no Telegram: resumo do dia",
     "invite": "Telegram: link de convite do membro",
     "remove": "Telegram: remoção do membro do grupo",
 }

@@ -76,6 +76,11 @@ MSG_NOT_ADMIN = (
     "Administradores → Adicionar administrador e escolha o bot."
 )
 MSG_MISSING_RIGHTS = "No grupo “{title}” ({chat}) falta ao bot: {rights}."
+MSG_NAMED = "Item “{name}” de Acessos — {text}"
+MSG_NO_CHAT = (
+    "Nenhum grupo configurado: informe o grupo em Configurações → Telegram ou crie um item "
+    "de Telegram em Acessos."
+)
 MSG_CHAT_OK = "Grupo “{title}” ({chat}): o bot é administrador e pode convidar e remover membros."
 RIGHTS = {
     "can_invite_users": "a permissão de convidar usuários (links de convite)",
@@ -269,8 +274,12 @@ class TelegramClient:
             return ChatCheck(chat_id, False, text, title, missing)
         return ChatCheck(chat_id, True, MSG_CHAT_OK.format(**values), title)
 
-    def test_connection(self, chat_ids: tuple[str, ...] = ()) -> ConnectionResult:
-        """getMe, then each chat; one ``ConnectionResult`` in pt-BR. Never raises."""
+    def test_connection(
+        self, chat_ids: tuple[str, ...] = (), names: dict[str, str] | None = None
+    ) -> ConnectionResult:
+        """getMe, then each chat; one ``ConnectionResult`` in pt-BR. Never raises.
+        ``names``: chat id → what the operator calls it (an access item), said before it."""
+        names = names or {}
         details: dict[str, Any] = {"chats": []}
         if not self.token:
             return ConnectionResult(False, MSG_MISSING, "not_configured", details)
@@ -289,12 +298,16 @@ class TelegramClient:
                         "title": check.title,
                         "missing": list(check.missing),
                         "message": check.message,
+                        "name": names.get(chat_id, ""),
                     }
                 )
                 ok = ok and check.ok
-                lines.append(check.message)
+                name = names.get(chat_id)
+                lines.append(
+                    MSG_NAMED.format(name=name, text=check.message) if name else check.message
+                )
             if not chat_ids:
-                lines.append("Nenhum grupo configurado (TELEGRAM_CHAT_ID).")
+                lines.append(MSG_NO_CHAT)
             return ConnectionResult(ok, " ".join(lines), "ok" if ok else "chat_problem", details)
 
         return check_connection(

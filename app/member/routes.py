@@ -40,7 +40,7 @@ def _page(profile_form, password_form, status=200):
 @bp.post("/conta/telegram/novo-link")
 @login_required
 def new_telegram_link():
-    """ "Gerar novo link" of one chat, once its link expired or was used."""
+    """ "Gerar novo link" of one chat, once the member who joined through its link left."""
     form = NewInviteForm()
     if not form.validate_on_submit():
         abort(400)

@@ -5,6 +5,10 @@ a product without a telegram item grants the default chats (``TELEGRAM_CHAT_ID``
 ``telegram.chat_ids()``). Revocation computes
 ``set(chats_for_sale(sale)) - {c.chat_id for c in member_chats(user_id)}`` after the sale's
 access is revoked: a chat another active purchase still grants stays.
+
+``configured_chats()`` is every chat the app may hand out (the default chats and the chats of
+the telegram items on /acessos, each once): the connection test checks them and the /telegram
+page lists them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,32 @@ class MemberChat:
     chat_id: str
     title: str  # item title, or the chat id when unknown
     product_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConfiguredChat:
+    chat_id: str
+    item_title: str  # the oldest telegram item naming the chat; "" when only a default chat
+    default: bool  # listed in TELEGRAM_CHAT_ID
+
+
+def configured_chats() -> list[ConfiguredChat]:
+    """The default chats (``TELEGRAM_CHAT_ID``, in their order), then the chats of the telegram
+    access items (oldest item first), each chat id once."""
+    titles: dict[str, str] = {}
+    rows = db.session.execute(
+        select(AccessItem.chat_id, AccessItem.title)
+        .where(AccessItem.kind == KIND_TELEGRAM, AccessItem.chat_id.is_not(None))
+        .order_by(AccessItem.id)
+    ).all()
+    for chat_id, title in rows:
+        if chat_id.strip():
+            titles.setdefault(chat_id.strip(), title or "")
+    defaults = telegram.chat_ids()
+    return [
+        ConfiguredChat(c, titles.get(c, ""), c in defaults)
+        for c in dict.fromkeys([*defaults, *titles])
+    ]
 
 
 def _chats(rule) -> list[str]:

@@ -102,6 +102,18 @@ def _reconciliation_check() -> str:
     return summary + (f", operadores avisados: {mailed}" if mailed else "")
 
 
+def _telegram_summary() -> str:
+    from app.services import telegram, telegram_notify
+
+    if not telegram.switched_on(telegram.DAILY_SUMMARY_KEY):
+        raise JobSkipped("Resumo diário do Telegram desligado (ou avisos não configurados).")
+    day = telegram_notify.queue_daily_summary()
+    db.session.commit()
+    if day is None:
+        return "resumo de ontem já enviado"
+    return f"resumo de {day.strftime('%d/%m/%Y')} na fila"
+
+
 def _stale_runs() -> str:
     return f"sincronizações interrompidas: {sync.mark_stale_runs()}"
 
@@ -123,6 +135,8 @@ MAINTENANCE_JOBS: tuple[Job, ...] = (
         _reconciliation_check,
         900,
     ),
+    # Runs often; sends once per São Paulo day, right after midnight (dedupe key per day).
+    Job("telegram_daily_summary", "Resumo diário no Telegram", _telegram_summary, 900),
 )
 
 

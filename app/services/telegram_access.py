@@ -7,10 +7,10 @@ catalogue (``app.services.access_chats``: ``chats_for_sale``, ``member_chats``).
   with ``createChatInviteLink`` (``member_limit`` 1, an expiry of ``TELEGRAM_INVITE_DAYS``,
   named after the member). Granting access (signup, a purchase added to an account) queues
   its creation on the automation outbox (target ``telegram_access``, step ``invite``), sent
-  right after the commit; /conta also creates it on demand when none exists, and "Gerar novo
-  link" re-issues it once it expired unused or the member who joined has left (never while
-  they are in: a second account would escape a removal). The link stays the same on every
-  reload.
+  right after the commit; /conta also creates it on demand when none exists or when it
+  expired unused (the member just sees a fresh link, no button to press), and "Gerar novo
+  link" re-issues it once the member who joined has left (never while they are in: a second
+  account would escape a removal). A usable link stays the same on every reload.
 * **Joins.** A ``chat_member`` update through one of these links (``record_joined``, called by
   ``app.services.telegram_webhooks``) records the member's Telegram user.
 * **Removal.** When an access is revoked (refund, chargeback, cancellation, a subscription's
@@ -322,21 +322,19 @@ class ChatAccess:
 
     @property
     def state(self) -> str:
-        """link (join through it), joined, expired, waiting (not made yet)."""
+        """link (join through it), joined, waiting (not made yet, or Telegram unavailable).
+        There is no "expired": ``member_chats`` replaces an expired unused link before the
+        page is drawn, and while that fails the member reads why (``error``)."""
         if self.invite.usable():
             return "link"
         if self.invite.status == INVITE_USED:
             return "joined"
-        if self.invite.status == INVITE_ACTIVE:
-            return "expired"
         return "waiting"
 
     @property
     def can_renew(self) -> bool:
-        """ "Gerar novo link" is offered: expired unused, or joined and since left."""
-        if self.state == "joined":
-            return not still_in_chat(self.invite)
-        return self.state == "expired"
+        """ "Gerar novo link" is offered: the member joined and has since left."""
+        return self.state == "joined" and not still_in_chat(self.invite)
 
 
 def _title(chat: access_chats.MemberChat) -> str:
@@ -414,8 +412,8 @@ def still_in_chat(row: TelegramInvite) -> bool:
 
 
 def regenerate(user: User, chat_id: str) -> tuple[bool, str]:
-    """ "Gerar novo link": a new link once the current one expired unused, or once the
-    member who joined through it has left the chat."""
+    """ "Gerar novo link": a new link once the member who joined through the current one
+    has left the chat (an expired unused link is already replaced by ``member_chats``)."""
     if not enabled() or chat_id not in _held(user.id):
         return False, MSG_NO_CHAT
     row, _ = _ensure(user.id, chat_id)

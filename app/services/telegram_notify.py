@@ -9,16 +9,27 @@ Delivered right after the commit, by the scheduled automations job, by
 (``app.services.automation_sender``, the same claim and lease as the Kommo pushes). A 429 defers
 the row by ``retry_after`` and pauses the bot's budget: nothing is sent before it.
 
-Nothing is queued while the bot token or the notification chat is missing.
+Nothing is queued while the bot token or the notification chat is missing, nor for a kind
+the operator switched off (``telegram.switched_on``: new sale, refund/chargeback/cancellation,
+failures); a row queued before its switch went off is cancelled instead of sent.
+
+The daily summary (``TELEGRAM_DAILY_SUMMARY``, off by default) is queued by the scheduled job
+``telegram_daily_summary`` (``app.services.jobs``) for the São Paulo day that ended: sales and
+their amount in R$, refunds, chargebacks and cancellations, failures. Its dedupe key names the
+day, so a second process, a rerun or a restart never sends it twice.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time, timedelta
 
-from app.formatting import brl, platform_label
+from sqlalchemy import func, select
+
+from app.formatting import DISPLAY_TZ, brl, local, platform_label
 from app.models import Sale
-from app.models.automation import AutomationDelivery
+from app.models.automation import DELIVERY_FAILED, AutomationDelivery
+from app.plurals import ngettext
 from app.services import telegram
 from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
 
@@ -28,6 +39,13 @@ TARGET = "telegram"
 STEP_SALE = "notify_sale"
 STEP_REVOKED = "notify_revoked"
 STEP_FAILURE = "notify_failure"
+STEP_SUMMARY = "notify_summary"
+SWITCHES = {
+    STEP_SALE: telegram.NOTIFY_SALES_KEY,
+    STEP_REVOKED: telegram.NOTIFY_REVOKED_KEY,
+    STEP_FAILURE: telegram.NOTIFY_FAILURES_KEY,
+    STEP_SUMMARY: telegram.DAILY_SUMMARY_KEY,
+}
 MAX_WAIT = 5.0  # seconds a sender waits for Telegram's limits; longer: the row is deferred
 REVOKED_WORDS = {
     "refunded": "Reembolso",
@@ -49,7 +67,7 @@ def sale_granted(sale: Sale, event: NormalizedEvent, webhook_event_id: int | Non
     """An approved (or renewed) sale: "Nova venda" naming the buyer, product and amount."""
     from app.services import automations
 
-    if event.test_origin == TEST_PLATFORM or not telegram.notifications_enabled():
+    if event.test_origin == TEST_PLATFORM or not telegram.switched_on(SWITCHES[STEP_SALE]):
         return
     recurrence = event.recurrence_number or sale.recurrence_number or 0
     renewal = event.kind is Kind.RENEW or recurrence > 1
@@ -62,7 +80,7 @@ def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:
     """A refund, chargeback or cancellation, said in words."""
     from app.services import automations
 
-    if not telegram.notifications_enabled():
+    if not telegram.switched_on(SWITCHES[STEP_REVOKED]):
         return
     payload = automations.snapshot(sale)
     _queue(STEP_REVOKED, str(sale.id), payload, sale=sale, webhook_event_id=webhook_event_id)
@@ -70,7 +88,7 @@ def sale_revoked(sale: Sale, webhook_event_id: int | None = None) -> None:
 
 def delivery_failed(what: str, subject: str, reason: str) -> None:
     """Something that needs a person (an automation that failed for good, …)."""
-    if not telegram.notifications_enabled():
+    if not telegram.switched_on(SWITCHES[STEP_FAILURE]):
         return
     _queue(STEP_FAILURE, f"{what}:{subject}", {"what": what, "reason": reason[:500]})
 
@@ -81,13 +99,86 @@ def failure_committed(what: str, subject: str, reason: str) -> None:
     from app.extensions import db
 
     try:
-        if not telegram.notifications_enabled():
+        if not telegram.switched_on(SWITCHES[STEP_FAILURE]):
             return
         delivery_failed(what, subject, reason)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the notification is best effort, the failure is recorded
         db.session.rollback()
         log.exception("could not queue the Telegram failure notification of %s", what)
+
+
+# ---------------------------------------------------------------------------- daily summary
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The São Paulo calendar day ``day`` as [start, end) instants."""
+    start = datetime.combine(day, time(), DISPLAY_TZ)
+    return start, datetime.combine(day + timedelta(days=1), time(), DISPLAY_TZ)
+
+
+def summary_figures(day: date) -> dict:
+    """The figures of the São Paulo day ``day`` (test sales left out, like every total):
+    approved sales and their amount (BRL, as on the overview), access revoked that day by
+    refund, chargeback or cancellation, and the failures that needed a person."""
+    from app.extensions import db
+    from app.models import OutboxEmail, WebhookEvent
+    from app.models.outbox import OUTBOX_FAILED
+    from app.models.sales import REVOKED_STATUSES
+    from app.models.webhooks import EVENT_FAILED
+    from app.services.overview import approved_totals
+
+    start, end = day_bounds(day)
+    count, amount = approved_totals(start, end)
+    revoked = dict(
+        db.session.execute(
+            select(Sale.status, func.count(Sale.id))
+            .where(
+                Sale.status.in_(REVOKED_STATUSES),
+                Sale.approved_at.is_not(None),  # only sales that had granted access
+                Sale.status_at >= start,
+                Sale.status_at < end,
+                Sale.is_test.is_(False),
+            )
+            .group_by(Sale.status)
+        ).all()
+    )
+
+    def failed(status_column, status, when) -> int:
+        return (
+            db.session.scalar(
+                select(func.count()).where(status_column == status, when >= start, when < end)
+            )
+            or 0
+        )
+
+    return {
+        "day": day.isoformat(),
+        "sales": count,
+        "amount_cents": amount,
+        "refunded": revoked.get("refunded", 0),
+        "chargeback": revoked.get("chargeback", 0),
+        "canceled": revoked.get("canceled", 0),
+        "failed_webhooks": failed(WebhookEvent.status, EVENT_FAILED, WebhookEvent.received_at),
+        "failed_emails": failed(OutboxEmail.status, OUTBOX_FAILED, OutboxEmail.created_at),
+        "failed_automations": failed(
+            AutomationDelivery.status, DELIVERY_FAILED, AutomationDelivery.updated_at
+        ),
+    }
+
+
+def queue_daily_summary(now: datetime | None = None) -> date | None:
+    """Queue the summary of the São Paulo day that ended before ``now`` (does not commit)
+    → that day, or None when the summary is off or that day's summary was already queued."""
+    from app.models.types import utcnow
+
+    if not telegram.switched_on(SWITCHES[STEP_SUMMARY]):
+        return None
+    day = local(now or utcnow()).date() - timedelta(days=1)
+    from app.services import automations
+
+    row = automations._queue(STEP_SUMMARY, day.isoformat(), summary_figures(day), target=TARGET)
+    return day if row is not None else None
 
 
 # ---------------------------------------------------------------------------- texts
@@ -116,7 +207,23 @@ def text_for(d: AutomationDelivery) -> str:
             f"{word}{test}: {product} de {_who(p)}, {amount} ({where}{tx}). "
             "O acesso do comprador foi revogado."
         )
+    if d.step == STEP_SUMMARY:
+        return summary_text(p)
     return f"Falha que precisa de atenção — {p.get('what')}: {p.get('reason')}"
+
+
+def summary_text(p: dict) -> str:
+    day = date.fromisoformat(p["day"]).strftime("%d/%m/%Y")
+    sales = ngettext("%(num)s venda aprovada", "%(num)s vendas aprovadas", p.get("sales", 0))
+    failures = p.get("failed_webhooks", 0) + p.get("failed_emails", 0)
+    failures += p.get("failed_automations", 0)
+    return (
+        f"Resumo do dia {day}: {sales}, {brl(p.get('amount_cents') or 0)}. "
+        f"Reembolsos: {p.get('refunded', 0)}; chargebacks: {p.get('chargeback', 0)}; "
+        f"cancelamentos: {p.get('canceled', 0)}. "
+        f"Falhas que precisam de atenção: {failures} (webhooks: {p.get('failed_webhooks', 0)}; "
+        f"e-mails: {p.get('failed_emails', 0)}; automações: {p.get('failed_automations', 0)})."
+    )
 
 
 # ---------------------------------------------------------------------------- sender
@@ -155,6 +262,8 @@ class TelegramNotifier:
         chat = telegram.notify_chat_id()
         if not chat:
             return Cancel("Chat de avisos do Telegram não configurado.")
+        if d.step in SWITCHES and not telegram.switched_on(SWITCHES[d.step]):
+            return Cancel("Este tipo de aviso foi desligado nas Configurações.")
         try:
             self.chat_budget.acquire(MAX_WAIT)
         except BudgetPaused as paused:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AutomationDelivery, TelegramInvite, TelegramMember, User
 from app.models.automation import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENDING
 from app.models.telegram import INVITE_ACTIVE
-from app.services import telegram
+from app.services import access_chats
 from app.services.telegram_access import STEP_REMOVE, TARGET
 
 TARGETS = ("telegram", TARGET)
@@ -27,9 +27,13 @@ class ChatRow:
 
 
 def chats() -> list[ChatRow]:
+    """Every chat the app hands out (``access_chats.configured_chats``: the default chats and
+    those of the telegram items on /acessos), titled by its item, else by the title Telegram
+    gave it in the last join seen."""
     rows = []
-    for chat_id in telegram.chat_ids():
-        title = db.session.scalar(
+    for chat in access_chats.configured_chats():
+        chat_id = chat.chat_id
+        title = chat.item_title or db.session.scalar(
             select(TelegramMember.chat_title)
             .where(cast(TelegramMember.chat_id, String) == chat_id)
             .order_by(TelegramMember.updated_at.desc())

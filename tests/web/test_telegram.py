@@ -253,6 +253,37 @@ def test_connection_test_on_the_settings_page(app_factory, emu):
     assert without_csrf.status_code in (400, 403)
 
 
+def test_connection_test_checks_the_chats_of_the_access_items_too(app_factory, emu):
+    """Default chats and the chats of the telegram items on /acessos, each once, each named."""
+    from tests.access_kit import make_item
+
+    control(emu, "/chats", {"id": -1008, "title": "Turma B", "bot": {"can_restrict_members": 0}})
+    app = app_factory(**tg_config(emu))
+    with app.app_context():
+        make_item("Grupo VIP do Curso B", kind="telegram", chat_id="-1008")
+        make_item("Grupo VIP do Curso X", kind="telegram", chat_id=str(DEFAULT_CHAT_ID))
+        make_item("Segundo item do mesmo grupo", kind="telegram", chat_id="-1008")
+        db.session.commit()
+        client = app.test_client()
+        Auth(app, client).operator()
+        resp = client.post(
+            "/configuracoes/telegram/teste",
+            data={"csrf_token": csrf_token(client, "/configuracoes")},
+            follow_redirects=True,
+        )
+    text = resp.get_data(as_text=True).replace("&#34;", '"')
+    assert (
+        f"Item “Grupo VIP do Curso X” de Acessos — Grupo “Curso X — VIP” ({DEFAULT_CHAT_ID}): "
+        "o bot é administrador" in text
+    )
+    assert (
+        "Item “Grupo VIP do Curso B” de Acessos — No grupo “Turma B” (-1008) falta ao bot: "
+        "a permissão de banir usuários" in text
+    )
+    checked = [c["params"]["chat_id"] for c in control(emu)["calls"] if c["method"] == "get_chat"]
+    assert sorted(map(str, checked)) == sorted([str(DEFAULT_CHAT_ID), "-1008"])  # each once
+
+
 def test_connection_test_explains_a_bot_that_is_not_admin(app_factory, emu):
     control(emu, "/chats", {"id": -1006, "title": "Grupo VIP", "bot": {"status": "member"}})
     app = app_factory(**tg_config(emu, TELEGRAM_CHAT_ID="-1006"))
@@ -391,6 +422,25 @@ def test_telegram_test_cli(app_factory, emu):
     assert result.exit_code == 1
     assert "@vendashub_bot" in result.output and "permissão de banir" in result.output
     assert DEFAULT_TOKEN not in result.output
+
+
+def test_operator_page_lists_the_chats_of_the_access_items(app_factory, emu):
+    from tests.access_kit import make_item
+
+    app = app_factory(**tg_config(emu, TELEGRAM_CHAT_ID=""))
+    with app.app_context():
+        make_item("Grupo VIP do Curso B", kind="telegram", chat_id="-1008")
+        make_item("Mentoria", kind="telegram", chat_id="-1009")
+        make_item("Outro nome do grupo B", kind="telegram", chat_id="-1008")
+        db.session.commit()
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/telegram").get_data(as_text=True)
+    assert "Nenhum grupo configurado" not in page
+    assert page.count('<td data-label="Grupo">') == 2
+    assert "Grupo VIP do Curso B" in page and "-1008" in page
+    assert "Mentoria" in page and "-1009" in page
+    assert "Outro nome do grupo B" not in page  # one row per chat, named by its oldest item
 
 
 def test_operator_page_empty_states(app, client):

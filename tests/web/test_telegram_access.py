@@ -11,20 +11,31 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select, text, update
 
 from app.extensions import db
-from app.models import AutomationDelivery, OutboxEmail, TelegramInvite, User
+from app.models import (
+    AutomationDelivery,
+    OutboxEmail,
+    TelegramInvite,
+    TelegramMember,
+    User,
+    WebhookEvent,
+)
 from app.models.automation import DELIVERY_PENDING, DELIVERY_SENT
 from app.models.telegram import INVITE_ACTIVE, INVITE_REVOKED, INVITE_USED
 from app.models.types import utcnow
 from app.services import automation_sender
 from emulator.telegram import DEFAULT_CHAT_ID, DEFAULT_TOKEN
 from tests.clients.conftest import start_emulator  # noqa: F401 - fixture
-from tests.conftest import Auth, WebhookSender, csrf_token
+from tests.conftest import Auth, WebhookSender, csrf_token, load_fixture
 from tests.web.test_telegram import (  # noqa: F401 - fixtures
     approved,
     control,
@@ -55,13 +66,14 @@ def calls(emu, method: str, status: int = 200) -> list[dict]:  # noqa: F811
     ]
 
 
-def buy_and_sign_up(app, smtp_server, body=None) -> tuple:
-    """A Hotmart approval, then the buyer's signup through the e-mailed link."""
+def buy_and_sign_up(app, smtp_server, body=None, group: str = "Grupo no Telegram") -> tuple:
+    """A Hotmart approval, then the buyer's signup through the e-mailed link (``group``: how
+    the activation e-mail names the Telegram group)."""
     client = app.test_client()
     body = body or approved()
     assert WebhookSender(client)("hotmart", body).status_code == 200
     mail = smtp_server.text_of(smtp_server.messages[-1])
-    assert "Grupo no Telegram" in mail and "/conta" in mail  # the activation e-mail says so
+    assert group in mail and "/conta" in mail  # the activation e-mail says so
     path = re.search(r"https?://[^/\s]+(/ativar/[A-Za-z0-9_-]+)", mail).group(1)
     resp = client.post(
         path,
@@ -160,6 +172,52 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     )
     assert "ainda vale" in still.get_data(as_text=True)
     assert the_invite().invite_link == renewed.invite_link
+
+
+def test_an_expired_unused_link_is_replaced_on_conta_without_a_button(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+):
+    """The member never sees a dead link nor has to ask: /conta shows a fresh one."""
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    old = the_invite()
+    old_link, generation = old.invite_link, old.generation
+    db.session.execute(
+        update(TelegramInvite)
+        .where(TelegramInvite.id == old.id)
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    page = client.get("/conta").get_data(as_text=True)
+    renewed = the_invite()
+    assert renewed.invite_link and renewed.invite_link != old_link
+    assert renewed.generation == generation + 1 and renewed.status == INVITE_ACTIVE
+    assert renewed.expires_at > utcnow() + timedelta(days=6)
+    assert renewed.invite_link in page and old_link not in page
+    assert "Entrar no grupo" in page and "Seu link de entrada" in page
+    assert "Link expirado" not in page and "Gerar novo link" not in page
+    made = calls(emu, "createChatInviteLink")
+    assert len(made) == 2 and made[1]["member_limit"] == 1
+    assert renewed.invite_link in client.get("/conta").get_data(as_text=True)  # kept on reload
+    assert len(calls(emu, "createChatInviteLink")) == 2
+
+
+def test_an_expired_link_while_telegram_is_down_says_why(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    old = the_invite()
+    old_link = old.invite_link
+    db.session.execute(
+        update(TelegramInvite)
+        .where(TelegramInvite.id == old.id)
+        .values(expires_at=utcnow() - timedelta(hours=1))
+    )
+    db.session.commit()
+    control(emu, "/config", {"token": "another-token"})  # the bot's token no longer answers
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Não conseguimos gerar seu link de entrada agora" in page
+    assert old_link not in page and "Entrar no grupo" not in page
+    assert "Link expirado" not in page
 
 
 def test_a_refund_removes_from_the_group_joined_even_after_the_settings_changed(
@@ -418,3 +476,158 @@ def test_conta_reloads_while_telegram_times_out_ask_once_a_minute(access_app, mo
     monkeypatch.setattr(telegram_access, "ON_DEMAND_PAUSE", 0.0)
     telegram_access._create_now(row, user)
     assert len(tries) == 2
+
+
+def test_each_product_has_its_own_chat_and_a_refund_leaves_only_its_own(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+):
+    """Product A → chat X, product B → chat Y (telegram items on /acessos): the member gets a
+    link to each and joins both; the refund of A removes them from X only."""
+    from tests.access_kit import make_item, make_rule
+
+    x, y = "-1011", "-1012"
+    control(emu, "/chats", {"id": int(x), "title": "Curso A — VIP"})
+    control(emu, "/chats", {"id": int(y), "title": "Curso B — VIP"})
+    make_rule("hotmart", "ucode-a", make_item("Grupo do Curso A", kind="telegram", chat_id=x))
+    make_rule("hotmart", "ucode-b", make_item("Grupo do Curso B", kind="telegram", chat_id=y))
+    db.session.commit()
+
+    def purchase(ucode: str, name: str) -> dict:
+        body = approved()
+        body["data"]["product"].update({"ucode": ucode, "name": name})
+        return body
+
+    first = purchase("ucode-a", "Curso A")
+    client, tx_a = buy_and_sign_up(access_app, smtp_server, first, group="Grupo do Curso A")
+    second = purchase("ucode-b", "Curso B")
+    assert WebhookSender(client)("hotmart", second).status_code == 200  # "compra adicionada"
+    db.session.expire_all()
+    invites = {i.chat_id: i for i in db.session.scalars(select(TelegramInvite))}
+    assert set(invites) == {x, y}  # never the default chat: both products are mapped
+    made = sorted(str(c["chat_id"]) for c in calls(emu, "createChatInviteLink"))
+    assert made == sorted([x, y])
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Grupo do Curso A" in page and "Grupo do Curso B" in page
+    assert invites[x].invite_link in page and invites[y].invite_link in page
+    for chat_id in (x, y):
+        assert post_update(client, join(emu, invites[chat_id].invite_link, 555)["update"])
+    db.session.expire_all()
+    assert {i.status for i in db.session.scalars(select(TelegramInvite))} == {INVITE_USED}
+
+    assert WebhookSender(client)("hotmart", refunded(tx_a)).status_code == 200
+    bans = calls(emu, "banChatMember")
+    assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(x, 555)]
+    assert [str(u["chat_id"]) for u in calls(emu, "unbanChatMember")] == [x]
+    db.session.expire_all()
+    invites = {i.chat_id: i for i in db.session.scalars(select(TelegramInvite))}
+    assert invites[x].status == INVITE_REVOKED and invites[x].removed_at is not None
+    assert invites[y].status == INVITE_USED and invites[y].removed_at is None
+    chats = {c["id"]: c for c in control(emu)["chats"]}
+    assert chats[int(x)]["members"]["555"]["status"] == "left"
+    assert chats[int(y)]["members"]["555"]["status"] == "member"
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Grupo do Curso B" in page and "Grupo do Curso A" not in page
+
+
+@contextmanager
+def served(app):
+    """``app`` on a real port with its webhook registered in the emulator, so the updates
+    Telegram sends by itself (a ban's ``kicked``, an unban's ``left``) reach it over HTTP."""
+    from werkzeug.serving import make_server
+
+    from app.services import telegram
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app.config["APP_URL"] = f"http://127.0.0.1:{server.server_port}"
+        ok, message = telegram.set_webhook()
+        assert ok, message
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_for_deliveries(emu, count: int) -> list[dict]:  # noqa: F811
+    """The emulator posts ban/unban updates after answering, from its own thread."""
+    for _ in range(200):
+        deliveries = control(emu)["deliveries"]
+        if len(deliveries) >= count:
+            return deliveries
+        time.sleep(0.05)
+    raise AssertionError(f"the emulator posted {control(emu)['deliveries']}")
+
+
+def revoked(tx: str, fixture: str) -> dict:
+    body = refunded(tx)
+    other = copy.deepcopy(load_fixture("hotmart", fixture))
+    other["id"], other["data"]["buyer"], other["data"]["purchase"]["transaction"] = (
+        body["id"],
+        body["data"]["buyer"],
+        tx,
+    )
+    return other
+
+
+@pytest.mark.parametrize("fixture", ["purchase_chargeback", "purchase_canceled"])
+def test_a_chargeback_or_a_cancellation_removes_the_member_and_telegram_says_so(
+    access_app,
+    emu,  # noqa: F811
+    smtp_server,
+    fixture,
+):
+    other = _other_link()
+    with served(access_app):
+        client, tx = buy_and_sign_up(access_app, smtp_server)
+        assert join(emu, the_invite().invite_link, 555)["webhook"] == {
+            "delivered": True,
+            "status": 200,
+        }
+        join(emu, other, 999)  # someone else in the group
+        assert WebhookSender(client)("hotmart", revoked(tx, fixture)).status_code == 200
+        bans = calls(emu, "banChatMember")
+        assert [(str(b["chat_id"]), b["user_id"]) for b in bans] == [(CHAT, 555)]
+        unbans = calls(emu, "unbanChatMember")
+        assert [(u["user_id"], u["only_if_banned"]) for u in unbans] == [(555, True)]
+        deliveries = wait_for_deliveries(emu, 2)
+    assert [d["status"] for d in deliveries] == [200, 200]
+    sent = [u["chat_member"] for u in control(emu)["updates"]][-2:]
+    assert [(u["old_chat_member"]["status"], u["new_chat_member"]["status"]) for u in sent] == [
+        ("member", "kicked"),
+        ("kicked", "left"),
+    ]
+    assert {u["from"]["username"] for u in sent} == {"vendashub_bot"}
+    db.session.expire_all()
+    members = {m.user_id: m.status for m in db.session.scalars(select(TelegramMember))}
+    assert members == {555: "left", 999: "member"}
+    invite = the_invite()
+    assert invite.status == INVITE_REVOKED and invite.removed_at is not None
+    events = db.session.scalars(
+        select(WebhookEvent).where(WebhookEvent.platform == "telegram").order_by(WebhookEvent.id)
+    ).all()
+    assert [e.status for e in events] == ["processed"] * 4  # two joins, the ban, the unban
+    assert "Grupos no Telegram" not in client.get("/conta").get_data(as_text=True)
+
+
+def test_a_member_who_leaves_in_the_emulator_is_offered_a_new_link(access_app, emu, smtp_server):  # noqa: F811
+    client, _ = buy_and_sign_up(access_app, smtp_server)
+    post_update(client, join(emu, the_invite().invite_link, 555)["update"])
+    assert "Gerar novo link" not in client.get("/conta").get_data(as_text=True)
+    left = control(emu, "/leave", {"chat_id": CHAT, "user_id": 555})
+    member = left["update"]["chat_member"]
+    assert (member["old_chat_member"]["status"], member["new_chat_member"]["status"]) == (
+        "member",
+        "left",
+    )
+    assert member["from"]["id"] == 555
+    assert post_update(client, left["update"]).status_code == 200
+    page = client.get("/conta").get_data(as_text=True)
+    assert "Você saiu do grupo" in page and "Gerar novo link" in page
+    again = requests.post(
+        f"{emu.url}/_emulator/telegram/leave", json={"chat_id": CHAT, "user_id": 555}, timeout=5
+    )
+    assert again.status_code == 409  # not in the chat any more
