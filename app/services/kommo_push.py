@@ -14,8 +14,9 @@
 
 Idempotent through the remote ids recorded on the row after each call (committed at once,
 the row stays leased): a retry after a timeout searches before creating (contact by e-mail,
-lead by the transaction id in its name, the note by the delivery's marker — its last line,
-``note_marker`` — in the lead's notes), so it never makes a second contact, lead or note.
+lead by the transaction id in its name — a cart without one by its ``lead_ref`` —, the note
+by the delivery's marker — its last line, ``note_marker`` — in the lead's notes), so it never
+makes a second contact, lead or note.
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def note_marker(d: AutomationDelivery) -> str:
     """The last line of every note a delivery adds: stable across its retries, so the note
     already saved by a timed-out attempt is found instead of posted twice."""
     return f"[Vendas Hub: envio nº {d.id}]"  # bracketed: nº 1 is not found in nº 12
+
+
+def lead_ref(d: AutomationDelivery) -> str:
+    """The reference a recovery lead without a transaction carries in its name: one word
+    (Kommo's ``query`` finds it), stable across the delivery's retries."""
+    return f"VHR{d.id}"
 
 
 def lead_url(lead_id: int | None) -> str | None:
@@ -188,10 +195,10 @@ class KommoPusher:
         }
 
     def new_lead(self, d: AutomationDelivery, data: dict, contact_id: int, status: int) -> None:
-        tx = data.get("transaction_id")
-        if d.attempts > 1 and tx:
+        key = data.get("transaction_id") or data.get("lead_ref")
+        if d.attempts > 1 and key:
             # An earlier attempt may have created it before its answer was lost (a timeout).
-            found = self.writer.find_lead(str(tx), contact_id)
+            found = self.writer.find_lead(str(key), contact_id)
             if found is not None:
                 self.record(d, remote_lead_id=int(found["id"]))
                 return
@@ -204,10 +211,11 @@ class KommoPusher:
         """``POST /leads/complex`` (PLATFORMS-WRITES.md §1.11 step 3). A retry first looks for
         what a timed-out attempt made: the contact was searched already (``contact``, by
         e-mail and phone — found, the retry goes through ``new_lead``); here the lead by its
-        transaction, for a buyer Kommo cannot find by e-mail or phone."""
-        tx = data.get("transaction_id")
-        if d.attempts > 1 and tx:
-            found = self.writer.find_lead(str(tx))
+        transaction (or a cart's ``lead_ref``), for a buyer Kommo cannot find by e-mail or
+        phone."""
+        key = data.get("transaction_id") or data.get("lead_ref")
+        if d.attempts > 1 and key:
+            found = self.writer.find_lead(str(key))
             if found is not None:
                 lead_id = int(found["id"])
                 contacts = self.writer.lead_contact_ids(lead_id)
@@ -242,7 +250,10 @@ class KommoPusher:
             return Cancel("A etapa de recuperação de carrinhos não está configurada em Automações.")
         if d.remote_lead_id is None:
             contact_id = self.contact(d, data)
-            self.lead(d, {**data, "cart": True}, contact_id, status)
+            cart = {**data, "cart": True}
+            if not data.get("transaction_id"):  # Hotmart's abandoned cart: none to search by
+                cart["lead_ref"] = lead_ref(d)
+            self.lead(d, cart, contact_id, status)
         self.note(d, cart_note(data))
         return SENT
 
