@@ -85,8 +85,18 @@ def document_digits(value) -> str:
     return "".join(ch for ch in str(value or "") if ch.isdecimal())
 
 
+def buyer_columns(payload: dict | None) -> dict:
+    """The columns a delivery's buyer is looked up by, derived from its payload: the e-mail
+    (lower-cased) and the CPF/CNPJ's digits. Every writer of rows uses it — the ORM (below)
+    and the backfill's bulk ``INSERT`` (``automation_backfill.queue``), which no ORM event
+    sees."""
+    payload = payload or {}
+    email = str(payload.get("buyer_email") or "").strip().lower()[:254]
+    doc = document_digits(payload.get("buyer_document"))[:32]
+    return {"buyer_email": email or None, "buyer_document": doc or None}
+
+
 @event.listens_for(AutomationDelivery, "before_insert")
 @event.listens_for(AutomationDelivery, "before_update")
 def _store_buyer_document(_mapper, _connection, delivery: AutomationDelivery) -> None:
-    doc = document_digits((delivery.payload or {}).get("buyer_document"))[:32]
-    delivery.buyer_document = doc or None
+    delivery.buyer_document = buyer_columns(delivery.payload)["buyer_document"]

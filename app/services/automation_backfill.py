@@ -35,6 +35,7 @@ from app.models.automation import (
     TARGET_GESTAO_CLICK,
     TARGET_KOMMO,
     AutomationDelivery,
+    buyer_columns,
 )
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
@@ -204,7 +205,7 @@ def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
                         "step": step,
                         "dedupe_key": f"{target}:{step}:{subject}"[:255],
                         "sale_id": sale.id,
-                        "buyer_email": (sale.buyer_email or "").lower() or None,
+                        **buyer_columns(payload),  # what the ORM's hook sets on a live row
                         "payload": payload,
                         "status": "pending",
                         "attempts": 0,

@@ -9,6 +9,7 @@ under the rate budgets and delivered by the outbox against the emulator over HTT
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from app.models import AuditEntry, AutomationDelivery, Sale
 from app.models.automation import DELIVERY_SENT
 from app.models.types import utcnow
 from app.services import automation_backfill as backfill
+from app.services import automation_sender
 from app.services import settings as settings_service
 from tests.conftest import Auth, WebhookSender, csrf_token
 from tests.integrations import test_gestao_click_push as gc
@@ -251,3 +253,47 @@ def test_rows_queued_in_bulk_are_spread_under_the_rate_budget(app_factory, emu):
         [plan] = backfill.plan(None, ("gestao_click",))
         assert plan.to_send == 0 and plan.already == 3
         assert db.session.scalar(select(func.count()).select_from(AutomationDelivery)) == 3
+
+
+def test_two_senders_of_backfilled_sales_of_one_cpf_make_one_cliente(app_factory, emu):
+    """Backfilled rows carry the buyer's document like live ones (``buyer_columns``), so the
+    Gestão Click sender's one-document-at-a-time lookup sees them: two buyers of one CPF
+    (two e-mails), sent by two senders at once, still make one cliente."""
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        for n in range(3):  # one CPF (the fixture's), three e-mails
+            assert hook("hotmart", gc.approved(email=f"cpf{n}.old@example.com")).status_code == 200
+        recent()
+        switch_on("GESTAOCLICK_PUSH_SALES")
+        app.config["AUTOMATIONS_IN_BACKGROUND"] = True  # queued here, sent by the threads
+        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run already queued
+        try:
+            assert backfill.queue(None, ("gestao_click",)) == {"gestao_click": 3}
+        finally:
+            automation_sender.kick.queued_runs.discard(id(app))
+        rows = kp.deliveries()
+        assert {r.buyer_document for r in rows} == {"00000000191"}
+        assert {r.buyer_email for r in rows} == {f"cpf{n}.old@example.com" for n in range(3)}
+
+    def run():
+        with app.app_context():
+            try:
+                automation_sender.send_pending()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)  # generous: a loaded machine is slow, a finished thread returns at once
+    with app.app_context():
+        for _ in range(3):  # a row that waited for the other's cliente goes on the next run
+            gc.due_now()
+            automation_sender.send_pending()
+        rows = kp.deliveries()
+        assert {r.status for r in rows} == {DELIVERY_SENT}, [r.last_error for r in rows]
+        assert len({r.remote_contact_id for r in rows}) == 1
+        assert gc.writes(emu).get(gc.CREATE_CLIENTE) == 1
+        assert gc.writes(emu).get(gc.CREATE_VENDA) == 3
