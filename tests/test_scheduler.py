@@ -301,3 +301,7 @@ def test_recording_a_job_the_operator_has_just_saved_keeps_the_choice(app, monke
     assert (row.last_status, row.last_message) == ("skipped", "sem SMTP")
     assert (row.enabled, row.interval_seconds) == (False, 600)
 
+
+def test_the_sender_job_names_every_destination():
+    label = jobs_service.find("automations_send").label
+    assert label == "Envio ao Kommo, ao Gestão Click e ao Telegram"

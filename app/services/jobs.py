@@ -109,7 +109,12 @@ def _stale_runs() -> str:
 MAINTENANCE_JOBS: tuple[Job, ...] = (
     Job("outbox_send", "Envio de e-mails pendentes", _outbox_send, 60),
     Job("webhook_replay", "Reprocessar webhooks com falha", _webhook_replay, 300),
-    Job("automations_send", "Envio das automações (Kommo)", _automations_send, 60),
+    Job(
+        "automations_send",
+        "Envio ao Kommo, ao Gestão Click e ao Telegram",
+        _automations_send,
+        60,
+    ),
     Job(
         "activation_cleanup",
         "Expirar links e encerrar acessos vencidos",
