@@ -7,9 +7,9 @@ each call, so a retry after a timeout never creates a second contact or lead.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -100,3 +100,44 @@ def buyer_columns(payload: dict | None) -> dict:
 @event.listens_for(AutomationDelivery, "before_update")
 def _store_buyer_document(_mapper, _connection, delivery: AutomationDelivery) -> None:
     delivery.buyer_document = buyer_columns(delivery.payload)["buyer_document"]
+
+
+BACKFILL_QUEUED = "queued"
+BACKFILL_RUNNING = "running"
+BACKFILL_DONE = "done"
+BACKFILL_FAILED = "failed"
+BACKFILL_ACTIVE = "active"  # ``AutomationBackfill.active`` of the one queued or running
+
+
+class AutomationBackfill(db.Model):
+    """One "Enviar vendas anteriores": queued from /automacoes, run in the background pool
+    (``automation_backfill.start``). ``active`` is ``BACKFILL_ACTIVE`` while it is queued or
+    running and NULL once it ends: unique, so a second click (or a second process) finds the
+    one going instead of starting another."""
+
+    __tablename__ = "automation_backfills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=BACKFILL_QUEUED)
+    active: Mapped[str | None] = mapped_column(String(16), unique=True)
+    since: Mapped[date | None] = mapped_column(Date)  # None: every sale
+    targets: Mapped[str] = mapped_column(String(64))  # "kommo,gestao_click"
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # target → rows queued so far
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column()  # the operator (for the audit entry)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def target_list(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.targets or "").split(",") if t)
+
+    @property
+    def queued(self) -> int:
+        return sum(int(n) for n in (self.counts or {}).values())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (BACKFILL_QUEUED, BACKFILL_RUNNING)
