@@ -249,3 +249,32 @@ def test_a_lead_reference_is_matched_as_a_whole_word():
     found = KommoWriter(Client()).find_lead("VHR1")
     assert found is not None and found["id"] == 1
     assert KommoWriter(Client()).find_lead("VHR123") is None
+
+
+# ------------------------------------------------------------------------------ the CPF field
+
+
+def test_the_cpf_lands_in_the_accounts_cpf_field(start_emulator, app_factory):
+    emu = start_emulator(contacts=5, leads=5, kommo_rate_limit=0, kommo_cpf_field=True)
+    app = app_factory(**base.push_config(emu))
+    with app.app_context():
+        sale = approved(email="cpf.push@example.com", document="529.982.247-25")
+        assert WebhookSender(app.test_client())("hotmart", sale).status_code == 200
+        [row] = deliveries()
+        assert row.status == DELIVERY_SENT, row.last_error
+        contact = kommo_get(emu, f"/contacts/{row.remote_contact_id}")
+        [cpf] = [f for f in contact["custom_fields_values"] if f["field_id"] == 771912]
+        assert (cpf["field_name"], cpf["field_type"]) == ("CPF", "text")
+        assert cpf["values"] == [{"value": "52998224725"}]  # digits only
+        assert emu.stats()["endpoints"]["kommo.contact_fields"] == 1
+
+
+def test_without_a_cpf_field_the_contact_is_made_without_it(hook, emu):
+    sale = approved(email="semcpf.push@example.com", document="529.982.247-25")
+    assert hook("hotmart", sale).status_code == 200
+    [row] = deliveries()
+    assert row.status == DELIVERY_SENT, row.last_error
+    contact = kommo_get(emu, f"/contacts/{row.remote_contact_id}")
+    codes = {f["field_code"] for f in contact["custom_fields_values"]}
+    assert codes == {"EMAIL"} or codes == {"EMAIL", "PHONE"}
+    assert emu.stats()["endpoints"]["kommo.contact_fields"] == 1  # looked, found none
