@@ -46,6 +46,7 @@ class AutomationDelivery(db.Model):
         Index("ix_automation_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_automation_deliveries_target_email", "target", "buyer_email"),
         Index("ix_automation_deliveries_target_document", "target", "buyer_document"),
+        Index("ix_automation_deliveries_target_phone", "target", "buyer_phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +63,9 @@ class AutomationDelivery(db.Model):
     # The payload's CPF/CNPJ, digits only, set on every write from ``payload`` (below): what
     # the Gestão Click sender looks another delivery of the same document up by (indexed).
     buyer_document: Mapped[str | None] = mapped_column(String(32))
+    # The payload's phone, its national digits (``phone_key``), set the same way: the Kommo
+    # sender's other key of one buyer (an earlier delivery's contact; one buyer at a time).
+    buyer_phone: Mapped[str | None] = mapped_column(String(20))
     # What to send, as known when queued (a cart has no sale row).
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
@@ -85,21 +89,39 @@ def document_digits(value) -> str:
     return "".join(ch for ch in str(value or "") if ch.isdecimal())
 
 
+def phone_key(value) -> str:
+    """A phone as the digits that name it nationally: a Brazilian number's last 11 (area code
+    + number; ``+55 (21) 98888-1234`` and ``21988881234`` are one key); shorter than 8 digits:
+    no key. A number given without its area code has another key (not matched)."""
+    digits = document_digits(value)
+    if len(digits) < 8:
+        return ""
+    if digits.startswith("55") and len(digits) > 11:
+        digits = digits[2:]
+    return digits[-11:]
+
+
 def buyer_columns(payload: dict | None) -> dict:
     """The columns a delivery's buyer is looked up by, derived from its payload: the e-mail
-    (lower-cased) and the CPF/CNPJ's digits. Every writer of rows uses it — the ORM (below)
-    and the backfill's bulk ``INSERT`` (``automation_backfill.queue``), which no ORM event
-    sees."""
+    (lower-cased), the CPF/CNPJ's digits and the phone's key. Every writer of rows uses it —
+    the ORM (below) and the backfill's bulk ``INSERT`` (``automation_backfill.queue``), which
+    no ORM event sees."""
     payload = payload or {}
     email = str(payload.get("buyer_email") or "").strip().lower()[:254]
     doc = document_digits(payload.get("buyer_document"))[:32]
-    return {"buyer_email": email or None, "buyer_document": doc or None}
+    phone = phone_key(payload.get("buyer_phone"))
+    return {
+        "buyer_email": email or None,
+        "buyer_document": doc or None,
+        "buyer_phone": phone or None,
+    }
 
 
 @event.listens_for(AutomationDelivery, "before_insert")
 @event.listens_for(AutomationDelivery, "before_update")
-def _store_buyer_document(_mapper, _connection, delivery: AutomationDelivery) -> None:
-    delivery.buyer_document = buyer_columns(delivery.payload)["buyer_document"]
+def _store_buyer_keys(_mapper, _connection, delivery: AutomationDelivery) -> None:
+    keys = buyer_columns(delivery.payload)
+    delivery.buyer_document, delivery.buyer_phone = keys["buyer_document"], keys["buyer_phone"]
 
 
 BACKFILL_QUEUED = "queued"

@@ -43,6 +43,7 @@ from app.models.automation import (
     STEP_RENEWAL,
     TARGET_KOMMO,
     AutomationDelivery,
+    buyer_columns,
 )
 from app.services import kommo
 from app.services.automations import SALE_KEYS, int_setting
@@ -301,7 +302,7 @@ class KommoPusher:
         if d.remote_contact_id:
             return d.remote_contact_id
         email = (data.get("buyer_email") or "").strip().lower() or None
-        contact_id = self.known_contact(d, email)
+        contact_id = self.known_contact(d, data)
         if contact_id is None:
             found = self.writer.find_contact(email, data.get("buyer_phone"))
             contact_id = int(found["id"]) if found else None
@@ -319,21 +320,34 @@ class KommoPusher:
         )
 
     @staticmethod
-    def known_contact(d: AutomationDelivery, email: str | None) -> int | None:
-        """The contact an earlier delivery to this buyer found or created."""
-        if not email:
-            return None
-        return db.session.scalar(
-            select(AutomationDelivery.remote_contact_id)
-            .where(
-                AutomationDelivery.target == TARGET_KOMMO,
-                AutomationDelivery.buyer_email == email,
-                AutomationDelivery.remote_contact_id.is_not(None),
-                AutomationDelivery.id != d.id,
+    def known_contact(d: AutomationDelivery, data: dict) -> int | None:
+        """The contact an earlier delivery to this buyer found or created: one of the same
+        sale (a buyer with no e-mail, phone or document at all has no other key), else of the
+        same e-mail, CPF/CNPJ or phone (``buyer_columns``: the keys stored on every row)."""
+        keys = buyer_columns(data)
+        wanted = [
+            (AutomationDelivery.sale_id, d.sale_id),
+            (AutomationDelivery.buyer_email, keys["buyer_email"]),
+            (AutomationDelivery.buyer_document, keys["buyer_document"]),
+            (AutomationDelivery.buyer_phone, keys["buyer_phone"]),
+        ]
+        for column, value in wanted:
+            if value is None:
+                continue
+            found = db.session.scalar(
+                select(AutomationDelivery.remote_contact_id)
+                .where(
+                    AutomationDelivery.target == TARGET_KOMMO,
+                    column == value,
+                    AutomationDelivery.remote_contact_id.is_not(None),
+                    AutomationDelivery.id != d.id,
+                )
+                .order_by(AutomationDelivery.id.desc())
+                .limit(1)
             )
-            .order_by(AutomationDelivery.id.desc())
-            .limit(1)
-        )
+            if found is not None:
+                return found
+        return None
 
     def cpf_fields(self, document: str | None) -> list[dict]:
         """The CPF as a custom field, only when the account has a contact field for it."""

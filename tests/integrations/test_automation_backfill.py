@@ -55,7 +55,11 @@ def sales_before_the_switch(app, n: int = 3) -> list[Sale]:
     """``n`` approved sales, a refunded one and a test one, made with every push off."""
     hook = WebhookSender(app.test_client())
     for i in range(n):
-        body = kp.approved(email=f"old{i}.push@example.com", checkout_phone=f"9{i}1112222")
+        body = kp.approved(
+            email=f"old{i}.push@example.com",
+            checkout_phone=f"9{i}1112222",
+            document=f"2223334440{i}",  # buyers of their own (one CPF is one buyer)
+        )
         assert hook("hotmart", body).status_code == 200
     gone = kp.approved(email="gone.push@example.com")
     hook("hotmart", gone)
