@@ -46,7 +46,9 @@ class AutomationDelivery(db.Model):
         Index("ix_automation_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_automation_deliveries_target_email", "target", "buyer_email"),
         Index("ix_automation_deliveries_target_document", "target", "buyer_document"),
-        Index("ix_automation_deliveries_target_phone", "target", "buyer_phone"),
+        # the phone alone: a (target, phone) index tied with (target, document) on the
+        # planner's estimates, and PostgreSQL could take it for the Gestão Click document look-up
+        Index("ix_automation_deliveries_buyer_phone", "buyer_phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

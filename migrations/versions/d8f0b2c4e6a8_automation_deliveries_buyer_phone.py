@@ -1,5 +1,5 @@
 """automation_deliveries.buyer_phone: the payload's phone as its national digits, stored on
-write and indexed with the target (issue 14), so the Kommo sender reuses an earlier
+write and indexed (issue 14), so the Kommo sender reuses an earlier
 delivery's contact and keeps one buyer at a time by phone too, not by e-mail only.
 Backfilled from the payloads.
 
@@ -39,9 +39,9 @@ def upgrade():
         "automation_deliveries", sa.Column("buyer_phone", sa.String(length=20), nullable=True)
     )
     op.create_index(
-        "ix_automation_deliveries_target_phone",
+        "ix_automation_deliveries_buyer_phone",
         "automation_deliveries",
-        ["target", "buyer_phone"],
+        ["buyer_phone"],
         unique=False,
     )
     conn = op.get_bind()
@@ -71,5 +71,5 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index("ix_automation_deliveries_target_phone", table_name="automation_deliveries")
+    op.drop_index("ix_automation_deliveries_buyer_phone", table_name="automation_deliveries")
     op.drop_column("automation_deliveries", "buyer_phone")
