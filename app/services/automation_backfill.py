@@ -430,10 +430,11 @@ def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
             f"({per_target}). Atualize a página para acompanhar.",
         )
     if run.status == BACKFILL_FAILED:
+        before = f"{sales} na fila antes disso" if n else "nenhuma venda tinha entrado na fila"
         return (
             "warning",
             f"O último envio das vendas anteriores ({what}) parou: {run.error} "
-            f"{sales} na fila antes disso; confirme de novo para continuar — as que já "
+            f"{before[0].upper()}{before[1:]}; confirme de novo para continuar — as que já "
             "estão na fila não são enviadas duas vezes.",
         )
     if not n:

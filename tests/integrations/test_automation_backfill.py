@@ -426,5 +426,6 @@ def test_a_backfill_whose_target_was_switched_off_meanwhile_fails_readably(app_f
         assert "está desligado" in run.error and kp.deliveries() == []
         level, text = backfill.status_text(run)
         assert level == "warning" and "parou: O envio de vendas ao Kommo está desligado" in text
+        assert "Nenhuma venda tinha entrado na fila; confirme de novo" in text
         backfill.execute(run.id)  # not queued any more: nothing happens
         assert kp.deliveries() == []
