@@ -77,6 +77,11 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--kommo-retry-after", type=int, default=defaults.kommo_retry_after)
     p.add_argument("--kommo-block-after", type=int, default=defaults.kommo_block_after)
     p.add_argument("--kommo-block-seconds", type=float, default=defaults.kommo_block_seconds)
+    p.add_argument(
+        "--kommo-cpf-field",
+        action="store_true",
+        help="the Kommo account has a CPF text field on contacts",
+    )
     p.add_argument("--gc-rate-limit", type=int, default=defaults.gc_rate_limit)
     p.add_argument("--gc-daily-limit", type=int, default=defaults.gc_daily_limit)
     faults = p.add_argument_group("fault injection at start (same as POST /_emulator/faults)")
@@ -114,6 +119,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     cfg.kommo_retry_after = args.kommo_retry_after
     cfg.kommo_block_after = args.kommo_block_after
     cfg.kommo_block_seconds = args.kommo_block_seconds
+    cfg.kommo_cpf_field = args.kommo_cpf_field
     cfg.gc_rate_limit = args.gc_rate_limit
     cfg.gc_daily_limit = args.gc_daily_limit
     cfg.fault_timeout_seconds = args.timeout_seconds

@@ -64,6 +64,9 @@ class EmulatorConfig:
     kommo_block_after: int = 20  # this many 429s within kommo_block_window → 403 block
     kommo_block_window: float = 60.0
     kommo_block_seconds: float = 600.0
+    # The account has a "CPF" text field on contacts (GET /contacts/custom_fields lists it and
+    # contact writes accept it by field_id); off: the standard fields only (PHONE, EMAIL).
+    kommo_cpf_field: bool = False
 
     # Gestão Click
     gc_access_token: str = "emu-gc-access-token"

@@ -48,6 +48,7 @@ KOMMO_STATUS_WEIGHTS = [0.10, 0.15, 0.12, 0.10, 0.33, 0.20]
 CONTACT_ID_BASE = 18_000_000
 LEAD_ID_BASE = 15_000_000
 PHONE_FIELD_ID, EMAIL_FIELD_ID, UTM_FIELD_ID = 771906, 771908, 771910
+CPF_FIELD_ID = 771912  # a text field of contacts, when the account has one (kommo_cpf_field)
 PHONE_ENUMS = {
     "WORK": 552476,
     "WORKDD": 552477,

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 from . import kommo_complex, kommo_writes
 from .datasets import (
     CONTACT_ID_BASE,
+    CPF_FIELD_ID,
     EMAIL_ENUMS,
     EMAIL_FIELD_ID,
     LEAD_ID_BASE,
@@ -354,13 +355,24 @@ def contact_fields() -> Response:
             ],
         }
 
-    return _custom_fields(
-        "contacts",
-        [
-            field(PHONE_FIELD_ID, "Phone", "PHONE", PHONE_ENUMS),
-            field(EMAIL_FIELD_ID, "Email", "EMAIL", EMAIL_ENUMS),
-        ],
-    )
+    fields = [
+        field(PHONE_FIELD_ID, "Phone", "PHONE", PHONE_ENUMS),
+        field(EMAIL_FIELD_ID, "Email", "EMAIL", EMAIL_ENUMS),
+    ]
+    if emulator().config.kommo_cpf_field:  # an account's own field: no code, type text
+        fields.append(
+            {
+                "id": CPF_FIELD_ID,
+                "name": "CPF",
+                "type": "text",
+                "code": None,
+                "sort": 510,
+                "is_api_only": False,
+                "entity_type": "contacts",
+                "enums": None,
+            }
+        )
+    return _custom_fields("contacts", fields)
 
 
 @bp.get("/leads/custom_fields")
@@ -382,5 +394,5 @@ def lead_fields() -> Response:
     )
 
 
-kommo_writes.register(bp)  # POST/PATCH contacts, leads, notes (kept in their own module)
+kommo_writes.register(bp)  # POST/PATCH contacts and leads, notes (kept in their own module)
 kommo_complex.register(bp)  # POST leads/complex

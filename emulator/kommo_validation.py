@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response, request
 
-from .datasets import EMAIL_ENUMS, EMAIL_FIELD_ID, PHONE_ENUMS, PHONE_FIELD_ID
+from .datasets import CPF_FIELD_ID, EMAIL_ENUMS, EMAIL_FIELD_ID, PHONE_ENUMS, PHONE_FIELD_ID
 from .wire import emulator, json_response
 
 MAX_ITEMS = 250
@@ -93,6 +93,11 @@ def custom_fields(item: dict, errors: list) -> list[dict] | None:
             errors.append(err("InvalidType", path, "This value should be of type object."))
             continue
         code = field.get("field_code")
+        if code is None and field.get("field_id") in text_fields():
+            kept_text = text_field(field, path, errors)
+            if kept_text is not None:
+                out.append(kept_text)
+            continue
         if code is None and field.get("field_id") is not None:
             code = FIELDS_BY_ID.get(field.get("field_id"))
             if code is None:
@@ -152,6 +157,34 @@ def custom_fields(item: dict, errors: list) -> list[dict] | None:
             }
         )
     return out
+
+
+def text_fields() -> dict[int, str]:
+    """The account's text fields of contacts: field id → name (the CPF one, when on)."""
+    return {CPF_FIELD_ID: "CPF"} if emulator().config.kommo_cpf_field else {}
+
+
+def text_field(field: dict, path: str, errors: list) -> dict | None:
+    """A text field's value (``[{value}]``, one value, a string or a number) as Kommo stores
+    it: ``{field_id, field_name, field_code: null, field_type: "text", values: [{value}]}``."""
+    values = field.get("values")
+    if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], dict):
+        errors.append(err("InvalidType", f"{path}.values", "This value should be of type array."))
+        return None
+    value = values[0].get("value")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        errors.append(
+            err("InvalidType", f"{path}.values.0.value", "This value should be of type string.")
+        )
+        return None
+    fid = field["field_id"]
+    return {
+        "field_id": fid,
+        "field_name": text_fields()[fid],
+        "field_code": None,
+        "field_type": "text",
+        "values": [{"value": str(value)}],
+    }
 
 
 def parse_tags(raw: Any, path: str, errors: list) -> list[dict]:

@@ -1,11 +1,12 @@
 """Kommo API v4 writes (PLATFORMS-WRITES.md §1): what the app writes is kept and read back.
 
-``POST /contacts``, ``POST /leads``, ``PATCH /leads[/{id}]``, ``POST /leads/{id}/notes`` and
-``POST /leads/notes`` take Kommo's real wire format (arrays of objects, ``request_id`` echoed,
-``custom_fields_values``, ``_embedded.tags``/``contacts``) and answer its validation errors
-(400 ``validation-errors``). Written contacts and leads are served by the read API
-(``contacts?query=``, ``contacts/{id}?with=leads``, ``leads/{id}?with=contacts``,
-``leads?query=``) beside the generated dataset. Kept apart from ``kommo.py`` (the generated
+``POST /contacts``, ``PATCH /contacts[/{id}]``, ``POST /leads``, ``PATCH /leads[/{id}]``,
+``POST /leads/{id}/notes`` and ``POST /leads/notes`` take Kommo's real wire format (arrays of
+objects, ``request_id`` echoed, ``custom_fields_values``, ``_embedded.tags``/``contacts``) and
+answer its validation errors (400 ``validation-errors``). Written contacts and leads are served
+by the read API (``contacts?query=``, ``contacts/{id}?with=leads``, ``leads/{id}?with=contacts``,
+``leads?query=``) beside the generated dataset; a PATCH changes only those (a generated record
+is read-only: 404). Kept apart from ``kommo.py`` (the generated
 reads) so other additions to the emulator merge cleanly; the store, the record views and the
 reads of written records are in ``kommo_store.py``; ``register(bp)`` mounts the routes on
 the Kommo blueprint, behind its auth and rate limit.
@@ -113,6 +114,122 @@ def add_contacts() -> Response:
                     "_links": {"self": {"href": f"{_href()}/api/v4/contacts/{cid}"}},
                 }
             )
+    return _created("contacts", out)
+
+
+def _apply_contact_patch(contact: dict, item: dict, errors: list) -> None:
+    """Kommo's PATCH of a contact (PLATFORMS-WRITES.md §1.3): the names given; each field in
+    ``custom_fields_values`` replaces all values of that field (the others are kept);
+    ``_embedded.tags`` replaces the tags (``null``: none), ``tags_to_add`` /
+    ``tags_to_delete`` change them."""
+    fields, tags = check_contact(item, errors)
+    add = parse_tags(item.get("tags_to_add"), "tags_to_add", errors)
+    drop = parse_tags(item.get("tags_to_delete"), "tags_to_delete", errors)
+    if errors:
+        return
+    for key in ("name", "first_name", "last_name"):
+        if key in item:
+            contact[key] = item[key]
+    if "name" not in item and ("first_name" in item or "last_name" in item):
+        contact["name"] = " ".join(filter(None, (contact["first_name"], contact["last_name"])))
+    if fields is not None:
+        given = {f["field_id"] for f in fields}
+        kept = [f for f in contact["custom_fields_values"] or [] if f["field_id"] not in given]
+        contact["custom_fields_values"] = (kept + fields) or None
+    embedded = item.get("_embedded")
+    if isinstance(embedded, dict) and "tags" in embedded:
+        contact["_tags"] = tags
+    names = {t["name"] for t in contact["_tags"]}
+    contact["_tags"] = contact["_tags"] + [t for t in add if t["name"] not in names]
+    gone = {t["name"] for t in drop}
+    contact["_tags"] = [t for t in contact["_tags"] if t["name"] not in gone]
+    contact["updated_at"] = now()
+
+
+def _not_found(what: str) -> Response:
+    body = {
+        "title": "Not Found",
+        "type": "https://httpstatus.es/404",
+        "status": 404,
+        "detail": f"{what} not found",
+    }
+    return json_response(body, 404, content_type="application/problem+json")
+
+
+def _one_object() -> dict | Response:
+    item = request.get_json(silent=True)
+    if not item:
+        return blank_problem()
+    if not isinstance(item, dict):
+        raise Invalid(
+            [
+                {
+                    "request_id": "0",
+                    "errors": [err("InvalidType", "", "This value should be of type object.")],
+                }
+            ]
+        )
+    return item
+
+
+def patch_contact(contact_id: int) -> Response:
+    """``PATCH /contacts/{id}``: one object → ``{id, name, updated_at, _links}``. Only the
+    contacts written through the API change (the generated dataset is read-only: 404)."""
+    item = _one_object()
+    if isinstance(item, Response):
+        return item
+    st = store()
+    with st.lock:
+        contact = st.contacts.get(contact_id)
+        if contact is None:
+            return _not_found("Contact")
+        errors: list[dict] = []
+        _apply_contact_patch(contact, item, errors)
+    if errors:
+        return validation_problem([{"request_id": "0", "errors": errors}])
+    return json_response(
+        {
+            "id": contact_id,
+            "name": contact["name"],
+            "updated_at": contact["updated_at"],
+            "_links": {"self": {"href": f"{_href()}/api/v4/contacts/{contact_id}"}},
+        },
+        content_type=HAL,
+    )
+
+
+def patch_contacts() -> Response:
+    """``PATCH /contacts``: an array of objects with ``id`` →
+    ``_embedded.contacts[{id, updated_at, request_id, _links}]``."""
+    items = body_items()
+    if isinstance(items, Response):
+        return items
+    st, out, groups = store(), [], []
+    with st.lock:
+        for n, item in enumerate(items):
+            rid = request_id(item, n)
+            contact = st.contacts.get(item.get("id")) if isinstance(item, dict) else None
+            if contact is None:
+                groups.append(
+                    {"request_id": rid, "errors": [err("NotFound", "id", "Contact not found.")]}
+                )
+                continue
+            errors: list[dict] = []
+            _apply_contact_patch(contact, item, errors)
+            if errors:
+                groups.append({"request_id": rid, "errors": errors})
+                continue
+            href = f"{_href()}/api/v4/contacts/{contact['id']}"
+            out.append(
+                {
+                    "id": contact["id"],
+                    "updated_at": contact["updated_at"],
+                    "request_id": rid,
+                    "_links": {"self": {"href": href}},
+                }
+            )
+    if groups:
+        return validation_problem(groups)
     return _created("contacts", out)
 
 
@@ -226,32 +343,14 @@ def _apply_patch(lead: dict, item: dict, errors: list) -> None:
 
 
 def patch_lead(lead_id: int) -> Response:
-    item = request.get_json(silent=True)
-    if not item:
-        return blank_problem()
-    if not isinstance(item, dict):
-        raise Invalid(
-            [
-                {
-                    "request_id": "0",
-                    "errors": [err("InvalidType", "", "This value should be of type object.")],
-                }
-            ]
-        )
+    item = _one_object()
+    if isinstance(item, Response):
+        return item
     st = store()
     with st.lock:
         lead = st.leads.get(lead_id)
         if lead is None:
-            return json_response(
-                {
-                    "title": "Not Found",
-                    "type": "https://httpstatus.es/404",
-                    "status": 404,
-                    "detail": "Lead not found",
-                },
-                404,
-                content_type="application/problem+json",
-            )
+            return _not_found("Lead")
         errors: list[dict] = []
         _apply_patch(lead, item, errors)
     if errors:
@@ -389,6 +488,8 @@ def list_notes(lead_id: int) -> Response:
 def register(bp: Blueprint) -> None:
     """Mount the write routes on the Kommo blueprint (its guard: auth, 429, blocks)."""
     bp.add_url_rule("/contacts", "add_contacts", add_contacts, methods=["POST"])
+    bp.add_url_rule("/contacts", "patch_contacts", patch_contacts, methods=["PATCH"])
+    bp.add_url_rule("/contacts/<int:contact_id>", "patch_contact", patch_contact, methods=["PATCH"])
     bp.add_url_rule("/leads", "add_leads", add_leads, methods=["POST"])
     bp.add_url_rule("/leads", "patch_leads", patch_leads, methods=["PATCH"])
     bp.add_url_rule("/leads/<int:lead_id>", "patch_lead", patch_lead, methods=["PATCH"])

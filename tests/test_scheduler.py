@@ -257,3 +257,51 @@ def test_scheduler_run_command_stops_cleanly_on_sigterm(app):
     assert "Agendador em execução" in result.output
     assert "Encerrando o agendador" in result.output
     assert _fresh(SchedulerLease, "scheduler") is None
+
+
+# ------------------------------------------------------------------------------ the settings row
+
+
+def _inserted_meanwhile(monkeypatch, job_id: str, **row) -> None:
+    """The next lookup of ``job_id``'s row misses it, and the other writer (the scheduler's
+    ``record``, or the operator's save in another process) commits it right after: the two
+    writers' race, made deterministic."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import scoped_session
+
+    real_get = scoped_session.get
+    pending = [True]
+
+    def get(self, entity, ident, *args, **kwargs):
+        if entity is JobSetting and ident == job_id and pending:
+            pending.clear()
+            found = real_get(self, entity, ident, *args, **kwargs)
+            with db.engine.begin() as conn:  # another connection, committed
+                conn.execute(insert(JobSetting.__table__).values(job_id=job_id, **row))
+            return found  # as it was before the other writer committed: missing
+        return real_get(self, entity, ident, *args, **kwargs)
+
+    monkeypatch.setattr(scoped_session, "get", get)
+
+
+def test_saving_a_job_the_scheduler_has_just_recorded_updates_its_row(app, monkeypatch):
+    job = jobs_service.find("automations_send")
+    _inserted_meanwhile(monkeypatch, job.id, enabled=True, last_status="ok")
+    assert jobs_service.save(job, 300, False, by="op@example.com")
+    db.session.commit()  # a plain INSERT here was the UNIQUE job_id error (a 500)
+    row = _fresh(JobSetting, job.id)
+    assert (row.interval_seconds, row.enabled, row.updated_by) == (300, False, "op@example.com")
+    assert row.last_status == "ok"  # the scheduler's part is kept
+
+
+def test_recording_a_job_the_operator_has_just_saved_keeps_the_choice(app, monkeypatch):
+    _inserted_meanwhile(monkeypatch, "outbox_send", enabled=False, interval_seconds=600)
+    jobs_service.record("outbox_send", last_status="skipped", last_message="sem SMTP")
+    row = _fresh(JobSetting, "outbox_send")
+    assert (row.last_status, row.last_message) == ("skipped", "sem SMTP")
+    assert (row.enabled, row.interval_seconds) == (False, 600)
+
+
+def test_the_sender_job_names_every_destination():
+    label = jobs_service.find("automations_send").label
+    assert label == "Envio ao Kommo, ao Gestão Click e ao Telegram"

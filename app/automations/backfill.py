@@ -1,10 +1,12 @@
-"""/automacoes → "Enviar vendas anteriores": the dry-run count for a period, then the queueing
-(``app.services.automation_backfill``; the CLI is ``flask automations backfill``)."""
+"""/automacoes → "Enviar vendas anteriores": the dry-run count for a period, then the queueing,
+in the background (``app.services.automation_backfill``; the CLI is ``flask automations
+backfill``)."""
 
 from __future__ import annotations
 
 from babel.dates import format_timedelta
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.automations import bp
 from app.formatting import LOCALE, number
@@ -49,19 +51,28 @@ def backfill_preview():
 
 @bp.post("/automacoes/vendas-anteriores")
 def backfill_queue():
+    """Start the queueing in the background (a large history would time the request out);
+    /automacoes shows how it goes. A second click while it runs starts nothing more."""
     period, targets = _choice()
+    back = url_for("automations.index") + "#vendas-anteriores"
     try:
         since = backfill.since_of(period)
-        counts = backfill.queue(since, targets)
+        run, created = backfill.start(since, targets, requested_by_id=current_user.id)
     except backfill.BackfillError as exc:
         flash(str(exc), "danger")
-        return redirect(url_for("automations.index") + "#vendas-anteriores")
-    backfill.record(since, counts)  # the operator of this request
-    for target, n in counts.items():
-        name = backfill.NAMES[target]
-        if n:
-            what = plural(n, "venda anterior colocada", "vendas anteriores colocadas")
-            flash(f"{name}: {number(n)} {what} na fila de envio.", "success")
-        else:
-            flash(f"{name}: nenhuma venda anterior a enviar — todas já estão lá.", "info")
-    return redirect(url_for("automations.index"))
+        return redirect(back)
+    if created:
+        flash(
+            "O envio das vendas anteriores começou: elas entram na fila aos poucos, e o "
+            "andamento aparece nesta página.",
+            "success",
+        )
+    else:
+        n = run.queued
+        flash(
+            "O envio das vendas anteriores já está em andamento "
+            f"({number(n)} {plural(n, 'venda', 'vendas')} na fila até agora): nada foi "
+            "começado de novo.",
+            "info",
+        )
+    return redirect(back)

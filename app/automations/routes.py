@@ -18,7 +18,7 @@ from app.models.automation import DELIVERY_FAILED, DELIVERY_STATUSES
 from app.paging import paginate
 from app.plurals import ngettext
 from app.registry import KOMMO_PUSH_FIELDS
-from app.services import audit, automation_sender, automations, kommo
+from app.services import audit, automation_backfill, automation_sender, automations, kommo
 from app.services import settings as settings_service
 from app.services.automation_backfill import PERIOD_LABELS
 from app.services.gestao_click_push import venda_url
@@ -127,6 +127,7 @@ def index():
         venda_url=venda_url,
         targets=TARGET_NAMES,
         backfill_periods=PERIOD_LABELS,
+        backfill_status=automation_backfill.status_text(automation_backfill.latest()),
         **gestao_click_context(),
     )
 

@@ -106,10 +106,12 @@ class KommoWriter:
     # ------------------------------------------------------------------ leads
 
     def find_lead(self, query: str, contact_id: int | None = None) -> dict | None:
-        """A lead whose name contains ``query`` (the sale's transaction id is in every lead
-        name this app creates), linked to ``contact_id`` when given."""
+        """A lead whose name contains ``query`` as a whole word (the sale's transaction id, or
+        a recovery lead's reference, is in every lead name this app creates: ``HP12`` is not
+        taken for ``HP123``), linked to ``contact_id`` when given."""
+        word = re.compile(rf"(?<!\w){re.escape(query)}(?!\w)", re.IGNORECASE)
         for item in self._search("/leads", query):
-            if query.lower() not in str(item.get("name") or "").lower():
+            if not word.search(str(item.get("name") or "")):
                 continue
             if contact_id is None:
                 return item

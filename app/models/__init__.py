@@ -4,7 +4,7 @@ from app.models import guards  # noqa: F401  (column-safe values at flush time)
 from app.models.access_catalogue import AccessItem, AccessRule
 from app.models.activation import ActivationLink
 from app.models.audit import AuditEntry
-from app.models.automation import AutomationDelivery
+from app.models.automation import AutomationBackfill, AutomationDelivery
 from app.models.budget import RateBudgetSlot
 from app.models.customers import CustomerKey
 from app.models.gestao_click import GcClient, GcProduct, GcSale
@@ -56,6 +56,7 @@ __all__ = [
     "ActivationProduct",
     "ApiToken",
     "AuditEntry",
+    "AutomationBackfill",
     "AutomationDelivery",
     "CustomerKey",
     "GcClient",

@@ -7,9 +7,9 @@ each call, so a retry after a timeout never creates a second contact or lead.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -46,6 +46,9 @@ class AutomationDelivery(db.Model):
         Index("ix_automation_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_automation_deliveries_target_email", "target", "buyer_email"),
         Index("ix_automation_deliveries_target_document", "target", "buyer_document"),
+        # the phone alone: a (target, phone) index tied with (target, document) on the
+        # planner's estimates, and PostgreSQL could take it for the Gestão Click document look-up
+        Index("ix_automation_deliveries_buyer_phone", "buyer_phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +65,9 @@ class AutomationDelivery(db.Model):
     # The payload's CPF/CNPJ, digits only, set on every write from ``payload`` (below): what
     # the Gestão Click sender looks another delivery of the same document up by (indexed).
     buyer_document: Mapped[str | None] = mapped_column(String(32))
+    # The payload's phone, its national digits (``phone_key``), set the same way: the Kommo
+    # sender's other key of one buyer (an earlier delivery's contact; one buyer at a time).
+    buyer_phone: Mapped[str | None] = mapped_column(String(20))
     # What to send, as known when queued (a cart has no sale row).
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=DELIVERY_PENDING)
@@ -85,8 +91,77 @@ def document_digits(value) -> str:
     return "".join(ch for ch in str(value or "") if ch.isdecimal())
 
 
+def phone_key(value) -> str:
+    """A phone as the digits that name it nationally: a Brazilian number's last 11 (area code
+    + number; ``+55 (21) 98888-1234`` and ``21988881234`` are one key); shorter than 8 digits:
+    no key. A number given without its area code has another key (not matched)."""
+    digits = document_digits(value)
+    if len(digits) < 8:
+        return ""
+    if digits.startswith("55") and len(digits) > 11:
+        digits = digits[2:]
+    return digits[-11:]
+
+
+def buyer_columns(payload: dict | None) -> dict:
+    """The columns a delivery's buyer is looked up by, derived from its payload: the e-mail
+    (lower-cased), the CPF/CNPJ's digits and the phone's key. Every writer of rows uses it —
+    the ORM (below) and the backfill's bulk ``INSERT`` (``automation_backfill.queue``), which
+    no ORM event sees."""
+    payload = payload or {}
+    email = str(payload.get("buyer_email") or "").strip().lower()[:254]
+    doc = document_digits(payload.get("buyer_document"))[:32]
+    phone = phone_key(payload.get("buyer_phone"))
+    return {
+        "buyer_email": email or None,
+        "buyer_document": doc or None,
+        "buyer_phone": phone or None,
+    }
+
+
 @event.listens_for(AutomationDelivery, "before_insert")
 @event.listens_for(AutomationDelivery, "before_update")
-def _store_buyer_document(_mapper, _connection, delivery: AutomationDelivery) -> None:
-    doc = document_digits((delivery.payload or {}).get("buyer_document"))[:32]
-    delivery.buyer_document = doc or None
+def _store_buyer_keys(_mapper, _connection, delivery: AutomationDelivery) -> None:
+    keys = buyer_columns(delivery.payload)
+    delivery.buyer_document, delivery.buyer_phone = keys["buyer_document"], keys["buyer_phone"]
+
+
+BACKFILL_QUEUED = "queued"
+BACKFILL_RUNNING = "running"
+BACKFILL_DONE = "done"
+BACKFILL_FAILED = "failed"
+BACKFILL_ACTIVE = "active"  # ``AutomationBackfill.active`` of the one queued or running
+
+
+class AutomationBackfill(db.Model):
+    """One "Enviar vendas anteriores": queued from /automacoes, run in the background pool
+    (``automation_backfill.start``). ``active`` is ``BACKFILL_ACTIVE`` while it is queued or
+    running and NULL once it ends: unique, so a second click (or a second process) finds the
+    one going instead of starting another."""
+
+    __tablename__ = "automation_backfills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=BACKFILL_QUEUED)
+    active: Mapped[str | None] = mapped_column(String(16), unique=True)
+    since: Mapped[date | None] = mapped_column(Date)  # None: every sale
+    targets: Mapped[str] = mapped_column(String(64))  # "kommo,gestao_click"
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # target → rows queued so far
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column()  # the operator (for the audit entry)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def target_list(self) -> tuple[str, ...]:
+        return tuple(t for t in (self.targets or "").split(",") if t)
+
+    @property
+    def queued(self) -> int:
+        return sum(int(n) for n in (self.counts or {}).values())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (BACKFILL_QUEUED, BACKFILL_RUNNING)

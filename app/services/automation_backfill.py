@@ -14,27 +14,45 @@ out: row *n* is due ``n × spacing`` from now, where the spacing gives the backf
 ``BACKFILL_SHARE`` of the budget (Kommo's requests per second; Gestão Click's per second and
 per day) at the requests one sale costs (``REQUESTS_PER_SALE``). With the budget off (0, the
 tests) they are all due at once.
+
+From /automacoes the queueing runs **off the request** (about 4.3 s per 5,000 sales on SQLite:
+a large history timed the request out): ``start`` writes an ``AutomationBackfill`` row and
+hands it to the background pool (``app.services.sync.pool``, like "Sincronizar"); ``execute``
+queues, recording the rows written so far and a heartbeat with each batch's commit, and the
+page shows it (``status_text``). Its unique ``active`` column keeps it to one at a time: a
+second click, or another process, gets the one going. A backfill whose process died (no
+heartbeat for ``STALE_AFTER``; queued and never started for ``QUEUED_STALE_AFTER``) is marked
+failed when the next one starts. The CLI still queues in its own process, synchronously.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import events
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, number
 from app.models import Sale
 from app.models.automation import (
+    BACKFILL_ACTIVE,
+    BACKFILL_DONE,
+    BACKFILL_FAILED,
+    BACKFILL_QUEUED,
+    BACKFILL_RUNNING,
     STEP_CONTACT_LEAD,
     STEP_RENEWAL,
     STEP_VENDA,
     TARGET_GESTAO_CLICK,
     TARGET_KOMMO,
+    AutomationBackfill,
     AutomationDelivery,
+    buyer_columns,
 )
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
@@ -58,6 +76,8 @@ REQUESTS_PER_SALE = {TARGET_KOMMO: 4, TARGET_GESTAO_CLICK: 6}
 BACKFILL_SHARE = 0.5  # of each budget; the rest is the live sales' and the syncs'
 GESTAO_CLICK_DAILY = 30_000  # requests per day and company (PLATFORMS-WRITES.md §3.1)
 BATCH = 500
+STALE_AFTER = timedelta(minutes=10)  # running, no heartbeat: its process died
+QUEUED_STALE_AFTER = timedelta(hours=1)  # queued behind the pool's syncs for this long: lost
 
 
 class BackfillError(ValueError):
@@ -176,9 +196,14 @@ def plan(since: date | None, targets: tuple[str, ...]) -> list[TargetPlan]:
     return out
 
 
-def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
+def queue(
+    since: date | None,
+    targets: tuple[str, ...],
+    progress: Callable[[dict[str, int]], None] | None = None,
+) -> dict[str, int]:
     """Queue the period's sales without a delivery; target → rows written. Commits per
-    batch (the commit kicks the sender)."""
+    batch (the commit kicks the sender); ``progress(counts so far)`` runs before each
+    batch's commit, in its transaction."""
     counts: dict[str, int] = {}
     for target in check_targets(targets):
         gap = spacing(target)
@@ -204,7 +229,7 @@ def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
                         "step": step,
                         "dedupe_key": f"{target}:{step}:{subject}"[:255],
                         "sale_id": sale.id,
-                        "buyer_email": (sale.buyer_email or "").lower() or None,
+                        **buyer_columns(payload),  # what the ORM's hook sets on a live row
                         "payload": payload,
                         "status": "pending",
                         "attempts": 0,
@@ -219,6 +244,8 @@ def queue(since: date | None, targets: tuple[str, ...]) -> dict[str, int]:
             stmt = insert_for(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
             written += len(db.session.execute(stmt.returning(table.c.id), rows).all())
             events.mark_automations_queued()
+            if progress is not None:
+                progress({**counts, target: written})
             db.session.commit()
             current_app.logger.info("backfill %s: %s rows queued so far", target, written)
         counts[target] = written
@@ -241,3 +268,180 @@ def record(since: date | None, counts: dict[str, int], **actor) -> None:
         **actor,
     )
     db.session.commit()
+
+
+# ---------------------------------------------------------------------------- in the background
+
+
+def latest() -> AutomationBackfill | None:
+    """The backfill going now, else the last one (for /automacoes)."""
+    return db.session.scalar(
+        select(AutomationBackfill)
+        .order_by(AutomationBackfill.active.is_(None), AutomationBackfill.id.desc())
+        .limit(1)
+    )
+
+
+def _active() -> AutomationBackfill | None:
+    return db.session.scalar(
+        select(AutomationBackfill).where(AutomationBackfill.active == BACKFILL_ACTIVE)
+    )
+
+
+def release_stale() -> int:
+    """Fail the backfill whose process died (see ``STALE_AFTER``), freeing its place."""
+    now = utcnow()
+    result = db.session.execute(
+        update(AutomationBackfill)
+        .where(
+            AutomationBackfill.active == BACKFILL_ACTIVE,
+            or_(
+                (AutomationBackfill.status == BACKFILL_RUNNING)
+                & (AutomationBackfill.heartbeat_at < now - STALE_AFTER),
+                (AutomationBackfill.status == BACKFILL_QUEUED)
+                & (AutomationBackfill.created_at < now - QUEUED_STALE_AFTER),
+            ),
+        )
+        .values(
+            status=BACKFILL_FAILED,
+            active=None,
+            finished_at=now,
+            error="O envio foi interrompido (o servidor reiniciou ou parou no meio).",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def start(
+    since: date | None, targets: tuple[str, ...], requested_by_id: int | None = None
+) -> tuple[AutomationBackfill, bool]:
+    """Queue a backfill in the background pool → (the backfill, created). One at a time:
+    while one is queued or running, that one is returned (``created`` False). Refusals
+    (a target switched off, none chosen) raise ``BackfillError`` here, in the request."""
+    chosen = check_targets(targets)
+    for _ in range(3):
+        release_stale()
+        going = _active()
+        if going is not None:
+            db.session.commit()
+            return going, False
+        now = utcnow()
+        run = AutomationBackfill(
+            status=BACKFILL_QUEUED,
+            active=BACKFILL_ACTIVE,
+            since=since,
+            targets=",".join(chosen),
+            counts={},
+            requested_by_id=requested_by_id,
+            created_at=now,
+            heartbeat_at=now,
+        )
+        db.session.add(run)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another click's won the unique ``active``: that one
+            db.session.rollback()
+            continue
+        from app.services.sync.pool import submit_task
+
+        key = ("automation_backfill", run.id)
+        submit_task(current_app._get_current_object(), key, _execute_key, f"backfill {run.id}")
+        return run, True
+    raise BackfillError("Não foi possível começar o envio agora; tente de novo.")
+
+
+def _execute_key(key: tuple[str, int]) -> None:
+    execute(key[1])
+
+
+def _progress(run_id: int, counts: dict[str, int]) -> None:
+    db.session.execute(
+        update(AutomationBackfill)
+        .where(AutomationBackfill.id == run_id)
+        .values(counts=counts, heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def execute(run_id: int) -> None:
+    """Run a queued backfill (the pool's thread): queue its sales, then record how it
+    ended, the audit entry under the operator who asked. Never raises."""
+    from app.models import User
+    from app.services.sync import error_text
+
+    now = utcnow()
+    claimed = db.session.execute(
+        update(AutomationBackfill)
+        .where(AutomationBackfill.id == run_id, AutomationBackfill.status == BACKFILL_QUEUED)
+        .values(status=BACKFILL_RUNNING, started_at=now, heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return  # marked stale before it could start
+    run = db.session.get(AutomationBackfill, run_id)
+    since, targets, by = run.since, run.target_list, run.requested_by_id
+    counts: dict[str, int] = {}
+
+    def seen(so_far: dict[str, int]) -> None:
+        counts.update(so_far)
+        _progress(run_id, so_far)
+
+    status, error = BACKFILL_DONE, None
+    try:
+        counts = queue(since, targets, progress=seen)
+    except BackfillError as exc:  # switched off between the click and the run
+        db.session.rollback()
+        status, error = BACKFILL_FAILED, str(exc)
+    except Exception as exc:
+        db.session.rollback()
+        status, error = BACKFILL_FAILED, error_text(exc)
+        current_app.logger.exception("backfill %s failed", run_id)
+    db.session.execute(
+        update(AutomationBackfill)
+        .where(AutomationBackfill.id == run_id)
+        .values(status=status, error=error, active=None, finished_at=utcnow(), counts=counts)
+        .execution_options(synchronize_session=False)
+    )
+    if status == BACKFILL_DONE:
+        user = db.session.get(User, by) if by else None
+        record(since, counts, **({"actor": user} if user is not None else {}))
+    db.session.commit()
+
+
+def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
+    """(Bootstrap level, pt-BR sentence) of the backfill for /automacoes; None: never ran."""
+    if run is None:
+        return None
+    counts = run.counts or {}
+    per_target = "; ".join(
+        f"{NAMES.get(t, t)}: {number(int(counts.get(t, 0)))}" for t in run.target_list
+    )
+    n = run.queued
+    sales = f"{number(n)} {plural(n, 'venda colocada', 'vendas colocadas')}"
+    what = f"{period_label(run.since)}"
+    if run.is_active:
+        if run.status == BACKFILL_QUEUED:
+            return "info", f"O envio das vendas anteriores ({what}) vai começar em instantes."
+        return (
+            "info",
+            f"Enviando as vendas anteriores ({what}): {sales} na fila até agora "
+            f"({per_target}). Atualize a página para acompanhar.",
+        )
+    if run.status == BACKFILL_FAILED:
+        before = f"{sales} na fila antes disso" if n else "nenhuma venda tinha entrado na fila"
+        return (
+            "warning",
+            f"O último envio das vendas anteriores ({what}) parou: {run.error} "
+            f"{before[0].upper()}{before[1:]}; confirme de novo para continuar — as que já "
+            "estão na fila não são enviadas duas vezes.",
+        )
+    if not n:
+        return "secondary", (
+            f"Último envio das vendas anteriores ({what}): nenhuma venda a enviar — "
+            "todas já estavam lá."
+        )
+    return "success", (
+        f"Último envio das vendas anteriores ({what}): {sales} na fila de envio ({per_target})."
+    )

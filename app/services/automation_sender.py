@@ -78,13 +78,21 @@ def _pusher(target: str):
 def _claim_next(target: str) -> AutomationDelivery | None:
     now = utcnow()
     # One buyer at a time: a sender busy with this buyer's other sale (its lease still on)
-    # may be creating the contact, so this one waits instead of creating a second.
+    # may be creating the contact, so this one waits instead of creating a second. The buyer
+    # is the same by e-mail, CPF/CNPJ or phone, or the same sale (a buyer with none of them);
+    # NULL keys match nothing.
     other = aliased(AutomationDelivery)
+    same_buyer = or_(
+        other.buyer_email == AutomationDelivery.buyer_email,
+        other.buyer_document == AutomationDelivery.buyer_document,
+        other.buyer_phone == AutomationDelivery.buyer_phone,
+        other.sale_id == AutomationDelivery.sale_id,
+    )
     busy_buyer = (
         select(other.id)
         .where(
             other.target == target,
-            other.buyer_email == AutomationDelivery.buyer_email,
+            same_buyer,
             other.status == DELIVERY_SENDING,
             other.next_attempt_at > now,
             other.id != AutomationDelivery.id,
@@ -105,7 +113,7 @@ def _claim_next(target: str) -> AutomationDelivery | None:
             AutomationDelivery.target == target,
             AutomationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
             AutomationDelivery.next_attempt_at <= now,
-            or_(AutomationDelivery.buyer_email.is_(None), ~busy_buyer),
+            ~busy_buyer,
         ),
         order_by=(AutomationDelivery.next_attempt_at, AutomationDelivery.id),
         values={

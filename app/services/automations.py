@@ -32,6 +32,7 @@ from app.models.automation import (
     TARGET_GESTAO_CLICK,
     TARGET_KOMMO,
     AutomationDelivery,
+    buyer_columns,
 )
 from app.services import settings, telegram_notify
 from app.sources.base import TEST_PLATFORM, Kind, NormalizedEvent
@@ -125,8 +126,8 @@ def _queue(
         dedupe_key=key,
         sale_id=sale.id if sale is not None else None,
         webhook_event_id=webhook_event_id,
-        buyer_email=(payload.get("buyer_email") or "").lower() or None,
         payload=payload,
+        **buyer_columns(payload),
     )
     try:
         with db.session.begin_nested():

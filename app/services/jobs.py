@@ -121,7 +121,12 @@ def _stale_runs() -> str:
 MAINTENANCE_JOBS: tuple[Job, ...] = (
     Job("outbox_send", "Envio de e-mails pendentes", _outbox_send, 60),
     Job("webhook_replay", "Reprocessar webhooks com falha", _webhook_replay, 300),
-    Job("automations_send", "Envio das automações (Kommo)", _automations_send, 60),
+    Job(
+        "automations_send",
+        "Envio ao Kommo, ao Gestão Click e ao Telegram",
+        _automations_send,
+        60,
+    ),
     Job(
         "activation_cleanup",
         "Expirar links e encerrar acessos vencidos",
@@ -192,8 +197,7 @@ def save(job: Job, interval_seconds: int, enabled: bool, by: str | None = None) 
     if setting is None:
         if stored is None and enabled:
             return False
-        setting = JobSetting(job_id=job.id, enabled=enabled)
-        db.session.add(setting)
+        setting = _setting_row(job.id)  # the scheduler may be inserting it right now
     elif setting.interval_seconds == stored and setting.enabled == enabled:
         return False
     setting.interval_seconds = stored
@@ -203,20 +207,32 @@ def save(job: Job, interval_seconds: int, enabled: bool, by: str | None = None) 
     return True
 
 
+def _setting_row(job_id: str) -> JobSetting:
+    """The job's row, inserted first when missing with ``INSERT … ON CONFLICT DO NOTHING``:
+    the operator's save (the Settings page) and the scheduler's ``record`` both write it, each
+    from its own process, and a plain INSERT of the second lost to the first's (UNIQUE
+    ``job_id``: a 500 on the page). Then updated like any row (does not commit)."""
+    from app.services.bulk import insert_for
+
+    setting = db.session.get(JobSetting, job_id)
+    if setting is not None:
+        return setting
+    stmt = insert_for(JobSetting.__table__).values(job_id=job_id, enabled=True)
+    db.session.execute(stmt.on_conflict_do_nothing(index_elements=["job_id"]))
+    return db.session.get(JobSetting, job_id, populate_existing=True)
+
+
 def record(job_id: str, **values) -> None:
     """Upsert what the scheduler knows about a job (commits; never raises)."""
     for _ in range(2):
         try:
-            setting = db.session.get(JobSetting, job_id)
-            if setting is None:
-                setting = JobSetting(job_id=job_id, enabled=True)
-                db.session.add(setting)
+            setting = _setting_row(job_id)
             for key, value in values.items():
                 setattr(setting, key, value)
             db.session.commit()
             return
         except IntegrityError:
-            db.session.rollback()  # inserted concurrently: update it on the next pass
+            db.session.rollback()  # a conflict the upsert did not absorb: once more
         except Exception:
             db.session.rollback()
             log.exception("could not record the state of job %s", job_id)

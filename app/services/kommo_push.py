@@ -14,8 +14,9 @@
 
 Idempotent through the remote ids recorded on the row after each call (committed at once,
 the row stays leased): a retry after a timeout searches before creating (contact by e-mail,
-lead by the transaction id in its name, the note by the delivery's marker — its last line,
-``note_marker`` — in the lead's notes), so it never makes a second contact, lead or note.
+lead by the transaction id in its name — a cart without one by its ``lead_ref`` —, the note
+by the delivery's marker — its last line, ``note_marker`` — in the lead's notes), so it never
+makes a second contact, lead or note.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from app.models.automation import (
     STEP_RENEWAL,
     TARGET_KOMMO,
     AutomationDelivery,
+    buyer_columns,
 )
 from app.services import kommo
 from app.services.automations import SALE_KEYS, int_setting
@@ -81,6 +83,12 @@ def note_marker(d: AutomationDelivery) -> str:
     """The last line of every note a delivery adds: stable across its retries, so the note
     already saved by a timed-out attempt is found instead of posted twice."""
     return f"[Vendas Hub: envio nº {d.id}]"  # bracketed: nº 1 is not found in nº 12
+
+
+def lead_ref(d: AutomationDelivery) -> str:
+    """The reference a recovery lead without a transaction carries in its name: one word
+    (Kommo's ``query`` finds it), stable across the delivery's retries."""
+    return f"VHR{d.id}"
 
 
 def lead_url(lead_id: int | None) -> str | None:
@@ -188,10 +196,10 @@ class KommoPusher:
         }
 
     def new_lead(self, d: AutomationDelivery, data: dict, contact_id: int, status: int) -> None:
-        tx = data.get("transaction_id")
-        if d.attempts > 1 and tx:
+        key = data.get("transaction_id") or data.get("lead_ref")
+        if d.attempts > 1 and key:
             # An earlier attempt may have created it before its answer was lost (a timeout).
-            found = self.writer.find_lead(str(tx), contact_id)
+            found = self.writer.find_lead(str(key), contact_id)
             if found is not None:
                 self.record(d, remote_lead_id=int(found["id"]))
                 return
@@ -204,10 +212,11 @@ class KommoPusher:
         """``POST /leads/complex`` (PLATFORMS-WRITES.md §1.11 step 3). A retry first looks for
         what a timed-out attempt made: the contact was searched already (``contact``, by
         e-mail and phone — found, the retry goes through ``new_lead``); here the lead by its
-        transaction, for a buyer Kommo cannot find by e-mail or phone."""
-        tx = data.get("transaction_id")
-        if d.attempts > 1 and tx:
-            found = self.writer.find_lead(str(tx))
+        transaction (or a cart's ``lead_ref``), for a buyer Kommo cannot find by e-mail or
+        phone."""
+        key = data.get("transaction_id") or data.get("lead_ref")
+        if d.attempts > 1 and key:
+            found = self.writer.find_lead(str(key))
             if found is not None:
                 lead_id = int(found["id"])
                 contacts = self.writer.lead_contact_ids(lead_id)
@@ -242,7 +251,10 @@ class KommoPusher:
             return Cancel("A etapa de recuperação de carrinhos não está configurada em Automações.")
         if d.remote_lead_id is None:
             contact_id = self.contact(d, data)
-            self.lead(d, {**data, "cart": True}, contact_id, status)
+            cart = {**data, "cart": True}
+            if not data.get("transaction_id"):  # Hotmart's abandoned cart: none to search by
+                cart["lead_ref"] = lead_ref(d)
+            self.lead(d, cart, contact_id, status)
         self.note(d, cart_note(data))
         return SENT
 
@@ -290,7 +302,7 @@ class KommoPusher:
         if d.remote_contact_id:
             return d.remote_contact_id
         email = (data.get("buyer_email") or "").strip().lower() or None
-        contact_id = self.known_contact(d, email)
+        contact_id = self.known_contact(d, data)
         if contact_id is None:
             found = self.writer.find_contact(email, data.get("buyer_phone"))
             contact_id = int(found["id"]) if found else None
@@ -308,21 +320,34 @@ class KommoPusher:
         )
 
     @staticmethod
-    def known_contact(d: AutomationDelivery, email: str | None) -> int | None:
-        """The contact an earlier delivery to this buyer found or created."""
-        if not email:
-            return None
-        return db.session.scalar(
-            select(AutomationDelivery.remote_contact_id)
-            .where(
-                AutomationDelivery.target == TARGET_KOMMO,
-                AutomationDelivery.buyer_email == email,
-                AutomationDelivery.remote_contact_id.is_not(None),
-                AutomationDelivery.id != d.id,
+    def known_contact(d: AutomationDelivery, data: dict) -> int | None:
+        """The contact an earlier delivery to this buyer found or created: one of the same
+        sale (a buyer with no e-mail, phone or document at all has no other key), else of the
+        same e-mail, CPF/CNPJ or phone (``buyer_columns``: the keys stored on every row)."""
+        keys = buyer_columns(data)
+        wanted = [
+            (AutomationDelivery.sale_id, d.sale_id),
+            (AutomationDelivery.buyer_email, keys["buyer_email"]),
+            (AutomationDelivery.buyer_document, keys["buyer_document"]),
+            (AutomationDelivery.buyer_phone, keys["buyer_phone"]),
+        ]
+        for column, value in wanted:
+            if value is None:
+                continue
+            found = db.session.scalar(
+                select(AutomationDelivery.remote_contact_id)
+                .where(
+                    AutomationDelivery.target == TARGET_KOMMO,
+                    column == value,
+                    AutomationDelivery.remote_contact_id.is_not(None),
+                    AutomationDelivery.id != d.id,
+                )
+                .order_by(AutomationDelivery.id.desc())
+                .limit(1)
             )
-            .order_by(AutomationDelivery.id.desc())
-            .limit(1)
-        )
+            if found is not None:
+                return found
+        return None
 
     def cpf_fields(self, document: str | None) -> list[dict]:
         """The CPF as a custom field, only when the account has a contact field for it."""

@@ -89,9 +89,16 @@ def tags(data: dict) -> list[str]:
 
 
 def lead_name(data: dict) -> str:
+    """``<product> — <transaction>``; a recovery lead without a transaction (Hotmart's
+    abandoned cart) carries its delivery's reference instead (``lead_ref``), so that a retry
+    finds it by Kommo's search like a sale's lead by its transaction."""
     product = data.get("product_name") or "Venda"
     tx = data.get("transaction_id")
-    return f"{product} — {tx}"[:250] if tx else str(product)[:250]
+    if tx:
+        return f"{product} — {tx}"[:250]
+    if data.get("lead_ref"):
+        return f"{str(product)[:200]} — carrinho {data['lead_ref']}"
+    return str(product)[:250]
 
 
 def _platform(data: dict) -> str:

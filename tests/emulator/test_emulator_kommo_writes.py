@@ -103,3 +103,114 @@ def test_writes_share_the_rate_limit(make_client):
     client = make_client(contacts=5, leads=5, kommo_rate_limit=2, kommo_block_after=0)
     statuses = [_contact(client, email=f"r{i}@example.com").status_code for i in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def _get_contact(client, cid: int) -> dict:
+    return client.get(f"{API}/contacts/{cid}", headers=kommo_headers()).get_json()
+
+
+def _values(contact: dict, code: str) -> list[str]:
+    return [
+        v["value"]
+        for f in contact.get("custom_fields_values") or []
+        if f.get("field_code") == code
+        for v in f["values"]
+    ]
+
+
+def test_a_contact_is_patched_in_kommo_wire_format(make_client):
+    client = make_client(contacts=5, leads=5, kommo_rate_limit=0)
+    cid = _contact(client).get_json()["_embedded"]["contacts"][0]["id"]
+    one = {
+        "first_name": "Ana",
+        "last_name": "Nova",
+        "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+5521977776666", "enum_code": "WORK"}]}
+        ],
+        "tags_to_add": [{"name": "cliente"}],
+    }
+    resp = client.patch(f"{API}/contacts/{cid}", json=one, headers=kommo_headers())
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert set(body) == {"id", "name", "updated_at", "_links"} and body["id"] == cid
+    contact = _get_contact(client, cid)
+    assert contact["name"] == "Ana Nova"
+    assert _values(contact, "PHONE") == ["+5521977776666"]  # that field's values replaced
+    assert _values(contact, "EMAIL") == ["ana.escrita@example.com"]  # the others kept
+    assert [t["name"] for t in contact["_embedded"]["tags"]] == ["hotmart", "cliente"]
+    found = client.get(
+        f"{API}/contacts", query_string={"query": "21977776666"}, headers=kommo_headers()
+    )
+    assert [c["id"] for c in found.get_json()["_embedded"]["contacts"]] == [cid]
+
+    bulk = [{"id": cid, "name": "Ana B", "_embedded": {"tags": None}, "request_id": "x1"}]
+    resp = client.patch(f"{API}/contacts", json=bulk, headers=kommo_headers())
+    assert resp.status_code == 200, resp.get_json()
+    [item] = resp.get_json()["_embedded"]["contacts"]
+    assert (item["id"], item["request_id"]) == (cid, "x1") and "updated_at" in item
+    contact = _get_contact(client, cid)
+    assert contact["name"] == "Ana B" and contact["_embedded"]["tags"] == []
+
+    # Kommo's refusals: an unknown contact, a bad field, a body that is not an object/array
+    missing = client.patch(f"{API}/contacts/49999999", json={"name": "x"}, headers=kommo_headers())
+    assert missing.status_code == 404
+    [group] = client.patch(
+        f"{API}/contacts", json=[{"id": 49999999, "name": "x"}], headers=kommo_headers()
+    ).get_json()["validation-errors"]
+    assert group["errors"][0]["code"] == "NotFound"
+    bad = {"custom_fields_values": [{"field_code": "FAX", "values": [{"value": "1"}]}]}
+    resp = client.patch(f"{API}/contacts/{cid}", json=bad, headers=kommo_headers())
+    assert resp.status_code == 400
+    assert resp.get_json()["validation-errors"][0]["errors"][0]["path"].endswith("field_code")
+    assert (
+        client.patch(f"{API}/contacts/{cid}", json=[one], headers=kommo_headers()).status_code
+        == 400
+    )
+    assert (
+        client.patch(f"{API}/contacts", json={"id": cid}, headers=kommo_headers()).status_code
+        == 400
+    )
+    assert (
+        client.patch(f"{API}/contacts/{cid}", json={}, headers=kommo_headers()).status_code == 400
+    )
+    assert _get_contact(client, cid)["name"] == "Ana B"  # nothing refused was applied
+
+
+def test_a_cpf_field_exists_only_when_the_account_has_one(make_client):
+    cpf = {"field_id": 771912, "values": [{"value": "00000000191"}]}
+    plain = make_client(contacts=5, leads=5, kommo_rate_limit=0)
+    names = [
+        f["name"]
+        for f in plain.get(f"{API}/contacts/custom_fields", headers=kommo_headers()).get_json()[
+            "_embedded"
+        ]["custom_fields"]
+    ]
+    assert names == ["Phone", "Email"]
+    refused = _contact(plain, custom_fields_values=[cpf])
+    assert refused.status_code == 400
+    assert refused.get_json()["validation-errors"][0]["errors"][0]["path"].endswith("field_id")
+
+    client = make_client(contacts=5, leads=5, kommo_rate_limit=0, kommo_cpf_field=True)
+    fields = client.get(f"{API}/contacts/custom_fields", headers=kommo_headers()).get_json()
+    [field] = [f for f in fields["_embedded"]["custom_fields"] if f["name"] == "CPF"]
+    assert (field["id"], field["type"], field["code"]) == (771912, "text", None)
+    resp = _contact(client, custom_fields_values=[cpf])
+    assert resp.status_code == 200, resp.get_json()
+    cid = resp.get_json()["_embedded"]["contacts"][0]["id"]
+    [stored] = _get_contact(client, cid)["custom_fields_values"]
+    assert stored == {
+        "field_id": 771912,
+        "field_name": "CPF",
+        "field_code": None,
+        "field_type": "text",
+        "values": [{"value": "00000000191"}],
+    }
+    two = {"field_id": 771912, "values": [{"value": "1"}, {"value": "2"}]}
+    assert _contact(client, "b@example.com", custom_fields_values=[two]).status_code == 400
+    fixed = {"custom_fields_values": [{"field_id": 771912, "values": [{"value": 11144477735}]}]}
+    assert (
+        client.patch(f"{API}/contacts/{cid}", json=fixed, headers=kommo_headers()).status_code
+        == 200
+    )
+    [stored] = _get_contact(client, cid)["custom_fields_values"]
+    assert stored["values"] == [{"value": "11144477735"}]

@@ -9,16 +9,19 @@ under the rate budgets and delivered by the outbox against the emulator over HTT
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditEntry, AutomationDelivery, Sale
+from app.models import AuditEntry, AutomationBackfill, AutomationDelivery, Sale
 from app.models.automation import DELIVERY_SENT
 from app.models.types import utcnow
 from app.services import automation_backfill as backfill
+from app.services import automation_sender, sync
 from app.services import settings as settings_service
 from tests.conftest import Auth, WebhookSender, csrf_token
 from tests.integrations import test_gestao_click_push as gc
@@ -52,7 +55,11 @@ def sales_before_the_switch(app, n: int = 3) -> list[Sale]:
     """``n`` approved sales, a refunded one and a test one, made with every push off."""
     hook = WebhookSender(app.test_client())
     for i in range(n):
-        body = kp.approved(email=f"old{i}.push@example.com", checkout_phone=f"9{i}1112222")
+        body = kp.approved(
+            email=f"old{i}.push@example.com",
+            checkout_phone=f"9{i}1112222",
+            document=f"2223334440{i}",  # buyers of their own (one CPF is one buyer)
+        )
         assert hook("hotmart", body).status_code == 200
     gone = kp.approved(email="gone.push@example.com")
     hook("hotmart", gone)
@@ -110,9 +117,10 @@ def test_page_counts_first_then_queues_each_sale_once(app_factory, emu):
             data={"csrf_token": token, "periodo": "30", "destino": "kommo"},
             follow_redirects=True,
         )
-        assert "Kommo: 3 vendas anteriores colocadas na fila de envio." in resp.get_data(
-            as_text=True
-        )
+        assert "O envio das vendas anteriores começou" in resp.get_data(as_text=True)
+        assert sync.wait_idle(60)  # queued in the background pool, off the request
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
         rows = kp.deliveries()
         assert len(rows) == 4 and all(r.status == DELIVERY_SENT for r in rows), [
             r.last_error for r in rows
@@ -137,7 +145,9 @@ def test_page_counts_first_then_queues_each_sale_once(app_factory, emu):
             data={"csrf_token": token, "periodo": "tudo", "destino": "kommo"},
             follow_redirects=True,
         )
-        assert "nenhuma venda anterior a enviar" in resp.get_data(as_text=True)
+        assert sync.wait_idle(60)
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "nenhuma venda a enviar — todas já estavam lá." in page
         assert len(kp.deliveries()) == 4 and len(kommo_leads(emu)) == 4
         entry = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "automation.backfill")
@@ -251,3 +261,171 @@ def test_rows_queued_in_bulk_are_spread_under_the_rate_budget(app_factory, emu):
         [plan] = backfill.plan(None, ("gestao_click",))
         assert plan.to_send == 0 and plan.already == 3
         assert db.session.scalar(select(func.count()).select_from(AutomationDelivery)) == 3
+
+
+def test_two_senders_of_backfilled_sales_of_one_cpf_make_one_cliente(app_factory, emu):
+    """Backfilled rows carry the buyer's document like live ones (``buyer_columns``), so the
+    Gestão Click sender's one-document-at-a-time lookup sees them: two buyers of one CPF
+    (two e-mails), sent by two senders at once, still make one cliente."""
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        for n in range(3):  # one CPF (the fixture's), three e-mails
+            assert hook("hotmart", gc.approved(email=f"cpf{n}.old@example.com")).status_code == 200
+        recent()
+        switch_on("GESTAOCLICK_PUSH_SALES")
+        app.config["AUTOMATIONS_IN_BACKGROUND"] = True  # queued here, sent by the threads
+        automation_sender.kick.queued_runs.add(id(app))  # the kick finds a run already queued
+        try:
+            assert backfill.queue(None, ("gestao_click",)) == {"gestao_click": 3}
+        finally:
+            automation_sender.kick.queued_runs.discard(id(app))
+        rows = kp.deliveries()
+        assert {r.buyer_document for r in rows} == {"00000000191"}
+        assert {r.buyer_email for r in rows} == {f"cpf{n}.old@example.com" for n in range(3)}
+
+    def run():
+        with app.app_context():
+            try:
+                automation_sender.send_pending()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)  # generous: a loaded machine is slow, a finished thread returns at once
+    with app.app_context():
+        for _ in range(3):  # a row that waited for the other's cliente goes on the next run
+            gc.due_now()
+            automation_sender.send_pending()
+        rows = kp.deliveries()
+        assert {r.status for r in rows} == {DELIVERY_SENT}, [r.last_error for r in rows]
+        assert len({r.remote_contact_id for r in rows}) == 1
+        assert gc.writes(emu).get(gc.CREATE_CLIENTE) == 1
+        assert gc.writes(emu).get(gc.CREATE_VENDA) == 3
+
+
+# ------------------------------------------------------------------------------ in the background
+
+
+def confirm(client, period="tudo", target="kommo"):
+    token = csrf_token(client, "/automacoes")
+    return client.post(
+        "/automacoes/vendas-anteriores",
+        data={"csrf_token": token, "periodo": period, "destino": target},
+        follow_redirects=True,
+    )
+
+
+@contextmanager
+def pool_busy():
+    """Every thread of the background pool taken (by long syncs, say) until the block ends."""
+    from app.services.sync import pool
+
+    gate = threading.Event()
+    executor = pool._pool(pool.DEFAULT_WORKERS)
+    futures = [executor.submit(gate.wait, 60) for _ in range(executor._max_workers)]
+    try:
+        yield
+    finally:
+        gate.set()
+        for f in futures:
+            f.result(60)
+
+
+def test_the_queueing_runs_off_the_request_and_the_page_follows_it(app_factory, emu):
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        sales_before_the_switch(app)
+        switch_on("KOMMO_PUSH_SALES")
+        client = app.test_client()
+        Auth(app, client).operator()
+        with pool_busy():
+            resp = confirm(client)
+            assert resp.status_code == 200
+            assert "O envio das vendas anteriores começou" in resp.get_data(as_text=True)
+            assert kp.deliveries() == []  # the request queued nothing itself
+            [run] = db.session.scalars(select(AutomationBackfill)).all()
+            assert (run.status, run.active, run.target_list) == ("queued", "active", ("kommo",))
+            page = client.get("/automacoes").get_data(as_text=True)
+            assert "O envio das vendas anteriores (todas as vendas) vai começar" in page
+            # a second click while it waits starts nothing more
+            again = confirm(client).get_data(as_text=True)
+            assert "já está em andamento (0 vendas na fila até agora)" in again
+            assert db.session.scalar(select(func.count()).select_from(AutomationBackfill)) == 1
+        assert sync.wait_idle(60)
+        db.session.expire_all()
+        run = db.session.get(AutomationBackfill, run.id)
+        assert (run.status, run.active, run.counts) == ("done", None, {"kommo": 3})
+        assert run.started_at is not None and run.finished_at is not None
+        assert len(kp.deliveries(status=DELIVERY_SENT)) == 3
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "automation.backfill")
+        ).one()
+        assert entry.actor_email == "operador@example.com"
+        assert entry.details["counts"] == {"kommo": 3}
+
+
+def test_a_running_backfill_shows_its_count_and_a_second_click_waits_for_it(app_factory, emu):
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        sales_before_the_switch(app)
+        switch_on("KOMMO_PUSH_SALES", "GESTAOCLICK_PUSH_SALES")
+        going = AutomationBackfill(  # another process's, half way
+            status="running",
+            active="active",
+            targets="kommo,gestao_click",
+            counts={"kommo": 1500, "gestao_click": 500},
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+        )
+        db.session.add(going)
+        db.session.commit()
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert (
+            "Enviando as vendas anteriores (todas as vendas): 2.000 vendas colocadas na fila "
+            "até agora (Kommo: 1.500; Gestão Click: 500)."
+        ) in page
+        text = confirm(client).get_data(as_text=True)
+        assert "já está em andamento (2.000 vendas na fila até agora)" in text
+        assert sync.wait_idle(60)
+        assert db.session.scalar(select(func.count()).select_from(AutomationBackfill)) == 1
+        assert kp.deliveries() == []
+
+        # its process died: no heartbeat for longer than STALE_AFTER → the next click runs
+        long_ago = utcnow() - backfill.STALE_AFTER - timedelta(minutes=1)
+        db.session.execute(update(AutomationBackfill).values(heartbeat_at=long_ago))
+        db.session.commit()
+        assert "começou" in confirm(client).get_data(as_text=True)
+        assert sync.wait_idle(60)
+        db.session.expire_all()
+        old, new = db.session.scalars(select(AutomationBackfill).order_by("id")).all()
+        assert (old.status, old.active) == ("failed", None) and "interrompido" in old.error
+        assert (new.status, new.counts) == ("done", {"kommo": 3})
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
+
+
+def test_a_backfill_whose_target_was_switched_off_meanwhile_fails_readably(app_factory, emu):
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        sales_before_the_switch(app, n=1)
+        run = AutomationBackfill(status="queued", active="active", targets="kommo", counts={})
+        db.session.add(run)
+        db.session.commit()
+        backfill.execute(run.id)  # the pool's call; the switch is off
+        db.session.expire_all()
+        run = db.session.get(AutomationBackfill, run.id)
+        assert (run.status, run.active) == ("failed", None)
+        assert "está desligado" in run.error and kp.deliveries() == []
+        level, text = backfill.status_text(run)
+        assert level == "warning" and "parou: O envio de vendas ao Kommo está desligado" in text
+        assert "Nenhuma venda tinha entrado na fila; confirme de novo" in text
+        backfill.execute(run.id)  # not queued any more: nothing happens
+        assert kp.deliveries() == []

@@ -265,13 +265,20 @@ def test_two_senders_at_once_send_each_step_once(app_factory, emu):
     with app.app_context():
         sender = WebhookSender(app.test_client())
         with queued_not_kicked(app):  # the senders race for them
-            for n in range(4):
-                body = approved(email=f"duo{n}.push@example.com", checkout_phone=f"9{n}0001111")
+            for n in range(4):  # each buyer a CPF of its own (one CPF is one buyer)
+                body = approved(
+                    email=f"duo{n}.push@example.com",
+                    checkout_phone=f"9{n}0001111",
+                    document=f"1112223330{n}",
+                )
                 assert sender("hotmart", body).status_code == 200
             # and two sales of one more buyer, whose contact must be made once
             for product in ((1, "Curso A"), (2, "Curso B")):
                 body = approved(
-                    email="same.push@example.com", checkout_phone="977770000", product=product
+                    email="same.push@example.com",
+                    checkout_phone="977770000",
+                    product=product,
+                    document="99988877766",
                 )
                 assert sender("hotmart", body).status_code == 200
         assert len(deliveries(status=DELIVERY_PENDING)) == 6

@@ -11,12 +11,14 @@ import requests
 from flask import current_app
 from sqlalchemy import update
 
+from app.clients.kommo_writes import KommoWriter
 from app.extensions import db
 from app.models import AutomationDelivery
 from app.models.automation import DELIVERY_PENDING, DELIVERY_SENT
 from app.models.types import utcnow
 from app.services import automation_sender
-from app.services.kommo_push import note_marker
+from app.services.kommo_push import lead_ref, note_marker
+from tests.conftest import WebhookSender, load_fixture
 from tests.integrations import test_kommo_push as base
 from tests.integrations.test_kommo_push import (
     API,
@@ -189,3 +191,90 @@ def test_the_emulator_answers_complex_in_kommo_wire_format(emu):
     bad_stage = [{"name": "x", "status_id": 999, "_embedded": {"contacts": [{"name": "a"}]}}]
     assert kommo_post(emu, "/leads/complex", bad_stage).status_code == 400
     assert kommo_post(emu, "/leads/complex", []).status_code == 400
+
+
+# ------------------------------------------------------------------------------ recovery leads
+
+
+def test_a_cart_retried_after_a_timeout_is_one_recovery_lead(app_factory, emu):
+    """Hotmart's abandoned cart has no transaction: the recovery lead carries the delivery's
+    reference in its name, and the retry finds it by Kommo's search instead of posting a
+    second lead to the contact the timed-out ``leads/complex`` made."""
+    app = app_factory(**base.push_config(emu, KOMMO_CART_STATUS_ID="67000002", KOMMO_TIMEOUT="2"))
+    with app.app_context():
+        emu.fault(
+            api="kommo", path="/api/v4/leads/complex", method="POST", latency_ms=2500, count=1
+        )
+        cart = load_fixture("hotmart", "purchase_out_of_shopping_cart")
+        assert WebhookSender(app.test_client())("hotmart", cart).status_code == 200
+        [row] = deliveries()
+        assert (row.step, row.status) == ("cart", DELIVERY_PENDING)
+        assert row.remote_lead_id is None and not row.payload.get("transaction_id")
+        wait_for(lambda: len(contacts_of(emu, "pedro@example.com")) == 1)  # applied meanwhile
+        [made] = contacts_of(emu, "pedro@example.com")
+        wait_for(
+            lambda: kommo_get(emu, f"/contacts/{made['id']}", **{"with": "leads"})["_embedded"][
+                "leads"
+            ]
+        )
+        due_now()
+        automation_sender.send_pending()  # the contact by e-mail, the lead by its reference
+        [row] = deliveries()
+        assert row.status == DELIVERY_SENT and row.attempts == 2
+        assert row.remote_contact_id == made["id"]
+        contact = kommo_get(emu, f"/contacts/{made['id']}", **{"with": "leads"})
+        assert [x["id"] for x in contact["_embedded"]["leads"]] == [row.remote_lead_id]
+        lead = kommo_get(emu, f"/leads/{row.remote_lead_id}")
+        assert lead["status_id"] == 67000002 and lead_ref(row) in lead["name"]
+        stats = emu.stats()["endpoints"]
+        assert stats["kommo.add_complex"] == 1 and "kommo.add_leads" not in stats
+        assert len(contacts_of(emu, "pedro@example.com")) == 1
+
+
+def test_a_lead_reference_is_matched_as_a_whole_word():
+    """``VHR1`` (delivery 1) is not taken for ``VHR12``'s lead, found by Kommo's fuzzy query."""
+
+    class Gateway:
+        def request(self, method, path, **kwargs):
+            names = ["Curso — carrinho VHR12", "Curso — carrinho VHR1"]
+            leads = [{"id": n, "name": name} for n, name in enumerate(names)]
+            return type("Answer", (), {"data": {"_embedded": {"leads": leads}}})()
+
+    class Client:
+        gateway = Gateway()
+
+        def _require(self):
+            return None
+
+    found = KommoWriter(Client()).find_lead("VHR1")
+    assert found is not None and found["id"] == 1
+    assert KommoWriter(Client()).find_lead("VHR123") is None
+
+
+# ------------------------------------------------------------------------------ the CPF field
+
+
+def test_the_cpf_lands_in_the_accounts_cpf_field(start_emulator, app_factory):
+    emu = start_emulator(contacts=5, leads=5, kommo_rate_limit=0, kommo_cpf_field=True)
+    app = app_factory(**base.push_config(emu))
+    with app.app_context():
+        sale = approved(email="cpf.push@example.com", document="529.982.247-25")
+        assert WebhookSender(app.test_client())("hotmart", sale).status_code == 200
+        [row] = deliveries()
+        assert row.status == DELIVERY_SENT, row.last_error
+        contact = kommo_get(emu, f"/contacts/{row.remote_contact_id}")
+        [cpf] = [f for f in contact["custom_fields_values"] if f["field_id"] == 771912]
+        assert (cpf["field_name"], cpf["field_type"]) == ("CPF", "text")
+        assert cpf["values"] == [{"value": "52998224725"}]  # digits only
+        assert emu.stats()["endpoints"]["kommo.contact_fields"] == 1
+
+
+def test_without_a_cpf_field_the_contact_is_made_without_it(hook, emu):
+    sale = approved(email="semcpf.push@example.com", document="529.982.247-25")
+    assert hook("hotmart", sale).status_code == 200
+    [row] = deliveries()
+    assert row.status == DELIVERY_SENT, row.last_error
+    contact = kommo_get(emu, f"/contacts/{row.remote_contact_id}")
+    codes = {f["field_code"] for f in contact["custom_fields_values"]}
+    assert codes == {"EMAIL"} or codes == {"EMAIL", "PHONE"}
+    assert emu.stats()["endpoints"]["kommo.contact_fields"] == 1  # looked, found none

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 
@@ -17,7 +18,7 @@ DEFAULT_WORKERS = 2
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
-_futures: dict[int, Future] = {}
+_futures: dict[object, Future] = {}  # sync run id (or another task's key) → its future
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -29,23 +30,29 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def submit(app: Flask, run_id: int) -> None:
+    from app.services.sync.runner import _execute
+
+    submit_task(app, run_id, _execute, f"sync run {run_id}")
+
+
+def submit_task(app: Flask, key: object, func: Callable[[object], None], what: str) -> None:
+    """Run ``func(key)`` on the pool, in an app context of its own (a sync run, or another
+    long task started from a page: the automations' backfill). ``wait_idle`` waits for it."""
     workers = int(app.config.get("SYNC_WORKERS", DEFAULT_WORKERS))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         workers = 1  # SQLite has one writer: parallel runs would only queue on its lock
     pool = _pool(workers)
-    future = pool.submit(_run_in_app, app, run_id)
-    _futures[run_id] = future
-    future.add_done_callback(lambda _f: _futures.pop(run_id, None))
+    future = pool.submit(_run_in_app, app, key, func, what)
+    _futures[key] = future
+    future.add_done_callback(lambda _f: _futures.pop(key, None))
 
 
-def _run_in_app(app: Flask, run_id: int) -> None:
-    from app.services.sync.runner import _execute
-
+def _run_in_app(app: Flask, key: object, func: Callable[[object], None], what: str) -> None:
     with app.app_context():
         try:
-            _execute(run_id)
+            func(key)
         except Exception:
-            log.exception("sync run %s: unexpected failure in the worker", run_id)
+            log.exception("%s: unexpected failure in the worker", what)
         finally:
             db.session.remove()
 
