@@ -44,9 +44,11 @@ from app.services.bulk import insert_for
 from app.sources.base import Kind, NormalizedEvent
 from app.sources.events import SubscriptionUpdate
 from app.sources.recurrence import frequency_from_name, monthly_cents
+from app.sources.registry import SOURCES
 
-# Platforms whose subscriptions come from webhook sales (Hotmart's come from its API).
-WEBHOOK_PLATFORMS = ("kiwify", "kirvano")
+# Platforms whose subscriptions come from webhook sales (Hotmart's come from its API): the
+# sources that declare ``subscriptions_from_sales``.
+WEBHOOK_PLATFORMS = tuple(name for name, s in SOURCES.items() if s.subscriptions_from_sales)
 ACTIVE_STATES = ("active", "overdue")  # still a subscriber: counted in MRR
 STATES = ("active", "overdue", "canceled", "ended", "pending")
 KINDS = ("new", "reactivation", "switch_in", "expansion", "contraction", "switch_out", "churn")

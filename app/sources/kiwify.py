@@ -355,6 +355,7 @@ SOURCE = WebhookSource(
     verify=verify,
     parse=parse,
     subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
+    subscriptions_from_sales=True,
     test_markers={"Customer.email": TEST_EMAILS},
     missing_proof_help=(
         "A Kiwify não enviou a assinatura. Confira se a URL cadastrada na Kiwify é "
