@@ -9,8 +9,9 @@ Config (``INTEGRATION_VARS``), the Settings page (``settings_schema``), the navi
 the syncer registry, the integration pages and log masking read this module; nothing else
 lists platforms. Pure: no Flask request objects, no database, nothing imported until used.
 
-Size: declarations only (one table per integration and settings group, about 430 lines);
-split across modules they would scatter what a platform is, which is what this module ends.
+Size: declarations only (one table per integration and settings group, the rate budgets and
+the helpers that read them, about 580 lines); split across modules they would scatter what a
+platform is, which is what this module ends.
 """
 
 from __future__ import annotations

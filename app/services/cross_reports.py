@@ -24,9 +24,10 @@ A sale's date is ``Sale.listed_at`` (the ``ix_sales_when_id`` expression, the da
 and ``sales_daily`` use); a won lead's is its ``closed_at`` (``ix_kommo_leads_won_closed``).
 Refund rates read ``sales_daily`` (São Paulo days), so they cost the same at any size.
 
-Size: six reports of four parts each (query, row, chart, declaration) over ~750 lines; kept
-together so a report reads top to bottom in one place. A seventh report is the point to split
-them one module per report under ``app/services/cross_reports/``.
+Size: six reports of four parts each (query, row, chart, declaration) over ~1150 lines (the
+keyset walk of "comprou fora do CRM" and the whole-month spans of the monthly summaries grew it
+from ~750); kept together so a report reads top to bottom in one place. A seventh report is the
+point to split them one module per report under ``app/services/cross_reports/``.
 """
 
 from __future__ import annotations
