@@ -144,14 +144,19 @@ def _hour(hours: int) -> int:
 
 
 # Sale → Kommo (SPEC §9): the switch and where the leads go; also set on /automacoes.
-KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
-    Field(
-        "KOMMO_PUSH_SALES",
-        "Enviar vendas ao Kommo",
+def _push_switch(key: str, target: str, makes: str) -> Field:
+    """The "Enviar vendas ao …" switch of a sale push (SPEC §9)."""
+    return Field(
+        key,
+        f"Enviar vendas ao {target}",
         choices=("true", "false"),
         labels=("Sim", "Não"),
-        help="Cada venda aprovada vira um contato e um negócio no Kommo (veja Automações).",
-    ),
+        help=f"Cada venda aprovada vira {makes} no {target} (veja Automações).",
+    )
+
+
+KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
+    _push_switch("KOMMO_PUSH_SALES", "Kommo", "um contato e um negócio"),
     Field(
         "KOMMO_SALE_PIPELINE_ID",
         "Funil das vendas (id)",
@@ -175,13 +180,7 @@ KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
 
 # Sale → Gestão Click (SPEC §9): the switch, the situação and the loja; also set on /automacoes.
 GESTAOCLICK_PUSH_FIELDS: tuple[Field, ...] = (
-    Field(
-        "GESTAOCLICK_PUSH_SALES",
-        "Enviar vendas ao Gestão Click",
-        choices=("true", "false"),
-        labels=("Sim", "Não"),
-        help="Cada venda aprovada vira um cliente e uma venda no Gestão Click (veja Automações).",
-    ),
+    _push_switch("GESTAOCLICK_PUSH_SALES", "Gestão Click", "um cliente e uma venda"),
     Field(
         "GESTAOCLICK_SALE_SITUACAO_ID",
         "Situação das vendas enviadas (id)",
