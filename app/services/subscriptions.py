@@ -39,6 +39,7 @@ from app.services.subscription_movements import (  # noqa: F401 - rebuild, settl
     settle_pending,
 )
 from app.sources.base import Kind, NormalizedEvent
+from app.sources.descriptor import MATCH_PLAN
 from app.sources.events import SubscriptionUpdate
 from app.sources.recurrence import frequency_from_name, monthly_cents  # noqa: F401 - tests read it here
 from app.sources.registry import SOURCES
@@ -61,9 +62,17 @@ SALE_STATES = {
 # ---------------------------------------------------------------- webhook sales
 
 
+def _keyed_by_plan(platform: str) -> bool:
+    """The platform names no subscription (``MATCH_PLAN``, Kirvano): its key holds the plan."""
+    source = SOURCES.get(platform)
+    return source is not None and source.subscription_match == MATCH_PLAN
+
+
 def subscription_key(event: NormalizedEvent, sale: Sale) -> str | None:
-    """The subscription a Kiwify/Kirvano sale belongs to, or None for a one-off sale."""
-    if event.platform == "kiwify":
+    """The subscription a Kiwify/Kirvano sale belongs to, or None for a one-off sale: the
+    subscription id the platform sends (Kiwify), else a digest of buyer e-mail + product + plan
+    for a platform that sends none (Kirvano, ``MATCH_PLAN``)."""
+    if not _keyed_by_plan(event.platform):
         return (event.subscription_id or sale.subscription_id or "")[:64] or None
     plan = event.plan_name or sale.plan_name
     email = event.buyer_email or sale.buyer_email
@@ -130,8 +139,8 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
         )
     ):
         return  # never seen paid: nothing to end
-    if event.platform == "kirvano" and not cancels:
-        _follow_kirvano_switch(event, sale, code, product_id)
+    if _keyed_by_plan(event.platform) and not cancels:
+        _follow_plan_switch(event, sale, code, product_id)
     sub = _locked(event.platform, code, product_id)
     for field, value in (
         ("product_name", event.product_name or sale.product_name),
@@ -165,7 +174,7 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
     book(settle(sub))
 
 
-def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
+def _follow_plan_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
     """Kirvano names no subscription, so its key holds the plan: a buyer's first paid charge
     on another plan of a product they already subscribe to (still active) is taken for a plan
     switch, and that subscription is re-keyed to the new plan's key, so ``settle`` moves it
@@ -175,7 +184,7 @@ def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, produc
     plan = event.plan_name or sale.plan_name
     if not paid or sale.is_test or not (email and plan):
         return
-    same = (Subscription.platform == "kirvano", Subscription.product_id == product_id)
+    same = (Subscription.platform == event.platform, Subscription.product_id == product_id)
     if db.session.scalar(
         select(Subscription.id).where(*same, Subscription.subscriber_code == code)
     ):
