@@ -9,8 +9,9 @@ Config (``INTEGRATION_VARS``), the Settings page (``settings_schema``), the navi
 the syncer registry, the integration pages and log masking read this module; nothing else
 lists platforms. Pure: no Flask request objects, no database, nothing imported until used.
 
-Size: declarations only (one table per integration and settings group, about 430 lines);
-split across modules they would scatter what a platform is, which is what this module ends.
+Size: declarations only (one table per integration and settings group, the rate budgets and
+the helpers that read them, about 580 lines); split across modules they would scatter what a
+platform is, which is what this module ends.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ class Resource:
 
 @dataclass(frozen=True)
 class RateBudget:
-    """The account's shared request budget (``app.clients.budget``, one per remote account)."""
+    """The account's shared request budget (``app.clients.budget``, one per remote account):
+    the one place a platform's limit and our pace are written (``app.clients.budget.BUDGETS``
+    is derived from ``RATE_BUDGETS``)."""
 
     name: str  # the budget key prefix the client spends (``apply_budget(name, account, …)``)
     per_second: float  # default pace, under the platform's limit
-    setting: str  # the tunable that overrides ``per_second`` (config.TUNABLES)
+    ceiling: float  # the platform's documented limit, requests per second (a pace is clamped)
+    setting: str  # the tunable that overrides ``per_second`` (config.TUNABLES); "" for none
     limit: str  # the platform's documented limit, for people
 
 
@@ -119,6 +123,9 @@ class Integration:
     api_test: ApiTest | None = None
     api_lists: tuple[ApiList, ...] = ()
     api_syncs: tuple[ApiSync, ...] = ()
+    # Its account webhooks (CRM changes, not sales) land in the /webhooks inbox: filterable,
+    # shown as form lines, no test card.
+    inbox_webhooks: bool = False
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -137,14 +144,19 @@ def _hour(hours: int) -> int:
 
 
 # Sale → Kommo (SPEC §9): the switch and where the leads go; also set on /automacoes.
-KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
-    Field(
-        "KOMMO_PUSH_SALES",
-        "Enviar vendas ao Kommo",
+def _push_switch(key: str, target: str, makes: str) -> Field:
+    """The "Enviar vendas ao …" switch of a sale push (SPEC §9)."""
+    return Field(
+        key,
+        f"Enviar vendas ao {target}",
         choices=("true", "false"),
         labels=("Sim", "Não"),
-        help="Cada venda aprovada vira um contato e um negócio no Kommo (veja Automações).",
-    ),
+        help=f"Cada venda aprovada vira {makes} no {target} (veja Automações).",
+    )
+
+
+KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
+    _push_switch("KOMMO_PUSH_SALES", "Kommo", "um contato e um negócio"),
     Field(
         "KOMMO_SALE_PIPELINE_ID",
         "Funil das vendas (id)",
@@ -168,13 +180,7 @@ KOMMO_PUSH_FIELDS: tuple[Field, ...] = (
 
 # Sale → Gestão Click (SPEC §9): the switch, the situação and the loja; also set on /automacoes.
 GESTAOCLICK_PUSH_FIELDS: tuple[Field, ...] = (
-    Field(
-        "GESTAOCLICK_PUSH_SALES",
-        "Enviar vendas ao Gestão Click",
-        choices=("true", "false"),
-        labels=("Sim", "Não"),
-        help="Cada venda aprovada vira um cliente e uma venda no Gestão Click (veja Automações).",
-    ),
+    _push_switch("GESTAOCLICK_PUSH_SALES", "Gestão Click", "um cliente e uma venda"),
     Field(
         "GESTAOCLICK_SALE_SITUACAO_ID",
         "Situação das vendas enviadas (id)",
@@ -231,7 +237,9 @@ INTEGRATIONS: tuple[Integration, ...] = (
         api_prefix="/api/hotmart",
         sync_url="{prefix}/{resource}",
         timeouts=("HOTMART_CONNECT_TIMEOUT", "HOTMART_TIMEOUT"),
-        rate_budget=RateBudget("hotmart", 8.0, "HOTMART_THROTTLE_PER_SECOND", "500 por minuto"),
+        rate_budget=RateBudget(
+            "hotmart", 8.0, 500 / 60, "HOTMART_THROTTLE_PER_SECOND", "500 por minuto"
+        ),
         page=Page(
             "hotmart/index.html",
             "dashboard.hotmart",
@@ -283,8 +291,9 @@ INTEGRATIONS: tuple[Integration, ...] = (
             Resource("leads", "Negócios", 900, "app.services.kommo_sync:sync_leads"),
         ),
         api_prefix="/api/kommo",
+        inbox_webhooks=True,
         timeouts=("KOMMO_CONNECT_TIMEOUT", "KOMMO_TIMEOUT"),
-        rate_budget=RateBudget("kommo", 5.0, "KOMMO_THROTTLE_PER_SECOND", "7 por segundo"),
+        rate_budget=RateBudget("kommo", 5.0, 7.0, "KOMMO_THROTTLE_PER_SECOND", "7 por segundo"),
         page=Page(
             "kommo/index.html",
             "dashboard.kommo",
@@ -347,7 +356,11 @@ INTEGRATIONS: tuple[Integration, ...] = (
         api_prefix="/api/gestao-click",
         timeouts=("GESTAOCLICK_CONNECT_TIMEOUT", "GESTAOCLICK_TIMEOUT"),
         rate_budget=RateBudget(
-            "gestao_click", 2.0, "GESTAOCLICK_THROTTLE_PER_SECOND", "3 por segundo e 30.000 por dia"
+            "gestao_click",
+            2.0,
+            3.0,
+            "GESTAOCLICK_THROTTLE_PER_SECOND",
+            "3 por segundo e 30.000 por dia",
         ),
         page=Page(
             "gestao_click/index.html",
@@ -389,6 +402,16 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ),
 )
 BY_NAME = {integration.name: integration for integration in INTEGRATIONS}
+
+# The Telegram bot (a settings group, not an API integration page): ~30 requests/s per bot,
+# undocumented and dynamic (PLATFORMS-WRITES §4.6); its client paces itself at 20/s.
+TELEGRAM_BUDGET = RateBudget("telegram", 20.0, 30.0, "", "cerca de 30 por segundo por bot")
+
+# Every shared rate budget by name (``app.clients.budget`` reads its ceilings and paces here).
+RATE_BUDGETS: dict[str, RateBudget] = {
+    budget.name: budget
+    for budget in (*(i.rate_budget for i in INTEGRATIONS if i.rate_budget), TELEGRAM_BUDGET)
+}
 
 
 def integration(name: str) -> Integration:
@@ -519,6 +542,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
             ),
             Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url"),
         ),
+        inbox_webhooks=True,  # the bot's updates (joins, leaves)
     ),
 )
 
@@ -547,6 +571,14 @@ def loggable_vars() -> frozenset[str]:
     return frozenset(
         field.key for group in settings_schema() for field in group.fields if field.loggable
     )
+
+
+def inbox_webhook_labels() -> dict[str, str]:
+    """name → label of the platforms other than the sales sources whose webhooks share the
+    /webhooks inbox (Kommo's account webhooks, the Telegram bot's updates)."""
+    labels = {i.name: i.label for i in INTEGRATIONS if i.inbox_webhooks}
+    labels.update((g.platform, g.title) for g in SETTINGS_ONLY if g.inbox_webhooks)
+    return labels
 
 
 def nav_entries() -> tuple[tuple[str, str], ...]:

@@ -43,3 +43,5 @@ class Group:
     # Called by the Settings page in the saving transaction when a value of the group changed
     # (the e-mail group kicks the outbox: mail waiting for a working SMTP goes out).
     on_change: Callable[[], None] | None = None
+    # Its account webhooks (CRM or bot updates, not sales) land in the /webhooks inbox.
+    inbox_webhooks: bool = False

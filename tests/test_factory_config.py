@@ -104,3 +104,39 @@ def test_every_tunable_is_documented():
 
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     assert [name for name in TUNABLES if f"`{name}`" not in doc] == []
+
+
+def _variables_config_reads() -> set[str]:
+    """Every environment variable ``config.py`` reads: the tunables, the registry's settings
+    (and their seed aliases), and each literal ``env.get("…")`` in the file."""
+    import ast
+
+    import config
+
+    names = set(config.TUNABLES) | set(config.INTEGRATION_VARS)
+    names |= {alias for aliases in config.ENV_ALIASES.values() for alias in aliases}
+    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "env"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def test_every_variable_config_reads_is_documented():
+    """Named in backticks in docs/configuration.md, docs/deploy.md or the README."""
+    root = Path(__file__).parent.parent
+    docs = "".join(
+        (root / name).read_text(encoding="utf-8")
+        for name in ("docs/configuration.md", "docs/deploy.md", "README.md")
+    )
+    names = _variables_config_reads()
+    assert {"SMTP_USE_SSL", "WEBHOOK_PROCESS_INLINE", "DATABASE_URL", "HOTMART_CLIENT_ID"} <= names
+    assert sorted(name for name in names if f"`{name}`" not in docs) == []

@@ -14,9 +14,10 @@ Keys name the platform and the account, never a secret: the Kommo subdomain, a h
 Gestão Click access token, a hash of the Hotmart client id. Times are Unix seconds
 (``time.time``): hosts sharing a budget need synchronised clocks (NTP).
 
-Budgets (PLATFORMS.md): Kommo 7 requests/s per account (§6.6, spent at 5/s by default);
-Gestão Click 3/s per company token (§7.6, spent at 2/s); Hotmart 500/min per account (§3.5,
-spent at 8/s = 480/min). A configured pace above the ceiling is lowered to it.
+Budgets (PLATFORMS.md), declared in ``app.registry`` (``RateBudget``, ``RATE_BUDGETS``): Kommo
+7 requests/s per account (§6.6, spent at 5/s by default); Gestão Click 3/s per company token
+(§7.6, spent at 2/s); Hotmart 500/min per account (§3.5, spent at 8/s = 480/min); Telegram ~30/s
+per bot (spent at 20/s). A configured pace above the ceiling is lowered to it.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ class Budget:
         return min(rate, self.ceiling)
 
 
-BUDGETS = {
-    "kommo": Budget(ceiling=7.0, pace=5.0),
-    "gestao_click": Budget(ceiling=3.0, pace=2.0),
-    "hotmart": Budget(ceiling=500 / 60, pace=8.0),
-    "telegram": Budget(ceiling=30.0, pace=20.0),  # ~30/s per bot (PLATFORMS-WRITES §4.6)
-}
+def _declared() -> dict[str, Budget]:
+    # The registry declares each platform's limit and pace (``app.registry.RATE_BUDGETS``);
+    # it is pure data (no Flask, no database), so clients may read it.
+    from app.registry import RATE_BUDGETS
+
+    return {name: Budget(b.ceiling, b.per_second) for name, b in RATE_BUDGETS.items()}
+
+
+BUDGETS: dict[str, Budget] = _declared()
 
 
 def hashed(value: str | None) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from app.plurals import plural
 
-from .budget import apply_budget
+from .budget import BUDGETS, apply_budget
 from .connection import ConnectionMessages, check_connection
 from .errors import (
     APIConnectionError,
@@ -48,7 +48,7 @@ from .results import ConnectionResult
 DEFAULT_API_URL = "https://api.gestaoclick.com/api"
 API_NAME = "Gestão Click"
 MAX_PAGE_SIZE = 100  # the platform's cap; there is no page-size parameter to send
-DEFAULT_THROTTLE_PER_SECOND = 2.0  # the limit is 3 per second: stay under it
+DEFAULT_THROTTLE_PER_SECOND = BUDGETS["gestao_click"].pace  # declared in app.registry
 MAX_PAGES = 100_000  # a runaway proxima_pagina must end somewhere
 SALE_TYPES = ("produto", "servico", "vendas_balcao")
 NOT_FOUND_WORDS = ("não encontrad", "nao encontrad", "not found", "inexistente")

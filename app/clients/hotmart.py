@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from app.plurals import plural
 
-from .budget import apply_budget, hashed
+from .budget import BUDGETS, apply_budget, hashed
 from .connection import ConnectionMessages, check_connection
 from .errors import AuthenticationError, ErrorInfo, UpstreamError, text_of
 from .hotmart_dates import _query, from_epoch, sales_windows, to_epoch_ms
@@ -46,7 +46,7 @@ MAX_PAGE_SIZE = 500  # Hotmart's cap for sales and subscriptions
 DEFAULT_TOKEN_TTL = 3600  # when a token response omits expires_in
 TOKEN_MARGIN = 300.0  # refresh this long before expiry (or 10 % of a short TTL)
 # 500 calls per minute per account: stay a little under it
-DEFAULT_THROTTLE_PER_SECOND = 8.0
+DEFAULT_THROTTLE_PER_SECOND = BUDGETS["hotmart"].pace  # declared in app.registry
 DATE_PARAMS = ("start_date", "end_date", "accession_date", "end_accession_date")
 
 MSG_MISSING = (

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .budget import apply_budget
+from .budget import BUDGETS, apply_budget
 from .connection import ConnectionMessages, check_connection
 from .errors import (
     AuthenticationError,
@@ -52,7 +52,7 @@ from .results import ConnectionResult
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 250
-DEFAULT_THROTTLE_PER_SECOND = 5.0  # Kommo answers 429 above 7 per second
+DEFAULT_THROTTLE_PER_SECOND = BUDGETS["kommo"].pace  # declared in app.registry
 WON_STATUS_ID = 142
 LOST_STATUS_ID = 143
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .budget import apply_budget, hashed
+from .budget import BUDGETS, apply_budget, hashed
 from .connection import ConnectionMessages, check_connection
 from .errors import (
     APIError,
@@ -40,7 +40,7 @@ from .results import ConnectionResult
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.telegram.org"
-DEFAULT_THROTTLE_PER_SECOND = 20.0  # under the ~30/s per bot
+DEFAULT_THROTTLE_PER_SECOND = BUDGETS["telegram"].pace  # declared in app.registry
 # Updates the webhook asks for: chat_member is only sent when listed explicitly (§4.4).
 ALLOWED_UPDATES = ("message", "my_chat_member", "chat_member", "chat_join_request")
 ADMIN_STATUSES = ("administrator", "creator")

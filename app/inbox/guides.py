@@ -248,6 +248,19 @@ def slug_of(platform: str) -> str:
     return platform.replace("_", "-")
 
 
+@bp.app_template_global()
+def guide_slug(platform: str) -> str | None:
+    """The slug of ``platform``'s guide, or ``None`` when it has none (no link is shown: a
+    platform registered without a guide would otherwise link to a 404)."""
+    slug = slug_of(platform)
+    return slug if slug in GUIDES else None
+
+
+def other_guides(platforms) -> tuple[Guide, ...]:
+    """The guides of everything but ``platforms`` (the webhook cards link their own)."""
+    return tuple(g for g in GUIDES.values() if g.settings not in platforms)
+
+
 @bp.get("/ajuda")
 def help_index():
     return render_template("help/index.html", guides=GUIDES.values())

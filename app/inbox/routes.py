@@ -15,9 +15,11 @@ from sqlalchemy import select
 from app import csv_export
 from app.extensions import db
 from app.inbox import bp
+from app.inbox.guides import other_guides
 from app.models import WebhookEvent
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import paginate
+from app.registry import inbox_webhook_labels
 from app.services import audit
 from app.services import settings as settings_service
 from app.services import webhooks as service
@@ -26,8 +28,9 @@ from app.sources import PLATFORMS, SOURCES
 from app.webhooks import http_status
 
 PER_PAGE = 50
-# Kommo's account webhooks share the inbox (CRM changes, not sales): filterable, no test card.
-CRM_PLATFORMS = {"kommo": "Kommo", "telegram": "Telegram"}
+# Kommo's account webhooks and the bot's updates share the inbox (not sales): filterable, no
+# test card. Declared in the registry (``inbox_webhooks``).
+CRM_PLATFORMS = inbox_webhook_labels()
 STATUS_LABELS = {
     "received": "Recebido",
     "processed": "Processado",
@@ -128,6 +131,7 @@ def index():
         rejections=service.rejections(),
         rejection_help=rejection_help,
         sort=sort,
+        other_guides=other_guides(PLATFORMS),
     )
 
 

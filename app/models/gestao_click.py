@@ -14,11 +14,7 @@ from sqlalchemy import BigInteger, Date, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value else None
+from app.models.types import UTCDateTime, iso, utcnow
 
 
 class GcSale(db.Model):
@@ -56,7 +52,7 @@ class GcSale(db.Model):
             "cliente_id": self.cliente_id,
             "cliente_nome": self.cliente_nome,
             "vendedor_nome": self.vendedor_nome,
-            "data": _iso(self.data),
+            "data": iso(self.data),
             "situacao_id": self.situacao_id,
             "situacao_nome": self.situacao_nome,
             "valor_total_cents": self.valor_total_cents,
@@ -65,8 +61,8 @@ class GcSale(db.Model):
             "loja_nome": self.loja_nome,
             "forma_pagamento": self.forma_pagamento,
             "items_count": self.items_count,
-            "modificado_em": _iso(self.modificado_em),
-            "last_sync_at": _iso(self.last_sync_at),
+            "modificado_em": iso(self.modificado_em),
+            "last_sync_at": iso(self.last_sync_at),
         }
 
 
@@ -107,8 +103,8 @@ class GcClient(db.Model):
             "cidade": self.cidade,
             "estado": self.estado,
             "ativo": self.ativo,
-            "modificado_em": _iso(self.modificado_em),
-            "last_sync_at": _iso(self.last_sync_at),
+            "modificado_em": iso(self.modificado_em),
+            "last_sync_at": iso(self.last_sync_at),
         }
 
 
@@ -147,6 +143,6 @@ class GcProduct(db.Model):
             "valor_venda_cents": self.valor_venda_cents,
             "grupo_id": self.grupo_id,
             "grupo_nome": self.grupo_nome,
-            "modificado_em": _iso(self.modificado_em),
-            "last_sync_at": _iso(self.last_sync_at),
+            "modificado_em": iso(self.modificado_em),
+            "last_sync_at": iso(self.last_sync_at),
         }

@@ -13,7 +13,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import EncryptedText, UTCDateTime, utcnow
+from app.models.types import EncryptedText, UTCDateTime, iso, utcnow
 
 
 class Product(db.Model):
@@ -53,8 +53,8 @@ class Product(db.Model):
             "currency": self.currency,
             "is_subscription": self.is_subscription,
             "warranty_period": self.warranty_period,
-            "created_at": _iso(self.remote_created_at),
-            "last_sync_at": _iso(self.last_sync_at),
+            "created_at": iso(self.remote_created_at),
+            "last_sync_at": iso(self.last_sync_at),
         }
 
 
@@ -172,7 +172,3 @@ class ApiToken(db.Model):
     token: Mapped[str] = mapped_column(EncryptedText)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -13,11 +13,7 @@ from sqlalchemy import JSON, BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+from app.models.types import UTCDateTime, iso, utcnow
 
 
 class KommoContact(db.Model):
@@ -54,9 +50,9 @@ class KommoContact(db.Model):
             "email": self.email,
             "phone": self.phone,
             "responsible_user_id": self.responsible_user_id,
-            "created_at": _iso(self.remote_created_at),
-            "updated_at": _iso(self.remote_updated_at),
-            "last_sync_at": _iso(self.last_sync_at),
+            "created_at": iso(self.remote_created_at),
+            "updated_at": iso(self.remote_updated_at),
+            "last_sync_at": iso(self.last_sync_at),
         }
 
 
@@ -110,8 +106,8 @@ class KommoLead(db.Model):
             "outcome": self.outcome,
             "contact_id": self.contact_id,
             "responsible_user_id": self.responsible_user_id,
-            "created_at": _iso(self.remote_created_at),
-            "updated_at": _iso(self.remote_updated_at),
-            "closed_at": _iso(self.closed_at),
-            "last_sync_at": _iso(self.last_sync_at),
+            "created_at": iso(self.remote_created_at),
+            "updated_at": iso(self.remote_updated_at),
+            "closed_at": iso(self.closed_at),
+            "last_sync_at": iso(self.last_sync_at),
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator
@@ -12,6 +12,11 @@ from app import crypto
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(value: date | datetime | None) -> str | None:
+    """A date or time as ISO 8601 text for the JSON answers (``None`` stays ``None``)."""
+    return value.isoformat() if value else None
 
 
 class UTCDateTime(TypeDecorator):

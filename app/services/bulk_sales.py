@@ -154,19 +154,7 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
             outcomes.append("unchanged")
     history: list[dict] = []
     if creates:
-        rows = [
-            {
-                **{name: p.values.get(name) for name in _WRITTEN},
-                "platform": platform,
-                "transaction_id": s.transaction_id,
-                "source": "sync",
-                "is_order_bump": False,
-                "is_test": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for s, p in creates
-        ]
+        rows = _rows(creates, platform, now)
         stmt = bulk.insert_for(table)
         if postgres:  # one short statement over arrays (see bulk.upsert_statement)
             stmt = stmt.from_select(list(rows[0]), bulk.unnest_rows(table, list(rows[0]), rows))
@@ -183,19 +171,7 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
             if result.history:
                 history.append(_history(sale_id, result.history, now))
     if updates:
-        rows = [
-            {
-                **{name: p.values.get(name) for name in _WRITTEN},
-                "platform": platform,
-                "transaction_id": s.transaction_id,
-                "source": "sync",
-                "is_order_bump": False,
-                "is_test": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for s, p in updates
-        ]
+        rows = _rows(updates, platform, now)
         stmt = bulk.upsert_statement(
             table,
             ("platform", "transaction_id"),
@@ -228,6 +204,23 @@ def _write(platform: str, batch: list[SyncedSale]) -> list[str]:
 
 
 _WRITTEN = ("status", "status_at", "approved_at", *sales_service.SALE_FIELDS)
+
+
+def _rows(pairs: list[tuple[SyncedSale, Plan]], platform: str, now: datetime) -> list[dict]:
+    """The written columns of each planned sale, as one insert or upsert row."""
+    return [
+        {
+            **{name: p.values.get(name) for name in _WRITTEN},
+            "platform": platform,
+            "transaction_id": s.transaction_id,
+            "source": "sync",
+            "is_order_bump": False,
+            "is_test": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for s, p in pairs
+    ]
 
 
 def _history(sale_id: int, change: tuple, now: datetime) -> dict:

@@ -19,6 +19,9 @@ venda. Not covered: a buyer with neither CPF/CNPJ nor e-mail cannot be searched,
 timed-out ``POST /clientes`` for one may be repeated.
 
 ``plan(data)`` is also the page's dry-run preview: it only reads.
+
+Size: one job (``GestaoClickPusher``, its two steps, their search-before-create retries and the
+dry-run ``Plan`` that shares their lookups) in ~440 lines.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ from app.extensions import db
 from app.formatting import brl, payment_method
 from app.models import Sale, WebhookEvent
 from app.models.automation import AutomationDelivery
+from app.sources.registry import labels
 from app.sources.tracking import TRACKING_FIELDS
 
-PLATFORM_LABELS = {"hotmart": "Hotmart", "kiwify": "Kiwify", "kirvano": "Kirvano", "eduzz": "Eduzz"}
+PLATFORM_LABELS = labels()  # the sales platforms' names, from their WebhookSource
 
 
 def utm_of(delivery: AutomationDelivery) -> dict[str, str]:

@@ -21,7 +21,7 @@ from app.models import Subscription, SubscriptionMovement
 from app.models.types import utcnow
 from app.paging import capped_count
 from app.services.charts import MONTHS, DateRange
-from app.services.subscriptions import (
+from app.services.subscription_movements import (
     ACTIVE_STATES,
     ADDS,
     ALL,

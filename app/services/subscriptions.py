@@ -15,46 +15,38 @@
   the buyer still subscribes to re-keys that subscription (a plan switch, not a second
   subscriber). Test deliveries are kept but never counted.
 
-``subscription_movements`` holds, per São Paulo month, platform, product and plan, how many
-subscriptions started (``new``), ended (``churn``), came back (``reactivation``), changed
-value (``expansion`` / ``contraction``) or moved to another plan (``switch_out`` under the
-old plan, ``switch_in`` under the new one) and by how much monthly value. Each subscription
-remembers what the movements already count of it (``counted_active``,
-``counted_mrr_cents``, ``counted_plan_name``); ``settle`` books only the difference, so
-re-applying an event or re-running a sync counts nothing twice. Each movement is also booked
-under ``ALL`` for each of platform, product and plan (a small cube), so any mix of filters
-reads one slice. A plan switch is the exception on the plan axis: every plan together
-(``ALL``) keeps the subscriber and books only the value difference (expansion/contraction),
-so the totals never count a switched subscriber twice.
+The movements (``settle``, ``book``, ``settle_pending``, ``rebuild``) are in
+``app.services.subscription_movements``; their names are importable from here too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.formatting import local
-from app.models import Sale, Subscription, SubscriptionMovement
+from app.models import Sale, Subscription
 from app.models.types import utcnow
 from app.services.bulk import insert_for
+from app.services.subscription_movements import (  # noqa: F401 - rebuild, settle_pending here too
+    ACTIVE_STATES,
+    book,
+    month_of,
+    mrr_of,
+    rebuild,
+    settle,
+    settle_pending,
+)
 from app.sources.base import Kind, NormalizedEvent
+from app.sources.descriptor import MATCH_PLAN
 from app.sources.events import SubscriptionUpdate
-from app.sources.recurrence import frequency_from_name, monthly_cents
+from app.sources.recurrence import frequency_from_name, monthly_cents  # noqa: F401 - tests read it here
+from app.sources.registry import SOURCES
 
-# Platforms whose subscriptions come from webhook sales (Hotmart's come from its API).
-WEBHOOK_PLATFORMS = ("kiwify", "kirvano")
-ACTIVE_STATES = ("active", "overdue")  # still a subscriber: counted in MRR
-STATES = ("active", "overdue", "canceled", "ended", "pending")
-KINDS = ("new", "reactivation", "switch_in", "expansion", "contraction", "switch_out", "churn")
-ADDS = ("new", "reactivation", "switch_in", "expansion")  # the other kinds subtract
-JOINS = ("new", "reactivation", "switch_in")  # a subscriber more on that slice
-LEAVES = ("churn", "switch_out")  # a subscriber less
-SWITCH_KINDS = ("switch_in", "switch_out")  # per plan only: never booked under every plan
-ALL = "*"  # subscription_movements rows summed over every value of that dimension
+# Platforms whose subscriptions come from webhook sales (Hotmart's come from its API): the
+# sources that declare ``subscriptions_from_sales``.
+WEBHOOK_PLATFORMS = tuple(name for name, s in SOURCES.items() if s.subscriptions_from_sales)
 
 # A webhook sale's status → the subscription's state (others leave the state as it is).
 SALE_STATES = {
@@ -67,17 +59,20 @@ SALE_STATES = {
 }
 
 
-def month_of(moment: datetime) -> str:
-    """The São Paulo month (``YYYY-MM``) of a UTC moment."""
-    return local(moment).strftime("%Y-%m")
-
-
 # ---------------------------------------------------------------- webhook sales
 
 
+def _keyed_by_plan(platform: str) -> bool:
+    """The platform names no subscription (``MATCH_PLAN``, Kirvano): its key holds the plan."""
+    source = SOURCES.get(platform)
+    return source is not None and source.subscription_match == MATCH_PLAN
+
+
 def subscription_key(event: NormalizedEvent, sale: Sale) -> str | None:
-    """The subscription a Kiwify/Kirvano sale belongs to, or None for a one-off sale."""
-    if event.platform == "kiwify":
+    """The subscription a Kiwify/Kirvano sale belongs to, or None for a one-off sale: the
+    subscription id the platform sends (Kiwify), else a digest of buyer e-mail + product + plan
+    for a platform that sends none (Kirvano, ``MATCH_PLAN``)."""
+    if not _keyed_by_plan(event.platform):
         return (event.subscription_id or sale.subscription_id or "")[:64] or None
     plan = event.plan_name or sale.plan_name
     email = event.buyer_email or sale.buyer_email
@@ -144,8 +139,8 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
         )
     ):
         return  # never seen paid: nothing to end
-    if event.platform == "kirvano" and not cancels:
-        _follow_kirvano_switch(event, sale, code, product_id)
+    if _keyed_by_plan(event.platform) and not cancels:
+        _follow_plan_switch(event, sale, code, product_id)
     sub = _locked(event.platform, code, product_id)
     for field, value in (
         ("product_name", event.product_name or sale.product_name),
@@ -176,10 +171,10 @@ def record_event(event: NormalizedEvent, sale: Sale | None, cancels: bool = Fals
             sub.date_next_charge = event.next_charge_at
     sub.mrr_cents = mrr_of(sub)
     sub.updated_at = utcnow()
-    _book(settle(sub))
+    book(settle(sub))
 
 
-def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
+def _follow_plan_switch(event: NormalizedEvent, sale: Sale, code: str, product_id: str) -> None:
     """Kirvano names no subscription, so its key holds the plan: a buyer's first paid charge
     on another plan of a product they already subscribe to (still active) is taken for a plan
     switch, and that subscription is re-keyed to the new plan's key, so ``settle`` moves it
@@ -189,7 +184,7 @@ def _follow_kirvano_switch(event: NormalizedEvent, sale: Sale, code: str, produc
     plan = event.plan_name or sale.plan_name
     if not paid or sale.is_test or not (email and plan):
         return
-    same = (Subscription.platform == "kirvano", Subscription.product_id == product_id)
+    same = (Subscription.platform == event.platform, Subscription.product_id == product_id)
     if db.session.scalar(
         select(Subscription.id).where(*same, Subscription.subscriber_code == code)
     ):
@@ -275,7 +270,7 @@ def record_update(event: NormalizedEvent) -> bool:
         sub.date_next_charge = upd.next_charge_at
     sub.state_at = moment
     sub.mrr_cents = mrr_of(sub)
-    _book(settle(sub))
+    book(settle(sub))
     return True
 
 
@@ -300,174 +295,6 @@ def _switch_plan(sub: Subscription, upd: SubscriptionUpdate) -> None:
         return
     sub.price_cents, sub.currency = sibling.price_cents, sibling.currency or sub.currency
     sub.frequency = sibling.frequency or frequency_from_name(sub.plan_name) or sub.frequency
-
-
-# ---------------------------------------------------------------- movements
-
-
-Bucket = tuple[str, str, str, str, str]  # month, platform, product_id, plan_name, kind
-
-
-def settle(sub: Subscription, now: datetime | None = None) -> dict[Bucket, list]:
-    """The movements ``sub`` owes since it was last counted, and marks it counted.
-
-    A subscriber still active on another plan than the one it is counted under switched:
-    ``switch_out`` of the counted value under the old plan, ``switch_in`` of the new value
-    under the new one, and the difference as expansion/contraction under every plan only.
-
-    ``{(month, platform, product, plan, kind): [n, cents, product_name]}``."""
-    out: dict[Bucket, list] = {}
-    if sub.is_test:
-        return out
-    now = now or utcnow()
-    active = sub.state in ACTIVE_STATES
-    was, counted = sub.counted_active, sub.counted_mrr_cents or 0
-    mrr = sub.mrr_cents or 0
-    plan = (sub.plan_name or "")[:255]
-    counted_plan = plan if sub.counted_plan_name is None else sub.counted_plan_name
-
-    def add(kind: str, moment: datetime | None, cents: int, on_plan: str = plan) -> None:
-        key = (month_of(moment or now), sub.platform, sub.product_id, on_plan, kind)
-        entry = out.setdefault(key, [0, 0, sub.product_name or ""])
-        entry[0] += 1
-        entry[1] += cents
-
-    def value_change(moment: datetime | None, on_plan: str) -> None:
-        if mrr > counted:
-            add("expansion", moment, mrr - counted, on_plan)
-        elif mrr < counted:
-            add("contraction", moment, counted - mrr, on_plan)
-
-    started = sub.accession_date or sub.state_at or sub.created_at
-    ended = sub.canceled_at or sub.state_at
-    switched = bool(was) and active and plan != counted_plan
-    if was is None:
-        if active:
-            add("new", started, mrr)
-        elif sub.state in ("canceled", "ended") and sub.accession_date is not None:
-            add("new", started, mrr)  # a history: it started, then it ended
-            add("churn", ended or started, mrr)
-        elif sub.state == "pending":
-            return out  # not paid yet: counted once it is
-    elif was and not active and sub.state != "pending":
-        add("churn", ended, counted, counted_plan)  # where it was counted
-    elif not was and active:
-        add("reactivation", sub.state_at, mrr)
-    elif switched:
-        add("switch_out", sub.state_at, counted, counted_plan)
-        add("switch_in", sub.state_at, mrr)
-        value_change(sub.state_at, ALL)
-    elif was and active and mrr != counted:
-        value_change(sub.state_at, plan)
-    if was is None or active != was or (active and (mrr != counted or switched)):
-        sub.counted_active = active if sub.state != "pending" else was
-        sub.counted_mrr_cents = mrr if active else counted
-        sub.counted_plan_name = plan if active or was is None else counted_plan
-    return out
-
-
-def mrr_of(sub: Subscription) -> int:
-    """Its monthly value in R$ cents; a plan charged in another currency adds none (the
-    panel's money is reais, as in every report)."""
-    if (sub.currency or "BRL").upper() != "BRL":
-        return 0
-    return monthly_cents(sub.price_cents, sub.frequency)
-
-
-def _book(moves: dict[Bucket, list]) -> None:
-    """Add ``moves`` to ``subscription_movements``: one ``INSERT … ON CONFLICT DO UPDATE``
-    (atomic increments) for every bucket, sent as one executemany."""
-    if not moves:
-        return
-    table = SubscriptionMovement.__table__
-    stmt = insert_for(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["month", "platform", "product_id", "plan_name", "kind"],
-        set_={
-            "n": table.c.n + stmt.excluded.n,
-            "mrr_cents": table.c.mrr_cents + stmt.excluded.mrr_cents,
-            "product_name": stmt.excluded.product_name,
-        },
-    )
-    cube: dict[Bucket, list] = {}
-    for (month, platform, product_id, plan_name, kind), (n, cents, name) in moves.items():
-        # Also under ALL for each dimension: any mix of filters reads one slice of rows. A
-        # switch stays on its plans; its difference comes booked under ALL plans already.
-        plans = (plan_name,) if plan_name == ALL or kind in SWITCH_KINDS else (plan_name, ALL)
-        for p in (platform, ALL):
-            for product in (product_id, ALL):
-                for plan in plans:
-                    entry = cube.setdefault((month, p, product, plan, kind), [0, 0, ""])
-                    entry[0] += n
-                    entry[1] += cents
-                    entry[2] = name if product != ALL else ""
-    rows = [
-        {
-            "month": month,
-            "platform": platform,
-            "product_id": product_id,
-            "plan_name": plan_name,
-            "kind": kind,
-            "product_name": name[:255],
-            "n": n,
-            "mrr_cents": cents,
-        }
-        for (month, platform, product_id, plan_name, kind), (n, cents, name) in cube.items()
-    ]
-    db.session.execute(stmt, rows)
-
-
-def settle_pending(platform: str | None = None, batch: int = 2000) -> int:
-    """Count every subscription whose state or value changed since it was last counted (after
-    a sync). Returns how many were settled; commits."""
-    active = Subscription.state.in_(ACTIVE_STATES)
-    plan = func.coalesce(Subscription.plan_name, "")
-    stmt = (
-        select(Subscription)
-        .where(
-            Subscription.is_test.is_(False),
-            or_(
-                Subscription.counted_active.is_(None),
-                Subscription.counted_active != active,
-                active & (Subscription.counted_mrr_cents != Subscription.mrr_cents),
-                active & (func.coalesce(Subscription.counted_plan_name, plan) != plan),
-            ),
-        )
-        .order_by(Subscription.id)
-        .limit(batch)
-    )
-    if platform:
-        stmt = stmt.where(Subscription.platform == platform)
-    done, last_id = 0, 0
-    while True:
-        subs = db.session.scalars(stmt.where(Subscription.id > last_id)).all()
-        if not subs:
-            break
-        moves: dict[Bucket, list] = defaultdict(lambda: [0, 0, ""])
-        for sub in subs:
-            for key, (n, cents, name) in settle(sub).items():
-                entry = moves[key]
-                entry[0] += n
-                entry[1] += cents
-                entry[2] = name
-        _book(dict(moves))
-        db.session.commit()
-        done += len(subs)
-        last_id = subs[-1].id
-    return done
-
-
-def rebuild() -> int:
-    """Recount every movement from the subscriptions as they are now (``flask subscriptions
-    rebuild``): clears the movements and the counted marks, then settles everything."""
-    db.session.execute(SubscriptionMovement.__table__.delete())
-    db.session.execute(
-        Subscription.__table__.update().values(
-            counted_active=None, counted_mrr_cents=None, counted_plan_name=None
-        )
-    )
-    db.session.commit()
-    return settle_pending()
 
 
 def backfill_from_sales(batch: int = 1000) -> int:

@@ -45,6 +45,9 @@ class WebhookSource:
     decode: Callable[[bytes], dict] = parse_json
     subscription_cancel_events: frozenset[str] = frozenset()
     subscription_match: str = MATCH_SUBSCRIPTION
+    # Its subscriptions are derived from its webhook sales (``services.subscriptions``); a
+    # platform whose subscriptions come from its API or its own events (Hotmart) leaves it off.
+    subscriptions_from_sales: bool = False
     body_secrets: tuple[tuple[str, ...], ...] = ()
     test_markers: Mapping[str, Any] = field(default_factory=dict)
     # The panel can generate the token to paste in the platform (one the seller chooses).

@@ -302,6 +302,7 @@ SOURCE = WebhookSource(
     verify=verify,
     parse=parse,
     subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
+    subscriptions_from_sales=True,
     subscription_match=MATCH_PLAN,
     body_secrets=(("token",),),
     test_markers={"sale_id": TEST_SALE_IDS, "checkout_id": TEST_CHECKOUT_IDS},

@@ -380,6 +380,7 @@ SOURCE = WebhookSource(
     verify=verify,
     parse=parse,
     subscription_cancel_events=frozenset({SUBSCRIPTION_CANCELED}),
+    subscriptions_from_sales=True,
     test_markers={
         "Customer.email": TEST_EMAILS,
         "Product.product_id": TEST_PRODUCT_ID,

@@ -312,7 +312,7 @@ def test_not_in_crm_pages_equal_the_grouped_definition(operator, app, monkeypatc
     from app.services import charts
     from app.services import cross_reports as cr
 
-    monkeypatch.setattr(cr, "WALK_WINDOW", window)
+    monkeypatch.setattr(cr.people, "WALK_WINDOW", window)
 
     with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
         contact(50, None, phone="+55 11 97777-0000")
@@ -439,7 +439,7 @@ def test_csv_across_chunks_is_the_table_computed_directly(crowd, app, monkeypatc
     from app.csv_export import safe_cell
     from app.services import cross_reports as cr
 
-    monkeypatch.setattr(cr, "CSV_CHUNK", 2)
+    monkeypatch.setattr(cr.base, "CSV_CHUNK", 2)
     report, _, expected = _direct(app, slug)
     assert len(expected) > 2
     buffer = io.StringIO()

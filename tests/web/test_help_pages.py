@@ -3,21 +3,15 @@ install's real addresses, and /webhooks, /configuracoes and the integration page
 
 import pytest
 
-from app.inbox.guides import GUIDES
+from app.inbox.guides import GUIDES, slug_of
+from app.registry import settings_schema
 from tests.plain_text import english, visible
 
 
 def test_every_platform_has_a_guide():
-    assert set(GUIDES) == {
-        "hotmart",
-        "kiwify",
-        "kirvano",
-        "eduzz",
-        "kommo",
-        "gestao-click",
-        "email",
-        "telegram",
-    }
+    """One guide per settings group the registry declares (webhook sources, API integrations,
+    e-mail, Telegram), and no guide of a platform it does not know."""
+    assert set(GUIDES) == {slug_of(group.platform) for group in settings_schema()}
 
 
 @pytest.mark.parametrize("slug", sorted(GUIDES))
@@ -81,3 +75,18 @@ def test_webhooks_settings_and_integration_pages_link_each_guide(app, auth, clie
         ("/telegram", "telegram"),
     ):
         assert f'href="/ajuda/{slug}"' in client.get(path).get_data(as_text=True), path
+
+
+def test_a_platform_without_a_guide_gets_no_link(app, auth, client, monkeypatch):
+    """A platform registered before its guide is written keeps its card and its settings, but
+    no "Como configurar" link (it would lead to a 404)."""
+    from app.inbox import guides
+
+    monkeypatch.setattr(guides, "GUIDES", {k: g for k, g in GUIDES.items() if k != "eduzz"})
+    auth.operator()
+    webhooks = client.get("/webhooks").get_data(as_text=True)
+    assert "/webhook/eduzz" in webhooks
+    assert 'href="/ajuda/eduzz"' not in webhooks and 'href="/ajuda/kiwify"' in webhooks
+    settings = client.get("/configuracoes").get_data(as_text=True)
+    assert 'id="eduzz"' in settings and 'href="/ajuda/eduzz"' not in settings
+    assert client.get("/ajuda/eduzz").status_code == 404

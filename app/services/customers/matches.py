@@ -106,9 +106,15 @@ def contact_bought():
 def sharing(source: str, ids):
     """Ids of the other side's records sharing a match key with ``source`` records ``ids``
     (a list or a subquery), as they are now."""
+    return _shared_keys(source, ids, lambda mine, theirs: (theirs.c.source_id,))
+
+
+def _shared_keys(source: str, ids, columns):
+    """``columns(mine, theirs)`` of each match key that ``source`` records ``ids`` share with
+    the other side's records."""
     mine, theirs = _keys("mk"), _keys("tk")
     return (
-        select(theirs.c.source_id)
+        select(*columns(mine, theirs))
         .select_from(
             mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
         )
@@ -147,19 +153,7 @@ def holding(source: str, keys):
 
 def _pairs(source: str, ids):
     """``(id, other side's id)`` of ``source`` records ``ids`` sharing a match key."""
-    mine, theirs = _keys("mk"), _keys("tk")
-    return (
-        select(mine.c.source_id, theirs.c.source_id)
-        .select_from(
-            mine.join(theirs, and_(theirs.c.kind == mine.c.kind, theirs.c.value == mine.c.value))
-        )
-        .where(
-            mine.c.source == source,
-            mine.c.source_id.in_(ids),
-            mine.c.kind.in_(MATCH_KINDS),
-            theirs.c.source == OTHER[source],
-        )
-    )
+    return _shared_keys(source, ids, lambda mine, theirs: (mine.c.source_id, theirs.c.source_id))
 
 
 def after_rewrite(conn, source: str, ids, old_keys=(), fresh=()) -> None:

@@ -63,12 +63,9 @@ class Syncer:
 
 
 _registry: dict[tuple[str, str], Syncer] = {}
-_source_labels: dict[str, str] = {
-    "hotmart": "Hotmart",
-    "kommo": "Kommo",
-    "gestao_click": "Gestão Click",
-    "webhooks": "Webhooks",
-}
+# Labels of the sources that registered syncers (``register(..., source_label=…)``); before
+# that, an API integration's name comes from ``app.registry``.
+_source_labels: dict[str, str] = {}
 
 
 def normalize_source(source: str) -> str:
@@ -121,7 +118,13 @@ def sources() -> list[str]:
 
 
 def source_label(source: str) -> str:
-    return _source_labels.get(source, source.replace("_", " ").title())
+    from app.registry import BY_NAME
+
+    label = _source_labels.get(source)
+    if label is None:
+        declared = BY_NAME.get(source)
+        label = declared.label if declared else source.replace("_", " ").title()
+    return label
 
 
 def resource_label(source: str, resource: str) -> str:
