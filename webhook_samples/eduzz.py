@@ -190,6 +190,8 @@ def signature(body: bytes, secret: str) -> str:
 def _is_postback(body: bytes) -> bool:
     try:
         payload = json.loads(body)
+    except RecursionError:  # nested past the stack: not a postback (refused by the receiver)
+        return False
     except ValueError:  # form-encoded: only the legacy postback is sent that way
         return "trans_cod" in parse_qs(body.decode("utf-8", "replace"))
     return isinstance(payload, dict) and "trans_cod" in payload

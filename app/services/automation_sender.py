@@ -40,7 +40,7 @@ from app.models.automation import (
     AutomationDelivery,
 )
 from app.models.types import utcnow
-from app.services import automations
+from app.services import automation_stale, automations
 from app.services.kicker import Kicker
 from app.services.queue import claim
 
@@ -75,7 +75,27 @@ def _pusher(target: str):
     return getattr(import_module(module), name)()
 
 
-def _claim_next(target: str) -> AutomationDelivery | None:
+def _claim_next(target: str, counts: dict[str, int] | None = None) -> AutomationDelivery | None:
+    """The next due delivery of ``target``, leased to this sender; one whose announcement no
+    longer holds (``automation_stale``) is cancelled in the claiming transaction instead, and
+    the next one is taken."""
+    while True:
+        delivery = _claim_one(target)
+        if delivery is None:
+            return None
+        reason = automation_stale.stale_reason(delivery)
+        if reason is None:
+            db.session.commit()  # the lease is what keeps other senders off; let go of the lock
+            return delivery
+        delivery.status, delivery.last_error = DELIVERY_CANCELLED, reason
+        db.session.commit()
+        log.info("automation %s (%s/%s) cancelled: %s", delivery.id, target, delivery.step, reason)
+        if counts is not None:
+            counts["cancelled"] += 1
+
+
+def _claim_one(target: str) -> AutomationDelivery | None:
+    """Lease one due delivery of ``target`` (not committed unless there is none)."""
     now = utcnow()
     # One buyer at a time: a sender busy with this buyer's other sale (its lease still on)
     # may be creating the contact, so this one waits instead of creating a second. The buyer
@@ -122,8 +142,8 @@ def _claim_next(target: str) -> AutomationDelivery | None:
             "attempts": AutomationDelivery.attempts + 1,
         },
     )
-    db.session.commit()  # the lease is what keeps other senders off; let go of the lock
     if not ids:
+        db.session.commit()
         return None
     return db.session.get(AutomationDelivery, ids[0], populate_existing=True)
 
@@ -141,7 +161,7 @@ def _send_target(target: str, limit: int, counts: dict[str, int]) -> None:
     try:
         for _ in range(limit):
             started = time.monotonic()
-            delivery = _claim_next(target)
+            delivery = _claim_next(target, counts)
             if delivery is None:
                 return
             if pusher is None:

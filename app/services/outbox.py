@@ -128,10 +128,10 @@ def _refused_for_this_message(exc: BaseException) -> bool:
 def send_pending(limit: int = 100) -> dict[str, int]:
     """Deliver due e-mails; returns counts. Without SMTP configured nothing is attempted.
 
-    A batch is claimed in one commit and sent over one SMTP connection; results are committed
-    together at most RESULTS_EVERY apart (and at the batch's end), so a fast server costs one
-    write per batch instead of one per e-mail, and a sender killed mid-batch re-sends at most
-    what it sent in its last RESULTS_EVERY (after their send lease)."""
+    A batch is claimed in one commit and sent over one SMTP connection; each e-mail the server
+    accepts is committed as sent before the next goes out (``_Results``), so a sender killed
+    mid-batch re-sends at most the one message it had in flight (after its send lease):
+    delivery is at-least-once on SIGKILL, never more than one duplicate per sender."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "cancelled": 0}
     smtp = mail_settings.current()
     if not smtp.configured:
@@ -157,26 +157,23 @@ def send_pending(limit: int = 100) -> dict[str, int]:
     return counts
 
 
-RESULTS_EVERY = 0.25  # seconds: sent e-mails' results are committed together at most this apart
-
-
 class _Results:
-    """The results of a batch's e-mails, written and committed together (one write turn on
-    SQLite for many e-mails) once RESULTS_EVERY has passed since the last commit, and at the
-    end of the batch."""
+    """The results of a batch's e-mails. An e-mail the SMTP server accepted is recorded and
+    committed at once, before the next message is handed over (one single-row UPDATE): a
+    sender killed (SIGKILL) mid-batch has at most the one message in flight, accepted but
+    not recorded, to send again after its send lease. The other outcomes (a retry, a message
+    that cannot be built) ride along with that commit, or the batch's last one."""
 
     def __init__(self):
         self.pending: list[tuple[_Outgoing, dict]] = []
-        self.since = time.monotonic()
 
     def add(self, item: _Outgoing, **values) -> None:
         self.pending.append((item, values))
-        if time.monotonic() - self.since >= RESULTS_EVERY:
+        if values.get("status") == OUTBOX_SENT:
             self.flush()
 
     def flush(self) -> None:
         pending, self.pending = self.pending, []
-        self.since = time.monotonic()
         if not pending:
             return
 

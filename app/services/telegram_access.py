@@ -431,6 +431,26 @@ def regenerate(user: User, chat_id: str) -> tuple[bool, str]:
 # ---------------------------------------------------------------------------- sender
 
 
+def stale_reason(d) -> str | None:
+    """Why a claimed ``telegram_access`` delivery must not be sent any more (shown in its
+    delivery log), or ``None``; run by the automation sender in the claiming transaction. An
+    invite for a purchase refunded or revoked, or replaced by a newer link, is never made; a
+    removal of a member who holds the chat again through another purchase is dropped."""
+    p = d.payload or {}
+    if d.step == STEP_INVITE:
+        row = db.session.get(TelegramInvite, p.get("invite_id")) if p.get("invite_id") else None
+        if row is None or row.generation != p.get("generation"):
+            return "Link substituído por um mais novo."
+        if row.chat_id not in _held(row.user_id):
+            return "Compra reembolsada ou acesso revogado antes do envio: nenhum link criado."
+        if row.status != INVITE_PENDING:
+            return "O link já existe."
+        return None
+    if p.get("chat_id") in _held(p.get("user_id")):
+        return "O membro voltou a ter acesso a este grupo por outra compra."
+    return None
+
+
 class TelegramAccessPusher:
     """The automation sender's pusher for target ``telegram_access``."""
 
@@ -453,27 +473,15 @@ class TelegramAccessPusher:
         return self._remove(d)
 
     def _invite(self, d):
-        from app.services.kommo_push import Cancel
-
-        p = d.payload or {}
-        row = db.session.get(TelegramInvite, p.get("invite_id"))
-        if row is None or row.generation != p.get("generation"):
-            return Cancel("Link substituído por um mais novo.")
-        if row.status != INVITE_PENDING:
-            return Cancel("O link já existe.")
-        if row.chat_id not in _held(row.user_id):
-            return Cancel("O membro não tem mais acesso a este grupo.")
+        # Still worth making: checked by ``stale_reason`` in the claiming transaction.
+        row = db.session.get(TelegramInvite, (d.payload or {}).get("invite_id"))
         user = db.session.get(User, row.user_id)
         _create(self.client, row, user)
         return None
 
     def _remove(self, d):
-        from app.services.kommo_push import Cancel
-
         p = dict(d.payload or {})
         user_id, chat_id = p["user_id"], p["chat_id"]
-        if chat_id in _held(user_id):
-            return Cancel("O membro voltou a ter acesso a este grupo por outra compra.")
         row = _row(user_id, chat_id)
         if row is not None and not p.get("link_revoked"):
             if row.invite_link and row.status == INVITE_ACTIVE:

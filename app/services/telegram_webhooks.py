@@ -61,7 +61,7 @@ def secret_ok(given: str) -> tuple[bool, str]:
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack too
         raise ValueError("corpo não é JSON válido") from None
     if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
         raise ValueError("atualização sem update_id")
@@ -90,13 +90,13 @@ def receive(raw: bytes, headers: Mapping[str, str], remote_addr: str | None = No
         if body
         else (f"telegram:sha256:{hashlib.sha256(raw).hexdigest()}")
     )
-    member = (body or {}).get("chat_member") or {}
+    member = _obj(body, "chat_member")
     values = {
         "platform": PLATFORM,
         "dedupe_key": key,
         "event_type": update_type(body) if body else "invalid",
         "kind": KIND if body else None,  # None: failed at receipt, replayed by hand only
-        "transaction_id": str((member.get("chat") or {}).get("id") or "")[:64] or None,
+        "transaction_id": str(_obj(member, "chat").get("id") or "")[:64] or None,
         "raw_body": text,
         "headers": inbox._kept_headers(headers),
         "auth_location": "header",
@@ -128,16 +128,23 @@ def apply_row(row: WebhookEvent) -> str:
     return row.status
 
 
+def _obj(parent: Any, key: str) -> dict[str, Any]:
+    """``parent[key]`` when both are JSON objects, else ``{}`` (a hostile update may put a
+    list, a string or a number anywhere)."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _clip(value: Any, size: int) -> str | None:
     return str(value)[:size] if value not in (None, "") else None
 
 
 def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str | None:
     """Upsert the member of a ``ChatMemberUpdated`` → None, or why nothing was recorded."""
-    chat = update.get("chat") or {}
-    new = update.get("new_chat_member") or {}
-    old = update.get("old_chat_member") or {}
-    user = new.get("user") or {}
+    chat = _obj(update, "chat")
+    new = _obj(update, "new_chat_member")
+    old = _obj(update, "old_chat_member")
+    user = _obj(new, "user")
     try:
         chat_id, user_id = int(chat["id"]), int(user["id"])
     except (KeyError, TypeError, ValueError):
@@ -159,7 +166,7 @@ def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str |
     member.webhook_event_id = webhook_event_id
     joined = status in JOINED or (status == "restricted" and new.get("is_member"))
     if joined and old.get("status", "left") in OUTSIDE:
-        link = update.get("invite_link") or {}
+        link = _obj(update, "invite_link")
         member.invite_link = _clip(link.get("invite_link"), 255)
         member.invite_link_name = _clip(link.get("name"), 64)
         try:

@@ -114,6 +114,45 @@ def test_outbox_retry_is_recorded(operator, send_webhook):
     assert entry.details["to"] == "maria@example.com"
 
 
+def _failed_push(key: str):
+    from app.models import AutomationDelivery
+
+    row = AutomationDelivery(
+        target="gestao_click",  # switched off here: a retry re-queues, nothing is sent
+        step="gc_venda",
+        dedupe_key=key,
+        buyer_email="maria@example.com",
+        payload={"buyer_email": "maria@example.com"},
+        status="failed",
+        attempts=12,
+        last_error="recusado",
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def test_automation_retry_is_recorded_one_and_all(operator):
+    first, second = _failed_push("gestao_click:gc_venda:1"), _failed_push("gestao_click:gc_venda:2")
+    _post(operator, f"/automacoes/{first}/retry")
+    entry = _only(audit.AUTOMATION_RETRIED)
+    assert (entry.actor_user_id, entry.actor_email) == (_operator_id(), "operador@example.com")
+    assert (entry.target_type, entry.target_id) == ("automation_delivery", str(first))
+    assert entry.details == {"target": "Gestão Click", "step": "gc_venda", "count": 1}
+    _post(operator, "/automacoes/retry-failed")
+    entries = _entries(audit.AUTOMATION_RETRIED)
+    assert len(entries) == 2 and entries[1].target_id is None
+    assert entries[1].details == {"target": "todos", "count": 1}  # the one still failed
+    _post(operator, "/automacoes/retry-failed")  # none failed any more: no entry
+    assert len(_entries(audit.AUTOMATION_RETRIED)) == 2
+    page = operator.get("/auditoria").get_data(as_text=True)
+    assert page.count("Automação recolocada na fila") >= 2
+    assert "Gestão Click" in page and "todos" in page
+    from app.models import AutomationDelivery
+
+    assert db.session.get(AutomationDelivery, second).status == "pending"  # re-queued by "all"
+
+
 # ------------------------------------------------------------------------------- webhooks
 
 

@@ -6,9 +6,17 @@ bytes, wrong types, deep nesting, huge strings, invalid UTF-8, NUL bytes, lone s
 duplicate keys and bodies of 1 MiB ± 1. Never a 5xx, never a traceback in the answer, and a
 webhook answered 2xx is stored.
 
+Covered: ``/webhook/<platform>`` for Hotmart, Kiwify, Kirvano and Eduzz, ``/webhook/kommo/<token>``
+(form-encoded) and ``/webhook/telegram``; the buyer's, member's and operator's forms, among them
+the team (``/equipe/*``, ``/convite/<token>``), the access catalogue (``/acessos/*``), the
+automations (``/automacoes/*``), every ``/configuracoes/<platform>`` group, the reconciliation's
+``/relatorios/vendas-sem-acesso`` and ``/conta/telegram/novo-link``, with ids in the URL past
+2³¹ and 2⁶³.
+
 Deterministic (``derandomize``, no example database). 200 examples per webhook endpoint and 75
 per form endpoint, plus the fixed 1 MiB ± 1 and deep-nesting cases; ``FUZZ_SCALE=5`` runs a
-five times larger campaign. Each test prints ``fuzz <endpoint>: N requests, M 5xx`` (``-s``).
+five times larger campaign. Each test prints ``fuzz <endpoint>: N requests, M 5xx`` (``-s``),
+and the run ends with ``fuzz total: N requests over K endpoints, M 5xx`` (always shown).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OutboxEmail, WebhookEvent
+from app.sources import SOURCES
 from tests.conftest import WEBHOOK_SECRETS, Auth, csrf_token, load_fixture, signed_request
 
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
@@ -35,11 +44,34 @@ MIB = 1024 * 1024
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "psycopg.")
 
 
+TALLIES: list[Tally] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def campaign_summary(request):
+    """The campaign's total, printed past output capture once the module's tests are done."""
+    TALLIES.clear()
+    yield
+    total = sum(t.requests for t in TALLIES)
+    errors = sum(t.server_errors for t in TALLIES)
+    endpoints = len({t.endpoint for t in TALLIES})
+    line = f"fuzz total: {total} requests over {endpoints} endpoints, {errors} 5xx"
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        print("\n" + line)
+
+
 @dataclass
 class Tally:
     endpoint: str
     requests: int = 0
     server_errors: int = 0
+
+    def __post_init__(self) -> None:
+        TALLIES.append(self)
 
     def check(self, response) -> None:
         self.requests += 1
@@ -114,7 +146,56 @@ FIXTURES = {
                "chargeback"],
     "kirvano": ["sale_approved", "sale_refunded", "subscription_renewed", "abandoned_cart",
                 "pix_generated"],
+    "eduzz": ["invoice_paid", "invoice_paid_order_bump", "invoice_refunded",
+              "contract_updated_canceled", "cart_abandonment", "legacy_platform_test"],
 }  # fmt: skip
+TG_USER = {"id": 555, "is_bot": False, "first_name": "Ana", "username": "ana"}
+TG_CHAT = {"id": -1001234567890, "type": "supergroup", "title": "Alunos"}
+TELEGRAM_UPDATES = [
+    {
+        "update_id": 10,
+        "chat_member": {
+            "chat": TG_CHAT,
+            "from": TG_USER,
+            "date": 1748268669,
+            "old_chat_member": {"user": TG_USER, "status": "left"},
+            "new_chat_member": {"user": TG_USER, "status": "member"},
+            "invite_link": {
+                "invite_link": "https://t.me/+AbCdEf123",
+                "creator": {"id": 1, "is_bot": True, "first_name": "Bot"},
+                "creates_join_request": False,
+                "is_primary": False,
+                "is_revoked": False,
+                "member_limit": 1,
+            },
+        },
+    },
+    {
+        "update_id": 11,
+        "chat_member": {
+            "chat": TG_CHAT,
+            "from": TG_USER,
+            "date": 1748268700,
+            "old_chat_member": {"user": TG_USER, "status": "member"},
+            "new_chat_member": {"user": TG_USER, "status": "kicked", "until_date": 0},
+        },
+    },
+    {
+        "update_id": 12,
+        "message": {"message_id": 1, "from": TG_USER, "chat": TG_CHAT, "date": 1748268669,
+                    "text": "/start"},
+    },
+]  # fmt: skip
+
+
+def _base(platform: str, name) -> dict:
+    if platform == "telegram":
+        return json.loads(json.dumps(TELEGRAM_UPDATES[name]))
+    return load_fixture(platform, name)
+
+
+def _bases(platform: str) -> list:
+    return list(range(len(TELEGRAM_UPDATES))) if platform == "telegram" else FIXTURES[platform]
 
 
 def _paths(node, prefix=()):
@@ -137,7 +218,7 @@ def _replace(node, path, value):
 
 @st.composite
 def mutated_fixture(draw, platform: str) -> bytes:
-    body = load_fixture(platform, draw(st.sampled_from(FIXTURES[platform])))
+    body = _base(platform, draw(st.sampled_from(_bases(platform))))
     paths = list(_paths(body))
     for _ in range(draw(st.integers(1, 4))):
         path = draw(st.sampled_from(paths))
@@ -205,7 +286,21 @@ def webhook_case(draw, platform: str):
     return raw, signed, content_type
 
 
+TELEGRAM_SECRET = "tg-fuzz-secret-0123456789"
+KOMMO_TOKEN = "kommo-fuzz-token-0123456789abcdef"
+
+
 def _send_webhook(client, platform, raw, signed, content_type):
+    if platform == "telegram":
+        secret = {"signed": TELEGRAM_SECRET, "wrong": "wrong-secret"}.get(signed)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        return client.post("/webhook/telegram", data=raw, headers=headers)
+    if platform == "kommo":
+        token = {"signed": KOMMO_TOKEN, "wrong": "wrong-token"}.get(signed, "")
+        headers = {"Content-Type": content_type} if content_type else {}
+        return client.post(f"/webhook/kommo/{token or '%00'}", data=raw, headers=headers)
     auth = {"headers": {}, "query_string": {}}
     if signed == "signed":
         auth = signed_request(platform, raw)
@@ -235,12 +330,14 @@ def fuzz_app(app_factory):
         LOGIN_LIMIT_PER_ACCOUNT=unlimited,
         PASSWORD_RESET_LIMIT=unlimited,
         ACTIVATION_RESEND_LIMIT=unlimited,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+        KOMMO_WEBHOOK_SECRET=KOMMO_TOKEN,
     )
     with app.app_context():
         yield app
 
 
-@pytest.mark.parametrize("platform", ["hotmart", "kiwify", "kirvano"])
+@pytest.mark.parametrize("platform", ["hotmart", "kiwify", "kirvano", "eduzz", "telegram"])
 def test_fuzz_webhooks(fuzz_app, platform):
     client = fuzz_app.test_client()
     tally = Tally(f"POST /webhook/{platform}")
@@ -253,7 +350,13 @@ def test_fuzz_webhooks(fuzz_app, platform):
         tally.check(response)
         if response.status_code == 200 and response.json.get("status") in ("accepted", "ignored"):
             assert _events() == before + 1, "answered 2xx without storing"
-        if response.status_code == 200:
+        if response.status_code == 200 and response.json.get("success") is False:
+            # Eduzz's refused events are answered 200 (``invalid_event_status``): stored failed
+            # as a new row, or recognised as a delivery of an event stored already
+            assert SOURCES[platform].invalid_event_status == 200, response.json
+            assert response.json["error"]["code"] == "invalid_event"
+            assert _events() in (before, before + 1)
+        elif response.status_code == 200:
             assert response.json.get("status") in ("accepted", "ignored", "duplicate")
 
     run()
@@ -423,7 +526,6 @@ def test_fuzz_member_forms(fuzz_app):
 def test_fuzz_operator_forms_and_searches(fuzz_app, activation_token):
     from app.models import ActivationLink
     from app.services import jobs as jobs_service
-    from app.services import settings as settings_service
 
     client = fuzz_app.test_client()
     Auth(fuzz_app, client).operator()
@@ -433,12 +535,6 @@ def test_fuzz_operator_forms_and_searches(fuzz_app, activation_token):
         client, "POST", f"/ativacoes/{link_id}/email", ["email", "back"], csrf,
         Tally("POST /ativacoes/<id>/email"),
     )  # fmt: skip
-    for group in settings_service.SCHEMA[:1]:
-        fields = [f.key for f in group.fields] + [f"clear_{f.key}" for f in group.fields]
-        _fuzz_form(
-            client, "POST", f"/configuracoes/{group.platform}", fields, csrf,
-            Tally("POST /configuracoes/<platform>"),
-        )  # fmt: skip
     jobs = [
         f"{kind}-{job.id}" for job in jobs_service.catalogue() for kind in ("interval", "enabled")
     ]
@@ -471,3 +567,287 @@ def test_fuzz_operator_forms_and_searches(fuzz_app, activation_token):
     run()
     tally.report()
     assert tally.server_errors == 0
+
+
+# -- Kommo's form-encoded webhook -------------------------------------------------------------
+
+KOMMO_BASE = [
+    ("account[subdomain]", "vendashub"),
+    ("account[id]", "32720107"),
+    ("leads[add][0][id]", "9001"),
+    ("leads[add][0][name]", "Curso - Ana"),
+    ("leads[add][0][status_id]", "142"),
+    ("leads[add][0][price]", "997"),
+    ("leads[add][0][pipeline_id]", "9621010"),
+    ("leads[add][0][created_at]", "1748268669"),
+    ("leads[add][0][updated_at]", "1748268700"),
+    ("contacts[update][0][id]", "7001"),
+    ("contacts[update][0][name]", "Ana Souza"),
+    ("contacts[update][0][custom_fields][1][code]", "EMAIL"),
+    ("contacts[update][0][custom_fields][1][values][0][value]", "ana@example.com"),
+    ("contacts[update][0][updated_at]", "1748292937"),
+    ("leads[delete][0][id]", "9002"),
+]
+KOMMO_KEYS = [k for k, _ in KOMMO_BASE] + [
+    "leads[status][0][id]", "leads[add][0][custom_fields][0][values][0][value]",
+    "leads[add][x][id]", "leads[add][0]", "leads", "contacts[add][0][id]", "account", "[",
+    "leads[add][0][id][]", "unsorted[add][0][uid]",
+]  # fmt: skip
+
+
+@st.composite
+def kommo_case(draw):
+    """Kommo's ``application/x-www-form-urlencoded`` deliveries, mutated; or a raw body."""
+    if draw(st.integers(0, 4)) == 0:
+        raw = draw(raw_bodies)
+    else:
+        pairs = [(k, v.encode()) for k, v in KOMMO_BASE]
+        for _ in range(draw(st.integers(1, 5))):
+            value = draw(
+                st.one_of(
+                    texts.map(_encode),
+                    st.sampled_from(HUGE_NUMBERS).map(lambda n: str(n).encode()),
+                    st.sampled_from(POISON).map(_encode),
+                    st.binary(max_size=20),
+                )
+            )
+            if draw(st.booleans()):
+                pairs[draw(st.integers(0, len(pairs) - 1))] = (
+                    pairs[draw(st.integers(0, len(pairs) - 1))][0],
+                    value,
+                )
+            else:  # a new or repeated key (a duplicate key, a list where a scalar was)
+                pairs.append((draw(st.one_of(st.sampled_from(KOMMO_KEYS), texts)), value))
+        raw = "&".join(
+            f"{quote_from_bytes(_encode(k))}={quote_from_bytes(v)}" for k, v in pairs
+        ).encode()
+    signed = draw(st.sampled_from(["signed", "signed", "signed", "unsigned", "wrong"]))
+    content_type = draw(
+        st.sampled_from(
+            ["application/x-www-form-urlencoded"] * 3
+            + ["application/json", "multipart/form-data; boundary=x", "text/plain", ""]
+        )
+    )
+    return raw, signed, content_type
+
+
+def test_fuzz_kommo_webhook(fuzz_app):
+    client = fuzz_app.test_client()
+    tally = Tally("POST /webhook/kommo/<token>")
+
+    @fuzz(WEBHOOK_EXAMPLES)
+    @given(kommo_case())
+    def run(case):
+        before = _events()
+        response = _send_webhook(client, "kommo", *case)
+        tally.check(response)
+        if response.status_code == 200 and response.json.get("status") in ("accepted", "ignored"):
+            assert _events() == before + 1, "answered 2xx without storing"
+
+    run()
+    for size in (MIB - 1, MIB, MIB + 1):
+        head = b"account[id]=1&leads[add][0][name]="
+        raw = head + b"x" * (size - len(head))
+        response = _send_webhook(
+            client, "kommo", raw, "signed", "application/x-www-form-urlencoded"
+        )
+        tally.check(response)
+        assert (response.status_code == 413) == (size > MIB), (size, response.status_code)
+    for token in ("%00", "%ED%A0%80", "x" * 5000, KOMMO_TOKEN + "%00"):
+        tally.check(client.post(f"/webhook/kommo/{token}", data=b"account[id]=1"))
+    tally.report()
+    assert tally.server_errors == 0
+
+
+# -- the later operator and member forms ------------------------------------------------------
+
+HUGE_IDS = ["0", "-1", str(2**31 - 1), str(2**31), str(2**63 - 1), str(2**63), str(10**30)]
+
+
+def _fuzz_ids(client, method: str, template: str, csrf: str, tally: Tally) -> None:
+    """``template`` (one ``{}``) with ids past the 32- and 64-bit columns: never a 5xx."""
+    for raw_id in HUGE_IDS:
+        tally.check(client.open(template.format(raw_id), method=method, data={"csrf_token": csrf}))
+
+
+def _owner(app, client) -> int:
+    from app.models import User
+
+    Auth(app, client).operator()
+    return db.session.scalar(select(User.id).where(User.email == "operador@example.com"))
+
+
+def test_fuzz_team_forms_and_invite_acceptance(fuzz_app):
+    from app.models import OPERATOR_OPERATOR, User
+    from app.services import accounts, team
+
+    client = fuzz_app.test_client()
+    owner = db.session.get(User, _owner(fuzz_app, client))
+    colleague = accounts.create_operator(
+        "colega@example.com", "senha-segura-123", name="Caio", operator_role=OPERATOR_OPERATOR
+    )
+    issued = team.invite("convidada@example.com", OPERATOR_OPERATOR, by=owner)
+    db.session.commit()
+    colleague_id, invite_id = colleague.id, issued.invite.id
+    token = issued.url.rstrip("/").rsplit("/", 1)[-1]
+    csrf = csrf_token(client, "/equipe")
+
+    # The invitee's page first (a valid submission uses the invite up).
+    guest = fuzz_app.test_client()
+    accept = f"/convite/{token}"
+    guest_csrf = csrf_token(guest, accept)
+    _fuzz_form(
+        guest, "POST", accept, ["name", "password", "password_confirm"], guest_csrf,
+        Tally("POST /convite/<token>"),
+    )  # fmt: skip
+    tokens = Tally("GET /convite/<token>")
+    for bad in ("%00", "%ED%A0%80", "x" * 5000, token[:-1], token + "A", "..%2F"):
+        tokens.check(guest.get(f"/convite/{bad}"))
+    assert tokens.server_errors == 0
+
+    _fuzz_form(
+        client, "POST", "/equipe/convites", ["email", "role"], csrf,
+        Tally("POST /equipe/convites"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", f"/equipe/{colleague_id}/papel", ["role"], csrf,
+        Tally("POST /equipe/<id>/papel"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", f"/equipe/convites/{invite_id}/cancelar", ["confirm"], csrf,
+        Tally("POST /equipe/convites/<id>/cancelar"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", f"/equipe/{colleague_id}/remover", ["confirm"], csrf,
+        Tally("POST /equipe/<id>/remover"),
+    )  # fmt: skip
+    ids = Tally("POST /equipe/<huge id>/*")
+    for template in ("/equipe/{}/papel", "/equipe/{}/remover", "/equipe/convites/{}/cancelar"):
+        _fuzz_ids(client, "POST", template, csrf, ids)
+    assert ids.server_errors == 0
+
+
+def test_fuzz_access_catalogue_forms(fuzz_app):
+    from tests.access_kit import make_item, make_rule, make_sale
+
+    client = fuzz_app.test_client()
+    _owner(fuzz_app, client)
+    make_sale("hotmart", "HPFUZZ1", "4962378", "Curso Exemplo")
+    item = make_item("Área de membros")
+    rule = make_rule("hotmart", "4962378", item, name="Curso Exemplo")
+    db.session.commit()
+    item_id, rule_id = item.id, rule.id
+    csrf = csrf_token(client, "/acessos")
+    item_fields = ["kind", "title", "url", "chat_id", "instructions"]
+    rule_fields = ["product", "offer_code", "priority", "items"]
+    _fuzz_form(client, "POST", "/acessos/itens", item_fields, csrf, Tally("POST /acessos/itens"))
+    _fuzz_form(
+        client, "POST", f"/acessos/itens/{item_id}", item_fields, csrf,
+        Tally("POST /acessos/itens/<id>"),
+    )  # fmt: skip
+    _fuzz_form(client, "POST", "/acessos/regras", rule_fields, csrf, Tally("POST /acessos/regras"))
+    _fuzz_form(
+        client, "POST", f"/acessos/regras/{rule_id}", rule_fields, csrf,
+        Tally("POST /acessos/regras/<id>"),
+    )  # fmt: skip
+    ids = Tally("GET|POST /acessos/*/<huge id>")
+    for template in ("/acessos/itens/{}", "/acessos/regras/{}"):
+        _fuzz_ids(client, "GET", template, csrf, ids)
+        _fuzz_ids(client, "POST", template, csrf, ids)
+        _fuzz_ids(client, "POST", template + "/excluir", csrf, ids)
+    _fuzz_form(
+        client, "POST", f"/acessos/regras/{rule_id}/excluir", ["confirm"], csrf,
+        Tally("POST /acessos/regras/<id>/excluir"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", f"/acessos/itens/{item_id}/excluir", ["confirm"], csrf,
+        Tally("POST /acessos/itens/<id>/excluir"),
+    )  # fmt: skip
+    assert ids.server_errors == 0
+
+
+def test_fuzz_automation_forms(fuzz_app):
+    from app.automations.gestao_click import GC_MAPPING_KEYS
+    from app.automations.routes import MAPPING_KEYS
+    from app.models import AutomationDelivery
+
+    # Nothing here may reach a real API: the addresses point at a closed local port.
+    fuzz_app.config["KOMMO_API_URL"] = "http://127.0.0.1:9"
+    fuzz_app.config["GESTAOCLICK_API_URL"] = "http://127.0.0.1:9"
+    client = fuzz_app.test_client()
+    _owner(fuzz_app, client)
+    failed = AutomationDelivery(
+        target="kommo",
+        step="contact_lead",
+        dedupe_key="kommo:contact_lead:fuzz",
+        buyer_email="ana@example.com",
+        payload={"buyer_email": "ana@example.com"},
+        status="failed",
+        last_error="recusado",
+    )
+    db.session.add(failed)
+    db.session.commit()
+    csrf = csrf_token(client, "/automacoes")
+    _fuzz_form(
+        client, "POST", f"/automacoes/{failed.id}/retry", ["status"], csrf,
+        Tally("POST /automacoes/<id>/retry"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", "/automacoes/retry-failed", ["status"], csrf,
+        Tally("POST /automacoes/retry-failed"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", "/automacoes/vendas-anteriores", ["periodo", "destino"], csrf,
+        Tally("POST /automacoes/vendas-anteriores"),
+    )  # fmt: skip
+    ids = Tally("POST /automacoes/<huge id>/retry")
+    _fuzz_ids(client, "POST", "/automacoes/{}/retry", csrf, ids)
+    assert ids.server_errors == 0
+    _fuzz_form(
+        client, "POST", "/automacoes/kommo", ["enabled", *MAPPING_KEYS], csrf,
+        Tally("POST /automacoes/kommo"),
+    )  # fmt: skip
+    _fuzz_form(
+        client, "POST", "/automacoes/gestao-click", ["enabled", *GC_MAPPING_KEYS], csrf,
+        Tally("POST /automacoes/gestao-click"),
+    )  # fmt: skip
+    pages = Tally("GET /automacoes")
+    for path in ("/automacoes", "/automacoes/vendas-anteriores?periodo=%00&destino=%ED%A0%80"):
+        pages.check(client.get(path))
+    assert pages.server_errors == 0
+
+
+def test_fuzz_every_settings_group(fuzz_app):
+    from app.services import settings as settings_service
+
+    client = fuzz_app.test_client()
+    _owner(fuzz_app, client)
+    csrf = csrf_token(client, "/configuracoes")
+    for group in settings_service.SCHEMA:
+        fields = [f.key for f in group.fields] + [f"clear_{f.key}" for f in group.fields]
+        _fuzz_form(
+            client, "POST", f"/configuracoes/{group.platform}", fields, csrf,
+            Tally(f"POST /configuracoes/{group.platform}"),
+        )  # fmt: skip
+
+
+def test_fuzz_reconciliation_send_links(fuzz_app, activation_token):
+    client = fuzz_app.test_client()
+    _owner(fuzz_app, client)
+    csrf = csrf_token(client, "/relatorios")
+    _fuzz_form(
+        client, "POST", "/relatorios/vendas-sem-acesso",
+        ["dias", "periodo", "de", "ate", "all", "transaction_ids"], csrf,
+        Tally("POST /relatorios/vendas-sem-acesso"),
+    )  # fmt: skip
+
+
+def test_fuzz_member_telegram_link(fuzz_app):
+    fuzz_app.config.update(TELEGRAM_BOT_TOKEN="123:fuzz", TELEGRAM_API_URL="http://127.0.0.1:9")
+    client = fuzz_app.test_client()
+    Auth(fuzz_app, client).member()
+    csrf = csrf_token(client, "/conta")
+    _fuzz_form(
+        client, "POST", "/conta/telegram/novo-link", ["chat"], csrf,
+        Tally("POST /conta/telegram/novo-link"),
+    )  # fmt: skip

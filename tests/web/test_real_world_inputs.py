@@ -99,6 +99,34 @@ def test_platform_test_delivery_is_stored_as_a_test_and_nobody_is_emailed(
     assert smtp_server.messages == []
 
 
+@pytest.mark.parametrize(
+    "platform,fixture",
+    [
+        ("hotmart", "platform_test_approved"),
+        ("kiwify", "platform_test_approved"),
+        ("kirvano", "platform_test_approved"),
+        ("eduzz", "legacy_platform_test"),
+    ],
+)
+def test_a_re_sent_platform_test_delivery_is_a_duplicate_and_harmless(
+    platform, fixture, send_webhook, smtp_server
+):
+    """The panel's "test" button clicked twice: the same body again is a duplicate; nothing
+    more is stored, no link, no e-mail."""
+    first = send_webhook(platform, fixture)
+    assert first.status_code == 200 and first.get_json()["status"] in ("accepted", "ignored")
+    stored = (count(WebhookEvent), count(Sale))
+    again = send_webhook(platform, fixture)
+    assert again.status_code == 200 and again.get_json() == {"status": "duplicate"}
+    assert (count(WebhookEvent), count(Sale)) == stored
+    db.session.expire_all()
+    event = db.session.scalar(select(WebhookEvent))
+    assert event.test_origin == "platform" and event.duplicates == 1
+    assert all(sale.is_test for sale in db.session.scalars(select(Sale)))
+    assert count(ActivationLink) == 0 and count(OutboxEmail) == 0
+    assert smtp_server.messages == []
+
+
 def test_tests_stay_out_of_totals_and_show_as_tests(send_webhook, webhook_app, smtp_server):
     client = send_webhook.client
     Auth(webhook_app, client).operator()

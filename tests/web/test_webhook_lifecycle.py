@@ -133,6 +133,45 @@ def test_refunded_sale_stays_refunded_after_a_later_approval(platform, send_webh
         assert event.status == "ignored" and event.last_error == "venda já reembolsada"
 
 
+def _later_approval_with_a_new_key(platform: str) -> dict:
+    """An approval of the same Kiwify order / Kirvano sale that its dedupe key tells apart
+    from the first one (the next billing cycle): not a duplicate, a new event."""
+    body = load_fixture(platform, APPROVALS[platform])
+    if platform == "kiwify":
+        body["webhook_event_type"] = "subscription_renewed"
+        body["updated_at"] = body["approved_date"] = "2030-01-01 10:00"
+    else:
+        body["plan"]["charge_number"] = 2
+        body["payment"]["finished_at"] = "2030-01-01 10:00:00"
+    return body
+
+
+@pytest.mark.parametrize("platform", ["kiwify", "kirvano"])
+def test_an_approval_with_a_new_key_after_a_refund_is_ignored_and_shown(
+    platform, send_webhook, webhook_app, smtp_server
+):
+    from tests.conftest import Auth
+
+    assert send_webhook(platform, APPROVALS[platform]).status_code == 200
+    assert send_webhook(platform, REFUNDS[platform]).status_code == 200
+    sent_before = len(smtp_server.messages)
+    response = send_webhook(platform, _later_approval_with_a_new_key(platform))
+    assert response.get_json() == {"status": "ignored"}
+    assert count(WebhookEvent) == 3  # stored, under a key of its own
+    event = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc())).first()
+    assert (event.status, event.last_error) == ("ignored", "venda já reembolsada")
+    assert db.session.scalar(select(Sale)).status == "refunded"
+    assert count(ActivationLink) == 1
+    assert db.session.scalar(select(ActivationLink)).status == "revoked"
+    assert len(smtp_server.messages) == sent_before  # no e-mail
+    client = webhook_app.test_client()
+    Auth(webhook_app, client).operator()
+    inbox = client.get("/webhooks").get_data(as_text=True)
+    assert "venda já reembolsada" in inbox
+    detail = client.get(f"/webhooks/{event.id}").get_data(as_text=True)
+    assert "venda já reembolsada" in detail
+
+
 def test_chargeback_is_final_too(send_webhook):
     send_webhook("hotmart", "purchase_approved")
     send_webhook("hotmart", "purchase_chargeback")

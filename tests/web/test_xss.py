@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -199,3 +200,57 @@ def test_csv_export_of_hostile_json_is_valid(send_webhook, webhook_app):
     rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
     assert len(rows) == 1 and rows[0]["nome"].startswith('a;b"c')
     assert json.dumps(rows)  # parseable, one row
+
+
+def test_later_operator_pages_escape_buyer_and_product_fields(hostile_sales):
+    """/clientes, /assinaturas, /acessos, /automacoes, /kommo, /gestao-click, /hotmart and
+    /auditoria with markup in the synced rows, the automation outbox and the audit log too."""
+    from app.models import AutomationDelivery
+    from app.services import audit
+    from tests import seeds
+
+    db.session.add_all(
+        [
+            seeds.hotmart_product(name=SCRIPT, remote_id="4962378"),
+            seeds.hotmart_subscription(product_name=IMG, subscriber_code="SUB" + SVG),
+            seeds.kommo_contact(name=SCRIPT, email=EMAIL),
+            seeds.kommo_lead(name=IMG),
+            seeds.gc_sale(cliente_nome=SVG, codigo="PED" + SCRIPT),
+            seeds.gc_client(nome=IMG),
+            seeds.gc_product(nome=SCRIPT),
+            AutomationDelivery(
+                target="kommo",
+                step="contact_lead",
+                dedupe_key="kommo:contact_lead:xss",
+                buyer_email=EMAIL,
+                payload={"buyer_email": EMAIL, "buyer_name": SCRIPT, "product_name": IMG},
+                status="failed",
+                last_error=SVG,
+            ),
+        ]
+    )
+    db.session.commit()
+    client = hostile_sales.test_client()
+    Auth(hostile_sales, client).operator()
+    audit.record(
+        audit.AUTOMATION_RETRIED,
+        target_type="automation_delivery",
+        target_id=IMG,
+        details={"target": SCRIPT, "step": SVG, "count": 1},
+    )
+    db.session.commit()
+    pages = ["/clientes?q=script", f"/clientes/email:{quote(EMAIL)}", "/assinaturas", "/acessos",
+             "/automacoes", "/kommo", "/kommo?aba=contatos", "/gestao-click",
+             "/gestao-click?aba=clientes", "/gestao-click?aba=produtos", "/hotmart",
+             "/auditoria"]  # fmt: skip
+    seen = ""
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        _assert_escaped(html, path)
+        assert "alert(" in html, f"{path} shows none of the hostile values"  # shown, escaped
+        seen += html
+    assert "&lt;script&gt;alert(" in seen
+    assert "&lt;img src=x onerror=alert(1)&gt;" in seen
+    assert "&#39;&gt;&lt;svg/onload=alert(2)&gt;" in seen

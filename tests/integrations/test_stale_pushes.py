@@ -1,0 +1,121 @@
+"""Issue 10: a queued CRM push whose sale was refunded before it went out is cancelled in the
+claiming transaction (``app.services.automation_stale``), never sent: no won lead in Kommo, no
+venda in Gestão Click, and the refund step that follows has nothing to undo (cancelled too).
+A push that reached the API before the refund is followed by its refund step as before."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import AutomationDelivery, RateBudgetSlot
+from app.models.automation import DELIVERY_CANCELLED, DELIVERY_PENDING, DELIVERY_SENT
+from app.models.types import utcnow
+from app.services import automation_sender
+from app.services.automation_stale import MSG_REFUNDED
+from app.services.gestao_click_push import MSG_NO_VENDA
+from app.services.kommo_push import MSG_NO_LEAD
+from tests.clients.conftest import LiveEmulator, start_emulator  # noqa: F401 - fixture
+from tests.conftest import Auth, WebhookSender
+from tests.integrations import test_gestao_click_push as gc
+from tests.integrations import test_kommo_push as kommo
+
+
+@pytest.fixture
+def kommo_emu(start_emulator) -> LiveEmulator:  # noqa: F811
+    return start_emulator(contacts=5, leads=5, kommo_rate_limit=0)
+
+
+@pytest.fixture
+def gc_emu(start_emulator) -> LiveEmulator:  # noqa: F811
+    gc.usage_counter.reset()
+    return start_emulator(gc_sales=5, gc_clients=5, gc_products=10, gc_rate_limit=0)
+
+
+def _all_due() -> None:
+    """The deferred rows and the account's paused budget: due now (instead of waiting)."""
+    db.session.execute(update(AutomationDelivery).values(next_attempt_at=utcnow()))
+    db.session.execute(update(RateBudgetSlot).values(paused_until=0, next_slot=0))
+    db.session.commit()
+
+
+def test_a_won_lead_queued_before_a_refund_is_never_sent_to_kommo(app_factory, kommo_emu):
+    app = app_factory(**kommo.push_config(kommo_emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        # Kommo answers 429 to the lead: the won step waits in the outbox, nothing made yet.
+        kommo_emu.fault(
+            api="kommo", path="/api/v4/leads/complex", method="POST", status=429, count=1
+        )
+        body = kommo.approved(email="ana.stale@example.com")
+        assert hook("hotmart", body).status_code == 200
+        [won] = kommo.deliveries()
+        assert won.status == DELIVERY_PENDING and won.remote_lead_id is None
+        refused = kommo.writes(kommo_emu)  # the 429 answered to the lead, nothing made
+        tx = body["data"]["purchase"]["transaction"]
+        assert hook("hotmart", kommo.refunded(tx, "ana.stale@example.com")).status_code == 200
+        _all_due()
+        counts = automation_sender.send_pending()
+        won, lost = kommo.deliveries()
+        assert (won.step, won.status, won.last_error) == (
+            "contact_lead",
+            DELIVERY_CANCELLED,
+            MSG_REFUNDED,
+        )
+        assert (lost.step, lost.status, lost.last_error) == (
+            "lost",
+            DELIVERY_CANCELLED,
+            MSG_NO_LEAD,
+        )
+        assert counts["cancelled"] == 2 and counts["sent"] == 0
+        # Kommo never heard of the sale: no contact, no lead, no note.
+        assert kommo.contacts_of(kommo_emu, "ana.stale@example.com") == []
+        assert kommo.writes(kommo_emu) == refused
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "Venda reembolsada ou cancelada antes do envio" in page
+
+
+def test_a_won_lead_sent_before_the_refund_is_moved_to_lost(app_factory, kommo_emu):
+    app = app_factory(**kommo.push_config(kommo_emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        body = kommo.approved(email="rui.stale@example.com")
+        assert hook("hotmart", body).status_code == 200
+        tx = body["data"]["purchase"]["transaction"]
+        assert hook("hotmart", kommo.refunded(tx, "rui.stale@example.com")).status_code == 200
+        won, lost = kommo.deliveries()
+        assert (won.status, lost.status) == (DELIVERY_SENT, DELIVERY_SENT)
+        lead = kommo.kommo_get(kommo_emu, f"/leads/{won.remote_lead_id}")
+        assert lead["status_id"] == 143  # the CRM shows the sale, lost
+
+
+def test_a_venda_queued_before_a_refund_is_never_sent_to_gestao_click(app_factory, gc_emu):
+    app = app_factory(**gc.push_config(gc_emu, GESTAOCLICK_REFUND_SITUACAO_ID="3153"))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        gc_emu.fault(api="gestaoclick", path="/clientes", method="POST", status=429, count=1)
+        body = gc.approved(email="gil.stale@example.com")
+        assert hook("hotmart", body).status_code == 200
+        [venda] = gc.deliveries()
+        assert venda.status == DELIVERY_PENDING and venda.remote_lead_id is None
+        refused = gc.writes(gc_emu)  # the 429 answered to the cliente, nothing made
+        tx = body["data"]["purchase"]["transaction"]
+        assert hook("hotmart", gc.refunded(tx, "gil.stale@example.com")).status_code == 200
+        _all_due()
+        automation_sender.send_pending()
+        venda, refund = gc.deliveries()
+        assert (venda.step, venda.status, venda.last_error) == (
+            "gc_venda",
+            DELIVERY_CANCELLED,
+            MSG_REFUNDED,
+        )
+        assert (refund.step, refund.status, refund.last_error) == (
+            "gc_refund",
+            DELIVERY_CANCELLED,
+            MSG_NO_VENDA,
+        )
+        assert gc.clientes_of(gc_emu, "gil.stale@example.com") == []
+        assert gc.writes(gc_emu) == refused
