@@ -48,11 +48,12 @@ def normalize_phone(value: Any, country: Any = None) -> str | None:
     A number written with ``+`` or ``00`` keeps its own country code. Bare digits are read
     first as a national number of the buyer's ``country`` (ISO 3166 alpha-2, default Brazil),
     which also strips that country's own code when it is already there (Kirvano's
-    ``5511…``), so a Brazilian number is never prefixed twice. When they are not a valid number
-    of that country but are a valid number once read as ``+<digits>`` (a Mexican ``52…`` sent
-    without ``+``), that country code is kept: +55 is never put in front of a number that
-    already carries another valid country code. Digits that are neither valid keep the old,
-    lenient reading (a *possible* number of the buyer's country), else stay bare.
+    ``5511…``), so a Brazilian number is never prefixed twice. Digits that could be a number of
+    that country (its lengths) but fail the library's stricter validity keep that lenient
+    reading: an old Brazilian mobile without the ninth digit (``(47) 8809-0439``) is still
+    ``+55``, never read as Norway's ``+47``. Only digits too long or too short for the buyer's
+    country are tried as ``+<digits>`` (a Mexican ``52…`` sent without ``+``), keeping that
+    country code when it makes a valid number; else they stay bare.
     """
     raw = text(value, 100)
     if raw is None:
@@ -72,12 +73,13 @@ def normalize_phone(value: Any, country: Any = None) -> str | None:
     national = _parsed(digits, region)
     if national is not None and phonenumbers.is_valid_number(national):
         return _e164(national)
-    foreign = _international_without_plus(digits)
-    if foreign is not None:
-        return _e164(foreign)
-    if national is not None and phonenumbers.is_possible_number(national):
-        return _e164(national)
-    return digits[:MAX_PHONE_LEN]
+    possible = national is not None and phonenumbers.is_possible_number(national)
+    if not possible:
+        foreign = _international_without_plus(digits)
+        if foreign is not None:
+            return _e164(foreign)
+        return digits[:MAX_PHONE_LEN]
+    return _e164(national)
 
 
 # Country code → a trunk digit numbers of that country are still written with after the

@@ -440,7 +440,11 @@ def test_a_mexican_buyer_never_gets_plus_55(platform, fixture, send_webhook, smt
         ("0044 20 7946 0958", None, "+442079460958"),
         ("525512345678", None, "+525512345678"),  # Mexico without "+": not a BR number
         ("5215512345678", None, "+525512345678"),  # the former Mexican mobile "1"
-        ("14155552671", None, "+14155552671"),
+        ("14155552671", None, "+5514155552671"),  # 11 digits: a BR length, read as BR
+        ("14155552671", "US", "+14155552671"),  # …unless the buyer is in the US
+        ("(47) 8809-0439", None, "+554788090439"),  # old BR mobile (no 9): never Norway's +47
+        ("6591557191", None, "+556591557191"),  # …nor Singapore's +65
+        ("554788090439", None, "+554788090439"),
         ("5512345678", "MX", "+525512345678"),  # a national number in the buyer's country
         ("525512345678", "MX", "+525512345678"),  # …already with its own code
         ("12345", None, "12345"),  # not a number anywhere: the digits
@@ -450,6 +454,22 @@ def test_normalize_phone_shapes(raw, country, expected):
     from app.sources.contact import normalize_phone
 
     assert normalize_phone(raw, country) == expected
+
+
+def test_ten_digit_brazilian_numbers_always_stay_brazilian():
+    """Every area code with landline and old-mobile shapes (8 digits, no ninth): however the
+    library judges their validity, none is taken for another country's number."""
+    from app.sources.contact import normalize_phone
+
+    areas = [
+        *range(11, 20), 21, 22, 24, 27, 28, *range(31, 36), 37, 38, *range(41, 50), 51,
+        *range(53, 56), *range(61, 70), 71, *range(73, 76), 77, 79, *range(81, 90),
+        *range(91, 100),
+    ]  # fmt: skip
+    for area in areas:  # every Brazilian area code (DDD)
+        for first in "2345789":
+            digits = f"{area}{first}8090439"
+            assert normalize_phone(digits) == "+55" + digits, digits
 
 
 # --- PURCHASE_COMPLETE -------------------------------------------------------------------------
