@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.clients.errors import APIError
 from app.clients.kommo import LOST_STATUS_ID, WON_STATUS_ID
@@ -61,6 +61,7 @@ from app.services.kommo_push_texts import (
     tags,
     utm_of,
 )
+from app.sources.contact import document_type_for
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,8 @@ class KommoPusher:
             found = self.writer.find_contact(email, data.get("buyer_phone"))
             contact_id = int(found["id"]) if found else None
         if contact_id is None:
+            contact_id = self.known_contact(d, data, strong=False)
+        if contact_id is None:
             return None
         self.record(d, remote_contact_id=contact_id)
         return contact_id
@@ -323,21 +326,31 @@ class KommoPusher:
         )
 
     @staticmethod
-    def known_contact(d: AutomationDelivery, data: dict) -> int | None:
-        """The contact an earlier delivery to this buyer found or created: one of the same
-        sale (a buyer with no e-mail, phone or document at all has no other key), else of the
-        same e-mail, CPF/CNPJ or phone (``buyer_columns``: the keys stored on every row)."""
+    def known_contact(d: AutomationDelivery, data: dict, strong: bool = True) -> int | None:
+        """The contact an earlier delivery to this buyer found or created (``buyer_columns``:
+        the keys stored on every row). ``strong``, asked before Kommo's own search: one of the
+        same sale (a buyer with no e-mail, phone or document has no other key) or of the same
+        e-mail. Else, once Kommo found nobody by e-mail or phone: one of the same CPF, or of the
+        same CNPJ or phone whose e-mail names nobody else — a household's phone or a company's
+        CNPJ is shared by several buyers, and a buyer with a contact of their own by e-mail
+        was found above, never filed under another person's."""
         keys = buyer_columns(data)
-        wanted = [
-            (AutomationDelivery.sale_id, d.sale_id),
-            (AutomationDelivery.buyer_email, keys["buyer_email"]),
-            (AutomationDelivery.buyer_document, keys["buyer_document"]),
-            (AutomationDelivery.buyer_phone, keys["buyer_phone"]),
-        ]
-        for column, value in wanted:
+        email = keys["buyer_email"]
+        if strong:
+            wanted = [
+                (AutomationDelivery.sale_id, d.sale_id, False),
+                (AutomationDelivery.buyer_email, email, False),
+            ]
+        else:
+            document = keys["buyer_document"]
+            wanted = [
+                (AutomationDelivery.buyer_document, document, document_type_for(document) != "CPF"),
+                (AutomationDelivery.buyer_phone, keys["buyer_phone"], True),
+            ]
+        for column, value, shared_key in wanted:
             if value is None:
                 continue
-            found = db.session.scalar(
+            stmt = (
                 select(AutomationDelivery.remote_contact_id)
                 .where(
                     AutomationDelivery.target == TARGET_KOMMO,
@@ -348,6 +361,14 @@ class KommoPusher:
                 .order_by(AutomationDelivery.id.desc())
                 .limit(1)
             )
+            if shared_key and email is not None:
+                stmt = stmt.where(
+                    or_(
+                        AutomationDelivery.buyer_email.is_(None),
+                        AutomationDelivery.buyer_email == email,
+                    )
+                )
+            found = db.session.scalar(stmt)
             if found is not None:
                 return found
         return None

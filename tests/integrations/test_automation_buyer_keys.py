@@ -44,15 +44,41 @@ def test_a_second_sale_with_another_email_reuses_the_contact_by_phone(hook, emu)
     assert hook("hotmart", first).status_code == 200
     [one] = kp.deliveries()
     assert one.status == DELIVERY_SENT and one.buyer_phone
-    searches = emu.stats()["endpoints"].get("kommo.contacts", 0)
     second = kp.approved(
         email="outro.fone@example.com", checkout_phone="988881234", product=(9, "Mentoria")
     )
     assert hook("hotmart", second).status_code == 200
     one, two = kp.deliveries()
     assert two.status == DELIVERY_SENT and two.remote_contact_id == one.remote_contact_id
-    assert emu.stats()["endpoints"].get("kommo.contacts", 0) == searches  # known: not searched
     assert "kommo.add_contacts" not in emu.stats()["endpoints"]
+
+
+def test_a_shared_phone_never_files_a_buyer_under_another_persons_contact(hook, emu):
+    """Bruno has a Kommo contact of his own (by e-mail) and buys with the phone Ana bought
+    with (a household's): his lead goes to his contact, not to Ana's."""
+    ana = kp.approved(email="ana.casa@example.com", checkout_phone="988881234")
+    assert hook("hotmart", ana).status_code == 200
+    [first] = kp.deliveries()
+    body = [
+        {
+            "name": "Bruno Manual",
+            "custom_fields_values": [
+                {"field_code": "EMAIL", "values": [{"value": "bruno.casa@example.com"}]}
+            ],
+        }
+    ]
+    resp = kp.requests.post(
+        f"{emu.kommo}{kp.API}/contacts",
+        json=body,
+        headers={"Authorization": f"Bearer {emu.config.kommo_token()}"},
+        timeout=5,
+    )
+    bruno = resp.json()["_embedded"]["contacts"][0]["id"]
+    assert bruno != first.remote_contact_id
+    sale = kp.approved(email="bruno.casa@example.com", checkout_phone="988881234")
+    assert hook("hotmart", sale).status_code == 200
+    _, second = kp.deliveries()
+    assert second.status == DELIVERY_SENT and second.remote_contact_id == bruno
 
 
 def _row(key: str, status: str = DELIVERY_PENDING, sale_id=None, **payload) -> AutomationDelivery:
@@ -81,9 +107,20 @@ def test_known_contacts_by_document_and_by_the_same_sale(push_app):
     pusher = KommoPusher()
     try:
         new = _row("doc2", buyer_document="52998224725", buyer_email="b@x.com")
-        assert pusher.known_contact(new, new.payload) == 40_000_111
+        assert pusher.known_contact(new, new.payload) is None  # before Kommo's search: no
+        assert pusher.known_contact(new, new.payload, strong=False) == 40_000_111  # one CPF
         stranger = _row("doc3", buyer_document="11144477735", buyer_email="c@x.com")
-        assert pusher.known_contact(stranger, stranger.payload) is None
+        assert pusher.known_contact(stranger, stranger.payload, strong=False) is None
+
+        company = _row(
+            "cnpj", DELIVERY_SENT, buyer_document="11222333000181", buyer_email="d@x.com"
+        )
+        company.remote_contact_id = 40_000_333
+        db.session.commit()
+        colleague = _row("cnpj2", buyer_document="11.222.333/0001-81", buyer_email="e@x.com")
+        assert pusher.known_contact(colleague, colleague.payload, strong=False) is None
+        again = _row("cnpj3", buyer_document="11222333000181", buyer_email="d@x.com")
+        assert pusher.known_contact(again, again.payload, strong=False) == 40_000_333
 
         sale = Sale(
             platform="hotmart",
