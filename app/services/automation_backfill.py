@@ -36,6 +36,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import events
+from app.database import retry_on_lock
 from app.extensions import db
 from app.formatting import DISPLAY_TZ, number
 from app.models import Sale
@@ -76,6 +77,7 @@ REQUESTS_PER_SALE = {TARGET_KOMMO: 4, TARGET_GESTAO_CLICK: 6}
 BACKFILL_SHARE = 0.5  # of each budget; the rest is the live sales' and the syncs'
 GESTAO_CLICK_DAILY = 30_000  # requests per day and company (PLATFORMS-WRITES.md §3.1)
 BATCH = 500
+UNEXPECTED_ERROR = "Houve um erro inesperado; os detalhes ficaram no registro do servidor."
 STALE_AFTER = timedelta(minutes=10)  # running, no heartbeat: its process died
 QUEUED_STALE_AFTER = timedelta(hours=1)  # queued behind the pool's syncs for this long: lost
 
@@ -288,8 +290,17 @@ def _active() -> AutomationBackfill | None:
     )
 
 
+def looks_stale(run: AutomationBackfill, now: datetime | None = None) -> bool:
+    """Whether ``release_stale`` would fail this active backfill now (the same limits)."""
+    now = now or utcnow()
+    if run.status == BACKFILL_RUNNING:
+        return run.heartbeat_at is not None and run.heartbeat_at < now - STALE_AFTER
+    return run.status == BACKFILL_QUEUED and run.created_at < now - QUEUED_STALE_AFTER
+
+
 def release_stale() -> int:
-    """Fail the backfill whose process died (see ``STALE_AFTER``), freeing its place."""
+    """Fail the backfill whose process died (see ``STALE_AFTER``), freeing its place. Run
+    before each start and by the scheduler's ``stale_sync_runs`` job; the caller commits."""
     now = utcnow()
     result = db.session.execute(
         update(AutomationBackfill)
@@ -368,17 +379,19 @@ def execute(run_id: int) -> None:
     """Run a queued backfill (the pool's thread): queue its sales, then record how it
     ended, the audit entry under the operator who asked. Never raises."""
     from app.models import User
-    from app.services.sync import error_text
 
-    now = utcnow()
-    claimed = db.session.execute(
-        update(AutomationBackfill)
-        .where(AutomationBackfill.id == run_id, AutomationBackfill.status == BACKFILL_QUEUED)
-        .values(status=BACKFILL_RUNNING, started_at=now, heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if claimed != 1:
+    def claim() -> int:
+        now = utcnow()
+        claimed = db.session.execute(
+            update(AutomationBackfill)
+            .where(AutomationBackfill.id == run_id, AutomationBackfill.status == BACKFILL_QUEUED)
+            .values(status=BACKFILL_RUNNING, started_at=now, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        return claimed
+
+    if retry_on_lock(claim, what="backfill claim") != 1:
         return  # marked stale before it could start
     run = db.session.get(AutomationBackfill, run_id)
     since, targets, by = run.since, run.target_list, run.requested_by_id
@@ -394,20 +407,25 @@ def execute(run_id: int) -> None:
     except BackfillError as exc:  # switched off between the click and the run
         db.session.rollback()
         status, error = BACKFILL_FAILED, str(exc)
-    except Exception as exc:
+    except Exception:
         db.session.rollback()
-        status, error = BACKFILL_FAILED, error_text(exc)
+        # The page shows this sentence; the exception (its SQL, the buyers' data) only the log.
+        status, error = BACKFILL_FAILED, UNEXPECTED_ERROR
         current_app.logger.exception("backfill %s failed", run_id)
-    db.session.execute(
-        update(AutomationBackfill)
-        .where(AutomationBackfill.id == run_id)
-        .values(status=status, error=error, active=None, finished_at=utcnow(), counts=counts)
-        .execution_options(synchronize_session=False)
-    )
-    if status == BACKFILL_DONE:
-        user = db.session.get(User, by) if by else None
-        record(since, counts, **({"actor": user} if user is not None else {}))
-    db.session.commit()
+
+    def finish() -> None:
+        db.session.execute(
+            update(AutomationBackfill)
+            .where(AutomationBackfill.id == run_id)
+            .values(status=status, error=error, active=None, finished_at=utcnow(), counts=counts)
+            .execution_options(synchronize_session=False)
+        )
+        if status == BACKFILL_DONE:
+            user = db.session.get(User, by) if by else None
+            record(since, counts, **({"actor": user} if user is not None else {}))
+        db.session.commit()
+
+    retry_on_lock(finish, what="backfill result")
 
 
 def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
@@ -421,6 +439,12 @@ def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
     n = run.queued
     sales = f"{number(n)} {plural(n, 'venda colocada', 'vendas colocadas')}"
     what = f"{period_label(run.since)}"
+    if run.is_active and looks_stale(run):
+        return "warning", (
+            f"O envio das vendas anteriores ({what}) parece ter parado (o servidor reiniciou "
+            f"ou parou no meio); {sales} na fila até agora. Confirme de novo para continuar — "
+            "as que já estão na fila não são enviadas duas vezes."
+        )
     if run.is_active:
         if run.status == BACKFILL_QUEUED:
             return "info", f"O envio das vendas anteriores ({what}) vai começar em instantes."

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models.sync import TRIGGER_SCHEDULED, JobSetting, SchedulerLease
 from app.models.types import utcnow
-from app.services import sync
+from app.services import automation_backfill, sync
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,10 @@ def _telegram_summary() -> str:
 
 
 def _stale_runs() -> str:
-    return f"sincronizações interrompidas: {sync.mark_stale_runs()}"
+    runs = sync.mark_stale_runs()
+    backfills = automation_backfill.release_stale()
+    db.session.commit()
+    return f"sincronizações interrompidas: {runs}; envios de vendas anteriores: {backfills}"
 
 
 MAINTENANCE_JOBS: tuple[Job, ...] = (
@@ -133,7 +136,7 @@ MAINTENANCE_JOBS: tuple[Job, ...] = (
         _activation_cleanup,
         3600,
     ),
-    Job("stale_sync_runs", "Detectar sincronizações interrompidas", _stale_runs, 300),
+    Job("stale_sync_runs", "Detectar envios e sincronizações interrompidos", _stale_runs, 300),
     Job(
         "reconciliation_check",
         "Conferir compradores que pagaram e não receberam acesso",

@@ -429,3 +429,53 @@ def test_a_backfill_whose_target_was_switched_off_meanwhile_fails_readably(app_f
         assert "Nenhuma venda tinha entrado na fila; confirme de novo" in text
         backfill.execute(run.id)  # not queued any more: nothing happens
         assert kp.deliveries() == []
+
+
+def test_a_backfill_whose_process_died_is_said_so_and_released_by_the_scheduler(app_factory, emu):
+    from app.services import jobs
+
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        long_ago = utcnow() - backfill.STALE_AFTER - timedelta(minutes=1)
+        dead = AutomationBackfill(  # a deploy restarted the server half way
+            status="running",
+            active="active",
+            targets="kommo",
+            counts={"kommo": 40},
+            started_at=long_ago,
+            heartbeat_at=long_ago,
+        )
+        db.session.add(dead)
+        db.session.commit()
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/automacoes").get_data(as_text=True)
+        assert "parece ter parado" in page and "40 vendas colocadas na fila até agora" in page
+        assert "Atualize a página para acompanhar" not in page
+
+        assert jobs._stale_runs().endswith("envios de vendas anteriores: 1")
+        db.session.expire_all()
+        dead = db.session.get(AutomationBackfill, dead.id)
+        assert (dead.status, dead.active) == ("failed", None) and "interrompido" in dead.error
+
+
+def test_an_unexpected_error_shows_a_sentence_not_the_exception(app_factory, emu, monkeypatch):
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        sales_before_the_switch(app, n=1)
+        switch_on("KOMMO_PUSH_SALES")
+        run = AutomationBackfill(status="queued", active="active", targets="kommo", counts={})
+        db.session.add(run)
+        db.session.commit()
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("INSERT INTO automation_deliveries … buyer@example.com")
+
+        monkeypatch.setattr(backfill, "queue", broken)
+        backfill.execute(run.id)
+        db.session.expire_all()
+        run = db.session.get(AutomationBackfill, run.id)
+        assert (run.status, run.active, run.error) == ("failed", None, backfill.UNEXPECTED_ERROR)
+        level, text = backfill.status_text(run)
+        assert level == "warning" and "registro do servidor" in text
+        assert "INSERT" not in text and "buyer@example.com" not in text
