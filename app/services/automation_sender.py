@@ -83,7 +83,11 @@ def _claim_next(target: str, counts: dict[str, int] | None = None) -> Automation
         delivery = _claim_one(target)
         if delivery is None:
             return None
-        reason = automation_stale.stale_reason(delivery)
+        try:
+            reason = automation_stale.stale_reason(delivery)
+        except Exception:  # a broken check must not hold the queue: the row is simply sent
+            log.exception("stale check of automation %s failed; sending it", delivery.id)
+            reason = None
         if reason is None:
             db.session.commit()  # the lease is what keeps other senders off; let go of the lock
             return delivery

@@ -9,7 +9,7 @@ still holds, and marks it ``cancelled`` otherwise, with the reason shown in the 
 What each target treats as stale:
 
 * ``kommo`` / ``gestao_click``: the first push of a sale (Kommo's won lead, Gestão Click's
-  venda) whose sale was refunded, charged back or cancelled before anything reached the API.
+  venda) whose sale was refunded or charged back before any attempt could reach the API.
   Nothing false is announced (a won lead can start Kommo automations that write to the
   buyer), and the CRM stays consistent: the "lost" / refund step that follows finds no lead
   or venda and is cancelled too, so the CRM never hears of the sale. A push that already made
@@ -32,17 +32,24 @@ from app.models.automation import (
     TARGET_KOMMO,
     AutomationDelivery,
 )
-from app.models.sales import REVOKED_STATUSES
 
-MSG_REFUNDED = "Venda reembolsada ou cancelada antes do envio: nada foi enviado."
+MSG_REFUNDED = "Venda reembolsada antes do envio: nada foi enviado."
+
+
+# A refund or chargeback takes the money back; a subscription cancelled after its paid charge
+# keeps that charge (its lead was won, its venda is revenue), so ``canceled`` is not here.
+MONEY_RETURNED = frozenset({"refunded", "chargeback"})
 
 
 def _sale_revoked_before_push(d: AutomationDelivery, first_step: str) -> str | None:
-    if d.step != first_step or d.remote_lead_id is not None or d.sale is None:
+    # ``attempts`` counts this claim (a 429 gives its try back): above 1, an earlier try timed
+    # out or met a 5xx and may have made the lead or venda — the pusher searches for it and
+    # the refund step that follows moves it, instead of leaving it won in the CRM.
+    if d.step != first_step or d.remote_lead_id is not None or d.attempts > 1 or d.sale is None:
         return None
     if d.dedupe_key != f"{d.target}:{first_step}:{d.sale_id}":
         return None  # a renewal's payment (its key names the recurrence): it happened
-    return MSG_REFUNDED if d.sale.status in REVOKED_STATUSES else None
+    return MSG_REFUNDED if d.sale.status in MONEY_RETURNED else None
 
 
 def _kommo(d: AutomationDelivery) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import AutomationDelivery, RateBudgetSlot
+from app.models import AutomationDelivery, RateBudgetSlot, Sale
 from app.models.automation import DELIVERY_CANCELLED, DELIVERY_PENDING, DELIVERY_SENT
 from app.models.types import utcnow
 from app.services import automation_sender
@@ -75,7 +75,7 @@ def test_a_won_lead_queued_before_a_refund_is_never_sent_to_kommo(app_factory, k
         client = app.test_client()
         Auth(app, client).operator()
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "Venda reembolsada ou cancelada antes do envio" in page
+        assert "Venda reembolsada antes do envio" in page
 
 
 def test_a_won_lead_sent_before_the_refund_is_moved_to_lost(app_factory, kommo_emu):
@@ -119,3 +119,72 @@ def test_a_venda_queued_before_a_refund_is_never_sent_to_gestao_click(app_factor
         )
         assert gc.clientes_of(gc_emu, "gil.stale@example.com") == []
         assert gc.writes(gc_emu) == refused
+
+
+def test_a_lead_made_by_a_timed_out_try_is_moved_to_lost_not_left_won(app_factory, kommo_emu):
+    """The first try's leads/complex is applied by Kommo but its answer times out; the sale is
+    refunded before the retry. The retry may not be cancelled as "nothing was sent": it finds
+    the lead, and the refund step moves it to lost."""
+    from flask import current_app
+
+    app = app_factory(**kommo.push_config(kommo_emu))
+    with app.app_context():
+        current_app.config["KOMMO_TIMEOUT"] = "2"
+        current_app.extensions.pop("vendas_settings_cache", None)
+        hook = WebhookSender(app.test_client())
+        kommo_emu.fault(
+            api="kommo", path="/api/v4/leads/complex", method="POST", latency_ms=2500, count=1
+        )
+        body = kommo.approved(email="teo.stale@example.com")
+        assert hook("hotmart", body).status_code == 200
+        [won] = kommo.deliveries()
+        assert won.status == DELIVERY_PENDING and won.attempts == 1
+        kommo.wait_for(lambda: len(kommo.contacts_of(kommo_emu, "teo.stale@example.com")) == 1)
+        tx = body["data"]["purchase"]["transaction"]
+        assert hook("hotmart", kommo.refunded(tx, "teo.stale@example.com")).status_code == 200
+        _all_due()
+        automation_sender.send_pending()
+        _all_due()
+        automation_sender.send_pending()
+        won, lost = kommo.deliveries()
+        assert (won.status, lost.status) == (DELIVERY_SENT, DELIVERY_SENT)
+        lead = kommo.kommo_get(kommo_emu, f"/leads/{won.remote_lead_id}")
+        assert lead["status_id"] == 143  # lost, as the refund says: not won
+
+
+def test_a_subscription_cancelled_after_its_paid_charge_still_sends_the_won_lead(
+    app_factory, kommo_emu
+):
+    app = app_factory(**kommo.push_config(kommo_emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        kommo_emu.fault(
+            api="kommo", path="/api/v4/leads/complex", method="POST", status=429, count=1
+        )
+        body = kommo.approved(email="ivo.stale@example.com")
+        assert hook("hotmart", body).status_code == 200
+        [won] = kommo.deliveries()
+        db.session.execute(
+            update(Sale).where(Sale.id == won.sale_id).values(status="canceled")
+        )  # the charge was paid; the subscription ends later
+        db.session.commit()
+        _all_due()
+        automation_sender.send_pending()
+        won = kommo.deliveries()[0]
+        assert won.status == DELIVERY_SENT and won.remote_lead_id is not None
+
+
+def test_a_broken_stale_check_does_not_hold_the_queue(app_factory, kommo_emu, monkeypatch):
+    from app.services import automation_stale
+
+    def broken(_d):
+        raise RuntimeError("check failed")
+
+    monkeypatch.setitem(automation_stale.CHECKS, "kommo", broken)
+    app = app_factory(**kommo.push_config(kommo_emu))
+    with app.app_context():
+        hook = WebhookSender(app.test_client())
+        for n in range(2):
+            assert hook("hotmart", kommo.approved(email=f"q{n}.stale@example.com")).status_code
+        rows = kommo.deliveries()
+        assert len(rows) == 2 and all(r.status == DELIVERY_SENT for r in rows)
