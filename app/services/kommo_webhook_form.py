@@ -57,7 +57,7 @@ def _listify(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     out = {k: _listify(v) for k, v in value.items()}
-    if out and all(k.isdecimal() for k in out):
+    if out and all(k.isdecimal() and len(k) <= 9 for k in out):  # list indexes, not ids
         return [out[k] for k in sorted(out, key=int)]
     return out
 

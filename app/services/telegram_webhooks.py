@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +29,9 @@ from app.services import settings as settings_service
 from app.services import webhook_rows
 from app.services import webhooks as inbox
 from app.services.webhooks import Received
+from app.sources.events import MalformedPayload
+from app.sources.jsonbody import parse_json
+from app.sources.values import as_int
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,12 @@ def secret_ok(given: str) -> tuple[bool, str]:
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack too
+    try:  # the receivers' decoder: no NaN/Infinity, nesting past the stack refused
+        body = parse_json(raw)
+    except MalformedPayload:
         raise ValueError("corpo não é JSON válido") from None
-    if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+    update_id = body.get("update_id")
+    if not isinstance(update_id, int) or as_int(update_id) is None:  # a 64-bit integer
         raise ValueError("atualização sem update_id")
     return body
 
@@ -145,9 +148,8 @@ def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str |
     new = _obj(update, "new_chat_member")
     old = _obj(update, "old_chat_member")
     user = _obj(new, "user")
-    try:
-        chat_id, user_id = int(chat["id"]), int(user["id"])
-    except (KeyError, TypeError, ValueError):
+    chat_id, user_id = as_int(chat.get("id")), as_int(user.get("id"))  # 64-bit columns
+    if chat_id is None or user_id is None:
         return "atualização sem chat ou usuário"
     status = str(new.get("status") or "member")[:16]
     member = db.session.scalar(
@@ -170,8 +172,8 @@ def record_member(update: dict[str, Any], webhook_event_id: int | None) -> str |
         member.invite_link = _clip(link.get("invite_link"), 255)
         member.invite_link_name = _clip(link.get("name"), 64)
         try:
-            member.joined_at = datetime.fromtimestamp(int(update.get("date")), UTC)
-        except (TypeError, ValueError, OverflowError):
+            member.joined_at = datetime.fromtimestamp(as_int(update.get("date")), UTC)
+        except (TypeError, ValueError, OverflowError, OSError):  # absent, or past year 9999
             member.joined_at = utcnow()
         from app.services import telegram_access
 

@@ -322,3 +322,12 @@ def test_the_secret_is_a_masked_field_on_the_settings_page(kapp):
 
     group, field = settings_service.FIELDS["KOMMO_WEBHOOK_SECRET"]
     assert group.platform == "kommo" and field.secret
+
+
+def test_a_key_too_long_for_an_integer_is_a_readable_4xx_not_a_500(post):
+    """``leads[add][<4,400 digits>][id]``: Python refuses to read so long a number (the
+    4,300-digit limit); such a key is a name, not a list index."""
+    body = form(("leads[add][" + "9" * 4400 + "][id]", "1"))
+    resp = post(body)
+    assert resp.status_code < 500
+    assert db.session.scalar(select(func.count(WebhookEvent.id))) <= 1

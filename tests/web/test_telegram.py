@@ -453,3 +453,47 @@ def test_operator_page_empty_states(app, client):
     assert "Nenhum grupo configurado" in page and 'href="/configuracoes">Configurações' in page
     assert "Nenhuma remoção pendente." in page and "Ninguém entrou pelo link" in page
     assert "Nada enviado ainda." in page and 'href="/automacoes">Automações</a>' in page
+
+
+def test_hostile_updates_are_refused_or_stored_never_accepted_then_failing(tg_app):
+    """NaN/Infinity are not JSON; ids past 64 bits and a date past year 9999 are stored
+    harmlessly instead of failing in processing with a traceback."""
+    from app.models import WebhookEvent
+    from app.models.webhooks import EVENT_FAILED
+
+    client = tg_app.test_client()
+    raw = b'{"update_id": 7, "chat_member": {"chat": {"id": Infinity}}}'
+    resp = client.post(
+        "/webhook/telegram", data=raw, headers={HEADER: SECRET}, content_type="application/json"
+    )
+    assert resp.status_code == 400
+
+    def member_update(update_id, chat_id, user_id, date):
+        return {
+            "update_id": update_id,
+            "chat_member": {
+                "chat": {"id": chat_id, "title": "VIP", "type": "supergroup"},
+                "from": {"id": 1, "is_bot": False, "first_name": "A"},
+                "date": date,
+                "old_chat_member": {"status": "left", "user": {"id": user_id}},
+                "new_chat_member": {"status": "member", "user": {"id": user_id}},
+            },
+        }
+
+    for n, update in enumerate(
+        [
+            member_update(8, 2**64, 5, 1_700_000_000),  # a chat id past the 64-bit column
+            member_update(9, -1001234567890, 2**63, 1_700_000_000),
+            member_update(10, -1001234567890, 6, 10**18),  # a date past year 9999
+        ]
+    ):
+        resp = post_update(client, update)
+        assert resp.status_code == 200, (n, resp.get_data(as_text=True))
+    db.session.expire_all()
+    failed = db.session.scalars(
+        select(WebhookEvent).where(
+            WebhookEvent.platform == "telegram", WebhookEvent.status == EVENT_FAILED
+        )
+    ).all()
+    # only the non-JSON body, stored with its plain reason; the three updates did not fail
+    assert [e.last_error for e in failed] == ["corpo não é JSON válido"]
