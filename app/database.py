@@ -46,6 +46,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -315,6 +316,22 @@ def retry_on_lock(
             log.warning("%s met a locked database (attempt %s); retrying", what, attempt)
             lock_pause(attempt, delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# The errors a database that went away (PostgreSQL stopped or restarted, the network, a pool
+# exhausted) raises: a temporary condition — answered 503, or waited out by a sender.
+UNAVAILABLE_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def lock_pause(attempt: int, delay: float = LOCK_RETRY_DELAY) -> None:

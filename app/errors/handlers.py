@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.database import database_unavailable
 from app.errors import bp
 from app.extensions import db, login_manager
 from app.security import wants_json
@@ -73,20 +74,8 @@ def http_error(exc: HTTPException):
 
 # The database is away (refused connection, dropped socket, pool exhausted, lock timeout):
 # a temporary condition, answered 503 so clients and platforms try again later.
-UNAVAILABLE_ERRORS = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-)
 UNAVAILABLE_MESSAGE = "O banco de dados está indisponível no momento. Tente novamente em instantes."
 RETRY_AFTER_SECONDS = "5"
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, UNAVAILABLE_ERRORS):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _rollback_quietly() -> None:

@@ -15,9 +15,10 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import and_, case, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import events, worker
-from app.database import retry_on_lock
+from app.database import database_unavailable, retry_on_lock
 from app.extensions import db
 from app.models.outbox import (
     OUTBOX_CANCELLED,
@@ -60,6 +61,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send frees its rows after this
+RECORD_PATIENCE = SEND_LEASE / 2  # how long a sent e-mail's result waits for the database
 REDACTED_BODY = "[conteúdo removido após o envio: continha um link de uso único]"
 _OUTBOX = OutboxEmail.__table__
 
@@ -185,7 +187,29 @@ class _Results:
                     _mark_reference_sent(item, values["sent_at"])
             db.session.commit()
 
-        retry_on_lock(write, what=f"results of {len(pending)} outbox e-mails")
+        what = f"results of {len(pending)} outbox e-mails"
+        if not any(values.get("status") == OUTBOX_SENT for _item, values in pending):
+            retry_on_lock(write, what=what)
+            return
+        # An e-mail the server accepted, not yet recorded: if the database is away now, its
+        # result waits for it (sending nothing more meanwhile) rather than leave the row to
+        # its send lease and the buyer to a second copy — up to half that lease.
+        deadline = time.monotonic() + RECORD_PATIENCE.total_seconds()
+        pause = 0.5
+        while True:
+            try:
+                retry_on_lock(write, what=what)
+                return
+            except SQLAlchemyError as exc:
+                if not database_unavailable(exc) or time.monotonic() + pause > deadline:
+                    raise
+                log.warning("database away while recording %s; waiting %.1f s", what, pause)
+                try:
+                    db.session.rollback()
+                except SQLAlchemyError:  # the connection is gone: nothing to undo
+                    pass
+                time.sleep(pause)
+                pause = min(pause * 2, 15.0)
 
 
 def _send_batch(items: list[_Outgoing], smtp, counts: dict[str, int]) -> bool:

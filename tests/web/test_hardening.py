@@ -294,3 +294,41 @@ def test_outbox_module_subject_cleaner():
     assert outbox.clean_subject("a\r\nb\tc") == "a b c"
     assert len(outbox.clean_subject("x" * 400)) == 255
     assert copy  # keep import used for fixture tweaks
+
+
+def test_a_sent_emails_result_waits_for_a_database_that_went_away(
+    webhook_app, smtp_server, monkeypatch
+):
+    """The server accepted the e-mail, then the database drops the connection twice while its
+    result is written: the sender waits and records it — no second copy after the lease."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.services import outbox as service
+
+    email = service.queue(
+        "activation",
+        to="b@example.com",
+        subject="Oi",
+        context={"name": "", "product": "X", "link": "http://x", "days": 7},
+    )
+    db.session.info.pop(events.OUTBOX_QUEUED)
+    db.session.commit()
+    failures = {"left": 2}
+    real = service._mark_reference_sent
+    pauses = []
+
+    def away_then_back(item, sent_at):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+        return real(item, sent_at)
+
+    monkeypatch.setattr(service, "_mark_reference_sent", away_then_back)
+    monkeypatch.setattr(service.time, "sleep", pauses.append)
+    assert service.send_pending()["sent"] == 1
+    assert failures["left"] == 0 and len(pauses) == 2
+    db.session.expire_all()
+    assert db.session.get(OutboxEmail, email.id).status == "sent"
+    with time_machine.travel(utcnow() + service.SEND_LEASE + timedelta(seconds=1)):
+        assert service.send_pending()["sent"] == 0
+    assert len(smtp_server.messages) == 1
