@@ -175,27 +175,7 @@ def _one_object() -> dict | Response:
 def patch_contact(contact_id: int) -> Response:
     """``PATCH /contacts/{id}``: one object → ``{id, name, updated_at, _links}``. Only the
     contacts written through the API change (the generated dataset is read-only: 404)."""
-    item = _one_object()
-    if isinstance(item, Response):
-        return item
-    st = store()
-    with st.lock:
-        contact = st.contacts.get(contact_id)
-        if contact is None:
-            return _not_found("Contact")
-        errors: list[dict] = []
-        _apply_contact_patch(contact, item, errors)
-    if errors:
-        return validation_problem([{"request_id": "0", "errors": errors}])
-    return json_response(
-        {
-            "id": contact_id,
-            "name": contact["name"],
-            "updated_at": contact["updated_at"],
-            "_links": {"self": {"href": f"{_href()}/api/v4/contacts/{contact_id}"}},
-        },
-        content_type=HAL,
-    )
+    return _patch_one("contacts", "Contact", contact_id, _apply_contact_patch, echo=("name",))
 
 
 def patch_contacts() -> Response:
@@ -343,23 +323,29 @@ def _apply_patch(lead: dict, item: dict, errors: list) -> None:
 
 
 def patch_lead(lead_id: int) -> Response:
+    return _patch_one("leads", "Lead", lead_id, _apply_patch)
+
+
+def _patch_one(collection: str, label: str, entity_id: int, apply, echo=()) -> Response:
+    """One object PATCHed onto a written contact or lead → Kommo's short answer."""
     item = _one_object()
     if isinstance(item, Response):
         return item
     st = store()
     with st.lock:
-        lead = st.leads.get(lead_id)
-        if lead is None:
-            return _not_found("Lead")
+        entity = getattr(st, collection).get(entity_id)
+        if entity is None:
+            return _not_found(label)
         errors: list[dict] = []
-        _apply_patch(lead, item, errors)
+        apply(entity, item, errors)
     if errors:
         return validation_problem([{"request_id": "0", "errors": errors}])
     return json_response(
         {
-            "id": lead_id,
-            "updated_at": lead["updated_at"],
-            "_links": {"self": {"href": f"{_href()}/api/v4/leads/{lead_id}"}},
+            "id": entity_id,
+            **{key: entity[key] for key in echo},
+            "updated_at": entity["updated_at"],
+            "_links": {"self": {"href": f"{_href()}/api/v4/{collection}/{entity_id}"}},
         },
         content_type=HAL,
     )
