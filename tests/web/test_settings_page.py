@@ -49,7 +49,8 @@ def test_settings_page_saves_and_never_echoes_secrets(app, client):
     page = client.get("/configuracoes").get_data(as_text=True)
     assert "gc-access-abcdef123456" not in page and "gc-secret-zyx987654321" not in page
     assert "https://api.gestaoclick.com/api" in page  # non-secret values are shown
-    assert "banco de dados" in page
+    assert "salvo no painel" in page
+    assert "Limpar (usar o valor padrão)" in page  # no server value behind it
     assert settings.get("GESTAOCLICK_SECRET_TOKEN") == "gc-secret-zyx987654321"
     # A blank secret keeps the stored value.
     client.post(
