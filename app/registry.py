@@ -538,7 +538,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 "TELEGRAM_WEBHOOK_SECRET",
                 "Segredo do webhook",
                 secret=True,
-                help="Gerado ao registrar o webhook (flask telegram set-webhook) quando vazio.",
+                help="Preenchido automaticamente. Deixe em branco.",
             ),
             Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url"),
         ),
