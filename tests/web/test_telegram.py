@@ -248,6 +248,13 @@ def test_connection_test_on_the_settings_page(app_factory, emu):
     text = resp.get_data(as_text=True)
     assert "@vendashub_bot" in text and "pode convidar e remover membros" in text
     assert "falta ao bot: a permissão de convidar usuários" in text
+    # one line per group, each ending with what to do in Telegram
+    assert (
+        "<li>No grupo “Sem convite” (-1005) falta ao bot: a permissão de convidar usuários "
+        "(links de convite). No Telegram, abra o grupo › Administradores › @vendashub_bot e "
+        "ative “Convidar usuários via link”.</li>" in text
+    )
+    assert "<li>Bot @vendashub_bot conectado.</li>" in text
     assert DEFAULT_TOKEN not in text
     without_csrf = client.post("/configuracoes/telegram/teste")
     assert without_csrf.status_code in (400, 403)
@@ -293,6 +300,9 @@ def test_connection_test_explains_a_bot_that_is_not_admin(app_factory, emu):
         result = telegram.test_connection()
     assert not result.success
     assert "O bot não é administrador do grupo “Grupo VIP”" in result.message
+    assert result.lines[-1].endswith(
+        "escolha @vendashub_bot e ative “Convidar usuários via link” e “Banir usuários”."
+    )
 
 
 # ------------------------------------------------------------------------------ notifications
