@@ -330,7 +330,35 @@ def test_one_notification_for_a_sale_and_one_for_its_refund(tg_app, emu):
     Auth(tg_app, client).operator()
     page = client.get("/automacoes")
     assert page.status_code == 200
-    assert "Aviso no Telegram: venda aprovada" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Aviso no Telegram: venda aprovada" in text and "sem transação" not in text
+    # a notice goes to the seller's own chat, not to the buyer it is about
+    log = client.get("/telegram").get_data(as_text=True).split('id="log"', 1)[1]
+    assert log.count('<td data-label="Para">seu chat de avisos</td>') == 2
+    assert "bia.tg@example.com" not in log
+
+
+def test_a_delivery_never_tried_is_sent_now_one_that_failed_is_tried_again(tg_app):
+    rows = [
+        AutomationDelivery(target="telegram", step="notify_summary", dedupe_key="t:waiting"),
+        AutomationDelivery(
+            target="telegram",
+            step="notify_summary",
+            dedupe_key="t:failed",
+            status="failed",
+            attempts=3,
+            last_error="falhou",
+        ),
+    ]
+    db.session.add_all(rows)
+    db.session.commit()
+    client = tg_app.test_client()
+    Auth(tg_app, client).operator()
+    text = client.get("/automacoes").get_data(as_text=True)
+    waiting, failed = (text.split(f'data-delivery="{r.id}"', 1)[1].split("</tr>")[0] for r in rows)
+    assert ">Enviar agora</button>" in waiting and "Tentar de novo" not in waiting
+    assert ">Tentar de novo</button>" in failed
+    assert "sem transação" not in text
 
 
 def test_no_notification_when_not_configured(app_factory, emu):
@@ -346,7 +374,10 @@ def test_429_defers_the_notification_by_retry_after(tg_app, emu):
     assert WebhookSender(tg_app.test_client())("hotmart", approved()).status_code == 200
     db.session.expire_all()
     [row] = db.session.scalars(select(AutomationDelivery)).all()
-    assert row.status == DELIVERY_PENDING and "40" in (row.last_error or "")
+    assert row.status == DELIVERY_PENDING
+    assert row.last_error == (
+        "O Telegram pediu para esperar 40 s antes do próximo envio. O painel tenta de novo sozinho."
+    )
     from app.models.types import utcnow
 
     wait = (row.next_attempt_at - utcnow()).total_seconds()
