@@ -82,7 +82,10 @@ EVENT_KIND_LABELS = {
     "flag": "Atenção",
     "info": "Informativo",
     "noop": "Sem efeito",
+    "bot": "Membro do grupo",  # the Telegram bot's updates: someone joined or left a group
 }
+# What a webhook event's ``transaction_id`` holds, when it is not a sale's transaction.
+EVENT_SUBJECT_LABELS = {"telegram": "Grupo"}
 REMOTE_STATUS_LABELS = {
     "ACTIVE": "Ativo",
     "INACTIVE": "Inativo",
@@ -205,6 +208,12 @@ def event_kind(value: str | None) -> str:
     return EVENT_KIND_LABELS.get(value or "", value or "—")
 
 
+def event_subject(platform: str | None) -> str:
+    """The name of a webhook event's ``transaction_id`` column: "Transação", or "Grupo" for
+    the Telegram bot's updates (the group's id)."""
+    return EVENT_SUBJECT_LABELS.get(platform or "", "Transação")
+
+
 def remote_status(value: str | None) -> str:
     """Hotmart's upper-case product/subscription statuses and formats, in pt-BR (an unknown
     code reads as words: ``NEW_FORMAT`` → "New format")."""
@@ -250,6 +259,7 @@ def init_app(app: Flask) -> None:
         payment_method,
         link_status,
         event_kind,
+        event_subject,
         remote_status,
         percent,
         hours,

@@ -139,11 +139,20 @@ def test_join_through_an_invite_link_is_recorded(tg_app, emu):
     assert other.status_code == 200 and other.get_json()["status"] == "ignored"
     Auth(tg_app, client).operator()
     inbox = client.get("/webhooks?platform=telegram")
-    assert inbox.status_code == 200 and "Entrada ou saída no Telegram" in inbox.get_data(
-        as_text=True
+    text = inbox.get_data(as_text=True)
+    assert inbox.status_code == 200 and "Entrada ou saída no Telegram" in text
+    # the bot's updates read as what they are: a group member, the group's id
+    assert '<div class="small text-secondary">Membro do grupo</div>' in text
+    assert (
+        f'<td data-label="Grupo" class="small"><span class="text-secondary">Grupo</span> '
+        f"{DEFAULT_CHAT_ID}</td>" in text
     )
+    assert '<option value="">Todas</option>' in text and ">bot<" not in text
     detail = client.get(f"/webhooks/{row.id}")
-    assert detail.status_code == 200 and "<code>chat_member</code>" in detail.get_data(as_text=True)
+    text = detail.get_data(as_text=True)
+    assert detail.status_code == 200 and "<code>chat_member</code>" in text
+    assert f'<dt class="col-5">Grupo</dt><dd class="col-7">{DEFAULT_CHAT_ID}</dd>' in text
+    assert '<dd class="col-7">Membro do grupo</dd>' in text
     assert post_update(client, {"update_id": "x"}).status_code == 400  # stored as failed
 
 
