@@ -147,6 +147,12 @@ def test_send_test_webhook_goes_through_the_real_receiver(platform, operator, sm
     assert event.status == "processed" and event.platform == platform
     assert event.auth_location
     assert smtp_server.messages[-1]["To"] == "teste@example.com"
+    assert db.session.scalar(select(Sale.buyer_name)) == "Comprador de teste"
+    page = operator.get(f"/webhooks/{event.id}").get_data(as_text=True)
+    assert (
+        "recebido: aceito e processado. Um e-mail de ativação de teste foi enviado para "
+        "teste@example.com." in page
+    )
 
 
 def test_send_test_webhook_requires_a_secret(app, client):
