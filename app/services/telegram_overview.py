@@ -34,7 +34,7 @@ def chats() -> list[ChatRow]:
     rows = []
     for chat in access_chats.configured_chats():
         chat_id = chat.chat_id
-        title = chat.item_title or _seen_title(chat_id)
+        title = chat.item_title or access_chats.seen_title(chat_id)
         counts = dict(
             db.session.execute(
                 select(TelegramInvite.status, func.count())
@@ -53,22 +53,12 @@ def chats() -> list[ChatRow]:
     return rows
 
 
-def _seen_title(chat_id: str) -> str | None:
-    """The title Telegram gave the chat in the last join seen."""
-    return db.session.scalar(
-        select(TelegramMember.chat_title)
-        .where(cast(TelegramMember.chat_id, String) == chat_id)
-        .order_by(TelegramMember.updated_at.desc())
-        .limit(1)
-    )
-
-
 def chat_titles(rows: list[ChatRow], chat_ids: Iterable[object]) -> dict[str, str]:
     """chat id → the name the Grupos table shows (``chats()``'s rows), for the other tables'
     "Grupo" column; a chat no longer configured is named by the last title seen, if any."""
     titles = {row.chat_id: row.title for row in rows if row.title}
     for chat_id in {str(c) for c in chat_ids if c not in (None, "")} - set(titles):
-        title = _seen_title(chat_id)
+        title = access_chats.seen_title(chat_id)
         if title:
             titles[chat_id] = title
     return titles

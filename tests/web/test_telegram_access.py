@@ -134,6 +134,8 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     first_link = invite.invite_link
     page = client.get("/conta").get_data(as_text=True)
     assert "Você entrou" in page and "Gerar novo link" not in page
+    # no access item names the group: the title Telegram gave it (seen in the join) does
+    assert '<h3 class="h6 mb-1">Curso X — VIP</h3>' in page
     # While 555 is in the group a second link would let another account in that a removal
     # would not know: refused.
     refused = client.post(
