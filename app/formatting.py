@@ -208,6 +208,15 @@ def event_kind(value: str | None) -> str:
     return EVENT_KIND_LABELS.get(value or "", value or "—")
 
 
+CURRENCY_WORDS = {"BRL": "em reais", "USD": "em dólares", "EUR": "em euros"}
+
+
+def in_currency(code: str | None) -> str:
+    """``BRL`` → "em reais" (a total's unit in words; an unusual code as it is)."""
+    code = (code or "BRL").upper()
+    return CURRENCY_WORDS.get(code, f"em {code}")
+
+
 def event_subject(platform: str | None) -> str:
     """The name of a webhook event's ``transaction_id`` column: "Transação", or "Grupo" for
     the Telegram bot's updates (the group's id)."""
@@ -260,6 +269,7 @@ def init_app(app: Flask) -> None:
         link_status,
         event_kind,
         event_subject,
+        in_currency,
         remote_status,
         percent,
         hours,

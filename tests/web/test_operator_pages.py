@@ -187,6 +187,7 @@ def test_sales_page_lists_every_platform_with_totals_and_detail(operator, send_w
     for tx in ("HP16015479281022", "aac95806-d613-4cc6-80f9-f74882dbbce2", "ABC12345"):
         assert tx in page
     assert "R$\xa0394,00" in page  # 197 + 197 approved; the refunded Kirvano sale is out
+    assert "Vendas ativas (em reais)" in page and "2 vendas aprovadas nesta busca" in page
     assert "Reembolsada" in page
     filtered = operator.get("/vendas?platform=kiwify").get_data(as_text=True)
     assert "aac95806" in filtered and "HP16015479281022" not in filtered
