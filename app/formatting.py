@@ -217,6 +217,13 @@ def in_currency(code: str | None) -> str:
     return CURRENCY_WORDS.get(code, f"em {code}")
 
 
+def product_code(product_id: object) -> str:
+    """A product's id short enough to tell two products of one name apart: "6d5e420f…" for a
+    long one (a UUID), the id itself when short ("6908269"); "" when there is none."""
+    code = "" if product_id in (None, "", "None") else str(product_id)
+    return f"{code[:8]}…" if len(code) > 12 else code
+
+
 def event_subject(platform: str | None) -> str:
     """The name of a webhook event's ``transaction_id`` column: "Transação", or "Grupo" for
     the Telegram bot's updates (the group's id)."""
@@ -270,6 +277,7 @@ def init_app(app: Flask) -> None:
         event_kind,
         event_subject,
         in_currency,
+        product_code,
         remote_status,
         percent,
         hours,

@@ -175,6 +175,8 @@ def test_reports_page_shows_funnel_and_chart_data(operator, send_webhook, smtp_s
     page = operator.get("/relatorios?dias=7").get_data(as_text=True)
     assert "Links criados" in page and "data-chart=" in page
     assert "Curso Exemplo" in page and "chart.umd.min.js" in page
+    # "Por produto": two "Curso Exemplo" rows, each with a short code of its product
+    assert page.count('<div class="small text-secondary">código ') == 2
     assert operator.get("/relatorios?dias=abc").status_code == 200
 
 
