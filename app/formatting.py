@@ -82,7 +82,10 @@ EVENT_KIND_LABELS = {
     "flag": "Atenção",
     "info": "Informativo",
     "noop": "Sem efeito",
+    "bot": "Membro do grupo",  # the Telegram bot's updates: someone joined or left a group
 }
+# What a webhook event's ``transaction_id`` holds, when it is not a sale's transaction.
+EVENT_SUBJECT_LABELS = {"telegram": "Grupo"}
 REMOTE_STATUS_LABELS = {
     "ACTIVE": "Ativo",
     "INACTIVE": "Inativo",
@@ -205,6 +208,28 @@ def event_kind(value: str | None) -> str:
     return EVENT_KIND_LABELS.get(value or "", value or "—")
 
 
+CURRENCY_WORDS = {"BRL": "em reais", "USD": "em dólares", "EUR": "em euros"}
+
+
+def in_currency(code: str | None) -> str:
+    """``BRL`` → "em reais" (a total's unit in words; an unusual code as it is)."""
+    code = (code or "BRL").upper()
+    return CURRENCY_WORDS.get(code, f"em {code}")
+
+
+def product_code(product_id: object) -> str:
+    """A product's id short enough to tell two products of one name apart: "6d5e420f…" for a
+    long one (a UUID), the id itself when short ("6908269"); "" when there is none."""
+    code = "" if product_id in (None, "", "None") else str(product_id)
+    return f"{code[:8]}…" if len(code) > 12 else code
+
+
+def event_subject(platform: str | None) -> str:
+    """The name of a webhook event's ``transaction_id`` column: "Transação", or "Grupo" for
+    the Telegram bot's updates (the group's id)."""
+    return EVENT_SUBJECT_LABELS.get(platform or "", "Transação")
+
+
 def remote_status(value: str | None) -> str:
     """Hotmart's upper-case product/subscription statuses and formats, in pt-BR (an unknown
     code reads as words: ``NEW_FORMAT`` → "New format")."""
@@ -250,6 +275,9 @@ def init_app(app: Flask) -> None:
         payment_method,
         link_status,
         event_kind,
+        event_subject,
+        in_currency,
+        product_code,
         remote_status,
         percent,
         hours,

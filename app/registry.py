@@ -152,6 +152,7 @@ def _push_switch(key: str, target: str, makes: str) -> Field:
         choices=("true", "false"),
         labels=("Sim", "Não"),
         help=f"Cada venda aprovada vira {makes} no {target} (veja Automações).",
+        default="false",
     )
 
 
@@ -217,6 +218,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
                 "Ambiente",
                 choices=("sandbox", "production"),
                 labels=("Sandbox (testes)", "Produção"),
+                default="sandbox",
             ),
             Field("HOTMART_API_URL", "URL da API (opcional)", kind="url"),
             Field("HOTMART_AUTH_URL", "URL de autenticação (opcional)", kind="url"),
@@ -453,6 +455,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
                 help="“Sim” para a porta 587.",
+                default="false",
             ),
             Field(
                 "SMTP_USE_SSL",
@@ -460,6 +463,7 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
                 help="“Sim” para a porta 465.",
+                default="false",
             ),
             Field("SMTP_USER", "Usuário", help="Em geral, o e-mail da conta."),
             Field(
@@ -510,21 +514,23 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 "Avisar cada venda aprovada",
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
-                help="Comprador, produto e valor. Padrão: Sim.",
+                help="Comprador, produto e valor.",
+                default="true",
             ),
             Field(
                 "TELEGRAM_NOTIFY_REVOKED",
                 "Avisar reembolsos, chargebacks e cancelamentos",
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
-                help="Padrão: Sim.",
+                default="true",
             ),
             Field(
                 "TELEGRAM_NOTIFY_FAILURES",
                 "Avisar falhas que precisam de você",
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
-                help="Webhook com falha, e-mail não entregue, automação que falhou. Padrão: Sim.",
+                help="Webhook com falha, e-mail não entregue, automação que falhou.",
+                default="true",
             ),
             Field(
                 "TELEGRAM_DAILY_SUMMARY",
@@ -532,13 +538,14 @@ SETTINGS_ONLY: tuple[Group, ...] = (
                 choices=YES_NO,
                 labels=YES_NO_LABELS,
                 help="Logo depois da meia-noite (horário de Brasília), um aviso com as vendas, "
-                "o valor, os reembolsos e as falhas do dia que terminou. Padrão: Não.",
+                "o valor, os reembolsos e as falhas do dia que terminou.",
+                default="false",
             ),
             Field(
                 "TELEGRAM_WEBHOOK_SECRET",
                 "Segredo do webhook",
                 secret=True,
-                help="Gerado ao registrar o webhook (flask telegram set-webhook) quando vazio.",
+                help="Preenchido automaticamente. Deixe em branco.",
             ),
             Field("TELEGRAM_API_URL", "URL da API (opcional)", kind="url"),
         ),

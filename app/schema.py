@@ -22,6 +22,9 @@ class Field:
     kind: str = "text"  # text | url | number | port | id (a remote record's number) | chats
     labels: tuple[str, ...] = ()  # what the page shows for each of ``choices``
     public: bool = False  # never a credential (a host name, a sender address)
+    # The value the app uses when the field is set nowhere (a choice's built-in default): the
+    # Settings page offers it as "Padrão (…)". "" when there is none to show.
+    default: str = ""
 
     @property
     def loggable(self) -> bool:

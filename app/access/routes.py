@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy.exc import IntegrityError
 
 from app.access import bp
 from app.access.forms import ItemForm, RuleForm, choices
 from app.extensions import db
-from app.formatting import platform_label
+from app.formatting import platform_label, product_code
 from app.models import AccessItem, AccessRule
 from app.models.access_catalogue import KIND_TELEGRAM
 from app.services import access_catalogue, audit
@@ -17,7 +19,16 @@ from app.services import access_catalogue, audit
 def _rule_form(rule: AccessRule | None = None, **kwargs) -> RuleForm:
     form = RuleForm(**kwargs)
     products = access_catalogue.known_products()
-    options = [(p.key, f"{p.name} · {platform_label(p.platform)}") for p in products]
+    seen = Counter((p.name, p.platform) for p in products)
+    # two products of one name on one platform: told apart by a short code of their id
+    options = [
+        (
+            p.key,
+            f"{p.name} · {platform_label(p.platform)}"
+            + (f" · código {product_code(p.product_id)}" if seen[(p.name, p.platform)] > 1 else ""),
+        )
+        for p in products
+    ]
     if rule is not None:
         key = access_catalogue.product_key(rule.platform, rule.product_id)
         if key not in {k for k, _ in options}:

@@ -84,11 +84,27 @@ class InvalidRequestError(APIError):
     default_message = "Requisição inválida"
 
 
+# The platforms said with "a" in Portuguese ("a Hotmart"); the others take "o" ("o Kommo").
+FEMININE_APIS = frozenset({"Hotmart", "Kiwify", "Kirvano", "Eduzz"})
+
+
 class RateLimitError(APIError):
     """429: too many requests. ``retry_after`` is the wait the server asked for, in seconds."""
 
     default_message = "Limite de requisições da plataforma atingido"
     default_retryable = True
+
+    @property
+    def queue_note(self) -> str:
+        """What a queued delivery's "Último erro" says: who asked to wait, for how long, and
+        that the queue retries by itself (no HTTP details: the log line keeps them)."""
+        if self.api:
+            who = f"{'A' if self.api in FEMININE_APIS else 'O'} {self.api}"
+        else:
+            who = "A plataforma"
+        seconds = math.ceil(self.retry_after) if self.retry_after else 0
+        wait = f"esperar {seconds} s" if seconds > 0 else "esperar um pouco"
+        return f"{who} pediu para {wait} antes do próximo envio. O painel tenta de novo sozinho."
 
 
 class UpstreamError(APIError):

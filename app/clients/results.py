@@ -24,14 +24,20 @@ class ConnectionResult:
     message: str
     code: str
     details: dict[str, Any] = field(default_factory=dict)
+    # The message split into one line per thing checked (a bot, then each group), when the
+    # test has several: the page shows them as a list. ``message`` is the same text in one.
+    lines: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "success": self.success,
             "message": self.message,
             "code": self.code,
             "details": dict(self.details),
         }
+        if self.lines:
+            body["lines"] = list(self.lines)
+        return body
 
 
 @dataclass(frozen=True)

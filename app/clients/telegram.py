@@ -72,19 +72,30 @@ MSG_CHAT_NOT_FOUND = (
     "adicionado a ele."
 )
 MSG_NOT_ADMIN = (
-    "O bot não é administrador do grupo “{title}” ({chat}). Abra o grupo no Telegram → "
-    "Administradores → Adicionar administrador e escolha o bot."
+    "O bot não é administrador do grupo “{title}” ({chat}). No Telegram, abra o grupo › "
+    "Administradores › Adicionar administrador, escolha @{bot} e ative "
+    "“Convidar usuários via link” e “Banir usuários”."
 )
-MSG_MISSING_RIGHTS = "No grupo “{title}” ({chat}) falta ao bot: {rights}."
+MSG_MISSING_RIGHTS = (
+    "No grupo “{title}” ({chat}) falta ao bot: {rights}. No Telegram, abra o grupo › "
+    "Administradores › @{bot} e ative {switches}."
+)
 MSG_NAMED = "Item “{name}” de Acessos — {text}"
 MSG_NO_CHAT = (
     "Nenhum grupo configurado: informe o grupo em Configurações → Telegram ou crie um item "
     "de Telegram em Acessos."
 )
 MSG_CHAT_OK = "Grupo “{title}” ({chat}): o bot é administrador e pode convidar e remover membros."
+# Each right the bot needs: what it is for, and the switch's name in Telegram's admin screen.
 RIGHTS = {
-    "can_invite_users": "a permissão de convidar usuários (links de convite)",
-    "can_restrict_members": "a permissão de banir usuários (remover quem pediu reembolso)",
+    "can_invite_users": (
+        "a permissão de convidar usuários (links de convite)",
+        "“Convidar usuários via link”",
+    ),
+    "can_restrict_members": (
+        "a permissão de banir usuários (remover quem teve reembolso, chargeback ou cancelamento)",
+        "“Banir usuários”",
+    ),
 }
 
 
@@ -252,15 +263,17 @@ class TelegramClient:
     def check_chat(self, chat_id: str) -> ChatCheck:
         """getChat + getChatMember(bot): an admin with invite and ban rights?"""
         me = self._me or self.get_me()
+        bot = me.get("username") or me.get("first_name") or "seu bot"
         try:
             chat = self.get_chat(chat_id)
         except (NotFoundError, InvalidRequestError, PermissionDeniedError) as exc:
             if isinstance(exc, PermissionDeniedError) or exc.status == 403:
-                return ChatCheck(chat_id, False, MSG_NOT_ADMIN.format(title=chat_id, chat=chat_id))
+                text = MSG_NOT_ADMIN.format(title=chat_id, chat=chat_id, bot=bot)
+                return ChatCheck(chat_id, False, text)
             return ChatCheck(chat_id, False, MSG_CHAT_NOT_FOUND.format(chat=chat_id))
         title = chat.get("title") or chat.get("username") or str(chat_id)
         member = self.get_chat_member(chat_id, int(me["id"]))
-        values = {"title": title, "chat": chat_id}
+        values = {"title": title, "chat": chat_id, "bot": bot}
         if member.get("status") not in ADMIN_STATUSES:
             return ChatCheck(chat_id, False, MSG_NOT_ADMIN.format(**values), title)
         if member.get("status") == "creator":
@@ -269,8 +282,9 @@ class TelegramClient:
         if chat.get("type") == "channel":  # channels: banning is always allowed (§4.5)
             missing = tuple(r for r in missing if r != "can_restrict_members")
         if missing:
-            rights = " e ".join(RIGHTS[r] for r in missing)
-            text = MSG_MISSING_RIGHTS.format(rights=rights, **values)
+            rights = " e ".join(RIGHTS[r][0] for r in missing)
+            switches = " e ".join(RIGHTS[r][1] for r in missing)
+            text = MSG_MISSING_RIGHTS.format(rights=rights, switches=switches, **values)
             return ChatCheck(chat_id, False, text, title, missing)
         return ChatCheck(chat_id, True, MSG_CHAT_OK.format(**values), title)
 
@@ -308,7 +322,8 @@ class TelegramClient:
                 )
             if not chat_ids:
                 lines.append(MSG_NO_CHAT)
-            return ConnectionResult(ok, " ".join(lines), "ok" if ok else "chat_problem", details)
+            code = "ok" if ok else "chat_problem"
+            return ConnectionResult(ok, " ".join(lines), code, details, lines=tuple(lines))
 
         return check_connection(
             probe,

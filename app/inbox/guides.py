@@ -217,7 +217,8 @@ GUIDES: dict[str, Guide] = {
             "telegram",
             "Telegram",
             "O bot do Telegram manda a cada comprador um convite pessoal para o grupo e remove "
-            "quem pediu reembolso. Também pode avisar você de cada venda.",
+            "quem teve reembolso, chargeback ou cancelamento. Também pode avisar você de cada "
+            "venda.",
             "telegram",
             "/webhook/telegram",
             (

@@ -10,13 +10,14 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import csv_export
 from app.extensions import db
 from app.inbox import bp
 from app.inbox.guides import other_guides
-from app.models import WebhookEvent
+from app.models import OutboxEmail, WebhookEvent
+from app.models.outbox import OUTBOX_SENT
 from app.models.webhooks import EVENT_STATUSES, EVENT_SUPERSEDED
 from app.paging import paginate
 from app.registry import inbox_webhook_labels
@@ -43,6 +44,12 @@ TEST_OUTCOMES = {
     "ignored": "aceito (evento informativo)",
     "duplicate": "duplicado (já recebido antes)",
 }
+# The buyer's e-mails a test sale can queue, as the success message names them.
+TEST_MAIL_KINDS = {
+    "activation": "Um e-mail de ativação de teste",
+    "purchase_added": "Um e-mail de compra adicionada de teste",
+}
+TEST_BUYER_NAME = "Comprador de teste"
 TEST_EVENTS = {
     "approved": "Compra aprovada",
     "refunded": "Reembolso",
@@ -276,6 +283,16 @@ def replay(event_id: int):
     return redirect(url_for("inbox.detail", event_id=event_id))
 
 
+def _test_mail_since(last_id: int) -> OutboxEmail | None:
+    """The buyer's e-mail the test sale queued (read after the commit: sent, or still queued)."""
+    return db.session.scalar(
+        select(OutboxEmail)
+        .where(OutboxEmail.id > last_id, OutboxEmail.kind.in_(tuple(TEST_MAIL_KINDS)))
+        .order_by(OutboxEmail.id.desc())
+        .limit(1)
+    )
+
+
 @bp.post("/webhooks/teste")
 def send_test():
     """Post a signed sample of the platform's real format through the real receiver."""
@@ -296,10 +313,11 @@ def send_test():
     # Marked as a test wherever the sale shows up; stable per platform and buyer so that an
     # approval followed by a refund test acts on the same sale.
     digest = hashlib.sha256(f"{platform}:{email.lower()}".encode()).hexdigest()[:8].upper()
-    overrides = {"transaction": f"TESTE-{digest}"}
+    overrides = {"transaction": f"TESTE-{digest}", "name": TEST_BUYER_NAME}
     if email:
         overrides["email"] = email
     body, headers, query = build_event(platform, family, secret=secret, **overrides)
+    last_mail = db.session.scalar(select(func.max(OutboxEmail.id))) or 0
     # Processed in this request: the operator reads the result on the next page.
     result = service.receive(
         platform, body, headers, query, remote_addr="painel (teste)", inline=True
@@ -324,7 +342,12 @@ def send_test():
     )
     db.session.commit()
     if result.ok:
-        flash(f"Webhook de teste da {SOURCES[platform].label} recebido: {outcome}.", "success")
+        message = f"Webhook de teste da {SOURCES[platform].label} recebido: {outcome}."
+        mail = _test_mail_since(last_mail)
+        if mail is not None:
+            sent = "foi enviado para" if mail.status == OUTBOX_SENT else "entrou na fila para"
+            message += f" {TEST_MAIL_KINDS[mail.kind]} {sent} {mail.to_email}."
+        flash(message, "success")
     else:
         flash(
             f"Webhook de teste recusado ({status_code}): {result.message}",

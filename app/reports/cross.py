@@ -14,9 +14,10 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from app import csv_export
+from app.formatting import local, platform_label
 from app.paging import Page, cursor_arg, page_arg, page_count
 from app.reports import bp
-from app.services import charts
+from app.services import charts, sync
 from app.services import cross_reports as cr
 
 SECTION_ROWS = 5
@@ -30,6 +31,20 @@ def _report(slug: str) -> cr.Report:
     return report
 
 
+def synced_note(report: cr.Report) -> str | None:
+    """How fresh the synced data a report reads is: "Segundo a última sincronização do
+    Kommo (04/12 16:44)." or that it never ran; None for a report of the panel's own data."""
+    if report.synced_from is None:
+        return None
+    source, resource = report.synced_from
+    name = platform_label(source)
+    run = sync.last_success(source, resource)
+    if run is None or run.finished_at is None:
+        return f"O {name} ainda não foi sincronizado: esta lista pode estar incompleta."
+    when = local(run.finished_at).strftime("%d/%m %H:%M")
+    return f"Segundo a última sincronização do {name} ({when})."
+
+
 def sections(period: charts.DateRange) -> list[dict]:
     """What ``reports/_cross.html`` shows on /relatorios: each report's chart and top rows."""
     return [
@@ -38,6 +53,7 @@ def sections(period: charts.DateRange) -> list[dict]:
             "chart": report.chart(period),
             "rows": report.rows(period, 0, SECTION_ROWS),
             "total": report.total(period),
+            "synced": synced_note(report),
         }
         for report in cr.REPORTS.values()
     ]
@@ -111,6 +127,7 @@ def cross_report(slug: str):
         total=total,
         page=page,
         keyset=report.page is not None,
+        synced=synced_note(report),
     )
 
 

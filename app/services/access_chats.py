@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from app.extensions import db
-from app.models import AccessItem, Sale
+from app.models import AccessItem, Sale, TelegramMember
 from app.models.access_catalogue import KIND_TELEGRAM
 from app.services import access_catalogue, telegram
 
@@ -89,6 +89,16 @@ def member_chats(user_id: int) -> list[MemberChat]:
         ).all()
     )
     return [
-        MemberChat(chat_id=c, title=titles.get(c) or c, product_names=tuple(names))
+        MemberChat(chat_id=c, title=titles.get(c) or seen_title(c) or c, product_names=tuple(names))
         for c, names in products.items()
     ]
+
+
+def seen_title(chat_id: str) -> str | None:
+    """The title Telegram gave the chat in the last join or leave seen (None: none seen)."""
+    return db.session.scalar(
+        select(TelegramMember.chat_title)
+        .where(cast(TelegramMember.chat_id, String) == str(chat_id))
+        .order_by(TelegramMember.updated_at.desc())
+        .limit(1)
+    )

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, distinct, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import events
@@ -46,6 +46,9 @@ from app.models.automation import (
     BACKFILL_FAILED,
     BACKFILL_QUEUED,
     BACKFILL_RUNNING,
+    DELIVERY_FAILED,
+    DELIVERY_PENDING,
+    DELIVERY_SENDING,
     STEP_CONTACT_LEAD,
     STEP_RENEWAL,
     STEP_VENDA,
@@ -57,7 +60,8 @@ from app.models.automation import (
 )
 from app.models.sales import GRANTING_STATUSES
 from app.models.types import utcnow
-from app.plurals import plural
+from app.plurals import ngettext, plural
+from app.registry import join_pt
 from app.services import automations
 from app.services.bulk import insert_for
 
@@ -428,16 +432,43 @@ def execute(run_id: int) -> None:
     retry_on_lock(finish, what="backfill result")
 
 
+def _run_deliveries(run: AutomationBackfill) -> tuple[int, dict[str, int]]:
+    """(distinct sales, rows by status) of what ``run`` queued: its targets' rows written
+    while it ran (a live sale queued in those same seconds counts too)."""
+    if run.started_at is None:
+        return 0, {}
+    written = (
+        AutomationDelivery.target.in_(run.target_list),
+        AutomationDelivery.created_at >= run.started_at,
+        AutomationDelivery.created_at <= (run.finished_at or utcnow()),
+    )
+    sales = db.session.scalar(
+        select(func.count(distinct(AutomationDelivery.sale_id))).where(*written)
+    )
+    by_status = dict(
+        db.session.execute(
+            select(AutomationDelivery.status, func.count())
+            .where(*written)
+            .group_by(AutomationDelivery.status)
+        ).all()
+    )
+    return int(sales or 0), by_status
+
+
 def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
-    """(Bootstrap level, pt-BR sentence) of the backfill for /automacoes; None: never ran."""
+    """(Bootstrap level, pt-BR sentence) of the backfill for /automacoes; None: never ran.
+    Green only once every row it queued went out; blue while they are still leaving."""
     if run is None:
         return None
     counts = run.counts or {}
-    per_target = "; ".join(
-        f"{NAMES.get(t, t)}: {number(int(counts.get(t, 0)))}" for t in run.target_list
+    per_target = join_pt(
+        [f"{number(int(counts.get(t, 0)))} para o {NAMES.get(t, t)}" for t in run.target_list]
     )
     n = run.queued
-    sales = f"{number(n)} {plural(n, 'venda colocada', 'vendas colocadas')}"
+    distinct_sales, by_status = _run_deliveries(run) if n else (0, {})
+    # one sale sent to two places is one sale; without its rows, the largest target's count
+    sales_n = distinct_sales or max((int(c) for c in counts.values()), default=0)
+    sales = ngettext("%(num)s venda entrou", "%(num)s vendas entraram", sales_n)
     what = f"{period_label(run.since)}"
     if run.is_active and looks_stale(run):
         return "warning", (
@@ -450,8 +481,8 @@ def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
             return "info", f"O envio das vendas anteriores ({what}) vai começar em instantes."
         return (
             "info",
-            f"Enviando as vendas anteriores ({what}): {sales} na fila até agora "
-            f"({per_target}). Atualize a página para acompanhar.",
+            f"Enviando as vendas anteriores ({what}): {sales} na fila até agora — "
+            f"{per_target}. Atualize a página para acompanhar.",
         )
     if run.status == BACKFILL_FAILED:
         before = f"{sales} na fila antes disso" if n else "nenhuma venda tinha entrado na fila"
@@ -466,6 +497,16 @@ def status_text(run: AutomationBackfill | None) -> tuple[str, str] | None:
             f"Último envio das vendas anteriores ({what}): nenhuma venda a enviar — "
             "todas já estavam lá."
         )
-    return "success", (
-        f"Último envio das vendas anteriores ({what}): {sales} na fila de envio ({per_target})."
-    )
+    head = f"Vendas anteriores ({what}) — "
+    waiting = by_status.get(DELIVERY_PENDING, 0) + by_status.get(DELIVERY_SENDING, 0)
+    failed = by_status.get(DELIVERY_FAILED, 0)
+    if waiting:
+        return "info", (f"{head}{sales} na fila: {per_target}. Acompanhe em Envios, abaixo.")
+    if failed:
+        return "warning", (
+            f"{head}{sales} na fila: {per_target}. "
+            f"{ngettext('%(num)s envio falhou', '%(num)s envios falharam', failed)}: "
+            "veja “Falhou” em Envios, abaixo."
+        )
+    sent = ngettext("%(num)s venda enviada", "%(num)s vendas enviadas", sales_n)
+    return "success", f"{head}{sent}: {per_target}."

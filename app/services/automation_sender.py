@@ -190,7 +190,7 @@ def _deliver_one(pusher, d: AutomationDelivery, counts: dict[str, int]) -> bool:
         wait = float(exc.retry_after or DEFAULT_RATE_WAIT)
         pusher.pause(wait)
         d.attempts = max(0, d.attempts - 1)  # the API asked us to wait: not a failed try
-        _retry(d, exc.message, timedelta(seconds=wait), counts)
+        _retry(d, exc.queue_note, timedelta(seconds=wait), counts)
         keep_going = False
     except (AuthenticationError, PaymentRequiredError, PermissionDeniedError) as exc:
         db.session.rollback()

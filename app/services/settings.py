@@ -222,6 +222,8 @@ def overview() -> list[dict]:
                     if src == SOURCE_ENVIRONMENT and env_name not in (None, field.key)
                     else None,
                     "is_set": value is not None,
+                    # what "Limpar" falls back to: the server's value, or the built-in default
+                    "has_server_value": env_value not in (None, ""),
                     "display": None if field.secret else value,
                     "updated_at": row.updated_at if row is not None else None,
                 }

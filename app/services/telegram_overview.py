@@ -3,6 +3,7 @@ the bot's delivery log (notifications, invite links, removals)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import String, cast, func, select
@@ -33,12 +34,7 @@ def chats() -> list[ChatRow]:
     rows = []
     for chat in access_chats.configured_chats():
         chat_id = chat.chat_id
-        title = chat.item_title or db.session.scalar(
-            select(TelegramMember.chat_title)
-            .where(cast(TelegramMember.chat_id, String) == chat_id)
-            .order_by(TelegramMember.updated_at.desc())
-            .limit(1)
-        )
+        title = chat.item_title or access_chats.seen_title(chat_id)
         counts = dict(
             db.session.execute(
                 select(TelegramInvite.status, func.count())
@@ -55,6 +51,17 @@ def chats() -> list[ChatRow]:
         )
         rows.append(ChatRow(chat_id, title or "", joined or 0, counts.get(INVITE_ACTIVE, 0)))
     return rows
+
+
+def chat_titles(rows: list[ChatRow], chat_ids: Iterable[object]) -> dict[str, str]:
+    """chat id → the name the Grupos table shows (``chats()``'s rows), for the other tables'
+    "Grupo" column; a chat no longer configured is named by the last title seen, if any."""
+    titles = {row.chat_id: row.title for row in rows if row.title}
+    for chat_id in {str(c) for c in chat_ids if c not in (None, "")} - set(titles):
+        title = access_chats.seen_title(chat_id)
+        if title:
+            titles[chat_id] = title
+    return titles
 
 
 def joined_members(limit: int = LIMIT) -> list[tuple[TelegramInvite, User, TelegramMember | None]]:

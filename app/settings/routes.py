@@ -158,7 +158,8 @@ def test_telegram():
     from app.services import telegram
 
     result = telegram.test_connection()
-    flash(result.message, "success" if result.success else "danger")
+    # one line per group checked: templates/_flashes.html shows a list
+    flash(list(result.lines) or result.message, "success" if result.success else "danger")
     return redirect(_section_url("telegram"))
 
 

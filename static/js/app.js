@@ -69,8 +69,9 @@
     }
   });
   // "Testar conexão" buttons of every integration page: the request answers JSON
-  // {"success", "message" | "error": {"message"}, "usage"?}; the message goes into the box named
-  // by data-result-target, and a request counter (data-usage-target) is refreshed when sent.
+  // {"success", "message" | "error": {"message"}, "lines"?, "usage"?}; the message (a list when
+  // "lines" has several) goes into the box named by data-result-target, and a request counter
+  // (data-usage-target) is refreshed when sent.
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var button = event.detail.elt;
     if (!button || !button.hasAttribute || !button.hasAttribute("data-connection-test")) { return; }
@@ -82,8 +83,20 @@
     var ok = !!(data && data.success);
     alert.className = "alert small py-2 px-2 mb-0 " + (ok ? "alert-success" : "alert-danger");
     alert.setAttribute("role", ok ? "status" : "alert");
-    alert.textContent = (data && (data.message || (data.error && data.error.message))) ||
-      "Não foi possível testar a conexão.";
+    if (data && Array.isArray(data.lines) && data.lines.length > 1) {
+      // several things checked (a bot, then each group): one line each
+      var list = document.createElement("ul");
+      list.className = "mb-0 ps-3";
+      data.lines.forEach(function (line) {
+        var item = document.createElement("li");
+        item.textContent = line;
+        list.appendChild(item);
+      });
+      alert.appendChild(list);
+    } else {
+      alert.textContent = (data && (data.message || (data.error && data.error.message))) ||
+        "Não foi possível testar a conexão.";
+    }
     box.replaceChildren(alert);
     // the status card (templates/integrations/page.html) reloads itself on this event
     document.body.dispatchEvent(new CustomEvent("vh-connection-tested"));

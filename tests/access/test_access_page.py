@@ -201,3 +201,21 @@ def test_overview_flags_unmapped_products_once_the_catalogue_has_an_item(operato
     page = operator.get("/").get_data(as_text=True)
     assert 'data-unmapped-products="1"' in page
     assert "E-book Receitas (Kiwify)" in page and "Vincular produtos" in page
+
+
+def test_two_products_of_one_name_are_told_apart_by_their_code(operator):
+    make_sale("hotmart", "HP1", "6d5e420f-2afb-4ab4-a53c-6b324343094a", "Curso Exemplo")
+    make_sale("hotmart", "HP2", "949a4ecb-3b0e-429a-803b-e514c577a54e", "Curso Exemplo")
+    make_sale("kiwify", "KW1", "kw-7", "Curso K")
+    group = make_item("Grupo", "telegram", chat_id="-1001")
+    db.session.commit()
+    page = operator.get("/acessos").get_data(as_text=True)
+    assert "Curso Exemplo · Hotmart · código 6d5e420f…" in page
+    assert "Curso Exemplo · Hotmart · código 949a4ecb…" in page
+    assert "Curso K · Kiwify</option>" in page  # alone under its name: no code
+    for product in ("6d5e420f-2afb-4ab4-a53c-6b324343094a", "949a4ecb-3b0e-429a-803b-e514c577a54e"):
+        made = post(operator, "/acessos/regras", product=f"hotmart:{product}", items=group.id)
+        assert made.status_code == 302
+    page = operator.get("/acessos").get_data(as_text=True)
+    assert page.count('Curso Exemplo <span class="text-secondary">· Hotmart · ') == 2
+    assert "· Hotmart · 6d5e420f…</span>" in page and "· Hotmart · 949a4ecb…</span>" in page

@@ -373,3 +373,15 @@ def test_error_parser_hook_can_reclassify(emu):
     assert "Data inválida" in info.value.message
     with pytest.raises(NotFoundError):
         gateway.get("/vendas/999999999")
+
+
+def test_a_429_says_in_plain_words_who_asked_to_wait_and_that_the_queue_retries():
+    note = RateLimitError(api="Gestão Click", status=429, retry_after=119.2).queue_note
+    assert note == (
+        "O Gestão Click pediu para esperar 120 s antes do próximo envio. "
+        "O painel tenta de novo sozinho."
+    )
+    assert RateLimitError(api="Hotmart", retry_after=None).queue_note.startswith(
+        "A Hotmart pediu para esperar um pouco antes"
+    )
+    assert "HTTP" not in RateLimitError(api="Kommo", status=429, detail="Too Many").queue_note

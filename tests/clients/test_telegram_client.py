@@ -140,6 +140,13 @@ def test_connection_test_explains_each_chat(emu):
     assert "O bot não é administrador do grupo “Só membro”" in result.message
     assert "falta ao bot: a permissão de banir" in result.message
     assert "O grupo -100777 não foi encontrado" in result.message
+    assert len(result.lines) == 5  # the bot, then one line per group
+    assert result.lines[3] == (
+        "No grupo “Sem banir” (-1004) falta ao bot: a permissão de banir usuários (remover quem "
+        "teve reembolso, chargeback ou cancelamento). No Telegram, abra o grupo › "
+        "Administradores › @vendashub_bot e ative “Banir usuários”."
+    )
+    assert result.as_dict()["lines"] == list(result.lines)
     bad = client(emu, token="1:nope-nope").test_connection((CHAT,))
     assert (bad.success, bad.code) == (False, "invalid_credentials")
     assert "token do bot" in bad.message

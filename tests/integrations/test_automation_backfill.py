@@ -120,7 +120,7 @@ def test_page_counts_first_then_queues_each_sale_once(app_factory, emu):
         assert "O envio das vendas anteriores começou" in resp.get_data(as_text=True)
         assert sync.wait_idle(60)  # queued in the background pool, off the request
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
+        assert "— 3 vendas enviadas: 3 para o Kommo." in page and "alert-success" in page
         rows = kp.deliveries()
         assert len(rows) == 4 and all(r.status == DELIVERY_SENT for r in rows), [
             r.last_error for r in rows
@@ -362,7 +362,7 @@ def test_the_queueing_runs_off_the_request_and_the_page_follows_it(app_factory, 
         assert run.started_at is not None and run.finished_at is not None
         assert len(kp.deliveries(status=DELIVERY_SENT)) == 3
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
+        assert "— 3 vendas enviadas: 3 para o Kommo." in page and "alert-success" in page
         entry = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "automation.backfill")
         ).one()
@@ -389,8 +389,9 @@ def test_a_running_backfill_shows_its_count_and_a_second_click_waits_for_it(app_
         Auth(app, client).operator()
         page = client.get("/automacoes").get_data(as_text=True)
         assert (
-            "Enviando as vendas anteriores (todas as vendas): 2.000 vendas colocadas na fila "
-            "até agora (Kommo: 1.500; Gestão Click: 500)."
+            # no rows of its own here: at least the largest target's count of sales
+            "Enviando as vendas anteriores (todas as vendas): 1.500 vendas entraram na fila "
+            "até agora — 1.500 para o Kommo e 500 para o Gestão Click."
         ) in page
         text = confirm(client).get_data(as_text=True)
         assert "já está em andamento (2.000 vendas na fila até agora)" in text
@@ -409,7 +410,7 @@ def test_a_running_backfill_shows_its_count_and_a_second_click_waits_for_it(app_
         assert (old.status, old.active) == ("failed", None) and "interrompido" in old.error
         assert (new.status, new.counts) == ("done", {"kommo": 3})
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "3 vendas colocadas na fila de envio (Kommo: 3)." in page
+        assert "— 3 vendas enviadas: 3 para o Kommo." in page and "alert-success" in page
 
 
 def test_a_backfill_whose_target_was_switched_off_meanwhile_fails_readably(app_factory, emu):
@@ -450,7 +451,7 @@ def test_a_backfill_whose_process_died_is_said_so_and_released_by_the_scheduler(
         client = app.test_client()
         Auth(app, client).operator()
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "parece ter parado" in page and "40 vendas colocadas na fila até agora" in page
+        assert "parece ter parado" in page and "40 vendas entraram na fila até agora" in page
         assert "Atualize a página para acompanhar" not in page
 
         assert jobs._stale_runs().endswith("envios de vendas anteriores: 1")
@@ -479,3 +480,36 @@ def test_an_unexpected_error_shows_a_sentence_not_the_exception(app_factory, emu
         level, text = backfill.status_text(run)
         assert level == "warning" and "registro do servidor" in text
         assert "INSERT" not in text and "buyer@example.com" not in text
+
+
+def test_the_status_counts_sales_once_and_is_green_only_once_they_went_out(app_factory, emu):
+    """Two sales to two places are two sales; blue while they leave, green once sent."""
+    app = app_factory(**both_config(emu))
+    with app.app_context():
+        sales_before_the_switch(app, n=2)
+        switch_on("KOMMO_PUSH_SALES", "GESTAOCLICK_PUSH_SALES")
+        run = AutomationBackfill(
+            status="running", active="active", targets="kommo,gestao_click", started_at=utcnow()
+        )
+        db.session.add(run)
+        db.session.commit()
+        app.config["AUTOMATIONS_IN_BACKGROUND"] = True  # queued, not sent yet
+        automation_sender.kick.queued_runs.add(id(app))
+        try:
+            counts = backfill.queue(None, ("kommo", "gestao_click"))
+        finally:
+            automation_sender.kick.queued_runs.discard(id(app))
+        assert counts == {"kommo": 2, "gestao_click": 2}
+        run.status, run.active, run.counts, run.finished_at = "done", None, counts, utcnow()
+        db.session.commit()
+        level, text = backfill.status_text(run)
+        assert (level, text) == (
+            "info",
+            "Vendas anteriores (todas as vendas) — 2 vendas entraram na fila: 2 para o Kommo e "
+            "2 para o Gestão Click. Acompanhe em Envios, abaixo.",
+        )
+        db.session.execute(update(AutomationDelivery).values(status=DELIVERY_SENT))
+        db.session.commit()
+        level, text = backfill.status_text(run)
+        assert level == "success"
+        assert text.endswith("— 2 vendas enviadas: 2 para o Kommo e 2 para o Gestão Click.")

@@ -461,7 +461,10 @@ def test_page_turns_the_push_on_with_the_mapping_and_shows_the_lead_link(app_fac
         client = app.test_client()
         Auth(app, client).operator()
         page = client.get("/automacoes").get_data(as_text=True)
-        assert "Funil de vendas" in page and "Venda ganha (142)" in page  # read from Kommo
+        assert "Funil de vendas" in page and ">Venda ganha</option>" in page  # read from Kommo
+        assert 'value="142"' in page and "(142)" not in page  # the id stays in the value only
+        assert '<optgroup label="Funil de vendas">' in page  # each pipeline's stages together
+        assert '<option value="">Padrão da conta (Funil de vendas)</option>' in page
         assert "Nenhum envio" in page
         # no CSRF token → refused
         assert client.post("/automacoes/kommo", data={"enabled": "1"}).status_code == 400

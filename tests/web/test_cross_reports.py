@@ -788,3 +788,31 @@ def test_origin_product_and_refund_reports_read_whole_months_and_edge_days_alike
                 round(sum(d["data"][i] for d in bars["datasets"]), 2) for i in range(len(platforms))
             ]
             assert sums == [chart[p] / 100 for p in platforms], (start, end)
+
+
+def test_the_kommo_reports_say_how_fresh_the_synced_data_is(operator):
+    from app.models import SyncRun
+
+    page = operator.get("/relatorios", query_string=RANGE).text
+    assert page.count("O Kommo ainda não foi sincronizado: esta lista pode estar incompleta.") == 2
+    finished = datetime(2026, 3, 9, 19, 5, tzinfo=UTC)  # 16:05 in Brasília
+    db.session.add(
+        SyncRun(
+            source="kommo",
+            resource="contacts",
+            status="succeeded",
+            started_at=finished,
+            finished_at=finished,
+        )
+    )
+    db.session.commit()
+    page = operator.get("/relatorios/cruzados/comprou-fora-do-crm", query_string=RANGE).text
+    assert (
+        "(nem pelo e-mail, nem pelo telefone, nem pelo CPF/CNPJ). <span data-synced-note>"
+        "Segundo a última sincronização do Kommo (09/03 16:05).</span>" in page
+    )
+    # the leads were never synced: that report still says so
+    page = operator.get("/relatorios/cruzados/ganho-sem-venda", query_string=RANGE).text
+    assert "O Kommo ainda não foi sincronizado" in page
+    refunds = operator.get("/relatorios/cruzados/reembolsos", query_string=RANGE).text
+    assert "data-synced-note" not in refunds  # the panel's own data

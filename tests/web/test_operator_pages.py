@@ -147,6 +147,12 @@ def test_send_test_webhook_goes_through_the_real_receiver(platform, operator, sm
     assert event.status == "processed" and event.platform == platform
     assert event.auth_location
     assert smtp_server.messages[-1]["To"] == "teste@example.com"
+    assert db.session.scalar(select(Sale.buyer_name)) == "Comprador de teste"
+    page = operator.get(f"/webhooks/{event.id}").get_data(as_text=True)
+    assert (
+        "recebido: aceito e processado. Um e-mail de ativação de teste foi enviado para "
+        "teste@example.com." in page
+    )
 
 
 def test_send_test_webhook_requires_a_secret(app, client):
@@ -169,6 +175,8 @@ def test_reports_page_shows_funnel_and_chart_data(operator, send_webhook, smtp_s
     page = operator.get("/relatorios?dias=7").get_data(as_text=True)
     assert "Links criados" in page and "data-chart=" in page
     assert "Curso Exemplo" in page and "chart.umd.min.js" in page
+    # "Por produto": two "Curso Exemplo" rows, each with a short code of its product
+    assert page.count('<div class="small text-secondary">código ') == 2
     assert operator.get("/relatorios?dias=abc").status_code == 200
 
 
@@ -181,6 +189,7 @@ def test_sales_page_lists_every_platform_with_totals_and_detail(operator, send_w
     for tx in ("HP16015479281022", "aac95806-d613-4cc6-80f9-f74882dbbce2", "ABC12345"):
         assert tx in page
     assert "R$\xa0394,00" in page  # 197 + 197 approved; the refunded Kirvano sale is out
+    assert "Vendas ativas (em reais)" in page and "2 vendas aprovadas nesta busca" in page
     assert "Reembolsada" in page
     filtered = operator.get("/vendas?platform=kiwify").get_data(as_text=True)
     assert "aac95806" in filtered and "HP16015479281022" not in filtered

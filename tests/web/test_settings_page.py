@@ -49,7 +49,8 @@ def test_settings_page_saves_and_never_echoes_secrets(app, client):
     page = client.get("/configuracoes").get_data(as_text=True)
     assert "gc-access-abcdef123456" not in page and "gc-secret-zyx987654321" not in page
     assert "https://api.gestaoclick.com/api" in page  # non-secret values are shown
-    assert "banco de dados" in page
+    assert "salvo no painel" in page
+    assert "Limpar (usar o valor padrão)" in page  # no server value behind it
     assert settings.get("GESTAOCLICK_SECRET_TOKEN") == "gc-secret-zyx987654321"
     # A blank secret keeps the stored value.
     client.post(
@@ -88,3 +89,37 @@ def test_rotate_key_reencrypts_with_new_primary(app_factory):
         assert after != before
         row = db.session.scalar(select(IntegrationSetting))
         assert row.value == "kiwify-token-123"  # readable without the old key
+
+
+def test_choice_settings_show_the_value_in_effect(app_factory):
+    """A choice shows what applies now: the built-in default, the server's value, or the one
+    saved here (then "Limpar" goes back); never a bare "manter" next to "não definido"."""
+    from app.registry import settings_schema
+    from app.services import telegram
+
+    fields = {f.key: f for g in settings_schema() for f in g.fields}
+    for key, on in telegram.SWITCH_DEFAULTS.items():  # the page's defaults are the app's
+        assert fields[key].default == ("true" if on else "false")
+    app = app_factory(SMTP_USE_SSL="true")
+    with app.app_context():
+        client = app.test_client()
+        Auth(app, client).operator()
+        page = client.get("/configuracoes").get_data(as_text=True)
+        assert "— manter —" not in page
+        daily = page.split('id="TELEGRAM_DAILY_SUMMARY"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="" selected>Padrão (Não)</option>' in daily
+        ssl = page.split('id="SMTP_USE_SSL"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="" selected>Valor do servidor (Sim)</option>' in ssl
+        client.post(
+            "/configuracoes/telegram",
+            data={
+                "csrf_token": csrf_token(client, "/configuracoes"),
+                "TELEGRAM_NOTIFY_SALES": "false",
+            },
+        )
+        assert settings.get("TELEGRAM_NOTIFY_SALES") == "false"
+        page = client.get("/configuracoes").get_data(as_text=True)
+        sales = page.split('id="TELEGRAM_NOTIFY_SALES"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="false" selected>Não</option>' in sales
+        assert 'value=""' not in sales  # saved here: "Limpar" goes back to the default
+        assert 'name="clear_TELEGRAM_NOTIFY_SALES"' in page

@@ -139,11 +139,20 @@ def test_join_through_an_invite_link_is_recorded(tg_app, emu):
     assert other.status_code == 200 and other.get_json()["status"] == "ignored"
     Auth(tg_app, client).operator()
     inbox = client.get("/webhooks?platform=telegram")
-    assert inbox.status_code == 200 and "Entrada ou saída no Telegram" in inbox.get_data(
-        as_text=True
+    text = inbox.get_data(as_text=True)
+    assert inbox.status_code == 200 and "Entrada ou saída no Telegram" in text
+    # the bot's updates read as what they are: a group member, the group's id
+    assert '<div class="small text-secondary">Membro do grupo</div>' in text
+    assert (
+        f'<td data-label="Grupo" class="small"><span class="text-secondary">Grupo</span> '
+        f"{DEFAULT_CHAT_ID}</td>" in text
     )
+    assert '<option value="">Todas</option>' in text and ">bot<" not in text
     detail = client.get(f"/webhooks/{row.id}")
-    assert detail.status_code == 200 and "<code>chat_member</code>" in detail.get_data(as_text=True)
+    text = detail.get_data(as_text=True)
+    assert detail.status_code == 200 and "<code>chat_member</code>" in text
+    assert f'<dt class="col-5">Grupo</dt><dd class="col-7">{DEFAULT_CHAT_ID}</dd>' in text
+    assert '<dd class="col-7">Membro do grupo</dd>' in text
     assert post_update(client, {"update_id": "x"}).status_code == 400  # stored as failed
 
 
@@ -248,6 +257,13 @@ def test_connection_test_on_the_settings_page(app_factory, emu):
     text = resp.get_data(as_text=True)
     assert "@vendashub_bot" in text and "pode convidar e remover membros" in text
     assert "falta ao bot: a permissão de convidar usuários" in text
+    # one line per group, each ending with what to do in Telegram
+    assert (
+        "<li>No grupo “Sem convite” (-1005) falta ao bot: a permissão de convidar usuários "
+        "(links de convite). No Telegram, abra o grupo › Administradores › @vendashub_bot e "
+        "ative “Convidar usuários via link”.</li>" in text
+    )
+    assert "<li>Bot @vendashub_bot conectado.</li>" in text
     assert DEFAULT_TOKEN not in text
     without_csrf = client.post("/configuracoes/telegram/teste")
     assert without_csrf.status_code in (400, 403)
@@ -293,6 +309,9 @@ def test_connection_test_explains_a_bot_that_is_not_admin(app_factory, emu):
         result = telegram.test_connection()
     assert not result.success
     assert "O bot não é administrador do grupo “Grupo VIP”" in result.message
+    assert result.lines[-1].endswith(
+        "escolha @vendashub_bot e ative “Convidar usuários via link” e “Banir usuários”."
+    )
 
 
 # ------------------------------------------------------------------------------ notifications
@@ -320,7 +339,35 @@ def test_one_notification_for_a_sale_and_one_for_its_refund(tg_app, emu):
     Auth(tg_app, client).operator()
     page = client.get("/automacoes")
     assert page.status_code == 200
-    assert "Aviso no Telegram: venda aprovada" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Aviso no Telegram: venda aprovada" in text and "sem transação" not in text
+    # a notice goes to the seller's own chat, not to the buyer it is about
+    log = client.get("/telegram").get_data(as_text=True).split('id="log"', 1)[1]
+    assert log.count('<td data-label="Para">seu chat de avisos</td>') == 2
+    assert "bia.tg@example.com" not in log
+
+
+def test_a_delivery_never_tried_is_sent_now_one_that_failed_is_tried_again(tg_app):
+    rows = [
+        AutomationDelivery(target="telegram", step="notify_summary", dedupe_key="t:waiting"),
+        AutomationDelivery(
+            target="telegram",
+            step="notify_summary",
+            dedupe_key="t:failed",
+            status="failed",
+            attempts=3,
+            last_error="falhou",
+        ),
+    ]
+    db.session.add_all(rows)
+    db.session.commit()
+    client = tg_app.test_client()
+    Auth(tg_app, client).operator()
+    text = client.get("/automacoes").get_data(as_text=True)
+    waiting, failed = (text.split(f'data-delivery="{r.id}"', 1)[1].split("</tr>")[0] for r in rows)
+    assert ">Enviar agora</button>" in waiting and "Tentar de novo" not in waiting
+    assert ">Tentar de novo</button>" in failed
+    assert "sem transação" not in text
 
 
 def test_no_notification_when_not_configured(app_factory, emu):
@@ -336,7 +383,10 @@ def test_429_defers_the_notification_by_retry_after(tg_app, emu):
     assert WebhookSender(tg_app.test_client())("hotmart", approved()).status_code == 200
     db.session.expire_all()
     [row] = db.session.scalars(select(AutomationDelivery)).all()
-    assert row.status == DELIVERY_PENDING and "40" in (row.last_error or "")
+    assert row.status == DELIVERY_PENDING
+    assert row.last_error == (
+        "O Telegram pediu para esperar 40 s antes do próximo envio. O painel tenta de novo sozinho."
+    )
     from app.models.types import utcnow
 
     wait = (row.next_attempt_at - utcnow()).total_seconds()

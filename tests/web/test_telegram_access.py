@@ -134,6 +134,8 @@ def test_a_join_through_the_link_records_the_members_telegram_user(access_app, e
     first_link = invite.invite_link
     page = client.get("/conta").get_data(as_text=True)
     assert "Você entrou" in page and "Gerar novo link" not in page
+    # no access item names the group: the title Telegram gave it (seen in the join) does
+    assert '<h3 class="h6 mb-1">Curso X — VIP</h3>' in page
     # While 555 is in the group a second link would let another account in that a removal
     # would not know: refused.
     refused = client.post(
@@ -265,6 +267,8 @@ def test_refund_bans_then_unbans_exactly_that_user(access_app, emu, smtp_server)
     assert client.get("/telegram").status_code == 403  # a member: not the operator's page
     page = operator.get("/telegram").get_data(as_text=True)
     assert "Membros que entraram" in page and "bia.tg@example.com" in page
+    members = page.split("Membros que entraram", 1)[1].split("</table>", 1)[0]
+    assert '<td data-label="Grupo">Curso X — VIP <div class="small' in members
     assert "Removido" in page and "Telegram: remoção do membro do grupo" in page
     assert "Nenhuma remoção pendente" in page and DEFAULT_TOKEN not in page
 
@@ -325,6 +329,12 @@ def test_429_is_retried_only_after_retry_after(access_app, emu, smtp_server):  #
     Auth(access_app, operator).operator()
     page = operator.get("/telegram").get_data(as_text=True)
     assert "Remoções pendentes" in page and f'data-removal="{removal.id}"' in page
+    # the group by its name, as the Grupos table shows it, with the id in small text
+    row = page.split(f'data-removal="{removal.id}"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        '<td data-label="Grupo">Curso X — VIP <div class="small text-secondary font-monospace">'
+        f"{CHAT}</div></td>" in row
+    )
     before = len(control(emu)["calls"])
     automation_sender.send_pending()  # not due: nothing is sent to Telegram
     assert len(control(emu)["calls"]) == before

@@ -109,6 +109,7 @@ REPORTS: dict[str, Report] = {
             _not_in_crm_page,
             (Sale.listed_at, _buyer()),
             key_int=False,
+            synced_from=("kommo", "contacts"),
         ),
         Report(
             "ganho-sem-venda",
@@ -133,6 +134,7 @@ REPORTS: dict[str, Report] = {
             _won_without_sale_count,
             _won_without_sale_page,
             (KommoLead.closed_at, KommoLead.id),
+            synced_from=("kommo", "leads"),
         ),
         Report(
             "receita-por-responsavel",

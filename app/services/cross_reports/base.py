@@ -62,6 +62,9 @@ class Report:
     page: Callable[..., list[dict]] | None = None
     key_columns: tuple = ()
     key_int: bool = True
+    # (source, resource) of the synced data the report reads (Kommo's contacts…): the page
+    # says how fresh it is (``app.reports.cross.synced_note``).
+    synced_from: tuple[str, str] | None = None
 
     def cell(self, column: Column, value) -> str:
         return cell(column, value)
