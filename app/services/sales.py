@@ -392,6 +392,20 @@ def _apply_purchase(event: NormalizedEvent, webhook_event_id: int | None) -> Out
     return outcome
 
 
+def _tell_the_operator(
+    sale: Sale, event: NormalizedEvent, webhook_event_id: int | None, note: str
+) -> None:
+    from app.services import telegram_notify
+
+    subject = f"{sale.platform} {sale.transaction_id}"
+    reason = f"{subject} ({sale.buyer_email or 'sem e-mail'}): {note}."
+    telegram_notify.delivery_failed(
+        "renovação de venda reembolsada",
+        f"{subject}:{webhook_event_id or event.occurred_at}",
+        reason,
+    )
+
+
 def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool) -> Outcome:
     sale, is_new = _get_or_create_sale(
         event.platform, event.transaction_id, {"status": event.status or "pending"}
@@ -399,7 +413,13 @@ def _apply_one(event: NormalizedEvent, webhook_event_id: int | None, issue: bool
     renewal = event.kind is Kind.RENEW
     if not is_new and event.kind in (Kind.GRANT, Kind.RENEW) and is_final(sale, renewal):
         # Sales only move forward: no status change, no link, no e-mail, nothing overwritten.
-        return Outcome(handled=False, sale=sale, note=FINAL_NOTES[sale.status])
+        note = FINAL_NOTES[sale.status]
+        if renewal:
+            # A new charge of a subscription whose earlier charge was refunded (Kiwify renews
+            # under the same order): the buyer may have paid again — a person decides.
+            note = f"{note}; renovação paga depois disso: confira na plataforma"
+            _tell_the_operator(sale, event, webhook_event_id, note)
+        return Outcome(handled=False, sale=sale, note=note)
     was_granting = not is_new and sale.status in GRANTING_STATUSES
     changed = _record(sale, event, webhook_event_id, is_new)
     db.session.flush()

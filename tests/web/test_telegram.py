@@ -547,3 +547,20 @@ def test_hostile_updates_are_refused_or_stored_never_accepted_then_failing(tg_ap
     ).all()
     # only the non-JSON body, stored with its plain reason; the three updates did not fail
     assert [e.last_error for e in failed] == ["corpo não é JSON válido"]
+
+
+def test_a_renewal_paid_after_a_refund_tells_the_operator(tg_app, emu):
+    """Kiwify renews under the same order: after one charge was refunded the sale is final, so
+    a later paid renewal grants nothing by itself — the seller is told to look."""
+    from tests.web.test_webhook_lifecycle import _later_approval_with_a_new_key
+
+    hook = WebhookSender(tg_app.test_client())
+    assert hook("kiwify", load_fixture("kiwify", "order_approved")).status_code == 200
+    assert hook("kiwify", load_fixture("kiwify", "order_refunded")).status_code == 200
+    renewal = _later_approval_with_a_new_key("kiwify")
+    assert hook("kiwify", renewal).get_json() == {"status": "ignored"}
+    assert hook("kiwify", renewal).get_json()["status"] == "duplicate"  # told once
+    automation_sender.send_pending()
+    alerts = [m for m in messages(emu) if m.startswith("Falha que precisa de atenção")]
+    assert len(alerts) == 1, messages(emu)
+    assert "renovação de venda reembolsada" in alerts[0] and "confira na plataforma" in alerts[0]
