@@ -64,6 +64,7 @@ from app.plurals import ngettext, plural
 from app.registry import join_pt
 from app.services import automations
 from app.services.bulk import insert_for
+from app.services.queue import start_queued
 
 TARGETS = (TARGET_KOMMO, TARGET_GESTAO_CLICK)
 NAMES = {TARGET_KOMMO: "Kommo", TARGET_GESTAO_CLICK: "Gestão Click"}
@@ -384,18 +385,13 @@ def execute(run_id: int) -> None:
     ended, the audit entry under the operator who asked. Never raises."""
     from app.models import User
 
-    def claim() -> int:
-        now = utcnow()
-        claimed = db.session.execute(
-            update(AutomationBackfill)
-            .where(AutomationBackfill.id == run_id, AutomationBackfill.status == BACKFILL_QUEUED)
-            .values(status=BACKFILL_RUNNING, started_at=now, heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        return claimed
-
-    if retry_on_lock(claim, what="backfill claim") != 1:
+    if not start_queued(
+        AutomationBackfill,
+        run_id,
+        queued=BACKFILL_QUEUED,
+        running=BACKFILL_RUNNING,
+        what="backfill claim",
+    ):
         return  # marked stale before it could start
     run = db.session.get(AutomationBackfill, run_id)
     since, targets, by = run.since, run.target_list, run.requested_by_id

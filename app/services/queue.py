@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
+from app.database import retry_on_lock
 from app.extensions import db
+from app.models.types import utcnow
 
 
 def claim(
@@ -53,3 +55,22 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     return list(db.session.scalars(stmt))
+
+
+def start_queued(model, row_id: int, *, queued: str, running: str, what: str) -> bool:
+    """Move one queued background run (a sync run, a backfill) to ``running``, started and
+    heartbeat now, committed and retried on a locked SQLite file → whether this caller got it
+    (False: cancelled or marked stale before it could start)."""
+    now = utcnow()
+
+    def claim() -> int:
+        claimed = db.session.execute(
+            update(model)
+            .where(model.id == row_id, model.status == queued)
+            .values(status=running, started_at=now, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        return claimed
+
+    return retry_on_lock(claim, what=what) == 1

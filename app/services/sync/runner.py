@@ -25,6 +25,7 @@ from app.models.sync import (
     SyncRun,
 )
 from app.models.types import utcnow
+from app.services.queue import start_queued
 from app.services.sync.context import COUNT_KINDS, DEFAULT_PROGRESS_INTERVAL, SyncContext
 from app.services.sync.history import active_run, incremental_cursor
 from app.services.sync.pool import submit as _submit
@@ -175,19 +176,9 @@ def reprocess(
 
 def _execute(run_id: int) -> None:
     """Claim a queued run, call its syncer and record the outcome. Never raises."""
-    now = utcnow()
-
-    def claim() -> int:
-        claimed = db.session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == RUN_QUEUED)
-            .values(status=RUN_RUNNING, started_at=now, heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        return claimed
-
-    if retry_on_lock(claim, what=f"start of sync run {run_id}") != 1:
+    if not start_queued(
+        SyncRun, run_id, queued=RUN_QUEUED, running=RUN_RUNNING, what=f"start of sync run {run_id}"
+    ):
         return  # canceled (or marked stale) before it started
     run = db.session.get(SyncRun, run_id)
     if run.retry_of_id is None:
